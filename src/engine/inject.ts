@@ -1,0 +1,237 @@
+/**
+ * The engine: (pod, profiles, context) → decision + RFC 6902 patch. Pure: no I/O, no clock, no
+ * randomness, so the webhook and the CLI give the same answer for the same pod.
+ *
+ * select → (uninject a stale record) → per profile: render → merge → validate → record status
+ * → diff original → desired → apply the patch independently and compare (self-check).
+ */
+import { deepEqual, isObject, type JsonObject } from './json.ts';
+import { type MergeState, mergeProfile } from './merge.ts';
+import { applyPatch } from './patch-apply.ts';
+import { diff, type PatchOp } from './patch-diff.ts';
+import type { ProfileSet, SidecarProfile } from './profile.ts';
+import { ERROR_REASONS, REASONS, type ReasonCode } from './reasons.ts';
+import { RenderError, renderParts } from './render.ts';
+import { selectProfiles, stringMap } from './select.ts';
+import { type ProfileRecord, readStatus, STATUS_ANNOTATION, type StatusRecord } from './status.ts';
+import type { TemplateValues } from './template.ts';
+import { removeRecorded } from './uninject.ts';
+import { validatePod } from './validate-pod.ts';
+
+export interface KubeVersion {
+  major: number;
+  minor: number;
+}
+
+export interface InjectContext {
+  /** Namespace the pod is created in. */
+  namespace: string;
+  namespaceLabels?: Readonly<Record<string, string>>;
+  /** Version of the API server; decides native vs classic sidecars for `sidecarMode: auto`. */
+  kubeVersion: KubeVersion;
+}
+
+export interface ProfileOutcome {
+  profile: string;
+  reason: ReasonCode;
+  message: string;
+  version?: string;
+}
+
+export interface Decision {
+  /** `injected`: the patch changes the pod. `unchanged`: admit as is. `denied`: a profile with failurePolicy fail could not be injected. */
+  outcome: 'injected' | 'unchanged' | 'denied';
+  /** Headline reason: the first error, else `injected`/`updated`, else why nothing happened. */
+  reason: ReasonCode;
+  /** One sentence for people (the deny message when denied). */
+  message: string;
+  profiles: ProfileOutcome[];
+  warnings: string[];
+  patch: PatchOp[];
+  /** The pod after injection (the input pod when unchanged or denied). */
+  pod: JsonObject;
+}
+
+/** Kubernetes 1.29 turned native sidecars (SidecarContainers) on by default. */
+export function supportsNativeSidecars(v: KubeVersion): boolean {
+  return v.major > 1 || (v.major === 1 && v.minor >= 29);
+}
+
+function templateValues(pod: JsonObject, ctx: InjectContext, profile: SidecarProfile): TemplateValues {
+  const meta = isObject(pod.metadata) ? pod.metadata : {};
+  const spec = isObject(pod.spec) ? pod.spec : {};
+  const str = (v: unknown) => (typeof v === 'string' ? v : undefined);
+  const pick = <T extends object>(o: T): T => Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as T;
+  return {
+    pod: {
+      ...pick({ name: str(meta.name), generateName: str(meta.generateName), serviceAccountName: str(spec.serviceAccountName) }),
+      namespace: ctx.namespace,
+      labels: stringMap(meta.labels),
+      annotations: stringMap(meta.annotations),
+    },
+    namespace: { name: ctx.namespace, labels: { ...ctx.namespaceLabels } },
+    profile: { name: profile.name, version: profile.version },
+  };
+}
+
+/** Names of the pod's own containers (by name), i.e. not recorded as injected. */
+function ownNames(pod: JsonObject, field: 'containers' | 'initContainers'): Set<string> {
+  const spec = isObject(pod.spec) ? pod.spec : {};
+  const items = Array.isArray(spec[field]) ? spec[field] : [];
+  return new Set(items.flatMap((c) => (isObject(c) && typeof c.name === 'string' ? [c.name] : [])));
+}
+
+function withStatus(pod: JsonObject, status: StatusRecord, created: string[]): JsonObject {
+  const meta: JsonObject = isObject(pod.metadata) ? { ...pod.metadata } : {};
+  if (!isObject(pod.metadata)) created.push('metadata');
+  if (!isObject(meta.annotations)) created.push('metadata.annotations');
+  const record: StatusRecord = created.length > 0 ? { ...status, created } : status;
+  meta.annotations = { ...(isObject(meta.annotations) ? meta.annotations : {}), [STATUS_ANNOTATION]: JSON.stringify(record) };
+  return { ...pod, metadata: meta };
+}
+
+const sameRecord = (r: ProfileRecord, p: SidecarProfile) => r.name === p.name && r.hash === p.hash;
+
+/**
+ * @example
+ * const d = inject(pod, profiles, { namespace: 'shop', kubeVersion: { major: 1, minor: 33 } });
+ * if (d.outcome === 'denied') deny(d.message); else respond(d.patch, d.warnings);
+ */
+export function inject(pod: JsonObject, set: ProfileSet, ctx: InjectContext): Decision {
+  const selection = selectProfiles(pod, set, ctx.namespaceLabels ?? {});
+  const outcomes: ProfileOutcome[] = selection.skipped.map((s) => ({ profile: s.profile, reason: s.reason, message: s.message }));
+  const warnings = [...selection.warnings];
+  const unchanged = (reason: ReasonCode, message: string): Decision => ({
+    outcome: 'unchanged',
+    reason,
+    message,
+    profiles: outcomes,
+    warnings,
+    patch: [],
+    pod,
+  });
+  const deny = (reason: ReasonCode, message: string): Decision => ({ outcome: 'denied', reason, message, profiles: outcomes, warnings, patch: [], pod });
+
+  const { status, error: statusError } = readStatus(pod);
+  if (statusError) {
+    outcomes.push({ profile: '*', reason: 'invalid-annotation', message: statusError });
+    return deny('invalid-annotation', `${statusError}; remove the annotation or restore it from the injected pod`);
+  }
+  const wanted = selection.profiles;
+  if (status && status.profiles.length === wanted.length && wanted.every((p, i) => sameRecord(status.profiles[i] as ProfileRecord, p))) {
+    for (const p of wanted)
+      outcomes.push({
+        profile: p.name,
+        reason: 'already-injected',
+        message: `profile ${JSON.stringify(p.name)} is already injected at version ${p.version}`,
+        version: p.version,
+      });
+    return unchanged('already-injected', REASONS['already-injected']);
+  }
+  if (wanted.length === 0 && !status) {
+    const reason: ReasonCode = selection.optedOut ? 'opted-out' : (outcomes.find((o) => ERROR_REASONS.has(o.reason))?.reason ?? 'nothing-requested');
+    return unchanged(reason, outcomes.find((o) => o.reason === reason)?.message ?? REASONS[reason]);
+  }
+
+  // A pod with an outdated or different record is rebuilt from its pre-injection state.
+  const base = status ? removeRecorded(pod, status) : pod;
+  const previous = new Map((status?.profiles ?? []).map((r) => [r.name, r]));
+  let state: MergeState = {
+    pod: base,
+    initInsertAt: 0,
+    created: [],
+    own: { containers: ownNames(base, 'containers'), initContainers: ownNames(base, 'initContainers') },
+  };
+  const baseErrors = new Set(validatePod(base));
+  const annotations = stringMap(isObject(pod.metadata) ? pod.metadata.annotations : undefined);
+  const records: ProfileRecord[] = [];
+
+  for (const profile of wanted) {
+    const pn = JSON.stringify(profile.name);
+    const fail = (reason: ReasonCode, detail: string): Decision | undefined => {
+      const message = `profile ${pn} cannot be injected: ${detail}`;
+      outcomes.push({ profile: profile.name, reason, message, version: profile.version });
+      if (profile.failurePolicy === 'fail') return deny(reason, message);
+      warnings.push(`${message} (the pod is admitted without it: failurePolicy ignore)`);
+      return undefined;
+    };
+
+    const mode = profile.sidecarMode === 'auto' ? (supportsNativeSidecars(ctx.kubeVersion) ? 'native' : 'classic') : profile.sidecarMode;
+    if (mode === 'native' && !supportsNativeSidecars(ctx.kubeVersion) && profile.containers.length > 0) {
+      const d = fail(
+        'unsupported-kube-version',
+        `sidecarMode native needs Kubernetes 1.29 or newer, and the cluster is ${ctx.kubeVersion.major}.${ctx.kubeVersion.minor}`,
+      );
+      if (d) return d;
+      continue;
+    }
+
+    let parts: ReturnType<typeof renderParts>;
+    try {
+      parts = renderParts(profile, templateValues(base, ctx, profile), annotations);
+    } catch (e) {
+      if (!(e instanceof RenderError)) throw e;
+      const d = fail(e.reason, e.message);
+      if (d) return d;
+      continue;
+    }
+
+    const merged = mergeProfile(state, profile, parts, mode);
+    if (!merged.ok) {
+      const d = fail('name-conflict', merged.message);
+      if (d) return d;
+      continue;
+    }
+    const introduced = validatePod(merged.state.pod).filter((e) => !baseErrors.has(e));
+    if (introduced.length > 0) {
+      const d = fail('invalid-result', `the API server would reject the pod: ${introduced.join('; ')}`);
+      if (d) return d;
+      continue;
+    }
+    state = merged.state;
+    warnings.push(...merged.warnings);
+    records.push(merged.record);
+    const before = previous.get(profile.name);
+    const reason: ReasonCode = before === undefined ? 'injected' : before.hash === profile.hash ? 'already-injected' : 'updated';
+    const message =
+      reason === 'updated'
+        ? `profile ${pn} updated from version ${before?.version} to ${profile.version}`
+        : reason === 'injected'
+          ? `profile ${pn} injected at version ${profile.version}`
+          : `profile ${pn} is already injected at version ${profile.version}`;
+    outcomes.push({ profile: profile.name, reason, message, version: profile.version });
+  }
+
+  const desired = records.length > 0 ? withStatus(state.pod, { v: 1, profiles: records }, [...state.created]) : state.pod;
+  const patch = diff(pod, desired);
+  if (patch.length === 0) return unchanged('already-injected', REASONS['already-injected']);
+
+  // Self-check with the independent applier: a patch that does not reproduce the desired pod is never sent.
+  let verified = false;
+  try {
+    verified = deepEqual(applyPatch(pod, patch), desired);
+  } catch {
+    verified = false;
+  }
+  if (!verified) {
+    const message = 'the computed patch did not reproduce the injected pod; this is a bug in Outrigger';
+    outcomes.push({ profile: '*', reason: 'patch-verification-failed', message });
+    if (wanted.some((p) => p.failurePolicy === 'fail')) return deny('patch-verification-failed', message);
+    warnings.push(`${message} (the pod is admitted unchanged)`);
+    return unchanged('patch-verification-failed', message);
+  }
+
+  const headline =
+    outcomes.find((o) => o.reason === 'updated')?.reason ??
+    (records.length > 0 ? 'injected' : (outcomes.find((o) => ERROR_REASONS.has(o.reason))?.reason ?? 'injected'));
+  const injectedNames = records.map((r) => `${r.name}@${r.version}`).join(', ');
+  return {
+    outcome: 'injected',
+    reason: headline,
+    message: records.length > 0 ? `injected ${injectedNames}` : 'removed profiles that no longer apply',
+    profiles: outcomes,
+    warnings,
+    patch,
+    pod: desired,
+  };
+}

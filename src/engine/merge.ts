@@ -1,0 +1,203 @@
+/**
+ * Keyed merge of one rendered profile into a pod, copy-on-write: only the objects along changed
+ * paths are rebuilt, everything else is shared with the input. Items are keyed by name (mountPath
+ * for volume mounts); an identical item already present is left alone and not recorded, a different
+ * one is a conflict settled by the profile's conflictPolicy.
+ */
+import { deepEqual, isObject, type JsonObject, type JsonValue, setOwn } from './json.ts';
+import { globToRegExp } from './k8s-names.ts';
+import type { SidecarProfile } from './profile.ts';
+import type { Parts } from './render.ts';
+import type { ProfileRecord, TargetRecord } from './status.ts';
+
+export interface MergeState {
+  pod: JsonObject;
+  /** Index in spec.initContainers where the next profile's init containers go (after earlier profiles', before the pod's own). */
+  initInsertAt: number;
+  /** Fields created by injection so far (see StatusRecord.created). */
+  created: string[];
+  /** Names of the pod's own containers and init containers: the only candidates for targets. */
+  own: { containers: ReadonlySet<string>; initContainers: ReadonlySet<string> };
+}
+
+export type MergeOutcome = { ok: true; state: MergeState; record: ProfileRecord; warnings: string[] } | { ok: false; message: string };
+
+class Conflict extends Error {}
+
+/** Appends to an optional list field of a record, creating it on first use. */
+function addTo<T, K extends keyof T>(obj: T, key: K, value: NonNullable<T[K]> extends (infer E)[] ? E : never): void {
+  const current = (obj[key] ?? []) as unknown[];
+  current.push(value);
+  obj[key] = current as T[K];
+}
+
+const list = (v: JsonValue | undefined): JsonValue[] => (Array.isArray(v) ? v : []);
+const nameOf = (v: JsonValue): string | undefined => (isObject(v) && typeof v.name === 'string' ? v.name : undefined);
+
+export function mergeProfile(state: MergeState, profile: SidecarProfile, parts: Parts, mode: 'native' | 'classic'): MergeOutcome {
+  const warnings: string[] = [];
+  const created = [...state.created];
+  const record: ProfileRecord = { name: profile.name, version: profile.version, hash: profile.hash, mode };
+  const pn = JSON.stringify(profile.name);
+
+  /** Settles a same-key item: true to add the new item, false to skip it. */
+  const settle = (what: string, existing: JsonValue | undefined, incoming: JsonValue): boolean => {
+    if (existing === undefined) return true;
+    if (deepEqual(existing, incoming)) return false;
+    if (profile.conflictPolicy === 'keep-pod') {
+      warnings.push(`profile ${pn}: kept the pod's own ${what} (conflictPolicy: keep-pod)`);
+      return false;
+    }
+    throw new Conflict(`profile ${pn} adds ${what}, but the pod already has a different one (conflictPolicy: fail)`);
+  };
+
+  try {
+    const pod: JsonObject = { ...state.pod };
+    const originalSpec = isObject(pod.spec) ? pod.spec : undefined;
+    const spec: JsonObject = { ...originalSpec };
+    const mark = (field: string, obj: JsonObject, key: string) => {
+      if (!Object.hasOwn(obj, key)) created.push(field);
+    };
+
+    // Containers and init containers share one name space.
+    const existingByName = new Map<string, JsonValue>();
+    for (const c of [...list(spec.initContainers), ...list(spec.containers)]) {
+      const n = nameOf(c);
+      if (n !== undefined) existingByName.set(n, c);
+    }
+    const newInit: JsonObject[] = [];
+    const newContainers: JsonObject[] = [];
+    const addContainer = (c: JsonObject, into: JsonObject[], field: 'initContainers' | 'containers', label: string) => {
+      const name = c.name as string;
+      if (!settle(`${label} ${JSON.stringify(name)}`, existingByName.get(name), c)) return;
+      into.push(c);
+      existingByName.set(name, c);
+      addTo(record, field, name);
+    };
+    for (const c of parts.initContainers) addContainer(c, newInit, 'initContainers', 'init container');
+    for (const c of parts.containers) {
+      if (mode === 'native') addContainer(c.restartPolicy === 'Always' ? c : { ...c, restartPolicy: 'Always' }, newInit, 'initContainers', 'native sidecar');
+      else addContainer(c, newContainers, 'containers', 'container');
+    }
+    if (newInit.length > 0) {
+      mark('spec.initContainers', spec, 'initContainers');
+      const init = list(spec.initContainers).slice();
+      init.splice(state.initInsertAt, 0, ...newInit);
+      spec.initContainers = init;
+    }
+    if (newContainers.length > 0) {
+      mark('spec.containers', spec, 'containers');
+      spec.containers = [...list(spec.containers), ...newContainers];
+    }
+
+    // Pod-level keyed lists.
+    for (const field of ['volumes', 'imagePullSecrets'] as const) {
+      const items = parts[field];
+      if (items.length === 0) continue;
+      const current = list(spec[field]);
+      const byName = new Map(current.map((v) => [nameOf(v), v]));
+      const added: JsonObject[] = [];
+      for (const item of items) {
+        const name = item.name as string;
+        if (!settle(`${field === 'volumes' ? 'volume' : 'imagePullSecret'} ${JSON.stringify(name)}`, byName.get(name), item)) continue;
+        added.push(item);
+        byName.set(name, item);
+        addTo(record, field, name);
+      }
+      if (added.length > 0) {
+        mark(`spec.${field}`, spec, field);
+        spec[field] = [...current, ...added];
+      }
+    }
+
+    // Mounts, env and envFrom into the targeted app containers.
+    const targetInto = (field: 'containers' | 'initContainers', globs: readonly string[], own: ReadonlySet<string>, recordKey: 'targets' | 'initTargets') => {
+      if (globs.length === 0 || (parts.env.length === 0 && parts.envFrom.length === 0 && parts.volumeMounts.length === 0)) return;
+      const patterns = globs.map(globToRegExp);
+      const current = list(spec[field]);
+      let changed = false;
+      const next = current.map((c) => {
+        const name = nameOf(c);
+        if (name === undefined || !own.has(name) || !patterns.some((p) => p.test(name)) || !isObject(c)) return c;
+        const out: JsonObject = { ...c };
+        const rec: TargetRecord = {};
+        const where = `${field === 'containers' ? 'container' : 'init container'} ${JSON.stringify(name)}`;
+
+        const env = list(c.env);
+        const envByName = new Map(env.map((e) => [nameOf(e), e]));
+        const addEnv: JsonObject[] = [];
+        for (const e of parts.env) {
+          if (!settle(`env ${JSON.stringify(e.name)} in ${where}`, envByName.get(e.name as string), e)) continue;
+          addEnv.push(e);
+          addTo(rec, 'env', e.name as string);
+        }
+        if (addEnv.length > 0) {
+          mark(`spec.${field}[${name}].env`, c, 'env');
+          out.env = [...env, ...addEnv];
+        }
+
+        const envFrom = list(c.envFrom);
+        const addFrom = parts.envFrom.filter((f) => !envFrom.some((x) => deepEqual(x, f)));
+        if (addFrom.length > 0) {
+          mark(`spec.${field}[${name}].envFrom`, c, 'envFrom');
+          out.envFrom = [...envFrom, ...addFrom];
+          rec.envFrom = [...addFrom];
+        }
+
+        const mounts = list(c.volumeMounts);
+        const byPath = new Map(mounts.map((m) => [isObject(m) ? m.mountPath : undefined, m]));
+        const addMounts: JsonObject[] = [];
+        for (const m of parts.volumeMounts) {
+          if (!settle(`volumeMount at ${JSON.stringify(m.mountPath)} in ${where}`, byPath.get(m.mountPath as string), m)) continue;
+          addMounts.push(m);
+          addTo(rec, 'volumeMounts', m.mountPath as string);
+        }
+        if (addMounts.length > 0) {
+          mark(`spec.${field}[${name}].volumeMounts`, c, 'volumeMounts');
+          out.volumeMounts = [...mounts, ...addMounts];
+        }
+
+        if (Object.keys(rec).length === 0) return c;
+        record[recordKey] = { ...record[recordKey], [name]: rec };
+        changed = true;
+        return out;
+      });
+      if (changed) spec[field] = next;
+    };
+    targetInto('containers', profile.targets, state.own.containers, 'targets');
+    targetInto('initContainers', profile.initContainerTargets, state.own.initContainers, 'initTargets');
+
+    const specChanged = Object.keys(spec).some((k) => spec[k] !== originalSpec?.[k]);
+    if (specChanged) {
+      if (!originalSpec) created.push('spec');
+      pod.spec = spec;
+    }
+
+    // Pod labels and annotations.
+    for (const kind of ['labels', 'annotations'] as const) {
+      const entries = Object.entries(parts[kind]);
+      if (entries.length === 0) continue;
+      const meta: JsonObject = isObject(pod.metadata) ? { ...pod.metadata } : {};
+      const map: JsonObject = isObject(meta[kind]) ? { ...meta[kind] } : {};
+      let changed = false;
+      for (const [k, v] of entries) {
+        const existing = Object.hasOwn(map, k) ? map[k] : undefined;
+        if (!settle(`${kind === 'labels' ? 'label' : 'annotation'} ${JSON.stringify(k)}`, existing, v)) continue;
+        setOwn(map, k, v);
+        addTo(record, kind, k);
+        changed = true;
+      }
+      if (changed) {
+        if (!isObject(pod.metadata)) created.push('metadata');
+        mark(`metadata.${kind}`, meta, kind);
+        meta[kind] = map;
+        pod.metadata = meta;
+      }
+    }
+
+    return { ok: true, state: { ...state, pod, created, initInsertAt: state.initInsertAt + newInit.length }, record, warnings };
+  } catch (e) {
+    if (e instanceof Conflict) return { ok: false, message: e.message };
+    throw e;
+  }
+}

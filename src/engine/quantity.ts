@@ -1,0 +1,44 @@
+/**
+ * Kubernetes resource quantities ("100m", "1Gi", "1e3", "0.5"), parsed exactly into a scaled
+ * BigInt so requests and limits compare the way the API server compares them.
+ */
+const SUFFIX: Record<string, [bigint, number]> = {
+  // [multiplier numerator, power of ten]
+  '': [1n, 0],
+  n: [1n, -9],
+  u: [1n, -6],
+  m: [1n, -3],
+  k: [1n, 3],
+  M: [1n, 6],
+  G: [1n, 9],
+  T: [1n, 12],
+  P: [1n, 15],
+  E: [1n, 18],
+  Ki: [1024n, 0],
+  Mi: [1024n ** 2n, 0],
+  Gi: [1024n ** 3n, 0],
+  Ti: [1024n ** 4n, 0],
+  Pi: [1024n ** 5n, 0],
+  Ei: [1024n ** 6n, 0],
+};
+
+const PATTERN = /^([+-]?)([0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:(Ki|Mi|Gi|Ti|Pi|Ei|n|u|m|k|M|G|T|P|E)|[eE]([+-]?[0-9]+))?$/;
+const SCALE = 30; // value × 10^30 as an integer: exact for every suffix above
+
+/** @example parseQuantity('1500m') === parseQuantity('1.5') // true */
+export function parseQuantity(q: string): bigint | undefined {
+  const m = PATTERN.exec(q);
+  if (!m) return undefined;
+  const [, sign, num, suffix, exp] = m as unknown as [string, string, string, string | undefined, string | undefined];
+  const [intPart, fracPart = ''] = num.split('.');
+  let [mult, pow] = SUFFIX[suffix ?? ''] as [bigint, number];
+  if (exp !== undefined) {
+    const e = Number(exp);
+    if (Math.abs(e) > 60) return undefined;
+    pow = e;
+  }
+  const shift = SCALE + pow - fracPart.length;
+  const digits = BigInt(`${intPart || '0'}${fracPart}`) * mult;
+  const scaled = shift >= 0 ? digits * 10n ** BigInt(shift) : digits / 10n ** BigInt(-shift);
+  return sign === '-' ? -scaled : scaled;
+}

@@ -1,0 +1,139 @@
+/**
+ * A profile's parts as they will be added to one pod: templates rendered from the pod and its
+ * namespace, then the per-pod overrides the profile allows. Profiles without templates or overrides
+ * are returned as loaded (frozen, shared), so the common case allocates nothing.
+ */
+import { isObject, type JsonObject, type JsonValue, setOwn } from './json.ts';
+import type { SidecarProfile } from './profile.ts';
+import { parseQuantity } from './quantity.ts';
+import { compileTemplate, renderTemplate, type TemplateValues } from './template.ts';
+
+export interface Parts {
+  containers: readonly JsonObject[];
+  initContainers: readonly JsonObject[];
+  volumes: readonly JsonObject[];
+  volumeMounts: readonly JsonObject[];
+  env: readonly JsonObject[];
+  envFrom: readonly JsonObject[];
+  labels: Readonly<Record<string, string>>;
+  annotations: Readonly<Record<string, string>>;
+  imagePullSecrets: readonly JsonObject[];
+}
+
+export class RenderError extends Error {
+  readonly reason: 'template-error' | 'invalid-override';
+  constructor(reason: 'template-error' | 'invalid-override', message: string) {
+    super(message);
+    this.reason = reason;
+  }
+}
+
+export const overrideAnnotation = (profile: string, what: 'image-tag' | 'resources') => `outrigger.dev/${profile}.${what}`;
+
+const TAG = /^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$/;
+const OVERRIDABLE_RESOURCES = new Set(['cpu', 'memory', 'ephemeral-storage']);
+
+function renderValue(v: JsonValue, values: TemplateValues, path: string): JsonValue {
+  if (typeof v === 'string') {
+    const t = compileTemplate(v);
+    if (!t) return v;
+    try {
+      return renderTemplate(t, values);
+    } catch (e) {
+      throw new RenderError('template-error', `${path}: ${(e as Error).message}`);
+    }
+  }
+  if (Array.isArray(v)) return v.map((x, i) => renderValue(x, values, `${path}[${i}]`));
+  if (isObject(v)) {
+    const out: JsonObject = {};
+    for (const [k, x] of Object.entries(v)) setOwn(out, k, renderValue(x, values, `${path}.${k}`));
+    return out;
+  }
+  return v;
+}
+
+/** Replaces the tag (and drops any digest) of an image reference. */
+export function withTag(image: string, tag: string): string {
+  const at = image.indexOf('@');
+  const base = at >= 0 ? image.slice(0, at) : image;
+  const colon = base.lastIndexOf(':');
+  const repo = colon > base.lastIndexOf('/') ? base.slice(0, colon) : base;
+  return `${repo}:${tag}`;
+}
+
+function parseResourcesOverride(raw: string, key: string): JsonObject {
+  let v: JsonValue;
+  try {
+    v = JSON.parse(raw) as JsonValue;
+  } catch {
+    throw new RenderError('invalid-override', `${key}: must be JSON such as {"requests":{"cpu":"100m"},"limits":{"memory":"128Mi"}}`);
+  }
+  if (!isObject(v)) throw new RenderError('invalid-override', `${key}: must be a JSON object with "requests" and/or "limits"`);
+  const out: JsonObject = {};
+  for (const [section, map] of Object.entries(v)) {
+    if (section !== 'requests' && section !== 'limits')
+      throw new RenderError('invalid-override', `${key}: unknown field ${JSON.stringify(section)}; only "requests" and "limits" may be overridden`);
+    if (!isObject(map)) throw new RenderError('invalid-override', `${key}: ${section} must be an object`);
+    const sec: JsonObject = {};
+    for (const [r, q] of Object.entries(map)) {
+      if (!OVERRIDABLE_RESOURCES.has(r))
+        throw new RenderError('invalid-override', `${key}: ${section}.${r} cannot be overridden; allowed resources are cpu, memory, ephemeral-storage`);
+      if (typeof q !== 'string' || parseQuantity(q) === undefined || q.startsWith('-'))
+        throw new RenderError('invalid-override', `${key}: ${section}.${r} must be a quantity string such as "100m" or "128Mi"`);
+      sec[r] = q;
+    }
+    out[section] = sec;
+  }
+  return out;
+}
+
+function applyResources(c: JsonObject, override: JsonObject): JsonObject {
+  const res = isObject(c.resources) ? c.resources : {};
+  const next: JsonObject = { ...res };
+  for (const [section, map] of Object.entries(override)) next[section] = { ...(isObject(res[section]) ? res[section] : {}), ...(map as JsonObject) };
+  return { ...c, resources: next };
+}
+
+export function renderParts(profile: SidecarProfile, values: TemplateValues, podAnnotations: Readonly<Record<string, string>>): Parts {
+  let parts: Parts = profile;
+  if (profile.templated) {
+    const r = (v: readonly JsonObject[], p: string) => renderValue(v as JsonValue, values, `spec.${p}`) as JsonObject[];
+    parts = {
+      containers: r(profile.containers, 'containers'),
+      initContainers: r(profile.initContainers, 'initContainers'),
+      volumes: r(profile.volumes, 'volumes'),
+      volumeMounts: r(profile.volumeMounts, 'volumeMounts'),
+      env: r(profile.env, 'env'),
+      envFrom: r(profile.envFrom, 'envFrom'),
+      labels: renderValue(profile.labels as JsonObject, values, 'spec.metadata.labels') as Record<string, string>,
+      annotations: renderValue(profile.annotations as JsonObject, values, 'spec.metadata.annotations') as Record<string, string>,
+      imagePullSecrets: profile.imagePullSecrets,
+    };
+  }
+
+  const tagKey = overrideAnnotation(profile.name, 'image-tag');
+  const resKey = overrideAnnotation(profile.name, 'resources');
+  const tag = Object.hasOwn(podAnnotations, tagKey) ? podAnnotations[tagKey] : undefined;
+  const res = Object.hasOwn(podAnnotations, resKey) ? podAnnotations[resKey] : undefined;
+  if (tag === undefined && res === undefined) return parts;
+
+  if (tag !== undefined && !profile.overrides.imageTag)
+    throw new RenderError(
+      'invalid-override',
+      `${tagKey}: profile ${JSON.stringify(profile.name)} does not allow overriding the image tag (spec.overrides.imageTag)`,
+    );
+  if (res !== undefined && !profile.overrides.resources)
+    throw new RenderError(
+      'invalid-override',
+      `${resKey}: profile ${JSON.stringify(profile.name)} does not allow overriding resources (spec.overrides.resources)`,
+    );
+  if (tag !== undefined && !TAG.test(tag)) throw new RenderError('invalid-override', `${tagKey}: ${JSON.stringify(tag)} is not a valid image tag`);
+  const resources = res === undefined ? undefined : parseResourcesOverride(res, resKey);
+  const apply = (c: JsonObject): JsonObject => {
+    let out = c;
+    if (tag !== undefined && typeof c.image === 'string') out = { ...out, image: withTag(c.image, tag) };
+    if (resources) out = applyResources(out, resources);
+    return out;
+  };
+  return { ...parts, containers: parts.containers.map(apply), initContainers: parts.initContainers.map(apply) };
+}

@@ -1,0 +1,100 @@
+/**
+ * Which profiles a pod gets: the ones its `outrigger.dev/inject` annotation names, plus the ones
+ * whose selector matches it and its namespace; `"false"` drops all that are not mandatory.
+ */
+import { isObject, type JsonObject } from './json.ts';
+import { dns1123Label } from './k8s-names.ts';
+import type { LabelSelector, ProfileSet, SidecarProfile } from './profile.ts';
+import type { ReasonCode } from './reasons.ts';
+import { INJECT_ANNOTATION } from './status.ts';
+
+/** @example matchesSelector({ matchLabels: { team: 'a' } }, { team: 'a', x: 'y' }) // true */
+export function matchesSelector(sel: LabelSelector, labels: Readonly<Record<string, string>>): boolean {
+  for (const [k, v] of Object.entries(sel.matchLabels ?? {})) if (!Object.hasOwn(labels, k) || labels[k] !== v) return false;
+  for (const e of sel.matchExpressions ?? []) {
+    const has = Object.hasOwn(labels, e.key);
+    const value = has ? labels[e.key] : undefined;
+    switch (e.operator) {
+      case 'In':
+        if (!has || !e.values?.includes(value as string)) return false;
+        break;
+      case 'NotIn':
+        if (has && e.values?.includes(value as string)) return false;
+        break;
+      case 'Exists':
+        if (!has) return false;
+        break;
+      case 'DoesNotExist':
+        if (has) return false;
+        break;
+    }
+  }
+  return true;
+}
+
+export interface Selection {
+  /** Profiles to inject, in injection order. */
+  profiles: SidecarProfile[];
+  /** Profiles or names not injected, with the reason (opted out, unknown, malformed name). */
+  skipped: { profile: string; reason: ReasonCode; message: string }[];
+  warnings: string[];
+  optedOut: boolean;
+}
+
+export function stringMap(v: unknown): Record<string, string> {
+  const out: Record<string, string> = {};
+  if (isObject(v)) for (const [k, x] of Object.entries(v)) if (typeof x === 'string') out[k] = x;
+  return out;
+}
+
+export function selectProfiles(pod: JsonObject, set: ProfileSet, namespaceLabels: Readonly<Record<string, string>>): Selection {
+  const meta = isObject(pod.metadata) ? pod.metadata : {};
+  const annotations = stringMap(meta.annotations);
+  const labels = stringMap(meta.labels);
+  const raw = Object.hasOwn(annotations, INJECT_ANNOTATION) ? (annotations[INJECT_ANNOTATION] as string).trim() : undefined;
+  const optedOut = raw?.toLowerCase() === 'false';
+  const skipped: Selection['skipped'] = [];
+  const warnings: string[] = [];
+
+  const requested = new Set<string>();
+  if (raw !== undefined && !optedOut && raw.toLowerCase() !== 'true') {
+    for (const part of raw.split(',')) {
+      const name = part.trim();
+      if (name === '' || requested.has(name)) continue;
+      if (dns1123Label(name)) {
+        skipped.push({ profile: name, reason: 'invalid-annotation', message: `${INJECT_ANNOTATION}: ${JSON.stringify(name)} is not a profile name` });
+        continue;
+      }
+      if (!set.byName.has(name)) {
+        skipped.push({
+          profile: name,
+          reason: 'unknown-profile',
+          message: `${INJECT_ANNOTATION} requests profile ${JSON.stringify(name)}, which does not exist`,
+        });
+        continue;
+      }
+      requested.add(name);
+    }
+  }
+
+  const profiles: SidecarProfile[] = [];
+  for (const p of set.profiles) {
+    const selected =
+      p.selector !== undefined &&
+      (!p.selector.namespaceSelector || matchesSelector(p.selector.namespaceSelector, namespaceLabels)) &&
+      (!p.selector.podSelector || matchesSelector(p.selector.podSelector, labels));
+    if (!requested.has(p.name) && !selected) continue;
+    if (optedOut && !p.mandatory) {
+      skipped.push({
+        profile: p.name,
+        reason: 'opted-out',
+        message: `profile ${JSON.stringify(p.name)} not injected: the pod opted out with ${INJECT_ANNOTATION}: "false"`,
+      });
+      continue;
+    }
+    if (optedOut) warnings.push(`profile ${JSON.stringify(p.name)} is mandatory: ${INJECT_ANNOTATION}: "false" does not apply to it`);
+    profiles.push(p);
+  }
+  for (const s of skipped) if (s.reason !== 'opted-out') warnings.push(s.message);
+  return { profiles, skipped, warnings, optedOut };
+}

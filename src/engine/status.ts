@@ -1,0 +1,87 @@
+/**
+ * The `outrigger.dev/status` annotation: an exact record of what injection added, so re-running is
+ * a no-op and uninject can remove exactly that and nothing else. It is written with JSON.stringify
+ * of a structure and read back through a strict shape check: the annotation is user-editable input.
+ */
+import { isObject, type JsonObject, type JsonValue } from './json.ts';
+
+export const STATUS_ANNOTATION = 'outrigger.dev/status';
+export const INJECT_ANNOTATION = 'outrigger.dev/inject';
+
+/** What one profile added to one of the pod's own containers. */
+export interface TargetRecord {
+  env?: string[];
+  envFrom?: JsonObject[];
+  volumeMounts?: string[];
+}
+
+export interface ProfileRecord {
+  name: string;
+  version: string;
+  hash: string;
+  mode: 'native' | 'classic';
+  containers?: string[];
+  initContainers?: string[];
+  volumes?: string[];
+  imagePullSecrets?: string[];
+  labels?: string[];
+  annotations?: string[];
+  /** Keyed by the pod container's name; init containers are keyed in `initTargets`. */
+  targets?: Record<string, TargetRecord>;
+  initTargets?: Record<string, TargetRecord>;
+}
+
+export interface StatusRecord {
+  v: 1;
+  profiles: ProfileRecord[];
+  /** Fields that did not exist before injection (`spec.volumes`, `spec.containers[app].env`), removed again by uninject. */
+  created?: string[];
+}
+
+const isStrings = (v: unknown): v is string[] => Array.isArray(v) && v.every((s) => typeof s === 'string');
+const optStrings = (o: JsonObject, k: string) => o[k] === undefined || isStrings(o[k]);
+
+function isTargets(v: JsonValue | undefined): boolean {
+  if (v === undefined) return true;
+  if (!isObject(v)) return false;
+  return Object.values(v).every(
+    (t) =>
+      isObject(t) &&
+      optStrings(t, 'env') &&
+      optStrings(t, 'volumeMounts') &&
+      (t.envFrom === undefined || (Array.isArray(t.envFrom) && t.envFrom.every(isObject))),
+  );
+}
+
+function isProfileRecord(v: JsonValue): boolean {
+  if (!isObject(v)) return false;
+  if (typeof v.name !== 'string' || typeof v.version !== 'string' || typeof v.hash !== 'string') return false;
+  if (v.mode !== 'native' && v.mode !== 'classic') return false;
+  return (
+    ['containers', 'initContainers', 'volumes', 'imagePullSecrets', 'labels', 'annotations'].every((k) => optStrings(v, k)) &&
+    isTargets(v.targets) &&
+    isTargets(v.initTargets)
+  );
+}
+
+/**
+ * Reads the status annotation. Returns undefined when absent, or an error message when present but
+ * not a record this version of Outrigger wrote.
+ */
+export function readStatus(pod: JsonObject): { status?: StatusRecord; error?: string } {
+  const meta = pod.metadata;
+  const ann = isObject(meta) ? meta.annotations : undefined;
+  const raw = isObject(ann) && Object.hasOwn(ann, STATUS_ANNOTATION) ? ann[STATUS_ANNOTATION] : undefined;
+  if (raw === undefined) return {};
+  if (typeof raw !== 'string') return { error: `${STATUS_ANNOTATION} must be a string` };
+  let parsed: JsonValue;
+  try {
+    parsed = JSON.parse(raw) as JsonValue;
+  } catch {
+    return { error: `${STATUS_ANNOTATION} is not valid JSON` };
+  }
+  if (!isObject(parsed) || parsed.v !== 1 || !Array.isArray(parsed.profiles) || !parsed.profiles.every(isProfileRecord) || !optStrings(parsed, 'created')) {
+    return { error: `${STATUS_ANNOTATION} is not a status record written by this version of Outrigger` };
+  }
+  return { status: parsed as unknown as StatusRecord };
+}

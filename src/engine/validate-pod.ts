@@ -1,0 +1,117 @@
+/**
+ * The API server's pod validation rules that injection can break (DESIGN.md lists them), as a pure
+ * function returning one message per problem. Messages name containers and volumes by name, not
+ * index, so the engine can tell problems a profile introduced from ones the pod already had.
+ */
+import { isObject, type JsonObject, type JsonValue } from './json.ts';
+import { dns1123Label, envName, labelValue, portName, qualifiedName } from './k8s-names.ts';
+import { parseQuantity } from './quantity.ts';
+
+const arr = (v: JsonValue | undefined): JsonValue[] => (Array.isArray(v) ? v : []);
+
+export function validatePod(pod: JsonObject): string[] {
+  const errors: string[] = [];
+  const spec = isObject(pod.spec) ? pod.spec : {};
+  const meta = isObject(pod.metadata) ? pod.metadata : {};
+
+  for (const kind of ['labels', 'annotations'] as const) {
+    const map = meta[kind];
+    if (!isObject(map)) continue;
+    for (const [k, v] of Object.entries(map)) {
+      const e = qualifiedName(k);
+      if (e) errors.push(`metadata.${kind}: key ${JSON.stringify(k)} ${e}`);
+      if (kind === 'labels' && typeof v === 'string') {
+        const ve = labelValue(v);
+        if (ve) errors.push(`metadata.labels[${JSON.stringify(k)}]: value ${JSON.stringify(v)} ${ve}`);
+      }
+    }
+  }
+
+  const volumes = new Set<string>();
+  for (const v of arr(spec.volumes)) {
+    if (!isObject(v) || typeof v.name !== 'string') continue;
+    const e = dns1123Label(v.name);
+    if (e) errors.push(`volume ${JSON.stringify(v.name)}: name ${e}`);
+    if (volumes.has(v.name)) errors.push(`volume ${JSON.stringify(v.name)}: name is used more than once`);
+    volumes.add(v.name);
+  }
+
+  const names = new Set<string>();
+  const hostPorts = new Set<string>();
+  const check = (c: JsonValue, kind: 'container' | 'init container') => {
+    if (!isObject(c)) return;
+    const name = typeof c.name === 'string' ? c.name : '';
+    const at = `${kind} ${JSON.stringify(name)}`;
+    const e = dns1123Label(name);
+    if (e) errors.push(`${at}: name ${e}`);
+    if (names.has(name)) errors.push(`${at}: name is used by another container or init container`);
+    names.add(name);
+    if (typeof c.image !== 'string' || c.image.trim() === '') errors.push(`${at}: image is required`);
+
+    const portNames = new Set<string>();
+    for (const p of arr(c.ports)) {
+      if (!isObject(p)) continue;
+      if (typeof p.name === 'string') {
+        const pe = portName(p.name);
+        if (pe) errors.push(`${at}: port name ${JSON.stringify(p.name)} ${pe}`);
+        if (portNames.has(p.name)) errors.push(`${at}: port name ${JSON.stringify(p.name)} is used more than once`);
+        portNames.add(p.name);
+      }
+      if (typeof p.hostPort === 'number' && p.hostPort > 0) {
+        const key = `${p.hostIP ?? ''}/${p.hostPort}/${p.protocol ?? 'TCP'}`;
+        if (hostPorts.has(key)) errors.push(`${at}: hostPort ${p.hostPort}/${p.protocol ?? 'TCP'} is already used by another container`);
+        hostPorts.add(key);
+      }
+    }
+
+    const mountPaths = new Set<string>();
+    for (const m of arr(c.volumeMounts)) {
+      if (!isObject(m)) continue;
+      if (typeof m.name === 'string' && !volumes.has(m.name)) errors.push(`${at}: volumeMount ${JSON.stringify(m.name)} names a volume the pod does not have`);
+      if (typeof m.mountPath === 'string') {
+        if (mountPaths.has(m.mountPath)) errors.push(`${at}: mountPath ${JSON.stringify(m.mountPath)} is used more than once`);
+        mountPaths.add(m.mountPath);
+      }
+    }
+
+    for (const v of arr(c.env)) {
+      if (isObject(v) && typeof v.name === 'string') {
+        const ve = envName(v.name);
+        if (ve) errors.push(`${at}: env ${JSON.stringify(v.name)} ${ve}`);
+      }
+    }
+
+    const res = isObject(c.resources) ? c.resources : {};
+    const req = isObject(res.requests) ? res.requests : {};
+    const lim = isObject(res.limits) ? res.limits : {};
+    for (const [r, q] of Object.entries(req)) {
+      const l = lim[r];
+      if (typeof q !== 'string' && typeof q !== 'number') continue;
+      const rq = parseQuantity(String(q));
+      if (rq === undefined) {
+        errors.push(`${at}: resources.requests.${r} ${JSON.stringify(q)} is not a valid quantity`);
+        continue;
+      }
+      if (typeof l !== 'string' && typeof l !== 'number') continue;
+      const lq = parseQuantity(String(l));
+      if (lq !== undefined && rq > lq) errors.push(`${at}: resources.requests.${r} (${q}) must not be greater than resources.limits.${r} (${l})`);
+    }
+    for (const [r, q] of Object.entries(lim)) {
+      if ((typeof q === 'string' || typeof q === 'number') && parseQuantity(String(q)) === undefined)
+        errors.push(`${at}: resources.limits.${r} ${JSON.stringify(q)} is not a valid quantity`);
+    }
+
+    if (kind === 'container' && c.restartPolicy !== undefined) errors.push(`${at}: restartPolicy is only allowed on init containers`);
+    if (kind === 'init container') {
+      if (c.restartPolicy !== undefined && c.restartPolicy !== 'Always') errors.push(`${at}: restartPolicy may only be "Always"`);
+      if (c.restartPolicy !== 'Always') {
+        for (const f of ['readinessProbe', 'livenessProbe', 'startupProbe', 'lifecycle']) {
+          if (c[f] !== undefined) errors.push(`${at}: ${f} is only allowed on init containers with restartPolicy "Always" (native sidecars)`);
+        }
+      }
+    }
+  };
+  for (const c of arr(spec.initContainers)) check(c, 'init container');
+  for (const c of arr(spec.containers)) check(c, 'container');
+  return errors;
+}

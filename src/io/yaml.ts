@@ -1,0 +1,47 @@
+/**
+ * Multi-document YAML (and JSON, a subset) parsing with the same reading kubectl gives: YAML 1.1
+ * scalars (`0644` is octal, `yes` is a boolean), duplicate keys rejected, alias expansion bounded.
+ * Errors name the source and the document (1-based) and the line.
+ */
+import { type Document, parseAllDocuments, stringify } from 'yaml';
+import type { JsonValue } from '../engine/json.ts';
+
+export interface YamlDocument {
+  /** 1-based position in the file. */
+  index: number;
+  value: JsonValue;
+  /** The parsed document, for writing it back with its comments when it is not changed. */
+  doc: Document;
+}
+
+export class YamlError extends Error {}
+
+const PARSE_OPTIONS = { version: '1.1', uniqueKeys: true, prettyErrors: true, strict: true } as const;
+
+export function parseYamlDocuments(text: string, source: string): YamlDocument[] {
+  const docs = parseAllDocuments(text, PARSE_OPTIONS);
+  if (!Array.isArray(docs)) return []; // an empty stream
+  const out: YamlDocument[] = [];
+  docs.forEach((doc, i) => {
+    const index = i + 1;
+    const err = doc.errors[0];
+    if (err) {
+      const line = err.linePos?.[0]?.line;
+      throw new YamlError(`${source}, document ${index}${line ? ` (line ${line})` : ''}: ${err.message.split('\n')[0]}`);
+    }
+    let value: unknown;
+    try {
+      value = doc.toJS({ maxAliasCount: 1000 });
+    } catch (e) {
+      throw new YamlError(`${source}, document ${index}: ${(e as Error).message}`);
+    }
+    if (value === null || value === undefined) return; // `---` with nothing after it
+    out.push({ index, value: value as JsonValue, doc });
+  });
+  return out;
+}
+
+/** YAML text for one value, in the 1.1 reading so strings such as "yes" and "0644" stay quoted. */
+export function toYaml(value: JsonValue): string {
+  return stringify(value, { version: '1.1', lineWidth: 0, aliasDuplicateObjects: false });
+}

@@ -1,0 +1,86 @@
+/**
+ * Turns a validated SidecarProfile document into the engine's frozen SidecarProfile: defaults
+ * applied, hash computed, templates detected. Runs once per load, never per request.
+ */
+import { createHash } from 'node:crypto';
+import { deepFreeze, isObject, type JsonObject, type JsonValue } from '../engine/json.ts';
+import type { LabelSelector, SidecarMode, SidecarProfile } from '../engine/profile.ts';
+
+/** Canonical JSON (sorted keys) so the hash does not depend on field order in the file. */
+export function canonicalJson(v: JsonValue): string {
+  if (Array.isArray(v)) return `[${v.map(canonicalJson).join(',')}]`;
+  if (isObject(v)) {
+    return `{${Object.keys(v)
+      .sort()
+      .map((k) => `${JSON.stringify(k)}:${canonicalJson(v[k] as JsonValue)}`)
+      .join(',')}}`;
+  }
+  return JSON.stringify(v);
+}
+
+function hasTemplate(v: JsonValue): boolean {
+  if (typeof v === 'string') return v.includes('{{');
+  if (Array.isArray(v)) return v.some(hasTemplate);
+  if (isObject(v)) return Object.values(v).some(hasTemplate);
+  return false;
+}
+
+const list = (v: JsonValue | undefined): JsonObject[] => (Array.isArray(v) ? (v.filter(isObject) as JsonObject[]) : []);
+const strings = (v: JsonValue | undefined): string[] => (Array.isArray(v) ? v.filter((s): s is string => typeof s === 'string') : []);
+const stringMap = (v: JsonValue | undefined): Record<string, string> => {
+  const out: Record<string, string> = {};
+  if (isObject(v)) for (const [k, x] of Object.entries(v)) if (typeof x === 'string') out[k] = x;
+  return out;
+};
+
+/** The document must already have passed validateProfileDocument. */
+export function compileProfile(doc: JsonObject, source: string): SidecarProfile {
+  const meta = doc.metadata as JsonObject;
+  const spec = doc.spec as JsonObject;
+  const md = isObject(spec.metadata) ? spec.metadata : {};
+  const sel = isObject(spec.selector) ? spec.selector : undefined;
+  const overrides = isObject(spec.overrides) ? spec.overrides : {};
+  const parts = {
+    containers: spec.containers,
+    initContainers: spec.initContainers,
+    volumes: spec.volumes,
+    volumeMounts: spec.volumeMounts,
+    env: spec.env,
+    envFrom: spec.envFrom,
+    metadata: md,
+  } as JsonObject;
+  const profile: SidecarProfile = {
+    name: meta.name as string,
+    ...(typeof meta.namespace === 'string' ? { namespace: meta.namespace } : {}),
+    version: spec.version as string,
+    hash: `sha256:${createHash('sha256').update(canonicalJson(spec)).digest('hex').slice(0, 16)}`,
+    source,
+    containers: list(spec.containers),
+    initContainers: list(spec.initContainers),
+    volumes: list(spec.volumes),
+    volumeMounts: list(spec.volumeMounts),
+    env: list(spec.env),
+    envFrom: list(spec.envFrom),
+    targets: Array.isArray(spec.targets) ? strings(spec.targets) : ['*'],
+    initContainerTargets: strings(spec.initContainerTargets),
+    labels: stringMap(md.labels),
+    annotations: stringMap(md.annotations),
+    imagePullSecrets: list(spec.imagePullSecrets),
+    sidecarMode: (spec.sidecarMode as SidecarMode | undefined) ?? 'auto',
+    ...(sel && (sel.namespaceSelector || sel.podSelector)
+      ? {
+          selector: {
+            ...(isObject(sel.namespaceSelector) ? { namespaceSelector: sel.namespaceSelector as unknown as LabelSelector } : {}),
+            ...(isObject(sel.podSelector) ? { podSelector: sel.podSelector as unknown as LabelSelector } : {}),
+          },
+        }
+      : {}),
+    mandatory: spec.mandatory === true,
+    order: typeof spec.order === 'number' ? spec.order : 0,
+    conflictPolicy: spec.conflictPolicy === 'keep-pod' ? 'keep-pod' : 'fail',
+    failurePolicy: spec.failurePolicy === 'ignore' ? 'ignore' : 'fail',
+    overrides: { imageTag: overrides.imageTag === true, resources: overrides.resources === true },
+    templated: hasTemplate(parts),
+  };
+  return deepFreeze(structuredClone(profile));
+}

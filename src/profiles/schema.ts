@@ -1,0 +1,162 @@
+/**
+ * The SidecarProfile schema as data: the one source of truth for load-time validation (validate.ts)
+ * and for the CRD's OpenAPI v3 schema. Core/v1 types are described only as far as the engine relies
+ * on them; everything else inside them is preserved as given and checked by the API server.
+ */
+
+export type Format = 'dns1123-label' | 'dns1123-subdomain' | 'port-name' | 'glob' | 'label-key' | 'label-value' | 'env-name';
+
+export type Schema =
+  | { type: 'string'; description?: string; enum?: readonly string[]; format?: Format; minLength?: number; maxLength?: number; default?: string }
+  | { type: 'integer'; description?: string; minimum?: number; maximum?: number; default?: number }
+  | { type: 'boolean'; description?: string; default?: boolean }
+  | { type: 'array'; description?: string; items: Schema; listKey?: string }
+  | {
+      type: 'object';
+      description?: string;
+      properties?: Readonly<Record<string, Schema>>;
+      required?: readonly string[];
+      /** Schema of the values of a map (labels, annotations). */
+      additionalProperties?: Schema;
+      /** Keep fields this schema does not list (core/v1 types, so new Kubernetes fields are never lost). */
+      preserveUnknownFields?: boolean;
+    };
+
+const str = (extra: Omit<Extract<Schema, { type: 'string' }>, 'type'> = {}): Schema => ({ type: 'string', ...extra });
+const stringMap = (description: string): Schema => ({
+  type: 'object',
+  description,
+  additionalProperties: str(),
+});
+
+const labelSelector: Schema = {
+  type: 'object',
+  properties: {
+    matchLabels: { type: 'object', additionalProperties: str({ format: 'label-value' }) },
+    matchExpressions: {
+      type: 'array',
+      items: {
+        type: 'object',
+        required: ['key', 'operator'],
+        properties: {
+          key: str({ format: 'label-key' }),
+          operator: str({ enum: ['In', 'NotIn', 'Exists', 'DoesNotExist'] }),
+          values: { type: 'array', items: str() },
+        },
+      },
+    },
+  },
+};
+
+const envVar: Schema = {
+  type: 'object',
+  required: ['name'],
+  preserveUnknownFields: true,
+  properties: { name: str({ format: 'env-name' }), value: str() },
+};
+
+const volumeMount: Schema = {
+  type: 'object',
+  required: ['name', 'mountPath'],
+  preserveUnknownFields: true,
+  properties: { name: str({ format: 'dns1123-label' }), mountPath: str(), subPath: str(), readOnly: { type: 'boolean' } },
+};
+
+const container: Schema = {
+  type: 'object',
+  required: ['name', 'image'],
+  preserveUnknownFields: true,
+  properties: {
+    name: str({ format: 'dns1123-label' }),
+    image: str({ minLength: 1 }),
+    ports: {
+      type: 'array',
+      listKey: 'containerPort',
+      items: {
+        type: 'object',
+        required: ['containerPort'],
+        preserveUnknownFields: true,
+        properties: {
+          name: str({ format: 'port-name' }),
+          containerPort: { type: 'integer', minimum: 1, maximum: 65535 },
+          protocol: str({ enum: ['TCP', 'UDP', 'SCTP'] }),
+        },
+      },
+    },
+    env: { type: 'array', listKey: 'name', items: envVar },
+    volumeMounts: { type: 'array', listKey: 'mountPath', items: volumeMount },
+    restartPolicy: str({ enum: ['Always'] }),
+  },
+};
+
+const volume: Schema = {
+  type: 'object',
+  required: ['name'],
+  preserveUnknownFields: true,
+  properties: { name: str({ format: 'dns1123-label' }) },
+};
+
+export const profileSpecSchema: Schema = {
+  type: 'object',
+  required: ['version'],
+  properties: {
+    version: str({ minLength: 1, maxLength: 63, description: 'Version of this profile, recorded on every injected pod.' }),
+    containers: { type: 'array', listKey: 'name', items: container, description: 'Sidecar containers.' },
+    initContainers: { type: 'array', listKey: 'name', items: container, description: 'Run-once init containers, placed before the pod’s own.' },
+    volumes: { type: 'array', listKey: 'name', items: volume },
+    volumeMounts: { type: 'array', listKey: 'mountPath', items: volumeMount, description: 'Mounts added to the targeted app containers.' },
+    env: { type: 'array', listKey: 'name', items: envVar, description: 'Env vars added to the targeted app containers.' },
+    envFrom: { type: 'array', items: { type: 'object', preserveUnknownFields: true, properties: { prefix: str() } } },
+    targets: {
+      type: 'array',
+      items: str({ format: 'glob' }),
+      description: 'App containers (names or globs) that get volumeMounts, env and envFrom. Default ["*"].',
+    },
+    initContainerTargets: { type: 'array', items: str({ format: 'glob' }), description: 'The pod’s own init containers that get them too. Default none.' },
+    metadata: {
+      type: 'object',
+      properties: { labels: stringMap('Labels added to the pod.'), annotations: stringMap('Annotations added to the pod.') },
+    },
+    imagePullSecrets: {
+      type: 'array',
+      listKey: 'name',
+      items: { type: 'object', required: ['name'], properties: { name: str({ format: 'dns1123-subdomain' }) } },
+    },
+    sidecarMode: str({ enum: ['auto', 'native', 'classic'], default: 'auto' }),
+    selector: {
+      type: 'object',
+      description: 'Inject into matching pods without a per-pod request.',
+      properties: { namespaceSelector: labelSelector, podSelector: labelSelector },
+    },
+    mandatory: { type: 'boolean', default: false, description: 'Pods cannot opt out with outrigger.dev/inject: "false".' },
+    order: { type: 'integer', minimum: -1000, maximum: 1000, default: 0, description: 'Lower orders are injected first; ties by name.' },
+    conflictPolicy: str({ enum: ['fail', 'keep-pod'], default: 'fail', description: 'What to do when the pod already has a different item of the same name.' }),
+    failurePolicy: str({
+      enum: ['fail', 'ignore'],
+      default: 'fail',
+      description: 'Deny the pod, or admit it without this profile, when injection is impossible.',
+    }),
+    overrides: {
+      type: 'object',
+      description: 'Per-pod overrides the profile allows through annotations.',
+      properties: { imageTag: { type: 'boolean', default: false }, resources: { type: 'boolean', default: false } },
+    },
+  },
+};
+
+export const profileSchema: Schema = {
+  type: 'object',
+  required: ['apiVersion', 'kind', 'metadata', 'spec'],
+  properties: {
+    apiVersion: str({ enum: ['outrigger.dev/v1alpha1'] }),
+    kind: str({ enum: ['SidecarProfile'] }),
+    metadata: {
+      type: 'object',
+      required: ['name'],
+      preserveUnknownFields: true,
+      properties: { name: str({ format: 'dns1123-label' }), namespace: str({ format: 'dns1123-label' }) },
+    },
+    spec: profileSpecSchema,
+    status: { type: 'object', preserveUnknownFields: true },
+  },
+};

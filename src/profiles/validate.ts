@@ -1,0 +1,177 @@
+/**
+ * Validates a parsed document against the profile schema and the rules the schema cannot express.
+ * Returns every problem at once, each with its field path, so one run of `outrigger validate` shows
+ * everything to fix.
+ */
+import { isObject, type JsonValue } from '../engine/json.ts';
+import * as names from '../engine/k8s-names.ts';
+import { compileTemplate } from '../engine/template.ts';
+import { type Format, profileSchema, type Schema } from './schema.ts';
+
+export interface FieldError {
+  path: string;
+  message: string;
+}
+
+const FORMATS: Record<Format, (v: string) => string | undefined> = {
+  'dns1123-label': names.dns1123Label,
+  'dns1123-subdomain': names.dns1123Subdomain,
+  'port-name': names.portName,
+  glob: names.glob,
+  'label-key': names.qualifiedName,
+  'label-value': names.labelValue,
+  'env-name': names.envName,
+};
+
+function typeName(v: JsonValue): string {
+  if (v === null) return 'null';
+  if (Array.isArray(v)) return 'array';
+  if (typeof v === 'number') return Number.isInteger(v) ? 'integer' : 'number';
+  return typeof v;
+}
+
+/** Checks `value` against `schema`, appending errors; `path` is the field path so far. */
+export function checkSchema(value: JsonValue, schema: Schema, path: string, errors: FieldError[]): void {
+  const at = (message: string) => errors.push({ path: path || '(document)', message });
+  switch (schema.type) {
+    case 'string':
+      if (typeof value !== 'string') return void at(`must be a string, not ${typeName(value)}`);
+      if (schema.enum && !schema.enum.includes(value))
+        return void at(`must be one of ${schema.enum.map((e) => JSON.stringify(e)).join(', ')}, not ${JSON.stringify(value)}`);
+      if (schema.minLength !== undefined && value.length < schema.minLength)
+        return void at(schema.minLength === 1 ? 'must not be empty' : `must be at least ${schema.minLength} characters`);
+      if (schema.maxLength !== undefined && value.length > schema.maxLength) return void at(`must be no more than ${schema.maxLength} characters`);
+      if (schema.format) {
+        if (value.includes('{{')) return void at('is a name: templates are not allowed here');
+        const e = FORMATS[schema.format](value);
+        if (e) at(`${JSON.stringify(value)} ${e}`);
+      }
+      return;
+    case 'integer':
+      if (typeof value !== 'number' || !Number.isInteger(value)) return void at(`must be an integer, not ${typeName(value)}`);
+      if (schema.minimum !== undefined && value < schema.minimum) at(`must be at least ${schema.minimum}`);
+      if (schema.maximum !== undefined && value > schema.maximum) at(`must be at most ${schema.maximum}`);
+      return;
+    case 'boolean':
+      if (typeof value !== 'boolean') at(`must be true or false, not ${typeName(value)}`);
+      return;
+    case 'array': {
+      if (!Array.isArray(value)) return void at(`must be a list, not ${typeName(value)}`);
+      const seen = new Map<string, number>();
+      value.forEach((item, i) => {
+        checkSchema(item, schema.items, `${path}[${i}]`, errors);
+        if (schema.listKey && isObject(item)) {
+          const key = item[schema.listKey];
+          if (typeof key === 'string' || typeof key === 'number') {
+            const k = String(key);
+            const first = seen.get(k);
+            if (first !== undefined)
+              errors.push({ path: `${path}[${i}].${schema.listKey}`, message: `${JSON.stringify(key)} is already used by ${path}[${first}]` });
+            else seen.set(k, i);
+          }
+        }
+      });
+      return;
+    }
+    case 'object': {
+      if (!isObject(value)) return void at(`must be an object, not ${typeName(value)}`);
+      for (const r of schema.required ?? []) {
+        if (!Object.hasOwn(value, r) || value[r] === null) errors.push({ path: join(path, r), message: 'is required' });
+      }
+      for (const [k, v] of Object.entries(value)) {
+        const p = join(path, k);
+        const sub = schema.properties?.[k];
+        if (sub) {
+          if (v !== null || schema.required?.includes(k)) checkSchema(v, sub, p, errors);
+        } else if (schema.additionalProperties) {
+          checkSchema(v, schema.additionalProperties, p, errors);
+        } else if (!schema.preserveUnknownFields) {
+          errors.push({ path: p, message: `unknown field${suggest(k, Object.keys(schema.properties ?? {}))}` });
+        }
+      }
+      return;
+    }
+  }
+}
+
+function join(path: string, key: string): string {
+  const k = /^[A-Za-z_][A-Za-z0-9_]*$/.test(key) ? key : `[${JSON.stringify(key)}]`;
+  if (!path) return k;
+  return k.startsWith('[') ? `${path}${k}` : `${path}.${k}`;
+}
+
+function suggest(k: string, known: string[]): string {
+  const lower = k.toLowerCase();
+  const hit = known.find((n) => n.toLowerCase() === lower || n.toLowerCase().startsWith(lower.slice(0, 4)));
+  return hit ? ` (did you mean ${JSON.stringify(hit)}?)` : `; known fields are ${known.join(', ')}`;
+}
+
+/** Full validation of one SidecarProfile document: schema, then cross-field rules and templates. */
+export function validateProfileDocument(doc: JsonValue): FieldError[] {
+  const errors: FieldError[] = [];
+  checkSchema(doc, profileSchema, '', errors);
+  if (!isObject(doc) || !isObject(doc.spec)) return errors;
+  const spec = doc.spec;
+
+  // Sidecars and init containers share one name space in the pod; duplicates within one list are
+  // already reported by the schema's list key.
+  const initNames = new Map<string, number>();
+  const listed = (l: JsonValue | undefined) => (Array.isArray(l) ? l : []);
+  listed(spec.initContainers).forEach((c, i) => {
+    if (isObject(c) && typeof c.name === 'string' && !initNames.has(c.name)) initNames.set(c.name, i);
+  });
+  listed(spec.containers).forEach((c, i) => {
+    const first = isObject(c) && typeof c.name === 'string' ? initNames.get(c.name) : undefined;
+    if (first !== undefined)
+      errors.push({
+        path: `spec.containers[${i}].name`,
+        message: `${JSON.stringify((c as { name: string }).name)} is already used by spec.initContainers[${first}]`,
+      });
+  });
+
+  for (const key of ['namespaceSelector', 'podSelector'] as const) {
+    const sel = isObject(spec.selector) ? spec.selector[key] : undefined;
+    if (!isObject(sel) || !Array.isArray(sel.matchExpressions)) continue;
+    sel.matchExpressions.forEach((e, i) => {
+      if (!isObject(e)) return;
+      const p = `spec.selector.${key}.matchExpressions[${i}].values`;
+      const n = Array.isArray(e.values) ? e.values.length : 0;
+      if ((e.operator === 'In' || e.operator === 'NotIn') && n === 0) errors.push({ path: p, message: `must not be empty for operator ${e.operator}` });
+      if ((e.operator === 'Exists' || e.operator === 'DoesNotExist') && n > 0) errors.push({ path: p, message: `must be empty for operator ${e.operator}` });
+    });
+  }
+
+  if (isObject(spec.metadata)) {
+    for (const kind of ['labels', 'annotations'] as const) {
+      const map = spec.metadata[kind];
+      if (!isObject(map)) continue;
+      for (const [k, v] of Object.entries(map)) {
+        const e = names.qualifiedName(k);
+        if (e) errors.push({ path: `spec.metadata.${kind}[${JSON.stringify(k)}]`, message: `key ${e}` });
+        if (k.startsWith('outrigger.dev/'))
+          errors.push({ path: `spec.metadata.${kind}[${JSON.stringify(k)}]`, message: 'the outrigger.dev/ prefix is reserved for Outrigger itself' });
+        if (kind === 'labels' && typeof v === 'string' && !v.includes('{{')) {
+          const ve = names.labelValue(v);
+          if (ve) errors.push({ path: `spec.metadata.labels[${JSON.stringify(k)}]`, message: `${JSON.stringify(v)} ${ve}` });
+        }
+      }
+    }
+  }
+
+  for (const part of ['containers', 'initContainers', 'volumes', 'volumeMounts', 'env', 'envFrom', 'metadata']) {
+    if (Object.hasOwn(spec, part)) checkTemplates(spec[part] as JsonValue, `spec.${part}`, errors);
+  }
+  return errors;
+}
+
+function checkTemplates(v: JsonValue, path: string, errors: FieldError[]): void {
+  if (typeof v === 'string') {
+    try {
+      compileTemplate(v);
+    } catch (e) {
+      errors.push({ path, message: (e as Error).message });
+    }
+  } else if (Array.isArray(v)) {
+    for (const [i, x] of v.entries()) checkTemplates(x, `${path}[${i}]`, errors);
+  } else if (isObject(v)) for (const [k, x] of Object.entries(v)) checkTemplates(x, join(path, k), errors);
+}

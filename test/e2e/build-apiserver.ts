@@ -1,0 +1,266 @@
+// Builds the e2e kube-apiserver (test/e2e/apiserver, a Go module) into the git-ignored
+// .cache/e2e-bin/<k8s-version>/, and only rebuilds when the Kubernetes version or the content of
+// go.mod, go.sum or the Go sources (or the Go toolchain) changes.
+//
+//   ./node_modules/.bin/node test/e2e/build-apiserver.ts            # build if needed, print the path
+//   ./node_modules/.bin/node test/e2e/build-apiserver.ts --force    # rebuild
+//   ./node_modules/.bin/node test/e2e/build-apiserver.ts --envtest  # also build kube-apiserver and
+//       etcd as separate binaries into .cache/e2e-bin/<v>/envtest (usable as KUBEBUILDER_ASSETS)
+//
+// GOCACHE and GOMODCACHE stay at Go's defaults so repeated runs reuse them.
+
+import { spawn, spawnSync } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { dirname, join, relative, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+export const repoRoot: string = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
+export const moduleDir: string = join(repoRoot, 'test', 'e2e', 'apiserver');
+export const binName = 'outrigger-e2e-apiserver';
+
+// Bump when the way the binary is built changes (flags, ldflags).
+const recipe = '2';
+
+export interface BuildResult {
+  /** The in-process apiserver + etcd program (main.go). */
+  binPath: string;
+  /** With envtest: a directory holding kube-apiserver and etcd, usable as KUBEBUILDER_ASSETS. */
+  envtestDir?: string;
+  /** Kubernetes release, e.g. v1.35.4, from go.mod. */
+  version: string;
+  /** False when the cached binary was reused. */
+  built: boolean;
+  seconds: number;
+}
+
+export interface BuildOptions {
+  force?: boolean;
+  envtest?: boolean;
+  /** Progress lines; defaults to stderr. */
+  log?: (line: string) => void;
+}
+
+export class BuildError extends Error {
+  output: string;
+  constructor(message: string, output: string) {
+    super(`${message}\n${output.split('\n').slice(-60).join('\n')}`);
+    this.name = 'BuildError';
+    this.output = output;
+  }
+}
+
+/** The k8s.io/kubernetes version that test/e2e/apiserver/go.mod requires. */
+export function kubernetesVersion(): string {
+  const goMod = readFileSync(join(moduleDir, 'go.mod'), 'utf8');
+  const m = /^\s*(?:require\s+)?k8s\.io\/kubernetes\s+(v1\.\d+\.\d+)\s*$/m.exec(goMod);
+  if (!m?.[1]) throw new Error(`no k8s.io/kubernetes v1.X.Y requirement in ${join(moduleDir, 'go.mod')}`);
+  return m[1];
+}
+
+export function goAvailable(): boolean {
+  const r = spawnSync('go', ['version'], { encoding: 'utf8' });
+  return r.status === 0;
+}
+
+function goEnv(): NodeJS.ProcessEnv {
+  const flags = (process.env.GOFLAGS ?? '').split(/\s+/).filter((f) => f && !f.startsWith('-mod='));
+  // The module lives inside this git repository; VCS stamping is not wanted (and fails on a repo
+  // without commits).
+  if (!flags.some((f) => f.startsWith('-buildvcs'))) flags.push('-buildvcs=false');
+  flags.push('-mod=mod');
+  // GOTOOLCHAIN=local: never fetch another Go toolchain.
+  return { ...process.env, GOTOOLCHAIN: 'local', GOFLAGS: flags.join(' ') };
+}
+
+function sourceFiles(dir: string): string[] {
+  const out: string[] = [];
+  for (const name of readdirSync(dir).sort()) {
+    const p = join(dir, name);
+    if (statSync(p).isDirectory()) out.push(...sourceFiles(p));
+    else if (name.endsWith('.go') || name === 'go.mod' || name === 'go.sum') out.push(p);
+  }
+  return out;
+}
+
+function inputHash(goVersion: string, envtest: boolean): string {
+  const h = createHash('sha256');
+  h.update(`recipe ${recipe}\n${goVersion}\nenvtest ${envtest}\n`);
+  for (const f of sourceFiles(moduleDir)) {
+    h.update(`${relative(moduleDir, f)}\n`);
+    h.update(readFileSync(f));
+  }
+  return h.digest('hex');
+}
+
+function run(cmd: string, args: string[], cwd: string): Promise<{ code: number; output: string }> {
+  return new Promise((resolvePromise, reject) => {
+    const child = spawn(cmd, args, { cwd, env: goEnv(), stdio: ['ignore', 'pipe', 'pipe'] });
+    let output = '';
+    child.stdout.on('data', (d: Buffer) => (output += d.toString()));
+    child.stderr.on('data', (d: Buffer) => (output += d.toString()));
+    child.on('error', reject);
+    child.on('close', (code) => resolvePromise({ code: code ?? 1, output }));
+  });
+}
+
+/** The release's commit time, for -X version.buildDate (reproducible, unlike "now"). */
+async function releaseDate(version: string): Promise<string> {
+  const r = await run('go', ['mod', 'download', '-json', `k8s.io/kubernetes@${version}`], moduleDir);
+  try {
+    const info = JSON.parse(r.output) as { Info?: string };
+    if (info.Info) {
+      const t = (JSON.parse(readFileSync(info.Info, 'utf8')) as { Time?: string }).Time;
+      if (t) return t.replace(/\.\d+Z$/, 'Z');
+    }
+  } catch {
+    // fall through
+  }
+  return '1970-01-01T00:00:00Z';
+}
+
+function ldflags(version: string, buildDate: string): string {
+  const [, major = '1', minor = '0'] = /^v(\d+)\.(\d+)\./.exec(version) ?? [];
+  const pkg = 'k8s.io/component-base/version';
+  return [
+    `-X ${pkg}.gitVersion=${version}`,
+    `-X ${pkg}.gitMajor=${major}`,
+    `-X ${pkg}.gitMinor=${minor}`,
+    `-X ${pkg}.gitTreeState=clean`,
+    `-X ${pkg}.gitCommit=`,
+    `-X ${pkg}.buildDate=${buildDate}`,
+  ].join(' ');
+}
+
+async function withLock<T>(lockDir: string, fn: () => Promise<T>, log: (l: string) => void): Promise<T> {
+  // mkdir is atomic: parallel test processes wait for one build instead of racing.
+  const started = Date.now();
+  let warned = false;
+  for (;;) {
+    try {
+      mkdirSync(lockDir);
+      writeFileSync(join(lockDir, 'pid'), String(process.pid));
+      break;
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e;
+      let holder = Number.NaN;
+      try {
+        holder = Number(readFileSync(join(lockDir, 'pid'), 'utf8'));
+      } catch {
+        // being created or removed
+      }
+      if (Number.isInteger(holder) && holder > 0 && !processAlive(holder)) {
+        rmSync(lockDir, { recursive: true, force: true });
+        continue;
+      }
+      if (!warned) {
+        log(`e2e build: waiting for another build (lock ${lockDir}, pid ${holder})`);
+        warned = true;
+      }
+      if (Date.now() - started > 60 * 60_000) throw new Error(`e2e build: lock ${lockDir} held for an hour`);
+      await new Promise((r) => setTimeout(r, 1000));
+    }
+  }
+  try {
+    return await fn();
+  } finally {
+    rmSync(lockDir, { recursive: true, force: true });
+  }
+}
+
+function processAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (e) {
+    return (e as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+/** Builds (or finds) the binaries. Throws BuildError with the compiler output when the build fails. */
+export async function ensureApiserverBinary(opts: BuildOptions = {}): Promise<BuildResult> {
+  const log = opts.log ?? ((l: string) => process.stderr.write(`${l}\n`));
+  const started = Date.now();
+  const version = kubernetesVersion();
+  const outDir = join(repoRoot, '.cache', 'e2e-bin', version);
+  const binPath = join(outDir, binName);
+  const envtestDir = join(outDir, 'envtest');
+  const stampPath = join(outDir, opts.envtest ? 'build-envtest.json' : 'build.json');
+  mkdirSync(outDir, { recursive: true });
+
+  const goVersion = spawnSync('go', ['version'], { encoding: 'utf8', env: goEnv() });
+  if (goVersion.status !== 0) {
+    throw new BuildError('e2e build: the Go toolchain is not available (`go version` failed)', `${goVersion.error ?? goVersion.stderr}`);
+  }
+  const upToDate = (hash: string): boolean => {
+    if (opts.force || !existsSync(binPath)) return false;
+    if (opts.envtest && !(existsSync(join(envtestDir, 'kube-apiserver')) && existsSync(join(envtestDir, 'etcd')))) return false;
+    try {
+      return (JSON.parse(readFileSync(stampPath, 'utf8')) as { hash?: string }).hash === hash;
+    } catch {
+      return false;
+    }
+  };
+  const result = (built: boolean): BuildResult => ({
+    binPath,
+    version,
+    built,
+    seconds: (Date.now() - started) / 1000,
+    ...(opts.envtest ? { envtestDir } : {}),
+  });
+
+  const hash = inputHash(goVersion.stdout.trim(), !!opts.envtest);
+  if (upToDate(hash)) return result(false);
+
+  return withLock(
+    join(outDir, '.build-lock'),
+    async () => {
+      if (upToDate(hash)) return result(false); // another process built it while we waited
+      log(
+        `e2e build: building ${binName} for Kubernetes ${version} with ${goVersion.stdout.trim()} (a cold build downloads modules and compiles for several minutes)`,
+      );
+      const flags = ldflags(version, await releaseDate(version));
+      const targets: Array<[string, string]> = [['.', binPath]];
+      if (opts.envtest) {
+        mkdirSync(envtestDir, { recursive: true });
+        targets.push(['./cmd/kube-apiserver', join(envtestDir, 'kube-apiserver')], ['./cmd/etcd', join(envtestDir, 'etcd')]);
+      }
+      for (const [pkg, out] of targets) {
+        const t0 = Date.now();
+        const tmp = `${out}.tmp-${process.pid}`;
+        const r = await run('go', ['build', '-o', tmp, '-ldflags', flags, pkg], moduleDir);
+        if (r.code !== 0) {
+          rmSync(tmp, { force: true });
+          throw new BuildError(`e2e build: go build ${pkg} failed (exit ${r.code})`, r.output);
+        }
+        renameSync(tmp, out);
+        log(`e2e build: ${relative(repoRoot, out)} built in ${((Date.now() - t0) / 1000).toFixed(1)}s`);
+      }
+      const check = spawnSync(binPath, ['version'], { encoding: 'utf8' });
+      if (check.stdout.trim() !== version) {
+        throw new BuildError(`e2e build: ${binPath} reports version '${check.stdout.trim()}', want ${version}`, check.stderr ?? '');
+      }
+      const res = result(true);
+      writeFileSync(
+        stampPath,
+        `${JSON.stringify({ hash, version, go: goVersion.stdout.trim(), builtAt: new Date().toISOString(), seconds: res.seconds }, null, 2)}\n`,
+      );
+      log(`e2e build: done in ${res.seconds.toFixed(1)}s`);
+      return res;
+    },
+    log,
+  );
+}
+
+if (process.argv[1] && resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {
+  const args = new Set(process.argv.slice(2));
+  try {
+    const r = await ensureApiserverBinary({ force: args.has('--force'), envtest: args.has('--envtest') });
+    process.stderr.write(`e2e build: ${r.built ? 'built' : 'up to date'} in ${r.seconds.toFixed(1)}s (Kubernetes ${r.version})\n`);
+    process.stdout.write(`${r.binPath}\n`);
+    if (r.envtestDir) process.stdout.write(`KUBEBUILDER_ASSETS=${r.envtestDir}\n`);
+  } catch (e) {
+    process.stderr.write(`${e instanceof Error ? e.message : String(e)}\n`);
+    process.exit(1);
+  }
+}
