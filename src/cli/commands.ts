@@ -1,0 +1,247 @@
+/**
+ * The offline commands: inject, uninject, explain, validate. Each returns an exit code and writes
+ * documents to stdout only when the whole run succeeded, so a pipe into `kubectl apply` never gets
+ * half a result.
+ */
+import type { Decision } from '../engine/inject.ts';
+import type { ProfileSet } from '../engine/profile.ts';
+import { REASONS } from '../engine/reasons.ts';
+import { readStatus } from '../engine/status.ts';
+import { injectDocuments, uninjectDocuments } from '../manifest/process.ts';
+import { loadProfiles, ProfileLoadError } from '../profiles/load.ts';
+import { InputError, readInputs } from './input.ts';
+import { DEFAULT_KUBE_VERSION, parseFlags, parseKubeVersion, parseLabels, UsageError } from './options.ts';
+import { table, writeStream } from './output.ts';
+
+export interface Io {
+  stdin: NodeJS.ReadableStream;
+  stdout: NodeJS.WritableStream;
+  stderr: NodeJS.WritableStream;
+}
+
+/** Documented exit codes (README "Exit codes"). */
+export const EXIT = { ok: 0, internal: 1, usage: 2, invalidInput: 3, notInjectable: 4 } as const;
+
+const inputFlags = {
+  filename: { type: 'string', short: 'f', multiple: true },
+  recursive: { type: 'boolean', short: 'R' },
+} as const;
+const engineFlags = {
+  profiles: { type: 'string', short: 'p', multiple: true },
+  'kube-version': { type: 'string' },
+  namespace: { type: 'string', short: 'n' },
+  'namespace-label': { type: 'string', multiple: true },
+} as const;
+
+export const HELP = {
+  inject: `Usage: outrigger inject -f FILE|DIR|- [-f ...] --profiles PATH [options]
+
+Adds the sidecars of the requested and selected profiles to every pod and pod template in the
+input (Pod, Deployment, StatefulSet, DaemonSet, ReplicaSet, ReplicationController, Job, CronJob,
+List, any object with spec.template) and writes the documents to stdout as YAML, in input order.
+Other documents pass through unchanged.
+
+Options:
+  -f, --filename PATH      manifest file, directory of *.yaml/*.yml/*.json, or - for stdin (repeatable)
+  -R, --recursive          descend into subdirectories of a -f directory
+  -p, --profiles PATH      SidecarProfile file or directory (repeatable)
+      --kube-version X.Y   Kubernetes version of the target cluster (default ${DEFAULT_KUBE_VERSION.major}.${DEFAULT_KUBE_VERSION.minor}); decides native sidecars
+  -n, --namespace NAME     namespace for objects that name none (default "default")
+      --namespace-label K=V  labels of that namespace, for profile selectors (repeatable)
+  -h, --help               show this help
+
+Exit codes: 0 done, 2 usage error, 3 unreadable input or invalid profiles, 4 a workload could not be
+injected (nothing is written to stdout then).
+`,
+  uninject: `Usage: outrigger uninject -f FILE|DIR|- [-f ...]
+
+Removes exactly what Outrigger injected, as recorded in each pod's outrigger.dev/status annotation,
+giving back the original manifests. Needs no profiles.
+
+Options:
+  -f, --filename PATH   manifest file, directory, or - for stdin (repeatable)
+  -R, --recursive       descend into subdirectories
+  -h, --help            show this help
+
+Exit codes: 0 done, 2 usage error, 3 unreadable input, 4 a status annotation is corrupt.
+`,
+  explain: `Usage: outrigger explain -f FILE|DIR|- --profiles PATH [options] [-o table|json]
+
+For every workload: which profiles apply, why or why not, and what injection would change.
+
+Options: as for inject, plus
+  -o, --output FORMAT   table (default) or json
+
+Exit codes: 0 done (whatever the decisions), 2 usage error, 3 unreadable input or invalid profiles.
+`,
+  validate: `Usage: outrigger validate --profiles PATH [--profiles PATH ...]
+
+Loads and validates SidecarProfiles; prints every error with its file, document and field path.
+
+Exit codes: 0 all valid, 2 usage error, 3 one or more errors.
+`,
+} as const;
+
+async function profilesFrom(paths: string[] | undefined): Promise<ProfileSet> {
+  if (!paths || paths.length === 0) throw new UsageError('--profiles is required');
+  return loadProfiles(paths);
+}
+
+function needInputs(files: string[] | undefined): string[] {
+  if (!files || files.length === 0) throw new UsageError('-f/--filename is required (use - for stdin)');
+  return files;
+}
+
+function engineOptions(values: { 'kube-version'?: string; namespace?: string; 'namespace-label'?: string[] }) {
+  return {
+    kubeVersion: values['kube-version'] ? parseKubeVersion(values['kube-version']) : DEFAULT_KUBE_VERSION,
+    defaultNamespace: values.namespace ?? 'default',
+    namespaceLabels: parseLabels(values['namespace-label'] ?? [], '--namespace-label'),
+  };
+}
+
+const say = (io: Io, lines: readonly string[]) => {
+  for (const l of lines) io.stderr.write(`${l}\n`);
+};
+
+export async function injectCommand(argv: string[], io: Io): Promise<number> {
+  const { values } = parseFlags(argv, { ...inputFlags, ...engineFlags });
+  if (values.help) return (void io.stdout.write(HELP.inject), EXIT.ok);
+  const files = needInputs(values.filename);
+  const opts = engineOptions(values);
+  const set = await profilesFrom(values.profiles);
+  const docs = await readInputs(files, values.recursive === true, io.stdin);
+  const { docs: processed, warnings } = injectDocuments(docs, set, opts);
+  say(
+    io,
+    warnings.map((w) => `warning: ${w}`),
+  );
+  const denied = processed.flatMap((d) =>
+    d.sites.filter((s) => s.decision.outcome === 'denied').map((s) => `${d.where}: ${s.site.label}: ${s.decision.message}`),
+  );
+  if (denied.length > 0) {
+    say(
+      io,
+      denied.map((d) => `error: ${d}`),
+    );
+    return EXIT.notInjectable;
+  }
+  io.stdout.write(writeStream(processed.map((p, i) => ({ value: p.value, changed: p.changed, doc: (docs[i] as (typeof docs)[number]).doc }))));
+  return EXIT.ok;
+}
+
+export async function uninjectCommand(argv: string[], io: Io): Promise<number> {
+  const { values } = parseFlags(argv, inputFlags);
+  if (values.help) return (void io.stdout.write(HELP.uninject), EXIT.ok);
+  const docs = await readInputs(needInputs(values.filename), values.recursive === true, io.stdin);
+  const processed = uninjectDocuments(docs);
+  const errors = processed.flatMap((d) => d.sites.filter((s) => s.error).map((s) => `error: ${d.where}: ${s.site.label}: ${s.error}`));
+  if (errors.length > 0) {
+    say(io, errors);
+    return EXIT.notInjectable;
+  }
+  io.stdout.write(writeStream(processed.map((p, i) => ({ value: p.value, changed: p.changed, doc: (docs[i] as (typeof docs)[number]).doc }))));
+  return EXIT.ok;
+}
+
+/** One line per change, from the status record of the would-be pod. */
+export function describeChanges(decision: Decision): string[] {
+  if (decision.outcome !== 'injected') return [];
+  const { status } = readStatus(decision.pod);
+  if (!status) return [];
+  const lines: string[] = [];
+  for (const p of status.profiles) {
+    const add = (what: string, names?: readonly string[]) => {
+      if (names && names.length > 0) lines.push(`${p.name}: + ${what} ${names.join(', ')}`);
+    };
+    add(p.mode === 'native' ? 'init containers (incl. native sidecars)' : 'init containers', p.initContainers);
+    add('containers', p.containers);
+    add('volumes', p.volumes);
+    add('imagePullSecrets', p.imagePullSecrets);
+    add('labels', p.labels);
+    add('annotations', p.annotations);
+    for (const [key, label] of [
+      ['targets', 'container'],
+      ['initTargets', 'init container'],
+    ] as const) {
+      for (const [c, rec] of Object.entries(p[key] ?? {})) {
+        add(`env in ${label} ${c}:`, rec.env);
+        add(`volumeMounts in ${label} ${c}:`, rec.volumeMounts);
+        if (rec.envFrom?.length) lines.push(`${p.name}: + ${rec.envFrom.length} envFrom source(s) in ${label} ${c}`);
+      }
+    }
+  }
+  return lines;
+}
+
+export async function explainCommand(argv: string[], io: Io): Promise<number> {
+  const { values } = parseFlags(argv, { ...inputFlags, ...engineFlags, output: { type: 'string', short: 'o' } });
+  if (values.help) return (void io.stdout.write(HELP.explain), EXIT.ok);
+  const format = values.output ?? 'table';
+  if (format !== 'table' && format !== 'json') throw new UsageError(`--output: ${JSON.stringify(format)} must be table or json`);
+  const files = needInputs(values.filename);
+  const opts = engineOptions(values);
+  const set = await profilesFrom(values.profiles);
+  const docs = await readInputs(files, values.recursive === true, io.stdin);
+  const { docs: processed } = injectDocuments(docs, set, opts);
+  const workloads = processed.flatMap((d) =>
+    d.sites.map((s) => ({
+      source: d.where,
+      workload: s.site.label,
+      namespace: s.namespace,
+      outcome: s.decision.outcome,
+      reason: s.decision.reason,
+      message: s.decision.message,
+      profiles: s.decision.profiles.map((p) => ({ ...p, description: REASONS[p.reason] })),
+      warnings: [
+        ...(s.site.misplacedAnnotation ? ['the outrigger.dev/inject annotation is on the workload, not its pod template'] : []),
+        ...s.decision.warnings,
+      ],
+      changes: describeChanges(s.decision),
+      patch: s.decision.patch,
+    })),
+  );
+  if (format === 'json') {
+    io.stdout.write(`${JSON.stringify({ workloads }, null, 2)}\n`);
+    return EXIT.ok;
+  }
+  const rows = [['WORKLOAD', 'OUTCOME', 'PROFILE', 'REASON', 'DETAIL']];
+  for (const w of workloads) {
+    if (w.profiles.length === 0) rows.push([w.workload, w.outcome, '-', w.reason, REASONS[w.reason]]);
+    w.profiles.forEach((p, i) => {
+      rows.push([i === 0 ? w.workload : '', i === 0 ? w.outcome : '', p.profile, p.reason, p.message]);
+    });
+    for (const c of w.changes) rows.push(['', '', '', '', c]);
+    for (const wn of w.warnings) rows.push(['', '', '', 'warning', wn]);
+  }
+  io.stdout.write(table(rows));
+  if (workloads.length === 0) io.stdout.write('No pods or pod templates found in the input.\n');
+  return EXIT.ok;
+}
+
+export async function validateCommand(argv: string[], io: Io): Promise<number> {
+  const { values } = parseFlags(argv, { profiles: engineFlags.profiles });
+  if (values.help) return (void io.stdout.write(HELP.validate), EXIT.ok);
+  const set = await profilesFrom(values.profiles);
+  for (const p of set.profiles) io.stdout.write(`ok  ${p.name}@${p.version}  ${p.hash}  (${p.source})\n`);
+  io.stdout.write(`${set.profiles.length} profile${set.profiles.length === 1 ? '' : 's'} valid\n`);
+  return EXIT.ok;
+}
+
+/** Maps the errors every command can meet to their exit codes and messages. */
+export function reportError(e: unknown, io: Io): number {
+  if (e instanceof UsageError) {
+    io.stderr.write(`error: ${e.message}\nRun with --help for usage.\n`);
+    return EXIT.usage;
+  }
+  if (e instanceof ProfileLoadError) {
+    for (const err of e.errors) io.stderr.write(`error: ${err}\n`);
+    return EXIT.invalidInput;
+  }
+  if (e instanceof InputError) {
+    io.stderr.write(`error: ${e.message}\n`);
+    return EXIT.invalidInput;
+  }
+  io.stderr.write(`internal error: ${e instanceof Error ? (e.stack ?? e.message) : String(e)}\n`);
+  return EXIT.internal;
+}

@@ -1,0 +1,20 @@
+/** Writing documents back as one YAML stream: unchanged documents keep their text and comments. */
+import type { Document } from 'yaml';
+import type { JsonValue } from '../engine/json.ts';
+import { toYaml } from '../io/yaml.ts';
+
+export function writeStream(docs: readonly { value: JsonValue; changed: boolean; doc: Document }[]): string {
+  return docs
+    .map((d) => {
+      const text = d.changed ? toYaml(d.value) : d.doc.toString({ lineWidth: 0 });
+      return text.endsWith('\n') ? text : `${text}\n`;
+    })
+    .join('---\n');
+}
+
+/** A fixed-width table; the last column is not padded. */
+export function table(rows: readonly string[][]): string {
+  const widths: number[] = [];
+  for (const r of rows) r.forEach((c, i) => (widths[i] = Math.max(widths[i] ?? 0, c.length)));
+  return rows.map((r) => r.map((c, i) => (i === r.length - 1 ? c : c.padEnd(widths[i] as number))).join('  ')).join('\n') + '\n';
+}
