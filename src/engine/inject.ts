@@ -204,7 +204,10 @@ export function inject(pod: JsonObject, set: ProfileSet, ctx: InjectContext): De
 
   const desired = records.length > 0 ? withStatus(state.pod, { v: 1, profiles: records }, [...state.created]) : state.pod;
   const patch = diff(pod, desired);
-  if (patch.length === 0) return unchanged('already-injected', REASONS['already-injected']);
+  if (patch.length === 0) {
+    const failed = outcomes.find((o) => ERROR_REASONS.has(o.reason));
+    return failed ? unchanged(failed.reason, failed.message) : unchanged('already-injected', REASONS['already-injected']);
+  }
 
   // Self-check with the independent applier: a patch that does not reproduce the desired pod is never sent.
   let verified = false;

@@ -1,0 +1,20 @@
+/** Test helpers: build profile sets from YAML text, as users write them. */
+import { readFileSync } from 'node:fs';
+import { type ProfileSet, profileSet } from '../../src/engine/profile.ts';
+import { parseProfiles } from '../../src/profiles/parse.ts';
+
+export function profilesFromYaml(text: string): ProfileSet {
+  const r = parseProfiles(text, 'test.yaml');
+  if (r.errors.length > 0) throw new Error(r.errors.join('\n'));
+  return profileSet(r.profiles);
+}
+
+/** A SidecarProfile document with the given name and spec (YAML flow/JSON text for the spec). */
+export function profileYaml(name: string, spec: object): string {
+  return JSON.stringify({ apiVersion: 'outrigger.dev/v1alpha1', kind: 'SidecarProfile', metadata: { name }, spec });
+}
+
+export function exampleProfiles(): ProfileSet {
+  const dir = new URL('../../examples/profiles/', import.meta.url);
+  return profilesFromYaml(['envoy.yaml', 'log-shipper.yaml', 'secrets-agent.yaml'].map((f) => readFileSync(new URL(f, dir), 'utf8')).join('\n---\n'));
+}
