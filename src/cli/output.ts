@@ -6,6 +6,8 @@ import { toYaml } from '../io/yaml.ts';
 export function writeStream(docs: readonly { value: JsonValue; changed: boolean; doc: Document }[]): string {
   return docs
     .map((d) => {
+      // The separator is written here, so an unchanged document's own `---` marker is dropped.
+      if (!d.changed && d.doc.directives) d.doc.directives.docStart = null;
       const text = d.changed ? toYaml(d.value) : d.doc.toString({ lineWidth: 0 });
       return text.endsWith('\n') ? text : `${text}\n`;
     })

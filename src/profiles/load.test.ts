@@ -1,0 +1,103 @@
+import assert from 'node:assert/strict';
+import { mkdtemp, rm, symlink, mkdir, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, describe, test } from 'node:test';
+import { loadProfiles, ProfileLoadError } from './load.ts';
+import { parseProfiles } from './parse.ts';
+
+const header = 'apiVersion: outrigger.dev/v1alpha1\nkind: SidecarProfile\n';
+
+function errorsOf(text: string): string[] {
+  return parseProfiles(text, 'profiles/log.yaml').errors;
+}
+
+describe('profile validation names file, document and field', () => {
+  test('a bad container name in the second document', () => {
+    const text = `${header}metadata: {name: a}\nspec: {version: "1"}\n---\n${header}metadata: {name: b}\nspec:\n  version: "1"\n  containers:\n    - name: Log_Shipper\n      image: x\n`;
+    assert.deepEqual(errorsOf(text), [
+      'profiles/log.yaml, document 2: spec.containers[0].name: "Log_Shipper" must be a DNS-1123 label (lower case alphanumerics and "-", starting and ending with an alphanumeric)',
+    ]);
+  });
+
+  test('every error is reported at once', () => {
+    const text = `${header}metadata: {name: a}\nspec:\n  sidecarMode: sometimes\n  containers:\n    - name: x\n    - name: x\n      image: y\n  targets: ["App"]\n  unknwn: 1\n`;
+    assert.deepEqual(errorsOf(text), [
+      'profiles/log.yaml, document 1: spec.version: is required',
+      'profiles/log.yaml, document 1: spec.sidecarMode: must be one of "auto", "native", "classic", not "sometimes"',
+      'profiles/log.yaml, document 1: spec.containers[0].image: is required',
+      // YAML 1.1, as kubectl reads it: an unquoted y is a boolean.
+      'profiles/log.yaml, document 1: spec.containers[1].image: must be a string, not boolean',
+      'profiles/log.yaml, document 1: spec.containers[1].name: "x" is already used by spec.containers[0]',
+      'profiles/log.yaml, document 1: spec.targets[0]: "App" must be a container name or a glob of lower case alphanumerics, "-", "*" and "?"',
+      'profiles/log.yaml, document 1: spec.unknwn: unknown field; known fields are version, containers, initContainers, volumes, volumeMounts, env, envFrom, targets, initContainerTargets, metadata, imagePullSecrets, sidecarMode, selector, mandatory, order, conflictPolicy, failurePolicy, overrides',
+    ]);
+  });
+
+  test('unknown template variables and templated names are load errors', () => {
+    const text = `${header}metadata: {name: a}\nspec:\n  version: "1"\n  containers:\n    - name: "{{ pod.name }}"\n      image: "x:{{ pod.nmae }}"\n`;
+    const errors = errorsOf(text);
+    assert.equal(errors[0], 'profiles/log.yaml, document 1: spec.containers[0].name: is a name: templates are not allowed here');
+    assert.match(errors[1] ?? '', /spec\.containers\[0\]\.image: \{\{ pod\.nmae \}\}: unknown variable "pod\.nmae"; known variables are pod\.name/);
+  });
+
+  test('the reserved annotation prefix and a sidecar named like an init container', () => {
+    const text = `${header}metadata: {name: a}\nspec:\n  version: "1"\n  initContainers: [{name: x, image: i}]\n  containers: [{name: x, image: i}]\n  metadata: {annotations: {"outrigger.dev/status": "{}"}}\n`;
+    assert.deepEqual(errorsOf(text), [
+      'profiles/log.yaml, document 1: spec.containers[0].name: "x" is already used by spec.initContainers[0]',
+      'profiles/log.yaml, document 1: spec.metadata.annotations["outrigger.dev/status"]: the outrigger.dev/ prefix is reserved for Outrigger itself',
+    ]);
+  });
+
+  test('YAML syntax errors and duplicate keys name the line', () => {
+    assert.match(errorsOf(`${header}metadata: {name: a}\nmetadata: {name: b}\n`)[0] ?? '', /^profiles\/log\.yaml, document 1 \(line 4\): Map keys must be unique/);
+    assert.match(errorsOf('a: [1, 2\n')[0] ?? '', /^profiles\/log\.yaml, document 1 \(line \d\):/);
+  });
+
+  test('a List of profiles (kubectl get -o yaml) is unpacked', () => {
+    const text = JSON.stringify({ apiVersion: 'v1', kind: 'List', items: [{ apiVersion: 'outrigger.dev/v1alpha1', kind: 'SidecarProfile', metadata: { name: 'a' }, spec: { version: '1' } }] });
+    const r = parseProfiles(text, 'l.json');
+    assert.deepEqual(r.errors, []);
+    assert.equal(r.profiles[0]?.source, 'l.json, document 1, item 0');
+  });
+
+  test('the hash ignores field order and changes with content', () => {
+    const a = parseProfiles(`${header}metadata: {name: a}\nspec: {version: "1", order: 2}\n`, 'x').profiles[0];
+    const b = parseProfiles(`${header}metadata: {name: a}\nspec: {order: 2, version: "1"}\n`, 'x').profiles[0];
+    const c = parseProfiles(`${header}metadata: {name: a}\nspec: {order: 3, version: "1"}\n`, 'x').profiles[0];
+    assert.equal(a?.hash, b?.hash);
+    assert.notEqual(a?.hash, c?.hash);
+  });
+});
+
+describe('loading from files', async () => {
+  const dir = await mkdtemp(join(tmpdir(), 'outrigger-profiles-'));
+  after(() => rm(dir, { recursive: true, force: true }));
+
+  test('a directory: yaml, yml and json files, dot entries skipped (ConfigMap volume layout)', async () => {
+    const d = join(dir, 'cm');
+    await mkdir(join(d, '..2026_11_27'), { recursive: true });
+    await writeFile(join(d, '..2026_11_27', 'a.yaml'), `${header}metadata: {name: a}\nspec: {version: "1"}\n`);
+    await symlink('..2026_11_27', join(d, '..data'));
+    await symlink('..data/a.yaml', join(d, 'a.yaml'));
+    await writeFile(join(d, 'b.json'), JSON.stringify({ apiVersion: 'outrigger.dev/v1alpha1', kind: 'SidecarProfile', metadata: { name: 'b' }, spec: { version: '2' } }));
+    await writeFile(join(d, 'notes.txt'), 'ignored');
+    const set = await loadProfiles([d]);
+    assert.deepEqual(
+      set.profiles.map((p) => `${p.name}@${p.version}`),
+      ['a@1', 'b@2'],
+    );
+  });
+
+  test('duplicates across files and missing paths are errors, and no set is returned', async () => {
+    const d = join(dir, 'dup');
+    await mkdir(d);
+    await writeFile(join(d, 'one.yaml'), `${header}metadata: {name: a}\nspec: {version: "1"}\n`);
+    await writeFile(join(d, 'two.yaml'), `${header}metadata: {name: a}\nspec: {version: "2"}\n`);
+    await assert.rejects(loadProfiles([d, join(dir, 'missing')]), (e: unknown) => {
+      assert.ok(e instanceof ProfileLoadError);
+      assert.deepEqual(e.errors, [`${join(dir, 'missing')}: no such file or directory`, `${join(d, 'two.yaml')}, document 1: metadata.name: profile "a" is already defined in ${join(d, 'one.yaml')}, document 1`]);
+      return true;
+    });
+  });
+});
