@@ -3,7 +3,7 @@
  * scalars (`0644` is octal, `yes` is a boolean), duplicate keys rejected, alias expansion bounded.
  * Errors name the source and the document (1-based) and the line.
  */
-import { type Document, parseAllDocuments, stringify } from 'yaml';
+import { type Document, isScalar, parseAllDocuments, stringify, visit } from 'yaml';
 import type { JsonValue } from '../engine/json.ts';
 
 export interface YamlDocument {
@@ -27,8 +27,22 @@ export function parseYamlDocuments(text: string, source: string): YamlDocument[]
     const err = doc.errors[0];
     if (err) {
       const line = err.linePos?.[0]?.line;
-      throw new YamlError(`${source}, document ${index}${line ? ` (line ${line})` : ''}: ${err.message.split('\n')[0]}`);
+      throw new YamlError(`${source}, document ${index}${line ? ` (line ${line})` : ''}: ${(err.message.split('\n')[0] ?? '').replace(/:$/, '')}`);
     }
+    // JSON objects have string keys; a mapping or sequence used as a key (a `{{ template }}` that
+    // was never rendered, usually) is not a Kubernetes object.
+    let badKey: string | undefined;
+    visit(doc, {
+      Pair(_, pair) {
+        if (pair.key !== null && !isScalar(pair.key)) {
+          const line = pair.key && 'range' in pair.key && pair.key.range ? lineOf(text, pair.key.range[0]) : undefined;
+          badKey = `${source}, document ${index}${line ? ` (line ${line})` : ''}: a map key is a ${'items' in (pair.key as object) ? 'collection' : 'non-scalar'}, not a string; is this an unrendered template?`;
+          return visit.BREAK;
+        }
+        return undefined;
+      },
+    });
+    if (badKey) throw new YamlError(badKey);
     let value: unknown;
     try {
       value = doc.toJS({ maxAliasCount: 1000 });
@@ -39,6 +53,12 @@ export function parseYamlDocuments(text: string, source: string): YamlDocument[]
     out.push({ index, value: value as JsonValue, doc });
   });
   return out;
+}
+
+function lineOf(text: string, offset: number): number {
+  let line = 1;
+  for (let i = 0; i < offset && i < text.length; i++) if (text.charCodeAt(i) === 10) line++;
+  return line;
 }
 
 /** YAML text for one value, in the 1.1 reading so strings such as "yes" and "0644" stay quoted. */

@@ -1,0 +1,72 @@
+import assert from 'node:assert/strict';
+import { describe, test } from 'node:test';
+import { runCli } from '../../test/support/run-cli.ts';
+
+const pod = 'apiVersion: v1\nkind: Pod\nmetadata: {name: p, annotations: {outrigger.dev/inject: envoy}}\nspec: {containers: [{name: app, image: a}]}\n';
+
+describe('outrigger CLI', () => {
+  test('no command prints usage and exits 2; --help exits 0', async () => {
+    assert.equal((await runCli([])).code, 2);
+    const h = await runCli(['--help']);
+    assert.equal(h.code, 0);
+    assert.match(h.stdout, /inject {5}add sidecars/);
+  });
+
+  test('every command has --help', async () => {
+    for (const c of ['inject', 'uninject', 'explain', 'validate']) {
+      const r = await runCli([c, '--help']);
+      assert.equal(r.code, 0, c);
+      assert.match(r.stdout, new RegExp(`^Usage: outrigger ${c}`));
+      assert.match(r.stdout, /Exit codes:/);
+    }
+  });
+
+  test('usage errors name the flag and exit 2', async () => {
+    const r = await runCli(['inject', '-f', '-', '--profiles', 'examples/profiles', '--kube-version', 'latest']);
+    assert.equal(r.code, 2);
+    assert.equal(r.stderr, 'error: --kube-version: "latest" is not a version such as 1.33\nRun with --help for usage.\n');
+    assert.equal((await runCli(['inject', '--profiles', 'examples/profiles'])).stderr.split('\n')[0], 'error: -f/--filename is required (use - for stdin)');
+    assert.match((await runCli(['inject', '--bogus'])).stderr, /Unknown option '--bogus'/);
+    assert.equal((await runCli(['frobnicate'])).code, 2);
+  });
+
+  test('reads stdin, writes YAML, and uninject gives the input back', async () => {
+    const r = await runCli(['inject', '-f', '-', '--profiles', 'examples/profiles'], pod);
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stdout, /restartPolicy: Always/);
+    const back = await runCli(['uninject', '-f', '-'], r.stdout);
+    assert.equal(
+      back.stdout,
+      'apiVersion: v1\nkind: Pod\nmetadata:\n  name: p\n  annotations:\n    outrigger.dev/inject: envoy\nspec:\n  containers:\n    - name: app\n      image: a\n',
+    );
+  });
+
+  test('an unparseable input names the document and line, exits 3, and prints nothing', async () => {
+    const r = await runCli(['inject', '-f', '-', '--profiles', 'examples/profiles'], `${pod}---\nkind: [\n`);
+    assert.equal(r.code, 3);
+    assert.equal(r.stdout, '');
+    assert.match(r.stderr, /^error: \(stdin\), document 2 \(line \d+\): /);
+  });
+
+  test('invalid profiles: validate lists every error and exits 3', async () => {
+    const r = await runCli(['validate', '--profiles', 'test/golden/conflict-denied/input.yaml']);
+    assert.equal(r.code, 3);
+    assert.match(r.stderr, /document 1: apiVersion: must be one of "outrigger\.dev\/v1alpha1", not "apps\/v1"/);
+    const ok = await runCli(['validate', '--profiles', 'examples/profiles']);
+    assert.equal(ok.code, 0);
+    assert.match(ok.stdout, /3 profiles valid/);
+  });
+
+  test('explain -o json gives the decision per workload', async () => {
+    const r = await runCli(['explain', '-f', '-', '--profiles', 'examples/profiles', '-o', 'json'], pod);
+    assert.equal(r.code, 0);
+    const out = JSON.parse(r.stdout);
+    assert.equal(out.workloads[0].workload, 'Pod p');
+    assert.equal(out.workloads[0].outcome, 'injected');
+    assert.deepEqual(
+      out.workloads[0].profiles.map((p: { profile: string; reason: string }) => [p.profile, p.reason]),
+      [['envoy', 'injected']],
+    );
+    assert.ok(out.workloads[0].patch.length > 0);
+  });
+});

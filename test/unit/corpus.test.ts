@@ -1,0 +1,99 @@
+/**
+ * Every manifest in the shared corpus (real files written by others) goes through the CLI: no
+ * crash, every pod site injected or explained, every other document unchanged, and each injection
+ * uninjects back and re-injects to nothing. The corpus lives beside the repository (../shared/corpus).
+ */
+import assert from 'node:assert/strict';
+import { existsSync, readdirSync, statSync } from 'node:fs';
+import { join, relative } from 'node:path';
+import { describe, test } from 'node:test';
+import { readInputs } from '../../src/cli/input.ts';
+import { deepEqual } from '../../src/engine/json.ts';
+import { uninject } from '../../src/engine/uninject.ts';
+import { injectDocuments } from '../../src/manifest/process.ts';
+import { findPodSites } from '../../src/manifest/workloads.ts';
+import { exampleProfiles, profilesFromYaml, profileYaml } from '../support/profiles.ts';
+import { runCli } from '../support/run-cli.ts';
+
+const corpus = new URL('../../../shared/corpus/', import.meta.url).pathname;
+
+function files(dir: string): string[] {
+  return readdirSync(dir)
+    .sort()
+    .flatMap((n) => {
+      const p = join(dir, n);
+      return statSync(p).isDirectory() ? files(p) : /\.ya?ml$/.test(n) ? [p] : [];
+    });
+}
+
+// A profile every pod gets (empty pod selector), plus the examples: exercises selection and requests.
+const everyPod = profileYaml('corpus-probe', {
+  version: '1',
+  selector: { podSelector: {} },
+  containers: [{ name: 'corpus-probe', image: 'example.com/probe:1', resources: { requests: { cpu: '10m' } } }],
+  volumes: [{ name: 'corpus-probe', emptyDir: {} }],
+  volumeMounts: [{ name: 'corpus-probe', mountPath: '/corpus-probe' }],
+  env: [{ name: 'CORPUS_PROBE', value: '{{ namespace.name }}' }],
+  metadata: { labels: { 'probe.example.com/injected': 'true' } },
+});
+
+describe('shared corpus', { skip: !existsSync(corpus) && !process.env.CI ? `no corpus at ${corpus}` : false }, () => {
+  const all = existsSync(corpus) ? files(corpus) : [];
+  test('the corpus is there and not empty', () => {
+    assert.ok(all.length > 200, `expected the shared corpus at ${corpus}, found ${all.length} files`);
+  });
+
+  const set = profilesFromYaml(everyPod);
+  const stdin = process.stdin;
+  for (const file of all) {
+    test(relative(corpus, file), async () => {
+      let docs: Awaited<ReturnType<typeof readInputs>>;
+      try {
+        docs = await readInputs([file], false, stdin);
+      } catch (e) {
+        // A file that is not valid YAML must be named in a clear error, and the CLI must say the same.
+        assert.match((e as Error).message, new RegExp(`^${file.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}, document \\d+`));
+        const r = await runCli(['inject', '-f', file, '--profiles', 'examples/profiles']);
+        assert.equal(r.code, 3);
+        assert.ok(r.stderr.includes(file));
+        return;
+      }
+      const { docs: out } = injectDocuments(docs, set, { kubeVersion: { major: 1, minor: 33 }, defaultNamespace: 'corpus', namespaceLabels: {} });
+      for (const d of out) {
+        if (d.sites.length === 0) {
+          assert.equal(d.changed, false, `${d.where}: a document without pods must not change`);
+          continue;
+        }
+        for (const s of d.sites) {
+          const dec = s.decision;
+          assert.ok(
+            dec.profiles.some((p) => p.profile === 'corpus-probe'),
+            `${d.where}: ${s.site.label}: the probe profile was considered`,
+          );
+          if (dec.outcome !== 'injected') {
+            assert.ok(dec.message.length > 0, `${d.where}: ${s.site.label}: explained`);
+            continue;
+          }
+          const back = uninject(dec.pod);
+          assert.ok(back.ok && deepEqual(back.pod, s.site.pod), `${d.where}: ${s.site.label}: uninject restores the template`);
+        }
+        // Re-running on the output changes nothing.
+        const again = injectDocuments([{ where: d.where, value: d.value }], set, {
+          kubeVersion: { major: 1, minor: 33 },
+          defaultNamespace: 'corpus',
+          namespaceLabels: {},
+        });
+        assert.equal(again.docs[0]?.changed, false, `${d.where}: second run is a no-op`);
+        assert.equal(findPodSites(d.value).length, d.sites.length);
+      }
+      // And the real CLI, with the example profiles, neither crashes nor writes half a result.
+      const r = await runCli(['inject', '-f', file, '--profiles', 'examples/profiles']);
+      assert.ok(r.code === 0 || r.code === 4, `${file}: exit ${r.code}: ${r.stderr}`);
+      if (r.code === 4) assert.equal(r.stdout, '');
+    });
+  }
+});
+
+test('the example profiles load', () => {
+  assert.equal(exampleProfiles().profiles.length, 3);
+});
