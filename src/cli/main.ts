@@ -11,7 +11,6 @@ Commands:
   uninject   remove what Outrigger added, giving back the original manifests
   explain    say, per workload, which profiles apply, why, and what would change
   validate   check SidecarProfile files
-  serve      run the mutating admission webhook
 
 Run 'outrigger COMMAND --help' for a command's options.
 `;
@@ -23,10 +22,6 @@ const COMMANDS: Record<string, Command> = {
   uninject: uninjectCommand,
   explain: explainCommand,
   validate: validateCommand,
-  serve: async (argv, io) => {
-    const { runServe } = await import('../server/serve-command.ts');
-    return runServe(argv, io);
-  },
 };
 
 export async function main(argv: string[], io: Io): Promise<number> {

@@ -3,7 +3,7 @@
  * scalars (`0644` is octal, `yes` is a boolean), duplicate keys rejected, alias expansion bounded.
  * Errors name the source and the document (1-based) and the line.
  */
-import { type Document, isScalar, parseAllDocuments, stringify, visit } from 'yaml';
+import { type Document, isNode, isScalar, parseAllDocuments, stringify, visit } from 'yaml';
 import type { JsonValue } from '../engine/json.ts';
 
 export interface YamlDocument {
@@ -35,8 +35,9 @@ export function parseYamlDocuments(text: string, source: string): YamlDocument[]
     visit(doc, {
       Pair(_, pair) {
         if (pair.key !== null && !isScalar(pair.key)) {
-          const line = pair.key && 'range' in pair.key && pair.key.range ? lineOf(text, pair.key.range[0]) : undefined;
-          badKey = `${source}, document ${index}${line ? ` (line ${line})` : ''}: a map key is a ${'items' in (pair.key as object) ? 'collection' : 'non-scalar'}, not a string; is this an unrendered template?`;
+          const range = isNode(pair.key) ? pair.key.range : undefined;
+          const line = range ? lineOf(text, range[0]) : undefined;
+          badKey = `${source}, document ${index}${line ? ` (line ${line})` : ''}: a map key is a collection, not a string; is this an unrendered template?`;
           return visit.BREAK;
         }
         return undefined;
