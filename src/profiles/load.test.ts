@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { mkdtemp, rm, symlink, mkdir, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, rm, symlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, test } from 'node:test';
@@ -50,12 +50,19 @@ describe('profile validation names file, document and field', () => {
   });
 
   test('YAML syntax errors and duplicate keys name the line', () => {
-    assert.match(errorsOf(`${header}metadata: {name: a}\nmetadata: {name: b}\n`)[0] ?? '', /^profiles\/log\.yaml, document 1 \(line 4\): Map keys must be unique/);
+    assert.match(
+      errorsOf(`${header}metadata: {name: a}\nmetadata: {name: b}\n`)[0] ?? '',
+      /^profiles\/log\.yaml, document 1 \(line 4\): Map keys must be unique/,
+    );
     assert.match(errorsOf('a: [1, 2\n')[0] ?? '', /^profiles\/log\.yaml, document 1 \(line \d\):/);
   });
 
   test('a List of profiles (kubectl get -o yaml) is unpacked', () => {
-    const text = JSON.stringify({ apiVersion: 'v1', kind: 'List', items: [{ apiVersion: 'outrigger.dev/v1alpha1', kind: 'SidecarProfile', metadata: { name: 'a' }, spec: { version: '1' } }] });
+    const text = JSON.stringify({
+      apiVersion: 'v1',
+      kind: 'List',
+      items: [{ apiVersion: 'outrigger.dev/v1alpha1', kind: 'SidecarProfile', metadata: { name: 'a' }, spec: { version: '1' } }],
+    });
     const r = parseProfiles(text, 'l.json');
     assert.deepEqual(r.errors, []);
     assert.equal(r.profiles[0]?.source, 'l.json, document 1, item 0');
@@ -80,7 +87,10 @@ describe('loading from files', async () => {
     await writeFile(join(d, '..2026_11_27', 'a.yaml'), `${header}metadata: {name: a}\nspec: {version: "1"}\n`);
     await symlink('..2026_11_27', join(d, '..data'));
     await symlink('..data/a.yaml', join(d, 'a.yaml'));
-    await writeFile(join(d, 'b.json'), JSON.stringify({ apiVersion: 'outrigger.dev/v1alpha1', kind: 'SidecarProfile', metadata: { name: 'b' }, spec: { version: '2' } }));
+    await writeFile(
+      join(d, 'b.json'),
+      JSON.stringify({ apiVersion: 'outrigger.dev/v1alpha1', kind: 'SidecarProfile', metadata: { name: 'b' }, spec: { version: '2' } }),
+    );
     await writeFile(join(d, 'notes.txt'), 'ignored');
     const set = await loadProfiles([d]);
     assert.deepEqual(
@@ -96,7 +106,10 @@ describe('loading from files', async () => {
     await writeFile(join(d, 'two.yaml'), `${header}metadata: {name: a}\nspec: {version: "2"}\n`);
     await assert.rejects(loadProfiles([d, join(dir, 'missing')]), (e: unknown) => {
       assert.ok(e instanceof ProfileLoadError);
-      assert.deepEqual(e.errors, [`${join(dir, 'missing')}: no such file or directory`, `${join(d, 'two.yaml')}, document 1: metadata.name: profile "a" is already defined in ${join(d, 'one.yaml')}, document 1`]);
+      assert.deepEqual(e.errors, [
+        `${join(dir, 'missing')}: no such file or directory`,
+        `${join(d, 'two.yaml')}, document 1: metadata.name: profile "a" is already defined in ${join(d, 'one.yaml')}, document 1`,
+      ]);
       return true;
     });
   });
