@@ -53,7 +53,7 @@ export function compileProfile(doc: JsonObject, source: string): SidecarProfile 
     name: meta.name as string,
     ...(typeof meta.namespace === 'string' ? { namespace: meta.namespace } : {}),
     version: spec.version as string,
-    hash: `sha256:${createHash('sha256').update(canonicalJson(spec)).digest('hex').slice(0, 16)}`,
+    hash: '',
     source,
     containers: list(spec.containers),
     initContainers: list(spec.initContainers),
@@ -82,5 +82,12 @@ export function compileProfile(doc: JsonObject, source: string): SidecarProfile 
     overrides: { imageTag: overrides.imageTag === true, resources: overrides.resources === true },
     templated: hasTemplate(parts),
   };
+  // Hashed after defaults are applied, so a profile from a file and the same profile read back from
+  // the API server (which fills in the CRD's defaults) carry the same hash.
+  const { name: _n, namespace: _ns, source: _s, hash: _h, templated: _t, ...content } = profile;
+  profile.hash = `sha256:${createHash('sha256')
+    .update(canonicalJson(content as unknown as JsonValue))
+    .digest('hex')
+    .slice(0, 16)}`;
   return deepFreeze(structuredClone(profile));
 }

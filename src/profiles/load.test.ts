@@ -114,3 +114,12 @@ describe('loading from files', async () => {
     });
   });
 });
+
+test('defaults written out give the same hash as defaults left out (profiles read back from the API server)', () => {
+  const bare = parseProfiles(`${header}metadata: {name: a}\nspec: {version: "1"}\n`, 'x').profiles[0];
+  const defaulted = parseProfiles(
+    `${header}metadata: {name: a, namespace: ns}\nspec: {version: "1", sidecarMode: auto, mandatory: false, order: 0, conflictPolicy: fail, failurePolicy: fail, targets: ["*"], overrides: {imageTag: false, resources: false}}\n`,
+    'y',
+  ).profiles[0];
+  assert.equal(bare?.hash, defaulted?.hash);
+});

@@ -1,0 +1,122 @@
+/**
+ * The SidecarProfile CustomResourceDefinition, generated from the same schema the loader validates
+ * with (schema.ts), so the API server and Outrigger can never disagree on what a profile may hold.
+ * `npm run generate` writes it to deploy/; a test fails when the file is stale.
+ */
+import type { JsonObject, JsonValue } from '../engine/json.ts';
+import { type Format, profileSpecSchema, type Schema } from './schema.ts';
+
+export const GROUP = 'outrigger.dev';
+export const VERSION = 'v1alpha1';
+export const KIND = 'SidecarProfile';
+export const PLURAL = 'sidecarprofiles';
+
+/** Patterns the API server checks; the loader's own messages stay more precise. */
+const FORMAT_PATTERNS: Record<Format, { pattern: string; maxLength?: number }> = {
+  'dns1123-label': { pattern: '^[a-z0-9]([-a-z0-9]*[a-z0-9])?$', maxLength: 63 },
+  'dns1123-subdomain': { pattern: '^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$', maxLength: 253 },
+  'port-name': { pattern: '^[a-z0-9]([a-z0-9-]*[a-z0-9])?$', maxLength: 15 },
+  glob: { pattern: '^[a-z0-9*?-]+$' },
+  'label-key': { pattern: '^([a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*/)?([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9]$' },
+  'label-value': { pattern: '^(([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9])?$', maxLength: 63 },
+  'env-name': { pattern: '^[ -<>-~]+$' },
+};
+
+/** OpenAPI v3 (structural) for one schema node. */
+export function openApi(s: Schema): JsonObject {
+  const out: JsonObject = { type: s.type };
+  if (s.description) out.description = s.description;
+  switch (s.type) {
+    case 'string':
+      if (s.enum) out.enum = [...s.enum];
+      if (s.minLength !== undefined) out.minLength = s.minLength;
+      if (s.format) Object.assign(out, FORMAT_PATTERNS[s.format]);
+      if (s.maxLength !== undefined) out.maxLength = s.maxLength;
+      if (s.default !== undefined) out.default = s.default;
+      break;
+    case 'integer':
+      if (s.minimum !== undefined) out.minimum = s.minimum;
+      if (s.maximum !== undefined) out.maximum = s.maximum;
+      if (s.default !== undefined) out.default = s.default;
+      break;
+    case 'boolean':
+      if (s.default !== undefined) out.default = s.default;
+      break;
+    case 'array':
+      out.items = openApi(s.items);
+      if (s.listKey && s.items.type === 'object' && s.items.required?.includes(s.listKey)) {
+        out['x-kubernetes-list-type'] = 'map';
+        out['x-kubernetes-list-map-keys'] = [s.listKey];
+      }
+      break;
+    case 'object':
+      if (s.properties) out.properties = Object.fromEntries(Object.entries(s.properties).map(([k, v]) => [k, openApi(v)]));
+      if (s.required?.length) out.required = [...s.required];
+      if (s.additionalProperties) out.additionalProperties = openApi(s.additionalProperties);
+      if (s.preserveUnknownFields) out['x-kubernetes-preserve-unknown-fields'] = true;
+      break;
+  }
+  return out;
+}
+
+const condition: JsonObject = {
+  type: 'object',
+  required: ['type', 'status', 'lastTransitionTime', 'reason', 'message'],
+  properties: {
+    type: { type: 'string', maxLength: 316 },
+    status: { type: 'string', enum: ['True', 'False', 'Unknown'] },
+    observedGeneration: { type: 'integer', format: 'int64', minimum: 0 },
+    lastTransitionTime: { type: 'string', format: 'date-time' },
+    reason: { type: 'string', maxLength: 1024, minLength: 1 },
+    message: { type: 'string', maxLength: 32768 },
+  },
+};
+
+export function sidecarProfileCrd(): JsonObject {
+  const status: JsonObject = {
+    type: 'object',
+    properties: {
+      observedGeneration: { type: 'integer', format: 'int64' },
+      activeVersion: { type: 'string', description: 'The version injected now: the last valid one.' },
+      activeHash: { type: 'string' },
+      conditions: { type: 'array', items: condition, 'x-kubernetes-list-type': 'map', 'x-kubernetes-list-map-keys': ['type'] } as JsonValue,
+    },
+  };
+  return {
+    apiVersion: 'apiextensions.k8s.io/v1',
+    kind: 'CustomResourceDefinition',
+    metadata: { name: `${PLURAL}.${GROUP}` },
+    spec: {
+      group: GROUP,
+      scope: 'Namespaced',
+      names: { kind: KIND, listKind: `${KIND}List`, plural: PLURAL, singular: 'sidecarprofile', shortNames: ['scp'], categories: ['outrigger'] },
+      versions: [
+        {
+          name: VERSION,
+          served: true,
+          storage: true,
+          subresources: { status: {} },
+          additionalPrinterColumns: [
+            { name: 'Version', type: 'string', jsonPath: '.spec.version' },
+            { name: 'Ready', type: 'string', jsonPath: '.status.conditions[?(@.type=="Ready")].status' },
+            { name: 'Age', type: 'date', jsonPath: '.metadata.creationTimestamp' },
+          ],
+          schema: {
+            openAPIV3Schema: {
+              type: 'object',
+              description: 'A sidecar declared once and injected by Outrigger into the pods that ask for it.',
+              required: ['spec'],
+              properties: {
+                apiVersion: { type: 'string' },
+                kind: { type: 'string' },
+                metadata: { type: 'object' },
+                spec: openApi(profileSpecSchema),
+                status,
+              },
+            },
+          },
+        },
+      ],
+    },
+  };
+}
