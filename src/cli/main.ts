@@ -11,6 +11,7 @@ Commands:
   uninject   remove what Outrigger added, giving back the original manifests
   explain    say, per workload, which profiles apply, why, and what would change
   validate   check SidecarProfile files
+  status     list pods in the cluster whose sidecars are out of date or missing
 
 Run 'outrigger COMMAND --help' for a command's options.
 `;
@@ -22,6 +23,7 @@ const COMMANDS: Record<string, Command> = {
   uninject: uninjectCommand,
   explain: explainCommand,
   validate: validateCommand,
+  status: async (argv, io) => (await import('./status.ts')).statusCommand(argv, io),
 };
 
 export async function main(argv: string[], io: Io): Promise<number> {

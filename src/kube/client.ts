@@ -1,0 +1,151 @@
+/**
+ * A small Kubernetes API client on node:https: JSON requests and streaming watches, nothing else.
+ * Outrigger needs list, watch, get, create and patch on a handful of resources; a full generated
+ * client would bring far more code (and dependencies) into a process that can change every pod.
+ */
+
+import type { IncomingMessage } from 'node:http';
+import { Agent, request as httpsRequest } from 'node:https';
+import type { JsonObject, JsonValue } from '../engine/json.ts';
+import type { KubeConfig } from './config.ts';
+
+export class KubeApiError extends Error {
+  readonly status: number;
+  readonly reason: string;
+  readonly body: JsonValue | undefined;
+  constructor(method: string, path: string, status: number, body: JsonValue | undefined) {
+    const b = body as { message?: string; reason?: string } | undefined;
+    super(`${method} ${path}: ${status}${b?.reason ? ` ${b.reason}` : ''}${b?.message ? `: ${b.message}` : ''}`);
+    this.status = status;
+    this.reason = b?.reason ?? '';
+    this.body = body;
+  }
+}
+
+export interface RequestOptions {
+  query?: Record<string, string | number | boolean | undefined>;
+  body?: JsonValue;
+  contentType?:
+    | 'application/json'
+    | 'application/merge-patch+json'
+    | 'application/json-patch+json'
+    | 'application/strategic-merge-patch+json'
+    | 'application/apply-patch+yaml';
+  signal?: AbortSignal;
+  timeoutMs?: number;
+}
+
+export interface WatchEvent {
+  type: 'ADDED' | 'MODIFIED' | 'DELETED' | 'BOOKMARK' | 'ERROR';
+  object: JsonObject;
+}
+
+const MAX_RESPONSE = 64 * 1024 * 1024;
+
+export class KubeClient {
+  readonly config: KubeConfig;
+  readonly #agent: Agent;
+
+  constructor(config: KubeConfig) {
+    this.config = config;
+    this.#agent = new Agent({
+      keepAlive: true,
+      maxSockets: 8,
+      ...(config.ca ? { ca: config.ca } : {}),
+      ...(config.cert ? { cert: config.cert } : {}),
+      ...(config.key ? { key: config.key } : {}),
+      rejectUnauthorized: config.insecureSkipTlsVerify !== true,
+    });
+  }
+
+  #url(path: string, query?: RequestOptions['query']): URL {
+    const url = new URL(this.config.server + path);
+    for (const [k, v] of Object.entries(query ?? {})) if (v !== undefined) url.searchParams.set(k, String(v));
+    return url;
+  }
+
+  #open(method: string, path: string, opts: RequestOptions): Promise<IncomingMessage> {
+    const url = this.#url(path, opts.query);
+    const body = opts.body === undefined ? undefined : Buffer.from(JSON.stringify(opts.body));
+    const token = this.config.token?.();
+    return new Promise((resolve, reject) => {
+      const req = httpsRequest(url, {
+        method,
+        agent: this.#agent,
+        headers: {
+          accept: 'application/json',
+          'user-agent': 'outrigger',
+          ...(token ? { authorization: `Bearer ${token}` } : {}),
+          ...(body ? { 'content-type': opts.contentType ?? 'application/json', 'content-length': body.length } : {}),
+        },
+        ...(opts.signal ? { signal: opts.signal } : {}),
+        ...(opts.timeoutMs ? { timeout: opts.timeoutMs } : {}),
+      });
+      req.on('response', resolve);
+      req.on('error', reject);
+      req.on('timeout', () => req.destroy(new Error(`${method} ${path}: timed out after ${opts.timeoutMs} ms`)));
+      req.end(body);
+    });
+  }
+
+  /** One JSON request; non-2xx answers throw KubeApiError with the API server's Status message. */
+  async request<T = JsonObject>(method: string, path: string, opts: RequestOptions = {}): Promise<T> {
+    const res = await this.#open(method, path, { timeoutMs: 30_000, ...opts });
+    const chunks: Buffer[] = [];
+    let size = 0;
+    for await (const c of res) {
+      size += (c as Buffer).length;
+      if (size > MAX_RESPONSE) {
+        res.destroy();
+        throw new Error(`${method} ${path}: response larger than ${MAX_RESPONSE} bytes`);
+      }
+      chunks.push(c as Buffer);
+    }
+    const text = Buffer.concat(chunks).toString('utf8');
+    let parsed: JsonValue | undefined;
+    try {
+      parsed = text ? (JSON.parse(text) as JsonValue) : undefined;
+    } catch {
+      parsed = undefined;
+    }
+    const status = res.statusCode ?? 0;
+    if (status < 200 || status >= 300) throw new KubeApiError(method, path, status, parsed ?? text);
+    return parsed as T;
+  }
+
+  /**
+   * Streams watch events until the server ends the watch, `signal` aborts, or an error occurs.
+   * Resolves when the stream ends normally; a 410 comes as an ERROR event whose object is a Status.
+   */
+  async watch(path: string, query: RequestOptions['query'], onEvent: (e: WatchEvent) => void, signal?: AbortSignal): Promise<void> {
+    const res = await this.#open('GET', path, { query: { ...query, watch: true }, ...(signal ? { signal } : {}) });
+    const status = res.statusCode ?? 0;
+    if (status !== 200) {
+      const chunks: Buffer[] = [];
+      for await (const c of res) chunks.push(c as Buffer);
+      let body: JsonValue | undefined;
+      try {
+        body = JSON.parse(Buffer.concat(chunks).toString('utf8')) as JsonValue;
+      } catch {
+        body = undefined;
+      }
+      throw new KubeApiError('WATCH', path, status, body);
+    }
+    let buffered = '';
+    res.setEncoding('utf8');
+    for await (const chunk of res) {
+      buffered += chunk as string;
+      let nl = buffered.indexOf('\n');
+      while (nl >= 0) {
+        const line = buffered.slice(0, nl).trim();
+        buffered = buffered.slice(nl + 1);
+        if (line) onEvent(JSON.parse(line) as WatchEvent);
+        nl = buffered.indexOf('\n');
+      }
+    }
+  }
+
+  close(): void {
+    this.#agent.destroy();
+  }
+}
