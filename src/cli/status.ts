@@ -53,7 +53,13 @@ export async function statusCommand(argv: string[], io: Io): Promise<number> {
   const format = values.output ?? 'table';
   if (format !== 'table' && format !== 'json') throw new UsageError(`--output: ${JSON.stringify(format)} must be table or json`);
   const files = values.profiles?.length ? (await loadProfiles(values.profiles)).profiles : [];
-  const client = connect({ kubeconfig: values.kubeconfig, context: values.context });
+  let client: ReturnType<typeof connect>;
+  try {
+    client = connect({ kubeconfig: values.kubeconfig, context: values.context });
+  } catch (e) {
+    io.stderr.write(`error: ${(e as Error).message}\n`);
+    return EXIT.internal;
+  }
   try {
     const kubeVersion = values['kube-version'] ? parseKubeVersion(values['kube-version']) : await serverVersion(client);
     const ns = values.namespace;
@@ -103,6 +109,10 @@ export async function statusCommand(argv: string[], io: Io): Promise<number> {
       );
     }
     return rows.some((r) => r.state !== 'current') ? 5 : EXIT.ok;
+  } catch (e) {
+    if (e instanceof UsageError) throw e;
+    io.stderr.write(`error: cannot read the cluster at ${client.config.server}: ${(e as Error).message}\n`);
+    return EXIT.internal;
   } finally {
     client.close();
   }
