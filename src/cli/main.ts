@@ -11,6 +11,7 @@ Commands:
   uninject   remove what Outrigger added, giving back the original manifests
   explain    say, per workload, which profiles apply, why, and what would change
   validate   check SidecarProfile files
+  manifests  print the install bundle (kubectl apply -f -)
   status     list pods in the cluster whose sidecars are out of date or missing
 
 Run 'outrigger COMMAND --help' for a command's options.
@@ -23,6 +24,7 @@ const COMMANDS: Record<string, Command> = {
   uninject: uninjectCommand,
   explain: explainCommand,
   validate: validateCommand,
+  manifests: async (argv, io) => (await import('./manifests.ts')).manifestsCommand(argv, io),
   status: async (argv, io) => (await import('./status.ts')).statusCommand(argv, io),
 };
 

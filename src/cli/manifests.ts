@@ -1,0 +1,76 @@
+/** `outrigger manifests`: prints the install bundle. */
+import { readFileSync } from 'node:fs';
+import { type BundleOptions, bundle, type CertMode, DEFAULTS } from '../deploy/manifests.ts';
+import { dns1123Label } from '../engine/k8s-names.ts';
+import { toYaml } from '../io/yaml.ts';
+import { EXIT, type Io } from './commands.ts';
+import { parseFlags, UsageError } from './options.ts';
+
+export const MANIFESTS_HELP = `Usage: outrigger manifests [options] | kubectl apply --server-side -f -
+
+Prints everything needed to run Outrigger: Namespace, CRD, ServiceAccount, RBAC, Deployment,
+PodDisruptionBudget, Service and MutatingWebhookConfiguration.
+
+Options:
+  -n, --namespace NAME        Outrigger's namespace (default ${DEFAULTS.namespace})
+      --image REF             container image (default ${DEFAULTS.image})
+      --replicas N            replicas (default ${DEFAULTS.replicas})
+      --cert-mode MODE        self (default): Outrigger makes and renews its own CA and certificate;
+                              cert-manager: a cert-manager Certificate and CA injection;
+                              files: you provide Secret ${'outrigger-tls'} and --ca-bundle
+      --ca-bundle FILE        PEM CA for --cert-mode files
+      --no-opt-out-condition  do not skip opted-out pods in the API server; needed when a profile is
+                              mandatory, or opted-out pods never reach Outrigger
+  -h, --help                  show this help
+
+Exit codes: 0 printed, 2 usage error.
+`;
+
+export function renderBundle(o: BundleOptions): string {
+  return bundle(o)
+    .map((obj) => toYaml(obj))
+    .join('---\n');
+}
+
+export async function manifestsCommand(argv: string[], io: Io): Promise<number> {
+  const { values } = parseFlags(argv, {
+    namespace: { type: 'string', short: 'n' },
+    image: { type: 'string' },
+    replicas: { type: 'string' },
+    'cert-mode': { type: 'string' },
+    'ca-bundle': { type: 'string' },
+    'no-opt-out-condition': { type: 'boolean' },
+  });
+  if (values.help) return (void io.stdout.write(MANIFESTS_HELP), EXIT.ok);
+  const namespace = values.namespace ?? DEFAULTS.namespace;
+  const nsError = dns1123Label(namespace);
+  if (nsError) throw new UsageError(`--namespace: ${JSON.stringify(namespace)} ${nsError}`);
+  const replicas = values.replicas === undefined ? DEFAULTS.replicas : Number(values.replicas);
+  if (!Number.isInteger(replicas) || replicas < 1) throw new UsageError(`--replicas: ${JSON.stringify(values.replicas)} must be a whole number of at least 1`);
+  const certMode = (values['cert-mode'] ?? DEFAULTS.certMode) as CertMode;
+  if (!['self', 'cert-manager', 'files'].includes(certMode))
+    throw new UsageError(`--cert-mode: ${JSON.stringify(certMode)} must be self, cert-manager or files`);
+  if (certMode === 'files' && !values['ca-bundle'])
+    throw new UsageError('--cert-mode files needs --ca-bundle FILE (the CA that signed the certificate in Secret outrigger-tls)');
+  if (certMode !== 'files' && values['ca-bundle']) throw new UsageError('--ca-bundle only applies to --cert-mode files');
+  let caBundle: string | undefined;
+  if (values['ca-bundle']) {
+    try {
+      caBundle = readFileSync(values['ca-bundle'], 'utf8');
+    } catch (e) {
+      throw new UsageError(`--ca-bundle: ${(e as Error).message}`);
+    }
+    if (!caBundle.includes('-----BEGIN CERTIFICATE-----')) throw new UsageError(`--ca-bundle: ${values['ca-bundle']} holds no PEM certificate`);
+  }
+  io.stdout.write(
+    renderBundle({
+      namespace,
+      image: values.image ?? DEFAULTS.image,
+      replicas,
+      certMode,
+      optOutMatchCondition: values['no-opt-out-condition'] !== true,
+      ...(caBundle ? { caBundle } : {}),
+    }),
+  );
+  return EXIT.ok;
+}

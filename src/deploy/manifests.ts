@@ -1,0 +1,238 @@
+/**
+ * The install bundle as data: Namespace, CRD, ServiceAccount, least-privilege RBAC, Deployment,
+ * PodDisruptionBudget, Service and the MutatingWebhookConfiguration. Pure; `outrigger manifests`
+ * prints it and deploy/outrigger.yaml is its output for the defaults.
+ */
+import type { JsonObject } from '../engine/json.ts';
+import { INJECT_ANNOTATION } from '../engine/status.ts';
+import { GROUP, PLURAL, sidecarProfileCrd } from '../profiles/crd.ts';
+import { INJECTION_LABEL } from '../report/drift.ts';
+
+export type CertMode = 'self' | 'cert-manager' | 'files';
+
+export interface BundleOptions {
+  namespace: string;
+  image: string;
+  replicas: number;
+  certMode: CertMode;
+  /** PEM of the CA that signed the serving certificate (cert mode `files`); base64-encoded into caBundle. */
+  caBundle?: string;
+  /** Skip opted-out pods in the API server (CEL). Leave on unless a profile is mandatory: opted-out pods would never reach Outrigger. */
+  optOutMatchCondition: boolean;
+}
+
+export const DEFAULTS: BundleOptions = {
+  namespace: 'outrigger-system',
+  image: 'ghcr.io/outrigger-dev/outrigger:0.1.0',
+  replicas: 2,
+  certMode: 'self',
+  optOutMatchCondition: true,
+};
+
+export const NAME = 'outrigger';
+export const TLS_SECRET = 'outrigger-tls';
+export const LEADER_LEASE = 'outrigger-certificates';
+export const WEBHOOK_NAME = 'pods.outrigger.dev';
+const PORT = 8443;
+/** Drain time on SIGTERM; the pod's grace period is longer so in-flight admissions always finish. */
+export const DRAIN_SECONDS = 25;
+/** Namespaces the webhook must never see: a broken webhook there could stop the cluster healing itself. */
+export const NEVER_INJECTED = ['kube-system', 'kube-public', 'kube-node-lease'];
+
+const labels = { 'app.kubernetes.io/name': NAME, 'app.kubernetes.io/component': 'webhook' };
+
+export function bundle(o: BundleOptions): JsonObject[] {
+  const ns = o.namespace;
+  const meta = (name: string, extra: JsonObject = {}) => ({ name, namespace: ns, labels: { ...labels }, ...extra });
+  const tlsFromSecret = o.certMode !== 'self';
+
+  const serveArgs = [
+    'serve',
+    `--port=${PORT}`,
+    `--drain-timeout=${DRAIN_SECONDS}s`,
+    '--profiles-from-cluster',
+    `--controller-namespace=${ns}`,
+    ...(tlsFromSecret
+      ? ['--tls-cert=/etc/outrigger/tls/tls.crt', '--tls-key=/etc/outrigger/tls/tls.key']
+      : [`--cert-mode=self`, `--tls-secret=${TLS_SECRET}`, `--service=${NAME}`, `--webhook-config=${NAME}`, `--leader-lease=${LEADER_LEASE}`]),
+  ];
+
+  const objects: JsonObject[] = [
+    {
+      apiVersion: 'v1',
+      kind: 'Namespace',
+      metadata: { name: ns, labels: { ...labels, 'pod-security.kubernetes.io/enforce': 'restricted', [INJECTION_LABEL]: 'disabled' } },
+    },
+    sidecarProfileCrd(),
+    { apiVersion: 'v1', kind: 'ServiceAccount', metadata: meta(NAME), automountServiceAccountToken: true },
+    {
+      apiVersion: 'rbac.authorization.k8s.io/v1',
+      kind: 'ClusterRole',
+      metadata: { name: NAME, labels: { ...labels } },
+      rules: [
+        // Caches for profile selectors and tenancy; the admission path reads only these.
+        { apiGroups: [''], resources: ['namespaces'], verbs: ['get', 'list', 'watch'] },
+        { apiGroups: [GROUP], resources: [PLURAL], verbs: ['get', 'list', 'watch'] },
+        { apiGroups: [GROUP], resources: [`${PLURAL}/status`], verbs: ['patch'] },
+        // Events on the owning workload when a pod is skipped or denied.
+        { apiGroups: ['', 'events.k8s.io'], resources: ['events'], verbs: ['create', 'patch'] },
+        ...(o.certMode === 'self'
+          ? [{ apiGroups: ['admissionregistration.k8s.io'], resources: ['mutatingwebhookconfigurations'], resourceNames: [NAME], verbs: ['get', 'patch'] }]
+          : []),
+      ],
+    },
+    {
+      apiVersion: 'rbac.authorization.k8s.io/v1',
+      kind: 'ClusterRoleBinding',
+      metadata: { name: NAME, labels: { ...labels } },
+      roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'ClusterRole', name: NAME },
+      subjects: [{ kind: 'ServiceAccount', name: NAME, namespace: ns }],
+    },
+  ];
+
+  if (o.certMode === 'self') {
+    objects.push(
+      {
+        apiVersion: 'rbac.authorization.k8s.io/v1',
+        kind: 'Role',
+        metadata: meta(NAME),
+        rules: [
+          // `create` cannot be limited by name (the object does not exist yet); everything else is.
+          { apiGroups: [''], resources: ['secrets'], verbs: ['create'] },
+          { apiGroups: [''], resources: ['secrets'], resourceNames: [TLS_SECRET], verbs: ['get', 'update', 'patch', 'watch', 'list'] },
+          { apiGroups: ['coordination.k8s.io'], resources: ['leases'], verbs: ['create'] },
+          { apiGroups: ['coordination.k8s.io'], resources: ['leases'], resourceNames: [LEADER_LEASE], verbs: ['get', 'update'] },
+        ],
+      },
+      {
+        apiVersion: 'rbac.authorization.k8s.io/v1',
+        kind: 'RoleBinding',
+        metadata: meta(NAME),
+        roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'Role', name: NAME },
+        subjects: [{ kind: 'ServiceAccount', name: NAME, namespace: ns }],
+      },
+    );
+  }
+
+  const probe = (path: string, period: number) => ({
+    httpGet: { path, port: 'https', scheme: 'HTTPS' },
+    periodSeconds: period,
+    timeoutSeconds: 2,
+    failureThreshold: 3,
+  });
+  objects.push(
+    {
+      apiVersion: 'apps/v1',
+      kind: 'Deployment',
+      metadata: meta(NAME),
+      spec: {
+        replicas: o.replicas,
+        revisionHistoryLimit: 5,
+        strategy: { type: 'RollingUpdate', rollingUpdate: { maxUnavailable: 0, maxSurge: 1 } },
+        selector: { matchLabels: { ...labels } },
+        template: {
+          metadata: { labels: { ...labels } },
+          spec: {
+            serviceAccountName: NAME,
+            terminationGracePeriodSeconds: DRAIN_SECONDS + 15,
+            securityContext: { runAsNonRoot: true, runAsUser: 65532, runAsGroup: 65532, seccompProfile: { type: 'RuntimeDefault' } },
+            topologySpreadConstraints: [
+              { maxSkew: 1, topologyKey: 'kubernetes.io/hostname', whenUnsatisfiable: 'ScheduleAnyway', labelSelector: { matchLabels: { ...labels } } },
+              { maxSkew: 1, topologyKey: 'topology.kubernetes.io/zone', whenUnsatisfiable: 'ScheduleAnyway', labelSelector: { matchLabels: { ...labels } } },
+            ],
+            containers: [
+              {
+                name: NAME,
+                image: o.image,
+                args: serveArgs,
+                ports: [{ name: 'https', containerPort: PORT, protocol: 'TCP' }],
+                readinessProbe: probe('/readyz', 5),
+                livenessProbe: probe('/healthz', 10),
+                resources: { requests: { cpu: '100m', memory: '128Mi' }, limits: { memory: '256Mi' } },
+                securityContext: { allowPrivilegeEscalation: false, readOnlyRootFilesystem: true, capabilities: { drop: ['ALL'] } },
+                ...(tlsFromSecret ? { volumeMounts: [{ name: 'tls', mountPath: '/etc/outrigger/tls', readOnly: true }] } : {}),
+              },
+            ],
+            ...(tlsFromSecret ? { volumes: [{ name: 'tls', secret: { secretName: TLS_SECRET } }] } : {}),
+          },
+        },
+      },
+    },
+    {
+      apiVersion: 'policy/v1',
+      kind: 'PodDisruptionBudget',
+      metadata: meta(NAME),
+      spec: { minAvailable: 1, selector: { matchLabels: { ...labels } } },
+    },
+    {
+      apiVersion: 'v1',
+      kind: 'Service',
+      metadata: meta(NAME),
+      spec: { selector: { ...labels }, ports: [{ name: 'https', port: 443, targetPort: 'https', protocol: 'TCP' }] },
+    },
+  );
+
+  if (o.certMode === 'cert-manager') {
+    objects.push(
+      { apiVersion: 'cert-manager.io/v1', kind: 'Issuer', metadata: meta(`${NAME}-selfsigned`), spec: { selfSigned: {} } },
+      {
+        apiVersion: 'cert-manager.io/v1',
+        kind: 'Certificate',
+        metadata: meta(NAME),
+        spec: {
+          secretName: TLS_SECRET,
+          dnsNames: [`${NAME}.${ns}.svc`],
+          duration: '2160h',
+          renewBefore: '720h',
+          privateKey: { algorithm: 'ECDSA', size: 256, rotationPolicy: 'Always' },
+          issuerRef: { name: `${NAME}-selfsigned`, kind: 'Issuer' },
+        },
+      },
+    );
+  }
+
+  const webhook: JsonObject = {
+    name: WEBHOOK_NAME,
+    clientConfig: {
+      service: { namespace: ns, name: NAME, path: '/mutate', port: 443 },
+      ...(o.certMode === 'files' && o.caBundle ? { caBundle: Buffer.from(o.caBundle).toString('base64') } : {}),
+    },
+    rules: [{ apiGroups: [''], apiVersions: ['v1'], operations: ['CREATE'], resources: ['pods'], scope: 'Namespaced' }],
+    // Fail closed: a pod that should carry a sidecar (a secrets agent, a policy proxy) is never
+    // started without it. The price is that pod creation in opted-in namespaces stops while no
+    // replica is reachable; two replicas, a PDB and the namespace selector below bound that.
+    failurePolicy: 'Fail',
+    sideEffects: 'None',
+    admissionReviewVersions: ['v1'],
+    timeoutSeconds: 5,
+    reinvocationPolicy: 'IfNeeded',
+    namespaceSelector: {
+      matchExpressions: [
+        { key: INJECTION_LABEL, operator: 'In', values: ['enabled'] },
+        // Even a mislabelled system namespace is never sent to the webhook.
+        { key: 'kubernetes.io/metadata.name', operator: 'NotIn', values: [...NEVER_INJECTED, ns] },
+      ],
+    },
+    ...(o.optOutMatchCondition
+      ? {
+          matchConditions: [
+            {
+              name: 'not-opted-out',
+              expression: `!has(object.metadata.annotations) || !('${INJECT_ANNOTATION}' in object.metadata.annotations) || object.metadata.annotations['${INJECT_ANNOTATION}'] != 'false'`,
+            },
+          ],
+        }
+      : {}),
+  };
+  objects.push({
+    apiVersion: 'admissionregistration.k8s.io/v1',
+    kind: 'MutatingWebhookConfiguration',
+    metadata: {
+      name: NAME,
+      labels: { ...labels },
+      ...(o.certMode === 'cert-manager' ? { annotations: { 'cert-manager.io/inject-ca-from': `${ns}/${NAME}` } } : {}),
+    },
+    webhooks: [webhook],
+  });
+  return objects;
+}
