@@ -363,3 +363,11 @@ describe('openssl verify', { skip: HAS_OPENSSL ? false : NO_OPENSSL }, () => {
     assert.match(h.out, /hostname mismatch/);
   });
 });
+
+test('validitySeconds gives a short-lived leaf for aggressive rotation', () => {
+  const ca = generateCA({ commonName: 'short' });
+  const now = new Date('2030-01-01T00:00:00Z');
+  const leaf = generateServingCert({ ca: generateCA({ commonName: 'c', now }), commonName: 'w', dnsNames: ['w.ns.svc'], validitySeconds: 90, now });
+  assert.equal(certificateInfo(leaf.certPem).notAfter.toISOString(), '2030-01-01T00:01:30.000Z');
+  assert.throws(() => generateServingCert({ ca, commonName: 'w', dnsNames: ['w'], validitySeconds: 0 }), /validitySeconds must be an integer of at least 1/);
+});

@@ -73,6 +73,8 @@ export function generateServingCert(opts: {
   dnsNames?: string[];
   ipAddresses?: string[];
   validityDays?: number;
+  /** Overrides validityDays for short-lived certificates (aggressive rotation, rotation tests). */
+  validitySeconds?: number;
   now?: Date;
   client?: boolean;
 }): KeyPairPem {
@@ -83,7 +85,7 @@ export function generateServingCert(opts: {
   if (dnsNames.length === 0 && ipBytes.length === 0) {
     throw new Error('a serving certificate needs at least one DNS name or IP address (clients match the subjectAltName, not the common name)');
   }
-  let notAfter = notAfterFor(now, opts.validityDays, 365);
+  let notAfter = opts.validitySeconds !== undefined ? notAfterSeconds(now, opts.validitySeconds) : notAfterFor(now, opts.validityDays, 365);
 
   const { cert: caCert, key: caKey } = loadCA(opts.ca);
   if (now.getTime() >= caCert.validToDate.getTime()) throw new Error(`the CA certificate expired at ${caCert.validToDate.toISOString()}`);
@@ -210,6 +212,12 @@ function checkNow(now: Date | undefined): Date {
   if (now === undefined) return new Date();
   if (!(now instanceof Date) || Number.isNaN(now.getTime())) throw new Error('now must be a valid Date');
   return now;
+}
+
+function notAfterSeconds(now: Date, seconds: number): Date {
+  if (typeof seconds !== 'number' || !Number.isInteger(seconds) || seconds < 1)
+    throw new Error(`validitySeconds must be an integer of at least 1, got ${seconds}`);
+  return new Date(now.getTime() + seconds * 1000);
 }
 
 function notAfterFor(now: Date, validityDays: number | undefined, fallback: number): Date {
