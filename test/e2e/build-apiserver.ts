@@ -7,7 +7,8 @@
 //   ./node_modules/.bin/node test/e2e/build-apiserver.ts --envtest  # also build kube-apiserver and
 //       etcd as separate binaries into .cache/e2e-bin/<v>/envtest (usable as KUBEBUILDER_ASSETS)
 //
-// GOCACHE and GOMODCACHE stay at Go's defaults so repeated runs reuse them.
+// GOCACHE and GOMODCACHE stay at Go's defaults so repeated runs reuse them. GOFLAGS gets
+// -mod=readonly (go.sum is complete; a build never edits go.mod) and -buildvcs=false; GOTOOLCHAIN=local.
 
 import { spawn, spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
@@ -20,7 +21,7 @@ export const moduleDir: string = join(repoRoot, 'test', 'e2e', 'apiserver');
 export const binName = 'outrigger-e2e-apiserver';
 
 // Bump when the way the binary is built changes (flags, ldflags).
-const recipe = '2';
+const recipe = '3';
 
 export interface BuildResult {
   /** The in-process apiserver + etcd program (main.go). */
@@ -58,9 +59,26 @@ export function kubernetesVersion(): string {
   return m[1];
 }
 
+let goPath: string | null | undefined;
+
+/** The go command: `go` on PATH, else $GOROOT/bin/go or /usr/local/go/bin/go (the official
+ *  tarball's place, often missing from PATH in non-login shells). */
+export function goCommand(): string | undefined {
+  if (goPath === undefined) {
+    goPath = null;
+    const candidates = ['go', ...(process.env.GOROOT ? [join(process.env.GOROOT, 'bin', 'go')] : []), '/usr/local/go/bin/go'];
+    for (const c of candidates) {
+      if (spawnSync(c, ['version'], { stdio: 'ignore' }).status === 0) {
+        goPath = c;
+        break;
+      }
+    }
+  }
+  return goPath ?? undefined;
+}
+
 export function goAvailable(): boolean {
-  const r = spawnSync('go', ['version'], { encoding: 'utf8' });
-  return r.status === 0;
+  return goCommand() !== undefined;
 }
 
 function goEnv(): NodeJS.ProcessEnv {
@@ -68,7 +86,8 @@ function goEnv(): NodeJS.ProcessEnv {
   // The module lives inside this git repository; VCS stamping is not wanted (and fails on a repo
   // without commits).
   if (!flags.some((f) => f.startsWith('-buildvcs'))) flags.push('-buildvcs=false');
-  flags.push('-mod=mod');
+  // go.mod and go.sum are generated and complete (gen-replace.sh): a build must not rewrite them.
+  flags.push('-mod=readonly');
   // GOTOOLCHAIN=local: never fetch another Go toolchain.
   return { ...process.env, GOTOOLCHAIN: 'local', GOFLAGS: flags.join(' ') };
 }
@@ -83,9 +102,9 @@ function sourceFiles(dir: string): string[] {
   return out;
 }
 
-function inputHash(goVersion: string, envtest: boolean): string {
+function inputHash(goVersion: string): string {
   const h = createHash('sha256');
-  h.update(`recipe ${recipe}\n${goVersion}\nenvtest ${envtest}\n`);
+  h.update(`recipe ${recipe}\n${goVersion}\n`);
   for (const f of sourceFiles(moduleDir)) {
     h.update(`${relative(moduleDir, f)}\n`);
     h.update(readFileSync(f));
@@ -106,7 +125,7 @@ function run(cmd: string, args: string[], cwd: string): Promise<{ code: number; 
 
 /** The release's commit time, for -X version.buildDate (reproducible, unlike "now"). */
 async function releaseDate(version: string): Promise<string> {
-  const r = await run('go', ['mod', 'download', '-json', `k8s.io/kubernetes@${version}`], moduleDir);
+  const r = await run(goCommand() ?? 'go', ['mod', 'download', '-json', `k8s.io/kubernetes@${version}`], moduleDir);
   try {
     const info = JSON.parse(r.output) as { Info?: string };
     if (info.Info) {
@@ -185,20 +204,33 @@ export async function ensureApiserverBinary(opts: BuildOptions = {}): Promise<Bu
   const outDir = join(repoRoot, '.cache', 'e2e-bin', version);
   const binPath = join(outDir, binName);
   const envtestDir = join(outDir, 'envtest');
-  const stampPath = join(outDir, opts.envtest ? 'build-envtest.json' : 'build.json');
   mkdirSync(outDir, { recursive: true });
 
-  const goVersion = spawnSync('go', ['version'], { encoding: 'utf8', env: goEnv() });
+  const goVersion = spawnSync(goCommand() ?? 'go', ['version'], { encoding: 'utf8', env: goEnv() });
   if (goVersion.status !== 0) {
     throw new BuildError('e2e build: the Go toolchain is not available (`go version` failed)', `${goVersion.error ?? goVersion.stderr}`);
   }
-  const upToDate = (hash: string): boolean => {
-    if (opts.force || !existsSync(binPath)) return false;
-    if (opts.envtest && !(existsSync(join(envtestDir, 'kube-apiserver')) && existsSync(join(envtestDir, 'etcd')))) return false;
+  const hash = inputHash(goVersion.stdout.trim());
+
+  // Each output has its own stamp: a binary is rebuilt only when its inputs changed.
+  interface Target {
+    pkg: string;
+    out: string;
+    stamp: string;
+  }
+  const targets: Target[] = [{ pkg: '.', out: binPath, stamp: join(outDir, 'build.json') }];
+  if (opts.envtest) {
+    targets.push(
+      { pkg: './cmd/kube-apiserver', out: join(envtestDir, 'kube-apiserver'), stamp: join(envtestDir, 'kube-apiserver.build.json') },
+      { pkg: './cmd/etcd', out: join(envtestDir, 'etcd'), stamp: join(envtestDir, 'etcd.build.json') },
+    );
+  }
+  const stale = (t: Target): boolean => {
+    if (opts.force || !existsSync(t.out)) return true;
     try {
-      return (JSON.parse(readFileSync(stampPath, 'utf8')) as { hash?: string }).hash === hash;
+      return (JSON.parse(readFileSync(t.stamp, 'utf8')) as { hash?: string }).hash !== hash;
     } catch {
-      return false;
+      return true;
     }
   };
   const result = (built: boolean): BuildResult => ({
@@ -208,43 +240,37 @@ export async function ensureApiserverBinary(opts: BuildOptions = {}): Promise<Bu
     seconds: (Date.now() - started) / 1000,
     ...(opts.envtest ? { envtestDir } : {}),
   });
-
-  const hash = inputHash(goVersion.stdout.trim(), !!opts.envtest);
-  if (upToDate(hash)) return result(false);
+  if (!targets.some(stale)) return result(false);
 
   return withLock(
     join(outDir, '.build-lock'),
     async () => {
-      if (upToDate(hash)) return result(false); // another process built it while we waited
+      const todo = targets.filter(stale); // another process may have built some while we waited
+      if (todo.length === 0) return result(false);
       log(
-        `e2e build: building ${binName} for Kubernetes ${version} with ${goVersion.stdout.trim()} (a cold build downloads modules and compiles for several minutes)`,
+        `e2e build: building ${todo.map((t) => relative(repoRoot, t.out)).join(', ')} for Kubernetes ${version} with ${goVersion.stdout.trim()} (a cold build downloads modules and compiles for several minutes)`,
       );
       const flags = ldflags(version, await releaseDate(version));
-      const targets: Array<[string, string]> = [['.', binPath]];
-      if (opts.envtest) {
-        mkdirSync(envtestDir, { recursive: true });
-        targets.push(['./cmd/kube-apiserver', join(envtestDir, 'kube-apiserver')], ['./cmd/etcd', join(envtestDir, 'etcd')]);
-      }
-      for (const [pkg, out] of targets) {
+      for (const t of todo) {
         const t0 = Date.now();
-        const tmp = `${out}.tmp-${process.pid}`;
-        const r = await run('go', ['build', '-o', tmp, '-ldflags', flags, pkg], moduleDir);
+        mkdirSync(dirname(t.out), { recursive: true });
+        const tmp = `${t.out}.tmp-${process.pid}`;
+        const r = await run(goCommand() ?? 'go', ['build', '-o', tmp, '-ldflags', flags, t.pkg], moduleDir);
         if (r.code !== 0) {
           rmSync(tmp, { force: true });
-          throw new BuildError(`e2e build: go build ${pkg} failed (exit ${r.code})`, r.output);
+          throw new BuildError(`e2e build: go build ${t.pkg} failed (exit ${r.code})`, r.output);
         }
-        renameSync(tmp, out);
-        log(`e2e build: ${relative(repoRoot, out)} built in ${((Date.now() - t0) / 1000).toFixed(1)}s`);
+        renameSync(tmp, t.out);
+        const seconds = (Date.now() - t0) / 1000;
+        writeFileSync(t.stamp, `${JSON.stringify({ hash, version, go: goVersion.stdout.trim(), builtAt: new Date().toISOString(), seconds }, null, 2)}\n`);
+        log(`e2e build: ${relative(repoRoot, t.out)} built in ${seconds.toFixed(1)}s`);
       }
       const check = spawnSync(binPath, ['version'], { encoding: 'utf8' });
       if (check.stdout.trim() !== version) {
+        rmSync(join(outDir, 'build.json'), { force: true });
         throw new BuildError(`e2e build: ${binPath} reports version '${check.stdout.trim()}', want ${version}`, check.stderr ?? '');
       }
       const res = result(true);
-      writeFileSync(
-        stampPath,
-        `${JSON.stringify({ hash, version, go: goVersion.stdout.trim(), builtAt: new Date().toISOString(), seconds: res.seconds }, null, 2)}\n`,
-      );
       log(`e2e build: done in ${res.seconds.toFixed(1)}s`);
       return res;
     },

@@ -97,13 +97,18 @@ type readyInfo struct {
 func serve(args []string) int {
 	started := time.Now()
 	fs := flag.CommandLine
-	klog.InitFlags(fs) // -v, -vmodule: also read by the ktesting logger StartTestServer installs
+	if fs.Lookup("v") == nil { // ktesting's init usually registers klog's -v, -vmodule already
+		klog.InitFlags(fs)
+	}
+	// The ktesting logger StartTestServer installs copies -v; its own default (5) logs every request.
+	_ = fs.Set("v", "2")
 	dir := fs.String("dir", "", "directory for certificates, kubeconfig and ready.json (required)")
 	etcdDir := fs.String("etcd-data-dir", "", "etcd data directory (default DIR/etcd); reuse it to restart against the same data")
 	etcdFsync := fs.Bool("etcd-fsync", false, "fsync etcd writes (off by default, as in Kubernetes' tests)")
 	serviceMap := fs.String("service-map", "", "JSON file mapping <name>.<namespace>.svc:<port> to host:port, read on every dial (default DIR/services.json)")
 	saAdmission := fs.Bool("service-account-admission", false, "keep the ServiceAccount admission plugin on (then each namespace needs a 'default' ServiceAccount, as no controller creates one)")
 	exitOnStdin := fs.Bool("exit-on-stdin-close", false, "shut down when stdin reaches EOF (the parent died)")
+	removeDir := fs.Bool("remove-dir-on-exit", false, "remove DIR (certificates, logs, etcd data unless elsewhere) on shutdown")
 	if err := fs.Parse(args); err != nil {
 		return 2
 	}
@@ -134,23 +139,24 @@ func serve(args []string) int {
 	pki, err := loadOrCreatePKI(absDir)
 	must(err)
 
-	// Stop on SIGTERM/SIGINT, or when the parent goes away.
-	stop := make(chan string, 3)
+	// Stop on SIGTERM/SIGINT/SIGHUP, when the parent goes away (stdin EOF) or when etcd fails.
+	// A second signal during shutdown exits at once.
 	sigs := make(chan os.Signal, 2)
 	signal.Notify(sigs, syscall.SIGTERM, syscall.SIGINT, syscall.SIGHUP)
-	go func() { s := <-sigs; stop <- "signal " + s.String() }()
+	stdinClosed := make(chan struct{})
 	if *exitOnStdin {
-		go func() { _, _ = io.Copy(io.Discard, os.Stdin); stop <- "stdin closed" }()
+		go func() { _, _ = io.Copy(io.Discard, os.Stdin); close(stdinClosed) }()
 	}
+	etcdFailed := make(chan error, 1)
 
 	// etcd, embedded.
 	etcd, etcdURL, err := startEtcd(*etcdDir, !*etcdFsync)
 	must(err)
-	defer etcd.Close()
+	closeEtcd := sync.OnceFunc(etcd.Close) // Close is not idempotent
+	defer closeEtcd()
 	go func() {
 		if err := <-etcd.Err(); err != nil {
-			klog.ErrorS(err, "etcd failed")
-			stop <- "etcd failed"
+			etcdFailed <- err
 		}
 	}()
 
@@ -180,7 +186,7 @@ func serve(args []string) int {
 	server, err := apiservertesting.StartTestServer(tb, apiservertesting.NewDefaultTestServerOptions(), flags, storage)
 	if err != nil {
 		tb.runCleanups()
-		etcd.Close()
+		closeEtcd()
 		klog.ErrorS(err, "kube-apiserver did not start")
 		return 1
 	}
@@ -197,7 +203,7 @@ func serve(args []string) int {
 	gitVersion, err := waitReady(serverURL, pki, 60*time.Second)
 	if err != nil {
 		tearDown()
-		etcd.Close()
+		closeEtcd()
 		klog.ErrorS(err, "kube-apiserver never became ready")
 		return 1
 	}
@@ -222,26 +228,51 @@ func serve(args []string) int {
 	must(writeFileAtomic(filepath.Join(absDir, "ready.json"), append(readyJSON, '\n'), 0o600))
 	fmt.Fprintf(os.Stderr, "outrigger-e2e-apiserver: %s ready at %s in %.1fs (dir %s)\n", gitVersion, serverURL, info.StartupSeconds, absDir)
 
-	why := <-stop
+	var why string
+	select {
+	case s := <-sigs:
+		why = "signal " + s.String()
+	case <-stdinClosed:
+		why = "stdin closed"
+	case err := <-etcdFailed:
+		why = "etcd failed: " + err.Error()
+	}
 	fmt.Fprintf(os.Stderr, "outrigger-e2e-apiserver: %s, shutting down\n", why)
 	_ = os.Remove(filepath.Join(absDir, "ready.json"))
 	done := make(chan struct{})
 	go func() {
 		tearDown()
-		etcd.Close()
+		closeEtcd()
 		close(done)
 	}()
-	select {
-	case <-done:
-		fmt.Fprintln(os.Stderr, "outrigger-e2e-apiserver: stopped")
-		return 0
-	case <-time.After(60 * time.Second):
-		fmt.Fprintln(os.Stderr, "outrigger-e2e-apiserver: shutdown took more than 60s, exiting anyway")
-		return 1
-	case s := <-stop:
-		fmt.Fprintf(os.Stderr, "outrigger-e2e-apiserver: %s during shutdown, exiting now\n", s)
-		return 1
+	// A parent that dies closes stdin and (through setpriv --pdeathsig) sends SIGTERM: only a
+	// signal after a signal means "hurry".
+	hurry := strings.HasPrefix(why, "signal")
+	timeout := time.After(60 * time.Second)
+	code := 0
+wait:
+	for {
+		select {
+		case <-done:
+			fmt.Fprintln(os.Stderr, "outrigger-e2e-apiserver: stopped")
+			break wait
+		case <-timeout:
+			fmt.Fprintln(os.Stderr, "outrigger-e2e-apiserver: shutdown took more than 60s, exiting anyway")
+			code = 1
+			break wait
+		case s := <-sigs:
+			if hurry {
+				fmt.Fprintf(os.Stderr, "outrigger-e2e-apiserver: second signal (%s) during shutdown, exiting now\n", s)
+				code = 1
+				break wait
+			}
+			hurry = true
+		}
 	}
+	if *removeDir {
+		_ = os.RemoveAll(absDir)
+	}
+	return code
 }
 
 // --- service resolver -------------------------------------------------------------------------
