@@ -44,18 +44,29 @@ const MAX_RESPONSE = 64 * 1024 * 1024;
 
 export class KubeClient {
   readonly config: KubeConfig;
-  readonly #agent: Agent;
+  #agent: Agent;
 
   constructor(config: KubeConfig) {
     this.config = config;
-    this.#agent = new Agent({
+    this.#agent = this.#newAgent();
+  }
+
+  #newAgent(): Agent {
+    const c = this.config;
+    return new Agent({
       keepAlive: true,
       maxSockets: 8,
-      ...(config.ca ? { ca: config.ca } : {}),
-      ...(config.cert ? { cert: config.cert } : {}),
-      ...(config.key ? { key: config.key } : {}),
-      rejectUnauthorized: config.insecureSkipTlsVerify !== true,
+      ...(c.ca ? { ca: c.ca } : {}),
+      ...(c.cert ? { cert: c.cert } : {}),
+      ...(c.key ? { key: c.key } : {}),
+      rejectUnauthorized: c.insecureSkipTlsVerify !== true,
     });
+  }
+
+  /** Drops pooled connections and picks up changed credentials (a rotated client certificate). */
+  resetConnections(): void {
+    this.#agent.destroy();
+    this.#agent = this.#newAgent();
   }
 
   #url(path: string, query?: RequestOptions['query']): URL {
