@@ -13,7 +13,7 @@ import type { ProfileSet, SidecarProfile } from './profile.ts';
 import { ERROR_REASONS, REASONS, type ReasonCode } from './reasons.ts';
 import { RenderError, renderParts } from './render.ts';
 import { selectProfiles, stringMap } from './select.ts';
-import { type ProfileRecord, readStatus, STATUS_ANNOTATION, type StatusRecord } from './status.ts';
+import { NULL_SUFFIX, type ProfileRecord, readStatus, STATUS_ANNOTATION, type StatusRecord } from './status.ts';
 import type { TemplateValues } from './template.ts';
 import { removeRecorded } from './uninject.ts';
 import { validatePod } from './validate-pod.ts';
@@ -83,8 +83,8 @@ function ownNames(pod: JsonObject, field: 'containers' | 'initContainers'): Set<
 
 function withStatus(pod: JsonObject, status: StatusRecord, created: string[]): JsonObject {
   const meta: JsonObject = isObject(pod.metadata) ? { ...pod.metadata } : {};
-  if (!isObject(pod.metadata)) created.push('metadata');
-  if (!isObject(meta.annotations)) created.push('metadata.annotations');
+  if (!isObject(pod.metadata)) created.push(pod.metadata === null ? `metadata${NULL_SUFFIX}` : 'metadata');
+  if (!isObject(meta.annotations)) created.push(meta.annotations === null ? `metadata.annotations${NULL_SUFFIX}` : 'metadata.annotations');
   const record: StatusRecord = created.length > 0 ? { ...status, created } : status;
   meta.annotations = { ...(isObject(meta.annotations) ? meta.annotations : {}), [STATUS_ANNOTATION]: JSON.stringify(record) };
   return { ...pod, metadata: meta };
@@ -98,25 +98,21 @@ const sameRecord = (r: ProfileRecord, p: SidecarProfile) => r.name === p.name &&
  * if (d.outcome === 'denied') deny(d.message); else respond(d.patch, d.warnings);
  */
 export function inject(pod: JsonObject, set: ProfileSet, ctx: InjectContext): Decision {
-  const selection = selectProfiles(pod, set, ctx.namespaceLabels ?? {});
-  const outcomes: ProfileOutcome[] = selection.skipped.map((s) => ({ profile: s.profile, reason: s.reason, message: s.message }));
-  const warnings = [...selection.warnings];
-  const unchanged = (reason: ReasonCode, message: string): Decision => ({
-    outcome: 'unchanged',
-    reason,
-    message,
-    profiles: outcomes,
-    warnings,
-    patch: [],
-    pod,
-  });
-  const deny = (reason: ReasonCode, message: string): Decision => ({ outcome: 'denied', reason, message, profiles: outcomes, warnings, patch: [], pod });
-
   const { status, error: statusError } = readStatus(pod);
   if (statusError) {
-    outcomes.push({ profile: '*', reason: 'invalid-annotation', message: statusError });
-    return deny('invalid-annotation', `${statusError}; remove the annotation or restore it from the injected pod`);
+    const message = `${statusError}; remove the annotation or restore it from the injected pod`;
+    return { outcome: 'denied', reason: 'invalid-annotation', message, profiles: [{ profile: '*', reason: 'invalid-annotation', message: statusError }], warnings: [], patch: [], pod };
   }
+  // Selection looks at the pod as it was before injection: labels a profile added must not pull in
+  // further profiles on the next run (that would make injection depend on how often it ran).
+  const base = status ? removeRecorded(pod, status) : pod;
+  const selection = selectProfiles(base, set, ctx.namespaceLabels ?? {});
+  const outcomes: ProfileOutcome[] = selection.skipped.map((s) => ({ profile: s.profile, reason: s.reason, message: s.message }));
+  const warnings = [...selection.warnings];
+  const finish = (outcome: 'unchanged' | 'denied', reason: ReasonCode, message: string): Decision => ({ outcome, reason, message, profiles: outcomes, warnings, patch: [], pod });
+  const unchanged = (reason: ReasonCode, message: string) => finish('unchanged', reason, message);
+  const deny = (reason: ReasonCode, message: string) => finish('denied', reason, message);
+
   const wanted = selection.profiles;
   if (status && status.profiles.length === wanted.length && wanted.every((p, i) => sameRecord(status.profiles[i] as ProfileRecord, p))) {
     for (const p of wanted)
@@ -133,8 +129,7 @@ export function inject(pod: JsonObject, set: ProfileSet, ctx: InjectContext): De
     return unchanged(reason, outcomes.find((o) => o.reason === reason)?.message ?? REASONS[reason]);
   }
 
-  // A pod with an outdated or different record is rebuilt from its pre-injection state.
-  const base = status ? removeRecorded(pod, status) : pod;
+  // A pod with an outdated or different record is rebuilt from its pre-injection state (`base`).
   const previous = new Map((status?.profiles ?? []).map((r) => [r.name, r]));
   let state: MergeState = {
     pod: base,

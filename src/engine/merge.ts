@@ -8,7 +8,7 @@ import { deepEqual, isObject, type JsonObject, type JsonValue, setOwn } from './
 import { globToRegExp } from './k8s-names.ts';
 import type { SidecarProfile } from './profile.ts';
 import type { Parts } from './render.ts';
-import type { ProfileRecord, TargetRecord } from './status.ts';
+import { NULL_SUFFIX, type ProfileRecord, type TargetRecord } from './status.ts';
 
 export interface MergeState {
   pod: JsonObject;
@@ -57,6 +57,7 @@ export function mergeProfile(state: MergeState, profile: SidecarProfile, parts: 
     const spec: JsonObject = { ...originalSpec };
     const mark = (field: string, obj: JsonObject, key: string) => {
       if (!Object.hasOwn(obj, key)) created.push(field);
+      else if (obj[key] === null) created.push(`${field}${NULL_SUFFIX}`);
     };
 
     // Containers and init containers share one name space.

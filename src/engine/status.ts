@@ -7,6 +7,8 @@ import { isObject, type JsonObject, type JsonValue } from './json.ts';
 
 export const STATUS_ANNOTATION = 'outrigger.dev/status';
 export const INJECT_ANNOTATION = 'outrigger.dev/inject';
+/** Marks a `created` path whose field was present as null rather than absent. */
+export const NULL_SUFFIX = '=null';
 
 /** What one profile added to one of the pod's own containers. */
 export interface TargetRecord {

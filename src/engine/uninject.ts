@@ -3,7 +3,7 @@
  * pod as it was before injection. Needs no profiles: the record is self-contained.
  */
 import { deepEqual, isObject, type JsonObject, type JsonValue } from './json.ts';
-import { readStatus, STATUS_ANNOTATION, type StatusRecord, type TargetRecord } from './status.ts';
+import { NULL_SUFFIX, readStatus, STATUS_ANNOTATION, type StatusRecord, type TargetRecord } from './status.ts';
 
 export type UninjectResult = { ok: true; pod: JsonObject; removed: string[] } | { ok: false; message: string };
 
@@ -63,26 +63,33 @@ export function removeRecorded(pod: JsonObject, status: StatusRecord): JsonObjec
   }
 
   // Fields injection created go away again when nothing else was put in them, deepest first.
+  // A path ending in `=null` was present as null (a YAML key with no value): null is put back.
   const created = [...(status.created ?? [])].sort((a, b) => b.length - a.length);
-  for (const path of created) {
+  for (const entry of created) {
+    const wasNull = entry.endsWith(NULL_SUFFIX);
+    const path = wasNull ? entry.slice(0, -NULL_SUFFIX.length) : entry;
+    const restore = (obj: JsonObject, key: string): JsonObject => {
+      if (!isEmpty(obj[key])) return obj;
+      if (wasNull) return { ...obj, [key]: null };
+      return without(obj, key);
+    };
     const m = /^spec\.(containers|initContainers)\[([^\]]+)\]\.(env|envFrom|volumeMounts)$/.exec(path);
     if (m) {
       const [, field, name, key] = m as unknown as [string, string, string, string];
-      if (Array.isArray(spec[field])) {
-        spec[field] = list(spec[field]).map((c) => (isObject(c) && c.name === name && isEmpty(c[key]) ? without(c, key) : c));
-      }
+      if (Array.isArray(spec[field])) spec[field] = list(spec[field]).map((c) => (isObject(c) && c.name === name ? restore(c, key) : c));
     } else if (path.startsWith('spec.')) {
-      const key = path.slice(5);
-      if (isEmpty(spec[key])) delete spec[key];
+      Object.assign(spec, restore(spec, path.slice(5)));
+      if (!wasNull && isEmpty(spec[path.slice(5)])) delete spec[path.slice(5)];
     } else if (path.startsWith('metadata.')) {
-      const key = path.slice(9);
-      if (isEmpty(meta[key])) delete meta[key];
+      Object.assign(meta, restore(meta, path.slice(9)));
+      if (!wasNull && isEmpty(meta[path.slice(9)])) delete meta[path.slice(9)];
     }
   }
-  out.spec = spec;
+  if (isObject(pod.spec)) out.spec = spec;
   if (created.includes('spec') && Object.keys(spec).length === 0) delete out.spec;
-  out.metadata = meta;
-  if (created.includes('metadata') && Object.keys(meta).length === 0) delete out.metadata;
+  if (isObject(pod.metadata)) out.metadata = meta;
+  if (Object.keys(meta).length === 0 && created.includes('metadata')) delete out.metadata;
+  if (Object.keys(meta).length === 0 && created.includes(`metadata${NULL_SUFFIX}`)) out.metadata = null;
   return out;
 }
 

@@ -3,7 +3,7 @@
  * scalars (`0644` is octal, `yes` is a boolean), duplicate keys rejected, alias expansion bounded.
  * Errors name the source and the document (1-based) and the line.
  */
-import { type Document, isNode, isScalar, parseAllDocuments, stringify, visit } from 'yaml';
+import { Document, isNode, isScalar, parseAllDocuments, visit } from 'yaml';
 import type { JsonValue } from '../engine/json.ts';
 
 export interface YamlDocument {
@@ -64,5 +64,15 @@ function lineOf(text: string, offset: number): number {
 
 /** YAML text for one value, in the 1.1 reading so strings such as "yes" and "0644" stay quoted. */
 export function toYaml(value: JsonValue): string {
-  return stringify(value, { version: '1.1', lineWidth: 0, aliasDuplicateObjects: false });
+  const doc = new Document(value, { version: '1.1', aliasDuplicateObjects: false });
+  // In YAML 1.1 a plain `<<` key is a merge key: a literal `<<` key must be written quoted.
+  visit(doc, {
+    Pair(_, pair) {
+      if (isScalar(pair.key) && pair.key.value === '<<') {
+        pair.key.tag = 'tag:yaml.org,2002:str';
+        pair.key.type = 'QUOTE_DOUBLE';
+      }
+    },
+  });
+  return doc.toString({ lineWidth: 0 });
 }
