@@ -101,7 +101,15 @@ export function inject(pod: JsonObject, set: ProfileSet, ctx: InjectContext): De
   const { status, error: statusError } = readStatus(pod);
   if (statusError) {
     const message = `${statusError}; remove the annotation or restore it from the injected pod`;
-    return { outcome: 'denied', reason: 'invalid-annotation', message, profiles: [{ profile: '*', reason: 'invalid-annotation', message: statusError }], warnings: [], patch: [], pod };
+    return {
+      outcome: 'denied',
+      reason: 'invalid-annotation',
+      message,
+      profiles: [{ profile: '*', reason: 'invalid-annotation', message: statusError }],
+      warnings: [],
+      patch: [],
+      pod,
+    };
   }
   // Selection looks at the pod as it was before injection: labels a profile added must not pull in
   // further profiles on the next run (that would make injection depend on how often it ran).
@@ -109,7 +117,15 @@ export function inject(pod: JsonObject, set: ProfileSet, ctx: InjectContext): De
   const selection = selectProfiles(base, set, ctx.namespaceLabels ?? {});
   const outcomes: ProfileOutcome[] = selection.skipped.map((s) => ({ profile: s.profile, reason: s.reason, message: s.message }));
   const warnings = [...selection.warnings];
-  const finish = (outcome: 'unchanged' | 'denied', reason: ReasonCode, message: string): Decision => ({ outcome, reason, message, profiles: outcomes, warnings, patch: [], pod });
+  const finish = (outcome: 'unchanged' | 'denied', reason: ReasonCode, message: string): Decision => ({
+    outcome,
+    reason,
+    message,
+    profiles: outcomes,
+    warnings,
+    patch: [],
+    pod,
+  });
   const unchanged = (reason: ReasonCode, message: string) => finish('unchanged', reason, message);
   const deny = (reason: ReasonCode, message: string) => finish('denied', reason, message);
 
@@ -137,65 +153,87 @@ export function inject(pod: JsonObject, set: ProfileSet, ctx: InjectContext): De
     created: [],
     own: { containers: ownNames(base, 'containers'), initContainers: ownNames(base, 'initContainers') },
   };
-  const baseErrors = new Set(validatePod(base));
   const annotations = stringMap(isObject(pod.metadata) ? pod.metadata.annotations : undefined);
-  const records: ProfileRecord[] = [];
+  const initial = { state, outcomes: outcomes.length, warnings: warnings.length };
 
-  for (const profile of wanted) {
-    const pn = JSON.stringify(profile.name);
-    const fail = (reason: ReasonCode, detail: string): Decision | undefined => {
-      const message = `profile ${pn} cannot be injected: ${detail}`;
+  /**
+   * Merges the wanted profiles in order. With `validateEach`, the pod is validated after every
+   * profile so a rule break is pinned on the profile that caused it; without, only the caller
+   * validates the final pod. Returns a Decision when a profile with failurePolicy fail cannot be injected.
+   */
+  const applyProfiles = (validateEach: boolean, baseErrors: ReadonlySet<string>): Decision | { state: MergeState; records: ProfileRecord[] } => {
+    outcomes.length = initial.outcomes;
+    warnings.length = initial.warnings;
+    let current = initial.state;
+    const records: ProfileRecord[] = [];
+    for (const profile of wanted) {
+      const pn = JSON.stringify(profile.name);
+      const fail = (reason: ReasonCode, detail: string): Decision | undefined => {
+        const message = `profile ${pn} cannot be injected: ${detail}`;
+        outcomes.push({ profile: profile.name, reason, message, version: profile.version });
+        if (profile.failurePolicy === 'fail') return deny(reason, message);
+        warnings.push(`${message} (the pod is admitted without it: failurePolicy ignore)`);
+        return undefined;
+      };
+
+      const mode = profile.sidecarMode === 'auto' ? (supportsNativeSidecars(ctx.kubeVersion) ? 'native' : 'classic') : profile.sidecarMode;
+      if (mode === 'native' && !supportsNativeSidecars(ctx.kubeVersion) && profile.containers.length > 0) {
+        const d = fail(
+          'unsupported-kube-version',
+          `sidecarMode native needs Kubernetes 1.29 or newer, and the cluster is ${ctx.kubeVersion.major}.${ctx.kubeVersion.minor}`,
+        );
+        if (d) return d;
+        continue;
+      }
+
+      let parts: ReturnType<typeof renderParts>;
+      try {
+        parts = renderParts(profile, () => templateValues(base, ctx, profile), annotations);
+      } catch (e) {
+        if (!(e instanceof RenderError)) throw e;
+        const d = fail(e.reason, e.message);
+        if (d) return d;
+        continue;
+      }
+
+      const merged = mergeProfile(current, profile, parts, mode);
+      if (!merged.ok) {
+        const d = fail('name-conflict', merged.message);
+        if (d) return d;
+        continue;
+      }
+      if (validateEach) {
+        const introduced = validatePod(merged.state.pod).filter((e) => !baseErrors.has(e));
+        if (introduced.length > 0) {
+          const d = fail('invalid-result', `the API server would reject the pod: ${introduced.join('; ')}`);
+          if (d) return d;
+          continue;
+        }
+      }
+      current = merged.state;
+      warnings.push(...merged.warnings);
+      records.push(merged.record);
+      const before = previous.get(profile.name);
+      const reason: ReasonCode = before === undefined ? 'injected' : before.hash === profile.hash ? 'already-injected' : 'updated';
+      const message =
+        reason === 'updated'
+          ? `profile ${pn} updated from version ${before?.version} to ${profile.version}`
+          : reason === 'injected'
+            ? `profile ${pn} injected at version ${profile.version}`
+            : `profile ${pn} is already injected at version ${profile.version}`;
       outcomes.push({ profile: profile.name, reason, message, version: profile.version });
-      if (profile.failurePolicy === 'fail') return deny(reason, message);
-      warnings.push(`${message} (the pod is admitted without it: failurePolicy ignore)`);
-      return undefined;
-    };
+    }
+    return { state: current, records };
+  };
 
-    const mode = profile.sidecarMode === 'auto' ? (supportsNativeSidecars(ctx.kubeVersion) ? 'native' : 'classic') : profile.sidecarMode;
-    if (mode === 'native' && !supportsNativeSidecars(ctx.kubeVersion) && profile.containers.length > 0) {
-      const d = fail(
-        'unsupported-kube-version',
-        `sidecarMode native needs Kubernetes 1.29 or newer, and the cluster is ${ctx.kubeVersion.major}.${ctx.kubeVersion.minor}`,
-      );
-      if (d) return d;
-      continue;
-    }
-
-    let parts: ReturnType<typeof renderParts>;
-    try {
-      parts = renderParts(profile, templateValues(base, ctx, profile), annotations);
-    } catch (e) {
-      if (!(e instanceof RenderError)) throw e;
-      const d = fail(e.reason, e.message);
-      if (d) return d;
-      continue;
-    }
-
-    const merged = mergeProfile(state, profile, parts, mode);
-    if (!merged.ok) {
-      const d = fail('name-conflict', merged.message);
-      if (d) return d;
-      continue;
-    }
-    const introduced = validatePod(merged.state.pod).filter((e) => !baseErrors.has(e));
-    if (introduced.length > 0) {
-      const d = fail('invalid-result', `the API server would reject the pod: ${introduced.join('; ')}`);
-      if (d) return d;
-      continue;
-    }
-    state = merged.state;
-    warnings.push(...merged.warnings);
-    records.push(merged.record);
-    const before = previous.get(profile.name);
-    const reason: ReasonCode = before === undefined ? 'injected' : before.hash === profile.hash ? 'already-injected' : 'updated';
-    const message =
-      reason === 'updated'
-        ? `profile ${pn} updated from version ${before?.version} to ${profile.version}`
-        : reason === 'injected'
-          ? `profile ${pn} injected at version ${profile.version}`
-          : `profile ${pn} is already injected at version ${profile.version}`;
-    outcomes.push({ profile: profile.name, reason, message, version: profile.version });
-  }
+  // Fast path: merge everything and validate once. Only when that fails (or a profile is refused)
+  // run again validating after each profile, to attribute the problem exactly.
+  const baseErrors = new Set(validatePod(base));
+  let result = applyProfiles(false, baseErrors);
+  if ('outcome' in result || validatePod(result.state.pod).some((e) => !baseErrors.has(e))) result = applyProfiles(true, baseErrors);
+  if ('outcome' in result) return result;
+  state = result.state;
+  const records = result.records;
 
   const desired = records.length > 0 ? withStatus(state.pod, { v: 1, profiles: records }, [...state.created]) : state.pod;
   const patch = diff(pod, desired);

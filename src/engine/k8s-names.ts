@@ -54,7 +54,10 @@ export function portName(v: string): string | undefined {
 /** Env var names: since Kubernetes 1.34 any printable ASCII except "="; older servers also accept C identifiers, a subset. */
 export function envName(v: string): string | undefined {
   if (v.length === 0) return 'must not be empty';
-  if (!/^[\x20-\x7e]+$/.test(v) || v.includes('=')) return 'must consist of printable ASCII characters other than "="';
+  for (let i = 0; i < v.length; i++) {
+    const c = v.charCodeAt(i);
+    if (c < 0x20 || c > 0x7e || c === 0x3d) return 'must consist of printable ASCII characters other than "="';
+  }
   return undefined;
 }
 
@@ -65,6 +68,15 @@ export function glob(v: string): string | undefined {
   return undefined;
 }
 
+const globs = new Map<string, RegExp>();
+
+/** Compiled once per glob (globs come from profiles, a fixed set). */
 export function globToRegExp(g: string): RegExp {
-  return new RegExp(`^${g.replace(/[-]/g, '\\-').replace(/\*/g, '.*').replace(/\?/g, '.')}$`);
+  let re = globs.get(g);
+  if (!re) {
+    re = new RegExp(`^${g.replace(/[-]/g, '\\-').replace(/\*/g, '.*').replace(/\?/g, '.')}$`);
+    if (globs.size >= 10_000) globs.clear();
+    globs.set(g, re);
+  }
+  return re;
 }

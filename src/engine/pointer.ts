@@ -5,10 +5,13 @@
  * @example pointer(['metadata', 'labels', 'example.com/role']) // '/metadata/labels/example.com~1role'
  */
 export function escapeToken(token: string): string {
+  // Most keys need no escaping; skipping the two replaces is measurable on every patch.
+  if (!token.includes('~') && !token.includes('/')) return token;
   return token.replace(/~/g, '~0').replace(/\//g, '~1');
 }
 
 export function unescapeToken(token: string): string {
+  if (!token.includes('~')) return token;
   return token.replace(/~1/g, '/').replace(/~0/g, '~');
 }
 

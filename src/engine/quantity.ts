@@ -25,8 +25,23 @@ const SUFFIX: Record<string, [bigint, number]> = {
 const PATTERN = /^([+-]?)([0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:(Ki|Mi|Gi|Ti|Pi|Ei|n|u|m|k|M|G|T|P|E)|[eE]([+-]?[0-9]+))?$/;
 const SCALE = 30; // value × 10^30 as an integer: exact for every suffix above
 
+const POW10: bigint[] = Array.from({ length: 2 * SCALE + 130 }, (_, i) => 10n ** BigInt(i));
+const pow10 = (n: number): bigint => POW10[n] ?? 10n ** BigInt(n);
+
+// Pods repeat the same few quantities ("100m", "128Mi"); parsing is BigInt work worth remembering.
+const cache = new Map<string, bigint | undefined>();
+
 /** @example parseQuantity('1500m') === parseQuantity('1.5') // true */
 export function parseQuantity(q: string): bigint | undefined {
+  if (cache.has(q)) return cache.get(q);
+  const v = parse(q);
+  if (q.length > 40) return v; // real quantities are short; the cache must not hold arbitrary input
+  if (cache.size >= 4096) cache.clear();
+  cache.set(q, v);
+  return v;
+}
+
+function parse(q: string): bigint | undefined {
   const m = PATTERN.exec(q);
   if (!m) return undefined;
   const [, sign, num, suffix, exp] = m as unknown as [string, string, string, string | undefined, string | undefined];
@@ -39,6 +54,6 @@ export function parseQuantity(q: string): bigint | undefined {
   }
   const shift = SCALE + pow - fracPart.length;
   const digits = BigInt(`${intPart || '0'}${fracPart}`) * mult;
-  const scaled = shift >= 0 ? digits * 10n ** BigInt(shift) : digits / 10n ** BigInt(-shift);
+  const scaled = shift >= 0 ? digits * pow10(shift) : digits / pow10(-shift);
   return sign === '-' ? -scaled : scaled;
 }

@@ -6,7 +6,7 @@
 import { isObject, type JsonObject, type JsonValue, setOwn } from './json.ts';
 import type { SidecarProfile } from './profile.ts';
 import { parseQuantity } from './quantity.ts';
-import { compileTemplate, renderTemplate, type TemplateValues } from './template.ts';
+import { compileTemplate, renderTemplate, type Template, type TemplateValues } from './template.ts';
 
 export interface Parts {
   containers: readonly JsonObject[];
@@ -33,9 +33,36 @@ export const overrideAnnotation = (profile: string, what: 'image-tag' | 'resourc
 const TAG = /^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$/;
 const OVERRIDABLE_RESOURCES = new Set(['cpu', 'memory', 'ephemeral-storage']);
 
+// Profile strings are few and fixed per load; their compiled templates are kept. Pod values are
+// never compiled, so the cache is bounded by the profiles' own text.
+const compiled = new Map<string, Template | undefined>();
+function compiledTemplate(text: string): Template | undefined {
+  let t = compiled.get(text);
+  if (t === undefined && !compiled.has(text)) {
+    t = compileTemplate(text);
+    if (compiled.size >= 10_000) compiled.clear();
+    compiled.set(text, t);
+  }
+  return t;
+}
+
+// Whether a (frozen, profile-owned) subtree holds a template; untemplated subtrees are shared as is.
+const templatedTree = new WeakMap<object, boolean>();
+function holdsTemplate(v: JsonValue): boolean {
+  if (typeof v === 'string') return v.includes('{{');
+  if (typeof v !== 'object' || v === null) return false;
+  let known = templatedTree.get(v);
+  if (known === undefined) {
+    known = Array.isArray(v) ? v.some(holdsTemplate) : Object.values(v).some(holdsTemplate);
+    templatedTree.set(v, known);
+  }
+  return known;
+}
+
 function renderValue(v: JsonValue, values: TemplateValues, path: string): JsonValue {
+  if (!holdsTemplate(v)) return v;
   if (typeof v === 'string') {
-    const t = compileTemplate(v);
+    const t = compiledTemplate(v);
     if (!t) return v;
     try {
       return renderTemplate(t, values);
@@ -94,10 +121,12 @@ function applyResources(c: JsonObject, override: JsonObject): JsonObject {
   return { ...c, resources: next };
 }
 
-export function renderParts(profile: SidecarProfile, values: TemplateValues, podAnnotations: Readonly<Record<string, string>>): Parts {
+/** `values` is called only for profiles that hold templates. */
+export function renderParts(profile: SidecarProfile, values: () => TemplateValues, podAnnotations: Readonly<Record<string, string>>): Parts {
   let parts: Parts = profile;
   if (profile.templated) {
-    const r = (v: readonly JsonObject[], p: string) => renderValue(v as JsonValue, values, `spec.${p}`) as JsonObject[];
+    const vals = values();
+    const r = (v: readonly JsonObject[], p: string) => renderValue(v as JsonValue, vals, `spec.${p}`) as JsonObject[];
     parts = {
       containers: r(profile.containers, 'containers'),
       initContainers: r(profile.initContainers, 'initContainers'),
@@ -105,8 +134,8 @@ export function renderParts(profile: SidecarProfile, values: TemplateValues, pod
       volumeMounts: r(profile.volumeMounts, 'volumeMounts'),
       env: r(profile.env, 'env'),
       envFrom: r(profile.envFrom, 'envFrom'),
-      labels: renderValue(profile.labels as JsonObject, values, 'spec.metadata.labels') as Record<string, string>,
-      annotations: renderValue(profile.annotations as JsonObject, values, 'spec.metadata.annotations') as Record<string, string>,
+      labels: renderValue(profile.labels as JsonObject, vals, 'spec.metadata.labels') as Record<string, string>,
+      annotations: renderValue(profile.annotations as JsonObject, vals, 'spec.metadata.annotations') as Record<string, string>,
       imagePullSecrets: profile.imagePullSecrets,
     };
   }

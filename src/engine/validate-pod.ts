@@ -2,12 +2,89 @@
  * The API server's pod validation rules that injection can break (DESIGN.md lists them), as a pure
  * function returning one message per problem. Messages name containers and volumes by name, not
  * index, so the engine can tell problems a profile introduced from ones the pod already had.
+ *
+ * Checks of one container alone are memoised per container object: the engine shares unchanged
+ * containers between the original and the injected pod, so they are checked once.
  */
 import { isObject, type JsonObject, type JsonValue } from './json.ts';
 import { dns1123Label, envName, labelValue, portName, qualifiedName } from './k8s-names.ts';
 import { parseQuantity } from './quantity.ts';
 
 const arr = (v: JsonValue | undefined): JsonValue[] => (Array.isArray(v) ? v : []);
+
+type Kind = 'container' | 'init container';
+const memo: Record<Kind, WeakMap<JsonObject, string[]>> = { container: new WeakMap(), 'init container': new WeakMap() };
+
+function checkResources(c: JsonObject, at: string, errors: string[]): void {
+  const res = isObject(c.resources) ? c.resources : {};
+  const req = isObject(res.requests) ? res.requests : {};
+  const lim = isObject(res.limits) ? res.limits : {};
+  for (const [r, q] of Object.entries(req)) {
+    if (typeof q !== 'string' && typeof q !== 'number') continue;
+    const rq = parseQuantity(String(q));
+    if (rq === undefined) {
+      errors.push(`${at}: resources.requests.${r} ${JSON.stringify(q)} is not a valid quantity`);
+      continue;
+    }
+    const l = lim[r];
+    if (typeof l !== 'string' && typeof l !== 'number') continue;
+    const lq = parseQuantity(String(l));
+    if (lq !== undefined && rq > lq) errors.push(`${at}: resources.requests.${r} (${q}) must not be greater than resources.limits.${r} (${l})`);
+  }
+  for (const [r, q] of Object.entries(lim)) {
+    if ((typeof q === 'string' || typeof q === 'number') && parseQuantity(String(q)) === undefined)
+      errors.push(`${at}: resources.limits.${r} ${JSON.stringify(q)} is not a valid quantity`);
+  }
+}
+
+/** Everything about one container that does not depend on the rest of the pod. */
+function intrinsic(c: JsonObject, kind: Kind): string[] {
+  const known = memo[kind].get(c);
+  if (known) return known;
+  const errors: string[] = [];
+  const name = typeof c.name === 'string' ? c.name : '';
+  const at = `${kind} ${JSON.stringify(name)}`;
+  const e = dns1123Label(name);
+  if (e) errors.push(`${at}: name ${e}`);
+  if (typeof c.image !== 'string' || c.image.trim() === '') errors.push(`${at}: image is required`);
+
+  const portNames = new Set<string>();
+  for (const p of arr(c.ports)) {
+    if (!isObject(p) || typeof p.name !== 'string') continue;
+    const pe = portName(p.name);
+    if (pe) errors.push(`${at}: port name ${JSON.stringify(p.name)} ${pe}`);
+    if (portNames.has(p.name)) errors.push(`${at}: port name ${JSON.stringify(p.name)} is used more than once`);
+    portNames.add(p.name);
+  }
+
+  const mountPaths = new Set<string>();
+  for (const m of arr(c.volumeMounts)) {
+    if (!isObject(m) || typeof m.mountPath !== 'string') continue;
+    if (mountPaths.has(m.mountPath)) errors.push(`${at}: mountPath ${JSON.stringify(m.mountPath)} is used more than once`);
+    mountPaths.add(m.mountPath);
+  }
+
+  for (const v of arr(c.env)) {
+    if (isObject(v) && typeof v.name === 'string') {
+      const ve = envName(v.name);
+      if (ve) errors.push(`${at}: env ${JSON.stringify(v.name)} ${ve}`);
+    }
+  }
+
+  checkResources(c, at, errors);
+
+  if (kind === 'container' && c.restartPolicy !== undefined) errors.push(`${at}: restartPolicy is only allowed on init containers`);
+  if (kind === 'init container') {
+    if (c.restartPolicy !== undefined && c.restartPolicy !== 'Always') errors.push(`${at}: restartPolicy may only be "Always"`);
+    if (c.restartPolicy !== 'Always') {
+      for (const f of ['readinessProbe', 'livenessProbe', 'startupProbe', 'lifecycle']) {
+        if (c[f] !== undefined) errors.push(`${at}: ${f} is only allowed on init containers with restartPolicy "Always" (native sidecars)`);
+      }
+    }
+  }
+  memo[kind].set(c, errors);
+  return errors;
+}
 
 export function validatePod(pod: JsonObject): string[] {
   const errors: string[] = [];
@@ -38,77 +115,23 @@ export function validatePod(pod: JsonObject): string[] {
 
   const names = new Set<string>();
   const hostPorts = new Set<string>();
-  const check = (c: JsonValue, kind: 'container' | 'init container') => {
+  const check = (c: JsonValue, kind: Kind) => {
     if (!isObject(c)) return;
     const name = typeof c.name === 'string' ? c.name : '';
     const at = `${kind} ${JSON.stringify(name)}`;
-    const e = dns1123Label(name);
-    if (e) errors.push(`${at}: name ${e}`);
+    errors.push(...intrinsic(c, kind));
     if (names.has(name)) errors.push(`${at}: name is used by another container or init container`);
     names.add(name);
-    if (typeof c.image !== 'string' || c.image.trim() === '') errors.push(`${at}: image is required`);
-
-    const portNames = new Set<string>();
     for (const p of arr(c.ports)) {
-      if (!isObject(p)) continue;
-      if (typeof p.name === 'string') {
-        const pe = portName(p.name);
-        if (pe) errors.push(`${at}: port name ${JSON.stringify(p.name)} ${pe}`);
-        if (portNames.has(p.name)) errors.push(`${at}: port name ${JSON.stringify(p.name)} is used more than once`);
-        portNames.add(p.name);
-      }
-      if (typeof p.hostPort === 'number' && p.hostPort > 0) {
+      if (isObject(p) && typeof p.hostPort === 'number' && p.hostPort > 0) {
         const key = `${p.hostIP ?? ''}/${p.hostPort}/${p.protocol ?? 'TCP'}`;
         if (hostPorts.has(key)) errors.push(`${at}: hostPort ${p.hostPort}/${p.protocol ?? 'TCP'} is already used by another container`);
         hostPorts.add(key);
       }
     }
-
-    const mountPaths = new Set<string>();
     for (const m of arr(c.volumeMounts)) {
-      if (!isObject(m)) continue;
-      if (typeof m.name === 'string' && !volumes.has(m.name)) errors.push(`${at}: volumeMount ${JSON.stringify(m.name)} names a volume the pod does not have`);
-      if (typeof m.mountPath === 'string') {
-        if (mountPaths.has(m.mountPath)) errors.push(`${at}: mountPath ${JSON.stringify(m.mountPath)} is used more than once`);
-        mountPaths.add(m.mountPath);
-      }
-    }
-
-    for (const v of arr(c.env)) {
-      if (isObject(v) && typeof v.name === 'string') {
-        const ve = envName(v.name);
-        if (ve) errors.push(`${at}: env ${JSON.stringify(v.name)} ${ve}`);
-      }
-    }
-
-    const res = isObject(c.resources) ? c.resources : {};
-    const req = isObject(res.requests) ? res.requests : {};
-    const lim = isObject(res.limits) ? res.limits : {};
-    for (const [r, q] of Object.entries(req)) {
-      const l = lim[r];
-      if (typeof q !== 'string' && typeof q !== 'number') continue;
-      const rq = parseQuantity(String(q));
-      if (rq === undefined) {
-        errors.push(`${at}: resources.requests.${r} ${JSON.stringify(q)} is not a valid quantity`);
-        continue;
-      }
-      if (typeof l !== 'string' && typeof l !== 'number') continue;
-      const lq = parseQuantity(String(l));
-      if (lq !== undefined && rq > lq) errors.push(`${at}: resources.requests.${r} (${q}) must not be greater than resources.limits.${r} (${l})`);
-    }
-    for (const [r, q] of Object.entries(lim)) {
-      if ((typeof q === 'string' || typeof q === 'number') && parseQuantity(String(q)) === undefined)
-        errors.push(`${at}: resources.limits.${r} ${JSON.stringify(q)} is not a valid quantity`);
-    }
-
-    if (kind === 'container' && c.restartPolicy !== undefined) errors.push(`${at}: restartPolicy is only allowed on init containers`);
-    if (kind === 'init container') {
-      if (c.restartPolicy !== undefined && c.restartPolicy !== 'Always') errors.push(`${at}: restartPolicy may only be "Always"`);
-      if (c.restartPolicy !== 'Always') {
-        for (const f of ['readinessProbe', 'livenessProbe', 'startupProbe', 'lifecycle']) {
-          if (c[f] !== undefined) errors.push(`${at}: ${f} is only allowed on init containers with restartPolicy "Always" (native sidecars)`);
-        }
-      }
+      if (isObject(m) && typeof m.name === 'string' && !volumes.has(m.name))
+        errors.push(`${at}: volumeMount ${JSON.stringify(m.name)} names a volume the pod does not have`);
     }
   };
   for (const c of arr(spec.initContainers)) check(c, 'init container');
