@@ -12,6 +12,7 @@ Commands:
   explain    say, per workload, which profiles apply, why, and what would change
   validate   check SidecarProfile files
   manifests  print the install bundle (kubectl apply -f -)
+  serve      run the mutating admission webhook
   status     list pods in the cluster whose sidecars are out of date or missing
 
 Run 'outrigger COMMAND --help' for a command's options.
@@ -24,6 +25,7 @@ const COMMANDS: Record<string, Command> = {
   uninject: uninjectCommand,
   explain: explainCommand,
   validate: validateCommand,
+  serve: async (argv, io) => (await import('../server/serve-command.ts')).runServe(argv, io),
   manifests: async (argv, io) => (await import('./manifests.ts')).manifestsCommand(argv, io),
   status: async (argv, io) => (await import('./status.ts')).statusCommand(argv, io),
 };

@@ -1,0 +1,403 @@
+/**
+ * `POST /mutate` throughput and latency against a floor: a minimal node:https server that only
+ * reads the body, parses it and answers "allowed" with the uid. Same TLS, same keep-alive, same
+ * client. Two sizes: a small (~3 KB) and a large (~80 KB) AdmissionReview, both asking for two
+ * profiles. Each server runs in its own process; the client (this process) keeps 10 connections
+ * busy with a minimal HTTP/1.1 framing so that the client is not the bottleneck.
+ *
+ *   node bench/webhook.ts [--seconds 6] [--rounds 6] [--warmup 2] [--connections 10] [--only small,large,none]
+ *
+ * Targets: throughput ≥ 0.8× the floor's and p99 ≤ 1.25× the floor's, on both sizes. A third
+ * scenario (no profile requested) measures the server without the engine's injection work. Each
+ * server also reports its CPU time per request, which a shared, busy machine disturbs far less
+ * than throughput. Knobs: BENCH_SELF_CHECK=1 (floor against floor: the bench's own noise),
+ * BENCH_LOG_LEVEL=error (no per-admission log line), BENCH_PROF=dir (CPU profiles of the servers).
+ */
+import { type ChildProcess, fork } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:https';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { connect, type TLSSocket } from 'node:tls';
+import { parseArgs } from 'node:util';
+import type { JsonObject } from '../src/engine/index.ts';
+import { createLogger } from '../src/server/log.ts';
+import { parseServeArgs, startServe } from '../src/server/serve-command.ts';
+import { generateCA, generateServingCert } from '../src/tls/certs.ts';
+
+const ROOT = new URL('../', import.meta.url).pathname;
+
+// ---------- roles: the two servers ----------
+
+/** The client asks each server for its CPU time around each phase: CPU per request is robust to a busy machine, throughput is not. */
+function answerCpuQueries(served: () => number): void {
+  process.on('message', (m) => {
+    if (m === 'cpu') {
+      const u = process.cpuUsage();
+      process.send?.({ cpuMicros: u.user + u.system, served: served() });
+    }
+  });
+}
+
+async function floorRole(dir: string): Promise<void> {
+  let served = 0;
+  const { readFileSync } = await import('node:fs');
+  const server = createServer({ cert: readFileSync(join(dir, 'tls.crt')), key: readFileSync(join(dir, 'tls.key')), minVersion: 'TLSv1.2' }, (req, res) => {
+    const chunks: Buffer[] = [];
+    req.on('data', (c: Buffer) => chunks.push(c));
+    req.on('end', () => {
+      served++;
+      const review = JSON.parse(Buffer.concat(chunks).toString('utf8'));
+      const body = JSON.stringify({ apiVersion: review.apiVersion, kind: 'AdmissionReview', response: { uid: review.request.uid, allowed: true } });
+      res.writeHead(200, { 'Content-Type': 'application/json', 'Content-Length': Buffer.byteLength(body) });
+      res.end(body);
+    });
+  });
+  server.keepAliveTimeout = 120_000;
+  process.on('SIGTERM', () => process.exit(0));
+  answerCpuQueries(() => served);
+  server.listen(0, '127.0.0.1', () => process.send?.({ port: (server.address() as { port: number }).port }));
+}
+
+async function webhookRole(dir: string): Promise<void> {
+  const opts = parseServeArgs([
+    '--profiles',
+    join(ROOT, 'examples', 'profiles'),
+    '--tls-cert',
+    join(dir, 'tls.crt'),
+    '--tls-key',
+    join(dir, 'tls.key'),
+    '--port',
+    '0',
+    '--host',
+    '127.0.0.1',
+    // BENCH_LOG_LEVEL=error: without the per-admission log line, to see what it costs.
+    '--log-level',
+    process.env.BENCH_LOG_LEVEL ?? 'info',
+  ]);
+  if (opts === 'help') return;
+  // Logs go where the process's stdout goes: /dev/null here, a pipe in a container.
+  const running = await startServe(opts, createLogger(process.stdout));
+  process.on('SIGTERM', () => void running.shutdown('SIGTERM').then((code) => process.exit(code)));
+  answerCpuQueries(() => running.metrics.http.get('mutate', '200'));
+  process.send?.({ port: running.port });
+}
+
+// ---------- the client ----------
+
+type Scenario = 'small' | 'large' | 'none';
+
+function pod(scenario: Scenario): JsonObject {
+  const size = scenario === 'none' ? 'small' : scenario;
+  const containers: JsonObject[] = [];
+  const n = size === 'small' ? 1 : 6;
+  for (let c = 0; c < n; c++) {
+    const env = Array.from({ length: size === 'small' ? 12 : 70 }, (_, i) => ({
+      name: `SETTING_${c}_${i}`,
+      value: `value-${i}-${'x'.repeat(size === 'small' ? 20 : 60)}`,
+    }));
+    containers.push({
+      name: `app-${c}`,
+      image: `registry.example.com/team/app-${c}:1.2.3`,
+      ports: [{ name: `http-${c}`, containerPort: 8080 + c, protocol: 'TCP' }],
+      env,
+      resources: { requests: { cpu: '100m', memory: '128Mi' }, limits: { memory: '256Mi' } },
+      volumeMounts: [{ name: 'kube-api-access-abcde', mountPath: '/var/run/secrets/kubernetes.io/serviceaccount', readOnly: true }],
+      readinessProbe: { httpGet: { path: '/ready', port: 8080 + c }, periodSeconds: 5 },
+      terminationMessagePath: '/dev/termination-log',
+      terminationMessagePolicy: 'File',
+      imagePullPolicy: 'IfNotPresent',
+    });
+  }
+  return {
+    apiVersion: 'v1',
+    kind: 'Pod',
+    metadata: {
+      generateName: 'shop-frontend-7d9f8c6b5-',
+      labels: { app: 'shop-frontend', 'app.kubernetes.io/name': 'shop-frontend', 'pod-template-hash': '7d9f8c6b5' },
+      annotations: {
+        ...(scenario === 'none' ? {} : { 'outrigger.dev/inject': 'log-shipper, envoy' }),
+        ...(size === 'large' ? { 'example.com/config': 'y'.repeat(32_000) } : {}),
+      },
+      ownerReferences: [
+        {
+          apiVersion: 'apps/v1',
+          kind: 'ReplicaSet',
+          name: 'shop-frontend-7d9f8c6b5',
+          uid: 'b1e5c1a0-0000-4000-8000-000000000001',
+          controller: true,
+          blockOwnerDeletion: true,
+        },
+      ],
+    },
+    spec: {
+      containers,
+      volumes: [
+        {
+          name: 'kube-api-access-abcde',
+          projected: {
+            defaultMode: 420,
+            sources: [
+              { serviceAccountToken: { expirationSeconds: 3607, path: 'token' } },
+              { configMap: { name: 'kube-root-ca.crt', items: [{ key: 'ca.crt', path: 'ca.crt' }] } },
+            ],
+          },
+        },
+      ],
+      restartPolicy: 'Always',
+      terminationGracePeriodSeconds: 30,
+      dnsPolicy: 'ClusterFirst',
+      serviceAccountName: 'default',
+      securityContext: {},
+      schedulerName: 'default-scheduler',
+      tolerations: [{ key: 'node.kubernetes.io/not-ready', operator: 'Exists', effect: 'NoExecute', tolerationSeconds: 300 }],
+      priority: 0,
+      enableServiceLinks: true,
+      preemptionPolicy: 'PreemptLowerPriority',
+    },
+  };
+}
+
+function reviewBody(size: Scenario, uid: string): string {
+  return JSON.stringify({
+    apiVersion: 'admission.k8s.io/v1',
+    kind: 'AdmissionReview',
+    request: {
+      uid,
+      kind: { group: '', version: 'v1', kind: 'Pod' },
+      resource: { group: '', version: 'v1', resource: 'pods' },
+      requestKind: { group: '', version: 'v1', kind: 'Pod' },
+      requestResource: { group: '', version: 'v1', resource: 'pods' },
+      namespace: 'shop',
+      operation: 'CREATE',
+      userInfo: { username: 'system:serviceaccount:kube-system:replicaset-controller', uid: 'u', groups: ['system:serviceaccounts', 'system:authenticated'] },
+      object: pod(size),
+      oldObject: null,
+      dryRun: false,
+      options: { kind: 'CreateOptions', apiVersion: 'meta.k8s.io/v1' },
+    },
+  });
+}
+
+interface PhaseResult {
+  /** Latencies (ms) of the requests completed in the measured window. */
+  latencies: number[];
+  seconds: number;
+  errors: number;
+}
+
+interface Summary {
+  requests: number;
+  seconds: number;
+  p50: number;
+  p99: number;
+  errors: number;
+}
+
+function summarise(phases: PhaseResult[]): Summary {
+  const all = phases.flatMap((p) => p.latencies).sort((a, b) => a - b);
+  const q = (p: number) => all[Math.min(all.length - 1, Math.floor(p * all.length))] ?? Number.NaN;
+  return {
+    requests: all.length,
+    seconds: phases.reduce((n, p) => n + p.seconds, 0),
+    p50: q(0.5),
+    p99: q(0.99),
+    errors: phases.reduce((n, p) => n + p.errors, 0),
+  };
+}
+
+/** One keep-alive connection: request, read the whole response (Content-Length framing), repeat. */
+function runConnection(port: number, ca: string, bodies: Buffer[], until: () => boolean, record: (ms: number, ok: boolean) => void): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const sock: TLSSocket = connect({ host: '127.0.0.1', port, servername: 'localhost', ca }, () => next());
+    sock.setNoDelay(true);
+    let i = 0;
+    let started = 0;
+    let buf: Buffer = Buffer.alloc(0);
+    let need = -1;
+    let headerEnd = -1;
+    const next = () => {
+      if (until()) {
+        sock.end();
+        resolve();
+        return;
+      }
+      const body = bodies[i++ % bodies.length] as Buffer;
+      started = performance.now();
+      sock.write(
+        Buffer.concat([
+          Buffer.from(
+            `POST /mutate?timeout=10s HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/json\r\nAccept: application/json\r\nContent-Length: ${body.length}\r\n\r\n`,
+          ),
+          body,
+        ]),
+      );
+    };
+    sock.on('data', (d: Buffer) => {
+      buf = buf.length === 0 ? d : Buffer.concat([buf, d]);
+      for (;;) {
+        if (need < 0) {
+          headerEnd = buf.indexOf('\r\n\r\n');
+          if (headerEnd < 0) return;
+          const head = buf.subarray(0, headerEnd).toString('latin1');
+          const m = /\r\ncontent-length: *(\d+)/i.exec(head);
+          need = headerEnd + 4 + Number(m?.[1] ?? 0);
+          if (!head.startsWith('HTTP/1.1 200')) record(0, false);
+        }
+        if (buf.length < need) return;
+        const ok = buf.subarray(headerEnd + 4, need).includes('"allowed":true');
+        record(performance.now() - started, ok);
+        buf = buf.subarray(need);
+        need = -1;
+        next();
+        if (buf.length === 0) return;
+      }
+    });
+    sock.on('error', reject);
+  });
+}
+
+async function phase(port: number, ca: string, size: Scenario, connections: number, warmupS: number, seconds: number): Promise<PhaseResult> {
+  // Distinct uids, as the API server sends; bodies built up front so the client does no JSON work.
+  const bodies = Array.from({ length: 64 }, (_, i) => Buffer.from(reviewBody(size, `00000000-0000-4000-8000-${String(i).padStart(12, '0')}`)));
+  let recording = false;
+  const latencies: number[] = [];
+  let errors = 0;
+  const t0 = performance.now();
+  let tStart = 0;
+  let tEnd = 0;
+  const warmEnd = t0 + warmupS * 1000;
+  const end = warmEnd + seconds * 1000;
+  const until = () => {
+    const now = performance.now();
+    if (!recording && now >= warmEnd) {
+      recording = true;
+      tStart = now;
+    }
+    if (now >= end) {
+      if (tEnd === 0) tEnd = now;
+      return true;
+    }
+    return false;
+  };
+  await Promise.all(
+    Array.from({ length: connections }, () =>
+      runConnection(port, ca, bodies, until, (ms, ok) => {
+        if (!ok) errors++;
+        else if (recording && performance.now() <= end) latencies.push(ms);
+      }),
+    ),
+  );
+  return { latencies, seconds: (tEnd - tStart) / 1000, errors };
+}
+
+function cpuOf(child: ChildProcess): Promise<{ cpuMicros: number; served: number }> {
+  return new Promise((resolve) => {
+    const on = (m: unknown) => {
+      if (typeof m === 'object' && m !== null && 'cpuMicros' in m) {
+        child.off('message', on);
+        resolve(m as { cpuMicros: number; served: number });
+      }
+    };
+    child.on('message', on);
+    child.send('cpu');
+  });
+}
+
+function spawnRole(role: string, dir: string): Promise<{ child: ChildProcess; port: number }> {
+  return new Promise((resolve, reject) => {
+    // BENCH_PROF=dir writes a CPU profile of each server there (node --cpu-prof).
+    const execArgv = process.env.BENCH_PROF ? ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_PROF}/${role}`] : [];
+    const child = fork(new URL(import.meta.url).pathname, ['--role', role, '--dir', dir], { stdio: ['ignore', 'ignore', 'inherit', 'ipc'], execArgv });
+    child.once('message', (m) => resolve({ child, port: (m as { port: number }).port }));
+    child.once('exit', (code) => reject(new Error(`${role} exited with ${code}`)));
+  });
+}
+
+async function main(): Promise<void> {
+  const { values } = parseArgs({
+    options: {
+      role: { type: 'string' },
+      dir: { type: 'string' },
+      seconds: { type: 'string', default: '6' },
+      rounds: { type: 'string', default: '6' },
+      warmup: { type: 'string', default: '2' },
+      connections: { type: 'string', default: '10' },
+      only: { type: 'string' },
+    },
+  });
+  if (values.role === 'floor') return floorRole(values.dir as string);
+  if (values.role === 'webhook') return webhookRole(values.dir as string);
+
+  const dir = mkdtempSync(join(tmpdir(), 'outrigger-bench-'));
+  const ca = generateCA({ commonName: 'bench-ca' });
+  const leaf = generateServingCert({ ca, commonName: 'localhost', dnsNames: ['localhost'], ipAddresses: ['127.0.0.1'] });
+  writeFileSync(join(dir, 'tls.crt'), leaf.certPem);
+  writeFileSync(join(dir, 'tls.key'), leaf.keyPem);
+  // BENCH_SELF_CHECK=1 runs the floor against itself: the ratios then show the bench's own noise.
+  const [floor, webhook] = await Promise.all([spawnRole('floor', dir), spawnRole(process.env.BENCH_SELF_CHECK ? 'floor' : 'webhook', dir)]);
+  const seconds = Number(values.seconds);
+  const warmup = Number(values.warmup);
+  const connections = Number(values.connections);
+  const rounds = Number(values.rounds);
+  const fmt = (r: Summary) =>
+    `${(r.requests / r.seconds).toFixed(0).padStart(7)} req/s   p50 ${r.p50.toFixed(3).padStart(7)} ms   p99 ${r.p99.toFixed(3).padStart(7)} ms${r.errors ? `   ${r.errors} errors` : ''}`;
+  let pass = true;
+  try {
+    const titles: Record<Scenario, string> = {
+      small: 'small review, two profiles injected',
+      large: 'large review, two profiles injected',
+      none: "small review, no profile requested (the server without the engine's injection work)",
+    };
+    const scenarios = (['small', 'large', 'none'] as const).filter((x) => values.only === undefined || values.only.split(',').includes(x));
+    for (const size of scenarios) {
+      const bytes = Buffer.byteLength(reviewBody(size, '00000000-0000-4000-8000-000000000000'));
+      // Warm both up, then measure in short rounds that alternate which server goes first, so that
+      // a change in the machine's other load hits both alike (this machine is shared).
+      await phase(floor.port, ca.certPem, size, connections, 0, warmup);
+      await phase(webhook.port, ca.certPem, size, connections, 0, warmup);
+      const fp: PhaseResult[] = [];
+      const wp: PhaseResult[] = [];
+      const cpu = { floor: 0, webhook: 0 };
+      const served = { floor: 0, webhook: 0 };
+      const measured = async (which: 'floor' | 'webhook', into: PhaseResult[]) => {
+        const server = which === 'floor' ? floor : webhook;
+        const before = await cpuOf(server.child);
+        // No warm-up inside a round, so the CPU time matches the requests counted.
+        into.push(await phase(server.port, ca.certPem, size, connections, 0, seconds / rounds));
+        const after = await cpuOf(server.child);
+        cpu[which] += after.cpuMicros - before.cpuMicros;
+        served[which] += after.served - before.served;
+      };
+      for (let round = 0; round < rounds; round++) {
+        const pair = [async () => measured('floor', fp), async () => measured('webhook', wp)];
+        if (round % 2 === 1) pair.reverse();
+        for (const run of pair) await run();
+      }
+      const f = summarise(fp);
+      const w = summarise(wp);
+      // The servers count what they answered between the two CPU readings.
+      const cpuPer = { floor: cpu.floor / Math.max(1, served.floor), webhook: cpu.webhook / Math.max(1, served.webhook) };
+      const tput = w.requests / w.seconds / (f.requests / f.seconds);
+      const p99 = w.p99 / f.p99;
+      const ok = tput >= 0.8 && p99 <= 1.25 && w.errors === 0;
+      if (size !== 'none') pass &&= ok;
+      console.log(
+        `\n${titles[size]} (${(bytes / 1024).toFixed(1)} KiB), ${connections} keep-alive connections, ${seconds} s each in ${rounds} alternating rounds, after ${warmup} s warm-up`,
+      );
+      console.log(`  floor    ${fmt(f)}   server CPU ${cpuPer.floor.toFixed(0).padStart(5)} µs/request`);
+      console.log(`  webhook  ${fmt(w)}   server CPU ${cpuPer.webhook.toFixed(0).padStart(5)} µs/request (${(cpuPer.webhook / cpuPer.floor).toFixed(2)}×)`);
+      console.log(`  ratio    throughput ${tput.toFixed(2)}× (target ≥ 0.80)   p99 ${p99.toFixed(2)}× (target ≤ 1.25)   ${ok ? 'ok' : 'MISSED'}`);
+    }
+  } finally {
+    const exited = (c: ChildProcess) => new Promise((r) => c.once('exit', r));
+    const gone = Promise.all([exited(floor.child), exited(webhook.child)]);
+    floor.child.kill('SIGTERM');
+    webhook.child.kill('SIGTERM');
+    await gone;
+    rmSync(dir, { recursive: true, force: true });
+  }
+  process.exitCode = pass ? 0 : 1;
+}
+
+await main();

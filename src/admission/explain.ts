@@ -1,0 +1,108 @@
+/**
+ * `POST /explain`: the engine's whole decision for a Pod or an AdmissionReview, as JSON, for
+ * people debugging why a pod got (or did not get) a sidecar. Pure. For an AdmissionReview it also
+ * shows the exact response `/mutate` would send.
+ */
+import { type Decision, type JsonValue, type KubeVersion, REASONS, type ReasonCode } from '../engine/index.ts';
+import { isObject } from '../engine/json.ts';
+import { dns1123Label } from '../engine/k8s-names.ts';
+import { ADMISSION_ERRORS, type AdmissionReason, decide, type HandlerConfig, handleDecoded, nestsDeeperThan } from './handle.ts';
+import type { AdmissionReviewResponse } from './responses.ts';
+import { decodeReviewValue, type HttpError, httpError } from './review.ts';
+
+export interface ExplainProfile {
+  profile: string;
+  reason: ReasonCode;
+  reasonText: string;
+  message: string;
+  version?: string;
+}
+
+export interface Explanation {
+  namespace: string;
+  kubeVersion: string;
+  outcome: Decision['outcome'] | 'errored';
+  reason: AdmissionReason;
+  reasonText: string;
+  message: string;
+  profiles: ExplainProfile[];
+  warnings: string[];
+  patch: Decision['patch'];
+  /** The pod as it would be admitted. */
+  pod: JsonValue | null;
+  /** For an AdmissionReview input: the response `/mutate` sends. */
+  response?: AdmissionReviewResponse;
+}
+
+const reasonText = (r: AdmissionReason): string =>
+  Object.hasOwn(REASONS, r) ? REASONS[r as ReasonCode] : ADMISSION_ERRORS[r as keyof typeof ADMISSION_ERRORS];
+const version = (v: KubeVersion) => `${v.major}.${v.minor}`;
+
+function fromDecision(d: Decision, namespace: string, cfg: HandlerConfig): Explanation {
+  return {
+    namespace,
+    kubeVersion: version(cfg.kubeVersion),
+    outcome: d.outcome,
+    reason: d.reason,
+    reasonText: reasonText(d.reason),
+    message: d.message,
+    profiles: d.profiles.map((p) => ({
+      profile: p.profile,
+      reason: p.reason,
+      reasonText: REASONS[p.reason],
+      message: p.message,
+      ...(p.version !== undefined ? { version: p.version } : {}),
+    })),
+    warnings: d.warnings,
+    patch: d.patch,
+    pod: d.pod,
+  };
+}
+
+/**
+ * @param body parsed JSON: a Pod, or an AdmissionReview
+ * @param namespace `?namespace=`: overrides the review's or the pod's namespace
+ */
+export function explain(body: JsonValue, namespace: string | undefined, cfg: HandlerConfig): { ok: true; explanation: Explanation } | HttpError {
+  if (namespace !== undefined && dns1123Label(namespace)) return httpError('invalid-query', `?namespace=${JSON.stringify(namespace)} is not a namespace name`);
+  if (!isObject(body)) return httpError('not-a-pod', 'expected a JSON Pod or AdmissionReview object');
+
+  if (body.kind === 'AdmissionReview') {
+    let value: JsonValue = body;
+    if (namespace !== undefined && isObject(body.request)) value = { ...body, request: { ...body.request, namespace } };
+    const result = handleDecoded(decodeReviewValue(value), cfg);
+    if (!('response' in result)) return result;
+    const explanation: Explanation = result.decision
+      ? fromDecision(result.decision, result.namespace, cfg)
+      : {
+          namespace: result.namespace,
+          kubeVersion: version(cfg.kubeVersion),
+          outcome: result.outcome,
+          reason: result.reason,
+          reasonText: reasonText(result.reason),
+          message: result.message,
+          profiles: [],
+          warnings: [...result.warnings],
+          patch: [],
+          pod: null,
+        };
+    explanation.response = result.response;
+    return { ok: true, explanation };
+  }
+
+  if (Object.hasOwn(body, 'kind') && body.kind !== 'Pod') {
+    return httpError(
+      'not-a-pod',
+      `expected a Pod or an AdmissionReview, got kind ${JSON.stringify(body.kind)?.slice(0, 60)}; for workloads use outrigger explain -f`,
+    );
+  }
+  const meta = isObject(body.metadata) ? body.metadata : undefined;
+  const ns = namespace ?? (meta && typeof meta.namespace === 'string' && meta.namespace !== '' ? meta.namespace : 'default');
+  try {
+    return { ok: true, explanation: fromDecision(decide(body, ns, cfg), ns, cfg) };
+  } catch (e) {
+    if (e instanceof RangeError && nestsDeeperThan(body, 200))
+      return httpError('nesting-too-deep', 'the pod nests JSON more than 200 levels deep; no Kubernetes Pod does');
+    return httpError('internal-error', `Outrigger failed on this pod (a bug; please report it): ${e instanceof Error ? e.message : String(e)}`);
+  }
+}

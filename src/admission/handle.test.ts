@@ -1,0 +1,289 @@
+/**
+ * The handler against the exact JSON the API server reads: each outcome, v1 and v1beta1, dry run,
+ * and the patch applied to the request's pod giving exactly the engine's pod.
+ */
+import assert from 'node:assert/strict';
+import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, test } from 'node:test';
+import { parseYamlDocuments } from '../../src/io/yaml.ts';
+import { exampleProfiles, profilesFromYaml } from '../../test/support/profiles.ts';
+import { decodePatch, pod, review, TEST_PROFILES } from '../../test/support/webhook.ts';
+import { applyPatch, inject, type JsonObject, type JsonValue } from '../engine/index.ts';
+import { findPodSites } from '../manifest/workloads.ts';
+import { type AdmissionResult, type HandlerConfig, handleDecoded, nestsDeeperThan } from './handle.ts';
+import { decodeReview } from './review.ts';
+
+const set = profilesFromYaml(Object.values(TEST_PROFILES).join('\n---\n'));
+const cfg: HandlerConfig = { profiles: set, kubeVersion: { major: 1, minor: 33 } };
+const UID = '705ab4f5-6393-11e8-b7cc-42010a800002';
+const probeHash = set.byName.get('probe')?.hash;
+
+function run(v: unknown, c: HandlerConfig = cfg): AdmissionResult {
+  const r = handleDecoded(decodeReview(Buffer.from(JSON.stringify(v))), c);
+  assert.ok('response' in r, `expected an AdmissionReview, got HTTP ${JSON.stringify(r)}`);
+  assert.deepStrictEqual(JSON.parse(r.body), r.response, 'body is the serialised response');
+  return r;
+}
+
+const probeStatus = JSON.stringify({ v: 1, profiles: [{ name: 'probe', version: '1.0.0', hash: probeHash, mode: 'classic', containers: ['probe'] }] });
+const probePatch = [
+  { op: 'add', path: '/metadata/annotations/outrigger.dev~1status', value: probeStatus },
+  { op: 'add', path: '/spec/containers/1', value: { name: 'probe', image: 'example.com/probe:1' } },
+];
+const b64 = (v: unknown) => Buffer.from(JSON.stringify(v)).toString('base64');
+
+describe('outcomes, as the API server reads them', () => {
+  test('injected: allowed with a base64 JSONPatch', () => {
+    const r = run(review(pod({ 'outrigger.dev/inject': 'probe' })));
+    assert.deepStrictEqual(JSON.parse(r.body), {
+      apiVersion: 'admission.k8s.io/v1',
+      kind: 'AdmissionReview',
+      response: { uid: UID, allowed: true, patchType: 'JSONPatch', patch: b64(probePatch) },
+    });
+    assert.deepStrictEqual(decodePatch(r.response.response.patch), probePatch);
+    assert.equal(r.outcome, 'injected');
+    assert.equal(r.reason, 'injected');
+    assert.equal(r.namespace, 'shop');
+    assert.equal(r.name, 'shop-frontend-7d9f8c6b5-');
+  });
+
+  test('v1beta1: same response, apiVersion echoed', () => {
+    const r = run(review(pod({ 'outrigger.dev/inject': 'probe' }), { apiVersion: 'admission.k8s.io/v1beta1', uid: 'beta-uid' }));
+    assert.deepStrictEqual(JSON.parse(r.body), {
+      apiVersion: 'admission.k8s.io/v1beta1',
+      kind: 'AdmissionReview',
+      response: { uid: 'beta-uid', allowed: true, patchType: 'JSONPatch', patch: b64(probePatch) },
+    });
+  });
+
+  test('dry run: the same patch (no side effects to skip in the handler)', () => {
+    const r = run(review(pod({ 'outrigger.dev/inject': 'probe' }), { dryRun: true }));
+    assert.deepStrictEqual(JSON.parse(r.body).response.patch, b64(probePatch));
+    assert.equal(r.dryRun, true);
+  });
+
+  test('unchanged: nothing requested → allowed, no patch', () => {
+    const r = run(review(pod()));
+    assert.deepStrictEqual(JSON.parse(r.body), { apiVersion: 'admission.k8s.io/v1', kind: 'AdmissionReview', response: { uid: UID, allowed: true } });
+    assert.equal(r.reason, 'nothing-requested');
+  });
+
+  test('unchanged with warnings: failurePolicy ignore → allowed with the warning', () => {
+    const r = run(review(pod({ 'outrigger.dev/inject': 'soft' })));
+    assert.deepStrictEqual(JSON.parse(r.body), {
+      apiVersion: 'admission.k8s.io/v1',
+      kind: 'AdmissionReview',
+      response: {
+        uid: UID,
+        allowed: true,
+        warnings: [
+          'profile "soft" cannot be injected: profile "soft" adds native sidecar "web", but the pod already has a different one (conflictPolicy: fail) (the pod is admitted without it: failurePolicy ignore)',
+        ],
+      },
+    });
+    assert.equal(r.outcome, 'unchanged');
+    assert.equal(r.reason, 'name-conflict');
+  });
+
+  test('denied: failurePolicy fail → allowed false, 403 Forbidden, message names the profile and the problem', () => {
+    const r = run(review(pod({ 'outrigger.dev/inject': 'strict' })));
+    assert.deepStrictEqual(JSON.parse(r.body), {
+      apiVersion: 'admission.k8s.io/v1',
+      kind: 'AdmissionReview',
+      response: {
+        uid: UID,
+        allowed: false,
+        status: {
+          code: 403,
+          reason: 'Forbidden',
+          message:
+            'profile "strict" cannot be injected: profile "strict" adds native sidecar "web", but the pod already has a different one (conflictPolicy: fail)',
+        },
+      },
+    });
+    assert.equal(r.outcome, 'denied');
+  });
+
+  const notPodCreate: [string, Parameters<typeof review>[1], JsonValue][] = [
+    ['UPDATE', { operation: 'UPDATE', oldObject: pod() }, pod({ 'outrigger.dev/inject': 'probe' })],
+    ['DELETE', { operation: 'DELETE', oldObject: pod({ 'outrigger.dev/inject': 'probe' }) }, null],
+    [
+      'a ConfigMap',
+      { kind: { group: '', version: 'v1', kind: 'ConfigMap' }, resource: { group: '', version: 'v1', resource: 'configmaps' } },
+      { data: { a: 'b' } },
+    ],
+    ['a subresource', { subResource: 'ephemeralcontainers', operation: 'UPDATE' }, pod({ 'outrigger.dev/inject': 'probe' })],
+    ['pods/binding CREATE', { subResource: 'binding', kind: { group: '', version: 'v1', kind: 'Binding' } }, { target: { name: 'node-1' } }],
+  ];
+  for (const [name, o, object] of notPodCreate) {
+    test(`not-a-pod-create: ${name} → allowed unchanged`, () => {
+      const r = run(review(object, { ...o, uid: `uid-${name}` }));
+      assert.deepStrictEqual(JSON.parse(r.body), {
+        apiVersion: 'admission.k8s.io/v1',
+        kind: 'AdmissionReview',
+        response: { uid: `uid-${name}`, allowed: true },
+      });
+      assert.equal(r.reason, 'not-a-pod-create');
+      assert.equal(r.outcome, 'unchanged');
+    });
+  }
+
+  test('the namespace comes from request.namespace, not the pod', () => {
+    const p = pod({ 'outrigger.dev/inject': 'log-shipper' });
+    const r = run(review(p, { namespace: 'payments' }), { profiles: exampleProfiles(), kubeVersion: { major: 1, minor: 33 } });
+    const patched = applyPatch(p, decodePatch(r.response.response.patch) as never) as JsonObject;
+    const shipper = ((patched.spec as JsonObject).initContainers as JsonObject[]).find((c) => c.name === 'log-shipper') as JsonObject;
+    assert.deepEqual(
+      (shipper.env as JsonObject[]).find((e) => e.name === 'NAMESPACE'),
+      { name: 'NAMESPACE', value: 'payments' },
+    );
+  });
+});
+
+describe('requests with a uid that the webhook cannot use: allowed false, 400, the field named', () => {
+  const cases: [string, (r: JsonObject) => void, RegExp][] = [
+    ['object missing', (r) => delete r.object, /request\.object must be the Pod/],
+    ['object a string', (r) => (r.object = 'pod'), /request\.object must be the Pod/],
+    ['object of another kind', (r) => (r.object = { kind: 'Service', metadata: {} }), /request\.object\.kind must be "Pod"/],
+    ['no namespace anywhere', (r) => (r.namespace = ''), /request\.namespace is empty/],
+    ['operation a number', (r) => (r.operation = 1), /request\.operation must be one of/],
+  ];
+  for (const [name, mutate, message] of cases) {
+    test(name, () => {
+      const rv = review(pod({ 'outrigger.dev/inject': 'probe' }));
+      mutate(rv.request as JsonObject);
+      const r = run(rv);
+      const body = JSON.parse(r.body);
+      assert.equal(body.apiVersion, 'admission.k8s.io/v1');
+      assert.equal(body.kind, 'AdmissionReview');
+      assert.equal(body.response.uid, UID);
+      assert.equal(body.response.allowed, false);
+      assert.equal(body.response.status.code, 400);
+      assert.equal(body.response.status.reason, 'BadRequest');
+      assert.match(body.response.status.message, message);
+      assert.equal(r.reason, 'malformed-request');
+    });
+  }
+
+  const deep = `${'['.repeat(100_000)}"x"${']'.repeat(100_000)}`;
+  const base = JSON.stringify(review(pod({ 'outrigger.dev/inject': 'probe' })));
+  const placements: Record<string, string> = {
+    'container args': base.replace('"image":"nginx:1.27"', `"image":"nginx","args":${deep}`),
+    'container env': base.replace('"image":"nginx:1.27"', `"image":"nginx","env":${deep}`),
+    'pod affinity': base.replace('"restartPolicy":"Always"', `"restartPolicy":"Always","affinity":${deep}`),
+    'a label value': base.replace('"app":"shop-frontend"', `"app":${deep}`),
+    'userInfo.extra': base.replace('"uid":"u1"', `"uid":"u1","extra":${deep}`),
+  };
+  for (const [where, text] of Object.entries(placements)) {
+    test(`100k levels of nesting in ${where}: a valid AdmissionReview, no crash`, () => {
+      const r = handleDecoded(decodeReview(Buffer.from(text)), cfg);
+      assert.ok('response' in r);
+      const body = JSON.parse(r.body);
+      assert.equal(body.response.uid, UID);
+      assert.equal(typeof body.response.allowed, 'boolean');
+    });
+  }
+
+  // The engine walks pods recursively in places; if that ever overflows, the answer depends on the input.
+  const overflowing: HandlerConfig = {
+    kubeVersion: { major: 1, minor: 33 },
+    profiles: {
+      byName: new Map(),
+      get profiles(): never {
+        throw new RangeError('Maximum call stack size exceeded');
+      },
+    },
+  };
+  test('a stack overflow on a deeply nested pod: 400 nesting-too-deep', () => {
+    const r = handleDecoded(decodeReview(Buffer.from(placements['pod affinity'] as string)), overflowing);
+    assert.ok('response' in r);
+    assert.equal(r.reason, 'nesting-too-deep');
+    assert.deepStrictEqual(JSON.parse(r.body).response.status, {
+      code: 400,
+      reason: 'BadRequest',
+      message: 'request.object nests JSON more than 200 levels deep; no Kubernetes Pod does',
+    });
+  });
+  test('an engine exception on an ordinary pod: 500 internal-error that says it is a bug', () => {
+    const r = handleDecoded(decodeReview(Buffer.from(base)), overflowing);
+    assert.ok('response' in r);
+    assert.equal(r.reason, 'internal-error');
+    const status = JSON.parse(r.body).response.status;
+    assert.equal(status.code, 500);
+    assert.equal(status.reason, 'InternalError');
+    assert.match(status.message, /a bug; please report it.*The pod was not changed/);
+    assert.ok(r.error instanceof RangeError);
+  });
+
+  test('nestsDeeperThan', () => {
+    assert.equal(nestsDeeperThan({ a: [{ b: 1 }] }, 3), false);
+    assert.equal(nestsDeeperThan({ a: [{ b: {} }] }, 3), true);
+    assert.equal(nestsDeeperThan('x', 0), false);
+  });
+});
+
+describe('the patch applied to the request pod is the engine pod (what the CLI prints)', () => {
+  const examples = exampleProfiles();
+  const ecfg: HandlerConfig = { profiles: examples, kubeVersion: { major: 1, minor: 33 } };
+  const checkPod = (p: JsonObject, namespace: string, c: HandlerConfig) => {
+    const r = run(review(p, { namespace }), c);
+    const d = inject(p, c.profiles, { namespace, kubeVersion: c.kubeVersion });
+    if (d.outcome === 'injected') {
+      assert.equal(r.outcome, 'injected');
+      const patched = applyPatch(p, decodePatch(r.response.response.patch) as never);
+      assert.deepStrictEqual(patched, d.pod);
+    } else {
+      assert.equal(r.response.response.patch, undefined);
+      assert.equal(r.outcome, d.outcome);
+    }
+    return d.outcome;
+  };
+
+  test('examples/workloads/shop.yaml, every pod template, as pods', () => {
+    const text = readFileSync(new URL('../../examples/workloads/shop.yaml', import.meta.url), 'utf8');
+    let injected = 0;
+    for (const doc of parseYamlDocuments(text, 'shop.yaml')) {
+      for (const site of findPodSites(doc.value)) {
+        const p: JsonObject = { apiVersion: 'v1', kind: 'Pod', ...site.pod };
+        if (checkPod(p, site.namespace ?? 'default', ecfg) === 'injected') injected++;
+        for (const k of [{ major: 1, minor: 28 }]) checkPod(p, 'shop', { profiles: examples, kubeVersion: k });
+      }
+    }
+    assert.ok(injected >= 2, `${injected}`);
+  });
+
+  const corpus = new URL('../../../shared/corpus/', import.meta.url).pathname;
+  test('every pod template in the shared corpus, asking for every example profile', { skip: !existsSync(corpus) && 'no shared corpus' }, () => {
+    const files = (dir: string): string[] =>
+      readdirSync(dir)
+        .sort()
+        .flatMap((n) => {
+          const p = join(dir, n);
+          return statSync(p).isDirectory() ? files(p) : /\.ya?ml$/.test(n) ? [p] : [];
+        });
+    let pods = 0;
+    let injected = 0;
+    for (const file of files(corpus)) {
+      let docs: ReturnType<typeof parseYamlDocuments>;
+      try {
+        docs = parseYamlDocuments(readFileSync(file, 'utf8'), file);
+      } catch {
+        continue; // unparseable files are the CLI's concern (test/unit/corpus.test.ts)
+      }
+      for (const doc of docs) {
+        for (const site of findPodSites(doc.value)) {
+          for (const ask of ['log-shipper', 'envoy, log-shipper, secrets-agent', undefined]) {
+            const meta = (site.pod.metadata ?? {}) as JsonObject;
+            const annotations = { ...((meta.annotations as JsonObject) ?? {}), ...(ask ? { 'outrigger.dev/inject': ask } : {}) };
+            const p: JsonObject = { apiVersion: 'v1', kind: 'Pod', ...site.pod, metadata: { ...meta, annotations } };
+            pods++;
+            if (checkPod(p, site.namespace ?? 'default', ecfg) === 'injected') injected++;
+          }
+        }
+      }
+    }
+    assert.ok(pods > 100, `${pods} pods`);
+    assert.ok(injected > 50, `${injected} injected`);
+  });
+});

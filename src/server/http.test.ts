@@ -1,0 +1,410 @@
+/**
+ * The webhook over real TLS on port 0: every outcome as the API server reads it, every kind of bad
+ * input with its precise answer, limits and timeouts, and the server still serving afterwards.
+ */
+import assert from 'node:assert/strict';
+import { after, before, describe, test } from 'node:test';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { connect, type TLSSocket } from 'node:tls';
+import { profilesFromYaml } from '../../test/support/profiles.ts';
+import { decodePatch, makeCerts, pod, type Reply, review, send, startTestServer, TEST_PROFILES, type TestServer } from '../../test/support/webhook.ts';
+import { applyPatch, inject, type JsonObject } from '../engine/index.ts';
+import { isJsonContentType } from './http.ts';
+
+const UID = '705ab4f5-6393-11e8-b7cc-42010a800002';
+const set = profilesFromYaml(Object.values(TEST_PROFILES).join('\n---\n'));
+
+function raw(s: TestServer): Promise<TLSSocket> {
+  return new Promise((resolve, reject) => {
+    const sock = connect({ host: '127.0.0.1', port: s.port, servername: 'localhost', ca: s.caPem }, () => resolve(sock));
+    sock.on('error', reject);
+  });
+}
+
+/** Everything the server sends until it closes the connection (or `ms` pass). */
+function collect(sock: TLSSocket, ms = 5000): Promise<{ text: string; closed: boolean }> {
+  return new Promise((resolve) => {
+    let text = '';
+    const done = (closed: boolean) => {
+      clearTimeout(t);
+      resolve({ text, closed });
+    };
+    const t = setTimeout(() => done(false), ms);
+    sock.on('data', (d: Buffer) => {
+      text += d.toString('utf8');
+    });
+    sock.on('close', () => done(true));
+    sock.on('error', () => {});
+  });
+}
+
+function errorOf(r: Reply): { code: string; message: string } {
+  assert.equal(r.headers['content-type'], 'application/json');
+  const body = r.json() as { error: { code: string; message: string } };
+  assert.deepEqual(Object.keys(body), ['error']);
+  assert.equal(typeof body.error.message, 'string');
+  return body.error;
+}
+
+describe('webhook over HTTPS', () => {
+  let s: TestServer;
+  before(async () => {
+    s = await startTestServer({
+      profiles: TEST_PROFILES,
+      limits: { maxBodyBytes: 256 * 1024, headersTimeoutMs: 600, requestTimeoutMs: 1200, connectionsCheckingIntervalMs: 100 },
+    });
+  });
+  after(async () => {
+    assert.equal(await s.stop(), 0);
+  });
+
+  const mutate = (body: unknown, extra: { path?: string; headers?: Record<string, string> } = {}) =>
+    send(s.port, {
+      agent: s.agent,
+      path: extra.path ?? '/mutate?timeout=10s',
+      body: typeof body === 'string' ? body : JSON.stringify(body),
+      ...(extra.headers ? { headers: extra.headers } : {}),
+    });
+
+  const stillServing = async () => {
+    const r = await mutate(review(pod({ 'outrigger.dev/inject': 'probe' }), { uid: 'after' }));
+    assert.equal(r.status, 200);
+    assert.equal(r.json().response && (r.json().response as JsonObject).uid, 'after');
+  };
+
+  describe('outcomes: HTTP 200 and the exact AdmissionReview', () => {
+    test('injected; the decoded patch applied to the pod is the engine pod', async () => {
+      const p = pod({ 'outrigger.dev/inject': 'probe' });
+      const r = await mutate(review(p));
+      assert.equal(r.status, 200);
+      assert.equal(r.headers['content-type'], 'application/json');
+      const d = inject(p, set, { namespace: 'shop', kubeVersion: { major: 1, minor: 33 } });
+      assert.deepStrictEqual(r.json(), {
+        apiVersion: 'admission.k8s.io/v1',
+        kind: 'AdmissionReview',
+        response: { uid: UID, allowed: true, patchType: 'JSONPatch', patch: Buffer.from(JSON.stringify(d.patch)).toString('base64') },
+      });
+      const patch = decodePatch((r.json().response as JsonObject).patch);
+      assert.deepStrictEqual(applyPatch(p, patch as never), d.pod);
+    });
+
+    test('v1beta1 and dryRun', async () => {
+      const r = await mutate(review(pod({ 'outrigger.dev/inject': 'probe' }), { apiVersion: 'admission.k8s.io/v1beta1', dryRun: true }));
+      const body = r.json();
+      assert.equal(body.apiVersion, 'admission.k8s.io/v1beta1');
+      assert.equal(body.kind, 'AdmissionReview');
+      assert.equal((body.response as JsonObject).patchType, 'JSONPatch');
+      await sleep(20);
+      const line = s.logs.find('admission').at(-1) as Record<string, unknown>;
+      assert.equal(line.dryRun, true);
+    });
+
+    test('unchanged, unchanged with a warning, denied', async () => {
+      assert.deepStrictEqual((await mutate(review(pod()))).json(), {
+        apiVersion: 'admission.k8s.io/v1',
+        kind: 'AdmissionReview',
+        response: { uid: UID, allowed: true },
+      });
+      const soft = (await mutate(review(pod({ 'outrigger.dev/inject': 'soft' })))).json().response as JsonObject;
+      assert.equal(soft.allowed, true);
+      assert.equal(soft.patch, undefined);
+      assert.equal((soft.warnings as string[]).length, 1);
+      const denied = (await mutate(review(pod({ 'outrigger.dev/inject': 'strict' })))).json();
+      assert.deepStrictEqual(denied, {
+        apiVersion: 'admission.k8s.io/v1',
+        kind: 'AdmissionReview',
+        response: {
+          uid: UID,
+          allowed: false,
+          status: {
+            code: 403,
+            reason: 'Forbidden',
+            message:
+              'profile "strict" cannot be injected: profile "strict" adds native sidecar "web", but the pod already has a different one (conflictPolicy: fail)',
+          },
+        },
+      });
+    });
+
+    for (const [name, o] of [
+      ['UPDATE', { operation: 'UPDATE' }],
+      ['DELETE', { operation: 'DELETE' }],
+      ['ConfigMap', { kind: { group: '', version: 'v1', kind: 'ConfigMap' }, resource: { group: '', version: 'v1', resource: 'configmaps' } }],
+      ['subresource', { subResource: 'status', operation: 'UPDATE' }],
+    ] as const) {
+      test(`not-a-pod-create: ${name}`, async () => {
+        const r = await mutate(review(pod({ 'outrigger.dev/inject': 'probe' }), { ...o, uid: name }));
+        assert.deepStrictEqual(r.json(), { apiVersion: 'admission.k8s.io/v1', kind: 'AdmissionReview', response: { uid: name, allowed: true } });
+      });
+    }
+
+    test('one JSON log line per admission, with no pod content', async () => {
+      await mutate(review(pod({ 'outrigger.dev/inject': 'probe' }), { uid: 'log-check' }));
+      await sleep(20);
+      const line = s.logs.find('admission').find((l) => l.uid === 'log-check') as Record<string, unknown>;
+      assert.deepEqual(Object.keys(line).sort(), [
+        'dryRun',
+        'durationMs',
+        'level',
+        'msg',
+        'name',
+        'namespace',
+        'operation',
+        'outcome',
+        'profiles',
+        'reason',
+        'resource',
+        'time',
+        'uid',
+      ]);
+      assert.equal(line.name, 'shop-frontend-7d9f8c6b5-');
+      assert.equal(line.namespace, 'shop');
+      assert.deepEqual(line.profiles, [{ profile: 'probe', reason: 'injected', version: '1.0.0' }]);
+      assert.ok(!JSON.stringify(s.logs.lines).includes('nginx:1.27'), 'no pod content in logs');
+    });
+  });
+
+  describe('bad input: the precise answer, then still serving', () => {
+    const cases: [string, () => Promise<Reply>, number, string][] = [
+      ['truncated JSON', () => mutate('{"apiVersion":"admission.k8s.io/v1","kind":"AdmissionRev'), 400, 'invalid-json'],
+      ['empty body', () => mutate(''), 400, 'empty-body'],
+      ['missing request', () => mutate({ apiVersion: 'admission.k8s.io/v1', kind: 'AdmissionReview' }), 400, 'missing-request'],
+      ['missing uid', () => mutate({ apiVersion: 'admission.k8s.io/v1', kind: 'AdmissionReview', request: { operation: 'CREATE' } }), 400, 'missing-uid'],
+      ['uid of the wrong type', () => mutate({ apiVersion: 'admission.k8s.io/v1', kind: 'AdmissionReview', request: { uid: ['x'] } }), 400, 'missing-uid'],
+      ['100k unclosed [', () => mutate('['.repeat(100_000)), 400, 'invalid-json'],
+      ['100k nested arrays', () => mutate(`${'['.repeat(100_000)}${']'.repeat(100_000)}`), 400, 'not-an-admission-review'],
+      [
+        'invalid UTF-8',
+        () => send(s.port, { agent: s.agent, body: Buffer.concat([Buffer.from('{"apiVersion":"'), Buffer.from([0xc3, 0x28]), Buffer.from('"}')]) }),
+        400,
+        'invalid-utf8',
+      ],
+      ['wrong content type', () => send(s.port, { agent: s.agent, body: '{}', headers: { 'Content-Type': 'text/plain' } }), 415, 'unsupported-media-type'],
+      ['no content type', () => send(s.port, { agent: s.agent, body: '{}', headers: { 'Content-Type': '' } }), 415, 'unsupported-media-type'],
+      [
+        'a charset other than UTF-8',
+        () => send(s.port, { agent: s.agent, body: '{}', headers: { 'Content-Type': 'application/json; charset=latin1' } }),
+        415,
+        'unsupported-media-type',
+      ],
+      ['GET /mutate', () => send(s.port, { agent: s.agent, method: 'GET' }), 405, 'method-not-allowed'],
+      ['unknown path', () => send(s.port, { agent: s.agent, path: '/validate', body: '{}' }), 404, 'not-found'],
+      ['a path that only starts like /mutate', () => send(s.port, { agent: s.agent, path: '/mutate/x', body: '{}' }), 404, 'not-found'],
+      ['body over the limit (declared)', () => mutate('x'.repeat(256 * 1024 + 1)), 413, 'body-too-large'],
+    ];
+    for (const [name, call, status, code] of cases) {
+      test(name, async () => {
+        const r = await call();
+        assert.equal(r.status, status, r.text);
+        assert.equal(errorOf(r).code, code);
+        if (status === 405) assert.equal(r.headers.allow, 'POST');
+        if (status === 413) assert.equal(r.headers.connection, 'close');
+        await stillServing();
+      });
+    }
+
+    test('a malformed field with a uid: HTTP 200, allowed false, status 400', async () => {
+      const rv = review(pod());
+      (rv.request as JsonObject).operation = 42;
+      const r = await mutate(rv);
+      assert.equal(r.status, 200);
+      const resp = r.json().response as JsonObject;
+      assert.equal(resp.uid, UID);
+      assert.equal(resp.allowed, false);
+      assert.equal((resp.status as JsonObject).code, 400);
+      assert.match((resp.status as JsonObject).message as string, /request\.operation must be one of CREATE, UPDATE, DELETE, CONNECT, got a number/);
+    });
+
+    test('a chunked body over the limit: 413 while the client is still sending, nothing buffered past the limit', async () => {
+      const sock = await raw(s);
+      const reply = collect(sock);
+      sock.write('POST /mutate HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\n');
+      const chunk = Buffer.alloc(64 * 1024, 0x20);
+      for (let i = 0; i < 5; i++) sock.write(`${chunk.length.toString(16)}\r\n${chunk.toString()}\r\n`);
+      // 320 KiB sent, the body never ends: the answer must not wait for it.
+      const { text, closed } = await reply;
+      assert.match(text, /^HTTP\/1\.1 413 Payload Too Large\r\n/);
+      assert.match(text, /\r\nConnection: close\r\n/i);
+      assert.ok(text.includes('"code":"body-too-large"'));
+      assert.equal(closed, true);
+      await stillServing();
+    });
+
+    test('a declared Content-Length over the limit: 413 before any body byte is sent', async () => {
+      const sock = await raw(s);
+      const reply = collect(sock);
+      sock.write('POST /mutate HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/json\r\nContent-Length: 104857600\r\n\r\n');
+      const { text, closed } = await reply;
+      assert.match(text, /^HTTP\/1\.1 413 /);
+      assert.equal(closed, true);
+    });
+
+    test('slow loris: partial headers get 408 after the headers timeout; other clients are served meanwhile', async () => {
+      const sock = await raw(s);
+      const reply = collect(sock);
+      sock.write('POST /mutate HTTP/1.1\r\nHost: localhost\r\nContent-Type: appl');
+      const started = Date.now();
+      for (let i = 0; i < 5; i++) {
+        await stillServing();
+        await sleep(50);
+      }
+      const { text, closed } = await reply;
+      assert.match(text, /^HTTP\/1\.1 408 Request Timeout\r\n/);
+      assert.ok(text.includes('"code":"request-timeout"'));
+      assert.equal(closed, true);
+      assert.ok(Date.now() - started < 3000);
+    });
+
+    test('slow body: 408 after the request timeout', async () => {
+      const sock = await raw(s);
+      const reply = collect(sock);
+      sock.write('POST /mutate HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/json\r\nContent-Length: 1000\r\n\r\n{"apiVersion":');
+      const drip = setInterval(() => sock.writable && sock.write(' '), 100);
+      await stillServing();
+      const { text, closed } = await reply;
+      clearInterval(drip);
+      assert.match(text, /^HTTP\/1\.1 408 /);
+      assert.equal(closed, true);
+    });
+
+    test('malformed HTTP: 400 bad-request, connection closed', async () => {
+      const sock = await raw(s);
+      const reply = collect(sock);
+      sock.write('POST /mutate HTTP/1.1\r\nHost: localhost\r\nContent-Length: abc\r\n\r\n');
+      const { text } = await reply;
+      assert.match(text, /^HTTP\/1\.1 400 /);
+      assert.ok(text.includes('"code":"bad-request"'));
+      await stillServing();
+    });
+
+    test('a keep-alive connection idle longer than the headers timeout is still served (the timeout counts from the first byte)', async () => {
+      const sock = await raw(s);
+      const body = JSON.stringify(review(pod(), { uid: 'idle-1' }));
+      const req = `POST /mutate?timeout=10s HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\n\r\n${body}`;
+      let text = '';
+      sock.on('data', (d: Buffer) => {
+        text += d.toString();
+      });
+      sock.write(req);
+      await sleep(1500); // > headersTimeout (600 ms) and > requestTimeout (1200 ms)
+      sock.write(req.replace('idle-1', 'idle-2'));
+      await sleep(200);
+      assert.equal(text.match(/HTTP\/1\.1 200 OK/g)?.length, 2, text);
+      assert.ok(text.includes('"uid":"idle-2"'));
+      sock.destroy();
+    });
+  });
+
+  describe('other routes', () => {
+    test('GET /healthz, /readyz, /readyz?verbose', async () => {
+      const h = await send(s.port, { agent: s.agent, method: 'GET', path: '/healthz' });
+      assert.equal(h.status, 200);
+      assert.equal(h.text, 'ok\n');
+      const r = await send(s.port, { agent: s.agent, method: 'GET', path: '/readyz' });
+      assert.equal(r.status, 200);
+      const v = await send(s.port, { agent: s.agent, method: 'GET', path: '/readyz?verbose' });
+      const detail = v.json() as JsonObject;
+      assert.equal(detail.ready, true);
+      assert.deepEqual((detail.profiles as JsonObject).loaded, ['probe@1.0.0', 'soft@2.0.0', 'strict@1.0.0']);
+      assert.equal((detail.profiles as JsonObject).lastReloadError, null);
+      assert.equal(typeof (detail.tls as JsonObject).notAfter, 'string');
+      const post = await send(s.port, { agent: s.agent, method: 'POST', path: '/healthz', body: '{}' });
+      assert.equal(post.status, 405);
+      assert.equal(post.headers.allow, 'GET, HEAD');
+    });
+
+    test('GET /metrics: Prometheus text with the admission series', async () => {
+      const m = await send(s.port, { agent: s.agent, method: 'GET', path: '/metrics' });
+      assert.equal(m.status, 200);
+      assert.equal(m.headers['content-type'], 'text/plain; version=0.0.4; charset=utf-8');
+      for (const series of [
+        'outrigger_admission_requests_total{outcome="injected",reason="injected"}',
+        'outrigger_admission_requests_total{outcome="denied",reason="name-conflict"}',
+        'outrigger_admission_requests_total{outcome="unchanged",reason="not-a-pod-create"}',
+        'outrigger_admission_requests_total{outcome="rejected",reason="invalid-json"}',
+        'outrigger_admission_duration_seconds_bucket{outcome="injected",le="0.0001"}',
+        'outrigger_admission_requests_in_flight ',
+        'outrigger_injections_total{profile="probe",reason="injected"}',
+        'outrigger_ignored_failures_total{profile="soft",reason="name-conflict"} 1',
+        'outrigger_profiles_last_reload_success_timestamp_seconds ',
+        'outrigger_tls_certificate_expiry_timestamp_seconds ',
+        'process_resident_memory_bytes ',
+      ]) {
+        assert.ok(m.text.includes(series), `missing ${series}`);
+      }
+    });
+
+    test('POST /explain with a pod and ?namespace=, and with an AdmissionReview', async () => {
+      const p = pod({ 'outrigger.dev/inject': 'probe, nope' });
+      const r = await send(s.port, { agent: s.agent, path: '/explain?namespace=payments', body: JSON.stringify(p) });
+      assert.equal(r.status, 200);
+      const e = r.json() as JsonObject;
+      const d = inject(p, set, { namespace: 'payments', kubeVersion: { major: 1, minor: 33 } });
+      assert.equal(e.namespace, 'payments');
+      assert.equal(e.outcome, 'injected');
+      assert.deepStrictEqual(e.patch, d.patch);
+      assert.deepStrictEqual(e.pod, d.pod);
+      assert.deepStrictEqual(e.warnings, d.warnings);
+      assert.deepStrictEqual(e.profiles, [
+        { profile: 'nope', reason: 'unknown-profile', reasonText: 'The pod requested a profile that does not exist.', message: d.profiles[0]?.message },
+        {
+          profile: 'probe',
+          reason: 'injected',
+          reasonText: 'The profile was injected.',
+          message: 'profile "probe" injected at version 1.0.0',
+          version: '1.0.0',
+        },
+      ]);
+      const rv = await send(s.port, { agent: s.agent, path: '/explain', body: JSON.stringify(review(p)) });
+      const ev = rv.json() as JsonObject;
+      assert.equal(ev.namespace, 'shop');
+      assert.equal(((ev.response as JsonObject).response as JsonObject).uid, UID);
+      const bad = await send(s.port, { agent: s.agent, path: '/explain?namespace=Not_A_Name', body: JSON.stringify(p) });
+      assert.equal(bad.status, 400);
+      assert.equal(errorOf(bad).code, 'invalid-query');
+      const svc = await send(s.port, { agent: s.agent, path: '/explain', body: JSON.stringify({ kind: 'Service' }) });
+      assert.equal(errorOf(svc).code, 'not-a-pod');
+    });
+  });
+});
+
+test('dry-run requests have no side effects; others do', async () => {
+  const seen: string[] = [];
+  const s = await startTestServer({ profiles: TEST_PROFILES, sideEffects: (r) => seen.push(r.uid) });
+  try {
+    const dry = await send(s.port, { agent: s.agent, body: JSON.stringify(review(pod({ 'outrigger.dev/inject': 'probe' }), { uid: 'dry', dryRun: true })) });
+    assert.equal(typeof (dry.json().response as JsonObject).patch, 'string', 'a dry run still gets the patch');
+    await send(s.port, { agent: s.agent, body: JSON.stringify(review(pod({ 'outrigger.dev/inject': 'probe' }), { uid: 'wet' })) });
+    assert.deepEqual(seen, ['wet']);
+  } finally {
+    await s.stop();
+  }
+});
+
+describe('client certificates (--client-ca)', () => {
+  test('a client without a certificate signed by the CA cannot connect; one with it can', async () => {
+    const clientCerts = makeCerts();
+    const { generateServingCert } = await import('../tls/certs.ts');
+    const client = generateServingCert({ ca: clientCerts.ca, commonName: 'kube-apiserver', dnsNames: ['kube-apiserver'], client: true });
+    const s = await startTestServer({ profiles: TEST_PROFILES, clientCa: clientCerts.ca.certPem });
+    try {
+      await assert.rejects(send(s.port, { ca: s.caPem, body: JSON.stringify(review(pod())) }));
+      const r = await send(s.port, { ca: s.caPem, cert: client.certPem, key: client.keyPem, body: JSON.stringify(review(pod())) });
+      assert.equal(r.status, 200);
+      const stranger = makeCerts();
+      const other = generateServingCert({ ca: stranger.ca, commonName: 'x', dnsNames: ['x'], client: true });
+      await assert.rejects(send(s.port, { ca: s.caPem, cert: other.certPem, key: other.keyPem, body: '{}' }));
+    } finally {
+      await s.stop();
+    }
+  });
+});
+
+test('isJsonContentType', () => {
+  assert.equal(isJsonContentType('application/json'), true);
+  assert.equal(isJsonContentType('Application/JSON; charset=UTF-8'), true);
+  assert.equal(isJsonContentType('application/json;charset="utf-8"'), true);
+  assert.equal(isJsonContentType('application/json-patch+json'), false);
+  assert.equal(isJsonContentType('application/json; charset=latin1'), false);
+  assert.equal(isJsonContentType(undefined), false);
+});

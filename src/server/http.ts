@@ -1,0 +1,436 @@
+/**
+ * The HTTPS front: routing on the path alone (the API server appends `?timeout=10s`), method and
+ * content-type checks, a bounded body read, then the pure admission handler. Every handled
+ * admission is HTTP 200 with an AdmissionReview; input with no uid to answer to gets a precise
+ * 4xx with `{"error":{"code","message"}}`. Nothing here throws out to Node: a bug answers 500.
+ */
+
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { STATUS_CODES } from 'node:http';
+import { createServer, type Server } from 'node:https';
+import type { Duplex } from 'node:stream';
+import { explain } from '../admission/explain.ts';
+import { type AdmissionResult, type HandlerConfig, handleDecoded } from '../admission/handle.ts';
+import { decodeReview, type HttpError, type HttpErrorCode, httpError, parseJsonBody } from '../admission/review.ts';
+import { ERROR_REASONS, type ProfileSet, type ReasonCode } from '../engine/index.ts';
+import { errorFields, type Logger } from './log.ts';
+import type { WebhookMetrics } from './metrics.ts';
+import type { TlsMaterial } from './tls-reloader.ts';
+
+/**
+ * Request body limit: 7 MiB.
+ *
+ * - The API server refuses any request body above 3 MiB (`MaxRequestBodyBytes` = 3 × 1024 × 1024),
+ *   so the object a client creates or updates is at most 3 MiB as sent. The API server re-encodes
+ *   it as JSON for the review: a protobuf body grows a little as JSON, defaulting adds fields, and
+ *   Go's encoder writes `<`, `>` and `&` as `\u003c` (6 bytes for 1). Call `object` ≤ 3 MiB for any
+ *   object that could also be stored, since etcd refuses objects above ~1.5 MiB
+ *   (`--max-request-bytes`, 1.5 MiB by default) and so bounds what is worth admitting.
+ * - An UPDATE also carries `oldObject`, which came out of etcd: ≤ 1.5 MiB stored, ≤ 3 MiB as JSON
+ *   by the same argument. We only mutate CREATE (no oldObject), but a review for an UPDATE must
+ *   still get a valid "allowed", not a 413, if the webhook is ever registered for it.
+ * - The envelope (uid, kind, resource, userInfo with groups and extra, options) is a few KiB.
+ *
+ * 3 MiB + 3 MiB + envelope ≈ 6 MiB, plus 1 MiB of slack for escaping growth: 7 MiB. A larger body
+ * would be an object made mostly of escaped characters, which no real Pod is. The body is counted
+ * as it arrives and reading stops at the limit: nothing above it is ever buffered.
+ */
+export const MAX_BODY_BYTES = 7 * 1024 * 1024;
+
+export interface Limits {
+  maxBodyBytes: number;
+  /** Time to receive the request headers, from their first byte (not the keep-alive idle time). */
+  headersTimeoutMs: number;
+  /** Time to receive the whole request (headers and body). */
+  requestTimeoutMs: number;
+  /** Idle time before a keep-alive connection is closed: above the API server's 90 s idle timeout, so the server never closes a connection the client is about to reuse. */
+  keepAliveTimeoutMs: number;
+  maxConnections: number;
+  /** How often Node checks the two timeouts above. */
+  connectionsCheckingIntervalMs: number;
+}
+
+export const DEFAULT_LIMITS: Limits = {
+  maxBodyBytes: MAX_BODY_BYTES,
+  // Not above keepAliveTimeout, on purpose: since Node 18 the headers timer starts at the first byte
+  // of a request, not when a kept-alive connection goes idle, so a short one does not cut idle
+  // connections (http.test.ts checks this) and it bounds slow-loris clients to 10 s, not 2 minutes.
+  headersTimeoutMs: 10_000,
+  // The API server waits at most 30 s (the largest webhook timeoutSeconds); a request still arriving after that has no one waiting for it.
+  requestTimeoutMs: 30_000,
+  keepAliveTimeoutMs: 120_000,
+  maxConnections: 2048,
+  connectionsCheckingIntervalMs: 1_000,
+};
+
+export interface Readiness {
+  ready: boolean;
+  detail: Record<string, unknown>;
+}
+
+/** What the HTTP layer needs from the running server: the current config, health, and where to report. */
+export interface WebhookContext {
+  /** The current profile set and cluster facts; undefined until profiles are loaded. */
+  config(): HandlerConfig | undefined;
+  readiness(): Readiness;
+  draining(): boolean;
+  metrics: WebhookMetrics;
+  log: Logger;
+  limits: Limits;
+  /**
+   * Side effects of an admission (events on the pod, audit hooks). Never called for dry-run
+   * requests: the API server promises dry-run callers that nothing outside the response changes.
+   */
+  sideEffects?: (r: AdmissionResult) => void;
+}
+
+type Route = 'mutate' | 'explain' | 'healthz' | 'readyz' | 'metrics';
+const ROUTES: Record<string, { route: Route; methods: readonly string[] }> = {
+  '/mutate': { route: 'mutate', methods: ['POST'] },
+  '/explain': { route: 'explain', methods: ['POST'] },
+  '/healthz': { route: 'healthz', methods: ['GET', 'HEAD'] },
+  '/readyz': { route: 'readyz', methods: ['GET', 'HEAD'] },
+  '/metrics': { route: 'metrics', methods: ['GET', 'HEAD'] },
+};
+
+/** `application/json`, optionally with `charset=utf-8`; media types are case-insensitive. */
+export function isJsonContentType(header: string | undefined): boolean {
+  if (header === 'application/json') return true; // what the API server sends
+  if (header === undefined) return false;
+  const [type, ...params] = header.split(';');
+  if (type?.trim().toLowerCase() !== 'application/json') return false;
+  for (const p of params) {
+    const [k, v] = p.split('=');
+    if (k?.trim().toLowerCase() === 'charset' && v?.trim().replace(/^"|"$/g, '').toLowerCase() !== 'utf-8') return false;
+  }
+  return true;
+}
+
+const truncate = (s: string, n: number) => (s.length > n ? `${s.slice(0, n)}…` : s);
+
+function profileLabel(set: ProfileSet | undefined, name: string): string {
+  return name === '*' || set?.byName.has(name) ? name : 'unknown';
+}
+
+export function errorBody(e: HttpError): string {
+  return JSON.stringify({ error: { code: e.code, message: e.message } });
+}
+
+export function createRequestHandler(ctx: WebhookContext): (req: IncomingMessage, res: ServerResponse) => void {
+  const { metrics, log, limits } = ctx;
+
+  const send = (res: ServerResponse, status: number, contentType: string, body: string, headers?: Record<string, string>) => {
+    if (res.headersSent || res.destroyed) return;
+    // While draining, every response closes its connection, so clients move to another replica.
+    if (ctx.draining()) res.setHeader('Connection', 'close');
+    if (headers) for (const [k, v] of Object.entries(headers)) res.setHeader(k, v);
+    res.writeHead(status, { 'Content-Type': contentType, 'Content-Length': Buffer.byteLength(body) });
+    res.end(body);
+  };
+
+  const fail = (req: IncomingMessage, res: ServerResponse, route: string, e: HttpError, headers?: Record<string, string>) => {
+    metrics.http.inc([route, String(e.status)]);
+    if (route === 'mutate') metrics.requests.inc(['rejected', e.code]);
+    const level = e.status >= 500 ? 'error' : 'warn';
+    log[level]('http request rejected', { route, status: e.status, code: e.code, message: truncate(e.message, 300), remote: req.socket.remoteAddress });
+    send(res, e.status, 'application/json', errorBody(e), headers);
+  };
+
+  /** Reads at most `limits.maxBodyBytes`; above that, answers 413 at once and stops reading (the connection is closed, not drained). */
+  const readBody = (req: IncomingMessage, res: ServerResponse, route: string, then: (body: Buffer) => void) => {
+    const max = limits.maxBodyBytes;
+    const tooLarge = () => {
+      fail(req, res, route, httpError('body-too-large', `the request body exceeds ${max} bytes`), { Connection: 'close' });
+    };
+    const declared = req.headers['content-length'];
+    if (declared !== undefined && Number(declared) > max) {
+      tooLarge();
+      return;
+    }
+    const chunks: Buffer[] = [];
+    let size = 0;
+    let over = false;
+    const onData = (c: Buffer) => {
+      size += c.length;
+      if (size > max) {
+        over = true;
+        chunks.length = 0;
+        req.off('data', onData);
+        req.pause();
+        tooLarge();
+        return;
+      }
+      chunks.push(c);
+    };
+    req.on('data', onData);
+    req.on('end', () => {
+      if (over) return;
+      try {
+        then(chunks.length === 1 ? (chunks[0] as Buffer) : Buffer.concat(chunks, size));
+      } catch (e) {
+        log.error('request failed', { route, ...errorFields(e, true) });
+        fail(req, res, route, httpError('internal-error', 'Outrigger failed while handling the request (a bug); see its log'));
+      }
+    });
+    // 'error'/'aborted': the client went away; there is no one to answer.
+    req.on('error', () => {});
+  };
+
+  const mutate = (req: IncomingMessage, res: ServerResponse, start: number) => {
+    metrics.inFlight.inc();
+    res.once('close', () => metrics.inFlight.dec());
+    if (!isJsonContentType(req.headers['content-type'])) {
+      fail(
+        req,
+        res,
+        'mutate',
+        httpError('unsupported-media-type', `Content-Type must be application/json, got ${JSON.stringify(truncate(req.headers['content-type'] ?? '', 100))}`),
+      );
+      return;
+    }
+    readBody(req, res, 'mutate', (body) => {
+      const cfg = ctx.config();
+      if (!cfg) {
+        fail(req, res, 'mutate', httpError('not-ready', 'no profiles are loaded yet'));
+        return;
+      }
+      const result = handleDecoded(decodeReview(body), cfg);
+      if (!('response' in result)) {
+        fail(req, res, 'mutate', result);
+        return;
+      }
+      send(res, 200, 'application/json', result.body);
+      const seconds = (performance.now() - start) / 1000;
+      metrics.http.inc(['mutate', '200']);
+      record(result, seconds);
+      if (!result.dryRun && ctx.sideEffects) {
+        try {
+          ctx.sideEffects(result);
+        } catch (e) {
+          log.error('admission side effect failed', { uid: result.uid, ...errorFields(e, true) });
+        }
+      }
+    });
+  };
+
+  const record = (r: AdmissionResult, seconds: number) => {
+    const set = r.profileSet;
+    metrics.requests.inc([r.outcome, r.reason]);
+    metrics.duration.observe(seconds, [r.outcome]);
+    const admitted = r.outcome === 'injected' || r.outcome === 'unchanged';
+    let ignored = false;
+    for (const p of r.profiles) {
+      const label = profileLabel(set, p.profile);
+      metrics.injections.inc([label, p.reason]);
+      if (admitted && ERROR_REASONS.has(p.reason as ReasonCode) && set?.byName.get(p.profile)?.failurePolicy === 'ignore') {
+        metrics.ignoredFailures.inc([label, p.reason]);
+        ignored = true;
+      }
+    }
+    const fields: Record<string, unknown> = {
+      uid: r.uid,
+      namespace: r.namespace,
+      name: truncate(r.name, 253),
+      operation: r.operation,
+      resource: r.resource,
+      outcome: r.outcome,
+      reason: r.reason,
+      profiles: r.profiles.map((p) => ({ profile: truncate(p.profile, 63), reason: p.reason, ...(p.version !== undefined ? { version: p.version } : {}) })),
+      durationMs: Math.round(seconds * 1e6) / 1000,
+      dryRun: r.dryRun,
+    };
+    const warnings = r.response.response.warnings;
+    if (warnings) fields.warnings = warnings;
+    if (r.outcome === 'denied' || r.outcome === 'errored') fields.message = truncate(r.message, 1024);
+    if (r.error !== undefined) Object.assign(fields, errorFields(r.error, true));
+    const level = r.reason === 'internal-error' ? 'error' : r.outcome === 'denied' || r.outcome === 'errored' || ignored ? 'warn' : 'info';
+    log[level]('admission', fields);
+  };
+
+  const explainRoute = (req: IncomingMessage, res: ServerResponse, query: URLSearchParams) => {
+    if (!isJsonContentType(req.headers['content-type'])) {
+      fail(
+        req,
+        res,
+        'explain',
+        httpError('unsupported-media-type', `Content-Type must be application/json, got ${JSON.stringify(truncate(req.headers['content-type'] ?? '', 100))}`),
+      );
+      return;
+    }
+    readBody(req, res, 'explain', (body) => {
+      const cfg = ctx.config();
+      if (!cfg) {
+        fail(req, res, 'explain', httpError('not-ready', 'no profiles are loaded yet'));
+        return;
+      }
+      const parsed = parseJsonBody(body);
+      if (!parsed.ok) {
+        fail(req, res, 'explain', parsed);
+        return;
+      }
+      const r = explain(parsed.value, query.get('namespace') ?? undefined, cfg);
+      if (!r.ok) {
+        fail(req, res, 'explain', r);
+        return;
+      }
+      let text: string;
+      try {
+        text = `${JSON.stringify(r.explanation, null, 2)}\n`;
+      } catch {
+        fail(req, res, 'explain', httpError('nesting-too-deep', 'the pod nests JSON too deeply to be written back'));
+        return;
+      }
+      metrics.http.inc(['explain', '200']);
+      send(res, 200, 'application/json', text);
+    });
+  };
+
+  const readyz = (res: ServerResponse, query: URLSearchParams, accept: string | undefined) => {
+    const r = ctx.readiness();
+    const status = r.ready ? 200 : 503;
+    metrics.http.inc(['readyz', String(status)]);
+    if (query.has('verbose') || accept?.includes('application/json')) {
+      send(res, status, 'application/json', `${JSON.stringify({ ready: r.ready, ...r.detail }, null, 2)}\n`, { 'Cache-Control': 'no-store' });
+    } else {
+      send(res, status, 'text/plain; charset=utf-8', r.ready ? 'ok\n' : 'not ready\n', { 'Cache-Control': 'no-store' });
+    }
+  };
+
+  return (req, res) => {
+    const start = performance.now();
+    const url = req.url ?? '/';
+    const q = url.indexOf('?');
+    const path = q < 0 ? url : url.slice(0, q);
+    const entry = Object.hasOwn(ROUTES, path) ? ROUTES[path] : undefined;
+    try {
+      if (!entry) {
+        fail(
+          req,
+          res,
+          'other',
+          httpError('not-found', `no route for ${truncate(path, 100)}; the webhook serves POST /mutate, POST /explain, GET /healthz, /readyz, /metrics`),
+        );
+        return;
+      }
+      if (!entry.methods.includes(req.method ?? '')) {
+        fail(
+          req,
+          res,
+          entry.route,
+          httpError('method-not-allowed', `${truncate(req.method ?? '', 20)} ${path} is not allowed; use ${entry.methods.join(' or ')}`),
+          {
+            Allow: entry.methods.join(', '),
+          },
+        );
+        return;
+      }
+      const query = () => new URLSearchParams(q < 0 ? '' : url.slice(q + 1));
+      switch (entry.route) {
+        case 'mutate':
+          mutate(req, res, start);
+          return;
+        case 'explain':
+          explainRoute(req, res, query());
+          return;
+        case 'healthz':
+          metrics.http.inc(['healthz', '200']);
+          send(res, 200, 'text/plain; charset=utf-8', 'ok\n', { 'Cache-Control': 'no-store' });
+          return;
+        case 'readyz':
+          readyz(res, query(), req.headers.accept);
+          return;
+        case 'metrics':
+          metrics.http.inc(['metrics', '200']);
+          send(res, 200, 'text/plain; version=0.0.4; charset=utf-8', metrics.registry.render());
+          return;
+      }
+    } catch (e) {
+      log.error('request failed', { route: entry?.route ?? 'other', ...errorFields(e, true) });
+      fail(req, res, entry?.route ?? 'other', httpError('internal-error', 'Outrigger failed while handling the request (a bug); see its log'));
+    }
+  };
+}
+
+/** Malformed HTTP, header and request timeouts: answered in the same JSON shape, then the connection is closed. */
+export function clientErrorResponse(err: NodeJS.ErrnoException): { status: number; code: HttpErrorCode; message: string } {
+  switch (err.code) {
+    case 'ERR_HTTP_REQUEST_TIMEOUT':
+      return { status: 408, code: 'request-timeout', message: 'the request was not received in time' };
+    case 'HPE_HEADER_OVERFLOW':
+      return { status: 431, code: 'headers-too-large', message: 'the request headers are too large' };
+    default:
+      return { status: 400, code: 'bad-request', message: `malformed HTTP request (${err.code ?? 'parse error'})` };
+  }
+}
+
+export interface ServerHandle {
+  server: Server;
+  setTls(m: TlsMaterial): void;
+}
+
+export function secureOptions(m: TlsMaterial) {
+  return { cert: m.cert, key: m.key, ...(m.ca ? { ca: m.ca } : {}), minVersion: 'TLSv1.2' as const };
+}
+
+export function createWebhookServer(opts: { tls: TlsMaterial; clientAuth: boolean; ctx: WebhookContext }): ServerHandle {
+  const { limits, log, metrics } = opts.ctx;
+  const server = createServer(
+    {
+      ...secureOptions(opts.tls),
+      requestCert: opts.clientAuth,
+      rejectUnauthorized: opts.clientAuth,
+      headersTimeout: limits.headersTimeoutMs,
+      requestTimeout: limits.requestTimeoutMs,
+      connectionsCheckingInterval: limits.connectionsCheckingIntervalMs,
+      keepAlive: true, // TCP keep-alive probes: a vanished API server's connections are noticed
+      noDelay: true,
+    },
+    createRequestHandler(opts.ctx),
+  );
+  server.keepAliveTimeout = limits.keepAliveTimeoutMs;
+  server.maxConnections = limits.maxConnections;
+
+  server.on('clientError', (err: NodeJS.ErrnoException, socket: Duplex) => {
+    if (err.code === 'ECONNRESET' || !socket.writable) {
+      socket.destroy();
+      return;
+    }
+    const r = clientErrorResponse(err);
+    metrics.http.inc(['other', String(r.status)]);
+    const body = JSON.stringify({ error: { code: r.code, message: r.message } });
+    socket.end(
+      `HTTP/1.1 ${r.status} ${STATUS_CODES[r.status]}\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`,
+    );
+  });
+
+  let lastDropLogged = 0;
+  server.on('drop', () => {
+    metrics.droppedConnections.inc();
+    const t = Date.now();
+    if (t - lastDropLogged >= 30_000) {
+      lastDropLogged = t;
+      log.warn('connection refused: too many open connections', { maxConnections: limits.maxConnections });
+    }
+  });
+
+  // Failed handshakes (a client without the right certificate, a scanner): counted, logged at most every 30 s.
+  let handshakeErrors = 0;
+  let lastLogged = 0;
+  server.on('tlsClientError', (err: Error) => {
+    handshakeErrors++;
+    metrics.handshakeErrors.inc();
+    const t = Date.now();
+    if (t - lastLogged >= 30_000) {
+      lastLogged = t;
+      log.warn('tls handshake failed', { error: err.message, failuresSinceLastLog: handshakeErrors });
+      handshakeErrors = 0;
+    }
+  });
+
+  return {
+    server,
+    setTls(m) {
+      server.setSecureContext(secureOptions(m));
+    },
+  };
+}

@@ -1,0 +1,69 @@
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { createWebhookMetrics, escapeLabelValue, formatValue, Registry } from './metrics.ts';
+
+test('label values are escaped per the exposition format', () => {
+  assert.equal(escapeLabelValue('a\\b"c\nd'), 'a\\\\b\\"c\\nd');
+  const r = new Registry();
+  const c = r.counter('x_total', 'Help with \\ and\nnewline.', ['l']);
+  c.inc(['we"ird\\\n']);
+  c.inc(['plain'], 2);
+  assert.equal(
+    r.render(),
+    ['# HELP x_total Help with \\\\ and\\nnewline.', '# TYPE x_total counter', 'x_total{l="we\\"ird\\\\\\n"} 1', 'x_total{l="plain"} 2', ''].join('\n'),
+  );
+});
+
+test('histograms are cumulative, with +Inf, _sum and _count', () => {
+  const r = new Registry();
+  const h = r.histogram('d_seconds', 'Latency.', [0.001, 0.01], ['outcome']);
+  h.observe(0.0005, ['a']);
+  h.observe(0.005, ['a']);
+  h.observe(5, ['a']);
+  assert.equal(
+    r.render(),
+    [
+      '# HELP d_seconds Latency.',
+      '# TYPE d_seconds histogram',
+      'd_seconds_bucket{outcome="a",le="0.001"} 1',
+      'd_seconds_bucket{outcome="a",le="0.01"} 2',
+      'd_seconds_bucket{outcome="a",le="+Inf"} 3',
+      'd_seconds_sum{outcome="a"} 5.0055',
+      'd_seconds_count{outcome="a"} 3',
+      '',
+    ].join('\n'),
+  );
+});
+
+test('gauges without labels, special values', () => {
+  const r = new Registry();
+  const g = r.gauge('g', 'A gauge.');
+  g.set(1.5);
+  g.inc();
+  assert.ok(r.render().includes('\ng 2.5\n'));
+  assert.equal(formatValue(Number.POSITIVE_INFINITY), '+Inf');
+  assert.equal(formatValue(Number.NaN), 'NaN');
+  assert.throws(() => r.gauge('g', 'again'), /registered twice/);
+});
+
+test('the webhook metric set renders every required family once', () => {
+  const m = createWebhookMetrics();
+  try {
+    const text = m.registry.render();
+    for (const name of [
+      'outrigger_admission_requests_total',
+      'outrigger_admission_duration_seconds',
+      'outrigger_admission_requests_in_flight',
+      'outrigger_injections_total',
+      'outrigger_profiles_reloads_total',
+      'outrigger_profiles_last_reload_success_timestamp_seconds',
+      'outrigger_tls_certificate_expiry_timestamp_seconds',
+      'process_cpu_seconds_total',
+      'process_start_time_seconds',
+    ]) {
+      assert.equal(text.split('\n').filter((l) => l === `# TYPE ${name} ${l.split(' ').at(-1)}`).length, 1, name);
+    }
+  } finally {
+    m.stop();
+  }
+});

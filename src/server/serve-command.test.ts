@@ -1,0 +1,120 @@
+import assert from 'node:assert/strict';
+import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { test } from 'node:test';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { tempDir } from '../../test/support/webhook.ts';
+import { UsageError } from '../cli/options.ts';
+import { parseDuration, parseServeArgs } from './serve-command.ts';
+import { watchPaths } from './watch.ts';
+
+test('flags: defaults and every option', () => {
+  assert.deepEqual(parseServeArgs(['--profiles', 'p', '--tls-cert', 'c', '--tls-key', 'k']), {
+    profiles: ['p'],
+    tls: { certFile: 'c', keyFile: 'k' },
+    port: 8443,
+    host: '0.0.0.0',
+    kubeVersion: { major: 1, minor: 33 },
+    drainTimeoutMs: 25_000,
+    pollMs: 10_000,
+    logLevel: 'info',
+    limits: {
+      maxBodyBytes: 7 * 1024 * 1024,
+      headersTimeoutMs: 10_000,
+      requestTimeoutMs: 30_000,
+      keepAliveTimeoutMs: 120_000,
+      maxConnections: 2048,
+      connectionsCheckingIntervalMs: 1000,
+    },
+  });
+  const o = parseServeArgs([
+    '-p',
+    'a',
+    '--profiles=b',
+    '--tls-cert=c',
+    '--tls-key=k',
+    '--client-ca=ca',
+    '--port=0',
+    '--host=::',
+    '--kube-version=v1.28.3',
+    '--drain-timeout=500ms',
+    '--reload-interval=2m',
+    '--max-connections=10',
+    '--log-level=debug',
+  ]);
+  assert.ok(o !== 'help');
+  assert.deepEqual(o.profiles, ['a', 'b']);
+  assert.deepEqual(o.tls, { certFile: 'c', keyFile: 'k', clientCaFile: 'ca' });
+  assert.equal(o.port, 0);
+  assert.equal(o.host, '::');
+  assert.deepEqual(o.kubeVersion, { major: 1, minor: 28 });
+  assert.equal(o.drainTimeoutMs, 500);
+  assert.equal(o.pollMs, 120_000);
+  assert.equal(o.limits.maxConnections, 10);
+  assert.equal(o.logLevel, 'debug');
+  assert.equal(parseServeArgs(['-h']), 'help');
+});
+
+test('flags: usage errors name the flag', () => {
+  const base = ['--profiles', 'p', '--tls-cert', 'c', '--tls-key', 'k'];
+  const bad: [string[], RegExp][] = [
+    [[], /missing --profiles, --tls-cert, --tls-key/],
+    [[...base, '--port', '70000'], /--port: "70000" must be a whole number from 0 to 65535/],
+    [[...base, '--port', 'x'], /--port/],
+    [[...base, '--drain-timeout', '5h'], /--drain-timeout: "5h" is not a duration/],
+    [[...base, '--kube-version', 'latest'], /--kube-version/],
+    [[...base, '--log-level', 'loud'], /--log-level/],
+    [[...base, '--reload-interval', '10ms'], /at least 100ms/],
+    [[...base, '--nope'], /nope/],
+  ];
+  for (const [argv, message] of bad)
+    assert.throws(
+      () => parseServeArgs(argv),
+      (e: Error) => e instanceof UsageError && message.test(e.message),
+      argv.join(' '),
+    );
+  assert.equal(parseDuration('25', 'x'), 25_000);
+  assert.equal(parseDuration('1.5s', 'x'), 1500);
+});
+
+test('watch: a change in a watched directory triggers a check; the poll runs without any event', async () => {
+  const { dir, cleanup } = tempDir();
+  try {
+    const sub = join(dir, 'certs');
+    mkdirSync(sub);
+    writeFileSync(join(sub, 'a'), '1');
+    let checks = 0;
+    const w = watchPaths({ paths: [join(sub, 'a')], pollMs: 60_000, debounceMs: 20, check: async () => void checks++ });
+    writeFileSync(join(sub, 'a'), '2');
+    await sleep(200);
+    assert.ok(checks >= 1, 'watch event');
+    w.stop();
+
+    let polled = 0;
+    const missing = join(dir, 'not-yet', 'x');
+    const p = watchPaths({ paths: [missing], pollMs: 30, check: async () => void polled++ });
+    await sleep(200);
+    p.stop();
+    assert.ok(polled >= 3, `${polled} polls`);
+    const after = polled;
+    await sleep(100);
+    assert.equal(polled, after, 'stopped');
+
+    // A check that throws does not stop the watch.
+    let calls = 0;
+    const t = watchPaths({
+      paths: [missing],
+      pollMs: 30,
+      check: async () => {
+        calls++;
+        throw new Error('boom');
+      },
+    });
+    await sleep(150);
+    t.stop();
+    assert.ok(calls >= 2);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+    cleanup();
+  }
+});

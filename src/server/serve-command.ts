@@ -1,0 +1,404 @@
+/**
+ * `outrigger serve`: flags, wiring and lifecycle of the admission webhook. Startup is strict (bad
+ * flags, profiles or certificates exit at once with every error); afterwards, files are reloaded
+ * on change and a bad edit never takes a good configuration away. SIGTERM/SIGINT: not ready at
+ * once, stop accepting connections, finish every request in flight, exit within --drain-timeout.
+ */
+import type { AddressInfo } from 'node:net';
+import { Server as TlsServer } from 'node:tls';
+import type { HandlerConfig } from '../admission/handle.ts';
+import { DEFAULT_KUBE_VERSION, parseFlags, parseKubeVersion, UsageError } from '../cli/options.ts';
+import type { KubeVersion, ProfileSet } from '../engine/index.ts';
+import { ProfileLoadError } from '../profiles/load.ts';
+import { createWebhookServer, DEFAULT_LIMITS, type Limits, type Readiness, type WebhookContext } from './http.ts';
+import { createLogger, errorFields, type Level, type Logger } from './log.ts';
+import { createWebhookMetrics, type WebhookMetrics } from './metrics.ts';
+import { loadInitialProfiles, type ProfileState, profileSummary, startProfileReloader } from './profile-reloader.ts';
+import { certLogFields, readTlsMaterial, startTlsReloader, type TlsFiles, TlsLoadError, type TlsState } from './tls-reloader.ts';
+
+export const SERVE_HELP = `Usage: outrigger serve --profiles PATH --tls-cert FILE --tls-key FILE [options]
+
+Runs the mutating admission webhook over HTTPS (TLS 1.2 or newer):
+  POST /mutate    AdmissionReview admission.k8s.io/v1 or v1beta1; only pod CREATE is mutated
+  POST /explain   a Pod or an AdmissionReview (?namespace=NAME): the engine's whole decision as JSON
+  GET  /healthz   alive    GET /readyz   ready to serve (?verbose: JSON detail)    GET /metrics   Prometheus
+Certificate, key, client CA and profile files are watched (including the Secret/ConfigMap volume
+symlink swap) and reloaded without a restart; a broken update keeps the previous one.
+
+Options:
+  -p, --profiles PATH        SidecarProfile file or directory (repeatable; required)
+      --tls-cert FILE        serving certificate, PEM (may hold the chain; required)
+      --tls-key FILE         its private key, PEM (required)
+      --client-ca FILE       require client certificates signed by this CA (PEM)
+      --port N               port to listen on (default 8443; 0 picks a free port)
+      --host ADDR            address to listen on (default 0.0.0.0; :: for IPv6 and IPv4)
+      --kube-version X.Y     Kubernetes version of the cluster (default ${DEFAULT_KUBE_VERSION.major}.${DEFAULT_KUBE_VERSION.minor}); decides native sidecars
+                             for sidecarMode auto: set it to the cluster's version
+      --drain-timeout DUR    on SIGTERM, longest wait for requests in flight (default 25s)
+      --reload-interval DUR  poll interval for file changes, besides watching (default 10s)
+      --max-connections N    open connections at most (default ${DEFAULT_LIMITS.maxConnections})
+      --log-level LEVEL      debug, info, warn or error (default info)
+  -h, --help                 show this help
+
+Logs are JSON lines on stdout, one per admission. DUR is a number of seconds or 500ms, 25s, 2m.
+Exit codes: 0 stopped after a clean drain, 1 drain timed out or failed to listen, 2 usage error,
+3 invalid profiles or unreadable certificate/key.
+`;
+
+export interface ServeOptions {
+  profiles: string[];
+  tls: TlsFiles;
+  port: number;
+  host: string;
+  kubeVersion: KubeVersion;
+  drainTimeoutMs: number;
+  pollMs: number;
+  logLevel: Level;
+  limits: Limits;
+  /** Quiet time before a failed reload is reported (see the reloaders). */
+  settleMs?: number;
+  /**
+   * Adds cluster facts to the handler config each time the file profiles change: namespace labels
+   * from a namespace cache, per-namespace profile sets from cluster profiles (src/kube/).
+   */
+  extendConfig?: (cfg: HandlerConfig) => HandlerConfig;
+  /** Side effects of admissions (events): never called for dry-run requests. */
+  sideEffects?: WebhookContext['sideEffects'];
+}
+
+export interface ServeHooks {
+  /** Stops the server as SIGTERM would (for in-process use and tests). */
+  signal?: AbortSignal;
+  /** Called once the server listens and is ready. */
+  onListening?: (s: RunningServer) => void;
+  /** Do not install SIGTERM/SIGINT handlers (in-process tests). */
+  noSignalHandlers?: boolean;
+}
+
+export interface RunningServer {
+  port: number;
+  host: string;
+  metrics: WebhookMetrics;
+  profiles: ProfileState;
+  tls: TlsState;
+  /** Begins the drain; resolves with the exit code when stopped. */
+  shutdown(reason: string): Promise<number>;
+  /** Resolves with the exit code when the server has stopped. */
+  done: Promise<number>;
+  /** Runs both reload checks now (tests). */
+  recheck(): Promise<void>;
+}
+
+/** How long idle keep-alive connections are kept after SIGTERM (bounded by half the drain timeout). */
+const IDLE_GRACE_MS = 5_000;
+const netClose = TlsServer.prototype.close;
+
+/** `25s`, `500ms`, `2m`, or seconds as a bare number. */
+export function parseDuration(v: string, flag: string): number {
+  const m = /^(\d+(?:\.\d+)?)(ms|s|m)?$/.exec(v.trim());
+  if (!m) throw new UsageError(`${flag}: ${JSON.stringify(v)} is not a duration such as 25s, 500ms or 2m`);
+  const n = Number(m[1]);
+  return Math.round(m[2] === 'ms' ? n : m[2] === 'm' ? n * 60_000 : n * 1000);
+}
+
+function parseInteger(v: string, flag: string, min: number, max: number): number {
+  if (!/^\d+$/.test(v.trim()) || Number(v) < min || Number(v) > max)
+    throw new UsageError(`${flag}: ${JSON.stringify(v)} must be a whole number from ${min} to ${max}`);
+  return Number(v);
+}
+
+const LEVELS: readonly Level[] = ['debug', 'info', 'warn', 'error'];
+
+/** argv → options, or 'help'. Throws UsageError naming the flag. */
+export function parseServeArgs(argv: string[]): ServeOptions | 'help' {
+  const { values } = parseFlags(argv, {
+    profiles: { type: 'string', short: 'p', multiple: true },
+    'tls-cert': { type: 'string' },
+    'tls-key': { type: 'string' },
+    'client-ca': { type: 'string' },
+    port: { type: 'string' },
+    host: { type: 'string' },
+    'kube-version': { type: 'string' },
+    'drain-timeout': { type: 'string' },
+    'reload-interval': { type: 'string' },
+    'max-connections': { type: 'string' },
+    'log-level': { type: 'string' },
+  } as const);
+  if (values.help) return 'help';
+  const missing = (['profiles', 'tls-cert', 'tls-key'] as const).filter((f) => values[f] === undefined || (Array.isArray(values[f]) && values[f].length === 0));
+  if (missing.length > 0) throw new UsageError(`missing ${missing.map((f) => `--${f}`).join(', ')}`);
+  const logLevel = (values['log-level'] ?? 'info') as Level;
+  if (!LEVELS.includes(logLevel)) throw new UsageError(`--log-level: ${JSON.stringify(logLevel)} must be one of ${LEVELS.join(', ')}`);
+  const pollMs = values['reload-interval'] !== undefined ? parseDuration(values['reload-interval'], '--reload-interval') : 10_000;
+  if (pollMs < 100) throw new UsageError('--reload-interval: must be at least 100ms');
+  return {
+    profiles: values.profiles as string[],
+    tls: {
+      certFile: values['tls-cert'] as string,
+      keyFile: values['tls-key'] as string,
+      ...(values['client-ca'] !== undefined ? { clientCaFile: values['client-ca'] } : {}),
+    },
+    port: values.port !== undefined ? parseInteger(values.port, '--port', 0, 65535) : 8443,
+    host: values.host ?? '0.0.0.0',
+    kubeVersion: values['kube-version'] !== undefined ? parseKubeVersion(values['kube-version']) : DEFAULT_KUBE_VERSION,
+    drainTimeoutMs: values['drain-timeout'] !== undefined ? parseDuration(values['drain-timeout'], '--drain-timeout') : 25_000,
+    pollMs,
+    logLevel,
+    limits: {
+      ...DEFAULT_LIMITS,
+      ...(values['max-connections'] !== undefined ? { maxConnections: parseInteger(values['max-connections'], '--max-connections', 1, 1_000_000) } : {}),
+    },
+  };
+}
+
+/** Thrown by startServe when startup fails; carries the exit code. */
+export class StartError extends Error {
+  readonly exitCode: number;
+  constructor(message: string, exitCode: number) {
+    super(message);
+    this.exitCode = exitCode;
+  }
+}
+
+export async function startServe(opts: ServeOptions, log: Logger): Promise<RunningServer> {
+  const metrics = createWebhookMetrics();
+  let profiles: ProfileState;
+  try {
+    profiles = await loadInitialProfiles(opts.profiles);
+  } catch (e) {
+    metrics.stop();
+    if (e instanceof ProfileLoadError) {
+      log.error('cannot start: invalid profiles', { errors: e.errors });
+      throw new StartError(e.errors.map((x) => `error: ${x}`).join('\n'), 3);
+    }
+    throw e;
+  }
+  let tlsMaterial: Awaited<ReturnType<typeof readTlsMaterial>>;
+  try {
+    tlsMaterial = await readTlsMaterial(opts.tls);
+  } catch (e) {
+    metrics.stop();
+    if (e instanceof TlsLoadError) {
+      log.error('cannot start: unusable certificate or key', { error: e.message });
+      throw new StartError(`error: ${e.message}`, 3);
+    }
+    throw e;
+  }
+  if (tlsMaterial.notAfter.getTime() <= Date.now()) log.warn('the serving certificate has expired; clients will refuse it', certLogFields(tlsMaterial));
+
+  const makeConfig = (set: ProfileSet): HandlerConfig => {
+    const base: HandlerConfig = { profiles: set, kubeVersion: opts.kubeVersion };
+    return opts.extendConfig ? opts.extendConfig(base) : base;
+  };
+  let config = makeConfig(profiles.set);
+  let listening = false;
+  let draining = false;
+  let tlsState: TlsState = { current: tlsMaterial };
+
+  metrics.profileReloads.inc(['success']);
+  metrics.profileReloadOk.set(1);
+  metrics.profileReloadSuccess.set(Date.parse(profiles.loadedAt) / 1000);
+  metrics.profilesLoaded.set(profiles.set.profiles.length);
+  metrics.tlsReloads.inc(['success']);
+  metrics.tlsReloadOk.set(1);
+
+  const readiness = (): Readiness => {
+    const ready = listening && !draining;
+    return {
+      ready,
+      detail: {
+        draining,
+        listening,
+        kubeVersion: `${opts.kubeVersion.major}.${opts.kubeVersion.minor}`,
+        profiles: {
+          loaded: profileSummary(profiles.set),
+          loadedAt: profiles.loadedAt,
+          lastReloadError: profiles.lastError ?? null,
+        },
+        tls: {
+          ...certLogFields(tlsState.current),
+          expired: tlsState.current.notAfter.getTime() <= Date.now(),
+          clientAuth: opts.tls.clientCaFile !== undefined,
+          lastReloadError: tlsState.lastError ?? null,
+        },
+      },
+    };
+  };
+
+  const ctx: WebhookContext = {
+    config: () => config,
+    readiness,
+    draining: () => draining,
+    metrics,
+    log,
+    limits: opts.limits,
+    ...(opts.sideEffects ? { sideEffects: opts.sideEffects } : {}),
+  };
+  const handle = createWebhookServer({ tls: tlsMaterial, clientAuth: opts.tls.clientCaFile !== undefined, ctx });
+  const { server } = handle;
+
+  try {
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', reject);
+      server.listen({ port: opts.port, host: opts.host }, () => {
+        server.off('error', reject);
+        resolve();
+      });
+    });
+  } catch (e) {
+    metrics.stop();
+    log.error('cannot start: failed to listen', { host: opts.host, port: opts.port, ...errorFields(e) });
+    throw new StartError(`error: cannot listen on ${opts.host}:${opts.port}: ${(e as Error).message}`, 1);
+  }
+  server.on('error', (e) => log.error('server error', errorFields(e, true)));
+  listening = true;
+  metrics.ready.set(1);
+
+  const tlsReloader = startTlsReloader({
+    files: opts.tls,
+    initial: tlsMaterial,
+    apply: (m) => handle.setTls(m),
+    log,
+    metrics,
+    pollMs: opts.pollMs,
+    ...(opts.settleMs !== undefined ? { settleMs: opts.settleMs } : {}),
+  });
+  tlsState = tlsReloader.state;
+  const profileReloader = startProfileReloader({
+    paths: opts.profiles,
+    state: profiles,
+    log,
+    metrics,
+    pollMs: opts.pollMs,
+    ...(opts.settleMs !== undefined ? { settleMs: opts.settleMs } : {}),
+    onLoad: (set) => {
+      config = makeConfig(set);
+    },
+  });
+
+  const address = server.address() as AddressInfo;
+  log.info('listening', {
+    host: address.address,
+    port: address.port,
+    profiles: profileSummary(profiles.set),
+    kubeVersion: `${opts.kubeVersion.major}.${opts.kubeVersion.minor}`,
+    certificate: certLogFields(tlsMaterial),
+    clientAuth: opts.tls.clientCaFile !== undefined,
+    maxBodyBytes: opts.limits.maxBodyBytes,
+  });
+
+  let resolveDone: (code: number) => void = () => {};
+  const done = new Promise<number>((r) => {
+    resolveDone = r;
+  });
+  let forced = false;
+
+  const shutdown = (reason: string): Promise<number> => {
+    if (draining) {
+      // A second signal: stop waiting.
+      if (!forced) {
+        forced = true;
+        log.warn('second stop request: closing every connection now', { reason });
+        server.closeAllConnections();
+      }
+      return done;
+    }
+    draining = true;
+    metrics.ready.set(0);
+    tlsReloader.stop();
+    profileReloader.stop();
+    const inFlight = metrics.inFlight.get();
+    server.getConnections((_e, open) =>
+      log.info('shutting down: not ready, draining', { reason, openConnections: open, inFlight, drainTimeoutMs: opts.drainTimeoutMs }),
+    );
+    const started = performance.now();
+    let finished = false;
+    const finish = (code: number) => {
+      if (finished) return;
+      finished = true;
+      clearTimeout(timer);
+      clearTimeout(idleGrace);
+      server.close(() => {}); // clears the HTTP layer's timeout checker; the listener is already closed
+      metrics.stop();
+      log.info('stopped', { exitCode: code, drainMs: Math.round(performance.now() - started) });
+      log.flush();
+      resolveDone(code);
+    };
+    const timer = setTimeout(() => {
+      server.getConnections((_e, open) => {
+        log.warn('drain timeout: closing the connections still open', { openConnections: open, inFlight: metrics.inFlight.get() });
+        server.closeAllConnections();
+        finish(1);
+      });
+    }, opts.drainTimeoutMs);
+    // Stop accepting at once, but keep open connections for a grace period: the API server keeps
+    // reusing its idle keep-alive connections to this pod (they are pinned, endpoint removal does
+    // not move them), and each request on one is answered with `Connection: close`, which retires
+    // that connection without a race. Closing an idle connection is the one step that can race
+    // with a request already on the wire, so it is done once, after the busy connections have
+    // been retired. (https.Server#close would close idle connections immediately: the net-level
+    // close is used on purpose.)
+    netClose.call(server, () => finish(forced ? 1 : 0));
+    const idleGrace = setTimeout(() => server.closeIdleConnections(), Math.min(IDLE_GRACE_MS, opts.drainTimeoutMs / 2));
+    idleGrace.unref();
+    return done;
+  };
+
+  const running: RunningServer = {
+    port: address.port,
+    host: address.address,
+    metrics,
+    profiles,
+    tls: tlsState,
+    shutdown,
+    done,
+    recheck: async () => {
+      await Promise.all([tlsReloader.check(), profileReloader.check()]);
+    },
+  };
+  return running;
+}
+
+/** The `outrigger serve` command: returns the exit code once the server has stopped. */
+export async function runServe(argv: string[], io: { stdout: NodeJS.WritableStream; stderr: NodeJS.WritableStream }, hooks: ServeHooks = {}): Promise<number> {
+  let opts: ServeOptions | 'help';
+  try {
+    opts = parseServeArgs(argv);
+  } catch (e) {
+    if (!(e instanceof UsageError)) throw e;
+    io.stderr.write(`error: ${e.message}\nRun 'outrigger serve --help' for usage.\n`);
+    return 2;
+  }
+  if (opts === 'help') {
+    io.stdout.write(SERVE_HELP);
+    return 0;
+  }
+  const log = createLogger(io.stdout, { level: opts.logLevel });
+  let running: RunningServer;
+  try {
+    running = await startServe(opts, log);
+  } catch (e) {
+    log.flush();
+    if (e instanceof StartError) {
+      io.stderr.write(`${e.message}\n`);
+      return e.exitCode;
+    }
+    throw e;
+  }
+
+  const onSignal = (signal: NodeJS.Signals) => void running.shutdown(signal);
+  if (!hooks.noSignalHandlers) {
+    process.on('SIGTERM', onSignal);
+    process.on('SIGINT', onSignal);
+  }
+  const onAbort = () => void running.shutdown('abort');
+  if (hooks.signal?.aborted) onAbort();
+  else hooks.signal?.addEventListener('abort', onAbort, { once: true });
+  hooks.onListening?.(running);
+
+  const code = await running.done;
+  process.off('SIGTERM', onSignal);
+  process.off('SIGINT', onSignal);
+  hooks.signal?.removeEventListener('abort', onAbort);
+  return code;
+}

@@ -1,0 +1,210 @@
+/**
+ * The serving certificate, its key and the optional client CA: read, checked as a pair, and
+ * reloaded when the files change (see watch.ts for the Secret-volume symlink swap). A new pair
+ * goes to `apply` (the server's setSecureContext: new connections get it, open ones keep theirs).
+ * A broken pair (unreadable, not PEM, key not matching the certificate) keeps the old one, and is
+ * logged and counted; because the cert and the key of a non-atomic update land one after the other,
+ * a pair is only judged broken when the same bytes are still broken after `settleMs`.
+ */
+import { createHash, createPrivateKey, X509Certificate } from 'node:crypto';
+import { readFile } from 'node:fs/promises';
+import { createSecureContext } from 'node:tls';
+import { certificateInfo } from '../tls/certs.ts';
+import { errorFields, type Logger } from './log.ts';
+import type { WebhookMetrics } from './metrics.ts';
+import { watchPaths } from './watch.ts';
+
+export interface TlsFiles {
+  certFile: string;
+  keyFile: string;
+  clientCaFile?: string;
+}
+
+export interface TlsMaterial {
+  cert: Buffer;
+  key: Buffer;
+  ca?: Buffer;
+  /** sha256 over the three files' bytes: what "changed" means. */
+  fingerprint: string;
+  notBefore: Date;
+  notAfter: Date;
+  dnsNames: string[];
+  /** The certificate's SHA-256 fingerprint, for logs. */
+  certFingerprint: string;
+}
+
+export class TlsLoadError extends Error {}
+
+interface RawFiles {
+  cert: Buffer;
+  key: Buffer;
+  ca?: Buffer;
+  fingerprint: string;
+}
+
+async function readRaw(files: TlsFiles): Promise<RawFiles> {
+  const read = async (what: string, path: string) => {
+    try {
+      return await readFile(path);
+    } catch (e) {
+      const code = (e as NodeJS.ErrnoException).code;
+      throw new TlsLoadError(`${what} ${path}: ${code === 'ENOENT' ? 'no such file' : (e as Error).message}`);
+    }
+  };
+  const [cert, key, ca] = await Promise.all([
+    read('certificate', files.certFile),
+    read('key', files.keyFile),
+    files.clientCaFile ? read('client CA', files.clientCaFile) : undefined,
+  ]);
+  const h = createHash('sha256');
+  for (const b of [cert, key, ca ?? Buffer.alloc(0)]) h.update(String(b.length)).update(':').update(b);
+  return { cert, key, ca, fingerprint: h.digest('hex') };
+}
+
+/** Parses and checks a pair; throws TlsLoadError naming the file and the problem. */
+export function checkMaterial(raw: RawFiles, files: TlsFiles): TlsMaterial {
+  let x509: X509Certificate;
+  try {
+    x509 = new X509Certificate(raw.cert);
+  } catch (e) {
+    throw new TlsLoadError(`certificate ${files.certFile}: not a PEM certificate (${(e as Error).message})`);
+  }
+  let key: ReturnType<typeof createPrivateKey>;
+  try {
+    key = createPrivateKey(raw.key);
+  } catch (e) {
+    throw new TlsLoadError(`key ${files.keyFile}: not a PEM private key (${(e as Error).message})`);
+  }
+  if (!x509.checkPrivateKey(key)) throw new TlsLoadError(`key ${files.keyFile} does not match certificate ${files.certFile}`);
+  if (raw.ca) {
+    try {
+      new X509Certificate(raw.ca);
+    } catch (e) {
+      throw new TlsLoadError(`client CA ${files.clientCaFile}: not a PEM certificate (${(e as Error).message})`);
+    }
+  }
+  try {
+    createSecureContext({ cert: raw.cert, key: raw.key, ...(raw.ca ? { ca: raw.ca } : {}) });
+  } catch (e) {
+    throw new TlsLoadError(`${files.certFile} / ${files.keyFile}: OpenSSL refused the pair (${(e as Error).message})`);
+  }
+  const info = certificateInfo(raw.cert.toString('utf8'));
+  return {
+    cert: raw.cert,
+    key: raw.key,
+    ...(raw.ca ? { ca: raw.ca } : {}),
+    fingerprint: raw.fingerprint,
+    notBefore: info.notBefore,
+    notAfter: info.notAfter,
+    dnsNames: info.dnsNames,
+    certFingerprint: info.fingerprint256,
+  };
+}
+
+export async function readTlsMaterial(files: TlsFiles): Promise<TlsMaterial> {
+  return checkMaterial(await readRaw(files), files);
+}
+
+export interface TlsState {
+  current: TlsMaterial;
+  lastError?: { time: string; error: string };
+}
+
+export interface TlsReloaderOptions {
+  files: TlsFiles;
+  initial: TlsMaterial;
+  apply: (m: TlsMaterial) => void;
+  log: Logger;
+  metrics: WebhookMetrics;
+  pollMs: number;
+  settleMs?: number;
+  now?: () => Date;
+}
+
+export function certLogFields(m: TlsMaterial): Record<string, unknown> {
+  return { notAfter: m.notAfter.toISOString(), dnsNames: m.dnsNames, sha256: m.certFingerprint };
+}
+
+export function startTlsReloader(opts: TlsReloaderOptions): { state: TlsState; stop(): void; check(): Promise<void> } {
+  const now = opts.now ?? (() => new Date());
+  const state: TlsState = { current: opts.initial };
+  const settleMs = opts.settleMs ?? 1000;
+  let suspect: string | undefined; // fingerprint that failed once and is waiting to be confirmed
+  let reported: string | undefined; // fingerprint whose failure was already reported
+  let settleTimer: NodeJS.Timeout | undefined;
+  opts.metrics.certExpiry.set(opts.initial.notAfter.getTime() / 1000);
+
+  const fail = (fingerprint: string | undefined, e: unknown) => {
+    const key = fingerprint ?? `error:${(e as Error).message}`;
+    if (key === reported) return;
+    if (key !== suspect) {
+      suspect = key;
+      if (settleTimer) clearTimeout(settleTimer);
+      settleTimer = setTimeout(() => w.trigger(), settleMs);
+      settleTimer.unref();
+      return;
+    }
+    reported = key;
+    suspect = undefined;
+    const error = e instanceof Error ? e.message : String(e);
+    state.lastError = { time: now().toISOString(), error };
+    opts.metrics.tlsReloads.inc(['failure']);
+    opts.metrics.tlsReloadOk.set(0);
+    opts.log.error('tls reload failed; still serving the previous certificate', {
+      ...errorFields(e, !(e instanceof TlsLoadError)),
+      serving: certLogFields(state.current),
+    });
+  };
+
+  const check = async () => {
+    let raw: RawFiles;
+    try {
+      raw = await readRaw(opts.files);
+    } catch (e) {
+      fail(undefined, e);
+      return;
+    }
+    if (raw.fingerprint === state.current.fingerprint) {
+      suspect = undefined;
+      if (reported !== undefined) {
+        // The files went back to what is served: the earlier failure no longer applies.
+        reported = undefined;
+        state.lastError = undefined;
+        opts.metrics.tlsReloadOk.set(1);
+      }
+      return;
+    }
+    let m: TlsMaterial;
+    try {
+      m = checkMaterial(raw, opts.files);
+      opts.apply(m);
+    } catch (e) {
+      fail(raw.fingerprint, e);
+      return;
+    }
+    const previous = state.current;
+    state.current = m;
+    state.lastError = undefined;
+    suspect = undefined;
+    reported = undefined;
+    opts.metrics.tlsReloads.inc(['success']);
+    opts.metrics.tlsReloadOk.set(1);
+    opts.metrics.certExpiry.set(m.notAfter.getTime() / 1000);
+    opts.log.info('tls certificate reloaded', { certificate: certLogFields(m), previous: certLogFields(previous) });
+    if (m.notAfter.getTime() <= now().getTime()) opts.log.warn('the new serving certificate has already expired', certLogFields(m));
+  };
+
+  const w = watchPaths({
+    paths: [opts.files.certFile, opts.files.keyFile, ...(opts.files.clientCaFile ? [opts.files.clientCaFile] : [])],
+    pollMs: opts.pollMs,
+    check,
+  });
+  return {
+    state,
+    check,
+    stop() {
+      w.stop();
+      if (settleTimer) clearTimeout(settleTimer);
+    },
+  };
+}
