@@ -653,5 +653,4 @@ describe('engine properties (fast-check)', () => {
   test('re-injection with changed profiles: patch applies, idempotent, uninject still restores the original', () => {
     fc.assert(fc.property(scenario(), profilesArb, checkReinjection), params(11, 400));
   });
-
 });
