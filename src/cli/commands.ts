@@ -106,7 +106,10 @@ const say = (io: Io, lines: readonly string[]) => {
 
 export async function injectCommand(argv: string[], io: Io): Promise<number> {
   const { values } = parseFlags(argv, { ...inputFlags, ...engineFlags });
-  if (values.help) return (void io.stdout.write(HELP.inject), EXIT.ok);
+  if (values.help) {
+    io.stdout.write(HELP.inject);
+    return EXIT.ok;
+  }
   const files = needInputs(values.filename);
   const opts = engineOptions(values);
   const set = await profilesFrom(values.profiles);
@@ -132,7 +135,10 @@ export async function injectCommand(argv: string[], io: Io): Promise<number> {
 
 export async function uninjectCommand(argv: string[], io: Io): Promise<number> {
   const { values } = parseFlags(argv, inputFlags);
-  if (values.help) return (void io.stdout.write(HELP.uninject), EXIT.ok);
+  if (values.help) {
+    io.stdout.write(HELP.uninject);
+    return EXIT.ok;
+  }
   const docs = await readInputs(needInputs(values.filename), values.recursive === true, io.stdin);
   const processed = uninjectDocuments(docs);
   const errors = processed.flatMap((d) => d.sites.filter((s) => s.error).map((s) => `error: ${d.where}: ${s.site.label}: ${s.error}`));
@@ -176,7 +182,10 @@ export function describeChanges(decision: Decision): string[] {
 
 export async function explainCommand(argv: string[], io: Io): Promise<number> {
   const { values } = parseFlags(argv, { ...inputFlags, ...engineFlags, output: { type: 'string', short: 'o' } });
-  if (values.help) return (void io.stdout.write(HELP.explain), EXIT.ok);
+  if (values.help) {
+    io.stdout.write(HELP.explain);
+    return EXIT.ok;
+  }
   const format = values.output ?? 'table';
   if (format !== 'table' && format !== 'json') throw new UsageError(`--output: ${JSON.stringify(format)} must be table or json`);
   const files = needInputs(values.filename);
@@ -221,7 +230,10 @@ export async function explainCommand(argv: string[], io: Io): Promise<number> {
 
 export async function validateCommand(argv: string[], io: Io): Promise<number> {
   const { values } = parseFlags(argv, { profiles: engineFlags.profiles });
-  if (values.help) return (void io.stdout.write(HELP.validate), EXIT.ok);
+  if (values.help) {
+    io.stdout.write(HELP.validate);
+    return EXIT.ok;
+  }
   const set = await profilesFrom(values.profiles);
   for (const p of set.profiles) io.stdout.write(`ok  ${p.name}@${p.version}  ${p.hash}  (${p.source})\n`);
   io.stdout.write(`${set.profiles.length} profile${set.profiles.length === 1 ? '' : 's'} valid\n`);

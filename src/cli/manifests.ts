@@ -41,7 +41,10 @@ export async function manifestsCommand(argv: string[], io: Io): Promise<number> 
     'ca-bundle': { type: 'string' },
     'no-opt-out-condition': { type: 'boolean' },
   });
-  if (values.help) return (void io.stdout.write(MANIFESTS_HELP), EXIT.ok);
+  if (values.help) {
+    io.stdout.write(MANIFESTS_HELP);
+    return EXIT.ok;
+  }
   const namespace = values.namespace ?? DEFAULTS.namespace;
   const nsError = dns1123Label(namespace);
   if (nsError) throw new UsageError(`--namespace: ${JSON.stringify(namespace)} ${nsError}`);

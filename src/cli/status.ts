@@ -49,7 +49,10 @@ export async function statusCommand(argv: string[], io: Io): Promise<number> {
     all: { type: 'boolean' },
     output: { type: 'string', short: 'o' },
   });
-  if (values.help) return (void io.stdout.write(STATUS_HELP), EXIT.ok);
+  if (values.help) {
+    io.stdout.write(STATUS_HELP);
+    return EXIT.ok;
+  }
   const format = values.output ?? 'table';
   if (format !== 'table' && format !== 'json') throw new UsageError(`--output: ${JSON.stringify(format)} must be table or json`);
   const files = values.profiles?.length ? (await loadProfiles(values.profiles)).profiles : [];
