@@ -78,7 +78,7 @@ describe('outcomes, as the API server reads them', () => {
         uid: UID,
         allowed: true,
         warnings: [
-          'profile "soft" cannot be injected: profile "soft" adds native sidecar "web", but the pod already has a different one (conflictPolicy: fail) (the pod is admitted without it: failurePolicy ignore)',
+          'profile "soft" cannot be injected: it adds native sidecar "web", but the pod already has a container or init container named "web" (conflictPolicy: fail) (the pod is admitted without it: failurePolicy ignore)',
         ],
       },
     });
@@ -98,7 +98,7 @@ describe('outcomes, as the API server reads them', () => {
           code: 403,
           reason: 'Forbidden',
           message:
-            'profile "strict" cannot be injected: profile "strict" adds native sidecar "web", but the pod already has a different one (conflictPolicy: fail)',
+            'profile "strict" cannot be injected: it adds native sidecar "web", but the pod already has a container or init container named "web" (conflictPolicy: fail)',
         },
       },
     });

@@ -185,7 +185,10 @@ describe('merge and conflicts', () => {
     const d = inject(p, profilesFromYaml(full), v133);
     assert.equal(d.outcome, 'denied');
     assert.equal(d.reason, 'name-conflict');
-    assert.match(d.message, /profile "logs" adds env "LOG_DIR" in container "app-web", but the pod already has a different one/);
+    assert.equal(
+      d.message,
+      'profile "logs" cannot be injected: it adds env "LOG_DIR" in container "app-web", but that container already sets "LOG_DIR" differently (conflictPolicy: fail)',
+    );
     assert.deepEqual(d.patch, []);
   });
 
@@ -324,10 +327,20 @@ describe('status, idempotency and updates', () => {
     assert.deepEqual(uninject(d.pod).ok && (uninject(d.pod) as { pod: JsonObject }).pod, pod({ 'outrigger.dev/inject': 'agent' }));
   });
 
-  test('a corrupt status annotation is refused with a message saying what to do', () => {
-    const d = inject(pod({ 'outrigger.dev/inject': 'agent', 'outrigger.dev/status': '{"v":1,"profiles":"x"}' }), profilesFromYaml(basic()), v133);
+  test('a corrupt status annotation is refused with a message saying what to do, when a profile applies', () => {
+    const corrupt = '{"v":1,"profiles":"x"}';
+    const d = inject(pod({ 'outrigger.dev/inject': 'agent', 'outrigger.dev/status': corrupt }), profilesFromYaml(basic()), v133);
     assert.equal(d.outcome, 'denied');
     assert.equal(d.reason, 'invalid-annotation');
+    assert.match(d.message, /remove the annotation or restore it from the injected pod/);
+    const ignored = inject(
+      pod({ 'outrigger.dev/inject': 'agent', 'outrigger.dev/status': corrupt }),
+      profilesFromYaml(basic({ failurePolicy: 'ignore' })),
+      v133,
+    );
+    assert.equal(ignored.outcome, 'unchanged');
+    const optedOut = inject(pod({ 'outrigger.dev/inject': 'false', 'outrigger.dev/status': corrupt }), profilesFromYaml(basic()), v133);
+    assert.deepEqual([optedOut.outcome, optedOut.reason], ['unchanged', 'opted-out']);
   });
 
   test('the status records exactly what was added', () => {

@@ -90,6 +90,33 @@ function withStatus(pod: JsonObject, status: StatusRecord, created: string[]): J
   return { ...pod, metadata: meta };
 }
 
+/**
+ * Without a readable record nothing can be injected safely (the pod may already carry sidecars).
+ * That only matters when some profile applies; then the profiles' failurePolicy decides.
+ */
+function corruptStatus(pod: JsonObject, set: ProfileSet, ctx: InjectContext, statusError: string): Decision {
+  const sel = selectProfiles(pod, set, ctx.namespaceLabels ?? {});
+  const message = `${statusError}; remove the annotation or restore it from the injected pod`;
+  const profiles: ProfileOutcome[] = [
+    ...sel.skipped.map((s) => ({ profile: s.profile, reason: s.reason, message: s.message })),
+    ...sel.profiles.map((p) => ({ profile: p.name, reason: 'invalid-annotation' as const, message, version: p.version })),
+  ];
+  const base = { profiles, patch: [], pod };
+  if (sel.profiles.length === 0) {
+    const reason: ReasonCode = sel.optedOut ? 'opted-out' : 'nothing-requested';
+    return { ...base, outcome: 'unchanged', reason, message: REASONS[reason], warnings: [...sel.warnings, statusError] };
+  }
+  if (sel.profiles.some((p) => p.failurePolicy === 'fail'))
+    return { ...base, outcome: 'denied', reason: 'invalid-annotation', message, warnings: sel.warnings };
+  return {
+    ...base,
+    outcome: 'unchanged',
+    reason: 'invalid-annotation',
+    message,
+    warnings: [...sel.warnings, `${message} (admitted without injection: failurePolicy ignore)`],
+  };
+}
+
 const sameRecord = (r: ProfileRecord, p: SidecarProfile) => r.name === p.name && r.hash === p.hash;
 
 /**
@@ -99,18 +126,7 @@ const sameRecord = (r: ProfileRecord, p: SidecarProfile) => r.name === p.name &&
  */
 export function inject(pod: JsonObject, set: ProfileSet, ctx: InjectContext): Decision {
   const { status, error: statusError } = readStatus(pod);
-  if (statusError) {
-    const message = `${statusError}; remove the annotation or restore it from the injected pod`;
-    return {
-      outcome: 'denied',
-      reason: 'invalid-annotation',
-      message,
-      profiles: [{ profile: '*', reason: 'invalid-annotation', message: statusError }],
-      warnings: [],
-      patch: [],
-      pod,
-    };
-  }
+  if (statusError) return corruptStatus(pod, set, ctx, statusError);
   // Selection looks at the pod as it was before injection: labels a profile added must not pull in
   // further profiles on the next run (that would make injection depend on how often it ran).
   const base = status ? removeRecorded(pod, status) : pod;

@@ -41,14 +41,18 @@ export function mergeProfile(state: MergeState, profile: SidecarProfile, parts: 
   const pn = JSON.stringify(profile.name);
 
   /** Settles a same-key item: true to add the new item, false to skip it. */
-  const settle = (what: string, existing: JsonValue | undefined, incoming: JsonValue): boolean => {
+  /**
+   * Settles a same-key item: true to add the new item, false to skip it. `what` names the item,
+   * `clash` says what the pod has instead, for a message a person can act on.
+   */
+  const settle = (what: string, clash: string, existing: JsonValue | undefined, incoming: JsonValue): boolean => {
     if (existing === undefined) return true;
     if (deepEqual(existing, incoming)) return false;
     if (profile.conflictPolicy === 'keep-pod') {
       warnings.push(`profile ${pn}: kept the pod's own ${what} (conflictPolicy: keep-pod)`);
       return false;
     }
-    throw new Conflict(`profile ${pn} adds ${what}, but the pod already has a different one (conflictPolicy: fail)`);
+    throw new Conflict(`it adds ${what}, but ${clash} (conflictPolicy: fail)`);
   };
 
   try {
@@ -70,7 +74,15 @@ export function mergeProfile(state: MergeState, profile: SidecarProfile, parts: 
     const newContainers: JsonObject[] = [];
     const addContainer = (c: JsonObject, into: JsonObject[], field: 'initContainers' | 'containers', label: string) => {
       const name = c.name as string;
-      if (!settle(`${label} ${JSON.stringify(name)}`, existingByName.get(name), c)) return;
+      if (
+        !settle(
+          `${label} ${JSON.stringify(name)}`,
+          `the pod already has a container or init container named ${JSON.stringify(name)}`,
+          existingByName.get(name),
+          c,
+        )
+      )
+        return;
       into.push(c);
       existingByName.set(name, c);
       addTo(record, field, name);
@@ -100,7 +112,8 @@ export function mergeProfile(state: MergeState, profile: SidecarProfile, parts: 
       const added: JsonObject[] = [];
       for (const item of items) {
         const name = item.name as string;
-        if (!settle(`${field === 'volumes' ? 'volume' : 'imagePullSecret'} ${JSON.stringify(name)}`, byName.get(name), item)) continue;
+        const noun = `${field === 'volumes' ? 'volume' : 'imagePullSecret'} ${JSON.stringify(name)}`;
+        if (!settle(noun, `the pod already has a different ${noun}`, byName.get(name), item)) continue;
         added.push(item);
         byName.set(name, item);
         addTo(record, field, name);
@@ -128,7 +141,15 @@ export function mergeProfile(state: MergeState, profile: SidecarProfile, parts: 
         const envByName = new Map(env.map((e) => [nameOf(e), e]));
         const addEnv: JsonObject[] = [];
         for (const e of parts.env) {
-          if (!settle(`env ${JSON.stringify(e.name)} in ${where}`, envByName.get(e.name as string), e)) continue;
+          if (
+            !settle(
+              `env ${JSON.stringify(e.name)} in ${where}`,
+              `that container already sets ${JSON.stringify(e.name)} differently`,
+              envByName.get(e.name as string),
+              e,
+            )
+          )
+            continue;
           addEnv.push(e);
           addTo(rec, 'env', e.name as string);
         }
@@ -149,7 +170,15 @@ export function mergeProfile(state: MergeState, profile: SidecarProfile, parts: 
         const byPath = new Map(mounts.map((m) => [isObject(m) ? m.mountPath : undefined, m]));
         const addMounts: JsonObject[] = [];
         for (const m of parts.volumeMounts) {
-          if (!settle(`volumeMount at ${JSON.stringify(m.mountPath)} in ${where}`, byPath.get(m.mountPath as string), m)) continue;
+          if (
+            !settle(
+              `volumeMount at ${JSON.stringify(m.mountPath)} in ${where}`,
+              'that container already mounts something else there',
+              byPath.get(m.mountPath as string),
+              m,
+            )
+          )
+            continue;
           addMounts.push(m);
           addTo(rec, 'volumeMounts', m.mountPath as string);
         }
@@ -183,7 +212,7 @@ export function mergeProfile(state: MergeState, profile: SidecarProfile, parts: 
       let changed = false;
       for (const [k, v] of entries) {
         const existing = Object.hasOwn(map, k) ? map[k] : undefined;
-        if (!settle(`${kind === 'labels' ? 'label' : 'annotation'} ${JSON.stringify(k)}`, existing, v)) continue;
+        if (!settle(`${kind === 'labels' ? 'label' : 'annotation'} ${JSON.stringify(k)}`, 'the pod already has it with another value', existing, v)) continue;
         setOwn(map, k, v);
         addTo(record, kind, k);
         changed = true;

@@ -120,7 +120,7 @@ describe('webhook over HTTPS', () => {
             code: 403,
             reason: 'Forbidden',
             message:
-              'profile "strict" cannot be injected: profile "strict" adds native sidecar "web", but the pod already has a different one (conflictPolicy: fail)',
+              'profile "strict" cannot be injected: it adds native sidecar "web", but the pod already has a container or init container named "web" (conflictPolicy: fail)',
           },
         },
       });
