@@ -61,7 +61,11 @@ test('flags: usage errors name the flag', () => {
     [[], /missing --profiles, --tls-cert, --tls-key/],
     [[...base, '--port', '70000'], /--port: "70000" must be a whole number from 0 to 65535/],
     [[...base, '--port', 'x'], /--port/],
-    [[...base, '--drain-timeout', '5h'], /--drain-timeout: "5h" is not a duration/],
+    [[...base, '--drain-timeout', '5d'], /--drain-timeout: "5d" is not a duration/],
+    [[...base, '--cert-mode', 'magic'], /--cert-mode: "magic" must be files or self/],
+    [[...base, '--cert-mode', 'self'], /--cert-mode self makes its own certificate/],
+    [[...base, '--tls-secret', 's'], /--tls-secret only apply to --cert-mode self/],
+    [['--profiles-from-cluster'], /missing --tls-cert, --tls-key/],
     [[...base, '--kube-version', 'latest'], /--kube-version/],
     [[...base, '--log-level', 'loud'], /--log-level/],
     [[...base, '--reload-interval', '10ms'], /at least 100ms/],
@@ -117,4 +121,20 @@ test('watch: a change in a watched directory triggers a check; the poll runs wit
     rmSync(dir, { recursive: true, force: true });
     cleanup();
   }
+});
+
+test('flags: cluster mode needs neither files nor certificates', () => {
+  const o = parseServeArgs(['--profiles-from-cluster', '--cert-mode', 'self', '--controller-namespace', 'ops', '--cert-validity', '90s', '--kubeconfig', 'k']);
+  assert.ok(o !== 'help');
+  assert.equal(o.tls, undefined);
+  assert.deepEqual(o.profiles, []);
+  assert.deepEqual(o.cluster, {
+    kubeconfig: 'k',
+    profilesFromCluster: true,
+    controllerNamespace: 'ops',
+    events: true,
+    self: { secretName: 'outrigger-tls', service: 'outrigger', webhookConfig: 'outrigger', leaderLease: 'outrigger-certificates', leafValiditySeconds: 90 },
+  });
+  const files = parseServeArgs(['--profiles', 'p', '--tls-cert', 'c', '--tls-key', 'k']);
+  assert.ok(files !== 'help' && files.cluster === undefined, 'no cluster connection unless asked for');
 });

@@ -10,13 +10,24 @@ import type { HandlerConfig } from '../admission/handle.ts';
 import { DEFAULT_KUBE_VERSION, parseFlags, parseKubeVersion, UsageError } from '../cli/options.ts';
 import type { KubeVersion, ProfileSet } from '../engine/index.ts';
 import { ProfileLoadError } from '../profiles/load.ts';
+import { type ClusterOptions, type ClusterRuntime, startCluster } from './cluster.ts';
 import { createWebhookServer, DEFAULT_LIMITS, type Limits, type Readiness, type WebhookContext } from './http.ts';
 import { createLogger, errorFields, type Level, type Logger } from './log.ts';
 import { createWebhookMetrics, type WebhookMetrics } from './metrics.ts';
 import { loadInitialProfiles, type ProfileState, profileSummary, startProfileReloader } from './profile-reloader.ts';
-import { certLogFields, readTlsMaterial, startTlsReloader, type TlsFiles, TlsLoadError, type TlsState } from './tls-reloader.ts';
+import {
+  certLogFields,
+  materialFromPem,
+  readTlsMaterial,
+  startTlsReloader,
+  type TlsFiles,
+  TlsLoadError,
+  type TlsMaterial,
+  type TlsState,
+} from './tls-reloader.ts';
 
 export const SERVE_HELP = `Usage: outrigger serve --profiles PATH --tls-cert FILE --tls-key FILE [options]
+       outrigger serve --profiles-from-cluster --cert-mode self [options]     (in a cluster)
 
 Runs the mutating admission webhook over HTTPS (TLS 1.2 or newer):
   POST /mutate    AdmissionReview admission.k8s.io/v1 or v1beta1; only pod CREATE is mutated
@@ -26,28 +37,47 @@ Certificate, key, client CA and profile files are watched (including the Secret/
 symlink swap) and reloaded without a restart; a broken update keeps the previous one.
 
 Options:
-  -p, --profiles PATH        SidecarProfile file or directory (repeatable; required)
-      --tls-cert FILE        serving certificate, PEM (may hold the chain; required)
-      --tls-key FILE         its private key, PEM (required)
+  -p, --profiles PATH        SidecarProfile file or directory (repeatable; required without --profiles-from-cluster)
+      --tls-cert FILE        serving certificate, PEM (may hold the chain; required with --cert-mode files)
+      --tls-key FILE         its private key, PEM (required with --cert-mode files)
       --client-ca FILE       require client certificates signed by this CA (PEM)
       --port N               port to listen on (default 8443; 0 picks a free port)
       --host ADDR            address to listen on (default 0.0.0.0; :: for IPv6 and IPv4)
-      --kube-version X.Y     Kubernetes version of the cluster (default ${DEFAULT_KUBE_VERSION.major}.${DEFAULT_KUBE_VERSION.minor}); decides native sidecars
-                             for sidecarMode auto: set it to the cluster's version
+      --kube-version X.Y     Kubernetes version of the cluster; decides native sidecars for sidecarMode auto.
+                             Default: read from the API server when connected, else ${DEFAULT_KUBE_VERSION.major}.${DEFAULT_KUBE_VERSION.minor}
       --drain-timeout DUR    on SIGTERM, longest wait for requests in flight (default 25s)
       --reload-interval DUR  poll interval for file changes, besides watching (default 10s)
       --max-connections N    open connections at most (default ${DEFAULT_LIMITS.maxConnections})
       --log-level LEVEL      debug, info, warn or error (default info)
   -h, --help                 show this help
 
-Logs are JSON lines on stdout, one per admission. DUR is a number of seconds or 500ms, 25s, 2m.
-Exit codes: 0 stopped after a clean drain, 1 drain timed out or failed to listen, 2 usage error,
-3 invalid profiles or unreadable certificate/key.
+Cluster (connects with --kubeconfig, $KUBECONFIG, or the pod's service account):
+      --kubeconfig FILE      kubeconfig; --context NAME picks a context
+      --profiles-from-cluster  watch SidecarProfile objects (the CRD must be installed)
+      --controller-namespace NAME  Outrigger's namespace: its profiles are cluster-wide (default outrigger-system)
+      --no-events            do not record Events on workloads whose pods were skipped or denied
+      --cert-mode MODE       files (default): --tls-cert/--tls-key; self: Outrigger keeps its own CA and
+                             certificate in a Secret and the caBundle in the webhook configuration
+      --tls-secret NAME      cert mode self: the Secret (default outrigger-tls)
+      --service NAME         cert mode self: the Service the certificate is for (default outrigger)
+      --webhook-config NAME  cert mode self: the MutatingWebhookConfiguration (default outrigger)
+      --leader-lease NAME    cert mode self: the Lease electing the replica that writes (default outrigger-certificates)
+      --cert-validity DUR    cert mode self: lifetime of the serving certificate (default 2160h = 90 days)
+      --cert-check-interval DUR  cert mode self: how often the Secret and caBundle are checked (default 10s)
+      --identity NAME        name of this replica in the Lease (default $POD_NAME or the host name)
+
+Logs are JSON lines on stdout, one per admission. DUR is a number of seconds or 500ms, 25s, 2m, 3h.
+Exit codes: 0 stopped after a clean drain, 1 drain timed out, failed to listen or could not reach the
+cluster, 2 usage error, 3 invalid profiles or unreadable certificate/key.
 `;
 
 export interface ServeOptions {
   profiles: string[];
-  tls: TlsFiles;
+  /** Certificate files; absent in cert mode self, where the certificate comes from the cluster. */
+  tls?: TlsFiles;
+  /** Kubernetes version given by flag; when absent and connected, read from the API server. */
+  kubeVersionFlag?: KubeVersion;
+  cluster?: ClusterOptions;
   port: number;
   host: string;
   kubeVersion: KubeVersion;
@@ -95,10 +125,11 @@ const netClose = TlsServer.prototype.close;
 
 /** `25s`, `500ms`, `2m`, or seconds as a bare number. */
 export function parseDuration(v: string, flag: string): number {
-  const m = /^(\d+(?:\.\d+)?)(ms|s|m)?$/.exec(v.trim());
-  if (!m) throw new UsageError(`${flag}: ${JSON.stringify(v)} is not a duration such as 25s, 500ms or 2m`);
+  const m = /^(\d+(?:\.\d+)?)(ms|s|m|h)?$/.exec(v.trim());
+  if (!m) throw new UsageError(`${flag}: ${JSON.stringify(v)} is not a duration such as 25s, 500ms, 2m or 3h`);
   const n = Number(m[1]);
-  return Math.round(m[2] === 'ms' ? n : m[2] === 'm' ? n * 60_000 : n * 1000);
+  const unit = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 }[m[2] ?? 's'] as number;
+  return Math.round(n * unit);
 }
 
 function parseInteger(v: string, flag: string, min: number, max: number): number {
@@ -123,24 +154,79 @@ export function parseServeArgs(argv: string[]): ServeOptions | 'help' {
     'reload-interval': { type: 'string' },
     'max-connections': { type: 'string' },
     'log-level': { type: 'string' },
+    kubeconfig: { type: 'string' },
+    context: { type: 'string' },
+    'profiles-from-cluster': { type: 'boolean' },
+    'controller-namespace': { type: 'string' },
+    'no-events': { type: 'boolean' },
+    'cert-mode': { type: 'string' },
+    'tls-secret': { type: 'string' },
+    service: { type: 'string' },
+    'webhook-config': { type: 'string' },
+    'leader-lease': { type: 'string' },
+    'cert-validity': { type: 'string' },
+    'cert-check-interval': { type: 'string' },
+    identity: { type: 'string' },
   } as const);
   if (values.help) return 'help';
-  const missing = (['profiles', 'tls-cert', 'tls-key'] as const).filter((f) => values[f] === undefined || (Array.isArray(values[f]) && values[f].length === 0));
+  const certMode = values['cert-mode'] ?? 'files';
+  if (certMode !== 'files' && certMode !== 'self') throw new UsageError(`--cert-mode: ${JSON.stringify(certMode)} must be files or self`);
+  const fromCluster = values['profiles-from-cluster'] === true;
+  const required = [...(fromCluster ? [] : (['profiles'] as const)), ...(certMode === 'files' ? (['tls-cert', 'tls-key'] as const) : [])];
+  const missing = required.filter((f) => values[f] === undefined || (Array.isArray(values[f]) && values[f].length === 0));
   if (missing.length > 0) throw new UsageError(`missing ${missing.map((f) => `--${f}`).join(', ')}`);
+  if (certMode === 'self' && (values['tls-cert'] || values['tls-key'] || values['client-ca'])) {
+    throw new UsageError('--cert-mode self makes its own certificate: drop --tls-cert, --tls-key and --client-ca');
+  }
+  const selfOnly = (['tls-secret', 'service', 'webhook-config', 'leader-lease', 'cert-validity', 'cert-check-interval'] as const).filter(
+    (f) => values[f] !== undefined,
+  );
+  if (certMode !== 'self' && selfOnly.length > 0) throw new UsageError(`${selfOnly.map((f) => `--${f}`).join(', ')} only apply to --cert-mode self`);
+  const connected = fromCluster || certMode === 'self' || values.kubeconfig !== undefined;
+  const cluster: ClusterOptions | undefined = connected
+    ? {
+        ...(values.kubeconfig !== undefined ? { kubeconfig: values.kubeconfig } : {}),
+        ...(values.context !== undefined ? { context: values.context } : {}),
+        profilesFromCluster: fromCluster,
+        controllerNamespace: values['controller-namespace'] ?? 'outrigger-system',
+        events: values['no-events'] !== true,
+        ...(values.identity !== undefined ? { identity: values.identity } : {}),
+        ...(certMode === 'self'
+          ? {
+              self: {
+                secretName: values['tls-secret'] ?? 'outrigger-tls',
+                service: values.service ?? 'outrigger',
+                webhookConfig: values['webhook-config'] ?? 'outrigger',
+                leaderLease: values['leader-lease'] ?? 'outrigger-certificates',
+                ...(values['cert-validity'] !== undefined
+                  ? { leafValiditySeconds: Math.max(1, Math.round(parseDuration(values['cert-validity'], '--cert-validity') / 1000)) }
+                  : {}),
+              },
+            }
+          : {}),
+      }
+    : undefined;
   const logLevel = (values['log-level'] ?? 'info') as Level;
   if (!LEVELS.includes(logLevel)) throw new UsageError(`--log-level: ${JSON.stringify(logLevel)} must be one of ${LEVELS.join(', ')}`);
   const pollMs = values['reload-interval'] !== undefined ? parseDuration(values['reload-interval'], '--reload-interval') : 10_000;
   if (pollMs < 100) throw new UsageError('--reload-interval: must be at least 100ms');
+  const kubeVersionFlag = values['kube-version'] !== undefined ? parseKubeVersion(values['kube-version']) : undefined;
   return {
-    profiles: values.profiles as string[],
-    tls: {
-      certFile: values['tls-cert'] as string,
-      keyFile: values['tls-key'] as string,
-      ...(values['client-ca'] !== undefined ? { clientCaFile: values['client-ca'] } : {}),
-    },
+    profiles: (values.profiles as string[] | undefined) ?? [],
+    ...(certMode === 'files'
+      ? {
+          tls: {
+            certFile: values['tls-cert'] as string,
+            keyFile: values['tls-key'] as string,
+            ...(values['client-ca'] !== undefined ? { clientCaFile: values['client-ca'] } : {}),
+          },
+        }
+      : {}),
+    ...(kubeVersionFlag ? { kubeVersionFlag } : {}),
+    ...(cluster ? { cluster } : {}),
     port: values.port !== undefined ? parseInteger(values.port, '--port', 0, 65535) : 8443,
     host: values.host ?? '0.0.0.0',
-    kubeVersion: values['kube-version'] !== undefined ? parseKubeVersion(values['kube-version']) : DEFAULT_KUBE_VERSION,
+    kubeVersion: kubeVersionFlag ?? DEFAULT_KUBE_VERSION,
     drainTimeoutMs: values['drain-timeout'] !== undefined ? parseDuration(values['drain-timeout'], '--drain-timeout') : 25_000,
     pollMs,
     logLevel,
@@ -173,11 +259,29 @@ export async function startServe(opts: ServeOptions, log: Logger): Promise<Runni
     }
     throw e;
   }
-  let tlsMaterial: Awaited<ReturnType<typeof readTlsMaterial>>;
+  // Connected: caches synced and (cert mode self) a certificate in hand before listening, so a
+  // replica never answers from an empty cache.
+  let cluster: ClusterRuntime | undefined;
+  if (opts.cluster) {
+    try {
+      cluster = await startCluster(opts.cluster, log, opts.kubeVersionFlag);
+    } catch (e) {
+      metrics.stop();
+      log.error('cannot start: the cluster is not usable', { error: (e as Error).message });
+      throw new StartError(`error: ${(e as Error).message}`, 1);
+    }
+    opts = { ...opts, kubeVersion: cluster.kubeVersion };
+    log.info('connected to the cluster', { apiServer: cluster.client.config.server, kubeVersion: `${cluster.kubeVersion.major}.${cluster.kubeVersion.minor}` });
+  }
+  const secretSource = opts.cluster?.self ? `Secret ${opts.cluster.controllerNamespace}/${opts.cluster.self.secretName}` : '';
+  let tlsMaterial: TlsMaterial;
   try {
-    tlsMaterial = await readTlsMaterial(opts.tls);
+    if (opts.tls) tlsMaterial = await readTlsMaterial(opts.tls);
+    else if (cluster?.tls) tlsMaterial = materialFromPem(cluster.tls.first.certPem, cluster.tls.first.keyPem, secretSource);
+    else throw new TlsLoadError('no certificate: give --tls-cert and --tls-key, or --cert-mode self');
   } catch (e) {
     metrics.stop();
+    await cluster?.stop();
     if (e instanceof TlsLoadError) {
       log.error('cannot start: unusable certificate or key', { error: e.message });
       throw new StartError(`error: ${e.message}`, 3);
@@ -187,8 +291,9 @@ export async function startServe(opts: ServeOptions, log: Logger): Promise<Runni
   if (tlsMaterial.notAfter.getTime() <= Date.now()) log.warn('the serving certificate has expired; clients will refuse it', certLogFields(tlsMaterial));
 
   const makeConfig = (set: ProfileSet): HandlerConfig => {
-    const base: HandlerConfig = { profiles: set, kubeVersion: opts.kubeVersion };
-    return opts.extendConfig ? opts.extendConfig(base) : base;
+    let cfg: HandlerConfig = { profiles: set, kubeVersion: opts.kubeVersion };
+    if (cluster) cfg = cluster.extendConfig(cfg);
+    return opts.extendConfig ? opts.extendConfig(cfg) : cfg;
   };
   let config = makeConfig(profiles.set);
   let listening = false;
@@ -203,10 +308,12 @@ export async function startServe(opts: ServeOptions, log: Logger): Promise<Runni
   metrics.tlsReloadOk.set(1);
 
   const readiness = (): Readiness => {
-    const ready = listening && !draining;
+    const clusterReady = cluster?.readiness();
+    const ready = listening && !draining && (clusterReady?.ready ?? true);
     return {
       ready,
       detail: {
+        ...(clusterReady ? { cluster: clusterReady.detail } : {}),
         draining,
         listening,
         kubeVersion: `${opts.kubeVersion.major}.${opts.kubeVersion.minor}`,
@@ -218,7 +325,8 @@ export async function startServe(opts: ServeOptions, log: Logger): Promise<Runni
         tls: {
           ...certLogFields(tlsState.current),
           expired: tlsState.current.notAfter.getTime() <= Date.now(),
-          clientAuth: opts.tls.clientCaFile !== undefined,
+          source: opts.tls ? 'files' : secretSource,
+          clientAuth: opts.tls?.clientCaFile !== undefined,
           lastReloadError: tlsState.lastError ?? null,
         },
       },
@@ -232,9 +340,9 @@ export async function startServe(opts: ServeOptions, log: Logger): Promise<Runni
     metrics,
     log,
     limits: opts.limits,
-    ...(opts.sideEffects ? { sideEffects: opts.sideEffects } : {}),
+    ...(opts.sideEffects || cluster ? { sideEffects: sideEffectsOf(opts.sideEffects, cluster) } : {}),
   };
-  const handle = createWebhookServer({ tls: tlsMaterial, clientAuth: opts.tls.clientCaFile !== undefined, ctx });
+  const handle = createWebhookServer({ tls: tlsMaterial, clientAuth: opts.tls?.clientCaFile !== undefined, ctx });
   const { server } = handle;
 
   try {
@@ -247,6 +355,7 @@ export async function startServe(opts: ServeOptions, log: Logger): Promise<Runni
     });
   } catch (e) {
     metrics.stop();
+    await cluster?.stop();
     log.error('cannot start: failed to listen', { host: opts.host, port: opts.port, ...errorFields(e) });
     throw new StartError(`error: cannot listen on ${opts.host}:${opts.port}: ${(e as Error).message}`, 1);
   }
@@ -254,15 +363,17 @@ export async function startServe(opts: ServeOptions, log: Logger): Promise<Runni
   listening = true;
   metrics.ready.set(1);
 
-  const tlsReloader = startTlsReloader({
-    files: opts.tls,
-    initial: tlsMaterial,
-    apply: (m) => handle.setTls(m),
-    log,
-    metrics,
-    pollMs: opts.pollMs,
-    ...(opts.settleMs !== undefined ? { settleMs: opts.settleMs } : {}),
-  });
+  const tlsReloader = opts.tls
+    ? startTlsReloader({
+        files: opts.tls,
+        initial: tlsMaterial,
+        apply: (m) => handle.setTls(m),
+        log,
+        metrics,
+        pollMs: opts.pollMs,
+        ...(opts.settleMs !== undefined ? { settleMs: opts.settleMs } : {}),
+      })
+    : secretTlsReloader(cluster, tlsMaterial, secretSource, (m) => handle.setTls(m), log, metrics);
   tlsState = tlsReloader.state;
   const profileReloader = startProfileReloader({
     paths: opts.profiles,
@@ -283,7 +394,7 @@ export async function startServe(opts: ServeOptions, log: Logger): Promise<Runni
     profiles: profileSummary(profiles.set),
     kubeVersion: `${opts.kubeVersion.major}.${opts.kubeVersion.minor}`,
     certificate: certLogFields(tlsMaterial),
-    clientAuth: opts.tls.clientCaFile !== undefined,
+    clientAuth: opts.tls?.clientCaFile !== undefined,
     maxBodyBytes: opts.limits.maxBodyBytes,
   });
 
@@ -320,9 +431,18 @@ export async function startServe(opts: ServeOptions, log: Logger): Promise<Runni
       clearTimeout(idleGrace);
       server.close(() => {}); // clears the HTTP layer's timeout checker; the listener is already closed
       metrics.stop();
-      log.info('stopped', { exitCode: code, drainMs: Math.round(performance.now() - started) });
-      log.flush();
-      resolveDone(code);
+      const report = () => {
+        log.info('stopped', { exitCode: code, drainMs: Math.round(performance.now() - started) });
+        log.flush();
+        resolveDone(code);
+      };
+      // Releases the Lease at once, so another replica takes over certificate duty without waiting.
+      if (cluster)
+        cluster.stop().then(report, (e: Error) => {
+          log.warn('cluster shutdown failed', { error: e.message });
+          report();
+        });
+      else report();
     };
     const timer = setTimeout(() => {
       server.getConnections((_e, open) => {
@@ -357,6 +477,45 @@ export async function startServe(opts: ServeOptions, log: Logger): Promise<Runni
     },
   };
   return running;
+}
+
+function sideEffectsOf(own: ServeOptions['sideEffects'], cluster: ClusterRuntime | undefined): NonNullable<WebhookContext['sideEffects']> {
+  return (result) => {
+    own?.(result);
+    cluster?.sideEffects(result);
+  };
+}
+
+/** Cert mode self: new material arrives from the Secret (every replica polls it); no files to watch. */
+function secretTlsReloader(
+  cluster: ClusterRuntime | undefined,
+  initial: TlsMaterial,
+  source: string,
+  apply: (m: TlsMaterial) => void,
+  log: Logger,
+  metrics: WebhookMetrics,
+) {
+  const state: TlsState = { current: initial };
+  metrics.certExpiry.set(initial.notAfter.getTime() / 1000);
+  cluster?.tls?.onChange((pem) => {
+    try {
+      const m = materialFromPem(pem.certPem, pem.keyPem, source);
+      if (m.fingerprint === state.current.fingerprint) return;
+      apply(m);
+      state.current = m;
+      delete state.lastError;
+      metrics.tlsReloads.inc(['success']);
+      metrics.tlsReloadOk.set(1);
+      metrics.certExpiry.set(m.notAfter.getTime() / 1000);
+      log.info('serving certificate replaced', { source, ...certLogFields(m) });
+    } catch (e) {
+      state.lastError = { time: new Date().toISOString(), error: (e as Error).message };
+      metrics.tlsReloads.inc(['failure']);
+      metrics.tlsReloadOk.set(0);
+      log.error('new certificate refused; keeping the current one', { source, error: (e as Error).message });
+    }
+  });
+  return { state, stop() {}, check: async () => {} };
 }
 
 /** The `outrigger serve` command: returns the exit code once the server has stopped. */

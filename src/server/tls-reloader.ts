@@ -101,6 +101,15 @@ export function checkMaterial(raw: RawFiles, files: TlsFiles): TlsMaterial {
   };
 }
 
+/** Material from PEM text held in memory (self-managed certificates); `source` names it in errors. */
+export function materialFromPem(certPem: string, keyPem: string, source: string): TlsMaterial {
+  const cert = Buffer.from(certPem);
+  const key = Buffer.from(keyPem);
+  const h = createHash('sha256');
+  for (const b of [cert, key]) h.update(String(b.length)).update(':').update(b);
+  return checkMaterial({ cert, key, fingerprint: h.digest('hex') }, { certFile: `${source} tls.crt`, keyFile: `${source} tls.key` });
+}
+
 export async function readTlsMaterial(files: TlsFiles): Promise<TlsMaterial> {
   return checkMaterial(await readRaw(files), files);
 }

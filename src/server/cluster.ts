@@ -1,0 +1,192 @@
+/**
+ * What `outrigger serve` does with a cluster connection: namespace labels and SidecarProfiles
+ * watched into memory (the admission path only reads these caches), the API server's version,
+ * events on workloads whose pods were skipped or denied, and (cert mode `self`) the serving
+ * certificate from the Secret that the elected replica keeps. Startup waits until the caches have
+ * synced and a certificate exists, so a replica never answers from an empty cache.
+ */
+import { hostname } from 'node:os';
+import type { AdmissionResult, HandlerConfig } from '../admission/handle.ts';
+import type { KubeVersion } from '../engine/inject.ts';
+import type { ProfileSet } from '../engine/profile.ts';
+import { ERROR_REASONS } from '../engine/reasons.ts';
+import type { KubeClient } from '../kube/client.ts';
+import { connect, serverVersion } from '../kube/connect.ts';
+import { EventRecorder, eventTarget } from '../kube/events.ts';
+import { LeaderElection } from '../kube/lease.ts';
+import { NamespaceCache } from '../kube/namespaces.ts';
+import { ClusterProfiles } from '../kube/profiles.ts';
+import { SelfManagedTls, type ServingMaterial } from '../kube/self-tls.ts';
+import { tenancy } from '../profiles/tenancy.ts';
+import type { Logger } from './log.ts';
+
+export interface ClusterOptions {
+  kubeconfig?: string;
+  context?: string;
+  /** Watch SidecarProfile objects (with the CRD installed); file profiles still apply. */
+  profilesFromCluster: boolean;
+  /** Outrigger's own namespace: its profiles are cluster-wide, and its Secret and Lease live there. */
+  controllerNamespace: string;
+  events: boolean;
+  identity?: string;
+  /** Cert mode `self`. */
+  self?: { secretName: string; service: string; webhookConfig: string; leaderLease: string; leafValiditySeconds?: number; checkIntervalMs?: number };
+  /** Longest wait for caches and the first certificate at startup. */
+  syncTimeoutMs?: number;
+}
+
+export interface ClusterRuntime {
+  client: KubeClient;
+  kubeVersion: KubeVersion;
+  /** Adds namespace labels and per-namespace profile sets to the handler config built from file profiles. */
+  extendConfig(cfg: HandlerConfig): HandlerConfig;
+  sideEffects(result: AdmissionResult): void;
+  readiness(): { ready: boolean; detail: Record<string, unknown> };
+  /** Cert mode self: the first certificate (resolved before startup ends) and later ones. */
+  tls?: { first: ServingMaterial; onChange(cb: (m: ServingMaterial) => void): void };
+  stop(): Promise<void>;
+}
+
+const withTimeout = <T>(p: Promise<T>, ms: number, what: string): Promise<T> =>
+  new Promise<T>((resolve, reject) => {
+    const t = setTimeout(() => reject(new Error(`timed out after ${ms / 1000}s waiting for ${what}`)), ms);
+    p.then(
+      (v) => {
+        clearTimeout(t);
+        resolve(v);
+      },
+      (e) => {
+        clearTimeout(t);
+        reject(e);
+      },
+    );
+  });
+
+export async function startCluster(o: ClusterOptions, log: Logger, kubeVersionFlag: KubeVersion | undefined): Promise<ClusterRuntime> {
+  const client = connect({ kubeconfig: o.kubeconfig, context: o.context });
+  const timeoutMs = o.syncTimeoutMs ?? 120_000;
+  const identity = o.identity ?? process.env.POD_NAME ?? `${hostname()}-${process.pid}`;
+  const kubeLog = (level: 'info' | 'warn' | 'error', msg: string, fields?: Record<string, unknown>) => log[level](msg, fields ?? {});
+  const started: { stop(): Promise<void> }[] = [];
+  try {
+    const kubeVersion = kubeVersionFlag ?? (await withTimeout(serverVersion(client), timeoutMs, 'the API server version'));
+
+    const namespaces = new NamespaceCache(client, { onError: (e, retryInMs) => log.warn('namespace watch failed; retrying', { error: e.message, retryInMs }) });
+    namespaces.informer.start();
+    started.push(namespaces.informer);
+
+    let election: LeaderElection | undefined;
+    if (o.self) {
+      election = new LeaderElection(client, { namespace: o.controllerNamespace, name: o.self.leaderLease, identity, log: kubeLog });
+      election.start();
+      started.push(election);
+    }
+
+    let profiles: ClusterProfiles | undefined;
+    if (o.profilesFromCluster) {
+      // Status is written by the elected replica only (or by every replica when none is elected).
+      const writer = election;
+      profiles = new ClusterProfiles(client, { controllerNamespace: o.controllerNamespace, log: kubeLog, writeStatus: () => writer?.leader ?? true });
+      profiles.start();
+      started.push(profiles);
+    }
+
+    let tls: ClusterRuntime['tls'];
+    if (o.self && election) {
+      const listeners: ((m: ServingMaterial) => void)[] = [];
+      let first: ((m: ServingMaterial) => void) | undefined;
+      const firstMaterial = new Promise<ServingMaterial>((r) => {
+        first = r;
+      });
+      const leader = election;
+      const selfTls = new SelfManagedTls(client, {
+        namespace: o.controllerNamespace,
+        secretName: o.self.secretName,
+        service: o.self.service,
+        webhookConfig: o.self.webhookConfig,
+        isLeader: () => leader.leader,
+        ...(o.self.leafValiditySeconds ? { policy: { leafValiditySeconds: o.self.leafValiditySeconds } } : {}),
+        ...(o.self.checkIntervalMs ? { intervalMs: o.self.checkIntervalMs } : {}),
+        log: kubeLog,
+        onMaterial: (m) => {
+          first?.(m);
+          first = undefined;
+          for (const l of listeners) l(m);
+        },
+      });
+      selfTls.start();
+      started.push(selfTls);
+      tls = {
+        first: await withTimeout(firstMaterial, timeoutMs, `a serving certificate in Secret ${o.controllerNamespace}/${o.self.secretName}`),
+        onChange: (cb) => listeners.push(cb),
+      };
+    }
+
+    await withTimeout(
+      Promise.all([namespaces.informer.waitForSync(), profiles?.informer.waitForSync()]),
+      timeoutMs,
+      o.profilesFromCluster ? 'the namespace and SidecarProfile caches to sync (is the CRD installed?)' : 'the namespace cache to sync',
+    );
+
+    const events = o.events ? new EventRecorder(client, { instance: identity }) : undefined;
+    if (events) events.onError = (e) => log.warn('could not record an event', { error: e.message });
+    let fileTenancy = tenancy([], o.controllerNamespace);
+
+    return {
+      client,
+      kubeVersion,
+      extendConfig(cfg) {
+        const files = cfg.profiles.profiles;
+        let profilesFor: (namespace: string) => ProfileSet;
+        if (profiles) {
+          profiles.setFileProfiles(files);
+          const p = profiles;
+          profilesFor = (ns) => p.tenancy.forNamespace(ns);
+        } else {
+          fileTenancy = tenancy(files, o.controllerNamespace);
+          const t = fileTenancy;
+          profilesFor = (ns) => t.forNamespace(ns);
+        }
+        return { ...cfg, namespaceLabels: (ns) => namespaces.labels(ns), profilesFor };
+      },
+      sideEffects(result) {
+        const d = result.decision;
+        if (!events || !d || result.outcome === 'injected' || !ERROR_REASONS.has(d.reason)) return;
+        const target = eventTarget(d.pod, result.namespace);
+        if (!target) return;
+        events.record({ target, type: 'Warning', reason: d.outcome === 'denied' ? 'InjectionDenied' : 'InjectionSkipped', note: d.message });
+      },
+      readiness() {
+        const synced = namespaces.informer.synced && (profiles?.informer.synced ?? true);
+        return {
+          ready: synced,
+          detail: {
+            cachesSynced: synced,
+            apiServer: client.config.server,
+            ...(election ? { leader: election.leader, identity } : {}),
+            ...(events ? { events: events.stats } : {}),
+            ...(profiles
+              ? {
+                  clusterProfiles: [...profiles.states.values()].map((s) => ({
+                    profile: s.key,
+                    active: s.active?.version ?? null,
+                    problem: s.problem?.message ?? null,
+                  })),
+                }
+              : {}),
+          },
+        };
+      },
+      ...(tls ? { tls } : {}),
+      async stop() {
+        await events?.flush();
+        for (const s of started.reverse()) await s.stop();
+        client.close();
+      },
+    };
+  } catch (e) {
+    for (const s of started.reverse()) await s.stop().catch(() => {});
+    client.close();
+    throw e;
+  }
+}
