@@ -1,0 +1,334 @@
+/**
+ * The install bundle on a real API server, with the Deployment's pods replaced by locally running
+ * `outrigger serve` processes (there is no kubelet): they authenticate as the bundle's
+ * ServiceAccount (so its RBAC is what is tested), make and renew their own certificates, keep the
+ * caBundle, elect one writer, and inject pods through the Service-referenced webhook.
+ */
+import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { request as httpsRequest } from 'node:https';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, describe, test } from 'node:test';
+import { connect as tlsConnect } from 'node:tls';
+import { bundle, DEFAULTS, LEADER_LEASE, NAME, TLS_SECRET } from '../../src/deploy/manifests.ts';
+import { isObject, type JsonObject } from '../../src/engine/json.ts';
+import { generateCA } from '../../src/tls/certs.ts';
+import { type ControlPlane, e2eAvailability, startControlPlane } from './harness.ts';
+import { type ServeProcess, sleep } from './support-webhook.ts';
+
+const availability = await e2eAvailability();
+const NS = DEFAULTS.namespace;
+const SVC_HOST = `${NAME}.${NS}.svc`;
+const REPO = new URL('../../', import.meta.url).pathname;
+
+async function eventually<T>(what: string, fn: () => T | Promise<T>, timeoutMs = 30_000): Promise<NonNullable<T>> {
+  const end = Date.now() + timeoutMs;
+  let last: unknown;
+  while (Date.now() < end) {
+    try {
+      const v = await fn();
+      if (v) return v as NonNullable<T>;
+    } catch (e) {
+      last = e;
+    }
+    await sleep(200);
+  }
+  throw new Error(`timed out waiting for ${what}${last ? `: ${(last as Error).message}` : ''}`);
+}
+
+/** HTTPS GET to a replica as the API server reaches it: TLS server name `<svc>.<ns>.svc`, the caBundle as CA. */
+function replicaGet(port: number, ca: string, path: string): Promise<{ status: number; body: JsonObject }> {
+  return new Promise((resolve, reject) => {
+    const req = httpsRequest({ host: '127.0.0.1', port, path, servername: SVC_HOST, ca, method: 'GET', agent: false }, (res) => {
+      let text = '';
+      res.setEncoding('utf8');
+      res.on('data', (c: string) => {
+        text += c;
+      });
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, body: text.startsWith('{') ? (JSON.parse(text) as JsonObject) : {} }));
+    });
+    req.on('error', reject);
+    req.end();
+  });
+}
+
+/** SHA-256 fingerprint of the certificate a replica serves right now. */
+function servedFingerprint(port: number): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const s = tlsConnect({ host: '127.0.0.1', port, servername: SVC_HOST, rejectUnauthorized: false }, () => {
+      const fp = s.getPeerCertificate().fingerprint256;
+      s.end();
+      resolve(fp);
+    });
+    s.on('error', reject);
+  });
+}
+
+/** Starts `outrigger serve` as the bundle's Deployment would run it, against this control plane. */
+async function startReplica(kubeconfig: string, identity: string, extra: string[] = []): Promise<ServeProcess & { port: number }> {
+  const { spawn } = await import('node:child_process');
+  const args = [
+    'src/cli/main.ts',
+    'serve',
+    '--kubeconfig',
+    kubeconfig,
+    '--port',
+    '0',
+    '--host',
+    '127.0.0.1',
+    '--identity',
+    identity,
+    '--drain-timeout',
+    '5s',
+    ...extra,
+  ];
+  const child = spawn(process.execPath, args, { cwd: REPO, stdio: ['ignore', 'pipe', 'pipe'] });
+  let out = '';
+  let err = '';
+  const logs: Record<string, unknown>[] = [];
+  child.stdout.setEncoding('utf8');
+  child.stderr.setEncoding('utf8');
+  let partial = '';
+  child.stdout.on('data', (c: string) => {
+    out += c;
+    partial += c;
+    const lines = partial.split('\n');
+    partial = lines.pop() ?? '';
+    for (const l of lines) if (l.startsWith('{')) logs.push(JSON.parse(l) as Record<string, unknown>);
+  });
+  child.stderr.on('data', (c: string) => {
+    err += c;
+  });
+  const exited = new Promise<number | string>((r) => child.once('exit', (code, sig) => r(code ?? sig ?? 'unknown')));
+  const port = await eventually(
+    `replica ${identity} to listen\n${out}\n${err}`,
+    () => {
+      if (child.exitCode !== null) throw new Error(`exited ${child.exitCode}: ${err}`);
+      const l = logs.find((x) => x.msg === 'listening');
+      return typeof l?.port === 'number' ? l.port : undefined;
+    },
+    90_000,
+  );
+  let stopping: Promise<number | string> | undefined;
+  return {
+    port,
+    child,
+    logs,
+    stdout: () => out,
+    stderr: () => err,
+    exited,
+    stop(graceMs = 15_000) {
+      stopping ??= (async () => {
+        if (child.exitCode === null) child.kill('SIGTERM');
+        const t = setTimeout(() => child.kill('SIGKILL'), graceMs);
+        const code = await exited;
+        clearTimeout(t);
+        return code;
+      })();
+      return stopping;
+    },
+  };
+}
+
+describe('install bundle with self-managed certificates', { skip: availability.skip }, () => {
+  let cp: ControlPlane;
+  let dir: string;
+  let kubeconfig: string;
+  const replicas: ServeProcess[] = [];
+  let a: ServeProcess & { port: number };
+
+  const k = async <T = JsonObject>(method: string, path: string, body?: unknown, contentType?: string): Promise<T> => {
+    const r = await cp.request<T>(method, path, body, contentType ? { contentType } : {});
+    if (r.status >= 300) throw new Error(`${method} ${path}: ${r.status} ${r.text}`);
+    return r.body;
+  };
+  const secret = () => k<JsonObject>('GET', `/api/v1/namespaces/${NS}/secrets/${TLS_SECRET}`);
+  const secretData = async (key: string) => Buffer.from(String(((await secret()).data as JsonObject)[key]), 'base64').toString('utf8');
+  const caBundle = async () => {
+    const w = await k<JsonObject>('GET', `/apis/admissionregistration.k8s.io/v1/mutatingwebhookconfigurations/${NAME}`);
+    const cc = ((w.webhooks as JsonObject[])[0] as JsonObject).clientConfig as JsonObject;
+    return typeof cc.caBundle === 'string' ? Buffer.from(cc.caBundle, 'base64').toString('utf8') : '';
+  };
+  const leaseHolder = async () =>
+    ((await k<JsonObject>('GET', `/apis/coordination.k8s.io/v1/namespaces/${NS}/leases/${LEADER_LEASE}`)).spec as JsonObject).holderIdentity;
+  const pod = (name: string, annotations: Record<string, string> = {}) => ({
+    apiVersion: 'v1',
+    kind: 'Pod',
+    metadata: { name, annotations },
+    spec: { containers: [{ name: 'app', image: 'example.com/app:1' }] },
+  });
+  const initNames = (p: JsonObject) => (((p.spec as JsonObject).initContainers as JsonObject[] | undefined) ?? []).map((c) => c.name);
+
+  before(async () => {
+    cp = await startControlPlane();
+    dir = mkdtempSync(join(tmpdir(), 'outrigger-install-'));
+    // Apply the bundle as `kubectl apply` would, in order.
+    for (const obj of bundle(DEFAULTS)) {
+      const meta = obj.metadata as JsonObject;
+      const [group, version] = String(obj.apiVersion).includes('/') ? String(obj.apiVersion).split('/') : ['', String(obj.apiVersion)];
+      const plural = `${String(obj.kind).toLowerCase()}${String(obj.kind).endsWith('y') ? '' : 's'}`.replace(/ys$/, 'ies').replace(/policys$/, 'policies');
+      const base = group ? `/apis/${group}/${version}` : `/api/${version}`;
+      const path = typeof meta.namespace === 'string' ? `${base}/namespaces/${meta.namespace}/${plural}` : `${base}/${plural}`;
+      const r = await cp.request('POST', path, obj);
+      assert.ok(r.status === 201, `${obj.kind} ${meta.name}: ${r.status} ${r.text}`);
+    }
+    await eventually('the CRD to be established', async () => {
+      const crd = await k<JsonObject>('GET', '/apis/apiextensions.k8s.io/v1/customresourcedefinitions/sidecarprofiles.outrigger.dev');
+      return isObject(crd.status) && (crd.status.conditions as JsonObject[] | undefined)?.some((c) => c.type === 'Established' && c.status === 'True');
+    });
+    // The replicas authenticate as the bundle's ServiceAccount: its RBAC is what they get.
+    const tr = await k<JsonObject>('POST', `/api/v1/namespaces/${NS}/serviceaccounts/${NAME}/token`, {
+      apiVersion: 'authentication.k8s.io/v1',
+      kind: 'TokenRequest',
+      spec: { expirationSeconds: 3600 },
+    });
+    const token = (tr.status as JsonObject).token as string;
+    kubeconfig = join(dir, 'kubeconfig');
+    writeFileSync(
+      kubeconfig,
+      JSON.stringify({
+        apiVersion: 'v1',
+        kind: 'Config',
+        'current-context': 'sa',
+        contexts: [{ name: 'sa', context: { cluster: 'e2e', user: 'sa', namespace: NS } }],
+        clusters: [{ name: 'e2e', cluster: { server: cp.url, 'certificate-authority-data': Buffer.from(cp.caPem).toString('base64') } }],
+        users: [{ name: 'sa', user: { token } }],
+      }),
+    );
+    await cp.createNamespace('shop', { 'outrigger.dev/injection': 'enabled' });
+    await k('POST', `/apis/outrigger.dev/v1alpha1/namespaces/${NS}/sidecarprofiles`, {
+      apiVersion: 'outrigger.dev/v1alpha1',
+      kind: 'SidecarProfile',
+      metadata: { name: 'agent' },
+      spec: { version: '1', containers: [{ name: 'agent', image: 'example.com/agent:1' }], env: [{ name: 'AGENT', value: '{{ namespace.name }}' }] },
+    });
+    a = await startReplica(kubeconfig, 'replica-a', [
+      '--profiles-from-cluster',
+      '--cert-mode',
+      'self',
+      '--cert-validity',
+      '45s',
+      '--cert-check-interval',
+      '1s',
+    ]);
+    replicas.push(a);
+    cp.setServiceEndpoint(NS, NAME, 443, a.port);
+  });
+
+  after(async () => {
+    for (const r of replicas) await r.stop();
+    await cp?.stop();
+    if (dir) rmSync(dir, { recursive: true, force: true });
+  });
+
+  test('the first replica makes a CA and a serving certificate, fills the caBundle, and is ready', async () => {
+    const ca = await secretData('ca.crt');
+    assert.match(ca, /BEGIN CERTIFICATE/);
+    await eventually('the caBundle to carry the CA', async () => (await caBundle()).includes(ca.trim()));
+    const ready = await replicaGet(a.port, await caBundle(), '/readyz?verbose');
+    assert.equal(ready.status, 200, JSON.stringify(ready.body));
+    assert.equal((ready.body.cluster as JsonObject | undefined)?.leader, true, JSON.stringify(ready.body));
+    assert.equal(await leaseHolder(), 'replica-a');
+  });
+
+  test('profiles from the cluster are injected through the Service-referenced webhook', async () => {
+    const created = await k<JsonObject>('POST', '/api/v1/namespaces/shop/pods', pod('first', { 'outrigger.dev/inject': 'agent' }));
+    assert.deepEqual(initNames(created), ['agent']);
+    const app = ((created.spec as JsonObject).containers as JsonObject[])[0] as JsonObject;
+    assert.deepEqual(app.env, [{ name: 'AGENT', value: 'shop' }]);
+    const profile = await eventually('the profile Ready condition', async () => {
+      const p = await k<JsonObject>('GET', `/apis/outrigger.dev/v1alpha1/namespaces/${NS}/sidecarprofiles/agent`);
+      return ((p.status as JsonObject | undefined)?.conditions as JsonObject[] | undefined)?.find((c) => c.type === 'Ready' && c.status === 'True');
+    });
+    assert.equal(profile.reason, 'Valid');
+  });
+
+  test('certificate renewal while pods are created: zero failed creates, and the caBundle keeps trusting the served certificate', async () => {
+    const before = await servedFingerprint(a.port);
+    const seen = new Set([before]);
+    let created = 0;
+    const failures: string[] = [];
+    const end = Date.now() + 40_000;
+    for (let i = 0; Date.now() < end && i < 2000; i++) {
+      const r = await cp.request('POST', '/api/v1/namespaces/shop/pods', pod(`renew-${i}`, { 'outrigger.dev/inject': 'agent' }));
+      if (r.status === 201) created++;
+      else failures.push(`${r.status} ${r.text}`);
+      if (i % 10 === 0) seen.add(await servedFingerprint(a.port));
+      await sleep(50);
+    }
+    seen.add(await servedFingerprint(a.port));
+    assert.deepEqual(failures, []);
+    assert.ok(created > 50, `created ${created}`);
+    assert.ok(seen.size >= 2, `the served certificate was renewed (${seen.size} seen)`);
+    const ca = await secretData('ca.crt');
+    assert.ok((await caBundle()).includes(ca.trim()), 'the caBundle carries the signing CA');
+    console.error(`e2e: ${created} pods created during renewal, ${seen.size} certificates served, 0 failures`);
+  });
+
+  test('a caBundle changed by hand is put back', async () => {
+    const good = await caBundle();
+    const other = generateCA({ commonName: 'someone-else' }).certPem;
+    await k(
+      'PATCH',
+      `/apis/admissionregistration.k8s.io/v1/mutatingwebhookconfigurations/${NAME}`,
+      [{ op: 'replace', path: '/webhooks/0/clientConfig/caBundle', value: Buffer.from(other).toString('base64') }],
+      'application/json-patch+json',
+    );
+    await eventually('the caBundle to be restored', async () => (await caBundle()) === good);
+  });
+
+  test('events: a denied pod of a ReplicaSet is reported on the ReplicaSet', async () => {
+    const rs = await k<JsonObject>('POST', '/apis/apps/v1/namespaces/shop/replicasets', {
+      apiVersion: 'apps/v1',
+      kind: 'ReplicaSet',
+      metadata: { name: 'web' },
+      spec: {
+        replicas: 0,
+        selector: { matchLabels: { app: 'web' } },
+        template: { metadata: { labels: { app: 'web' } }, spec: { containers: [{ name: 'app', image: 'x' }] } },
+      },
+    });
+    const uid = (rs.metadata as JsonObject).uid as string;
+    const denied = pod('web-1', { 'outrigger.dev/inject': 'agent' }) as JsonObject;
+    (denied.metadata as JsonObject).labels = { app: 'web' };
+    (denied.metadata as JsonObject).ownerReferences = [{ apiVersion: 'apps/v1', kind: 'ReplicaSet', name: 'web', uid, controller: true }];
+    ((denied.spec as JsonObject).containers as JsonObject[]).push({ name: 'agent', image: 'mine' });
+    const r = await cp.request('POST', '/api/v1/namespaces/shop/pods', denied);
+    assert.equal(r.status, 403, r.text);
+    assert.match(r.text, /profile \\"agent\\" cannot be injected: it adds native sidecar \\"agent\\"/);
+    const ev = await eventually('an InjectionDenied event on the ReplicaSet', async () => {
+      const list = await k<JsonObject>('GET', '/apis/events.k8s.io/v1/namespaces/shop/events');
+      return (list.items as JsonObject[]).find((e) => e.reason === 'InjectionDenied' && (e.regarding as JsonObject).uid === uid);
+    });
+    assert.equal(ev.type, 'Warning');
+    assert.equal(ev.reportingController, 'outrigger.dev/webhook');
+  });
+
+  test('two replicas: only the elected one writes; stopping it hands over', async () => {
+    const b = await startReplica(kubeconfig, 'replica-b', ['--profiles-from-cluster', '--cert-mode', 'self', '--cert-check-interval', '1s']);
+    replicas.push(b);
+    assert.equal(await leaseHolder(), 'replica-a');
+    const ready = await replicaGet(b.port, await caBundle(), '/readyz?verbose');
+    assert.equal(ready.status, 200);
+    assert.equal((ready.body.cluster as JsonObject).leader, false);
+    assert.ok(!b.logs.some((l) => l.msg === 'certificates updated' || l.msg === 'caBundle written to the webhook configuration'), 'the follower wrote nothing');
+    assert.equal(await servedFingerprint(b.port), await servedFingerprint(a.port), 'both serve the certificate from the Secret');
+
+    // Stopping A (as a rolling update or node drain would): it releases the Lease; B takes over.
+    assert.equal(await a.stop(), 0, a.stderr());
+    cp.setServiceEndpoint(NS, NAME, 443, b.port);
+    await eventually('replica-b to hold the Lease', async () => (await leaseHolder()) === 'replica-b', 30_000);
+    const other = generateCA({ commonName: 'tamper' }).certPem;
+    const good = await caBundle();
+    await k(
+      'PATCH',
+      `/apis/admissionregistration.k8s.io/v1/mutatingwebhookconfigurations/${NAME}`,
+      [{ op: 'replace', path: '/webhooks/0/clientConfig/caBundle', value: Buffer.from(other).toString('base64') }],
+      'application/json-patch+json',
+    );
+    await eventually('the new leader to restore the caBundle', async () => (await caBundle()) === good);
+    const created = await k<JsonObject>('POST', '/api/v1/namespaces/shop/pods', pod('after-handover', { 'outrigger.dev/inject': 'agent' }));
+    assert.deepEqual(initNames(created), ['agent']);
+  });
+});
