@@ -244,9 +244,18 @@ export function inject(pod: JsonObject, set: ProfileSet, ctx: InjectContext): De
 
   // Fast path: merge everything and validate once. Only when that fails (or a profile is refused)
   // run again validating after each profile, to attribute the problem exactly.
-  const baseErrors = new Set(validatePod(base));
-  let result = applyProfiles(false, baseErrors);
-  if ('outcome' in result || validatePod(result.state.pod).some((e) => !baseErrors.has(e))) result = applyProfiles(true, baseErrors);
+  // The pod's own problems are only looked up when the result has any (most pods have none).
+  let baseErrors: ReadonlySet<string> | undefined;
+  const errorsOfBase = () => {
+    baseErrors ??= new Set(validatePod(base));
+    return baseErrors;
+  };
+  let result = applyProfiles(false, new Set());
+  if ('outcome' in result) result = applyProfiles(true, errorsOfBase());
+  else {
+    const finalErrors = validatePod(result.state.pod);
+    if (finalErrors.length > 0 && finalErrors.some((e) => !errorsOfBase().has(e))) result = applyProfiles(true, errorsOfBase());
+  }
   if ('outcome' in result) return result;
   state = result.state;
   const records = result.records;

@@ -3,10 +3,10 @@
  * namespace, then the per-pod overrides the profile allows. Profiles without templates or overrides
  * are returned as loaded (frozen, shared), so the common case allocates nothing.
  */
-import { isObject, type JsonObject, type JsonValue, setOwn } from './json.ts';
+import { deepFreeze, isObject, type JsonObject, type JsonValue, setOwn } from './json.ts';
 import type { SidecarProfile } from './profile.ts';
 import { parseQuantity } from './quantity.ts';
-import { compileTemplate, renderTemplate, type Template, type TemplateValues } from './template.ts';
+import { compileTemplate, lookup, renderTemplate, type Template, type TemplateValues, type Variable } from './template.ts';
 
 export interface Parts {
   containers: readonly JsonObject[];
@@ -121,24 +121,76 @@ function applyResources(c: JsonObject, override: JsonObject): JsonObject {
   return { ...c, resources: next };
 }
 
+function render(profile: SidecarProfile, vals: TemplateValues): Parts {
+  const r = (v: readonly JsonObject[], p: string) => renderValue(v as JsonValue, vals, `spec.${p}`) as JsonObject[];
+  return {
+    containers: r(profile.containers, 'containers'),
+    initContainers: r(profile.initContainers, 'initContainers'),
+    volumes: r(profile.volumes, 'volumes'),
+    volumeMounts: r(profile.volumeMounts, 'volumeMounts'),
+    env: r(profile.env, 'env'),
+    envFrom: r(profile.envFrom, 'envFrom'),
+    labels: renderValue(profile.labels as JsonObject, vals, 'spec.metadata.labels') as Record<string, string>,
+    annotations: renderValue(profile.annotations as JsonObject, vals, 'spec.metadata.annotations') as Record<string, string>,
+    imagePullSecrets: profile.imagePullSecrets,
+  };
+}
+
+/** Every variable a profile's templates read, found once per profile. */
+const variablesOf = new WeakMap<SidecarProfile, Variable[]>();
+function profileVariables(profile: SidecarProfile): Variable[] {
+  let vars = variablesOf.get(profile);
+  if (!vars) {
+    const found = new Map<string, Variable>();
+    const walk = (v: unknown): void => {
+      if (typeof v === 'string') {
+        for (const seg of compiledTemplate(v)?.segments ?? []) if (typeof seg !== 'string') found.set(JSON.stringify(seg.variable), seg.variable);
+      } else if (Array.isArray(v)) v.forEach(walk);
+      else if (isObject(v as JsonValue)) Object.values(v as JsonObject).forEach(walk);
+    };
+    walk([
+      profile.containers,
+      profile.initContainers,
+      profile.volumes,
+      profile.volumeMounts,
+      profile.env,
+      profile.envFrom,
+      profile.labels,
+      profile.annotations,
+    ]);
+    vars = [...found.values()];
+    variablesOf.set(profile, vars);
+  }
+  return vars;
+}
+
+/**
+ * Rendered parts, remembered per profile by the values its templates read: pods of one workload
+ * share labels and namespace, so most requests reuse a rendering. Bounded per profile.
+ */
+const renderings = new WeakMap<SidecarProfile, Map<string, Parts>>();
+function renderedParts(profile: SidecarProfile, vals: TemplateValues): Parts {
+  const key = JSON.stringify(profileVariables(profile).map((v) => lookup(v, vals) ?? null));
+  let cache = renderings.get(profile);
+  if (!cache) {
+    cache = new Map();
+    renderings.set(profile, cache);
+  }
+  let parts = cache.get(key);
+  if (!parts) {
+    parts = deepFreeze(render(profile, vals));
+    // Values from pods are keys here: large ones (a templated annotation) are rendered, not kept.
+    if (key.length <= 4096) {
+      if (cache.size >= 256) cache.clear();
+      cache.set(key, parts);
+    }
+  }
+  return parts;
+}
+
 /** `values` is called only for profiles that hold templates. */
 export function renderParts(profile: SidecarProfile, values: () => TemplateValues, podAnnotations: Readonly<Record<string, string>>): Parts {
-  let parts: Parts = profile;
-  if (profile.templated) {
-    const vals = values();
-    const r = (v: readonly JsonObject[], p: string) => renderValue(v as JsonValue, vals, `spec.${p}`) as JsonObject[];
-    parts = {
-      containers: r(profile.containers, 'containers'),
-      initContainers: r(profile.initContainers, 'initContainers'),
-      volumes: r(profile.volumes, 'volumes'),
-      volumeMounts: r(profile.volumeMounts, 'volumeMounts'),
-      env: r(profile.env, 'env'),
-      envFrom: r(profile.envFrom, 'envFrom'),
-      labels: renderValue(profile.labels as JsonObject, vals, 'spec.metadata.labels') as Record<string, string>,
-      annotations: renderValue(profile.annotations as JsonObject, vals, 'spec.metadata.annotations') as Record<string, string>,
-      imagePullSecrets: profile.imagePullSecrets,
-    };
-  }
+  const parts = profile.templated ? renderedParts(profile, values()) : profile;
 
   const tagKey = overrideAnnotation(profile.name, 'image-tag');
   const resKey = overrideAnnotation(profile.name, 'resources');

@@ -114,7 +114,7 @@ export function renderTemplate(t: Template, values: TemplateValues): string {
   return out;
 }
 
-function lookup(v: Variable, values: TemplateValues): string | undefined {
+export function lookup(v: Variable, values: TemplateValues): string | undefined {
   const scope = values[v.root] as Record<string, unknown>;
   if ('key' in v) {
     const map = scope[v.field] as Record<string, string>;
