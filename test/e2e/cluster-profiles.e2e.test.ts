@@ -20,24 +20,10 @@ import { sidecarProfileCrd } from '../../src/profiles/crd.ts';
 import { driftReport } from '../../src/report/drift.ts';
 import { runCli } from '../support/run-cli.ts';
 import { type ControlPlane, e2eAvailability, startControlPlane } from './harness.ts';
+import { eventually } from './support-webhook.ts';
 
 const availability = await e2eAvailability();
 const SYSTEM = 'outrigger-system';
-
-async function eventually<T>(what: string, fn: () => T | Promise<T>, timeoutMs = 20_000): Promise<NonNullable<T>> {
-  const end = Date.now() + timeoutMs;
-  let last: unknown;
-  while (Date.now() < end) {
-    try {
-      const v = await fn();
-      if (v) return v as NonNullable<T>;
-    } catch (e) {
-      last = e;
-    }
-    await new Promise((r) => setTimeout(r, 100));
-  }
-  throw new Error(`timed out waiting for ${what}${last ? `: ${(last as Error).message}` : ''}`);
-}
 
 const profile = (name: string, namespace: string, spec: JsonObject): JsonObject => ({
   apiVersion: 'outrigger.dev/v1alpha1',

@@ -15,27 +15,11 @@ import { bundle, DEFAULTS, LEADER_LEASE, NAME, TLS_SECRET } from '../../src/depl
 import { isObject, type JsonObject } from '../../src/engine/json.ts';
 import { generateCA } from '../../src/tls/certs.ts';
 import { type ControlPlane, e2eAvailability, startControlPlane } from './harness.ts';
-import { type ServeProcess, sleep } from './support-webhook.ts';
+import { eventually, type ServeProcess, sleep, startServeProcess } from './support-webhook.ts';
 
 const availability = await e2eAvailability();
 const NS = DEFAULTS.namespace;
 const SVC_HOST = `${NAME}.${NS}.svc`;
-const REPO = new URL('../../', import.meta.url).pathname;
-
-async function eventually<T>(what: string, fn: () => T | Promise<T>, timeoutMs = 30_000): Promise<NonNullable<T>> {
-  const end = Date.now() + timeoutMs;
-  let last: unknown;
-  while (Date.now() < end) {
-    try {
-      const v = await fn();
-      if (v) return v as NonNullable<T>;
-    } catch (e) {
-      last = e;
-    }
-    await sleep(200);
-  }
-  throw new Error(`timed out waiting for ${what}${last ? `: ${(last as Error).message}` : ''}`);
-}
 
 /** HTTPS GET to a replica as the API server reaches it: TLS server name `<svc>.<ns>.svc`, the caBundle as CA. */
 function replicaGet(port: number, ca: string, path: string): Promise<{ status: number; body: JsonObject }> {
@@ -66,69 +50,13 @@ function servedFingerprint(port: number): Promise<string> {
 }
 
 /** Starts `outrigger serve` as the bundle's Deployment would run it, against this control plane. */
-async function startReplica(kubeconfig: string, identity: string, extra: string[] = []): Promise<ServeProcess & { port: number }> {
-  const { spawn } = await import('node:child_process');
-  const args = [
-    'src/cli/main.ts',
-    'serve',
-    '--kubeconfig',
-    kubeconfig,
-    '--port',
-    '0',
-    '--host',
-    '127.0.0.1',
-    '--identity',
-    identity,
-    '--drain-timeout',
-    '5s',
-    ...extra,
-  ];
-  const child = spawn(process.execPath, args, { cwd: REPO, stdio: ['ignore', 'pipe', 'pipe'] });
-  let out = '';
-  let err = '';
-  const logs: Record<string, unknown>[] = [];
-  child.stdout.setEncoding('utf8');
-  child.stderr.setEncoding('utf8');
-  let partial = '';
-  child.stdout.on('data', (c: string) => {
-    out += c;
-    partial += c;
-    const lines = partial.split('\n');
-    partial = lines.pop() ?? '';
-    for (const l of lines) if (l.startsWith('{')) logs.push(JSON.parse(l) as Record<string, unknown>);
-  });
-  child.stderr.on('data', (c: string) => {
-    err += c;
-  });
-  const exited = new Promise<number | string>((r) => child.once('exit', (code, sig) => r(code ?? sig ?? 'unknown')));
-  const port = await eventually(
-    `replica ${identity} to listen\n${out}\n${err}`,
-    () => {
-      if (child.exitCode !== null) throw new Error(`exited ${child.exitCode}: ${err}`);
-      const l = logs.find((x) => x.msg === 'listening');
-      return typeof l?.port === 'number' ? l.port : undefined;
-    },
+function startReplica(kubeconfig: string, identity: string, extra: string[] = []): Promise<ServeProcess> {
+  // No CA to check /readyz with before the replica has made one: the tests check readiness.
+  return startServeProcess(
+    ['--kubeconfig', kubeconfig, '--port', '0', '--host', '127.0.0.1', '--identity', identity, '--drain-timeout', '5s', ...extra],
+    undefined,
     90_000,
   );
-  let stopping: Promise<number | string> | undefined;
-  return {
-    port,
-    child,
-    logs,
-    stdout: () => out,
-    stderr: () => err,
-    exited,
-    stop(graceMs = 15_000) {
-      stopping ??= (async () => {
-        if (child.exitCode === null) child.kill('SIGTERM');
-        const t = setTimeout(() => child.kill('SIGKILL'), graceMs);
-        const code = await exited;
-        clearTimeout(t);
-        return code;
-      })();
-      return stopping;
-    },
-  };
 }
 
 describe('install bundle with self-managed certificates', { skip: availability.skip }, () => {
@@ -136,7 +64,7 @@ describe('install bundle with self-managed certificates', { skip: availability.s
   let dir: string;
   let kubeconfig: string;
   const replicas: ServeProcess[] = [];
-  let a: ServeProcess & { port: number };
+  let a: ServeProcess;
 
   const k = async <T = JsonObject>(method: string, path: string, body?: unknown, contentType?: string): Promise<T> => {
     const r = await cp.request<T>(method, path, body, contentType ? { contentType } : {});

@@ -25,9 +25,10 @@ export interface ServeProcess {
 
 /**
  * Runs `node src/cli/main.ts serve ARGS` (the Node this test runs on) and waits for its
- * `"msg":"listening"` line, then for `GET /readyz` to answer 200.
+ * `"msg":"listening"` line, then for `GET /readyz` to answer 200 (verified against `caPem`; with
+ * `caPem` undefined, as for self-managed certificates the caller checks readiness itself).
  */
-export async function startServeProcess(args: string[], caPem: string, timeoutMs = 30_000): Promise<ServeProcess> {
+export async function startServeProcess(args: string[], caPem: string | undefined, timeoutMs = 30_000): Promise<ServeProcess> {
   const child = spawn(process.execPath, ['src/cli/main.ts', 'serve', ...args], { cwd: REPO, stdio: ['ignore', 'pipe', 'pipe'] });
   let out = '';
   let err = '';
@@ -79,7 +80,7 @@ export async function startServeProcess(args: string[], caPem: string, timeoutMs
     port = await listening;
     onLine = undefined;
     const deadline = Date.now() + timeoutMs;
-    for (;;) {
+    for (; caPem !== undefined; ) {
       const r = await httpsJson(port, caPem, 'GET', '/readyz').catch((e: Error) => ({ status: 0, body: e.message, text: e.message }));
       if (r.status === 200) break;
       if (Date.now() > deadline) throw new Error(`outrigger serve never became ready: ${r.status} ${r.text}`);
@@ -111,6 +112,22 @@ export async function startServeProcess(args: string[], caPem: string, timeoutMs
 }
 
 export const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
+
+/** Polls `fn` until it returns something truthy; the timeout error says what was awaited and the last error. */
+export async function eventually<T>(what: string, fn: () => T | Promise<T>, timeoutMs = 30_000): Promise<NonNullable<T>> {
+  const end = Date.now() + timeoutMs;
+  let last: unknown;
+  while (Date.now() < end) {
+    try {
+      const v = await fn();
+      if (v) return v as NonNullable<T>;
+    } catch (e) {
+      last = e;
+    }
+    await sleep(100);
+  }
+  throw new Error(`timed out waiting for ${what}${last ? `: ${(last as Error).message}` : ''}`);
+}
 
 export interface JsonResponse {
   status: number;
