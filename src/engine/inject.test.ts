@@ -327,6 +327,27 @@ describe('status, idempotency and updates', () => {
     assert.deepEqual(uninject(d.pod).ok && (uninject(d.pod) as { pod: JsonObject }).pod, pod({ 'outrigger.dev/inject': 'agent' }));
   });
 
+  test('reinvoked after another webhook added a container: it gets the env and mounts too, recorded for uninject', () => {
+    const set = profilesFromYaml(
+      basic({ env: [{ name: 'A', value: '1' }], volumes: [{ name: 'v', emptyDir: {} }], volumeMounts: [{ name: 'v', mountPath: '/v' }] }),
+    );
+    const first = inject(pod({ 'outrigger.dev/inject': 'agent' }), set, v133);
+    const spec = first.pod.spec as JsonObject;
+    const late = { name: 'late', image: 'other-webhook:1' };
+    const reinvoked = deepFreeze({ ...first.pod, spec: { ...spec, containers: [...(spec.containers as JsonObject[]), late] } }) as JsonObject;
+    const d = inject(reinvoked, set, v133);
+    assert.equal(d.outcome, 'injected', d.message);
+    assert.ok(deepEqual(applyPatch(reinvoked, d.patch), d.pod));
+    const lateOut = ((d.pod.spec as JsonObject).containers as JsonObject[])[1];
+    assert.deepEqual(lateOut, { ...late, env: [{ name: 'A', value: '1' }], volumeMounts: [{ name: 'v', mountPath: '/v' }] });
+    assert.match(d.profiles[0]?.message ?? '', /extended to container\(s\) added after injection: late/);
+    assert.equal(inject(d.pod, set, v133).outcome, 'unchanged', 'and then it is settled');
+    const u = uninject(d.pod);
+    assert.ok(u.ok);
+    assert.deepEqual((u.pod.spec as JsonObject).containers, [{ name: 'app', image: 'app:1' }, late]);
+    assert.equal(inject(first.pod, set, v133).outcome, 'unchanged', 'no new containers: nothing to do');
+  });
+
   test('a corrupt status annotation is refused with a message saying what to do, when a profile applies', () => {
     const corrupt = '{"v":1,"profiles":"x"}';
     const d = inject(pod({ 'outrigger.dev/inject': 'agent', 'outrigger.dev/status': corrupt }), profilesFromYaml(basic()), v133);

@@ -6,6 +6,7 @@
  * → diff original → desired → apply the patch independently and compare (self-check).
  */
 import { deepEqual, isObject, type JsonObject } from './json.ts';
+import { globToRegExp } from './k8s-names.ts';
 import { type MergeState, mergeProfile } from './merge.ts';
 import { applyPatch } from './patch-apply.ts';
 import { diff, type PatchOp } from './patch-diff.ts';
@@ -147,14 +148,31 @@ export function inject(pod: JsonObject, set: ProfileSet, ctx: InjectContext): De
 
   const wanted = selection.profiles;
   if (status && status.profiles.length === wanted.length && wanted.every((p, i) => sameRecord(status.profiles[i] as ProfileRecord, p))) {
-    for (const p of wanted)
+    // Reinvoked after another webhook added containers: those get the profiles' env and mounts too.
+    const extended = extendToNewContainers(pod, base, status, wanted, ctx);
+    for (const p of wanted) {
+      const added = extended?.added.get(p.name);
       outcomes.push({
         profile: p.name,
-        reason: 'already-injected',
-        message: `profile ${JSON.stringify(p.name)} is already injected at version ${p.version}`,
+        reason: added ? 'injected' : 'already-injected',
+        message: added
+          ? `profile ${JSON.stringify(p.name)} extended to container(s) added after injection: ${added.join(', ')}`
+          : `profile ${JSON.stringify(p.name)} is already injected at version ${p.version}`,
         version: p.version,
       });
-    return unchanged('already-injected', REASONS['already-injected']);
+    }
+    if (extended) warnings.push(...extended.warnings);
+    if (!extended || extended.added.size === 0) return unchanged('already-injected', REASONS['already-injected']);
+    return verifiedDecision(
+      pod,
+      extended.pod,
+      'injected',
+      `extended ${[...extended.added.keys()].join(', ')} to new containers`,
+      outcomes,
+      warnings,
+      wanted,
+      finish,
+    );
   }
   if (wanted.length === 0 && !status) {
     const reason: ReasonCode = selection.optedOut ? 'opted-out' : (outcomes.find((o) => ERROR_REASONS.has(o.reason))?.reason ?? 'nothing-requested');
@@ -261,13 +279,41 @@ export function inject(pod: JsonObject, set: ProfileSet, ctx: InjectContext): De
   const records = result.records;
 
   const desired = records.length > 0 ? withStatus(state.pod, { v: 1, profiles: records }, [...state.created]) : state.pod;
+  const headline =
+    outcomes.find((o) => o.reason === 'updated')?.reason ??
+    (records.length > 0 ? 'injected' : (outcomes.find((o) => ERROR_REASONS.has(o.reason))?.reason ?? 'injected'));
+  const injectedNames = records.map((r) => `${r.name}@${r.version}`).join(', ');
+  return verifiedDecision(
+    pod,
+    desired,
+    headline,
+    records.length > 0 ? `injected ${injectedNames}` : 'removed profiles that no longer apply',
+    outcomes,
+    warnings,
+    wanted,
+    finish,
+  );
+}
+
+/**
+ * Diff, then the self-check with the independent applier: a patch that does not reproduce the
+ * desired pod is never sent.
+ */
+function verifiedDecision(
+  pod: JsonObject,
+  desired: JsonObject,
+  headline: ReasonCode,
+  message: string,
+  outcomes: ProfileOutcome[],
+  warnings: string[],
+  wanted: readonly SidecarProfile[],
+  finish: (outcome: 'unchanged' | 'denied', reason: ReasonCode, message: string) => Decision,
+): Decision {
   const patch = diff(pod, desired);
   if (patch.length === 0) {
     const failed = outcomes.find((o) => ERROR_REASONS.has(o.reason));
-    return failed ? unchanged(failed.reason, failed.message) : unchanged('already-injected', REASONS['already-injected']);
+    return failed ? finish('unchanged', failed.reason, failed.message) : finish('unchanged', 'already-injected', REASONS['already-injected']);
   }
-
-  // Self-check with the independent applier: a patch that does not reproduce the desired pod is never sent.
   let verified = false;
   try {
     verified = deepEqual(applyPatch(pod, patch), desired);
@@ -275,24 +321,84 @@ export function inject(pod: JsonObject, set: ProfileSet, ctx: InjectContext): De
     verified = false;
   }
   if (!verified) {
-    const message = 'the computed patch did not reproduce the injected pod; this is a bug in Outrigger';
-    outcomes.push({ profile: '*', reason: 'patch-verification-failed', message });
-    if (wanted.some((p) => p.failurePolicy === 'fail')) return deny('patch-verification-failed', message);
-    warnings.push(`${message} (the pod is admitted unchanged)`);
-    return unchanged('patch-verification-failed', message);
+    const m = 'the computed patch did not reproduce the injected pod; this is a bug in Outrigger';
+    outcomes.push({ profile: '*', reason: 'patch-verification-failed', message: m });
+    if (wanted.some((p) => p.failurePolicy === 'fail')) return finish('denied', 'patch-verification-failed', m);
+    warnings.push(`${m} (the pod is admitted unchanged)`);
+    return finish('unchanged', 'patch-verification-failed', m);
   }
+  return { outcome: 'injected', reason: headline, message, profiles: outcomes, warnings, patch, pod: desired };
+}
 
-  const headline =
-    outcomes.find((o) => o.reason === 'updated')?.reason ??
-    (records.length > 0 ? 'injected' : (outcomes.find((o) => ERROR_REASONS.has(o.reason))?.reason ?? 'injected'));
-  const injectedNames = records.map((r) => `${r.name}@${r.version}`).join(', ');
-  return {
-    outcome: 'injected',
-    reason: headline,
-    message: records.length > 0 ? `injected ${injectedNames}` : 'removed profiles that no longer apply',
-    profiles: outcomes,
-    warnings,
-    patch,
-    pod: desired,
-  };
+/**
+ * For an already injected pod: the containers added since (by another webhook, before a
+ * reinvocation) that a profile targets get its env, envFrom and mounts, recorded in the status.
+ * Returns undefined when there is nothing to extend. A conflict or an invalid result is not worth
+ * refusing an already injected pod for: it is left as it is, with a warning.
+ */
+function extendToNewContainers(
+  pod: JsonObject,
+  base: JsonObject,
+  status: StatusRecord,
+  wanted: readonly SidecarProfile[],
+  ctx: InjectContext,
+): { pod: JsonObject; added: Map<string, string[]>; warnings: string[] } | undefined {
+  const injected = new Set(status.profiles.flatMap((r) => [...(r.containers ?? []), ...(r.initContainers ?? [])]));
+  const current = { containers: ownNames(pod, 'containers'), initContainers: ownNames(pod, 'initContainers') };
+  for (const n of injected) {
+    current.containers.delete(n);
+    current.initContainers.delete(n);
+  }
+  const fresh = (names: Set<string>, globs: readonly string[], done: Record<string, unknown> | undefined) =>
+    new Set([...names].filter((n) => !Object.hasOwn(done ?? {}, n) && globs.some((g) => globToRegExp(g).test(n))));
+  const plans = wanted.flatMap((p, i) => {
+    const record = status.profiles[i] as ProfileRecord;
+    if (p.env.length === 0 && p.envFrom.length === 0 && p.volumeMounts.length === 0) return [];
+    const own = {
+      containers: fresh(current.containers, p.targets, record.targets),
+      initContainers: fresh(current.initContainers, p.initContainerTargets, record.initTargets),
+    };
+    return own.containers.size + own.initContainers.size > 0 ? [{ p, i, record, own }] : [];
+  });
+  if (plans.length === 0) return undefined;
+
+  const annotations = stringMap(isObject(pod.metadata) ? pod.metadata.annotations : undefined);
+  const warnings: string[] = [];
+  const added = new Map<string, string[]>();
+  const records = [...status.profiles];
+  let state: MergeState = { pod, initInsertAt: 0, created: [], own: { containers: new Set(), initContainers: new Set() } };
+  const before = new Set(validatePod(pod));
+  for (const { p, i, record, own } of plans) {
+    let parts: ReturnType<typeof renderParts>;
+    try {
+      parts = renderParts(p, () => templateValues(base, ctx, p), annotations);
+    } catch (e) {
+      if (!(e instanceof RenderError)) throw e;
+      warnings.push(`profile ${JSON.stringify(p.name)} not extended to new containers: ${e.message}`);
+      continue;
+    }
+    const targetsOnly = { ...parts, containers: [], initContainers: [], volumes: [], imagePullSecrets: [], labels: {}, annotations: {} };
+    const merged = mergeProfile({ ...state, own }, p, targetsOnly, record.mode);
+    if (!merged.ok) {
+      warnings.push(`profile ${JSON.stringify(p.name)} not extended to new containers: ${merged.message}`);
+      continue;
+    }
+    if (validatePod(merged.state.pod).some((e) => !before.has(e))) {
+      warnings.push(`profile ${JSON.stringify(p.name)} not extended to new containers: the result would be rejected by the API server`);
+      continue;
+    }
+    const names = [...Object.keys(merged.record.targets ?? {}), ...Object.keys(merged.record.initTargets ?? {})];
+    if (names.length === 0) continue;
+    state = merged.state;
+    warnings.push(...merged.warnings);
+    records[i] = {
+      ...record,
+      ...(merged.record.targets ? { targets: { ...record.targets, ...merged.record.targets } } : {}),
+      ...(merged.record.initTargets ? { initTargets: { ...record.initTargets, ...merged.record.initTargets } } : {}),
+    };
+    added.set(p.name, names);
+  }
+  if (added.size === 0) return { pod, added, warnings };
+  const created = [...(status.created ?? []), ...state.created];
+  return { pod: withStatus(state.pod, { v: 1, profiles: records }, created), added, warnings };
 }

@@ -706,7 +706,7 @@ describe('outrigger serve behind a real kube-apiserver', { skip: availability.sk
     assert.equal(init.at(-1)?.env, undefined);
   });
 
-  it('with reinvocationPolicy IfNeeded and a later webhook adding a container, injects exactly once', async () => {
+  it('with reinvocationPolicy IfNeeded and a later webhook adding a container, injects exactly once and extends to that container', async () => {
     const before = helper.calls.length;
     const r = await create(NS.reinvoke, bare({ name: 'reinvoked' }));
     assert.equal(r.status, 201, r.text);
@@ -714,13 +714,14 @@ describe('outrigger serve behind a real kube-apiserver', { skip: availability.sk
     assert.deepEqual(names(stored.spec.containers), ['app', SECOND_CONTAINER.name], 'the second webhook’s container is there');
     assert.deepEqual(names(stored.spec.initContainers), [AGENT.sidecar], 'one sidecar');
 
-    // Outrigger ran twice: injected, then (reinvoked after the second webhook changed the pod) nothing to do.
+    // Outrigger ran twice: injected, then (reinvoked after the second webhook changed the pod) it
+    // gave the new container the profile's env and mount, and nothing else.
     const log = await admissions(NS.reinvoke, 'reinvoked', 2);
     assert.deepEqual(
       log.map((l) => [l.outcome, l.reason]),
       [
         ['injected', 'injected'],
-        ['unchanged', 'already-injected'],
+        ['injected', 'injected'],
       ],
     );
     const calls = helper.calls.slice(before).filter((c) => c.namespace === NS.reinvoke);
@@ -728,14 +729,17 @@ describe('outrigger serve behind a real kube-apiserver', { skip: availability.sk
       calls.map((c) => c.path),
       ['/record', '/add-container'],
     );
-    // The status annotation is the one the first call wrote.
-    const { patch } = await mutateDirect(NS.reinvoke, (calls[0] as { object: unknown }).object, 'reinvoked');
-    const firstAnnotations = patch.find((op) => op.path === '/metadata/annotations')?.value as Record<string, string> | undefined;
-    const firstStatus = firstAnnotations?.[STATUS_ANNOTATION];
-    assert.ok(firstStatus, 'the first call wrote the status annotation');
-    assert.equal(stored.metadata.annotations?.[STATUS_ANNOTATION], firstStatus);
-    // Consequence of "already injected, nothing to do": the container added later gets no env or mounts.
-    assert.equal(stored.spec.containers[1]?.env, undefined);
+    const second = stored.spec.containers[1];
+    assert.deepEqual(names(second?.env), [AGENT.env]);
+    assert.deepEqual(
+      (second?.volumeMounts ?? []).map((m: { mountPath: string }) => m.mountPath),
+      [AGENT.mountPath],
+    );
+    // The status records the extension, so uninject removes it too.
+    const status = JSON.parse(stored.metadata.annotations?.[STATUS_ANNOTATION] ?? '{}');
+    assert.deepEqual(Object.keys(status.profiles[0].targets).sort(), ['app', SECOND_CONTAINER.name].sort());
+    const { patch } = await mutateDirect(NS.reinvoke, stored, 'reinvoked');
+    assert.deepEqual(patch, [], 'a third call has nothing to do');
   });
 
   it('injects a dry-run create (dryRun=All) and leaves nothing behind', async () => {
