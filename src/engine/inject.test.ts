@@ -375,3 +375,76 @@ describe('status, idempotency and updates', () => {
     assert.match(status?.profiles[0]?.hash ?? '', /^sha256:[0-9a-f]{16}$/);
   });
 });
+
+describe('the status record is checked against the pod', () => {
+  const set = () =>
+    profilesFromYaml(
+      profileYaml('guard', {
+        version: '1',
+        mandatory: true,
+        selector: { podSelector: {} },
+        containers: [{ name: 'guard', image: 'example.com/guard:1', args: ['--enforce'] }],
+      }),
+    );
+  const copyStatus = (from: JsonObject, to: JsonObject): JsonObject => {
+    const ann = (from.metadata as JsonObject).annotations as JsonObject;
+    return deepFreeze({
+      ...to,
+      metadata: { ...(to.metadata as JsonObject), annotations: { 'outrigger.dev/status': ann['outrigger.dev/status'] as string } },
+    }) as JsonObject;
+  };
+
+  test('a copied status annotation does not make a pod without the sidecar pass as injected', () => {
+    const injected = inject(pod(undefined), set(), v133).pod;
+    const forged = copyStatus(injected, pod(undefined));
+    const d = inject(forged, set(), v133);
+    assert.equal(d.outcome, 'injected');
+    assert.deepEqual(
+      ((d.pod.spec as JsonObject).initContainers as JsonObject[]).map((c) => c.image),
+      ['example.com/guard:1'],
+    );
+  });
+
+  test('nor does a look-alike container with the sidecar’s name', () => {
+    const injected = inject(pod(undefined), set(), v133).pod;
+    const lookalike = copyStatus(
+      injected,
+      pod(undefined, { initContainers: [{ name: 'guard', image: 'evil:1', restartPolicy: 'Always' }], containers: [{ name: 'app', image: 'app:1' }] }),
+    );
+    const d = inject(lookalike, set(), v133);
+    assert.equal(d.outcome, 'injected');
+    assert.deepEqual(((d.pod.spec as JsonObject).initContainers as JsonObject[])[0], {
+      name: 'guard',
+      image: 'example.com/guard:1',
+      args: ['--enforce'],
+      restartPolicy: 'Always',
+    });
+  });
+
+  test('fields the API server adds (defaults, an appended token mount) still count as injected', () => {
+    const injected = inject(pod(undefined), set(), v133).pod;
+    const spec = injected.spec as JsonObject;
+    const [guard] = spec.initContainers as JsonObject[];
+    const defaulted = deepFreeze({
+      ...injected,
+      spec: {
+        ...spec,
+        initContainers: [
+          {
+            ...guard,
+            imagePullPolicy: 'IfNotPresent',
+            terminationMessagePath: '/dev/termination-log',
+            volumeMounts: [{ name: 'kube-api-access-x1', mountPath: '/var/run/secrets/kubernetes.io/serviceaccount' }],
+          },
+        ],
+      },
+    }) as JsonObject;
+    assert.equal(inject(defaulted, set(), v133).outcome, 'unchanged');
+  });
+
+  test('an inject annotation with many bogus names is bounded', () => {
+    const d = inject(pod({ 'outrigger.dev/inject': Array.from({ length: 5000 }, (_, i) => `nope-${i}`).join(',') }), set(), v133);
+    assert.ok(d.profiles.length <= 66, String(d.profiles.length));
+    assert.ok(d.profiles.some((p) => /more than 64 profiles/.test(p.message)));
+  });
+});

@@ -5,12 +5,13 @@
  * select → (uninject a stale record) → per profile: render → merge → validate → record status
  * → diff original → desired → apply the patch independently and compare (self-check).
  */
-import { deepEqual, isObject, type JsonObject } from './json.ts';
+import { deepEqual, isObject, type JsonObject, type JsonValue } from './json.ts';
 import { globToRegExp } from './k8s-names.ts';
 import { type MergeState, mergeProfile } from './merge.ts';
 import { applyPatch } from './patch-apply.ts';
 import { diff, type PatchOp } from './patch-diff.ts';
 import type { ProfileSet, SidecarProfile } from './profile.ts';
+import { parseQuantity } from './quantity.ts';
 import { ERROR_REASONS, REASONS, type ReasonCode } from './reasons.ts';
 import { RenderError, renderParts } from './render.ts';
 import { selectProfiles, stringMap } from './select.ts';
@@ -118,6 +119,71 @@ function corruptStatus(pod: JsonObject, set: ProfileSet, ctx: InjectContext, sta
   };
 }
 
+/**
+ * Whether the pod really carries what its status record claims. The record is pod input: copying
+ * it onto a pod without the sidecars (or with a look-alike container) must not pass for injected,
+ * or a mandatory profile could be skipped. Fields the API server adds (defaults) are allowed; what
+ * the profile sets must be there as the profile renders it.
+ */
+function recordHolds(pod: JsonObject, base: JsonObject, status: StatusRecord, wanted: readonly SidecarProfile[], ctx: InjectContext): boolean {
+  const spec = isObject(pod.spec) ? pod.spec : {};
+  const meta = isObject(pod.metadata) ? pod.metadata : {};
+  const byName = (field: string) =>
+    new Map((Array.isArray(spec[field]) ? spec[field] : []).flatMap((c) => (isObject(c) && typeof c.name === 'string' ? [[c.name, c] as const] : [])));
+  const containers = byName('containers');
+  const initContainers = byName('initContainers');
+  const volumes = byName('volumes');
+  const annotations = stringMap(meta.annotations);
+  const labels = stringMap(meta.labels);
+  return wanted.every((p, i) => {
+    const r = status.profiles[i] as ProfileRecord;
+    let parts: ReturnType<typeof renderParts>;
+    try {
+      parts = renderParts(p, () => templateValues(base, ctx, p), annotations);
+    } catch {
+      return false;
+    }
+    const sidecar = (c: JsonObject) => (r.mode === 'native' ? { ...c, restartPolicy: 'Always' } : c);
+    const rendered = new Map<string, JsonObject>([
+      ...parts.initContainers.map((c) => [c.name as string, c] as const),
+      ...parts.containers.map((c) => [c.name as string, sidecar(c)] as const),
+    ]);
+    const holds = (names: readonly string[] | undefined, where: Map<string, JsonObject>, want: (n: string) => JsonValue | undefined) =>
+      (names ?? []).every((n) => where.has(n) && covers(where.get(n), want(n)));
+    const volumesByName = new Map(parts.volumes.map((v) => [v.name as string, v]));
+    return (
+      holds(r.containers, containers, (n) => rendered.get(n)) &&
+      holds(r.initContainers, initContainers, (n) => rendered.get(n)) &&
+      holds(r.volumes, volumes, (n) => volumesByName.get(n)) &&
+      (r.labels ?? []).every((k) => labels[k] === parts.labels[k]) &&
+      (r.annotations ?? []).every((k) => annotations[k] === parts.annotations[k])
+    );
+  });
+}
+
+/** `actual` has everything `expected` sets (it may have more: server defaults); quantities compare by value. */
+function covers(actual: JsonValue | undefined, expected: JsonValue | undefined): boolean {
+  if (expected === undefined) return false;
+  if (actual === expected) return true;
+  if (Array.isArray(expected)) {
+    // In order, with room for what admission plugins add (the service-account token mount).
+    if (!Array.isArray(actual)) return false;
+    let j = 0;
+    for (const e of expected) {
+      while (j < actual.length && !covers(actual[j], e)) j++;
+      if (j === actual.length) return false;
+      j++;
+    }
+    return true;
+  }
+  if (isObject(expected)) return isObject(actual) && Object.keys(expected).every((k) => Object.hasOwn(actual, k) && covers(actual[k], expected[k]));
+  if (typeof expected === 'string' && typeof actual === 'string') {
+    const a = parseQuantity(actual);
+    return a !== undefined && a === parseQuantity(expected);
+  }
+  return false;
+}
+
 const sameRecord = (r: ProfileRecord, p: SidecarProfile) => r.name === p.name && r.hash === p.hash;
 
 /**
@@ -147,7 +213,12 @@ export function inject(pod: JsonObject, set: ProfileSet, ctx: InjectContext): De
   const deny = (reason: ReasonCode, message: string) => finish('denied', reason, message);
 
   const wanted = selection.profiles;
-  if (status && status.profiles.length === wanted.length && wanted.every((p, i) => sameRecord(status.profiles[i] as ProfileRecord, p))) {
+  if (
+    status &&
+    status.profiles.length === wanted.length &&
+    wanted.every((p, i) => sameRecord(status.profiles[i] as ProfileRecord, p)) &&
+    recordHolds(pod, base, status, wanted, ctx)
+  ) {
     // Reinvoked after another webhook added containers: those get the profiles' env and mounts too.
     const extended = extendToNewContainers(pod, base, status, wanted, ctx);
     for (const p of wanted) {

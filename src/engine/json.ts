@@ -54,3 +54,15 @@ export function setOwn(obj: JsonObject, key: string, value: JsonValue): void {
   if (key === '__proto__') Object.defineProperty(obj, key, { value, writable: true, enumerable: true, configurable: true });
   else obj[key] = value;
 }
+
+/** JSON with sorted keys: equal values give equal text, whatever their key order. */
+export function canonicalJson(v: JsonValue): string {
+  if (Array.isArray(v)) return `[${v.map(canonicalJson).join(',')}]`;
+  if (isObject(v)) {
+    return `{${Object.keys(v)
+      .sort()
+      .map((k) => `${JSON.stringify(k)}:${canonicalJson(v[k] as JsonValue)}`)
+      .join(',')}}`;
+  }
+  return JSON.stringify(v);
+}

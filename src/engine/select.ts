@@ -32,6 +32,9 @@ export function matchesSelector(sel: LabelSelector, labels: Readonly<Record<stri
   return true;
 }
 
+/** More profiles than anyone requests per pod; a bound on the work a pod can ask for. */
+export const MAX_REQUESTED = 64;
+
 export interface Selection {
   /** Profiles to inject, in injection order. */
   profiles: SidecarProfile[];
@@ -58,11 +61,26 @@ export function selectProfiles(pod: JsonObject, set: ProfileSet, namespaceLabels
 
   const requested = new Set<string>();
   if (raw !== undefined && !optedOut && raw.toLowerCase() !== 'true') {
+    const seen = new Set<string>();
     for (const part of raw.split(',')) {
       const name = part.trim();
-      if (name === '' || requested.has(name)) continue;
+      if (name === '' || seen.has(name)) continue;
+      // A pod is input: a long list of bogus names must not turn into as many outcomes and log entries.
+      if (seen.size >= MAX_REQUESTED) {
+        skipped.push({
+          profile: '*',
+          reason: 'invalid-annotation',
+          message: `${INJECT_ANNOTATION} names more than ${MAX_REQUESTED} profiles; the rest are ignored`,
+        });
+        break;
+      }
+      seen.add(name);
       if (dns1123Label(name)) {
-        skipped.push({ profile: name, reason: 'invalid-annotation', message: `${INJECT_ANNOTATION}: ${JSON.stringify(name)} is not a profile name` });
+        skipped.push({
+          profile: name.slice(0, 63),
+          reason: 'invalid-annotation',
+          message: `${INJECT_ANNOTATION}: ${JSON.stringify(name.slice(0, 100))} is not a profile name`,
+        });
         continue;
       }
       if (!set.byName.has(name)) {

@@ -2,8 +2,8 @@
  * Removes exactly what the status annotation records, and the annotation itself, giving back the
  * pod as it was before injection. Needs no profiles: the record is self-contained.
  */
-import { deepEqual, isObject, type JsonObject, type JsonValue } from './json.ts';
-import { NULL_SUFFIX, readStatus, STATUS_ANNOTATION, type StatusRecord, type TargetRecord } from './status.ts';
+import { canonicalJson, isObject, type JsonObject, type JsonValue } from './json.ts';
+import { NULL_SUFFIX, readStatus, STATUS_ANNOTATION, type StatusRecord } from './status.ts';
 
 export type UninjectResult = { ok: true; pod: JsonObject; removed: string[] } | { ok: false; message: string };
 
@@ -32,21 +32,30 @@ export function removeRecorded(pod: JsonObject, status: StatusRecord): JsonObjec
   drop('volumes', collect('volumes'));
   drop('imagePullSecrets', collect('imagePullSecrets'));
 
+  // One pass per list, with sets: the record is pod input, so removal must stay linear in its size.
   const untarget = (field: 'containers' | 'initContainers', key: 'targets' | 'initTargets') => {
-    const byContainer = new Map<string, TargetRecord[]>();
-    for (const p of status.profiles) for (const [c, rec] of Object.entries(p[key] ?? {})) byContainer.set(c, [...(byContainer.get(c) ?? []), rec]);
+    const byContainer = new Map<string, { env: Set<string>; mounts: Set<string>; from: Set<string> }>();
+    for (const p of status.profiles) {
+      for (const [c, rec] of Object.entries(p[key] ?? {})) {
+        let acc = byContainer.get(c);
+        if (!acc) {
+          acc = { env: new Set(), mounts: new Set(), from: new Set() };
+          byContainer.set(c, acc);
+        }
+        for (const e of rec.env ?? []) acc.env.add(e);
+        for (const m of rec.volumeMounts ?? []) acc.mounts.add(m);
+        for (const f of rec.envFrom ?? []) acc.from.add(canonicalJson(f));
+      }
+    }
     if (byContainer.size === 0 || !Array.isArray(spec[field])) return;
     spec[field] = list(spec[field]).map((c) => {
-      const recs = byContainer.get(nameOf(c) as string);
-      if (!recs || !isObject(c)) return c;
+      const acc = isObject(c) ? byContainer.get(nameOf(c) as string) : undefined;
+      if (!acc || !isObject(c)) return c;
       const next: JsonObject = { ...c };
-      const env = new Set(recs.flatMap((r) => r.env ?? []));
-      const mounts = new Set(recs.flatMap((r) => r.volumeMounts ?? []));
-      const from = recs.flatMap((r) => r.envFrom ?? []);
-      if (env.size > 0 && Array.isArray(c.env)) next.env = c.env.filter((e) => !env.has(nameOf(e) as string));
-      if (mounts.size > 0 && Array.isArray(c.volumeMounts))
-        next.volumeMounts = c.volumeMounts.filter((m) => !(isObject(m) && mounts.has(m.mountPath as string)));
-      if (from.length > 0 && Array.isArray(c.envFrom)) next.envFrom = c.envFrom.filter((f) => !from.some((x) => deepEqual(x, f)));
+      if (acc.env.size > 0 && Array.isArray(c.env)) next.env = c.env.filter((e) => !acc.env.has(nameOf(e) as string));
+      if (acc.mounts.size > 0 && Array.isArray(c.volumeMounts))
+        next.volumeMounts = c.volumeMounts.filter((m) => !(isObject(m) && acc.mounts.has(m.mountPath as string)));
+      if (acc.from.size > 0 && Array.isArray(c.envFrom)) next.envFrom = c.envFrom.filter((f) => !acc.from.has(canonicalJson(f)));
       return next;
     });
   };
@@ -64,24 +73,44 @@ export function removeRecorded(pod: JsonObject, status: StatusRecord): JsonObjec
 
   // Fields injection created go away again when nothing else was put in them, deepest first.
   // A path ending in `=null` was present as null (a YAML key with no value): null is put back.
-  const created = [...(status.created ?? [])].sort((a, b) => b.length - a.length);
+  // Container-level entries are grouped by container so each list is rewritten once.
+  const created = [...new Set(status.created ?? [])];
+  const perContainer = new Map<string, { key: string; wasNull: boolean }[]>();
+  const restore = (obj: JsonObject, key: string, wasNull: boolean): JsonObject => {
+    if (!isEmpty(obj[key])) return obj;
+    if (wasNull) return { ...obj, [key]: null };
+    return without(obj, key);
+  };
   for (const entry of created) {
     const wasNull = entry.endsWith(NULL_SUFFIX);
     const path = wasNull ? entry.slice(0, -NULL_SUFFIX.length) : entry;
-    const restore = (obj: JsonObject, key: string): JsonObject => {
-      if (!isEmpty(obj[key])) return obj;
-      if (wasNull) return { ...obj, [key]: null };
-      return without(obj, key);
-    };
     const m = /^spec\.(containers|initContainers)\[([^\]]+)\]\.(env|envFrom|volumeMounts)$/.exec(path);
     if (m) {
       const [, field, name, key] = m as unknown as [string, string, string, string];
-      if (Array.isArray(spec[field])) spec[field] = list(spec[field]).map((c) => (isObject(c) && c.name === name ? restore(c, key) : c));
-    } else if (path.startsWith('spec.')) {
-      Object.assign(spec, restore(spec, path.slice(5)));
+      const k = `${field}/${name}`;
+      perContainer.set(k, [...(perContainer.get(k) ?? []), { key, wasNull }]);
+    }
+  }
+  for (const field of ['containers', 'initContainers'] as const) {
+    if (!Array.isArray(spec[field])) continue;
+    spec[field] = list(spec[field]).map((c) => {
+      const entries = isObject(c) ? perContainer.get(`${field}/${nameOf(c)}`) : undefined;
+      if (!entries) return c;
+      let next = c as JsonObject;
+      for (const e of entries) next = restore(next, e.key, e.wasNull);
+      return next;
+    });
+  }
+  // Then the pod-level fields, deepest first (metadata.annotations before metadata).
+  for (const entry of created.sort((a, b) => b.length - a.length)) {
+    const wasNull = entry.endsWith(NULL_SUFFIX);
+    const path = wasNull ? entry.slice(0, -NULL_SUFFIX.length) : entry;
+    if (path.includes('[')) continue;
+    if (path.startsWith('spec.')) {
+      Object.assign(spec, restore(spec, path.slice(5), wasNull));
       if (!wasNull && isEmpty(spec[path.slice(5)])) delete spec[path.slice(5)];
     } else if (path.startsWith('metadata.')) {
-      Object.assign(meta, restore(meta, path.slice(9)));
+      Object.assign(meta, restore(meta, path.slice(9), wasNull));
       if (!wasNull && isEmpty(meta[path.slice(9)])) delete meta[path.slice(9)];
     }
   }

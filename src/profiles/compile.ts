@@ -3,20 +3,10 @@
  * applied, hash computed, templates detected. Runs once per load, never per request.
  */
 import { createHash } from 'node:crypto';
-import { deepFreeze, isObject, type JsonObject, type JsonValue } from '../engine/json.ts';
+import { canonicalJson, deepFreeze, isObject, type JsonObject, type JsonValue } from '../engine/json.ts';
 import type { LabelSelector, SidecarMode, SidecarProfile } from '../engine/profile.ts';
 
-/** Canonical JSON (sorted keys) so the hash does not depend on field order in the file. */
-export function canonicalJson(v: JsonValue): string {
-  if (Array.isArray(v)) return `[${v.map(canonicalJson).join(',')}]`;
-  if (isObject(v)) {
-    return `{${Object.keys(v)
-      .sort()
-      .map((k) => `${JSON.stringify(k)}:${canonicalJson(v[k] as JsonValue)}`)
-      .join(',')}}`;
-  }
-  return JSON.stringify(v);
-}
+export { canonicalJson };
 
 function hasTemplate(v: JsonValue): boolean {
   if (typeof v === 'string') return v.includes('{{');
