@@ -24,7 +24,7 @@ test('the webhook can never see system namespaces or Outrigger’s own, and fail
   const exprs = (hook.namespaceSelector as JsonObject).matchExpressions as JsonObject[];
   assert.deepEqual(exprs[0], { key: 'outrigger.dev/injection', operator: 'In', values: ['enabled'] });
   assert.deepEqual(exprs[1], { key: 'kubernetes.io/metadata.name', operator: 'NotIn', values: [...NEVER_INJECTED, 'ops'] });
-  assert.deepEqual([hook.failurePolicy, hook.sideEffects, hook.reinvocationPolicy, hook.timeoutSeconds], ['Fail', 'None', 'IfNeeded', 5]);
+  assert.deepEqual([hook.failurePolicy, hook.sideEffects, hook.reinvocationPolicy, hook.timeoutSeconds], ['Fail', 'NoneOnDryRun', 'IfNeeded', 5]);
   assert.deepEqual(hook.admissionReviewVersions, ['v1']);
 });
 

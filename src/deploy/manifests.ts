@@ -71,11 +71,11 @@ export function bundle(o: BundleOptions): JsonObject[] {
       metadata: { name: NAME, labels: { ...labels } },
       rules: [
         // Caches for profile selectors and tenancy; the admission path reads only these.
-        { apiGroups: [''], resources: ['namespaces'], verbs: ['get', 'list', 'watch'] },
-        { apiGroups: [GROUP], resources: [PLURAL], verbs: ['get', 'list', 'watch'] },
+        { apiGroups: [''], resources: ['namespaces'], verbs: ['list', 'watch'] },
+        { apiGroups: [GROUP], resources: [PLURAL], verbs: ['list', 'watch'] },
         { apiGroups: [GROUP], resources: [`${PLURAL}/status`], verbs: ['patch'] },
         // Events on the owning workload when a pod is skipped or denied.
-        { apiGroups: ['', 'events.k8s.io'], resources: ['events'], verbs: ['create', 'patch'] },
+        { apiGroups: ['events.k8s.io'], resources: ['events'], verbs: ['create'] },
         ...(o.certMode === 'self'
           ? [{ apiGroups: ['admissionregistration.k8s.io'], resources: ['mutatingwebhookconfigurations'], resourceNames: [NAME], verbs: ['get', 'patch'] }]
           : []),
@@ -99,7 +99,7 @@ export function bundle(o: BundleOptions): JsonObject[] {
         rules: [
           // `create` cannot be limited by name (the object does not exist yet); everything else is.
           { apiGroups: [''], resources: ['secrets'], verbs: ['create'] },
-          { apiGroups: [''], resources: ['secrets'], resourceNames: [TLS_SECRET], verbs: ['get', 'update', 'patch', 'watch', 'list'] },
+          { apiGroups: [''], resources: ['secrets'], resourceNames: [TLS_SECRET], verbs: ['get', 'update'] },
           { apiGroups: ['coordination.k8s.io'], resources: ['leases'], verbs: ['create'] },
           { apiGroups: ['coordination.k8s.io'], resources: ['leases'], resourceNames: [LEADER_LEASE], verbs: ['get', 'update'] },
         ],
@@ -202,7 +202,8 @@ export function bundle(o: BundleOptions): JsonObject[] {
     // started without it. The price is that pod creation in opted-in namespaces stops while no
     // replica is reachable; two replicas, a PDB and the namespace selector below bound that.
     failurePolicy: 'Fail',
-    sideEffects: 'None',
+    // Events are recorded for skipped or denied pods, never for dry-run requests.
+    sideEffects: 'NoneOnDryRun',
     admissionReviewVersions: ['v1'],
     timeoutSeconds: 5,
     reinvocationPolicy: 'IfNeeded',

@@ -128,8 +128,16 @@ export class KubeClient {
    * Streams watch events until the server ends the watch, `signal` aborts, or an error occurs.
    * Resolves when the stream ends normally; a 410 comes as an ERROR event whose object is a Status.
    */
-  async watch(path: string, query: RequestOptions['query'], onEvent: (e: WatchEvent) => void, signal?: AbortSignal): Promise<void> {
-    const res = await this.#open('GET', path, { query: { ...query, watch: true }, ...(signal ? { signal } : {}) });
+  /**
+   * `idleTimeoutMs`: a connection silent for that long is dropped (a dead peer never says so); the
+   * server sends bookmarks and ends watches itself well before.
+   */
+  async watch(path: string, query: RequestOptions['query'], onEvent: (e: WatchEvent) => void, signal?: AbortSignal, idleTimeoutMs?: number): Promise<void> {
+    const res = await this.#open('GET', path, {
+      query: { ...query, watch: true },
+      ...(signal ? { signal } : {}),
+      ...(idleTimeoutMs ? { timeoutMs: idleTimeoutMs } : {}),
+    });
     const status = res.statusCode ?? 0;
     if (status !== 200) {
       const chunks: Buffer[] = [];

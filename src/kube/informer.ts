@@ -126,6 +126,7 @@ export class Informer {
         const stopWatch = () => watchAbort.abort();
         signal.addEventListener('abort', stopWatch, { once: true });
         let gone = false;
+        const opened = Date.now();
         try {
           await this.#client.watch(
             this.#path,
@@ -138,6 +139,7 @@ export class Informer {
               }
             },
             watchAbort.signal,
+            (this.watchTimeoutSeconds + 60) * 1000,
           );
         } catch (e) {
           if (!gone) throw e;
@@ -145,7 +147,11 @@ export class Informer {
           signal.removeEventListener('abort', stopWatch);
         }
         if (gone) needList = true;
-        delay = this.backoff.initialMs;
+        // A watch that the server ends at once (again and again) must not become a busy loop.
+        if (!gone && Date.now() - opened < 1000) {
+          await sleep(delay, signal);
+          delay = Math.min(delay * 2, this.backoff.maxMs);
+        } else delay = this.backoff.initialMs;
       } catch (e) {
         if (signal.aborted) break;
         if (e instanceof KubeApiError && e.status === 410) needList = true;

@@ -17,6 +17,9 @@ export interface LeaseOptions {
   now?: () => Date;
 }
 
+/** Lease calls must end well within the lease: a hung call must not keep a replica believing it leads. */
+const CALL_TIMEOUT_MS = 3000;
+
 const micro = (d: Date) => d.toISOString().replace('Z', '000Z');
 
 export class LeaderElection {
@@ -27,14 +30,21 @@ export class LeaderElection {
   #stopped = false;
   #tick: Promise<void> = Promise.resolve();
   #lastRenewed = 0;
+  /** When this replica first saw the current holder's current renewTime: expiry is judged on the local clock, never the holder's. */
+  #observed: { key: string; at: number } | undefined;
 
   constructor(client: KubeClient, opts: LeaseOptions) {
     this.#client = client;
     this.#o = { leaseDurationSeconds: 15, renewEveryMs: 5000, ...opts };
   }
 
+  /** False as soon as the renew deadline has passed without a renewal, whatever a round in flight is doing. */
   get leader(): boolean {
-    return this.#leader;
+    return this.#leader && Date.now() - this.#lastRenewed <= this.#renewDeadlineMs;
+  }
+
+  get #renewDeadlineMs(): number {
+    return (this.#o.leaseDurationSeconds * 1000 * 2) / 3;
   }
 
   get #path(): string {
@@ -85,10 +95,11 @@ export class LeaderElection {
     try {
       let lease: JsonObject;
       try {
-        lease = await this.#client.request('GET', `${this.#path}/${this.#o.name}`);
+        lease = await this.#client.request('GET', `${this.#path}/${this.#o.name}`, { timeoutMs: CALL_TIMEOUT_MS });
       } catch (e) {
         if (!(e instanceof KubeApiError && e.status === 404)) throw e;
         await this.#client.request('POST', this.#path, {
+          timeoutMs: CALL_TIMEOUT_MS,
           body: {
             apiVersion: 'coordination.k8s.io/v1',
             kind: 'Lease',
@@ -102,9 +113,10 @@ export class LeaderElection {
       }
       const spec = isObject(lease.spec) ? lease.spec : {};
       const holder = typeof spec.holderIdentity === 'string' ? spec.holderIdentity : '';
-      const renewed = typeof spec.renewTime === 'string' ? Date.parse(spec.renewTime) : 0;
       const duration = typeof spec.leaseDurationSeconds === 'number' ? spec.leaseDurationSeconds : this.#o.leaseDurationSeconds;
-      const expired = !holder || renewed + duration * 1000 < now.getTime();
+      const key = `${holder}@${String(spec.renewTime)}`;
+      if (this.#observed?.key !== key) this.#observed = { key, at: now.getTime() };
+      const expired = !holder || this.#observed.at + duration * 1000 < now.getTime();
       if (holder !== this.#o.identity && !expired) {
         this.#set(false);
         return;
@@ -112,7 +124,7 @@ export class LeaderElection {
       const transitions = typeof spec.leaseTransitions === 'number' ? spec.leaseTransitions : 0;
       const next = holder === this.#o.identity ? { ...spec, ...mine } : { ...spec, ...mine, acquireTime: micro(now), leaseTransitions: transitions + 1 };
       // PUT with the resourceVersion we read: a concurrent writer makes this fail with 409.
-      await this.#client.request('PUT', `${this.#path}/${this.#o.name}`, { body: { ...lease, spec: next } });
+      await this.#client.request('PUT', `${this.#path}/${this.#o.name}`, { body: { ...lease, spec: next }, timeoutMs: CALL_TIMEOUT_MS });
       this.#lastRenewed = now.getTime();
       this.#set(true);
     } catch (e) {
@@ -123,7 +135,7 @@ export class LeaderElection {
       // Cannot reach the API server: keep leading until the renew deadline (two thirds of the lease),
       // then assume the lease is lost, before anyone else may take it.
       this.#o.log?.('warn', 'leader election round failed', { error: (e as Error).message });
-      if (now.getTime() - this.#lastRenewed > (this.#o.leaseDurationSeconds * 1000 * 2) / 3) this.#set(false);
+      if (now.getTime() - this.#lastRenewed > this.#renewDeadlineMs) this.#set(false);
     }
   }
 }

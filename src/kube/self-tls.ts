@@ -130,14 +130,18 @@ export class SelfManagedTls {
     let secret = await this.#getSecret();
     if (this.#o.isLeader()) {
       const webhook = await this.#client.request('GET', this.#webhookPath);
-      const hooks = (Array.isArray(webhook.webhooks) ? webhook.webhooks : []).filter(isObject);
-      const trusted = hooks.map((h) => unb64((isObject(h.clientConfig) ? h.clientConfig : {}).caBundle) ?? '');
+      const hooks = (Array.isArray(webhook.webhooks) ? webhook.webhooks : []).filter(isObject).map((h, index) => ({ h, index }));
+      const ours = hooks.filter(({ h }) => this.#isOurs(h));
+      const trusted = ours.map(({ h }) => unb64((isObject(h.clientConfig) ? h.clientConfig : {}).caBundle) ?? '');
       const p = plan(
         readMaterial(secret),
         this.#policy,
         this.#o.now?.() ?? new Date(),
         (pem) => trusted.length > 0 && trusted.every((t) => t.includes(pem.trim())),
       );
+      // The caBundle first, then the Secret: every replica serves what the Secret holds, so the API
+      // server must already trust it by the time any replica can read it.
+      await this.#ensureCaBundle(ours, p.material.bundle.join(''));
       if (p.reasons.length > 0) {
         const body = secretFor(this.#o.secretName, this.#o.namespace, p.material, secret);
         try {
@@ -146,12 +150,11 @@ export class SelfManagedTls {
             : await this.#client.request('POST', this.#secretPath, { body });
           this.#o.log?.('info', 'certificates updated', { reasons: p.reasons, secret: `${this.#o.namespace}/${this.#o.secretName}` });
         } catch (e) {
-          // Another writer got there first (409) or it already exists: read theirs next round.
+          // Another writer got there first (409): read theirs next round; the caBundle follows then.
           if (e instanceof KubeApiError && (e.status === 409 || e.status === 404)) return;
           throw e;
         }
       }
-      await this.#ensureCaBundle(hooks, p.material.bundle.join(''));
     }
     const m = readMaterial(secret);
     if (!m) return;
@@ -162,21 +165,29 @@ export class SelfManagedTls {
     }
   }
 
-  /** Patches only webhooks that call our Service, with a test op per webhook so a reordered list is never clobbered. */
-  async #ensureCaBundle(hooks: JsonObject[], bundle: string): Promise<void> {
+  #isOurs(h: JsonObject): boolean {
+    const cc = isObject(h.clientConfig) ? h.clientConfig : {};
+    const svc = isObject(cc.service) ? cc.service : undefined;
+    return svc !== undefined && svc.name === this.#o.service && svc.namespace === this.#o.namespace;
+  }
+
+  /**
+   * Patches only webhooks that call our Service. Each change is guarded by `test` ops on the
+   * webhook's name and on the caBundle read, so a reordered list or a concurrent writer makes the
+   * patch fail instead of clobbering it.
+   */
+  async #ensureCaBundle(ours: { h: JsonObject; index: number }[], bundle: string): Promise<void> {
     const want = b64(bundle);
     const ops: JsonObject[] = [];
-    hooks.forEach((h, i) => {
+    for (const { h, index } of ours) {
       const cc = isObject(h.clientConfig) ? h.clientConfig : {};
-      const svc = isObject(cc.service) ? cc.service : undefined;
-      if (!svc || svc.name !== this.#o.service || svc.namespace !== this.#o.namespace || cc.caBundle === want) return;
-      ops.push(
-        { op: 'test', path: `/webhooks/${i}/name`, value: h.name as string },
-        { op: cc.caBundle === undefined ? 'add' : 'replace', path: `/webhooks/${i}/clientConfig/caBundle`, value: want },
-      );
-    });
+      if (cc.caBundle === want) continue;
+      ops.push({ op: 'test', path: `/webhooks/${index}/name`, value: h.name as string });
+      if (typeof cc.caBundle === 'string') ops.push({ op: 'test', path: `/webhooks/${index}/clientConfig/caBundle`, value: cc.caBundle });
+      ops.push({ op: cc.caBundle === undefined ? 'add' : 'replace', path: `/webhooks/${index}/clientConfig/caBundle`, value: want });
+    }
     if (ops.length === 0) return;
     await this.#client.request('PATCH', this.#webhookPath, { body: ops as unknown as JsonObject, contentType: 'application/json-patch+json' });
-    this.#o.log?.('info', 'caBundle written to the webhook configuration', { webhookConfig: this.#o.webhookConfig, webhooks: ops.length / 2 });
+    this.#o.log?.('info', 'caBundle written to the webhook configuration', { webhookConfig: this.#o.webhookConfig });
   }
 }
