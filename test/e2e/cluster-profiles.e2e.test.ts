@@ -46,6 +46,13 @@ describe('SidecarProfiles from the cluster', { skip: availability.skip }, () => 
     return { obj, c: conds.find((c) => c.type === type) };
   };
 
+  // A merge patch of the spec: Outrigger writes status concurrently, so a GET-then-PUT would race it.
+  const setSpec = (name: string, spec: JsonObject) =>
+    client.request('PATCH', `/apis/outrigger.dev/v1alpha1/namespaces/${SYSTEM}/sidecarprofiles/${name}`, {
+      body: { spec },
+      contentType: 'application/merge-patch+json',
+    });
+
   before(async () => {
     cp = await startControlPlane({ etcdDataDir: etcdDir });
     client = new KubeClient(loadKubeconfig(cp.kubeconfigPath));
@@ -124,8 +131,7 @@ describe('SidecarProfiles from the cluster', { skip: availability.skip }, () => 
   });
 
   test('an update gives new pods the new version, and status reports the old pod as drifted', async () => {
-    const current = await client.request('GET', `/apis/outrigger.dev/v1alpha1/namespaces/${SYSTEM}/sidecarprofiles/agent`);
-    await client.request('PUT', `/apis/outrigger.dev/v1alpha1/namespaces/${SYSTEM}/sidecarprofiles/agent`, { body: { ...current, spec: agentSpec('2') } });
+    await setSpec('agent', agentSpec('2'));
     await eventually('version 2 active', () => profiles.tenancy.global.byName.get('agent')?.version === '2');
     const pods = await client.request('GET', '/api/v1/namespaces/team-a/pods');
     const rows = driftReport({
@@ -159,11 +165,8 @@ describe('SidecarProfiles from the cluster', { skip: availability.skip }, () => 
   });
 
   test('an invalid edit gives Invalid with the field path, and the last valid version stays in use', async () => {
-    const current = await client.request('GET', `/apis/outrigger.dev/v1alpha1/namespaces/${SYSTEM}/sidecarprofiles/agent`);
     // Valid for the CRD, invalid for Outrigger: a template variable that does not exist.
-    const res = await client.request('PUT', `/apis/outrigger.dev/v1alpha1/namespaces/${SYSTEM}/sidecarprofiles/agent`, {
-      body: { ...current, spec: agentSpec('3', 'example.com/agent:{{ pod.nmae }}') },
-    });
+    const res = await setSpec('agent', agentSpec('3', 'example.com/agent:{{ pod.nmae }}'));
     assert.ok(res.metadata);
     const { c } = await eventually('Invalid=True', async () => {
       const r = await cond(SYSTEM, 'agent', 'Invalid');
