@@ -4,6 +4,6 @@ export { deepEqual, type JsonObject, type JsonValue } from './json.ts';
 export { type AnyPatchOp, applyPatch, PatchApplyError } from './patch-apply.ts';
 export { diff, type PatchOp } from './patch-diff.ts';
 export { type ProfileSet, profileSet, type SidecarProfile } from './profile.ts';
-export { describe, ERROR_REASONS, REASONS, type ReasonCode } from './reasons.ts';
+export { ERROR_REASONS, REASONS, type ReasonCode } from './reasons.ts';
 export { INJECT_ANNOTATION, readStatus, STATUS_ANNOTATION, type StatusRecord } from './status.ts';
 export { type UninjectResult, uninject } from './uninject.ts';

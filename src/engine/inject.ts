@@ -5,7 +5,7 @@
  * select → (uninject a stale record) → per profile: render → merge → validate → record status
  * → diff original → desired → apply the patch independently and compare (self-check).
  */
-import { deepEqual, isObject, type JsonObject, type JsonValue } from './json.ts';
+import { deepEqual, isObject, type JsonObject, type JsonValue, stringMap } from './json.ts';
 import { globToRegExp } from './k8s-names.ts';
 import { type MergeState, mergeProfile } from './merge.ts';
 import { applyPatch } from './patch-apply.ts';
@@ -14,7 +14,7 @@ import type { ProfileSet, SidecarProfile } from './profile.ts';
 import { parseQuantity } from './quantity.ts';
 import { ERROR_REASONS, REASONS, type ReasonCode } from './reasons.ts';
 import { RenderError, renderParts } from './render.ts';
-import { selectProfiles, stringMap } from './select.ts';
+import { selectProfiles } from './select.ts';
 import { NULL_SUFFIX, type ProfileRecord, readStatus, STATUS_ANNOTATION, type StatusRecord } from './status.ts';
 import type { TemplateValues } from './template.ts';
 import { removeRecorded } from './uninject.ts';

@@ -66,3 +66,20 @@ export function canonicalJson(v: JsonValue): string {
   }
   return JSON.stringify(v);
 }
+
+/** A list field as an array (absent, null or a wrong type reads as empty). */
+export function listOf(v: JsonValue | undefined): JsonValue[] {
+  return Array.isArray(v) ? v : [];
+}
+
+/** The `name` of a list item (containers, volumes, env, ...), if it has a string one. */
+export function nameOf(v: JsonValue): string | undefined {
+  return isObject(v) && typeof v.name === 'string' ? v.name : undefined;
+}
+
+/** The string entries of a map (labels, annotations); anything else is ignored. */
+export function stringMap(v: unknown): Record<string, string> {
+  const out: Record<string, string> = {};
+  if (isObject(v)) for (const [k, x] of Object.entries(v)) if (typeof x === 'string') out[k] = x;
+  return out;
+}

@@ -4,7 +4,7 @@
  * for volume mounts); an identical item already present is left alone and not recorded, a different
  * one is a conflict settled by the profile's conflictPolicy.
  */
-import { deepEqual, isObject, type JsonObject, type JsonValue, setOwn } from './json.ts';
+import { deepEqual, isObject, type JsonObject, type JsonValue, listOf, nameOf, setOwn } from './json.ts';
 import { globToRegExp } from './k8s-names.ts';
 import type { SidecarProfile } from './profile.ts';
 import type { Parts } from './render.ts';
@@ -30,9 +30,6 @@ function addTo<T, K extends keyof T>(obj: T, key: K, value: NonNullable<T[K]> ex
   current.push(value);
   obj[key] = current as T[K];
 }
-
-const list = (v: JsonValue | undefined): JsonValue[] => (Array.isArray(v) ? v : []);
-const nameOf = (v: JsonValue): string | undefined => (isObject(v) && typeof v.name === 'string' ? v.name : undefined);
 
 export function mergeProfile(state: MergeState, profile: SidecarProfile, parts: Parts, mode: 'native' | 'classic'): MergeOutcome {
   const warnings: string[] = [];
@@ -66,7 +63,7 @@ export function mergeProfile(state: MergeState, profile: SidecarProfile, parts: 
 
     // Containers and init containers share one name space.
     const existingByName = new Map<string, JsonValue>();
-    for (const c of [...list(spec.initContainers), ...list(spec.containers)]) {
+    for (const c of [...listOf(spec.initContainers), ...listOf(spec.containers)]) {
       const n = nameOf(c);
       if (n !== undefined) existingByName.set(n, c);
     }
@@ -94,20 +91,20 @@ export function mergeProfile(state: MergeState, profile: SidecarProfile, parts: 
     }
     if (newInit.length > 0) {
       mark('spec.initContainers', spec, 'initContainers');
-      const init = list(spec.initContainers).slice();
+      const init = listOf(spec.initContainers).slice();
       init.splice(state.initInsertAt, 0, ...newInit);
       spec.initContainers = init;
     }
     if (newContainers.length > 0) {
       mark('spec.containers', spec, 'containers');
-      spec.containers = [...list(spec.containers), ...newContainers];
+      spec.containers = [...listOf(spec.containers), ...newContainers];
     }
 
     // Pod-level keyed lists.
     for (const field of ['volumes', 'imagePullSecrets'] as const) {
       const items = parts[field];
       if (items.length === 0) continue;
-      const current = list(spec[field]);
+      const current = listOf(spec[field]);
       const byName = new Map(current.map((v) => [nameOf(v), v]));
       const added: JsonObject[] = [];
       for (const item of items) {
@@ -128,7 +125,7 @@ export function mergeProfile(state: MergeState, profile: SidecarProfile, parts: 
     const targetInto = (field: 'containers' | 'initContainers', globs: readonly string[], own: ReadonlySet<string>, recordKey: 'targets' | 'initTargets') => {
       if (globs.length === 0 || (parts.env.length === 0 && parts.envFrom.length === 0 && parts.volumeMounts.length === 0)) return;
       const patterns = globs.map(globToRegExp);
-      const current = list(spec[field]);
+      const current = listOf(spec[field]);
       let changed = false;
       const next = current.map((c) => {
         const name = nameOf(c);
@@ -137,7 +134,7 @@ export function mergeProfile(state: MergeState, profile: SidecarProfile, parts: 
         const rec: TargetRecord = {};
         const where = `${field === 'containers' ? 'container' : 'init container'} ${JSON.stringify(name)}`;
 
-        const env = list(c.env);
+        const env = listOf(c.env);
         const envByName = new Map(env.map((e) => [nameOf(e), e]));
         const addEnv: JsonObject[] = [];
         for (const e of parts.env) {
@@ -158,7 +155,7 @@ export function mergeProfile(state: MergeState, profile: SidecarProfile, parts: 
           out.env = [...env, ...addEnv];
         }
 
-        const envFrom = list(c.envFrom);
+        const envFrom = listOf(c.envFrom);
         const addFrom = parts.envFrom.filter((f) => !envFrom.some((x) => deepEqual(x, f)));
         if (addFrom.length > 0) {
           mark(`spec.${field}[${name}].envFrom`, c, 'envFrom');
@@ -166,7 +163,7 @@ export function mergeProfile(state: MergeState, profile: SidecarProfile, parts: 
           rec.envFrom = [...addFrom];
         }
 
-        const mounts = list(c.volumeMounts);
+        const mounts = listOf(c.volumeMounts);
         const byPath = new Map(mounts.map((m) => [isObject(m) ? m.mountPath : undefined, m]));
         const addMounts: JsonObject[] = [];
         for (const m of parts.volumeMounts) {

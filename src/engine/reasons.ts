@@ -33,7 +33,3 @@ export const ERROR_REASONS: ReadonlySet<ReasonCode> = new Set<ReasonCode>([
   'invalid-result',
   'patch-verification-failed',
 ]);
-
-export function describe(code: ReasonCode): string {
-  return REASONS[code];
-}

@@ -2,7 +2,7 @@
  * Which profiles a pod gets: the ones its `outrigger.dev/inject` annotation names, plus the ones
  * whose selector matches it and its namespace; `"false"` drops all that are not mandatory.
  */
-import { isObject, type JsonObject } from './json.ts';
+import { isObject, type JsonObject, stringMap } from './json.ts';
 import { dns1123Label } from './k8s-names.ts';
 import type { LabelSelector, ProfileSet, SidecarProfile } from './profile.ts';
 import type { ReasonCode } from './reasons.ts';
@@ -42,12 +42,6 @@ export interface Selection {
   skipped: { profile: string; reason: ReasonCode; message: string }[];
   warnings: string[];
   optedOut: boolean;
-}
-
-export function stringMap(v: unknown): Record<string, string> {
-  const out: Record<string, string> = {};
-  if (isObject(v)) for (const [k, x] of Object.entries(v)) if (typeof x === 'string') out[k] = x;
-  return out;
 }
 
 export function selectProfiles(pod: JsonObject, set: ProfileSet, namespaceLabels: Readonly<Record<string, string>>): Selection {

@@ -2,13 +2,10 @@
  * Removes exactly what the status annotation records, and the annotation itself, giving back the
  * pod as it was before injection. Needs no profiles: the record is self-contained.
  */
-import { canonicalJson, isObject, type JsonObject, type JsonValue } from './json.ts';
+import { canonicalJson, isObject, type JsonObject, type JsonValue, listOf, nameOf } from './json.ts';
 import { NULL_SUFFIX, readStatus, STATUS_ANNOTATION, type StatusRecord } from './status.ts';
 
 export type UninjectResult = { ok: true; pod: JsonObject; removed: string[] } | { ok: false; message: string };
-
-const list = (v: JsonValue | undefined): JsonValue[] => (Array.isArray(v) ? v : []);
-const nameOf = (v: JsonValue): string | undefined => (isObject(v) && typeof v.name === 'string' ? v.name : undefined);
 
 /** @returns the pod unchanged (removed: []) when it carries no status annotation. */
 export function uninject(pod: JsonObject): UninjectResult {
@@ -24,7 +21,7 @@ export function removeRecorded(pod: JsonObject, status: StatusRecord): JsonObjec
   const meta: JsonObject = isObject(pod.metadata) ? { ...pod.metadata } : {};
 
   const drop = (field: string, names: Set<string>) => {
-    if (names.size > 0 && Array.isArray(spec[field])) spec[field] = list(spec[field]).filter((v) => !names.has(nameOf(v) as string));
+    if (names.size > 0 && Array.isArray(spec[field])) spec[field] = listOf(spec[field]).filter((v) => !names.has(nameOf(v) as string));
   };
   const collect = (key: 'containers' | 'initContainers' | 'volumes' | 'imagePullSecrets') => new Set(status.profiles.flatMap((p) => p[key] ?? []));
   drop('containers', collect('containers'));
@@ -48,7 +45,7 @@ export function removeRecorded(pod: JsonObject, status: StatusRecord): JsonObjec
       }
     }
     if (byContainer.size === 0 || !Array.isArray(spec[field])) return;
-    spec[field] = list(spec[field]).map((c) => {
+    spec[field] = listOf(spec[field]).map((c) => {
       const acc = isObject(c) ? byContainer.get(nameOf(c) as string) : undefined;
       if (!acc || !isObject(c)) return c;
       const next: JsonObject = { ...c };
@@ -93,7 +90,7 @@ export function removeRecorded(pod: JsonObject, status: StatusRecord): JsonObjec
   }
   for (const field of ['containers', 'initContainers'] as const) {
     if (!Array.isArray(spec[field])) continue;
-    spec[field] = list(spec[field]).map((c) => {
+    spec[field] = listOf(spec[field]).map((c) => {
       const entries = isObject(c) ? perContainer.get(`${field}/${nameOf(c)}`) : undefined;
       if (!entries) return c;
       let next = c as JsonObject;

@@ -6,11 +6,9 @@
  * Checks of one container alone are memoised per container object: the engine shares unchanged
  * containers between the original and the injected pod, so they are checked once.
  */
-import { isObject, type JsonObject, type JsonValue } from './json.ts';
+import { isObject, type JsonObject, type JsonValue, listOf } from './json.ts';
 import { dns1123Label, envName, labelValue, portName, qualifiedName } from './k8s-names.ts';
 import { parseQuantity } from './quantity.ts';
-
-const arr = (v: JsonValue | undefined): JsonValue[] => (Array.isArray(v) ? v : []);
 
 type Kind = 'container' | 'init container';
 const memo: Record<Kind, WeakMap<JsonObject, string[]>> = { container: new WeakMap(), 'init container': new WeakMap() };
@@ -49,7 +47,7 @@ function intrinsic(c: JsonObject, kind: Kind): string[] {
   if (typeof c.image !== 'string' || c.image.trim() === '') errors.push(`${at}: image is required`);
 
   const portNames = new Set<string>();
-  for (const p of arr(c.ports)) {
+  for (const p of listOf(c.ports)) {
     if (!isObject(p) || typeof p.name !== 'string') continue;
     const pe = portName(p.name);
     if (pe) errors.push(`${at}: port name ${JSON.stringify(p.name)} ${pe}`);
@@ -58,13 +56,13 @@ function intrinsic(c: JsonObject, kind: Kind): string[] {
   }
 
   const mountPaths = new Set<string>();
-  for (const m of arr(c.volumeMounts)) {
+  for (const m of listOf(c.volumeMounts)) {
     if (!isObject(m) || typeof m.mountPath !== 'string') continue;
     if (mountPaths.has(m.mountPath)) errors.push(`${at}: mountPath ${JSON.stringify(m.mountPath)} is used more than once`);
     mountPaths.add(m.mountPath);
   }
 
-  for (const v of arr(c.env)) {
+  for (const v of listOf(c.env)) {
     if (isObject(v) && typeof v.name === 'string') {
       const ve = envName(v.name);
       if (ve) errors.push(`${at}: env ${JSON.stringify(v.name)} ${ve}`);
@@ -105,7 +103,7 @@ export function validatePod(pod: JsonObject): string[] {
   }
 
   const volumes = new Set<string>();
-  for (const v of arr(spec.volumes)) {
+  for (const v of listOf(spec.volumes)) {
     if (!isObject(v) || typeof v.name !== 'string') continue;
     const e = dns1123Label(v.name);
     if (e) errors.push(`volume ${JSON.stringify(v.name)}: name ${e}`);
@@ -122,19 +120,19 @@ export function validatePod(pod: JsonObject): string[] {
     errors.push(...intrinsic(c, kind));
     if (names.has(name)) errors.push(`${at}: name is used by another container or init container`);
     names.add(name);
-    for (const p of arr(c.ports)) {
+    for (const p of listOf(c.ports)) {
       if (isObject(p) && typeof p.hostPort === 'number' && p.hostPort > 0) {
         const key = `${p.hostIP ?? ''}/${p.hostPort}/${p.protocol ?? 'TCP'}`;
         if (hostPorts.has(key)) errors.push(`${at}: hostPort ${p.hostPort}/${p.protocol ?? 'TCP'} is already used by another container`);
         hostPorts.add(key);
       }
     }
-    for (const m of arr(c.volumeMounts)) {
+    for (const m of listOf(c.volumeMounts)) {
       if (isObject(m) && typeof m.name === 'string' && !volumes.has(m.name))
         errors.push(`${at}: volumeMount ${JSON.stringify(m.name)} names a volume the pod does not have`);
     }
   };
-  for (const c of arr(spec.initContainers)) check(c, 'init container');
-  for (const c of arr(spec.containers)) check(c, 'container');
+  for (const c of listOf(spec.initContainers)) check(c, 'init container');
+  for (const c of listOf(spec.containers)) check(c, 'container');
   return errors;
 }

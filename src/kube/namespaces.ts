@@ -1,6 +1,5 @@
 /** Namespace labels, watched into memory for profile selectors (never read from the API per request). */
-import { isObject } from '../engine/json.ts';
-import { stringMap } from '../engine/select.ts';
+import { isObject, stringMap } from '../engine/json.ts';
 import type { KubeClient } from './client.ts';
 import { Informer, type InformerEvents } from './informer.ts';
 

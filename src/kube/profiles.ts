@@ -121,8 +121,8 @@ export class ClusterProfiles {
     if (this.#opts.writeStatus?.() ?? true) this.#queueStatusWrites(store);
   }
 
-  /** Desired status of one object; exported for tests through ClusterProfiles.desiredStatus. */
-  desiredStatus(s: ProfileState, current: JsonValue | undefined): JsonObject {
+  /** The status one object should have: conditions keep their transition time unless their status changes. */
+  #desiredStatus(s: ProfileState, current: JsonValue | undefined): JsonObject {
     const now = (this.#opts.now?.() ?? new Date()).toISOString().replace(/\.\d{3}Z$/, 'Z');
     const previous = isObject(current) && Array.isArray(current.conditions) ? current.conditions.filter(isObject) : [];
     const cond = (type: string, status: 'True' | 'False', reason: string, message: string): Condition => {
@@ -149,7 +149,7 @@ export class ClusterProfiles {
     for (const [key, s] of this.#states) {
       const obj = store.get(key);
       if (!obj) continue;
-      const desired = this.desiredStatus(s, obj.status);
+      const desired = this.#desiredStatus(s, obj.status);
       if (sameStatus(obj.status, desired)) continue;
       const [ns, name] = key.split('/') as [string, string];
       writes.push({ path: `/apis/${GROUP}/${VERSION}/namespaces/${ns}/${PLURAL}/${name}/status`, status: desired });

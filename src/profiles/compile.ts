@@ -3,10 +3,8 @@
  * applied, hash computed, templates detected. Runs once per load, never per request.
  */
 import { createHash } from 'node:crypto';
-import { canonicalJson, deepFreeze, isObject, type JsonObject, type JsonValue } from '../engine/json.ts';
+import { canonicalJson, deepFreeze, isObject, type JsonObject, type JsonValue, stringMap } from '../engine/json.ts';
 import type { LabelSelector, SidecarMode, SidecarProfile } from '../engine/profile.ts';
-
-export { canonicalJson };
 
 function hasTemplate(v: JsonValue): boolean {
   if (typeof v === 'string') return v.includes('{{');
@@ -17,11 +15,6 @@ function hasTemplate(v: JsonValue): boolean {
 
 const list = (v: JsonValue | undefined): JsonObject[] => (Array.isArray(v) ? (v.filter(isObject) as JsonObject[]) : []);
 const strings = (v: JsonValue | undefined): string[] => (Array.isArray(v) ? v.filter((s): s is string => typeof s === 'string') : []);
-const stringMap = (v: JsonValue | undefined): Record<string, string> => {
-  const out: Record<string, string> = {};
-  if (isObject(v)) for (const [k, x] of Object.entries(v)) if (typeof x === 'string') out[k] = x;
-  return out;
-};
 
 /** The document must already have passed validateProfileDocument. */
 export function compileProfile(doc: JsonObject, source: string): SidecarProfile {

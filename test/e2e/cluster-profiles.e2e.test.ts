@@ -109,7 +109,7 @@ describe('SidecarProfiles from the cluster', { skip: availability.skip }, () => 
     );
   });
 
-  test('a profile gets a Ready condition, and pods are injected with it', async () => {
+  test('a profile gets a Ready condition, and the engine injects it from the cache into a pod the API server accepts', async () => {
     await client.request('POST', `/apis/outrigger.dev/v1alpha1/namespaces/${SYSTEM}/sidecarprofiles`, { body: profile('agent', SYSTEM, agentSpec('1')) });
     const { c } = await eventually('Ready=True', async () => {
       const r = await cond(SYSTEM, 'agent', 'Ready');
