@@ -32,7 +32,8 @@ type Container = JsonObject | JsonValue[];
 
 /** @example applyPatch({ a: 1 }, [{ op: 'add', path: '/b', value: 2 }]) // { a: 1, b: 2 } */
 export function applyPatch(doc: JsonValue, ops: readonly AnyPatchOp[]): JsonValue {
-  const owned = new WeakSet<object>();
+  // Lives for one call only; a Set is cheaper than a WeakSet here.
+  const owned = new Set<object>();
   let root = doc;
   ops.forEach((op, index) => {
     const fail = (detail: string): never => {
@@ -108,7 +109,7 @@ function write(
   path: string[],
   value: JsonValue | undefined,
   mode: 'add' | 'remove' | 'replace',
-  owned: WeakSet<object>,
+  owned: Set<object>,
   fail: (d: string) => never,
 ): JsonValue {
   if (path.length === 0) {

@@ -25,5 +25,7 @@ export function pointer(tokens: readonly (string | number)[]): string {
 export function parsePointer(p: string): string[] {
   if (p === '') return [];
   if (!p.startsWith('/')) throw new Error(`JSON pointer ${JSON.stringify(p)} must start with "/"`);
-  return p.slice(1).split('/').map(unescapeToken);
+  const tokens = p.slice(1).split('/');
+  // Most pointers have no escapes; mapping every token is measurable on each self-check.
+  return p.includes('~') ? tokens.map(unescapeToken) : tokens;
 }
