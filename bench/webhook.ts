@@ -8,14 +8,21 @@
  *   node bench/webhook.ts [--seconds 6] [--rounds 6] [--warmup 2] [--connections 10] [--only small,large,none]
  *
  * Targets: throughput ≥ 0.8× the floor's and p99 ≤ 1.25× the floor's, on both sizes. A third
- * scenario (no profile requested) measures the server without the engine's injection work. Each
- * server also reports its CPU time per request, which a shared, busy machine disturbs far less
- * than throughput. Knobs: BENCH_SELF_CHECK=1 (floor against floor: the bench's own noise),
- * BENCH_LOG_LEVEL=error (no per-admission log line), BENCH_PROF=dir (CPU profiles of the servers).
+ * scenario (no profile requested) measures the server without the engine's injection work. A
+ * second reference server, "floor+patch", is the floor answering with the very patch Outrigger
+ * returns for that review (computed once, before the run): the cost of the answer alone, without
+ * any engine work. Each server also reports its CPU time per request, which a shared, busy machine
+ * disturbs far less than throughput, and the client reports its own.
+ *
+ * Every review differs the way sibling pods of one ReplicaSet do at admission: its uid and the
+ * random suffix of the service account token volume (`kube-api-access-xxxxx`).
+ *
+ * Knobs: BENCH_SELF_CHECK=1 (floor against floor: the bench's own noise), BENCH_LOG_LEVEL=error
+ * (no per-admission log line), BENCH_PROF=dir (CPU profiles of the servers).
  */
 import { type ChildProcess, fork } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:https';
+import { createServer, request as httpsRequest } from 'node:https';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { connect, type TLSSocket } from 'node:tls';
@@ -39,8 +46,18 @@ function answerCpuQueries(served: () => number): void {
   });
 }
 
-async function floorRole(dir: string): Promise<void> {
+/** The floor; with `withPatch`, it answers with the patch the client hands it (see "floor+patch"). */
+async function floorRole(dir: string, withPatch: boolean): Promise<void> {
   let served = 0;
+  let patch: string | undefined;
+  if (withPatch) {
+    process.on('message', (m) => {
+      if (typeof m === 'object' && m !== null && 'patch' in m) {
+        patch = (m as { patch: string | null }).patch ?? undefined;
+        process.send?.('patch-set');
+      }
+    });
+  }
   const { readFileSync } = await import('node:fs');
   const server = createServer({ cert: readFileSync(join(dir, 'tls.crt')), key: readFileSync(join(dir, 'tls.key')), minVersion: 'TLSv1.2' }, (req, res) => {
     const chunks: Buffer[] = [];
@@ -48,7 +65,9 @@ async function floorRole(dir: string): Promise<void> {
     req.on('end', () => {
       served++;
       const review = JSON.parse(Buffer.concat(chunks).toString('utf8'));
-      const body = JSON.stringify({ apiVersion: review.apiVersion, kind: 'AdmissionReview', response: { uid: review.request.uid, allowed: true } });
+      const response =
+        patch === undefined ? { uid: review.request.uid, allowed: true } : { uid: review.request.uid, allowed: true, patchType: 'JSONPatch', patch };
+      const body = JSON.stringify({ apiVersion: review.apiVersion, kind: 'AdmissionReview', response });
       res.writeHead(200, { 'Content-Type': 'application/json', 'Content-Length': Buffer.byteLength(body) });
       res.end(body);
     });
@@ -87,7 +106,17 @@ async function webhookRole(dir: string): Promise<void> {
 
 type Scenario = 'small' | 'large' | 'none';
 
-function pod(scenario: Scenario): JsonObject {
+/** The API server's alphabet for random name suffixes (k8s.io/apimachinery/pkg/util/rand). */
+const SUFFIX_ALPHABET = 'bcdfghjklmnpqrstvwxz2456789';
+
+/** The n-th service account token volume name: distinct per review, as for sibling pods. */
+function tokenVolume(n: number): string {
+  let suffix = '';
+  for (let i = 0, x = n; i < 5; i++, x = Math.floor(x / SUFFIX_ALPHABET.length)) suffix += SUFFIX_ALPHABET[x % SUFFIX_ALPHABET.length];
+  return `kube-api-access-${suffix}`;
+}
+
+function pod(scenario: Scenario, token: string): JsonObject {
   const size = scenario === 'none' ? 'small' : scenario;
   const containers: JsonObject[] = [];
   const n = size === 'small' ? 1 : 6;
@@ -102,7 +131,7 @@ function pod(scenario: Scenario): JsonObject {
       ports: [{ name: `http-${c}`, containerPort: 8080 + c, protocol: 'TCP' }],
       env,
       resources: { requests: { cpu: '100m', memory: '128Mi' }, limits: { memory: '256Mi' } },
-      volumeMounts: [{ name: 'kube-api-access-abcde', mountPath: '/var/run/secrets/kubernetes.io/serviceaccount', readOnly: true }],
+      volumeMounts: [{ name: token, mountPath: '/var/run/secrets/kubernetes.io/serviceaccount', readOnly: true }],
       readinessProbe: { httpGet: { path: '/ready', port: 8080 + c }, periodSeconds: 5 },
       terminationMessagePath: '/dev/termination-log',
       terminationMessagePolicy: 'File',
@@ -134,7 +163,7 @@ function pod(scenario: Scenario): JsonObject {
       containers,
       volumes: [
         {
-          name: 'kube-api-access-abcde',
+          name: token,
           projected: {
             defaultMode: 420,
             sources: [
@@ -158,12 +187,13 @@ function pod(scenario: Scenario): JsonObject {
   };
 }
 
-function reviewBody(size: Scenario, uid: string): string {
+/** The n-th review of a scenario: its own uid and token volume. */
+function reviewBody(size: Scenario, n: number): string {
   return JSON.stringify({
     apiVersion: 'admission.k8s.io/v1',
     kind: 'AdmissionReview',
     request: {
-      uid,
+      uid: `00000000-0000-4000-8000-${String(n).padStart(12, '0')}`,
       kind: { group: '', version: 'v1', kind: 'Pod' },
       resource: { group: '', version: 'v1', resource: 'pods' },
       requestKind: { group: '', version: 'v1', kind: 'Pod' },
@@ -171,7 +201,7 @@ function reviewBody(size: Scenario, uid: string): string {
       namespace: 'shop',
       operation: 'CREATE',
       userInfo: { username: 'system:serviceaccount:kube-system:replicaset-controller', uid: 'u', groups: ['system:serviceaccounts', 'system:authenticated'] },
-      object: pod(size),
+      object: pod(size, tokenVolume(n)),
       oldObject: null,
       dryRun: false,
       options: { kind: 'CreateOptions', apiVersion: 'meta.k8s.io/v1' },
@@ -259,7 +289,7 @@ function runConnection(port: number, ca: string, bodies: Buffer[], until: () => 
 
 async function phase(port: number, ca: string, size: Scenario, connections: number, warmupS: number, seconds: number): Promise<PhaseResult> {
   // Distinct uids, as the API server sends; bodies built up front so the client does no JSON work.
-  const bodies = Array.from({ length: 64 }, (_, i) => Buffer.from(reviewBody(size, `00000000-0000-4000-8000-${String(i).padStart(12, '0')}`)));
+  const bodies = Array.from({ length: 64 }, (_, i) => Buffer.from(reviewBody(size, i)));
   let recording = false;
   const latencies: number[] = [];
   let errors = 0;
@@ -314,6 +344,42 @@ function spawnRole(role: string, dir: string): Promise<{ child: ChildProcess; po
   });
 }
 
+/** Outrigger's answer to one review, fetched over the same TLS: the patch "floor+patch" then returns. */
+function patchOf(port: number, ca: string, body: Buffer): Promise<string | undefined> {
+  return new Promise((resolve, reject) => {
+    const req = httpsRequest(
+      { host: '127.0.0.1', port, servername: 'localhost', ca, method: 'POST', path: '/mutate', headers: { 'Content-Type': 'application/json' } },
+      (res) => {
+        const chunks: Buffer[] = [];
+        res.on('data', (c: Buffer) => chunks.push(c));
+        res.on('end', () => {
+          const review = JSON.parse(Buffer.concat(chunks).toString('utf8')) as { response?: { patch?: string } };
+          resolve(review.response?.patch);
+        });
+      },
+    );
+    req.on('error', reject);
+    req.end(body);
+  });
+}
+
+/** Hands "floor+patch" the patch to answer with, and waits until it has it. */
+function setPatch(child: ChildProcess, patch: string | undefined): Promise<void> {
+  return new Promise((resolve) => {
+    const on = (m: unknown) => {
+      if (m === 'patch-set') {
+        child.off('message', on);
+        resolve();
+      }
+    };
+    child.on('message', on);
+    // null, not undefined: IPC messages are JSON, which drops undefined keys.
+    child.send({ patch: patch ?? null });
+  });
+}
+
+type Role = 'floor' | 'floor+patch' | 'webhook';
+
 async function main(): Promise<void> {
   const { values } = parseArgs({
     options: {
@@ -326,7 +392,8 @@ async function main(): Promise<void> {
       only: { type: 'string' },
     },
   });
-  if (values.role === 'floor') return floorRole(values.dir as string);
+  if (values.role === 'floor') return floorRole(values.dir as string, false);
+  if (values.role === 'floor-patch') return floorRole(values.dir as string, true);
   if (values.role === 'webhook') return webhookRole(values.dir as string);
 
   const dir = mkdtempSync(join(tmpdir(), 'outrigger-bench-'));
@@ -335,7 +402,12 @@ async function main(): Promise<void> {
   writeFileSync(join(dir, 'tls.crt'), leaf.certPem);
   writeFileSync(join(dir, 'tls.key'), leaf.keyPem);
   // BENCH_SELF_CHECK=1 runs the floor against itself: the ratios then show the bench's own noise.
-  const [floor, webhook] = await Promise.all([spawnRole('floor', dir), spawnRole(process.env.BENCH_SELF_CHECK ? 'floor' : 'webhook', dir)]);
+  const [floor, floorPatch, webhook] = await Promise.all([
+    spawnRole('floor', dir),
+    spawnRole('floor-patch', dir),
+    spawnRole(process.env.BENCH_SELF_CHECK ? 'floor' : 'webhook', dir),
+  ]);
+  const servers: Record<Role, { child: ChildProcess; port: number }> = { floor, 'floor+patch': floorPatch, webhook };
   const seconds = Number(values.seconds);
   const warmup = Number(values.warmup);
   const connections = Number(values.connections);
@@ -351,49 +423,61 @@ async function main(): Promise<void> {
     };
     const scenarios = (['small', 'large', 'none'] as const).filter((x) => values.only === undefined || values.only.split(',').includes(x));
     for (const size of scenarios) {
-      const bytes = Buffer.byteLength(reviewBody(size, '00000000-0000-4000-8000-000000000000'));
-      // Warm both up, then measure in short rounds that alternate which server goes first, so that
-      // a change in the machine's other load hits both alike (this machine is shared).
-      await phase(floor.port, ca.certPem, size, connections, 0, warmup);
-      await phase(webhook.port, ca.certPem, size, connections, 0, warmup);
-      const fp: PhaseResult[] = [];
-      const wp: PhaseResult[] = [];
-      const cpu = { floor: 0, webhook: 0 };
-      const served = { floor: 0, webhook: 0 };
-      const measured = async (which: 'floor' | 'webhook', into: PhaseResult[]) => {
-        const server = which === 'floor' ? floor : webhook;
+      const bytes = Buffer.byteLength(reviewBody(size, 0));
+      const patch = await patchOf(webhook.port, ca.certPem, Buffer.from(reviewBody(size, 0)));
+      await setPatch(floorPatch.child, patch);
+      // With no patch to return, floor+patch is the floor again: not measured.
+      const roles: Role[] = patch === undefined ? ['floor', 'webhook'] : ['floor', 'floor+patch', 'webhook'];
+      // Warm all up, then measure in short rounds that rotate which server goes first, so that
+      // a change in the machine's other load hits all alike (this machine is shared).
+      for (const r of roles) await phase(servers[r].port, ca.certPem, size, connections, 0, warmup);
+      const results = new Map<Role, { phases: PhaseResult[]; cpu: number; served: number; clientCpu: number }>(
+        roles.map((r) => [r, { phases: [], cpu: 0, served: 0, clientCpu: 0 }]),
+      );
+      const measured = async (role: Role) => {
+        const server = servers[role];
+        const into = results.get(role) as { phases: PhaseResult[]; cpu: number; served: number; clientCpu: number };
         const before = await cpuOf(server.child);
+        const client = process.cpuUsage();
         // No warm-up inside a round, so the CPU time matches the requests counted.
-        into.push(await phase(server.port, ca.certPem, size, connections, 0, seconds / rounds));
+        into.phases.push(await phase(server.port, ca.certPem, size, connections, 0, seconds / rounds));
+        const c = process.cpuUsage(client);
         const after = await cpuOf(server.child);
-        cpu[which] += after.cpuMicros - before.cpuMicros;
-        served[which] += after.served - before.served;
+        into.cpu += after.cpuMicros - before.cpuMicros;
+        into.served += after.served - before.served;
+        into.clientCpu += c.user + c.system;
       };
       for (let round = 0; round < rounds; round++) {
-        const pair = [async () => measured('floor', fp), async () => measured('webhook', wp)];
-        if (round % 2 === 1) pair.reverse();
-        for (const run of pair) await run();
+        for (let i = 0; i < roles.length; i++) await measured(roles[(round + i) % roles.length] as Role);
       }
-      const f = summarise(fp);
-      const w = summarise(wp);
       // The servers count what they answered between the two CPU readings.
-      const cpuPer = { floor: cpu.floor / Math.max(1, served.floor), webhook: cpu.webhook / Math.max(1, served.webhook) };
-      const tput = w.requests / w.seconds / (f.requests / f.seconds);
-      const p99 = w.p99 / f.p99;
-      const ok = tput >= 0.8 && p99 <= 1.25 && w.errors === 0;
+      const line = (role: Role) => {
+        const r = results.get(role) as { phases: PhaseResult[]; cpu: number; served: number; clientCpu: number };
+        const served = Math.max(1, r.served);
+        return { summary: summarise(r.phases), cpu: r.cpu / served, clientCpu: r.clientCpu / served };
+      };
+      const f = line('floor');
+      const w = line('webhook');
+      const tput = w.summary.requests / w.summary.seconds / (f.summary.requests / f.summary.seconds);
+      const p99 = w.summary.p99 / f.summary.p99;
+      const ok = tput >= 0.8 && p99 <= 1.25 && w.summary.errors === 0;
       if (size !== 'none') pass &&= ok;
       console.log(
-        `\n${titles[size]} (${(bytes / 1024).toFixed(1)} KiB), ${connections} keep-alive connections, ${seconds} s each in ${rounds} alternating rounds, after ${warmup} s warm-up`,
+        `\n${titles[size]} (${(bytes / 1024).toFixed(1)} KiB${patch === undefined ? '' : `, patch ${(patch.length / 1024).toFixed(1)} KiB base64`}), ${connections} keep-alive connections, ${seconds} s each in ${rounds} rotating rounds, after ${warmup} s warm-up`,
       );
-      console.log(`  floor    ${fmt(f)}   server CPU ${cpuPer.floor.toFixed(0).padStart(5)} µs/request`);
-      console.log(`  webhook  ${fmt(w)}   server CPU ${cpuPer.webhook.toFixed(0).padStart(5)} µs/request (${(cpuPer.webhook / cpuPer.floor).toFixed(2)}×)`);
-      console.log(`  ratio    throughput ${tput.toFixed(2)}× (target ≥ 0.80)   p99 ${p99.toFixed(2)}× (target ≤ 1.25)   ${ok ? 'ok' : 'MISSED'}`);
+      for (const role of roles) {
+        const r = line(role);
+        const vsFloor = role === 'floor' ? '' : ` (${(r.cpu / f.cpu).toFixed(2)}×)`;
+        console.log(
+          `  ${role.padEnd(11)} ${fmt(r.summary)}   server CPU ${r.cpu.toFixed(0).padStart(5)} µs/request${vsFloor.padEnd(8)}   client CPU ${r.clientCpu.toFixed(0).padStart(4)} µs/request`,
+        );
+      }
+      console.log(`  ratio       throughput ${tput.toFixed(2)}× (target ≥ 0.80)   p99 ${p99.toFixed(2)}× (target ≤ 1.25)   ${ok ? 'ok' : 'MISSED'}`);
     }
   } finally {
-    const exited = (c: ChildProcess) => new Promise((r) => c.once('exit', r));
-    const gone = Promise.all([exited(floor.child), exited(webhook.child)]);
-    floor.child.kill('SIGTERM');
-    webhook.child.kill('SIGTERM');
+    const children = [floor.child, floorPatch.child, webhook.child];
+    const gone = Promise.all(children.map((c) => new Promise((r) => c.once('exit', r))));
+    for (const c of children) c.kill('SIGTERM');
     await gone;
     rmSync(dir, { recursive: true, force: true });
   }
