@@ -31,22 +31,53 @@ function addTo<T, K extends keyof T>(obj: T, key: K, value: NonNullable<T[K]> ex
   obj[key] = current as T[K];
 }
 
+/**
+ * The items of a pod's list that have one of `keys`, the last of duplicates winning. Only the
+ * profile's few keys are indexed: a pod's list (env) can be long, and indexing it all per container
+ * is most of a merge's cost.
+ */
+function itemsWithKeys(list: readonly JsonValue[], keyOf: (v: JsonValue) => unknown, keys: ReadonlySet<unknown>): Map<unknown, JsonValue> {
+  const found = new Map<unknown, JsonValue>();
+  for (const item of list) {
+    const key = keyOf(item);
+    if (keys.has(key)) found.set(key, item);
+  }
+  return found;
+}
+
+/**
+ * A rendered container as a native sidecar. Kept per rendered container (profile-owned, frozen) so
+ * pods get the same object each time, and its validation (memoised per object) runs once.
+ */
+const nativeForms = new WeakMap<JsonObject, JsonObject>();
+function asNativeSidecar(c: JsonObject): JsonObject {
+  if (c.restartPolicy === 'Always') return c;
+  let native = nativeForms.get(c);
+  if (!native) {
+    native = Object.freeze({ ...c, restartPolicy: 'Always' });
+    nativeForms.set(c, native);
+  }
+  return native;
+}
+
+const mountPathOf = (v: JsonValue) => (isObject(v) ? v.mountPath : undefined);
+
 export function mergeProfile(state: MergeState, profile: SidecarProfile, parts: Parts, mode: 'native' | 'classic'): MergeOutcome {
   const warnings: string[] = [];
   const created = [...state.created];
   const record: ProfileRecord = { name: profile.name, version: profile.version, hash: profile.hash, mode };
-  const pn = JSON.stringify(profile.name);
 
-  /** Settles a same-key item: true to add the new item, false to skip it. */
   /**
-   * Settles a same-key item: true to add the new item, false to skip it. `what` names the item,
-   * `clash` says what the pod has instead, for a message a person can act on.
+   * Settles a same-key item: true to add the new item, false to skip it. `describe` gives `what`
+   * (names the item) and `clash` (what the pod has instead), for a message a person can act on;
+   * it is called only on a clash, as most items clash with nothing.
    */
-  const settle = (what: string, clash: string, existing: JsonValue | undefined, incoming: JsonValue): boolean => {
+  const settle = (existing: JsonValue | undefined, incoming: JsonValue, describe: () => [what: string, clash: string]): boolean => {
     if (existing === undefined) return true;
     if (deepEqual(existing, incoming)) return false;
+    const [what, clash] = describe();
     if (profile.conflictPolicy === 'keep-pod') {
-      warnings.push(`profile ${pn}: kept the pod's own ${what} (conflictPolicy: keep-pod)`);
+      warnings.push(`profile ${JSON.stringify(profile.name)}: kept the pod's own ${what} (conflictPolicy: keep-pod)`);
       return false;
     }
     throw new Conflict(`it adds ${what}, but ${clash} (conflictPolicy: fail)`);
@@ -72,12 +103,10 @@ export function mergeProfile(state: MergeState, profile: SidecarProfile, parts: 
     const addContainer = (c: JsonObject, into: JsonObject[], field: 'initContainers' | 'containers', label: string) => {
       const name = c.name as string;
       if (
-        !settle(
+        !settle(existingByName.get(name), c, () => [
           `${label} ${JSON.stringify(name)}`,
           `the pod already has a container or init container named ${JSON.stringify(name)}`,
-          existingByName.get(name),
-          c,
-        )
+        ])
       )
         return;
       into.push(c);
@@ -86,7 +115,7 @@ export function mergeProfile(state: MergeState, profile: SidecarProfile, parts: 
     };
     for (const c of parts.initContainers) addContainer(c, newInit, 'initContainers', 'init container');
     for (const c of parts.containers) {
-      if (mode === 'native') addContainer(c.restartPolicy === 'Always' ? c : { ...c, restartPolicy: 'Always' }, newInit, 'initContainers', 'native sidecar');
+      if (mode === 'native') addContainer(asNativeSidecar(c), newInit, 'initContainers', 'native sidecar');
       else addContainer(c, newContainers, 'containers', 'container');
     }
     if (newInit.length > 0) {
@@ -109,8 +138,8 @@ export function mergeProfile(state: MergeState, profile: SidecarProfile, parts: 
       const added: JsonObject[] = [];
       for (const item of items) {
         const name = item.name as string;
-        const noun = `${field === 'volumes' ? 'volume' : 'imagePullSecret'} ${JSON.stringify(name)}`;
-        if (!settle(noun, `the pod already has a different ${noun}`, byName.get(name), item)) continue;
+        const noun = () => `${field === 'volumes' ? 'volume' : 'imagePullSecret'} ${JSON.stringify(name)}`;
+        if (!settle(byName.get(name), item, () => [noun(), `the pod already has a different ${noun()}`])) continue;
         added.push(item);
         byName.set(name, item);
         addTo(record, field, name);
@@ -125,6 +154,8 @@ export function mergeProfile(state: MergeState, profile: SidecarProfile, parts: 
     const targetInto = (field: 'containers' | 'initContainers', globs: readonly string[], own: ReadonlySet<string>, recordKey: 'targets' | 'initTargets') => {
       if (globs.length === 0 || (parts.env.length === 0 && parts.envFrom.length === 0 && parts.volumeMounts.length === 0)) return;
       const patterns = globs.map(globToRegExp);
+      const envNames = new Set(parts.env.map((e) => e.name));
+      const mountPaths = new Set(parts.volumeMounts.map((m) => m.mountPath));
       const current = listOf(spec[field]);
       let changed = false;
       const next = current.map((c) => {
@@ -132,19 +163,17 @@ export function mergeProfile(state: MergeState, profile: SidecarProfile, parts: 
         if (name === undefined || !own.has(name) || !patterns.some((p) => p.test(name)) || !isObject(c)) return c;
         const out: JsonObject = { ...c };
         const rec: TargetRecord = {};
-        const where = `${field === 'containers' ? 'container' : 'init container'} ${JSON.stringify(name)}`;
+        const where = () => `${field === 'containers' ? 'container' : 'init container'} ${JSON.stringify(name)}`;
 
         const env = listOf(c.env);
-        const envByName = new Map(env.map((e) => [nameOf(e), e]));
+        const envByName = itemsWithKeys(env, nameOf, envNames);
         const addEnv: JsonObject[] = [];
         for (const e of parts.env) {
           if (
-            !settle(
-              `env ${JSON.stringify(e.name)} in ${where}`,
+            !settle(envByName.get(e.name as string), e, () => [
+              `env ${JSON.stringify(e.name)} in ${where()}`,
               `that container already sets ${JSON.stringify(e.name)} differently`,
-              envByName.get(e.name as string),
-              e,
-            )
+            ])
           )
             continue;
           addEnv.push(e);
@@ -164,16 +193,14 @@ export function mergeProfile(state: MergeState, profile: SidecarProfile, parts: 
         }
 
         const mounts = listOf(c.volumeMounts);
-        const byPath = new Map(mounts.map((m) => [isObject(m) ? m.mountPath : undefined, m]));
+        const byPath = itemsWithKeys(mounts, mountPathOf, mountPaths);
         const addMounts: JsonObject[] = [];
         for (const m of parts.volumeMounts) {
           if (
-            !settle(
-              `volumeMount at ${JSON.stringify(m.mountPath)} in ${where}`,
+            !settle(byPath.get(m.mountPath as string), m, () => [
+              `volumeMount at ${JSON.stringify(m.mountPath)} in ${where()}`,
               'that container already mounts something else there',
-              byPath.get(m.mountPath as string),
-              m,
-            )
+            ])
           )
             continue;
           addMounts.push(m);
@@ -209,7 +236,8 @@ export function mergeProfile(state: MergeState, profile: SidecarProfile, parts: 
       let changed = false;
       for (const [k, v] of entries) {
         const existing = Object.hasOwn(map, k) ? map[k] : undefined;
-        if (!settle(`${kind === 'labels' ? 'label' : 'annotation'} ${JSON.stringify(k)}`, 'the pod already has it with another value', existing, v)) continue;
+        if (!settle(existing, v, () => [`${kind === 'labels' ? 'label' : 'annotation'} ${JSON.stringify(k)}`, 'the pod already has it with another value']))
+          continue;
         setOwn(map, k, v);
         addTo(record, kind, k);
         changed = true;
