@@ -5,7 +5,7 @@
  * select → (uninject a stale record) → per profile: render → merge → validate → record status
  * → diff original → desired → apply the patch independently and compare (self-check).
  */
-import { deepEqual, isObject, type JsonObject, type JsonValue, stringMap } from './json.ts';
+import { deepEqual, isObject, type JsonObject, type JsonValue, listOf, nameOf, stringMap } from './json.ts';
 import { globToRegExp } from './k8s-names.ts';
 import { type MergeState, mergeProfile } from './merge.ts';
 import { applyPatch } from './patch-apply.ts';
@@ -59,28 +59,45 @@ export function supportsNativeSidecars(v: KubeVersion): boolean {
   return v.major > 1 || (v.major === 1 && v.minor >= 29);
 }
 
-function templateValues(pod: JsonObject, ctx: InjectContext, profile: SidecarProfile): TemplateValues {
+/**
+ * Template values for each profile of one request. The pod's and namespace's part is the same for
+ * all of them, so it is built once, and only when a profile has templates.
+ */
+function templateValuesFor(pod: JsonObject, ctx: InjectContext): (profile: SidecarProfile) => TemplateValues {
+  let shared: Omit<TemplateValues, 'profile'> | undefined;
+  return (profile) => {
+    shared ??= podTemplateValues(pod, ctx);
+    return { ...shared, profile: { name: profile.name, version: profile.version } };
+  };
+}
+
+function podTemplateValues(pod: JsonObject, ctx: InjectContext): Omit<TemplateValues, 'profile'> {
   const meta = isObject(pod.metadata) ? pod.metadata : {};
   const spec = isObject(pod.spec) ? pod.spec : {};
   const str = (v: unknown) => (typeof v === 'string' ? v : undefined);
-  const pick = <T extends object>(o: T): T => Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as T;
+  // An undefined field reads as absent (see lookup).
   return {
     pod: {
-      ...pick({ name: str(meta.name), generateName: str(meta.generateName), serviceAccountName: str(spec.serviceAccountName) }),
+      name: str(meta.name),
+      generateName: str(meta.generateName),
+      serviceAccountName: str(spec.serviceAccountName),
       namespace: ctx.namespace,
       labels: stringMap(meta.labels),
       annotations: stringMap(meta.annotations),
     },
     namespace: { name: ctx.namespace, labels: { ...ctx.namespaceLabels } },
-    profile: { name: profile.name, version: profile.version },
   };
 }
 
 /** Names of the pod's own containers (by name), i.e. not recorded as injected. */
 function ownNames(pod: JsonObject, field: 'containers' | 'initContainers'): Set<string> {
   const spec = isObject(pod.spec) ? pod.spec : {};
-  const items = Array.isArray(spec[field]) ? spec[field] : [];
-  return new Set(items.flatMap((c) => (isObject(c) && typeof c.name === 'string' ? [c.name] : [])));
+  const names = new Set<string>();
+  for (const c of listOf(spec[field])) {
+    const name = nameOf(c);
+    if (name !== undefined) names.add(name);
+  }
+  return names;
 }
 
 function withStatus(pod: JsonObject, status: StatusRecord, created: string[]): JsonObject {
@@ -135,11 +152,12 @@ function recordHolds(pod: JsonObject, base: JsonObject, status: StatusRecord, wa
   const volumes = byName('volumes');
   const annotations = stringMap(meta.annotations);
   const labels = stringMap(meta.labels);
+  const values = templateValuesFor(base, ctx);
   return wanted.every((p, i) => {
     const r = status.profiles[i] as ProfileRecord;
     let parts: ReturnType<typeof renderParts>;
     try {
-      parts = renderParts(p, () => templateValues(base, ctx, p), annotations);
+      parts = renderParts(p, () => values(p), annotations);
     } catch {
       return false;
     }
@@ -259,6 +277,7 @@ export function inject(pod: JsonObject, set: ProfileSet, ctx: InjectContext): De
     own: { containers: ownNames(base, 'containers'), initContainers: ownNames(base, 'initContainers') },
   };
   const annotations = stringMap(isObject(pod.metadata) ? pod.metadata.annotations : undefined);
+  const values = templateValuesFor(base, ctx);
   const initial = { state, outcomes: outcomes.length, warnings: warnings.length };
 
   /**
@@ -293,7 +312,7 @@ export function inject(pod: JsonObject, set: ProfileSet, ctx: InjectContext): De
 
       let parts: ReturnType<typeof renderParts>;
       try {
-        parts = renderParts(profile, () => templateValues(base, ctx, profile), annotations);
+        parts = renderParts(profile, () => values(profile), annotations);
       } catch (e) {
         if (!(e instanceof RenderError)) throw e;
         const d = fail(e.reason, e.message);
@@ -439,10 +458,11 @@ function extendToNewContainers(
   const records = [...status.profiles];
   let state: MergeState = { pod, initInsertAt: 0, created: [], own: { containers: new Set(), initContainers: new Set() } };
   const before = new Set(validatePod(pod));
+  const values = templateValuesFor(base, ctx);
   for (const { p, i, record, own } of plans) {
     let parts: ReturnType<typeof renderParts>;
     try {
-      parts = renderParts(p, () => templateValues(base, ctx, p), annotations);
+      parts = renderParts(p, () => values(p), annotations);
     } catch (e) {
       if (!(e instanceof RenderError)) throw e;
       warnings.push(`profile ${JSON.stringify(p.name)} not extended to new containers: ${e.message}`);
