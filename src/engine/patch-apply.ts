@@ -97,8 +97,10 @@ function read(root: JsonValue, path: string[], fail: (d: string) => never): Json
   return cur;
 }
 
+const CANONICAL_INDEX = /^(0|[1-9][0-9]*)$/;
+
 function arrayIndex(t: string, max: number, fail: (d: string) => never): number {
-  if (!/^(0|[1-9][0-9]*)$/.test(t)) fail(`invalid array index ${JSON.stringify(t)}`);
+  if (!CANONICAL_INDEX.test(t)) fail(`invalid array index ${JSON.stringify(t)}`);
   const i = Number(t);
   if (i > max) fail(`array index ${i} out of range (upper bound ${max})`);
   return i;
