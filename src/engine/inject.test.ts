@@ -247,6 +247,42 @@ describe('validity of the result', () => {
     const d = inject(pod({ 'outrigger.dev/inject': 'x' }), set, v133);
     assert.equal(d.reason, 'invalid-result');
   });
+
+  const many = (n: number) => ({ containers: Array.from({ length: n }, (_, i) => ({ name: `app-${i}`, image: 'a' })) });
+  const targeting = (failurePolicy: 'fail' | 'ignore') =>
+    profilesFromYaml(basic({ failurePolicy, env: [{ name: 'LOG_DIR', value: '/var/log' }], targets: ['app-*'] }));
+
+  test('a pod with thousands of targeted containers is injected, and its record reads back', () => {
+    const p = pod({ 'outrigger.dev/inject': 'agent' }, many(2000));
+    const d = inject(p, targeting('fail'), v133);
+    checkInjected(p, d);
+    assert.equal(inject(d.pod, targeting('fail'), v133).reason, 'already-injected');
+  });
+
+  test('a record that would take the annotations over the API server limit is refused; failurePolicy decides', () => {
+    const p = pod({ 'outrigger.dev/inject': 'agent' }, many(6000));
+    const denied = inject(p, targeting('fail'), v133);
+    assert.equal(denied.outcome, 'denied');
+    assert.equal(denied.reason, 'invalid-result');
+    assert.match(denied.message, /outrigger\.dev\/status would take the pod's annotations over the API server's limit of 262144 bytes/);
+    const ignored = inject(p, targeting('ignore'), v133);
+    assert.equal(ignored.outcome, 'unchanged');
+    assert.deepEqual(ignored.patch, []);
+    assert.equal(ignored.profiles[0]?.reason, 'invalid-result');
+    assert.match(ignored.warnings.join('\n'), /admitted without it/);
+  });
+
+  test('annotations over the API server limit, counted in UTF-8 bytes, are the pod’s problem, not the profile’s', () => {
+    const big = (chars: number, ch: string) => pod({ 'outrigger.dev/inject': 'agent', 'example.com/blob': ch.repeat(chars) });
+    // 100,000 × 'é' is 200,000 bytes: within the limit; 100,000 × '€' is 300,000 bytes: over it.
+    checkInjected(big(100_000, 'é'), inject(big(100_000, 'é'), profilesFromYaml(basic()), v133));
+    // Already over: the API server will say so; injection does not make it worse in kind.
+    checkInjected(big(100_000, '€'), inject(big(100_000, '€'), profilesFromYaml(basic()), v133));
+    const addsAnnotation = profilesFromYaml(basic({ metadata: { annotations: { 'example.com/more': 'x'.repeat(70_000) } } }));
+    const pushed = inject(big(100_000, 'é'), addsAnnotation, v133);
+    assert.equal(pushed.reason, 'invalid-result');
+    assert.match(pushed.message, /metadata\.annotations: together they exceed the API server's limit of 262144 bytes/);
+  });
 });
 
 describe('templates and overrides', () => {

@@ -18,7 +18,7 @@ import { selectProfiles } from './select.ts';
 import { NULL_SUFFIX, type ProfileRecord, readStatus, STATUS_ANNOTATION, type StatusRecord } from './status.ts';
 import type { TemplateValues } from './template.ts';
 import { removeRecorded } from './uninject.ts';
-import { validatePod } from './validate-pod.ts';
+import { annotationsTooLarge, MAX_ANNOTATION_BYTES, validatePod } from './validate-pod.ts';
 
 export interface KubeVersion {
   major: number;
@@ -369,6 +369,11 @@ export function inject(pod: JsonObject, set: ProfileSet, ctx: InjectContext): De
   const records = result.records;
 
   const desired = records.length > 0 ? withStatus(state.pod, { v: 1, profiles: records }, [...state.created]) : state.pod;
+  // The record grows with the containers a profile targets; the pod was validated without it.
+  const annotationsOf = (p: JsonObject) => (isObject(p.metadata) ? p.metadata.annotations : undefined);
+  if (records.length > 0 && annotationsTooLarge(annotationsOf(desired)) && !annotationsTooLarge(annotationsOf(state.pod))) {
+    return recordTooLarge(records, outcomes, warnings, wanted, finish);
+  }
   const headline =
     outcomes.find((o) => o.reason === 'updated')?.reason ??
     (records.length > 0 ? 'injected' : (outcomes.find((o) => ERROR_REASONS.has(o.reason))?.reason ?? 'injected'));
@@ -383,6 +388,31 @@ export function inject(pod: JsonObject, set: ProfileSet, ctx: InjectContext): De
     wanted,
     finish,
   );
+}
+
+/**
+ * The status record would push the pod's annotations over the API server's limit (a pod with very
+ * many targeted containers): every profile that was to be injected fails, and failurePolicy decides.
+ */
+function recordTooLarge(
+  records: readonly ProfileRecord[],
+  outcomes: ProfileOutcome[],
+  warnings: string[],
+  wanted: readonly SidecarProfile[],
+  finish: (outcome: 'unchanged' | 'denied', reason: ReasonCode, message: string) => Decision,
+): Decision {
+  const names = new Set(records.map((r) => r.name));
+  const message = `the status record ${STATUS_ANNOTATION} would take the pod's annotations over the API server's limit of ${MAX_ANNOTATION_BYTES} bytes`;
+  let deny = false;
+  for (const [i, o] of outcomes.entries()) {
+    if (!names.has(o.profile)) continue;
+    const m = `profile ${JSON.stringify(o.profile)} cannot be injected: ${message}`;
+    outcomes[i] = { ...o, reason: 'invalid-result', message: m };
+    if (wanted.find((p) => p.name === o.profile)?.failurePolicy === 'fail') deny = true;
+    else warnings.push(`${m} (the pod is admitted without it: failurePolicy ignore)`);
+  }
+  const first = `cannot inject ${[...names].join(', ')}: ${message}`;
+  return finish(deny ? 'denied' : 'unchanged', 'invalid-result', first);
 }
 
 /**

@@ -50,7 +50,7 @@ export function deepFreeze<T>(v: T): T {
 }
 
 /** Sets an own data property, even for the key `__proto__`, which plain assignment would treat as the prototype. */
-export function setOwn(obj: JsonObject, key: string, value: JsonValue): void {
+export function setOwn<T>(obj: Record<string, T>, key: string, value: T): void {
   if (key === '__proto__') Object.defineProperty(obj, key, { value, writable: true, enumerable: true, configurable: true });
   else obj[key] = value;
 }

@@ -157,6 +157,9 @@ export function mergeProfile(state: MergeState, profile: SidecarProfile, parts: 
       const envNames = new Set(parts.env.map((e) => e.name));
       const mountPaths = new Set(parts.volumeMounts.map((m) => m.mountPath));
       const current = listOf(spec[field]);
+      // One map for all targeted containers, filled in place: copying it per container would make
+      // a pod with thousands of containers quadratic (and block every other admission meanwhile).
+      const targets: Record<string, TargetRecord> = {};
       let changed = false;
       const next = current.map((c) => {
         const name = nameOf(c);
@@ -212,11 +215,14 @@ export function mergeProfile(state: MergeState, profile: SidecarProfile, parts: 
         }
 
         if (Object.keys(rec).length === 0) return c;
-        record[recordKey] = { ...record[recordKey], [name]: rec };
+        setOwn(targets, name, rec);
         changed = true;
         return out;
       });
-      if (changed) spec[field] = next;
+      if (changed) {
+        spec[field] = next;
+        record[recordKey] = targets;
+      }
     };
     targetInto('containers', profile.targets, state.own.containers, 'targets');
     targetInto('initContainers', profile.initContainerTargets, state.own.initContainers, 'initTargets');

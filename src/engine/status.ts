@@ -7,7 +7,8 @@ import { isObject, type JsonObject, type JsonValue } from './json.ts';
 
 export const STATUS_ANNOTATION = 'outrigger.dev/status';
 export const INJECT_ANNOTATION = 'outrigger.dev/inject';
-export const MAX_STATUS_BYTES = 64 * 1024;
+/** Equal to the API server's limit on all annotations together: a record in a stored pod is never larger. */
+export const MAX_STATUS_BYTES = 256 * 1024;
 
 /** Marks a `created` path whose field was present as null rather than absent. */
 export const NULL_SUFFIX = '=null';
@@ -78,8 +79,8 @@ export function readStatus(pod: JsonObject): { status?: StatusRecord; error?: st
   const raw = isObject(ann) && Object.hasOwn(ann, STATUS_ANNOTATION) ? ann[STATUS_ANNOTATION] : undefined;
   if (raw === undefined) return {};
   if (typeof raw !== 'string') return { error: `${STATUS_ANNOTATION} must be a string` };
-  // A record this version writes is a few KiB; the cap bounds the work uninject does for any pod.
-  if (raw.length > MAX_STATUS_BYTES) return { error: `${STATUS_ANNOTATION} is larger than ${MAX_STATUS_BYTES} bytes, more than Outrigger ever writes` };
+  // The cap bounds the work uninject does for any input; the API server stores no larger annotations.
+  if (raw.length > MAX_STATUS_BYTES) return { error: `${STATUS_ANNOTATION} is larger than ${MAX_STATUS_BYTES} bytes, more than a stored pod can carry` };
   let parsed: JsonValue;
   try {
     parsed = JSON.parse(raw) as JsonValue;

@@ -84,10 +84,44 @@ function intrinsic(c: JsonObject, kind: Kind): string[] {
   return errors;
 }
 
+/** The API server's limit on all of an object's annotations together: keys and values, in UTF-8 bytes. */
+export const MAX_ANNOTATION_BYTES = 256 * 1024;
+
+/** UTF-8 length as Go counts it (a lone surrogate arrives from the API server as U+FFFD: 3 bytes). */
+function utf8Length(s: string): number {
+  let n = 0;
+  for (let i = 0; i < s.length; i++) {
+    const c = s.charCodeAt(i);
+    if (c < 0x80) n += 1;
+    else if (c < 0x800) n += 2;
+    else if (c >= 0xd800 && c <= 0xdbff && i + 1 < s.length && (s.charCodeAt(i + 1) & 0xfc00) === 0xdc00) {
+      n += 4;
+      i++;
+    } else n += 3;
+  }
+  return n;
+}
+
+/** Whether annotations exceed the API server's total size limit. */
+export function annotationsTooLarge(annotations: JsonValue | undefined): boolean {
+  if (!isObject(annotations)) return false;
+  const entries = Object.entries(annotations);
+  // A UTF-16 code unit is at most 3 UTF-8 bytes: most pods are decided without counting bytes.
+  let units = 0;
+  for (const [k, v] of entries) units += k.length + (typeof v === 'string' ? v.length : 0);
+  if (units * 3 <= MAX_ANNOTATION_BYTES) return false;
+  let bytes = 0;
+  for (const [k, v] of entries) bytes += utf8Length(k) + (typeof v === 'string' ? utf8Length(v) : 0);
+  return bytes > MAX_ANNOTATION_BYTES;
+}
+
 export function validatePod(pod: JsonObject): string[] {
   const errors: string[] = [];
   const spec = isObject(pod.spec) ? pod.spec : {};
   const meta = isObject(pod.metadata) ? pod.metadata : {};
+
+  // No size in the message: it must read the same for the pod before and after injection.
+  if (annotationsTooLarge(meta.annotations)) errors.push(`metadata.annotations: together they exceed the API server's limit of ${MAX_ANNOTATION_BYTES} bytes`);
 
   for (const kind of ['labels', 'annotations'] as const) {
     const map = meta[kind];
