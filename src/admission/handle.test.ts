@@ -174,6 +174,8 @@ describe('requests with a uid that the webhook cannot use: allowed false, 400, t
     'pod affinity': base.replace('"restartPolicy":"Always"', `"restartPolicy":"Always","affinity":${deep}`),
     'a label value': base.replace('"app":"shop-frontend"', `"app":${deep}`),
     'userInfo.extra': base.replace('"uid":"u1"', `"uid":"u1","extra":${deep}`),
+    'request.object itself': base.replace(/"object":\{.*\},"oldObject"/, `"object":${deep},"oldObject"`),
+    'request.object.kind': base.replace('"apiVersion":"v1","kind":"Pod"', `"apiVersion":"v1","kind":${deep}`),
   };
   for (const [where, text] of Object.entries(placements)) {
     test(`100k levels of nesting in ${where}: a valid AdmissionReview, no crash`, () => {
@@ -182,6 +184,8 @@ describe('requests with a uid that the webhook cannot use: allowed false, 400, t
       const body = JSON.parse(r.body);
       assert.equal(body.response.uid, UID);
       assert.equal(typeof body.response.allowed, 'boolean');
+      if (where === 'request.object itself') assert.match(body.response.status.message, /request\.object must be the Pod being created, got an array$/);
+      if (where === 'request.object.kind') assert.match(body.response.status.message, /request\.object\.kind must be "Pod" for a pods CREATE, got an array$/);
     });
   }
 

@@ -18,7 +18,7 @@ import {
 } from '../engine/index.ts';
 import { isObject as isObjectValue } from '../engine/json.ts';
 import { type AdmissionReviewResponse, allowed, denied, errored, patched } from './responses.ts';
-import { type AdmissionRequest, type Decoded, type HttpError, isPodCreate, type ReviewError } from './review.ts';
+import { type AdmissionRequest, type Decoded, type HttpError, isPodCreate, preview, type ReviewError } from './review.ts';
 
 /** Reasons for an `errored` outcome: the webhook could not decide. Closed list, like the engine's REASONS. */
 export const ADMISSION_ERRORS = {
@@ -171,12 +171,9 @@ export function handleRequest(r: AdmissionRequest, cfg: HandlerConfig): Admissio
   const malformed = (message: string): AdmissionResult =>
     finish({ ...base, response: errored(r.header, 400, message), outcome: 'errored', reason: 'malformed-request', message, profiles: [], warnings: [] });
   const pod = r.object;
-  if (!isObjectValue(pod))
-    return malformed(
-      `malformed AdmissionReview: request.object must be the Pod being created, got ${pod === undefined ? 'nothing' : JSON.stringify(pod)?.slice(0, 40)}`,
-    );
+  if (!isObjectValue(pod)) return malformed(`malformed AdmissionReview: request.object must be the Pod being created, got ${preview(pod)}`);
   if (Object.hasOwn(pod, 'kind') && pod.kind !== 'Pod') {
-    return malformed(`malformed AdmissionReview: request.object.kind must be "Pod" for a pods CREATE, got ${JSON.stringify(pod.kind)?.slice(0, 60)}`);
+    return malformed(`malformed AdmissionReview: request.object.kind must be "Pod" for a pods CREATE, got ${preview(pod.kind, 60)}`);
   }
   const meta = isObjectValue(pod.metadata) ? pod.metadata : undefined;
   const namespace = r.namespace !== '' ? r.namespace : meta && typeof meta.namespace === 'string' ? meta.namespace : '';

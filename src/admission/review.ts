@@ -16,6 +16,7 @@ export type ReviewVersion = (typeof REVIEW_VERSIONS)[number];
 
 /** Stable error codes of HTTP-level failures (no uid to answer to). Clients and tests key on these. */
 export const HTTP_ERRORS = {
+  'client-certificate-required': 401,
   'not-found': 404,
   'method-not-allowed': 405,
   'unsupported-media-type': 415,
@@ -34,6 +35,7 @@ export const HTTP_ERRORS = {
   'headers-too-large': 431,
   'bad-request': 400,
   'not-ready': 503,
+  overloaded: 503,
   'internal-error': 500,
 } as const;
 export type HttpErrorCode = keyof typeof HTTP_ERRORS;
@@ -112,7 +114,18 @@ export function parseJsonBody(body: Buffer): { ok: true; value: JsonValue } | Ht
   return { ok: true, value };
 }
 
-const describeType = (v: unknown): string => (v === null ? 'null' : Array.isArray(v) ? 'an array' : typeof v === 'object' ? 'an object' : `a ${typeof v}`);
+const describeType = (v: unknown): string =>
+  v === undefined ? 'nothing' : v === null ? 'null' : Array.isArray(v) ? 'an array' : typeof v === 'object' ? 'an object' : `a ${typeof v}`;
+
+/**
+ * A short description of a value for an error message: scalars shown (strings cut), objects and
+ * arrays named by type. Bounded work, and never recursion into a value a client sent.
+ */
+export function preview(v: unknown, max = 40): string {
+  if (typeof v === 'string') return JSON.stringify(v.length > max ? `${v.slice(0, max)}…` : v);
+  if (typeof v === 'number' || typeof v === 'boolean' || v === null) return String(v);
+  return describeType(v);
+}
 
 /** The envelope: kind, apiVersion, request.uid. Anything wrong here has no uid to answer to. */
 export function readHeader(value: JsonValue): { ok: true; header: ReviewHeader; request: JsonObject } | HttpError {
