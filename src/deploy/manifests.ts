@@ -36,6 +36,8 @@ export const WEBHOOK_NAME = 'pods.outrigger.dev';
 const PORT = 8443;
 /** Drain time on SIGTERM; the pod's grace period is longer so in-flight admissions always finish. */
 export const DRAIN_SECONDS = 25;
+/** Not ready but still accepting after SIGTERM, while the API server learns the endpoint is gone. */
+export const SHUTDOWN_DELAY_SECONDS = 5;
 /** Namespaces the webhook must never see: a broken webhook there could stop the cluster healing itself. */
 export const NEVER_INJECTED = ['kube-system', 'kube-public', 'kube-node-lease'];
 
@@ -50,6 +52,7 @@ export function bundle(o: BundleOptions): JsonObject[] {
     'serve',
     `--port=${PORT}`,
     `--drain-timeout=${DRAIN_SECONDS}s`,
+    `--shutdown-delay=${SHUTDOWN_DELAY_SECONDS}s`,
     '--profiles-from-cluster',
     `--controller-namespace=${ns}`,
     ...(tlsFromSecret
@@ -134,7 +137,8 @@ export function bundle(o: BundleOptions): JsonObject[] {
           metadata: { labels: { ...labels } },
           spec: {
             serviceAccountName: NAME,
-            terminationGracePeriodSeconds: DRAIN_SECONDS + 15,
+            // The delay and the drain, plus time to exit.
+            terminationGracePeriodSeconds: SHUTDOWN_DELAY_SECONDS + DRAIN_SECONDS + 10,
             securityContext: { runAsNonRoot: true, runAsUser: 65532, runAsGroup: 65532, seccompProfile: { type: 'RuntimeDefault' } },
             topologySpreadConstraints: [
               { maxSkew: 1, topologyKey: 'kubernetes.io/hostname', whenUnsatisfiable: 'ScheduleAnyway', labelSelector: { matchLabels: { ...labels } } },

@@ -3,6 +3,7 @@
  * input with its precise answer, limits and timeouts, and the server still serving afterwards.
  */
 import assert from 'node:assert/strict';
+import { connect as tcpConnect } from 'node:net';
 import { after, before, describe, test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { connect, type TLSSocket } from 'node:tls';
@@ -51,7 +52,7 @@ describe('webhook over HTTPS', () => {
   before(async () => {
     s = await startTestServer({
       profiles: TEST_PROFILES,
-      limits: { maxBodyBytes: 256 * 1024, headersTimeoutMs: 600, requestTimeoutMs: 1200, connectionsCheckingIntervalMs: 100 },
+      limits: { maxBodyBytes: 256 * 1024, headersTimeoutMs: 600, requestTimeoutMs: 1200, handshakeTimeoutMs: 600, connectionsCheckingIntervalMs: 100 },
     });
   });
   after(async () => {
@@ -267,6 +268,37 @@ describe('webhook over HTTPS', () => {
       assert.equal(closed, true);
     });
 
+    test('a connection that never sends a request gets 408 after the headers timeout, and is closed', async () => {
+      const sock = await raw(s);
+      const { text, closed } = await collect(sock, 3000);
+      assert.match(text, /^HTTP\/1\.1 408 /);
+      assert.equal(closed, true, 'closed by the server');
+      await stillServing();
+    });
+
+    test('a TCP connection that never starts TLS is closed after the handshake timeout', async () => {
+      const sock = tcpConnect({ host: '127.0.0.1', port: s.port });
+      const closed = await new Promise<boolean>((resolve) => {
+        const t = setTimeout(() => resolve(false), 3000);
+        sock.on('close', () => {
+          clearTimeout(t);
+          resolve(true);
+        });
+        sock.on('error', () => {});
+      });
+      sock.destroy();
+      assert.equal(closed, true);
+      await stillServing();
+    });
+
+    test('log lines stay small whatever the request carries; the response echoes the uid whole', async () => {
+      const uid = `u-${'x'.repeat(100_000)}`;
+      const r = await mutate(review(pod(), { uid }));
+      assert.equal((r.json().response as JsonObject).uid, uid);
+      const line = s.logs.find('admission').at(-1) as Record<string, unknown>;
+      assert.ok(JSON.stringify(line).length < 2000, String(JSON.stringify(line).length));
+    });
+
     test('malformed HTTP: 400 bad-request, connection closed', async () => {
       const sock = await raw(s);
       const reply = collect(sock);
@@ -382,21 +414,69 @@ test('dry-run requests have no side effects; others do', async () => {
 });
 
 describe('client certificates (--client-ca)', () => {
-  test('a client without a certificate signed by the CA cannot connect; one with it can', async () => {
+  test('/mutate and /explain need a certificate signed by the CA; health and metrics do not', async () => {
     const clientCerts = makeCerts();
     const { generateServingCert } = await import('../tls/certs.ts');
     const client = generateServingCert({ ca: clientCerts.ca, commonName: 'kube-apiserver', dnsNames: ['kube-apiserver'], client: true });
     const s = await startTestServer({ profiles: TEST_PROFILES, clientCa: clientCerts.ca.certPem });
     try {
-      await assert.rejects(send(s.port, { ca: s.caPem, body: JSON.stringify(review(pod())) }));
+      const anonymous = await send(s.port, { ca: s.caPem, body: JSON.stringify(review(pod())) });
+      assert.equal(anonymous.status, 401);
+      assert.equal(errorOf(anonymous).code, 'client-certificate-required');
+      const explained = await send(s.port, { ca: s.caPem, path: '/explain', body: JSON.stringify(pod()) });
+      assert.equal(explained.status, 401);
+      for (const path of ['/healthz', '/readyz', '/metrics']) {
+        assert.equal((await send(s.port, { ca: s.caPem, method: 'GET', path })).status, 200, path);
+      }
       const r = await send(s.port, { ca: s.caPem, cert: client.certPem, key: client.keyPem, body: JSON.stringify(review(pod())) });
       assert.equal(r.status, 200);
       const stranger = makeCerts();
       const other = generateServingCert({ ca: stranger.ca, commonName: 'x', dnsNames: ['x'], client: true });
-      await assert.rejects(send(s.port, { ca: s.caPem, cert: other.certPem, key: other.keyPem, body: '{}' }));
+      const refused = await send(s.port, { ca: s.caPem, cert: other.certPem, key: other.keyPem, body: JSON.stringify(review(pod())) });
+      assert.equal(refused.status, 401);
+      assert.match(errorOf(refused).message, /needs a client certificate signed by the --client-ca/);
     } finally {
       await s.stop();
     }
+  });
+});
+
+describe('memory bound over all request bodies', () => {
+  test('bodies beyond the shared budget get 503 overloaded; bytes of finished and abandoned requests are released', async () => {
+    const s = await startTestServer({ profiles: TEST_PROFILES, limits: { maxBufferedBytes: 16 * 1024 } });
+    try {
+      const big = JSON.stringify(review(pod({ 'example.com/pad': 'p'.repeat(20_000) })));
+      const r = await send(s.port, { agent: s.agent, body: big });
+      assert.equal(r.status, 503);
+      assert.equal(errorOf(r).code, 'overloaded');
+      // A client that sends most of a 12 KiB body, then goes away.
+      const sock = await raw(s);
+      sock.write(`POST /mutate HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/json\r\nContent-Length: ${12 * 1024}\r\n\r\n${' '.repeat(11 * 1024)}`);
+      await sleep(100);
+      sock.destroy();
+      await sleep(100);
+      // Had either request kept its bytes, 12 KiB more would not fit.
+      const fits = JSON.stringify(review(pod({ 'example.com/pad': 'p'.repeat(11_000) })));
+      for (let i = 0; i < 3; i++) assert.equal((await send(s.port, { agent: s.agent, body: fits })).status, 200);
+    } finally {
+      await s.stop();
+    }
+  });
+});
+
+describe('shutdown delay', () => {
+  test('after stop begins: not ready at once, new connections still served during the delay, refused after it', async () => {
+    const s = await startTestServer({ profiles: TEST_PROFILES, shutdownDelayMs: 800 });
+    const stopped = s.running.shutdown('test');
+    const ready = await send(s.port, { ca: s.caPem, method: 'GET', path: '/readyz' });
+    assert.equal(ready.status, 503);
+    const r = await send(s.port, { ca: s.caPem, body: JSON.stringify(review(pod())) });
+    assert.equal(r.status, 200);
+    assert.equal(r.headers.connection, 'close', 'answers while stopping retire their connection');
+    await sleep(1200);
+    await assert.rejects(send(s.port, { ca: s.caPem, method: 'GET', path: '/healthz' }), /ECONNREFUSED/);
+    assert.equal(await stopped, 0);
+    await s.stop();
   });
 });
 

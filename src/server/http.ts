@@ -9,6 +9,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { STATUS_CODES } from 'node:http';
 import { createServer, type Server } from 'node:https';
 import type { Duplex } from 'node:stream';
+import type { TLSSocket } from 'node:tls';
 import { explain } from '../admission/explain.ts';
 import { type AdmissionResult, type HandlerConfig, handleDecoded } from '../admission/handle.ts';
 import { decodeReview, type HttpError, type HttpErrorCode, httpError, parseJsonBody } from '../admission/review.ts';
@@ -46,6 +47,10 @@ export interface Limits {
   /** Idle time before a keep-alive connection is closed: above the API server's 90 s idle timeout, so the server never closes a connection the client is about to reuse. */
   keepAliveTimeoutMs: number;
   maxConnections: number;
+  /** Bytes of request bodies held at once, over all connections: bounds memory whatever the clients do. */
+  maxBufferedBytes: number;
+  /** Time for a new connection to finish the TLS handshake. */
+  handshakeTimeoutMs: number;
   /** How often Node checks the two timeouts above. */
   connectionsCheckingIntervalMs: number;
 }
@@ -60,6 +65,12 @@ export const DEFAULT_LIMITS: Limits = {
   requestTimeoutMs: 30_000,
   keepAliveTimeoutMs: 120_000,
   maxConnections: 2048,
+  // Four bodies of the largest size at once (a parsed body takes several times its size in memory):
+  // far above what API servers send together (pods are at most 1.5 MiB in etcd), and far below
+  // what fits in the default memory limit of 256 MiB.
+  maxBufferedBytes: 4 * MAX_BODY_BYTES,
+  // The API server completes its handshake in milliseconds; an idle or stalled socket gets no more.
+  handshakeTimeoutMs: 10_000,
   connectionsCheckingIntervalMs: 1_000,
 };
 
@@ -116,7 +127,12 @@ export function errorBody(e: HttpError): string {
   return JSON.stringify({ error: { code: e.code, message: e.message } });
 }
 
-export function createRequestHandler(ctx: WebhookContext): (req: IncomingMessage, res: ServerResponse) => void {
+/**
+ * With `clientAuth`, /mutate and /explain need a client certificate the --client-ca signed. The
+ * TLS layer asks for one but lets connections without it through, so kubelet probes and Prometheus
+ * still reach /healthz, /readyz and /metrics.
+ */
+export function createRequestHandler(ctx: WebhookContext, opts: { clientAuth?: boolean } = {}): (req: IncomingMessage, res: ServerResponse) => void {
   const { metrics, log, limits } = ctx;
 
   const send = (res: ServerResponse, status: number, contentType: string, body: string, headers?: Record<string, string>) => {
@@ -136,42 +152,59 @@ export function createRequestHandler(ctx: WebhookContext): (req: IncomingMessage
     send(res, e.status, 'application/json', errorBody(e), headers);
   };
 
-  /** Reads at most `limits.maxBodyBytes`; above that, answers 413 at once and stops reading (the connection is closed, not drained). */
+  /** Bytes of bodies being read or handled right now, over all requests (see Limits.maxBufferedBytes). */
+  let buffered = 0;
+
+  /**
+   * Reads at most `limits.maxBodyBytes`; above that, answers 413 at once and stops reading (the
+   * connection is closed, not drained). When all bodies together would exceed
+   * `limits.maxBufferedBytes`, answers 503 the same way: memory stays bounded under any load.
+   */
   const readBody = (req: IncomingMessage, res: ServerResponse, route: string, then: (body: Buffer) => void) => {
     const max = limits.maxBodyBytes;
-    const tooLarge = () => {
-      fail(req, res, route, httpError('body-too-large', `the request body exceeds ${max} bytes`), { Connection: 'close' });
-    };
     const declared = req.headers['content-length'];
     if (declared !== undefined && Number(declared) > max) {
-      tooLarge();
+      fail(req, res, route, httpError('body-too-large', `the request body exceeds ${max} bytes`), { Connection: 'close' });
       return;
     }
     const chunks: Buffer[] = [];
     let size = 0;
-    let over = false;
+    let stopped = false;
+    const release = () => {
+      buffered -= size;
+      size = 0;
+    };
+    const stop = (e: HttpError) => {
+      stopped = true;
+      chunks.length = 0;
+      release();
+      req.off('data', onData);
+      req.pause();
+      fail(req, res, route, e, { Connection: 'close' });
+    };
     const onData = (c: Buffer) => {
-      size += c.length;
-      if (size > max) {
-        over = true;
-        chunks.length = 0;
-        req.off('data', onData);
-        req.pause();
-        tooLarge();
-        return;
+      if (size + c.length > max) return stop(httpError('body-too-large', `the request body exceeds ${max} bytes`));
+      if (buffered + c.length > limits.maxBufferedBytes) {
+        return stop(httpError('overloaded', `request bodies in progress exceed ${limits.maxBufferedBytes} bytes; retry`));
       }
+      size += c.length;
+      buffered += c.length;
       chunks.push(c);
     };
     req.on('data', onData);
     req.on('end', () => {
-      if (over) return;
+      if (stopped) return;
       try {
         then(chunks.length === 1 ? (chunks[0] as Buffer) : Buffer.concat(chunks, size));
       } catch (e) {
         log.error('request failed', { route, ...errorFields(e, true) });
         fail(req, res, route, httpError('internal-error', 'Outrigger failed while handling the request (a bug); see its log'));
+      } finally {
+        release();
       }
     });
+    // A client that goes away mid-body: its bytes are released.
+    req.once('close', release);
     // 'error'/'aborted': the client went away; there is no one to answer.
     req.on('error', () => {});
   };
@@ -227,12 +260,13 @@ export function createRequestHandler(ctx: WebhookContext): (req: IncomingMessage
         ignored = true;
       }
     }
+    // Every field from the request is cut: a log line stays small whatever a client sends.
     const fields: Record<string, unknown> = {
-      uid: r.uid,
-      namespace: r.namespace,
+      uid: truncate(r.uid, 128),
+      namespace: truncate(r.namespace, 253),
       name: truncate(r.name, 253),
-      operation: r.operation,
-      resource: r.resource,
+      operation: truncate(r.operation, 20),
+      resource: truncate(r.resource, 253),
       outcome: r.outcome,
       reason: r.reason,
       profiles: r.profiles.map((p) => ({ profile: truncate(p.profile, 63), reason: p.reason, ...(p.version !== undefined ? { version: p.version } : {}) })),
@@ -324,6 +358,16 @@ export function createRequestHandler(ctx: WebhookContext): (req: IncomingMessage
         );
         return;
       }
+      if (opts.clientAuth && (entry.route === 'mutate' || entry.route === 'explain') && !(req.socket as TLSSocket).authorized) {
+        const why = (req.socket as TLSSocket).authorizationError;
+        fail(
+          req,
+          res,
+          entry.route,
+          httpError('client-certificate-required', `${path} needs a client certificate signed by the --client-ca${why ? ` (${String(why)})` : ''}`),
+        );
+        return;
+      }
       const query = () => new URLSearchParams(q < 0 ? '' : url.slice(q + 1));
       switch (entry.route) {
         case 'mutate':
@@ -366,7 +410,12 @@ export function clientErrorResponse(err: NodeJS.ErrnoException): { status: numbe
 export interface ServerHandle {
   server: Server;
   setTls(m: TlsMaterial): void;
+  /** Destroys every socket, including those still in the TLS handshake or closing after an error. */
+  destroyAllSockets(): void;
 }
+
+/** How long a socket answered with an HTTP error may take to close before it is destroyed. */
+const CLIENT_ERROR_LINGER_MS = 1_000;
 
 export function secureOptions(m: TlsMaterial) {
   return { cert: m.cert, key: m.key, ...(m.ca ? { ca: m.ca } : {}), minVersion: 'TLSv1.2' as const };
@@ -378,17 +427,27 @@ export function createWebhookServer(opts: { tls: TlsMaterial; clientAuth: boolea
     {
       ...secureOptions(opts.tls),
       requestCert: opts.clientAuth,
-      rejectUnauthorized: opts.clientAuth,
+      // Checked per route (createRequestHandler): health and metrics stay reachable without one.
+      rejectUnauthorized: false,
+      handshakeTimeout: limits.handshakeTimeoutMs,
       headersTimeout: limits.headersTimeoutMs,
       requestTimeout: limits.requestTimeoutMs,
       connectionsCheckingInterval: limits.connectionsCheckingIntervalMs,
       keepAlive: true, // TCP keep-alive probes: a vanished API server's connections are noticed
       noDelay: true,
     },
-    createRequestHandler(opts.ctx),
+    createRequestHandler(opts.ctx, { clientAuth: opts.clientAuth }),
   );
   server.keepAliveTimeout = limits.keepAliveTimeoutMs;
   server.maxConnections = limits.maxConnections;
+
+  // Every socket, from its first byte: the HTTP layer only knows those past the TLS handshake and
+  // not yet failed, and a stop must be able to close the rest too.
+  const sockets = new Set<Duplex>();
+  server.on('connection', (socket: Duplex) => {
+    sockets.add(socket);
+    socket.once('close', () => sockets.delete(socket));
+  });
 
   server.on('clientError', (err: NodeJS.ErrnoException, socket: Duplex) => {
     if (err.code === 'ECONNRESET' || !socket.writable) {
@@ -401,6 +460,8 @@ export function createWebhookServer(opts: { tls: TlsMaterial; clientAuth: boolea
     socket.end(
       `HTTP/1.1 ${r.status} ${STATUS_CODES[r.status]}\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`,
     );
+    // A peer that neither reads nor closes must not keep the socket: it is destroyed shortly after.
+    setTimeout(() => socket.destroy(), CLIENT_ERROR_LINGER_MS).unref();
   });
 
   let lastDropLogged = 0;
@@ -431,6 +492,9 @@ export function createWebhookServer(opts: { tls: TlsMaterial; clientAuth: boolea
     server,
     setTls(m) {
       server.setSecureContext(secureOptions(m));
+    },
+    destroyAllSockets() {
+      for (const s of sockets) s.destroy();
     },
   };
 }

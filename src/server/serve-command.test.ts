@@ -16,6 +16,7 @@ test('flags: defaults and every option', () => {
     host: '0.0.0.0',
     kubeVersion: { major: 1, minor: 33 },
     drainTimeoutMs: 25_000,
+    shutdownDelayMs: 0,
     pollMs: 10_000,
     logLevel: 'info',
     limits: {
@@ -24,6 +25,8 @@ test('flags: defaults and every option', () => {
       requestTimeoutMs: 30_000,
       keepAliveTimeoutMs: 120_000,
       maxConnections: 2048,
+      maxBufferedBytes: 28 * 1024 * 1024,
+      handshakeTimeoutMs: 10_000,
       connectionsCheckingIntervalMs: 1000,
     },
   });
@@ -38,6 +41,7 @@ test('flags: defaults and every option', () => {
     '--host=::',
     '--kube-version=v1.28.3',
     '--drain-timeout=500ms',
+    '--shutdown-delay=5s',
     '--reload-interval=2m',
     '--max-connections=10',
     '--log-level=debug',
@@ -49,6 +53,7 @@ test('flags: defaults and every option', () => {
   assert.equal(o.host, '::');
   assert.deepEqual(o.kubeVersion, { major: 1, minor: 28 });
   assert.equal(o.drainTimeoutMs, 500);
+  assert.equal(o.shutdownDelayMs, 5000);
   assert.equal(o.pollMs, 120_000);
   assert.equal(o.limits.maxConnections, 10);
   assert.equal(o.logLevel, 'debug');

@@ -10,6 +10,7 @@ import type { HandlerConfig } from '../admission/handle.ts';
 import { DEFAULT_KUBE_VERSION, parseFlags, parseKubeVersion, UsageError } from '../cli/options.ts';
 import type { KubeVersion, ProfileSet } from '../engine/index.ts';
 import { ProfileLoadError } from '../profiles/load.ts';
+import { VERSION } from '../version.ts';
 import { type ClusterOptions, type ClusterRuntime, startCluster } from './cluster.ts';
 import { createWebhookServer, DEFAULT_LIMITS, type Limits, type Readiness, type WebhookContext } from './http.ts';
 import { createLogger, errorFields, type Level, type Logger } from './log.ts';
@@ -40,12 +41,14 @@ Options:
   -p, --profiles PATH        SidecarProfile file or directory (repeatable; required without --profiles-from-cluster)
       --tls-cert FILE        serving certificate, PEM (may hold the chain; required with --cert-mode files)
       --tls-key FILE         its private key, PEM (required with --cert-mode files)
-      --client-ca FILE       require client certificates signed by this CA (PEM)
+      --client-ca FILE       require client certificates signed by this CA (PEM) on /mutate and /explain
       --port N               port to listen on (default 8443; 0 picks a free port)
       --host ADDR            address to listen on (default 0.0.0.0; :: for IPv6 and IPv4)
       --kube-version X.Y     Kubernetes version of the cluster; decides native sidecars for sidecarMode auto.
                              Default: read from the API server when connected, else ${DEFAULT_KUBE_VERSION.major}.${DEFAULT_KUBE_VERSION.minor}
       --drain-timeout DUR    on SIGTERM, longest wait for requests in flight (default 25s)
+      --shutdown-delay DUR   on SIGTERM, keep accepting connections this long while not ready, so the
+                             API server learns of the endpoint's removal first (default 0; the bundle sets 5s)
       --reload-interval DUR  poll interval for file changes, besides watching (default 10s)
       --max-connections N    open connections at most (default ${DEFAULT_LIMITS.maxConnections})
       --log-level LEVEL      debug, info, warn or error (default info)
@@ -82,6 +85,8 @@ export interface ServeOptions {
   host: string;
   kubeVersion: KubeVersion;
   drainTimeoutMs: number;
+  /** Not ready but still accepting, before the drain (see --shutdown-delay); default 0. */
+  shutdownDelayMs?: number;
   pollMs: number;
   logLevel: Level;
   limits: Limits;
@@ -151,6 +156,7 @@ export function parseServeArgs(argv: string[]): ServeOptions | 'help' {
     host: { type: 'string' },
     'kube-version': { type: 'string' },
     'drain-timeout': { type: 'string' },
+    'shutdown-delay': { type: 'string' },
     'reload-interval': { type: 'string' },
     'max-connections': { type: 'string' },
     'log-level': { type: 'string' },
@@ -228,6 +234,7 @@ export function parseServeArgs(argv: string[]): ServeOptions | 'help' {
     host: values.host ?? '0.0.0.0',
     kubeVersion: kubeVersionFlag ?? DEFAULT_KUBE_VERSION,
     drainTimeoutMs: values['drain-timeout'] !== undefined ? parseDuration(values['drain-timeout'], '--drain-timeout') : 25_000,
+    shutdownDelayMs: values['shutdown-delay'] !== undefined ? parseDuration(values['shutdown-delay'], '--shutdown-delay') : 0,
     pollMs,
     logLevel,
     limits: {
@@ -247,7 +254,7 @@ export class StartError extends Error {
 }
 
 export async function startServe(opts: ServeOptions, log: Logger): Promise<RunningServer> {
-  const metrics = createWebhookMetrics();
+  const metrics = createWebhookMetrics({ version: VERSION });
   let profiles: ProfileState;
   try {
     profiles = await loadInitialProfiles(opts.profiles);
@@ -404,13 +411,17 @@ export async function startServe(opts: ServeOptions, log: Logger): Promise<Runni
   });
   let forced = false;
 
+  let closing: (() => void) | undefined;
+
   const shutdown = (reason: string): Promise<number> => {
     if (draining) {
       // A second signal: stop waiting.
       if (!forced) {
         forced = true;
         log.warn('second stop request: closing every connection now', { reason });
+        closing?.();
         server.closeAllConnections();
+        handle.destroyAllSockets();
       }
       return done;
     }
@@ -420,15 +431,24 @@ export async function startServe(opts: ServeOptions, log: Logger): Promise<Runni
     profileReloader.stop();
     const inFlight = metrics.inFlight.get();
     server.getConnections((_e, open) =>
-      log.info('shutting down: not ready, draining', { reason, openConnections: open, inFlight, drainTimeoutMs: opts.drainTimeoutMs }),
+      log.info('shutting down: not ready, draining', {
+        reason,
+        openConnections: open,
+        inFlight,
+        shutdownDelayMs: opts.shutdownDelayMs ?? 0,
+        drainTimeoutMs: opts.drainTimeoutMs,
+      }),
     );
     const started = performance.now();
     let finished = false;
+    let timer: NodeJS.Timeout | undefined;
+    let idleGrace: NodeJS.Timeout | undefined;
     const finish = (code: number) => {
       if (finished) return;
       finished = true;
       clearTimeout(timer);
       clearTimeout(idleGrace);
+      clearTimeout(delay);
       server.close(() => {}); // clears the HTTP layer's timeout checker; the listener is already closed
       metrics.stop();
       const report = () => {
@@ -444,23 +464,33 @@ export async function startServe(opts: ServeOptions, log: Logger): Promise<Runni
         });
       else report();
     };
-    const timer = setTimeout(() => {
-      server.getConnections((_e, open) => {
-        log.warn('drain timeout: closing the connections still open', { openConnections: open, inFlight: metrics.inFlight.get() });
-        server.closeAllConnections();
-        finish(1);
-      });
-    }, opts.drainTimeoutMs);
-    // Stop accepting at once, but keep open connections for a grace period: the API server keeps
-    // reusing its idle keep-alive connections to this pod (they are pinned, endpoint removal does
-    // not move them), and each request on one is answered with `Connection: close`, which retires
-    // that connection without a race. Closing an idle connection is the one step that can race
-    // with a request already on the wire, so it is done once, after the busy connections have
-    // been retired. (https.Server#close would close idle connections immediately: the net-level
-    // close is used on purpose.)
-    netClose.call(server, () => finish(forced ? 1 : 0));
-    const idleGrace = setTimeout(() => server.closeIdleConnections(), Math.min(IDLE_GRACE_MS, opts.drainTimeoutMs / 2));
-    idleGrace.unref();
+    // Until the delay is over the listener stays open: the API server picks endpoints from its own
+    // view of the Service, which learns of this pod's removal a moment after the pod is not ready,
+    // and a refused connection in that moment would fail an admission. Answers already carry
+    // `Connection: close`, so connections do not outlive the delay by much.
+    closing = () => {
+      closing = undefined;
+      timer = setTimeout(() => {
+        server.getConnections((_e, open) => {
+          log.warn('drain timeout: closing the connections still open', { openConnections: open, inFlight: metrics.inFlight.get() });
+          server.closeAllConnections();
+          handle.destroyAllSockets();
+          finish(1);
+        });
+      }, opts.drainTimeoutMs);
+      // Stop accepting at once, but keep open connections for a grace period: the API server keeps
+      // reusing its idle keep-alive connections to this pod (they are pinned, endpoint removal does
+      // not move them), and each request on one is answered with `Connection: close`, which retires
+      // that connection without a race. Closing an idle connection is the one step that can race
+      // with a request already on the wire, so it is done once, after the busy connections have
+      // been retired. (https.Server#close would close idle connections immediately: the net-level
+      // close is used on purpose.)
+      netClose.call(server, () => finish(forced ? 1 : 0));
+      idleGrace = setTimeout(() => server.closeIdleConnections(), Math.min(IDLE_GRACE_MS, opts.drainTimeoutMs / 2));
+      idleGrace.unref();
+    };
+    const delay = opts.shutdownDelayMs ? setTimeout(() => closing?.(), opts.shutdownDelayMs) : undefined;
+    if (!delay) closing();
     return done;
   };
 

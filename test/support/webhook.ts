@@ -94,6 +94,7 @@ export interface TestServerOptions {
   kubeVersion?: { major: number; minor: number };
   clientCa?: string;
   drainTimeoutMs?: number;
+  shutdownDelayMs?: number;
   /** Write the certificate as a Secret volume (symlinks). */
   secretVolume?: boolean;
   certs?: TestCerts;
@@ -135,6 +136,7 @@ export async function startTestServer(o: TestServerOptions = {}): Promise<TestSe
       host: '127.0.0.1',
       kubeVersion: o.kubeVersion ?? { major: 1, minor: 33 },
       drainTimeoutMs: o.drainTimeoutMs ?? 5000,
+      ...(o.shutdownDelayMs !== undefined ? { shutdownDelayMs: o.shutdownDelayMs } : {}),
       pollMs: o.pollMs ?? 60_000,
       logLevel: 'debug',
       limits: { ...DEFAULT_LIMITS, ...o.limits },
