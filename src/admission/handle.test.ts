@@ -141,6 +141,40 @@ describe('outcomes, as the API server reads them', () => {
   });
 });
 
+describe('workloads: read, never changed; a warning when the inject annotation is on the workload', () => {
+  const deployment = (own: Record<string, string>, template: Record<string, string>): JsonObject => ({
+    apiVersion: 'apps/v1',
+    kind: 'Deployment',
+    metadata: { name: 'web', namespace: 'shop', annotations: own },
+    spec: { template: { metadata: { annotations: template }, spec: { containers: [{ name: 'app', image: 'a' }] } } },
+  });
+  const asWorkload = { kind: { group: 'apps', version: 'v1', kind: 'Deployment' }, resource: { group: 'apps', version: 'v1', resource: 'deployments' } };
+
+  test('on the workload only: allowed, unchanged, with a warning that says where it belongs', () => {
+    for (const operation of ['CREATE', 'UPDATE'] as const) {
+      const r = run(review(deployment({ 'outrigger.dev/inject': 'probe' }, {}), { ...asWorkload, operation }));
+      assert.deepStrictEqual(JSON.parse(r.body), {
+        apiVersion: 'admission.k8s.io/v1',
+        kind: 'AdmissionReview',
+        response: {
+          uid: UID,
+          allowed: true,
+          warnings: [
+            "Deployment shop/web: the outrigger.dev/inject annotation is on the Deployment's own metadata, where it has no effect; move it to spec.template.metadata.annotations",
+          ],
+        },
+      });
+    }
+  });
+
+  test('on the pod template too, or a DELETE: no warning', () => {
+    const both = run(review(deployment({ 'outrigger.dev/inject': 'probe' }, { 'outrigger.dev/inject': 'probe' }), asWorkload));
+    assert.equal(JSON.parse(both.body).response.warnings, undefined);
+    const gone = run(review(deployment({ 'outrigger.dev/inject': 'probe' }, {}), { ...asWorkload, operation: 'DELETE' }));
+    assert.equal(JSON.parse(gone.body).response.warnings, undefined);
+  });
+});
+
 describe('requests with a uid that the webhook cannot use: allowed false, 400, the field named', () => {
   const cases: [string, (r: JsonObject) => void, RegExp][] = [
     ['object missing', (r) => delete r.object, /request\.object must be the Pod/],

@@ -17,6 +17,7 @@ import {
   type ReasonCode,
 } from '../engine/index.ts';
 import { isObject as isObjectValue } from '../engine/json.ts';
+import { findPodSites, misplacedAnnotationWarning } from '../manifest/workloads.ts';
 import { type AdmissionReviewResponse, allowed, denied, errored, patched } from './responses.ts';
 import { type AdmissionRequest, type Decoded, type HttpError, isPodCreate, preview, type ReviewError } from './review.ts';
 
@@ -147,6 +148,19 @@ export function respond(r: AdmissionRequest, d: Decision): { response: Admission
   }
 }
 
+/**
+ * A workload created or updated with the inject annotation on its own metadata, where it has no
+ * effect: the user is told to move it to the pod template (the same words as the CLI's).
+ */
+function workloadWarnings(r: AdmissionRequest): string[] {
+  if ((r.operation !== 'CREATE' && r.operation !== 'UPDATE') || !isObjectValue(r.object)) return [];
+  // A List or a Pod is never a workload here; other kinds are read at fixed paths only.
+  if (r.object.kind === 'List' || r.object.kind === 'Pod') return [];
+  return findPodSites(r.object)
+    .filter((s) => s.misplacedAnnotation)
+    .map(misplacedAnnotationWarning);
+}
+
 /** A checked request → response. Never throws: an engine failure becomes a 500 that says it is a bug. */
 export function handleRequest(r: AdmissionRequest, cfg: HandlerConfig): AdmissionResult {
   const base = {
@@ -158,14 +172,15 @@ export function handleRequest(r: AdmissionRequest, cfg: HandlerConfig): Admissio
     dryRun: r.dryRun,
   };
   if (!isPodCreate(r)) {
+    const warnings = workloadWarnings(r);
     return finish({
       ...base,
-      response: allowed(r.header),
+      response: allowed(r.header, warnings),
       outcome: 'unchanged',
       reason: 'not-a-pod-create',
       message: REASONS['not-a-pod-create'],
       profiles: [],
-      warnings: [],
+      warnings,
     });
   }
   const malformed = (message: string): AdmissionResult =>

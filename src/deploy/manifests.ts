@@ -33,6 +33,7 @@ export const NAME = 'outrigger';
 export const TLS_SECRET = 'outrigger-tls';
 export const LEADER_LEASE = 'outrigger-certificates';
 export const WEBHOOK_NAME = 'pods.outrigger.dev';
+export const WORKLOADS_WEBHOOK_NAME = 'workloads.outrigger.dev';
 const PORT = 8443;
 /** Drain time on SIGTERM; the pod's grace period is longer so in-flight admissions always finish. */
 export const DRAIN_SECONDS = 25;
@@ -229,6 +230,32 @@ export function bundle(o: BundleOptions): JsonObject[] {
         }
       : {}),
   };
+  // Workloads are only read, to warn about an inject annotation on the workload instead of its pod
+  // template (it has no effect there). Called only when the workload's own metadata has it; never
+  // blocks a workload (Ignore) and never changes one.
+  const workloads: JsonObject = {
+    name: WORKLOADS_WEBHOOK_NAME,
+    clientConfig: webhook.clientConfig as JsonObject,
+    rules: [
+      {
+        apiGroups: ['apps'],
+        apiVersions: ['v1'],
+        operations: ['CREATE', 'UPDATE'],
+        resources: ['deployments', 'statefulsets', 'daemonsets', 'replicasets'],
+        scope: 'Namespaced',
+      },
+      { apiGroups: ['batch'], apiVersions: ['v1'], operations: ['CREATE', 'UPDATE'], resources: ['jobs', 'cronjobs'], scope: 'Namespaced' },
+    ],
+    failurePolicy: 'Ignore',
+    sideEffects: 'None',
+    admissionReviewVersions: ['v1'],
+    timeoutSeconds: 2,
+    reinvocationPolicy: 'Never',
+    namespaceSelector: webhook.namespaceSelector as JsonObject,
+    matchConditions: [
+      { name: 'inject-annotation-on-workload', expression: `has(object.metadata.annotations) && '${INJECT_ANNOTATION}' in object.metadata.annotations` },
+    ],
+  };
   objects.push({
     apiVersion: 'admissionregistration.k8s.io/v1',
     kind: 'MutatingWebhookConfiguration',
@@ -237,7 +264,7 @@ export function bundle(o: BundleOptions): JsonObject[] {
       labels: { ...labels },
       ...(o.certMode === 'cert-manager' ? { annotations: { 'cert-manager.io/inject-ca-from': `${ns}/${NAME}` } } : {}),
     },
-    webhooks: [webhook],
+    webhooks: [webhook, workloads],
   });
   return objects;
 }

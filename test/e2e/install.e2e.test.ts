@@ -172,6 +172,33 @@ describe('install bundle with self-managed certificates', { skip: availability.s
     assert.equal(profile.reason, 'Valid');
   });
 
+  test('a Deployment with the inject annotation on itself, not its pod template: created, unchanged, and the API server relays the warning', async () => {
+    const deployment = (name: string, own: JsonObject, template: JsonObject) => ({
+      apiVersion: 'apps/v1',
+      kind: 'Deployment',
+      metadata: { name, annotations: own },
+      spec: {
+        replicas: 0,
+        selector: { matchLabels: { app: name } },
+        template: { metadata: { labels: { app: name }, annotations: template }, spec: { containers: [{ name: 'app', image: 'example.com/app:1' }] } },
+      },
+    });
+    const misplaced = await cp.request<JsonObject>(
+      'POST',
+      '/apis/apps/v1/namespaces/shop/deployments',
+      deployment('misplaced', { 'outrigger.dev/inject': 'agent' }, {}),
+    );
+    assert.equal(misplaced.status, 201, misplaced.text);
+    assert.match(
+      String(misplaced.headers.warning),
+      /Deployment shop\/misplaced: the outrigger\.dev\/inject annotation is on the Deployment's own metadata, where it has no effect; move it to spec\.template\.metadata\.annotations/,
+    );
+    assert.deepEqual(misplaced.body.metadata && (misplaced.body.metadata as JsonObject).annotations, { 'outrigger.dev/inject': 'agent' });
+    const placed = await cp.request('POST', '/apis/apps/v1/namespaces/shop/deployments', deployment('placed', {}, { 'outrigger.dev/inject': 'agent' }));
+    assert.equal(placed.status, 201, placed.text);
+    assert.equal(placed.headers.warning, undefined);
+  });
+
   test('certificate renewal while pods are created: zero failed creates, and the caBundle keeps trusting the served certificate', async () => {
     const before = await servedFingerprint(a.port);
     const seen = new Set([before]);
