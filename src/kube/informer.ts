@@ -39,6 +39,7 @@ export class Informer {
   #store = new Map<string, JsonObject>();
   #resourceVersion = '';
   #synced = false;
+  #lists = 0;
   #syncedPromise: Promise<void>;
   #resolveSynced!: () => void;
   #running: Promise<void> | undefined;
@@ -64,6 +65,11 @@ export class Informer {
     return this.#synced;
   }
 
+  /** Completed lists: 1 after the first sync, one more for each re-list (after a 410 Gone). */
+  get lists(): number {
+    return this.#lists;
+  }
+
   /** Resolves once the first list has been loaded. */
   waitForSync(): Promise<void> {
     return this.#syncedPromise;
@@ -86,6 +92,7 @@ export class Informer {
     // List items come without kind/apiVersion; fill them so consumers see whole objects.
     this.#store = new Map(items.map((i) => [keyOf(i), { ...(apiVersion ? { apiVersion } : {}), ...(kind ? { kind } : {}), ...i }]));
     this.#resourceVersion = String((isObject(list.metadata) && list.metadata.resourceVersion) || '');
+    this.#lists++;
     this.#events.onChange?.(this.#store);
     if (!this.#synced) {
       this.#synced = true;
