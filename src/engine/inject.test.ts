@@ -272,6 +272,42 @@ describe('validity of the result', () => {
     assert.match(ignored.warnings.join('\n'), /admitted without it/);
   });
 
+  test('with a failurePolicy ignore profile making the record too large, the others are injected without it', () => {
+    const set = profilesFromYaml(
+      [
+        profileYaml('agent', { version: '1', containers: [sidecar] }),
+        profileYaml('logs', { version: '1', failurePolicy: 'ignore', env: [{ name: 'LOG_DIR', value: '/var/log' }], targets: ['app-*'] }),
+      ].join('\n---\n'),
+    );
+    const p = pod({ 'outrigger.dev/inject': 'agent, logs' }, many(6000));
+    const d = inject(p, set, v133);
+    checkInjected(p, d);
+    assert.deepEqual(
+      d.profiles.map((o) => [o.profile, o.reason]),
+      [
+        ['agent', 'injected'],
+        ['logs', 'invalid-result'],
+      ],
+    );
+    assert.match(d.warnings.join('\n'), /profile "logs" cannot be injected: the status record .* \(the pod is admitted without it: failurePolicy ignore\)/);
+  });
+
+  test('reinvoked with so many new containers that the record would be too large: left as it is, with a warning', () => {
+    const set = targeting('fail');
+    const p = pod({ 'outrigger.dev/inject': 'agent' }, many(1000));
+    const first = inject(p, set, v133);
+    checkInjected(p, first);
+    const spec = first.pod.spec as JsonObject;
+    const grown = deepFreeze({
+      ...first.pod,
+      spec: { ...spec, containers: [...(spec.containers as JsonObject[]), ...Array.from({ length: 3500 }, (_, i) => ({ name: `app-late-${i}`, image: 'a' }))] },
+    }) as JsonObject;
+    const again = inject(grown, set, v133);
+    assert.equal(again.outcome, 'unchanged');
+    assert.deepEqual(again.patch, []);
+    assert.match(again.warnings.join('\n'), /not extended to new containers: the status record outrigger\.dev\/status would take/);
+  });
+
   test('annotations over the API server limit, counted in UTF-8 bytes, are the pod’s problem, not the profile’s', () => {
     const big = (chars: number, ch: string) => pod({ 'outrigger.dev/inject': 'agent', 'example.com/blob': ch.repeat(chars) });
     // 100,000 × 'é' is 200,000 bytes: within the limit; 100,000 × '€' is 300,000 bytes: over it.

@@ -279,6 +279,18 @@ export function inject(pod: JsonObject, set: ProfileSet, ctx: InjectContext): De
   const annotations = stringMap(isObject(pod.metadata) ? pod.metadata.annotations : undefined);
   const values = templateValuesFor(base, ctx);
   const initial = { state, outcomes: outcomes.length, warnings: warnings.length };
+  // The profiles being merged: all wanted ones, unless the status record would be too large with
+  // them (see below), when the failurePolicy ignore ones are dropped.
+  let active: readonly SidecarProfile[] = wanted;
+  let dropped: readonly SidecarProfile[] = [];
+  const tooLarge = `the status record ${STATUS_ANNOTATION} would take the pod's annotations over the API server's limit of ${MAX_ANNOTATION_BYTES} bytes`;
+  const noteDropped = () => {
+    for (const p of dropped) {
+      const m = `profile ${JSON.stringify(p.name)} cannot be injected: ${tooLarge}`;
+      outcomes.push({ profile: p.name, reason: 'invalid-result', message: m, version: p.version });
+      warnings.push(`${m} (the pod is admitted without it: failurePolicy ignore)`);
+    }
+  };
 
   /**
    * Merges the wanted profiles in order. With `validateEach`, the pod is validated after every
@@ -290,7 +302,7 @@ export function inject(pod: JsonObject, set: ProfileSet, ctx: InjectContext): De
     warnings.length = initial.warnings;
     let current = initial.state;
     const records: ProfileRecord[] = [];
-    for (const profile of wanted) {
+    for (const profile of active) {
       const pn = JSON.stringify(profile.name);
       const fail = (reason: ReasonCode, detail: string): Decision | undefined => {
         const message = `profile ${pn} cannot be injected: ${detail}`;
@@ -358,22 +370,31 @@ export function inject(pod: JsonObject, set: ProfileSet, ctx: InjectContext): De
     baseErrors ??= new Set(validatePod(base));
     return baseErrors;
   };
-  let result = applyProfiles(false, new Set());
-  if ('outcome' in result) result = applyProfiles(true, errorsOfBase());
-  else {
-    const finalErrors = validatePod(result.state.pod);
-    if (finalErrors.length > 0 && finalErrors.some((e) => !errorsOfBase().has(e))) result = applyProfiles(true, errorsOfBase());
+  let result: ReturnType<typeof applyProfiles>;
+  let desired: JsonObject;
+  for (;;) {
+    result = applyProfiles(false, new Set());
+    if ('outcome' in result) result = applyProfiles(true, errorsOfBase());
+    else {
+      const finalErrors = validatePod(result.state.pod);
+      if (finalErrors.length > 0 && finalErrors.some((e) => !errorsOfBase().has(e))) result = applyProfiles(true, errorsOfBase());
+    }
+    noteDropped();
+    if ('outcome' in result) return result;
+    const { records: recs, state: st } = result;
+    desired = recs.length > 0 ? withStatus(st.pod, { v: 1, profiles: recs }, [...st.created]) : st.pod;
+    // The record grows with the containers a profile targets; the pod was validated without it.
+    const annotationsOf = (p: JsonObject) => (isObject(p.metadata) ? p.metadata.annotations : undefined);
+    if (recs.length === 0 || !annotationsTooLarge(annotationsOf(desired)) || annotationsTooLarge(annotationsOf(st.pod))) break;
+    // Too large: an ignore profile must never be the reason a pod is denied, so those are dropped
+    // first and the others tried alone; only then does failurePolicy decide.
+    const mandatory = active.filter((p) => p.failurePolicy === 'fail');
+    if (mandatory.length === 0 || mandatory.length === active.length) return recordTooLarge(recs, outcomes, warnings, active, tooLarge, finish);
+    dropped = active.filter((p) => p.failurePolicy !== 'fail');
+    active = mandatory;
   }
-  if ('outcome' in result) return result;
   state = result.state;
   const records = result.records;
-
-  const desired = records.length > 0 ? withStatus(state.pod, { v: 1, profiles: records }, [...state.created]) : state.pod;
-  // The record grows with the containers a profile targets; the pod was validated without it.
-  const annotationsOf = (p: JsonObject) => (isObject(p.metadata) ? p.metadata.annotations : undefined);
-  if (records.length > 0 && annotationsTooLarge(annotationsOf(desired)) && !annotationsTooLarge(annotationsOf(state.pod))) {
-    return recordTooLarge(records, outcomes, warnings, wanted, finish);
-  }
   const headline =
     outcomes.find((o) => o.reason === 'updated')?.reason ??
     (records.length > 0 ? 'injected' : (outcomes.find((o) => ERROR_REASONS.has(o.reason))?.reason ?? 'injected'));
@@ -385,7 +406,7 @@ export function inject(pod: JsonObject, set: ProfileSet, ctx: InjectContext): De
     records.length > 0 ? `injected ${injectedNames}` : 'removed profiles that no longer apply',
     outcomes,
     warnings,
-    wanted,
+    active,
     finish,
   );
 }
@@ -399,10 +420,10 @@ function recordTooLarge(
   outcomes: ProfileOutcome[],
   warnings: string[],
   wanted: readonly SidecarProfile[],
+  message: string,
   finish: (outcome: 'unchanged' | 'denied', reason: ReasonCode, message: string) => Decision,
 ): Decision {
   const names = new Set(records.map((r) => r.name));
-  const message = `the status record ${STATUS_ANNOTATION} would take the pod's annotations over the API server's limit of ${MAX_ANNOTATION_BYTES} bytes`;
   let deny = false;
   for (const [i, o] of outcomes.entries()) {
     if (!names.has(o.profile)) continue;
@@ -521,5 +542,22 @@ function extendToNewContainers(
   }
   if (added.size === 0) return { pod, added, warnings };
   const created = [...(status.created ?? []), ...state.created];
-  return { pod: withStatus(state.pod, { v: 1, profiles: records }, created), added, warnings };
+  const extended = withStatus(state.pod, { v: 1, profiles: records }, created);
+  // The pod was validated without its grown record; one over the API server's limit is not written.
+  if (
+    isObject(extended.metadata) &&
+    annotationsTooLarge(extended.metadata.annotations) &&
+    !(isObject(pod.metadata) && annotationsTooLarge(pod.metadata.annotations))
+  ) {
+    const names = [...added.keys()].map((n) => JSON.stringify(n)).join(', ');
+    return {
+      pod,
+      added: new Map(),
+      warnings: [
+        ...warnings,
+        `profile(s) ${names} not extended to new containers: the status record ${STATUS_ANNOTATION} would take the pod's annotations over the API server's limit of ${MAX_ANNOTATION_BYTES} bytes`,
+      ],
+    };
+  }
+  return { pod: extended, added, warnings };
 }
