@@ -167,6 +167,25 @@ describe('workloads: read, never changed; a warning when the inject annotation i
     }
   });
 
+  test('a CronJob is told the path of its own pod template', () => {
+    const cronJob = {
+      apiVersion: 'batch/v1',
+      kind: 'CronJob',
+      metadata: { name: 'nightly', namespace: 'shop', annotations: { 'outrigger.dev/inject': 'probe' } },
+      spec: { schedule: '@daily', jobTemplate: { spec: { template: { spec: { containers: [{ name: 'job', image: 'j' }] } } } } },
+    };
+    const r = run(review(cronJob, { kind: { group: 'batch', version: 'v1', kind: 'CronJob' }, resource: { group: 'batch', version: 'v1', resource: 'cronjobs' } }));
+    assert.match(JSON.parse(r.body).response.warnings[0], /move it to spec\.jobTemplate\.spec\.template\.metadata\.annotations$/);
+  });
+
+  test('other kinds are not read: a deeply nested list is answered, not walked', () => {
+    const nested = `${'{"kind":"XList","items":['.repeat(20_000)}${']}'.repeat(20_000)}`;
+    const text = JSON.stringify(review({}, asWorkload)).replace('"object":{}', `"object":${nested}`);
+    const r = handleDecoded(decodeReview(Buffer.from(text)), cfg);
+    assert.ok('response' in r);
+    assert.deepStrictEqual(JSON.parse(r.body), { apiVersion: 'admission.k8s.io/v1', kind: 'AdmissionReview', response: { uid: UID, allowed: true } });
+  });
+
   test('on the pod template too, or a DELETE: no warning', () => {
     const both = run(review(deployment({ 'outrigger.dev/inject': 'probe' }, { 'outrigger.dev/inject': 'probe' }), asWorkload));
     assert.equal(JSON.parse(both.body).response.warnings, undefined);

@@ -148,14 +148,17 @@ export function respond(r: AdmissionRequest, d: Decision): { response: Admission
   }
 }
 
+const WORKLOAD_KINDS: ReadonlySet<string> = new Set(['Deployment', 'StatefulSet', 'DaemonSet', 'ReplicaSet', 'Job', 'CronJob']);
+
 /**
  * A workload created or updated with the inject annotation on its own metadata, where it has no
  * effect: the user is told to move it to the pod template (the same words as the CLI's).
  */
 function workloadWarnings(r: AdmissionRequest): string[] {
   if ((r.operation !== 'CREATE' && r.operation !== 'UPDATE') || !isObjectValue(r.object)) return [];
-  // A List or a Pod is never a workload here; other kinds are read at fixed paths only.
-  if (r.object.kind === 'List' || r.object.kind === 'Pod') return [];
+  // Only the kinds the workloads webhook is registered for: each is read at fixed paths (a kind
+  // ending in List would be walked recursively).
+  if (typeof r.object.kind !== 'string' || !WORKLOAD_KINDS.has(r.object.kind)) return [];
   return findPodSites(r.object)
     .filter((s) => s.misplacedAnnotation)
     .map(misplacedAnnotationWarning);

@@ -96,5 +96,6 @@ function visit(v: JsonValue, base: Path, prefix: string, sites: PodSite[]): void
 }
 
 export function misplacedAnnotationWarning(site: PodSite): string {
-  return `${site.label}: the ${INJECT_ANNOTATION} annotation is on the ${site.kind}'s own metadata, where it has no effect; move it to spec.template.metadata.annotations`;
+  const template = site.kind === 'CronJob' ? 'spec.jobTemplate.spec.template' : 'spec.template';
+  return `${site.label}: the ${INJECT_ANNOTATION} annotation is on the ${site.kind}'s own metadata, where it has no effect; move it to ${template}.metadata.annotations`;
 }
