@@ -174,7 +174,9 @@ describe('workloads: read, never changed; a warning when the inject annotation i
       metadata: { name: 'nightly', namespace: 'shop', annotations: { 'outrigger.dev/inject': 'probe' } },
       spec: { schedule: '@daily', jobTemplate: { spec: { template: { spec: { containers: [{ name: 'job', image: 'j' }] } } } } },
     };
-    const r = run(review(cronJob, { kind: { group: 'batch', version: 'v1', kind: 'CronJob' }, resource: { group: 'batch', version: 'v1', resource: 'cronjobs' } }));
+    const r = run(
+      review(cronJob, { kind: { group: 'batch', version: 'v1', kind: 'CronJob' }, resource: { group: 'batch', version: 'v1', resource: 'cronjobs' } }),
+    );
     assert.match(JSON.parse(r.body).response.warnings[0], /move it to spec\.jobTemplate\.spec\.template\.metadata\.annotations$/);
   });
 
