@@ -283,12 +283,11 @@ export function inject(pod: JsonObject, set: ProfileSet, ctx: InjectContext): De
   // them (see below), when the failurePolicy ignore ones are dropped.
   let active: readonly SidecarProfile[] = wanted;
   let dropped: readonly SidecarProfile[] = [];
-  const tooLarge = `the status record ${STATUS_ANNOTATION} would take the pod's annotations over the API server's limit of ${MAX_ANNOTATION_BYTES} bytes`;
   const noteDropped = () => {
     for (const p of dropped) {
-      const m = `profile ${JSON.stringify(p.name)} cannot be injected: ${tooLarge}`;
+      const m = `profile ${JSON.stringify(p.name)} cannot be injected: ${RECORD_TOO_LARGE}`;
       outcomes.push({ profile: p.name, reason: 'invalid-result', message: m, version: p.version });
-      warnings.push(`${m} (the pod is admitted without it: failurePolicy ignore)`);
+      warnings.push(admittedWithout(m));
     }
   };
 
@@ -308,7 +307,7 @@ export function inject(pod: JsonObject, set: ProfileSet, ctx: InjectContext): De
         const message = `profile ${pn} cannot be injected: ${detail}`;
         outcomes.push({ profile: profile.name, reason, message, version: profile.version });
         if (profile.failurePolicy === 'fail') return deny(reason, message);
-        warnings.push(`${message} (the pod is admitted without it: failurePolicy ignore)`);
+        warnings.push(admittedWithout(message));
         return undefined;
       };
 
@@ -383,13 +382,12 @@ export function inject(pod: JsonObject, set: ProfileSet, ctx: InjectContext): De
     if ('outcome' in result) return result;
     const { records: recs, state: st } = result;
     desired = recs.length > 0 ? withStatus(st.pod, { v: 1, profiles: recs }, [...st.created]) : st.pod;
-    // The record grows with the containers a profile targets; the pod was validated without it.
-    const annotationsOf = (p: JsonObject) => (isObject(p.metadata) ? p.metadata.annotations : undefined);
-    if (recs.length === 0 || !annotationsTooLarge(annotationsOf(desired)) || annotationsTooLarge(annotationsOf(st.pod))) break;
+    // The record grows with the containers a profile targets.
+    if (recs.length === 0 || !recordCrossesLimit(st.pod, desired)) break;
     // Too large: an ignore profile must never be the reason a pod is denied, so those are dropped
     // first and the others tried alone; only then does failurePolicy decide.
     const mandatory = active.filter((p) => p.failurePolicy === 'fail');
-    if (mandatory.length === 0 || mandatory.length === active.length) return recordTooLarge(recs, outcomes, warnings, active, tooLarge, finish);
+    if (mandatory.length === 0 || mandatory.length === active.length) return recordTooLarge(recs, outcomes, warnings, active, finish);
     dropped = active.filter((p) => p.failurePolicy !== 'fail');
     active = mandatory;
   }
@@ -411,6 +409,17 @@ export function inject(pod: JsonObject, set: ProfileSet, ctx: InjectContext): De
   );
 }
 
+const RECORD_TOO_LARGE = `the status record ${STATUS_ANNOTATION} would take the pod's annotations over the API server's limit of ${MAX_ANNOTATION_BYTES} bytes`;
+
+/** The pod was validated without its status record: does adding it cross the annotation limit? */
+function recordCrossesLimit(without: JsonObject, withRecord: JsonObject): boolean {
+  const annotationsOf = (p: JsonObject) => (isObject(p.metadata) ? p.metadata.annotations : undefined);
+  return annotationsTooLarge(annotationsOf(withRecord)) && !annotationsTooLarge(annotationsOf(without));
+}
+
+/** The warning for a profile with failurePolicy ignore that could not be injected. */
+const admittedWithout = (message: string) => `${message} (the pod is admitted without it: failurePolicy ignore)`;
+
 /**
  * The status record would push the pod's annotations over the API server's limit (a pod with very
  * many targeted containers): every profile that was to be injected fails, and failurePolicy decides.
@@ -420,19 +429,18 @@ function recordTooLarge(
   outcomes: ProfileOutcome[],
   warnings: string[],
   wanted: readonly SidecarProfile[],
-  message: string,
   finish: (outcome: 'unchanged' | 'denied', reason: ReasonCode, message: string) => Decision,
 ): Decision {
   const names = new Set(records.map((r) => r.name));
   let deny = false;
   for (const [i, o] of outcomes.entries()) {
     if (!names.has(o.profile)) continue;
-    const m = `profile ${JSON.stringify(o.profile)} cannot be injected: ${message}`;
+    const m = `profile ${JSON.stringify(o.profile)} cannot be injected: ${RECORD_TOO_LARGE}`;
     outcomes[i] = { ...o, reason: 'invalid-result', message: m };
     if (wanted.find((p) => p.name === o.profile)?.failurePolicy === 'fail') deny = true;
-    else warnings.push(`${m} (the pod is admitted without it: failurePolicy ignore)`);
+    else warnings.push(admittedWithout(m));
   }
-  const first = `cannot inject ${[...names].join(', ')}: ${message}`;
+  const first = `cannot inject ${[...names].join(', ')}: ${RECORD_TOO_LARGE}`;
   return finish(deny ? 'denied' : 'unchanged', 'invalid-result', first);
 }
 
@@ -543,21 +551,9 @@ function extendToNewContainers(
   if (added.size === 0) return { pod, added, warnings };
   const created = [...(status.created ?? []), ...state.created];
   const extended = withStatus(state.pod, { v: 1, profiles: records }, created);
-  // The pod was validated without its grown record; one over the API server's limit is not written.
-  if (
-    isObject(extended.metadata) &&
-    annotationsTooLarge(extended.metadata.annotations) &&
-    !(isObject(pod.metadata) && annotationsTooLarge(pod.metadata.annotations))
-  ) {
+  if (recordCrossesLimit(pod, extended)) {
     const names = [...added.keys()].map((n) => JSON.stringify(n)).join(', ');
-    return {
-      pod,
-      added: new Map(),
-      warnings: [
-        ...warnings,
-        `profile(s) ${names} not extended to new containers: the status record ${STATUS_ANNOTATION} would take the pod's annotations over the API server's limit of ${MAX_ANNOTATION_BYTES} bytes`,
-      ],
-    };
+    return { pod, added: new Map(), warnings: [...warnings, `profile(s) ${names} not extended to new containers: ${RECORD_TOO_LARGE}`] };
   }
   return { pod: extended, added, warnings };
 }
