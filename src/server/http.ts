@@ -209,24 +209,31 @@ export function createRequestHandler(ctx: WebhookContext, opts: { clientAuth?: b
     req.on('error', () => {});
   };
 
-  const mutate = (req: IncomingMessage, res: ServerResponse, start: number) => {
-    metrics.inFlight.inc();
-    res.once('close', () => metrics.inFlight.dec());
+  /** The checks /mutate and /explain share, in order: content type, body (read in full), profiles loaded. */
+  const readJsonRequest = (req: IncomingMessage, res: ServerResponse, route: 'mutate' | 'explain', then: (body: Buffer, cfg: HandlerConfig) => void) => {
     if (!isJsonContentType(req.headers['content-type'])) {
       fail(
         req,
         res,
-        'mutate',
+        route,
         httpError('unsupported-media-type', `Content-Type must be application/json, got ${JSON.stringify(truncate(req.headers['content-type'] ?? '', 100))}`),
       );
       return;
     }
-    readBody(req, res, 'mutate', (body) => {
+    readBody(req, res, route, (body) => {
       const cfg = ctx.config();
       if (!cfg) {
-        fail(req, res, 'mutate', httpError('not-ready', 'no profiles are loaded yet'));
+        fail(req, res, route, httpError('not-ready', 'no profiles are loaded yet'));
         return;
       }
+      then(body, cfg);
+    });
+  };
+
+  const mutate = (req: IncomingMessage, res: ServerResponse, start: number) => {
+    metrics.inFlight.inc();
+    res.once('close', () => metrics.inFlight.dec());
+    readJsonRequest(req, res, 'mutate', (body, cfg) => {
       const result = handleDecoded(decodeReview(body), cfg);
       if (!('response' in result)) {
         fail(req, res, 'mutate', result);
@@ -282,21 +289,7 @@ export function createRequestHandler(ctx: WebhookContext, opts: { clientAuth?: b
   };
 
   const explainRoute = (req: IncomingMessage, res: ServerResponse, query: URLSearchParams) => {
-    if (!isJsonContentType(req.headers['content-type'])) {
-      fail(
-        req,
-        res,
-        'explain',
-        httpError('unsupported-media-type', `Content-Type must be application/json, got ${JSON.stringify(truncate(req.headers['content-type'] ?? '', 100))}`),
-      );
-      return;
-    }
-    readBody(req, res, 'explain', (body) => {
-      const cfg = ctx.config();
-      if (!cfg) {
-        fail(req, res, 'explain', httpError('not-ready', 'no profiles are loaded yet'));
-        return;
-      }
+    readJsonRequest(req, res, 'explain', (body, cfg) => {
       const parsed = parseJsonBody(body);
       if (!parsed.ok) {
         fail(req, res, 'explain', parsed);
