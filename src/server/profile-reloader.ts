@@ -11,6 +11,7 @@ import type { ProfileSet } from '../engine/index.ts';
 import { loadProfiles, ProfileLoadError, profileFiles } from '../profiles/load.ts';
 import { errorFields, type Logger } from './log.ts';
 import type { WebhookMetrics } from './metrics.ts';
+import { failureSettler } from './settle.ts';
 import { watchPaths } from './watch.ts';
 
 export interface ProfileState {
@@ -72,36 +73,23 @@ export interface ProfileReloaderOptions {
 export function startProfileReloader(opts: ProfileReloaderOptions): { stop(): void; check(): Promise<void> } {
   const now = opts.now ?? (() => new Date());
   const state = opts.state;
-  const settleMs = opts.settleMs ?? 1000;
-  let suspect: string | undefined;
-  let reported: string | undefined;
-  let settleTimer: NodeJS.Timeout | undefined;
+  const settle = failureSettler(opts.settleMs ?? 1000, () => w.trigger());
 
   const check = async () => {
     const fingerprint = await profilesFingerprint(opts.paths);
     if (fingerprint === state.fingerprint) {
-      suspect = undefined;
-      if (reported !== undefined) {
-        reported = undefined;
+      if (settle.clear()) {
         state.lastError = undefined;
         opts.metrics.profileReloadOk.set(1);
       }
       return;
     }
-    if (fingerprint === reported) return;
+    if (settle.reported(fingerprint)) return;
     let set: ProfileSet;
     try {
       set = await loadProfiles(opts.paths);
     } catch (e) {
-      if (fingerprint !== suspect) {
-        suspect = fingerprint;
-        if (settleTimer) clearTimeout(settleTimer);
-        settleTimer = setTimeout(() => w.trigger(), settleMs);
-        settleTimer.unref();
-        return;
-      }
-      suspect = undefined;
-      reported = fingerprint;
+      if (!settle.failed(fingerprint)) return;
       const errors = e instanceof ProfileLoadError ? e.errors : [(e as Error).message];
       state.lastError = { time: now().toISOString(), errors };
       opts.metrics.profileReloads.inc(['failure']);
@@ -118,8 +106,7 @@ export function startProfileReloader(opts: ProfileReloaderOptions): { stop(): vo
     state.fingerprint = fingerprint;
     state.loadedAt = now().toISOString();
     state.lastError = undefined;
-    suspect = undefined;
-    reported = undefined;
+    settle.clear();
     opts.onLoad?.(set);
     opts.metrics.profileReloads.inc(['success']);
     opts.metrics.profileReloadOk.set(1);
@@ -133,7 +120,7 @@ export function startProfileReloader(opts: ProfileReloaderOptions): { stop(): vo
     check,
     stop() {
       w.stop();
-      if (settleTimer) clearTimeout(settleTimer);
+      settle.stop();
     },
   };
 }

@@ -12,6 +12,7 @@ import { createSecureContext } from 'node:tls';
 import { certificateInfo } from '../tls/certs.ts';
 import { errorFields, type Logger } from './log.ts';
 import type { WebhookMetrics } from './metrics.ts';
+import { failureSettler } from './settle.ts';
 import { watchPaths } from './watch.ts';
 
 export interface TlsFiles {
@@ -137,24 +138,11 @@ export function certLogFields(m: TlsMaterial): Record<string, unknown> {
 export function startTlsReloader(opts: TlsReloaderOptions): { state: TlsState; stop(): void; check(): Promise<void> } {
   const now = opts.now ?? (() => new Date());
   const state: TlsState = { current: opts.initial };
-  const settleMs = opts.settleMs ?? 1000;
-  let suspect: string | undefined; // fingerprint that failed once and is waiting to be confirmed
-  let reported: string | undefined; // fingerprint whose failure was already reported
-  let settleTimer: NodeJS.Timeout | undefined;
+  const settle = failureSettler(opts.settleMs ?? 1000, () => w.trigger());
   opts.metrics.certExpiry.set(opts.initial.notAfter.getTime() / 1000);
 
   const fail = (fingerprint: string | undefined, e: unknown) => {
-    const key = fingerprint ?? `error:${(e as Error).message}`;
-    if (key === reported) return;
-    if (key !== suspect) {
-      suspect = key;
-      if (settleTimer) clearTimeout(settleTimer);
-      settleTimer = setTimeout(() => w.trigger(), settleMs);
-      settleTimer.unref();
-      return;
-    }
-    reported = key;
-    suspect = undefined;
+    if (!settle.failed(fingerprint ?? `error:${(e as Error).message}`)) return;
     const error = e instanceof Error ? e.message : String(e);
     state.lastError = { time: now().toISOString(), error };
     opts.metrics.tlsReloads.inc(['failure']);
@@ -174,10 +162,8 @@ export function startTlsReloader(opts: TlsReloaderOptions): { state: TlsState; s
       return;
     }
     if (raw.fingerprint === state.current.fingerprint) {
-      suspect = undefined;
-      if (reported !== undefined) {
-        // The files went back to what is served: the earlier failure no longer applies.
-        reported = undefined;
+      // The files went back to what is served: an earlier failure no longer applies.
+      if (settle.clear()) {
         state.lastError = undefined;
         opts.metrics.tlsReloadOk.set(1);
       }
@@ -194,8 +180,7 @@ export function startTlsReloader(opts: TlsReloaderOptions): { state: TlsState; s
     const previous = state.current;
     state.current = m;
     state.lastError = undefined;
-    suspect = undefined;
-    reported = undefined;
+    settle.clear();
     opts.metrics.tlsReloads.inc(['success']);
     opts.metrics.tlsReloadOk.set(1);
     opts.metrics.certExpiry.set(m.notAfter.getTime() / 1000);
@@ -213,7 +198,7 @@ export function startTlsReloader(opts: TlsReloaderOptions): { state: TlsState; s
     check,
     stop() {
       w.stop();
-      if (settleTimer) clearTimeout(settleTimer);
+      settle.stop();
     },
   };
 }
