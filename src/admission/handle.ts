@@ -17,7 +17,7 @@ import {
   type ReasonCode,
 } from '../engine/index.ts';
 import { isObject as isObjectValue } from '../engine/json.ts';
-import { findPodSites, misplacedAnnotationWarning } from '../manifest/workloads.ts';
+import { CHECKED_WORKLOADS, findPodSites, misplacedAnnotationWarning } from '../manifest/workloads.ts';
 import { type AdmissionReviewResponse, allowed, denied, errored, patched } from './responses.ts';
 import { type AdmissionRequest, type Decoded, type HttpError, isPodCreate, preview, type ReviewError } from './review.ts';
 
@@ -148,7 +148,7 @@ export function respond(r: AdmissionRequest, d: Decision): { response: Admission
   }
 }
 
-const WORKLOAD_KINDS: ReadonlySet<string> = new Set(['Deployment', 'StatefulSet', 'DaemonSet', 'ReplicaSet', 'Job', 'CronJob']);
+const WORKLOAD_KINDS: ReadonlySet<string> = new Set(CHECKED_WORKLOADS.map((w) => w.kind));
 
 /**
  * A workload created or updated with the inject annotation on its own metadata, where it has no

@@ -5,6 +5,7 @@
  */
 import type { JsonObject } from '../engine/json.ts';
 import { INJECT_ANNOTATION } from '../engine/status.ts';
+import { CHECKED_WORKLOADS } from '../manifest/workloads.ts';
 import { GROUP, PLURAL, sidecarProfileCrd } from '../profiles/crd.ts';
 import { INJECTION_LABEL } from '../report/drift.ts';
 
@@ -236,16 +237,13 @@ export function bundle(o: BundleOptions): JsonObject[] {
   const workloads: JsonObject = {
     name: WORKLOADS_WEBHOOK_NAME,
     clientConfig: webhook.clientConfig as JsonObject,
-    rules: [
-      {
-        apiGroups: ['apps'],
-        apiVersions: ['v1'],
-        operations: ['CREATE', 'UPDATE'],
-        resources: ['deployments', 'statefulsets', 'daemonsets', 'replicasets'],
-        scope: 'Namespaced',
-      },
-      { apiGroups: ['batch'], apiVersions: ['v1'], operations: ['CREATE', 'UPDATE'], resources: ['jobs', 'cronjobs'], scope: 'Namespaced' },
-    ],
+    rules: [...new Set(CHECKED_WORKLOADS.map((w) => w.group))].map((group) => ({
+      apiGroups: [group],
+      apiVersions: ['v1'],
+      operations: ['CREATE', 'UPDATE'],
+      resources: CHECKED_WORKLOADS.filter((w) => w.group === group).map((w) => w.resource),
+      scope: 'Namespaced',
+    })),
     failurePolicy: 'Ignore',
     sideEffects: 'None',
     admissionReviewVersions: ['v1'],

@@ -21,6 +21,19 @@ export interface PodSite {
   misplacedAnnotation: boolean;
 }
 
+/**
+ * The workloads whose inject annotation the webhook checks (the annotation belongs on their pod
+ * template): the webhook's rules and the handler's kind check are both made from this list.
+ */
+export const CHECKED_WORKLOADS = [
+  { group: 'apps', resource: 'deployments', kind: 'Deployment' },
+  { group: 'apps', resource: 'statefulsets', kind: 'StatefulSet' },
+  { group: 'apps', resource: 'daemonsets', kind: 'DaemonSet' },
+  { group: 'apps', resource: 'replicasets', kind: 'ReplicaSet' },
+  { group: 'batch', resource: 'jobs', kind: 'Job' },
+  { group: 'batch', resource: 'cronjobs', kind: 'CronJob' },
+] as const;
+
 const KNOWN_TEMPLATE_KINDS = new Set(['Deployment', 'StatefulSet', 'DaemonSet', 'ReplicaSet', 'ReplicationController', 'Job']);
 
 type Path = (string | number)[];
