@@ -8,7 +8,7 @@ import { isObject } from '../engine/json.ts';
 import { dns1123Label } from '../engine/k8s-names.ts';
 import { ADMISSION_ERRORS, type AdmissionReason, decide, type HandlerConfig, handleDecoded, nestsDeeperThan } from './handle.ts';
 import type { AdmissionReviewResponse } from './responses.ts';
-import { decodeReviewValue, type HttpError, httpError } from './review.ts';
+import { decodeReviewValue, type HttpError, httpError, preview } from './review.ts';
 
 export interface ExplainProfile {
   profile: string;
@@ -91,10 +91,7 @@ export function explain(body: JsonValue, namespace: string | undefined, cfg: Han
   }
 
   if (Object.hasOwn(body, 'kind') && body.kind !== 'Pod') {
-    return httpError(
-      'not-a-pod',
-      `expected a Pod or an AdmissionReview, got kind ${JSON.stringify(body.kind)?.slice(0, 60)}; for workloads use outrigger explain -f`,
-    );
+    return httpError('not-a-pod', `expected a Pod or an AdmissionReview, got kind ${preview(body.kind, 60)}; for workloads use outrigger explain -f`);
   }
   const meta = isObject(body.metadata) ? body.metadata : undefined;
   const ns = namespace ?? (meta && typeof meta.namespace === 'string' && meta.namespace !== '' ? meta.namespace : 'default');

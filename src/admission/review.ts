@@ -118,30 +118,22 @@ const describeType = (v: unknown): string =>
   v === undefined ? 'nothing' : v === null ? 'null' : Array.isArray(v) ? 'an array' : typeof v === 'object' ? 'an object' : `a ${typeof v}`;
 
 /**
- * A short description of a value for an error message: scalars shown (strings cut), objects and
- * arrays named by type. Bounded work, and never recursion into a value a client sent.
+ * A value as an error message shows it: a string quoted and cut, anything else named by its type.
+ * Bounded work, and never recursion into a value a client sent.
  */
 export function preview(v: unknown, max = 40): string {
-  if (typeof v === 'string') return JSON.stringify(v.length > max ? `${v.slice(0, max)}…` : v);
-  if (typeof v === 'number' || typeof v === 'boolean' || v === null) return String(v);
-  return describeType(v);
+  return typeof v === 'string' ? JSON.stringify(v.length > max ? `${v.slice(0, max)}…` : v) : describeType(v);
 }
 
 /** The envelope: kind, apiVersion, request.uid. Anything wrong here has no uid to answer to. */
 export function readHeader(value: JsonValue): { ok: true; header: ReviewHeader; request: JsonObject } | HttpError {
   if (!isObject(value)) return httpError('not-an-admission-review', `expected a JSON object (an AdmissionReview), got ${describeType(value)}`);
   if (value.kind !== 'AdmissionReview') {
-    return httpError(
-      'not-an-admission-review',
-      `expected kind "AdmissionReview", got ${typeof value.kind === 'string' ? JSON.stringify(value.kind) : describeType(value.kind)}`,
-    );
+    return httpError('not-an-admission-review', `expected kind "AdmissionReview", got ${preview(value.kind)}`);
   }
   const apiVersion = value.apiVersion;
   if (typeof apiVersion !== 'string' || !(REVIEW_VERSIONS as readonly string[]).includes(apiVersion)) {
-    return httpError(
-      'unsupported-version',
-      `unsupported AdmissionReview apiVersion ${typeof apiVersion === 'string' ? JSON.stringify(apiVersion) : describeType(apiVersion)}; supported: ${REVIEW_VERSIONS.join(', ')}`,
-    );
+    return httpError('unsupported-version', `unsupported AdmissionReview apiVersion ${preview(apiVersion)}; supported: ${REVIEW_VERSIONS.join(', ')}`);
   }
   const request = value.request;
   if (!isObject(request)) return httpError('missing-request', `AdmissionReview.request must be an object, got ${describeType(request)}`);
@@ -196,9 +188,7 @@ export function readRequest(header: ReviewHeader, req: JsonObject): { ok: true; 
   const resource = readGroupVersion(req, 'resource', errors);
   const op = Object.hasOwn(req, 'operation') ? req.operation : undefined;
   if (typeof op !== 'string' || !OPERATIONS.has(op)) {
-    errors.push(
-      `request.operation must be one of CREATE, UPDATE, DELETE, CONNECT, got ${typeof op === 'string' ? JSON.stringify(op.slice(0, 40)) : describeType(op)}`,
-    );
+    errors.push(`request.operation must be one of CREATE, UPDATE, DELETE, CONNECT, got ${preview(op)}`);
   }
   const subResource = optionalString(req, 'subResource', errors);
   const namespace = optionalString(req, 'namespace', errors);

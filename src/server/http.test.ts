@@ -396,6 +396,9 @@ describe('webhook over HTTPS', () => {
       assert.equal(errorOf(bad).code, 'invalid-query');
       const svc = await send(s.port, { agent: s.agent, path: '/explain', body: JSON.stringify({ kind: 'Service' }) });
       assert.equal(errorOf(svc).code, 'not-a-pod');
+      const deep = await send(s.port, { agent: s.agent, path: '/explain', body: `{"kind":${'['.repeat(100_000)}${']'.repeat(100_000)}}` });
+      assert.equal(deep.status, 400);
+      assert.match(errorOf(deep).message, /got kind an array;/);
     });
   });
 });
