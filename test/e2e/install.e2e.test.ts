@@ -73,6 +73,14 @@ describe('install bundle with self-managed certificates', { skip: availability.s
   };
   const secret = () => k<JsonObject>('GET', `/api/v1/namespaces/${NS}/secrets/${TLS_SECRET}`);
   const secretData = async (key: string) => Buffer.from(String(((await secret()).data as JsonObject)[key]), 'base64').toString('utf8');
+  /** Puts another CA's certificate into the pod webhook's caBundle, as a person editing it by hand would. */
+  const replaceCaBundle = (commonName: string) =>
+    k(
+      'PATCH',
+      `/apis/admissionregistration.k8s.io/v1/mutatingwebhookconfigurations/${NAME}`,
+      [{ op: 'replace', path: '/webhooks/0/clientConfig/caBundle', value: Buffer.from(generateCA({ commonName }).certPem).toString('base64') }],
+      'application/json-patch+json',
+    );
   const caBundle = async () => {
     const w = await k<JsonObject>('GET', `/apis/admissionregistration.k8s.io/v1/mutatingwebhookconfigurations/${NAME}`);
     const cc = ((w.webhooks as JsonObject[])[0] as JsonObject).clientConfig as JsonObject;
@@ -223,13 +231,7 @@ describe('install bundle with self-managed certificates', { skip: availability.s
 
   test('a caBundle changed by hand is put back', async () => {
     const good = await caBundle();
-    const other = generateCA({ commonName: 'someone-else' }).certPem;
-    await k(
-      'PATCH',
-      `/apis/admissionregistration.k8s.io/v1/mutatingwebhookconfigurations/${NAME}`,
-      [{ op: 'replace', path: '/webhooks/0/clientConfig/caBundle', value: Buffer.from(other).toString('base64') }],
-      'application/json-patch+json',
-    );
+    await replaceCaBundle('someone-else');
     await eventually('the caBundle to be restored', async () => (await caBundle()) === good);
   });
 
@@ -274,14 +276,8 @@ describe('install bundle with self-managed certificates', { skip: availability.s
     assert.equal(await a.stop(), 0, a.stderr());
     cp.setServiceEndpoint(NS, NAME, 443, b.port);
     await eventually('replica-b to hold the Lease', async () => (await leaseHolder()) === 'replica-b', 30_000);
-    const other = generateCA({ commonName: 'tamper' }).certPem;
     const good = await caBundle();
-    await k(
-      'PATCH',
-      `/apis/admissionregistration.k8s.io/v1/mutatingwebhookconfigurations/${NAME}`,
-      [{ op: 'replace', path: '/webhooks/0/clientConfig/caBundle', value: Buffer.from(other).toString('base64') }],
-      'application/json-patch+json',
-    );
+    await replaceCaBundle('tamper');
     await eventually('the new leader to restore the caBundle', async () => (await caBundle()) === good);
     const created = await k<JsonObject>('POST', '/api/v1/namespaces/shop/pods', pod('after-handover', { 'outrigger.dev/inject': 'agent' }));
     assert.deepEqual(initNames(created), ['agent']);
