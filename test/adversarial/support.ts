@@ -9,6 +9,7 @@ import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { Agent } from 'node:https';
 import { join } from 'node:path';
 import { connect, type TLSSocket } from 'node:tls';
+import type { CertificateAuthority } from '../../src/tls/certs.ts';
 import { startServeProcess } from '../e2e/support-webhook.ts';
 import { EXAMPLE_PROFILES, makeCerts, pod, review, send, tempDir } from '../support/webhook.ts';
 
@@ -21,6 +22,8 @@ export interface Target {
   port: number;
   pid: number;
   caPem: string;
+  /** The CA that signed the serving certificate (to issue a renewed one). */
+  ca: CertificateAuthority;
   dir: string;
   profilesDir: string;
   certDir: string;
@@ -89,6 +92,7 @@ export async function startTarget(o: TargetOptions = {}): Promise<Target> {
     port: proc.port,
     pid,
     caPem: certs.ca.certPem,
+    ca: certs.ca,
     dir,
     profilesDir,
     certDir,
