@@ -1,0 +1,91 @@
+// Attacks through the outrigger.dev/status record, which is pod input: a long forged `created`
+// list (uninject's work must stay linear in it) and a copied record on a pod that does not carry
+// what it claims (it must not pass for injected).
+import assert from 'node:assert/strict';
+import { after, before, describe, test } from 'node:test';
+import { inject } from '../../src/engine/inject.ts';
+import type { JsonObject } from '../../src/engine/json.ts';
+import { uninject } from '../../src/engine/uninject.ts';
+import { loadProfiles } from '../../src/profiles/load.ts';
+import { EXAMPLE_PROFILES, pod, review, send } from '../support/webhook.ts';
+import { assertWithinBudget, startTarget, type Target, underAttack } from './support.ts';
+
+/**
+ * A pod whose record lists ~250 KB of pod-level `created` fields, over a spec with thousands of
+ * (empty) fields: a copy of the spec per entry made this take minutes.
+ */
+function forgedCreatedList(): JsonObject {
+  const created: string[] = [];
+  // Bytes of the JSON list: each entry and its quotes and comma.
+  for (let size = 0; size < 250_000; ) {
+    const entry = `spec.f${created.length}`;
+    created.push(entry);
+    size += entry.length + 3;
+  }
+  const p = pod({ 'outrigger.dev/inject': 'log-shipper', 'outrigger.dev/status': JSON.stringify({ v: 1, profiles: [], created }) });
+  const spec = p.spec as JsonObject;
+  for (let i = 0; i < 10_000; i++) spec[`f${i}`] = [];
+  return p;
+}
+
+/** A well-formed record naming a created env list in each of 3,000 containers (~110 KB). */
+function longContainerList(): JsonObject {
+  const containers = Array.from({ length: 3000 }, (_, i) => ({ name: `c${i}`, image: 'app:1', env: [] }));
+  const created = containers.map((c) => `spec.containers[${c.name}].env`);
+  return pod({ 'outrigger.dev/status': JSON.stringify({ v: 1, profiles: [], created }) }, { containers });
+}
+
+const ctx = { namespace: 'shop', kubeVersion: { major: 1, minor: 33 } };
+const elapsed = <T>(f: () => T): { value: T; ms: number } => {
+  const start = performance.now();
+  const value = f();
+  return { value, ms: performance.now() - start };
+};
+
+describe('a long created list, in the engine', () => {
+  test('a forged pod-level list is refused by uninject and inject, in well under a second', async () => {
+    const p = forgedCreatedList();
+    const u = elapsed(() => uninject(p));
+    assert.deepEqual(u.value, { ok: false, message: 'outrigger.dev/status: created[0] is not a field Outrigger creates' });
+    assert.ok(u.ms < 1000, `uninject took ${u.ms.toFixed(0)} ms`);
+    const set = await loadProfiles([EXAMPLE_PROFILES]);
+    const d = elapsed(() => inject(p, set, ctx));
+    assert.equal(d.value.outcome, 'denied');
+    assert.match(d.value.message, /created\[0\] is not a field Outrigger creates/);
+    assert.ok(d.ms < 1000, `inject took ${d.ms.toFixed(0)} ms`);
+  });
+
+  test('a well-formed list over thousands of containers is undone in well under a second', () => {
+    const u = elapsed(() => uninject(longContainerList()));
+    assert.ok(u.value.ok);
+    const containers = (u.value.pod.spec as JsonObject).containers as JsonObject[];
+    assert.equal(containers.length, 3000);
+    assert.ok(containers.every((c) => !Object.hasOwn(c, 'env')));
+    assert.ok(u.ms < 1000, `uninject took ${u.ms.toFixed(0)} ms`);
+  });
+});
+
+describe('a long created list, over a real server', () => {
+  let t: Target;
+  before(async () => {
+    t = await startTarget();
+  });
+  after(() => t.stop());
+
+  test('a ~400 KB review with a forged created list is denied within 2 s while others are served', async () => {
+    const body = JSON.stringify(review(forgedCreatedList(), { uid: 'forged-created' }));
+    assert.ok(body.length > 350_000, `${body.length} bytes`);
+    const { result, watch } = await underAttack(t, async () => {
+      const start = performance.now();
+      const reply = await send(t.port, { body, ca: t.caPem });
+      return { reply, ms: performance.now() - start };
+    });
+    assert.equal(result.reply.status, 200);
+    const response = result.reply.json().response as JsonObject;
+    assert.equal(response.uid, 'forged-created');
+    assert.equal(response.allowed, false);
+    assert.match(String((response.status as JsonObject).message), /created\[0\] is not a field Outrigger creates/);
+    assert.ok(result.ms < 2000, `answered in ${result.ms.toFixed(0)} ms`);
+    assertWithinBudget(watch);
+  });
+});
