@@ -2,13 +2,17 @@
 // list (uninject's work must stay linear in it) and a copied record on a pod that does not carry
 // what it claims (it must not pass for injected).
 import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { inject } from '../../src/engine/inject.ts';
 import type { JsonObject } from '../../src/engine/json.ts';
+import { applyPatch } from '../../src/engine/patch-apply.ts';
 import { uninject } from '../../src/engine/uninject.ts';
 import { loadProfiles } from '../../src/profiles/load.ts';
-import { EXAMPLE_PROFILES, pod, review, send } from '../support/webhook.ts';
-import { assertWithinBudget, startTarget, type Target, underAttack } from './support.ts';
+import { profilesFromYaml, profileYaml } from '../support/profiles.ts';
+import { decodePatch, EXAMPLE_PROFILES, pod, review, send } from '../support/webhook.ts';
+import { assertWithinBudget, startTarget, type Target, underAttack, type Watch } from './support.ts';
 
 /**
  * A pod whose record lists ~250 KB of pod-level `created` fields, over a spec with thousands of
@@ -36,6 +40,8 @@ function longContainerList(): JsonObject {
 }
 
 const ctx = { namespace: 'shop', kubeVersion: { major: 1, minor: 33 } };
+const summary = (w: Watch) =>
+  `${w.probes} probes, longest /healthz ${w.maxHealthzMs.toFixed(1)} ms, longest review ${w.maxReviewMs.toFixed(1)} ms, peak RSS ${(w.peakRssBytes / 2 ** 20).toFixed(0)} MiB`;
 const elapsed = <T>(f: () => T): { value: T; ms: number } => {
   const start = performance.now();
   const value = f();
@@ -72,13 +78,18 @@ describe('a long created list, over a real server', () => {
   });
   after(() => t.stop());
 
-  test('a ~400 KB review with a forged created list is denied within 2 s while others are served', async () => {
+  test('a ~400 KB review with a forged created list is denied within 2 s while others are served', async (c) => {
     const body = JSON.stringify(review(forgedCreatedList(), { uid: 'forged-created' }));
     assert.ok(body.length > 350_000, `${body.length} bytes`);
+    // Several in a row, so the probes run through the attack, not only beside one request.
     const { result, watch } = await underAttack(t, async () => {
-      const start = performance.now();
-      const reply = await send(t.port, { body, ca: t.caPem });
-      return { reply, ms: performance.now() - start };
+      let last: { reply: Awaited<ReturnType<typeof send>>; ms: number } | undefined;
+      for (let i = 0; i < 5; i++) {
+        const start = performance.now();
+        const reply = await send(t.port, { body, ca: t.caPem });
+        last = { reply, ms: Math.max(last?.ms ?? 0, performance.now() - start) };
+      }
+      return last as { reply: Awaited<ReturnType<typeof send>>; ms: number };
     });
     assert.equal(result.reply.status, 200);
     const response = result.reply.json().response as JsonObject;
@@ -86,6 +97,72 @@ describe('a long created list, over a real server', () => {
     assert.equal(response.allowed, false);
     assert.match(String((response.status as JsonObject).message), /created\[0\] is not a field Outrigger creates/);
     assert.ok(result.ms < 2000, `answered in ${result.ms.toFixed(0)} ms`);
+    c.diagnostic(`answered in ${result.ms.toFixed(0)} ms; ${summary(watch)}`);
     assertWithinBudget(watch);
+  });
+});
+
+/** A mandatory proxy every pod gets: what a copied record would try to skip. */
+const GUARD = profileYaml('guard', {
+  version: '1',
+  mandatory: true,
+  selector: { podSelector: {} },
+  containers: [{ name: 'guard', image: 'example.com/guard:1', args: ['--enforce'] }],
+  env: [{ name: 'HTTPS_PROXY', value: 'http://127.0.0.1:3128' }],
+});
+const PROFILES: Record<string, string> = { 'guard.yaml': GUARD };
+for (const f of ['envoy.yaml', 'log-shipper.yaml', 'secrets-agent.yaml']) PROFILES[f] = readFileSync(join(EXAMPLE_PROFILES, f), 'utf8');
+
+describe('a copied status record, over a real server', () => {
+  let t: Target;
+  before(async () => {
+    t = await startTarget({ profiles: PROFILES });
+  });
+  after(() => t.stop());
+
+  // The pod the record is copied from, injected by the same profiles the server has.
+  const injected = () => {
+    const set = profilesFromYaml(Object.values(PROFILES).join('\n---\n'));
+    const d = inject(pod(), set, ctx);
+    assert.equal(d.outcome, 'injected', d.message);
+    return structuredClone(d.pod) as JsonObject;
+  };
+  const ask = async (p: JsonObject, uid: string) => {
+    const start = performance.now();
+    const reply = await send(t.port, { body: JSON.stringify(review(p, { uid })), ca: t.caPem });
+    return { reply, ms: performance.now() - start };
+  };
+
+  test('a look-alike of the mandatory sidecar (privileged) is denied, with the reason', async (c) => {
+    const forged = injected();
+    const guard = ((forged.spec as JsonObject).initContainers as JsonObject[]).find((c) => c.name === 'guard') as JsonObject;
+    guard.securityContext = { privileged: true };
+    const { result, watch } = await underAttack(t, () => ask(forged, 'lookalike'));
+    assert.equal(result.reply.status, 200);
+    const response = result.reply.json().response as JsonObject;
+    assert.deepEqual([response.uid, response.allowed], ['lookalike', false]);
+    const status = response.status as JsonObject;
+    assert.equal(status.code, 403);
+    assert.match(
+      String(status.message),
+      /profile "guard" cannot be injected: it adds native sidecar "guard", but the pod already has a container or init container named "guard"/,
+    );
+    assert.ok(result.ms < 2000, `answered in ${result.ms.toFixed(0)} ms`);
+    c.diagnostic(`answered in ${result.ms.toFixed(0)} ms; ${summary(watch)}`);
+    assertWithinBudget(watch);
+  });
+
+  test('a copied record on a pod whose app container lacks the proxy env gets the env', async () => {
+    const forged = injected();
+    delete ((forged.spec as JsonObject).containers as JsonObject[])[0]?.env;
+    const { reply } = await ask(forged, 'no-env');
+    const response = reply.json().response as JsonObject;
+    assert.equal(response.allowed, true);
+    const patched = applyPatch(forged, decodePatch(response.patch) as never) as JsonObject;
+    const app = ((patched.spec as JsonObject).containers as JsonObject[])[0] as JsonObject;
+    assert.ok(
+      (app.env as JsonObject[]).some((e) => e.name === 'HTTPS_PROXY' && e.value === 'http://127.0.0.1:3128'),
+      JSON.stringify(app.env),
+    );
   });
 });
