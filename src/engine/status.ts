@@ -111,5 +111,11 @@ export function readStatus(pod: JsonObject): { status?: StatusRecord; error?: st
   }
   const bad = ((parsed.created ?? []) as string[]).findIndex((e) => !isCreatedEntry(e));
   if (bad >= 0) return { error: `${STATUS_ANNOTATION}: created[${bad}] is not a field Outrigger creates` };
+  // One entry per profile, as written; it also bounds the entries checked against the pod by the profiles that exist.
+  const names = new Set<string>();
+  for (const [i, r] of (parsed.profiles as JsonObject[]).entries()) {
+    if (names.has(r.name as string)) return { error: `${STATUS_ANNOTATION}: profiles[${i}] repeats an earlier profile` };
+    names.add(r.name as string);
+  }
   return { status: parsed as unknown as StatusRecord };
 }

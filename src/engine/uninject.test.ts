@@ -14,6 +14,13 @@ describe('the created list of a status record', () => {
     assert.deepEqual(uninject(pod), { ok: false, message: 'outrigger.dev/status: created[1] is not a field Outrigger creates' });
   });
 
+  test('a record that names a profile twice is refused, naming the entry', () => {
+    const entry = { name: 'agent', version: '1', hash: 'sha256:0000000000000000', mode: 'native' };
+    assert.deepEqual(readStatus(withRecord({ v: 1, profiles: [entry, { ...entry, name: 'other' }, entry] })), {
+      error: 'outrigger.dev/status: profiles[2] repeats an earlier profile',
+    });
+  });
+
   test('every field injection creates is accepted, with or without =null, and any container name', () => {
     const created = [
       'spec',

@@ -48,6 +48,17 @@ const elapsed = <T>(f: () => T): { value: T; ms: number } => {
   return { value, ms: performance.now() - start };
 };
 
+/** A mandatory proxy every pod gets: what a copied record would try to skip. */
+const GUARD = profileYaml('guard', {
+  version: '1',
+  mandatory: true,
+  selector: { podSelector: {} },
+  containers: [{ name: 'guard', image: 'example.com/guard:1', args: ['--enforce'] }],
+  env: [{ name: 'HTTPS_PROXY', value: 'http://127.0.0.1:3128' }],
+});
+const PROFILES: Record<string, string> = { 'guard.yaml': GUARD };
+for (const f of ['envoy.yaml', 'log-shipper.yaml', 'secrets-agent.yaml']) PROFILES[f] = readFileSync(join(EXAMPLE_PROFILES, f), 'utf8');
+
 describe('a long created list, in the engine', () => {
   test('a forged pod-level list is refused by uninject and inject, in well under a second', async () => {
     const p = forgedCreatedList();
@@ -68,6 +79,23 @@ describe('a long created list, in the engine', () => {
     assert.equal(containers.length, 3000);
     assert.ok(containers.every((c) => !Object.hasOwn(c, 'env')));
     assert.ok(u.ms < 1000, `uninject took ${u.ms.toFixed(0)} ms`);
+  });
+});
+
+describe('a record repeating one profile', () => {
+  test('thousands of copies of a current entry over thousands of targeted containers are refused in well under a second', () => {
+    const set = profilesFromYaml(GUARD);
+    const containers = Array.from({ length: 2000 }, (_, i) => ({ name: `c${i}`, image: 'app:1' }));
+    const injected = inject(pod({}, { containers }), set, ctx).pod;
+    const [entry] = JSON.parse(((injected.metadata as JsonObject).annotations as JsonObject)['outrigger.dev/status'] as string).profiles;
+    delete entry.targets;
+    // Each copy was checked against every container: 2,300 copies × 2,000 containers took seconds.
+    const profiles = Array.from({ length: Math.floor(250_000 / JSON.stringify(entry).length) }, () => entry);
+    const forged = { ...injected, metadata: { annotations: { 'outrigger.dev/status': JSON.stringify({ v: 1, profiles }) } } };
+    const d = elapsed(() => inject(forged, set, ctx));
+    assert.deepEqual([d.value.outcome, d.value.reason], ['denied', 'invalid-annotation']);
+    assert.match(d.value.message, /profiles\[1\] repeats an earlier profile/);
+    assert.ok(d.ms < 1000, `inject took ${d.ms.toFixed(0)} ms`);
   });
 });
 
@@ -101,17 +129,6 @@ describe('a long created list, over a real server', () => {
     assertWithinBudget(watch);
   });
 });
-
-/** A mandatory proxy every pod gets: what a copied record would try to skip. */
-const GUARD = profileYaml('guard', {
-  version: '1',
-  mandatory: true,
-  selector: { podSelector: {} },
-  containers: [{ name: 'guard', image: 'example.com/guard:1', args: ['--enforce'] }],
-  env: [{ name: 'HTTPS_PROXY', value: 'http://127.0.0.1:3128' }],
-});
-const PROFILES: Record<string, string> = { 'guard.yaml': GUARD };
-for (const f of ['envoy.yaml', 'log-shipper.yaml', 'secrets-agent.yaml']) PROFILES[f] = readFileSync(join(EXAMPLE_PROFILES, f), 'utf8');
 
 describe('a copied status record, over a real server', () => {
   let t: Target;
