@@ -499,8 +499,10 @@ function extendToNewContainers(
     current.containers.delete(n);
     current.initContainers.delete(n);
   }
-  const fresh = (names: Set<string>, globs: readonly string[], done: Record<string, unknown> | undefined) =>
-    new Set([...names].filter((n) => !Object.hasOwn(done ?? {}, n) && globs.some((g) => globToRegExp(g).test(n))));
+  const fresh = (names: Set<string>, globs: readonly string[], done: Record<string, unknown> | undefined) => {
+    const patterns = globs.map(globToRegExp);
+    return new Set([...names].filter((n) => !Object.hasOwn(done ?? {}, n) && patterns.some((p) => p.test(n))));
+  };
   const plans = wanted.flatMap((p, i) => {
     const record = status.profiles[i] as ProfileRecord;
     if (p.env.length === 0 && p.envFrom.length === 0 && p.volumeMounts.length === 0) return [];
