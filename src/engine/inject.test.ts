@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { profilesFromYaml, profileYaml } from '../../test/support/profiles.ts';
 import { inject } from './inject.ts';
-import { deepEqual, deepFreeze, type JsonObject } from './json.ts';
+import { deepEqual, deepFreeze, type JsonObject, type JsonValue } from './json.ts';
 import { applyPatch } from './patch-apply.ts';
 import { readStatus } from './status.ts';
 import { uninject } from './uninject.ts';
@@ -292,20 +292,26 @@ describe('validity of the result', () => {
     assert.match(d.warnings.join('\n'), /profile "logs" cannot be injected: the status record .* \(the pod is admitted without it: failurePolicy ignore\)/);
   });
 
-  test('reinvoked with so many new containers that the record would be too large: left as it is, with a warning', () => {
-    const set = targeting('fail');
-    const p = pod({ 'outrigger.dev/inject': 'agent' }, many(1000));
-    const first = inject(p, set, v133);
-    checkInjected(p, first);
-    const spec = first.pod.spec as JsonObject;
-    const grown = deepFreeze({
-      ...first.pod,
-      spec: { ...spec, containers: [...(spec.containers as JsonObject[]), ...Array.from({ length: 3500 }, (_, i) => ({ name: `app-late-${i}`, image: 'a' }))] },
-    }) as JsonObject;
-    const again = inject(grown, set, v133);
-    assert.equal(again.outcome, 'unchanged');
-    assert.deepEqual(again.patch, []);
-    assert.match(again.warnings.join('\n'), /not extended to new containers: the status record outrigger\.dev\/status would take/);
+  test('reinvoked with so many new containers that the record would be too large: the profile fails, and failurePolicy decides', () => {
+    for (const policy of ['fail', 'ignore'] as const) {
+      const set = targeting(policy);
+      const p = pod({ 'outrigger.dev/inject': 'agent' }, many(1000));
+      const first = inject(p, set, v133);
+      checkInjected(p, first);
+      const spec = first.pod.spec as JsonObject;
+      const grown = deepFreeze({
+        ...first.pod,
+        spec: {
+          ...spec,
+          containers: [...(spec.containers as JsonObject[]), ...Array.from({ length: 3500 }, (_, i) => ({ name: `app-late-${i}`, image: 'a' }))],
+        },
+      }) as JsonObject;
+      const again = inject(grown, set, v133);
+      assert.deepEqual([again.outcome, again.reason], [policy === 'fail' ? 'denied' : 'unchanged', 'invalid-result']);
+      assert.deepEqual(again.patch, []);
+      assert.match(again.message, /cannot be extended to new containers: the status record outrigger\.dev\/status would take/);
+      if (policy === 'ignore') assert.match(again.warnings.join('\n'), /admitted without it: failurePolicy ignore/);
+    }
   });
 
   test('annotations over the API server limit, counted in UTF-8 bytes, are the pod’s problem, not the profile’s', () => {
@@ -449,15 +455,32 @@ describe('status, idempotency and updates', () => {
 });
 
 describe('the status record is checked against the pod', () => {
-  const set = () =>
-    profilesFromYaml(
-      profileYaml('guard', {
-        version: '1',
-        mandatory: true,
-        selector: { podSelector: {} },
-        containers: [{ name: 'guard', image: 'example.com/guard:1', args: ['--enforce'] }],
-      }),
-    );
+  const guard = {
+    version: '1',
+    mandatory: true,
+    selector: { podSelector: {} },
+    containers: [
+      {
+        name: 'guard',
+        image: 'example.com/guard:1',
+        args: ['--enforce', "--app={{ pod.labels['app'] ?? 'none' }}"],
+        ports: [{ name: 'admin', containerPort: 9901 }],
+        readinessProbe: { httpGet: { port: 9901 } },
+        resources: { requests: { cpu: '50m' }, limits: { memory: '64Mi', cpu: '0.5' } },
+        env: [{ name: 'POD', valueFrom: { fieldRef: { fieldPath: 'metadata.name' } } }],
+      },
+    ],
+    initContainers: [{ name: 'guard-init', image: 'example.com/guard:1', args: ['init'] }],
+    volumes: [{ name: 'guard-certs', secret: { secretName: 'guard' } }],
+    volumeMounts: [{ name: 'guard-certs', mountPath: '/etc/guard' }],
+    env: [{ name: 'HTTPS_PROXY', value: 'http://127.0.0.1:3128' }],
+    envFrom: [{ configMapRef: { name: 'guard-env' } }],
+    imagePullSecrets: [{ name: 'guard-registry' }],
+    metadata: { labels: { 'guard.example.com/enforced': 'true' }, annotations: { 'guard.example.com/policy': 'strict' } },
+    overrides: { imageTag: true },
+  };
+  const set = (extra: object = {}) => profilesFromYaml(profileYaml('guard', { ...guard, ...extra }));
+  const injectedPod = (s = set()) => inject(pod(undefined), s, v133).pod;
   const copyStatus = (from: JsonObject, to: JsonObject): JsonObject => {
     const ann = (from.metadata as JsonObject).annotations as JsonObject;
     return deepFreeze({
@@ -465,53 +488,206 @@ describe('the status record is checked against the pod', () => {
       metadata: { ...(to.metadata as JsonObject), annotations: { 'outrigger.dev/status': ann['outrigger.dev/status'] as string } },
     }) as JsonObject;
   };
+  const specOf = (p: JsonObject) => p.spec as JsonObject;
+  const initOf = (p: JsonObject) => specOf(p).initContainers as JsonObject[];
+  const appOf = (p: JsonObject) => (specOf(p).containers as JsonObject[])[0] as JsonObject;
+  /** The injected pod with one part changed: what a copied record on a hand-made pod looks like. */
+  const edited = (change: (spec: JsonObject, meta: JsonObject) => void, s = set()): JsonObject => {
+    const copy = structuredClone(injectedPod(s)) as JsonObject;
+    change(copy.spec as JsonObject, copy.metadata as JsonObject);
+    return deepFreeze(copy) as JsonObject;
+  };
+  /** Whether a pod now carries the profile: injecting it again changes nothing. */
+  const settled = (p: JsonObject) => inject(p, set(), v133).outcome === 'unchanged';
+
+  test('the injected pod itself holds its record', () => {
+    assert.ok(settled(injectedPod()));
+  });
 
   test('a copied status annotation does not make a pod without the sidecar pass as injected', () => {
-    const injected = inject(pod(undefined), set(), v133).pod;
-    const forged = copyStatus(injected, pod(undefined));
+    const forged = copyStatus(injectedPod(), pod(undefined));
     const d = inject(forged, set(), v133);
-    assert.equal(d.outcome, 'injected');
+    assert.equal(d.outcome, 'injected', d.message);
     assert.deepEqual(
-      ((d.pod.spec as JsonObject).initContainers as JsonObject[]).map((c) => c.image),
-      ['example.com/guard:1'],
+      initOf(d.pod).map((c) => c.name),
+      ['guard-init', 'guard'],
     );
+    assert.ok(settled(d.pod));
   });
 
-  test('nor does a look-alike container with the sidecar’s name', () => {
-    const injected = inject(pod(undefined), set(), v133).pod;
-    const lookalike = copyStatus(
-      injected,
-      pod(undefined, { initContainers: [{ name: 'guard', image: 'evil:1', restartPolicy: 'Always' }], containers: [{ name: 'app', image: 'app:1' }] }),
-    );
-    const d = inject(lookalike, set(), v133);
-    assert.equal(d.outcome, 'injected');
-    assert.deepEqual(((d.pod.spec as JsonObject).initContainers as JsonObject[])[0], {
-      name: 'guard',
-      image: 'example.com/guard:1',
-      args: ['--enforce'],
-      restartPolicy: 'Always',
+  test('a look-alike sidecar with an extra command or privileged is a name conflict: the mandatory profile denies the pod', () => {
+    const lookalikes: [string, JsonValue, string][] = [
+      ['command', ['/bin/sh', '-c', 'sleep inf'], '.command'],
+      ['securityContext', { privileged: true }, '.securityContext'],
+      ['image', 'evil:1', '.image'],
+    ];
+    for (const [field, value, path] of lookalikes) {
+      const lookalike = (spec: JsonObject) => {
+        (spec.initContainers as JsonObject[])[1] = { ...(spec.initContainers as JsonObject[])[1], [field]: value };
+      };
+      const d = inject(edited(lookalike), set(), v133);
+      assert.deepEqual([d.outcome, d.reason], ['denied', 'name-conflict'], field);
+      assert.match(d.message, /native sidecar "guard", but the pod already has a container or init container named "guard" \(conflictPolicy: fail\)/);
+      assert.ok(
+        d.warnings.some((w) => w.includes(`init container "guard": ${path}`)),
+        d.warnings.join('\n'),
+      );
+      // failurePolicy ignore admits it without the profile, and without the record that claims it.
+      const soft = set({ mandatory: false, failurePolicy: 'ignore' });
+      const ignored = inject(edited(lookalike, soft), soft, v133);
+      assert.deepEqual([ignored.outcome, ignored.reason], ['injected', 'name-conflict']);
+      assert.equal(((ignored.pod.metadata as JsonObject).annotations as JsonObject)['outrigger.dev/status'], undefined);
+      assert.equal(initOf(ignored.pod)[1]?.[field], value, 'the pod’s own container is left as it is');
+    }
+  });
+
+  test('a copied record with the app container lacking the profile’s env is injected again', () => {
+    const forged = edited((spec) => {
+      delete (spec.containers as JsonObject[])[0]?.env;
     });
+    const d = inject(forged, set(), v133);
+    assert.equal(d.outcome, 'injected', d.message);
+    assert.deepEqual(appOf(d.pod).env, [{ name: 'HTTPS_PROXY', value: 'http://127.0.0.1:3128' }]);
+    assert.match(d.warnings.join('\n'), /container "app" env "HTTPS_PROXY" is missing/);
+    assert.ok(settled(d.pod));
   });
 
-  test('fields the API server adds (defaults, an appended token mount) still count as injected', () => {
-    const injected = inject(pod(undefined), set(), v133).pod;
-    const spec = injected.spec as JsonObject;
-    const [guard] = spec.initContainers as JsonObject[];
-    const defaulted = deepFreeze({
-      ...injected,
-      spec: {
-        ...spec,
-        initContainers: [
-          {
-            ...guard,
-            imagePullPolicy: 'IfNotPresent',
-            terminationMessagePath: '/dev/termination-log',
-            volumeMounts: [{ name: 'kube-api-access-x1', mountPath: '/var/run/secrets/kubernetes.io/serviceaccount' }],
-          },
-        ],
-      },
+  test('missing mounts, envFrom, pull secrets, volumes, labels or annotations are injected again', () => {
+    const cases: [string, (spec: JsonObject, meta: JsonObject) => void, RegExp][] = [
+      ['mount', (spec) => delete (spec.containers as JsonObject[])[0]?.volumeMounts, /volumeMount at "\/etc\/guard" is missing/],
+      ['envFrom', (spec) => delete (spec.containers as JsonObject[])[0]?.envFrom, /lacks an envFrom/],
+      ['pull secret', (spec) => delete spec.imagePullSecrets, /imagePullSecret "guard-registry" is missing/],
+      ['volume', (spec) => delete spec.volumes, /volume "guard-certs" is missing/],
+      ['label', (_, meta) => delete (meta.labels as JsonObject)['guard.example.com/enforced'], /label "guard.example.com\/enforced" is missing/],
+      ['annotation', (_, meta) => delete (meta.annotations as JsonObject)['guard.example.com/policy'], /annotation "guard.example.com\/policy" is missing/],
+      ['init container', (spec) => (spec.initContainers as JsonObject[]).shift(), /init container "guard-init" is missing/],
+    ];
+    for (const [what, change, why] of cases) {
+      const d = inject(edited(change), set(), v133);
+      assert.equal(d.outcome, 'injected', `${what}: ${d.message}`);
+      assert.match(d.warnings.join('\n'), why, what);
+      assert.ok(settled(d.pod), what);
+    }
+  });
+
+  test('a different value, or a record that names less or more than the profile adds, is not trusted', () => {
+    const changed = edited((spec) => {
+      (((spec.containers as JsonObject[])[0] as JsonObject).env as JsonObject[]).splice(0, 1, { name: 'HTTPS_PROXY', value: 'http://evil:1' });
+    });
+    assert.equal(inject(changed, set(), v133).reason, 'name-conflict');
+    const rewrite = (f: (r: JsonObject) => void, s = set()) =>
+      edited((_, meta) => {
+        const ann = meta.annotations as JsonObject;
+        const record = JSON.parse(ann['outrigger.dev/status'] as string);
+        f(record.profiles[0]);
+        ann['outrigger.dev/status'] = JSON.stringify(record);
+      }, s);
+    const record = JSON.parse(((injectedPod().metadata as JsonObject).annotations as JsonObject)['outrigger.dev/status'] as string);
+    const { name, version, hash, mode } = record.profiles[0];
+    const bare = pod({ 'outrigger.dev/status': JSON.stringify({ v: 1, profiles: [{ name, version, hash, mode }] }) });
+    const fewer = inject(bare, set(), v133);
+    assert.equal(fewer.outcome, 'injected', 'a record naming nothing');
+    assert.match(fewer.warnings.join('\n'), /init container "guard-init" is missing/);
+    const more = rewrite((r) => {
+      r.containers = ['app'];
+    });
+    const d = inject(more, set(), v133);
+    assert.notEqual(d.outcome, 'unchanged');
+    assert.match(d.warnings.join('\n'), /container "app" is recorded, and the profile does not add it/);
+    const native = set({ sidecarMode: 'native' });
+    const otherMode = rewrite((r) => {
+      r.mode = 'classic';
+    }, native);
+    assert.match(inject(otherMode, native, v133).warnings.join('\n'), /recorded as classic sidecars, and the profile's sidecarMode is native/);
+  });
+
+  test('fields the API server defaults, at their default values, still count as injected', () => {
+    const defaulted = edited((spec) => {
+      const [init, g] = spec.initContainers as JsonObject[];
+      const defaults = { terminationMessagePath: '/dev/termination-log', terminationMessagePolicy: 'File', imagePullPolicy: 'IfNotPresent' };
+      const token = { name: 'kube-api-access-x1', mountPath: '/var/run/secrets/kubernetes.io/serviceaccount', readOnly: true };
+      Object.assign(init as JsonObject, defaults, { resources: {}, volumeMounts: [token] });
+      Object.assign(g as JsonObject, defaults, {
+        ports: [{ name: 'admin', containerPort: 9901, protocol: 'TCP' }],
+        readinessProbe: { httpGet: { port: 9901, path: '/', scheme: 'HTTP' }, timeoutSeconds: 1, periodSeconds: 10, successThreshold: 1, failureThreshold: 3 },
+        resources: { requests: { cpu: '50m', memory: '64Mi' }, limits: { memory: '64Mi', cpu: '500m' } },
+        env: [{ name: 'POD', valueFrom: { fieldRef: { apiVersion: 'v1', fieldPath: 'metadata.name' } } }],
+        volumeMounts: [token],
+      });
+      ((spec.volumes as JsonObject[])[0]?.secret as JsonObject).defaultMode = 420;
+      spec.volumes = [...(spec.volumes as JsonObject[]), { name: 'kube-api-access-x1', projected: { sources: [] } }];
+    });
+    const d = inject(defaulted, set(), v133);
+    assert.deepEqual([d.outcome, d.reason], ['unchanged', 'already-injected'], d.warnings.join('\n'));
+  });
+
+  test('a defaulted field with another value than its default does not', () => {
+    const cases: [string, (g: JsonObject) => void][] = [
+      ['imagePullPolicy', (g) => Object.assign(g, { imagePullPolicy: 'Never' })],
+      ['requests not from limits', (g) => Object.assign(g, { resources: { requests: { cpu: '50m', memory: '1Gi' }, limits: { memory: '64Mi', cpu: '0.5' } } })],
+      ['probe period', (g) => Object.assign(g, { readinessProbe: { httpGet: { port: 9901 }, periodSeconds: 3600 } })],
+      ['port protocol', (g) => Object.assign(g, { ports: [{ name: 'admin', containerPort: 9901, protocol: 'UDP' }] })],
+      ['an extra mount', (g) => Object.assign(g, { volumeMounts: [{ name: 'guard-certs', mountPath: '/host' }] })],
+    ];
+    for (const [what, change] of cases) {
+      const d = inject(
+        edited((spec) => change((spec.initContainers as JsonObject[])[1] as JsonObject)),
+        set(),
+        v133,
+      );
+      assert.deepEqual([d.outcome, d.reason], ['denied', 'name-conflict'], what);
+    }
+  });
+
+  test('templates rendered from pod values and per-pod overrides hold on the pod they were rendered for, not on another', () => {
+    const own = deepFreeze({
+      ...pod({ 'outrigger.dev/guard.image-tag': '1.1' }),
+      metadata: { name: 'p', labels: { app: 'shop' }, annotations: { 'outrigger.dev/guard.image-tag': '1.1' } },
     }) as JsonObject;
-    assert.equal(inject(defaulted, set(), v133).outcome, 'unchanged');
+    const first = inject(own, set(), v133);
+    checkInjected(own, first);
+    const g = initOf(first.pod)[1] as JsonObject;
+    assert.deepEqual([g.image, (g.args as string[])[1]], ['example.com/guard:1.1', '--app=shop']);
+    assert.ok(settled(first.pod));
+    // The same sidecar and record on a pod with another app label: the sidecar is not what the profile renders for it.
+    const moved = deepFreeze({
+      ...first.pod,
+      metadata: { ...(first.pod.metadata as JsonObject), labels: { ...((first.pod.metadata as JsonObject).labels as JsonObject), app: 'other' } },
+    }) as JsonObject;
+    assert.equal(inject(moved, set(), v133).reason, 'name-conflict');
+  });
+
+  test('conflictPolicy keep-pod: the pod’s own item kept at injection still holds', () => {
+    const s = set({ conflictPolicy: 'keep-pod' });
+    const withOwn = pod(undefined, { containers: [{ name: 'app', image: 'app:1', env: [{ name: 'HTTPS_PROXY', value: 'http://corp:8080' }] }] });
+    const first = inject(withOwn, s, v133);
+    assert.equal(first.outcome, 'injected');
+    assert.deepEqual(inject(first.pod, s, v133).outcome, 'unchanged');
+  });
+
+  test('an outdated record is replaced on update, even with a look-alike sidecar', () => {
+    const old = injectedPod(set({ version: '0.9' }));
+    const lookalike = deepFreeze({
+      ...old,
+      spec: { ...specOf(old), initContainers: initOf(old).map((c) => (c.name === 'guard' ? { ...c, securityContext: { privileged: true } } : c)) },
+    }) as JsonObject;
+    const d = inject(lookalike, set(), v133);
+    assert.deepEqual([d.outcome, d.reason], ['injected', 'updated'], d.message);
+    assert.equal((initOf(d.pod)[1] as JsonObject).securityContext, undefined);
+    assert.ok(settled(d.pod));
+  });
+
+  test('reinvoked after another webhook added a container with a conflicting env: failurePolicy decides, as on first injection', () => {
+    const late = { name: 'late', image: 'late:1', env: [{ name: 'HTTPS_PROXY', value: 'http://elsewhere:1' }] };
+    const reinvoked = (p: JsonObject) =>
+      deepFreeze({ ...p, spec: { ...specOf(p), containers: [...(specOf(p).containers as JsonObject[]), late] } }) as JsonObject;
+    const d = inject(reinvoked(injectedPod()), set(), v133);
+    assert.deepEqual([d.outcome, d.reason], ['denied', 'name-conflict']);
+    assert.match(d.message, /cannot be extended to new containers: it adds env "HTTPS_PROXY" in container "late"/);
+    const soft = set({ mandatory: false, failurePolicy: 'ignore' });
+    const ignored = inject(reinvoked(injectedPod(soft)), soft, v133);
+    assert.deepEqual([ignored.outcome, ignored.reason, ignored.patch], ['unchanged', 'name-conflict', []]);
+    assert.match(ignored.warnings.join('\n'), /admitted without it: failurePolicy ignore/);
   });
 
   test('an inject annotation with many bogus names is bounded', () => {

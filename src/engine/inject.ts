@@ -5,14 +5,14 @@
  * select → (uninject a stale record) → per profile: render → merge → validate → record status
  * → diff original → desired → apply the patch independently and compare (self-check).
  */
-import { deepEqual, isObject, type JsonObject, type JsonValue, listOf, nameOf, stringMap } from './json.ts';
+import { deepEqual, isObject, type JsonObject, listOf, nameOf, stringMap } from './json.ts';
 import { globToRegExp } from './k8s-names.ts';
 import { type MergeState, mergeProfile } from './merge.ts';
 import { applyPatch } from './patch-apply.ts';
 import { diff, type PatchOp } from './patch-diff.ts';
 import type { ProfileSet, SidecarProfile } from './profile.ts';
-import { parseQuantity } from './quantity.ts';
 import { ERROR_REASONS, REASONS, type ReasonCode } from './reasons.ts';
+import { type CheckOptions, recordMismatch } from './record-check.ts';
 import { RenderError, renderParts } from './render.ts';
 import { selectProfiles } from './select.ts';
 import { NULL_SUFFIX, type ProfileRecord, readStatus, STATUS_ANNOTATION, type StatusRecord } from './status.ts';
@@ -137,69 +137,62 @@ function corruptStatus(pod: JsonObject, set: ProfileSet, ctx: InjectContext, sta
 }
 
 /**
- * Whether the pod really carries what its status record claims. The record is pod input: copying
- * it onto a pod without the sidecars (or with a look-alike container) must not pass for injected,
- * or a mandatory profile could be skipped. Fields the API server adds (defaults) are allowed; what
- * the profile sets must be there as the profile renders it.
+ * Why the pod does not hold what its status record claims, or undefined when it does. Checked are
+ * the entries whose profile exists at the recorded hash: an older version cannot be rendered again,
+ * and is replaced on update anyway. `base` is the pod before injection (what templates read).
  */
-function recordHolds(pod: JsonObject, base: JsonObject, status: StatusRecord, wanted: readonly SidecarProfile[], ctx: InjectContext): boolean {
-  const spec = isObject(pod.spec) ? pod.spec : {};
-  const meta = isObject(pod.metadata) ? pod.metadata : {};
-  const byName = (field: string) =>
-    new Map((Array.isArray(spec[field]) ? spec[field] : []).flatMap((c) => (isObject(c) && typeof c.name === 'string' ? [[c.name, c] as const] : [])));
-  const containers = byName('containers');
-  const initContainers = byName('initContainers');
-  const volumes = byName('volumes');
-  const annotations = stringMap(meta.annotations);
-  const labels = stringMap(meta.labels);
+export function recordMismatchIn(
+  pod: JsonObject,
+  status: StatusRecord,
+  set: ProfileSet,
+  ctx: InjectContext,
+  o: CheckOptions,
+  base: JsonObject = removeRecorded(pod, status),
+): string | undefined {
+  const injected = new Set(status.profiles.flatMap((r) => [...(r.containers ?? []), ...(r.initContainers ?? [])]));
+  const annotations = stringMap(isObject(pod.metadata) ? pod.metadata.annotations : undefined);
   const values = templateValuesFor(base, ctx);
-  return wanted.every((p, i) => {
-    const r = status.profiles[i] as ProfileRecord;
-    let parts: ReturnType<typeof renderParts>;
+  for (const r of status.profiles) {
+    const p = set.byName.get(r.name);
+    if (!p || p.hash !== r.hash) continue;
+    let detail: string | undefined;
     try {
-      parts = renderParts(p, () => values(p), annotations);
-    } catch {
-      return false;
+      detail = recordMismatch(
+        pod,
+        r,
+        p,
+        renderParts(p, () => values(p), annotations),
+        injected,
+        o,
+      );
+    } catch (e) {
+      if (!(e instanceof RenderError)) throw e;
+      detail = e.message;
     }
-    const sidecar = (c: JsonObject) => (r.mode === 'native' ? { ...c, restartPolicy: 'Always' } : c);
-    const rendered = new Map<string, JsonObject>([
-      ...parts.initContainers.map((c) => [c.name as string, c] as const),
-      ...parts.containers.map((c) => [c.name as string, sidecar(c)] as const),
-    ]);
-    const holds = (names: readonly string[] | undefined, where: Map<string, JsonObject>, want: (n: string) => JsonValue | undefined) =>
-      (names ?? []).every((n) => where.has(n) && covers(where.get(n), want(n)));
-    const volumesByName = new Map(parts.volumes.map((v) => [v.name as string, v]));
-    return (
-      holds(r.containers, containers, (n) => rendered.get(n)) &&
-      holds(r.initContainers, initContainers, (n) => rendered.get(n)) &&
-      holds(r.volumes, volumes, (n) => volumesByName.get(n)) &&
-      (r.labels ?? []).every((k) => labels[k] === parts.labels[k]) &&
-      (r.annotations ?? []).every((k) => annotations[k] === parts.annotations[k])
-    );
-  });
+    if (detail) return `profile ${JSON.stringify(p.name)} at version ${p.version}: ${detail}`;
+  }
+  return undefined;
 }
 
-/** `actual` has everything `expected` sets (it may have more: server defaults); quantities compare by value. */
-function covers(actual: JsonValue | undefined, expected: JsonValue | undefined): boolean {
-  if (expected === undefined) return false;
-  if (actual === expected) return true;
-  if (Array.isArray(expected)) {
-    // In order, with room for what admission plugins add (the service-account token mount).
-    if (!Array.isArray(actual)) return false;
-    let j = 0;
-    for (const e of expected) {
-      while (j < actual.length && !covers(actual[j], e)) j++;
-      if (j === actual.length) return false;
-      j++;
-    }
-    return true;
-  }
-  if (isObject(expected)) return isObject(actual) && Object.keys(expected).every((k) => Object.hasOwn(actual, k) && covers(actual[k], expected[k]));
-  if (typeof expected === 'string' && typeof actual === 'string') {
-    const a = parseQuantity(actual);
-    return a !== undefined && a === parseQuantity(expected);
-  }
-  return false;
+/**
+ * The record, when the pod holds what it claims, and the pod before injection. A record the pod
+ * does not hold (copied from another pod, or edited) is not trusted at all: nothing it names is
+ * removed (it may name another webhook's sidecar), and the profiles are injected as into a pod that
+ * has none, so a look-alike of a sidecar is a name conflict that conflictPolicy settles.
+ */
+function trustedRecord(
+  pod: JsonObject,
+  status: StatusRecord,
+  set: ProfileSet,
+  ctx: InjectContext,
+): { status?: StatusRecord; base: JsonObject; warning?: string } {
+  const base = removeRecorded(pod, status);
+  const mismatch = recordMismatchIn(pod, status, set, ctx, { unrecordedTargets: 'extend' }, base);
+  if (!mismatch) return { status, base };
+  return {
+    base: removeRecorded(pod, { v: 1, profiles: [] }),
+    warning: `${STATUS_ANNOTATION} does not match the pod (${mismatch}); it is ignored, and the pod is treated as not injected`,
+  };
 }
 
 const sameRecord = (r: ProfileRecord, p: SidecarProfile) => r.name === p.name && r.hash === p.hash;
@@ -210,14 +203,15 @@ const sameRecord = (r: ProfileRecord, p: SidecarProfile) => r.name === p.name &&
  * if (d.outcome === 'denied') deny(d.message); else respond(d.patch, d.warnings);
  */
 export function inject(pod: JsonObject, set: ProfileSet, ctx: InjectContext): Decision {
-  const { status, error: statusError } = readStatus(pod);
+  const { status: recorded, error: statusError } = readStatus(pod);
   if (statusError) return corruptStatus(pod, set, ctx, statusError);
   // Selection looks at the pod as it was before injection: labels a profile added must not pull in
   // further profiles on the next run (that would make injection depend on how often it ran).
-  const base = status ? removeRecorded(pod, status) : pod;
+  const trust = recorded ? trustedRecord(pod, recorded, set, ctx) : { base: pod };
+  const { status, base } = trust;
   const selection = selectProfiles(base, set, ctx.namespaceLabels ?? {});
   const outcomes: ProfileOutcome[] = selection.skipped.map((s) => ({ profile: s.profile, reason: s.reason, message: s.message }));
-  const warnings = [...selection.warnings];
+  const warnings = [...selection.warnings, ...(trust.warning ? [trust.warning] : [])];
   const finish = (outcome: 'unchanged' | 'denied', reason: ReasonCode, message: string): Decision => ({
     outcome,
     reason,
@@ -231,14 +225,10 @@ export function inject(pod: JsonObject, set: ProfileSet, ctx: InjectContext): De
   const deny = (reason: ReasonCode, message: string) => finish('denied', reason, message);
 
   const wanted = selection.profiles;
-  if (
-    status &&
-    status.profiles.length === wanted.length &&
-    wanted.every((p, i) => sameRecord(status.profiles[i] as ProfileRecord, p)) &&
-    recordHolds(pod, base, status, wanted, ctx)
-  ) {
+  if (status && status.profiles.length === wanted.length && wanted.every((p, i) => sameRecord(status.profiles[i] as ProfileRecord, p))) {
     // Reinvoked after another webhook added containers: those get the profiles' env and mounts too.
     const extended = extendToNewContainers(pod, base, status, wanted, ctx);
+    const start = outcomes.length;
     for (const p of wanted) {
       const added = extended?.added.get(p.name);
       outcomes.push({
@@ -251,7 +241,16 @@ export function inject(pod: JsonObject, set: ProfileSet, ctx: InjectContext): De
       });
     }
     if (extended) warnings.push(...extended.warnings);
-    if (!extended || extended.added.size === 0) return unchanged('already-injected', REASONS['already-injected']);
+    for (const f of extended?.failed ?? []) {
+      const i = outcomes.findIndex((o, j) => j >= start && o.profile === f.profile.name);
+      outcomes[i] = { profile: f.profile.name, reason: f.reason, message: f.message, version: f.profile.version };
+      if (f.profile.failurePolicy === 'fail') return deny(f.reason, f.message);
+      warnings.push(admittedWithout(f.message));
+    }
+    if (!extended || extended.added.size === 0) {
+      const failed = extended?.failed[0];
+      return failed ? unchanged(failed.reason, failed.message) : unchanged('already-injected', REASONS['already-injected']);
+    }
     return verifiedDecision(
       pod,
       extended.pod,
@@ -482,8 +481,10 @@ function verifiedDecision(
 /**
  * For an already injected pod: the containers added since (by another webhook, before a
  * reinvocation) that a profile targets get its env, envFrom and mounts, recorded in the status.
- * Returns undefined when there is nothing to extend. A conflict or an invalid result is not worth
- * refusing an already injected pod for: it is left as it is, with a warning.
+ * Returns undefined when there is nothing to extend. A profile that cannot be extended (a conflict,
+ * a template error, an invalid result, a record too large) fails as in a first injection, and its
+ * failurePolicy decides: the new containers do not carry it, and a record cannot tell them from the
+ * pod's own.
  */
 function extendToNewContainers(
   pod: JsonObject,
@@ -491,15 +492,17 @@ function extendToNewContainers(
   status: StatusRecord,
   wanted: readonly SidecarProfile[],
   ctx: InjectContext,
-): { pod: JsonObject; added: Map<string, string[]>; warnings: string[] } | undefined {
+): { pod: JsonObject; added: Map<string, string[]>; warnings: string[]; failed: ExtensionFailure[] } | undefined {
   const injected = new Set(status.profiles.flatMap((r) => [...(r.containers ?? []), ...(r.initContainers ?? [])]));
   const current = { containers: ownNames(pod, 'containers'), initContainers: ownNames(pod, 'initContainers') };
   for (const n of injected) {
     current.containers.delete(n);
     current.initContainers.delete(n);
   }
-  const fresh = (names: Set<string>, globs: readonly string[], done: Record<string, unknown> | undefined) =>
-    new Set([...names].filter((n) => !Object.hasOwn(done ?? {}, n) && globs.some((g) => globToRegExp(g).test(n))));
+  const fresh = (names: Set<string>, globs: readonly string[], done: Record<string, unknown> | undefined) => {
+    const patterns = globs.map(globToRegExp);
+    return new Set([...names].filter((n) => !Object.hasOwn(done ?? {}, n) && patterns.some((p) => p.test(n))));
+  };
   const plans = wanted.flatMap((p, i) => {
     const record = status.profiles[i] as ProfileRecord;
     if (p.env.length === 0 && p.envFrom.length === 0 && p.volumeMounts.length === 0) return [];
@@ -513,6 +516,9 @@ function extendToNewContainers(
 
   const annotations = stringMap(isObject(pod.metadata) ? pod.metadata.annotations : undefined);
   const warnings: string[] = [];
+  const failed: ExtensionFailure[] = [];
+  const fail = (p: SidecarProfile, reason: ReasonCode, detail: string) =>
+    failed.push({ profile: p, reason, message: `profile ${JSON.stringify(p.name)} cannot be extended to new containers: ${detail}` });
   const added = new Map<string, string[]>();
   const records = [...status.profiles];
   let state: MergeState = { pod, initInsertAt: 0, created: [], own: { containers: new Set(), initContainers: new Set() } };
@@ -524,17 +530,18 @@ function extendToNewContainers(
       parts = renderParts(p, () => values(p), annotations);
     } catch (e) {
       if (!(e instanceof RenderError)) throw e;
-      warnings.push(`profile ${JSON.stringify(p.name)} not extended to new containers: ${e.message}`);
+      fail(p, e.reason, e.message);
       continue;
     }
     const targetsOnly = { ...parts, containers: [], initContainers: [], volumes: [], imagePullSecrets: [], labels: {}, annotations: {} };
     const merged = mergeProfile({ ...state, own }, p, targetsOnly, record.mode);
     if (!merged.ok) {
-      warnings.push(`profile ${JSON.stringify(p.name)} not extended to new containers: ${merged.message}`);
+      fail(p, 'name-conflict', merged.message);
       continue;
     }
-    if (validatePod(merged.state.pod).some((e) => !before.has(e))) {
-      warnings.push(`profile ${JSON.stringify(p.name)} not extended to new containers: the result would be rejected by the API server`);
+    const introduced = validatePod(merged.state.pod).filter((e) => !before.has(e));
+    if (introduced.length > 0) {
+      fail(p, 'invalid-result', `the API server would reject the pod: ${introduced.join('; ')}`);
       continue;
     }
     const names = [...Object.keys(merged.record.targets ?? {}), ...Object.keys(merged.record.initTargets ?? {})];
@@ -548,12 +555,18 @@ function extendToNewContainers(
     };
     added.set(p.name, names);
   }
-  if (added.size === 0) return { pod, added, warnings };
+  if (added.size === 0) return { pod, added, warnings, failed };
   const created = [...(status.created ?? []), ...state.created];
   const extended = withStatus(state.pod, { v: 1, profiles: records }, created);
   if (recordCrossesLimit(pod, extended)) {
-    const names = [...added.keys()].map((n) => JSON.stringify(n)).join(', ');
-    return { pod, added: new Map(), warnings: [...warnings, `profile(s) ${names} not extended to new containers: ${RECORD_TOO_LARGE}`] };
+    for (const { p } of plans) if (added.has(p.name)) fail(p, 'invalid-result', RECORD_TOO_LARGE);
+    return { pod, added: new Map(), warnings, failed };
   }
-  return { pod: extended, added, warnings };
+  return { pod: extended, added, warnings, failed };
+}
+
+interface ExtensionFailure {
+  profile: SidecarProfile;
+  reason: ReasonCode;
+  message: string;
 }

@@ -13,6 +13,25 @@ export const MAX_STATUS_BYTES = 256 * 1024;
 /** Marks a `created` path whose field was present as null rather than absent. */
 export const NULL_SUFFIX = '=null';
 
+/**
+ * The only fields injection ever creates: the pod's spec and metadata, the lists merge adds to, and
+ * a targeted container's env, envFrom and volumeMounts (the container name is greedy: any text).
+ * Anything else in `created` was not written by Outrigger; refusing it also bounds uninject's work.
+ */
+const CREATED_POD_FIELD = /^(spec|metadata|spec\.(containers|initContainers|volumes|imagePullSecrets)|metadata\.(labels|annotations))$/;
+export const CREATED_CONTAINER_FIELD = /^spec\.(containers|initContainers)\[(.+)\]\.(env|envFrom|volumeMounts)$/;
+
+/** A `created` entry split into its path and whether the field was null before injection. */
+export function createdPath(entry: string): { path: string; wasNull: boolean } {
+  const wasNull = entry.endsWith(NULL_SUFFIX);
+  return { path: wasNull ? entry.slice(0, -NULL_SUFFIX.length) : entry, wasNull };
+}
+
+const isCreatedEntry = (entry: string) => {
+  const { path } = createdPath(entry);
+  return CREATED_POD_FIELD.test(path) || CREATED_CONTAINER_FIELD.test(path);
+};
+
 /** What one profile added to one of the pod's own containers. */
 export interface TargetRecord {
   env?: string[];
@@ -89,6 +108,14 @@ export function readStatus(pod: JsonObject): { status?: StatusRecord; error?: st
   }
   if (!isObject(parsed) || parsed.v !== 1 || !Array.isArray(parsed.profiles) || !parsed.profiles.every(isProfileRecord) || !optStrings(parsed, 'created')) {
     return { error: `${STATUS_ANNOTATION} is not a status record written by this version of Outrigger` };
+  }
+  const bad = ((parsed.created ?? []) as string[]).findIndex((e) => !isCreatedEntry(e));
+  if (bad >= 0) return { error: `${STATUS_ANNOTATION}: created[${bad}] is not a field Outrigger creates` };
+  // One entry per profile, as written; it also bounds the entries checked against the pod by the profiles that exist.
+  const names = new Set<string>();
+  for (const [i, r] of (parsed.profiles as JsonObject[]).entries()) {
+    if (names.has(r.name as string)) return { error: `${STATUS_ANNOTATION}: profiles[${i}] repeats an earlier profile` };
+    names.add(r.name as string);
   }
   return { status: parsed as unknown as StatusRecord };
 }

@@ -3,7 +3,7 @@
  * pod as it was before injection. Needs no profiles: the record is self-contained.
  */
 import { canonicalJson, isObject, type JsonObject, type JsonValue, listOf, nameOf } from './json.ts';
-import { NULL_SUFFIX, readStatus, STATUS_ANNOTATION, type StatusRecord } from './status.ts';
+import { CREATED_CONTAINER_FIELD, createdPath, NULL_SUFFIX, readStatus, STATUS_ANNOTATION, type StatusRecord } from './status.ts';
 
 export type UninjectResult = { ok: true; pod: JsonObject; removed: string[] } | { ok: false; message: string };
 
@@ -70,52 +70,45 @@ export function removeRecorded(pod: JsonObject, status: StatusRecord): JsonObjec
 
   // Fields injection created go away again when nothing else was put in them, deepest first.
   // A path ending in `=null` was present as null (a YAML key with no value): null is put back.
-  // Container-level entries are grouped by container so each list is rewritten once.
-  const created = [...new Set(status.created ?? [])];
+  // Container-level entries are grouped by container so each list is rewritten once, and every
+  // object here is this function's own copy, changed in place: the record is pod input, and a copy
+  // per entry would make removal quadratic in its length.
+  const created = new Set(status.created ?? []);
   const perContainer = new Map<string, { key: string; wasNull: boolean }[]>();
-  const restore = (obj: JsonObject, key: string, wasNull: boolean): JsonObject => {
-    if (!isEmpty(obj[key])) return obj;
-    if (wasNull) return { ...obj, [key]: null };
-    return without(obj, key);
-  };
+  const podLevel: { path: string; wasNull: boolean }[] = [];
   for (const entry of created) {
-    const wasNull = entry.endsWith(NULL_SUFFIX);
-    const path = wasNull ? entry.slice(0, -NULL_SUFFIX.length) : entry;
-    const m = /^spec\.(containers|initContainers)\[([^\]]+)\]\.(env|envFrom|volumeMounts)$/.exec(path);
-    if (m) {
-      const [, field, name, key] = m as unknown as [string, string, string, string];
-      const k = `${field}/${name}`;
-      perContainer.set(k, [...(perContainer.get(k) ?? []), { key, wasNull }]);
+    const { path, wasNull } = createdPath(entry);
+    const m = CREATED_CONTAINER_FIELD.exec(path);
+    if (!m) {
+      podLevel.push({ path, wasNull });
+      continue;
     }
+    const [, field, name, key] = m as unknown as [string, string, string, string];
+    const k = `${field}/${name}`;
+    const list = perContainer.get(k);
+    if (list) list.push({ key, wasNull });
+    else perContainer.set(k, [{ key, wasNull }]);
   }
   for (const field of ['containers', 'initContainers'] as const) {
-    if (!Array.isArray(spec[field])) continue;
+    if (perContainer.size === 0 || !Array.isArray(spec[field])) continue;
     spec[field] = listOf(spec[field]).map((c) => {
       const entries = isObject(c) ? perContainer.get(`${field}/${nameOf(c)}`) : undefined;
-      if (!entries) return c;
-      let next = c as JsonObject;
-      for (const e of entries) next = restore(next, e.key, e.wasNull);
+      if (!entries || !isObject(c)) return c;
+      const next: JsonObject = { ...c };
+      for (const e of entries) restoreIn(next, e.key, e.wasNull);
       return next;
     });
   }
   // Then the pod-level fields, deepest first (metadata.annotations before metadata).
-  for (const entry of created.sort((a, b) => b.length - a.length)) {
-    const wasNull = entry.endsWith(NULL_SUFFIX);
-    const path = wasNull ? entry.slice(0, -NULL_SUFFIX.length) : entry;
-    if (path.includes('[')) continue;
-    if (path.startsWith('spec.')) {
-      Object.assign(spec, restore(spec, path.slice(5), wasNull));
-      if (!wasNull && isEmpty(spec[path.slice(5)])) delete spec[path.slice(5)];
-    } else if (path.startsWith('metadata.')) {
-      Object.assign(meta, restore(meta, path.slice(9), wasNull));
-      if (!wasNull && isEmpty(meta[path.slice(9)])) delete meta[path.slice(9)];
-    }
+  for (const { path, wasNull } of podLevel.sort((a, b) => b.path.length - a.path.length)) {
+    if (path.startsWith('spec.')) restoreIn(spec, path.slice(5), wasNull);
+    else if (path.startsWith('metadata.')) restoreIn(meta, path.slice(9), wasNull);
   }
   if (isObject(pod.spec)) out.spec = spec;
-  if (created.includes('spec') && Object.keys(spec).length === 0) delete out.spec;
+  if (created.has('spec') && Object.keys(spec).length === 0) delete out.spec;
   if (isObject(pod.metadata)) out.metadata = meta;
-  if (Object.keys(meta).length === 0 && created.includes('metadata')) delete out.metadata;
-  if (Object.keys(meta).length === 0 && created.includes(`metadata${NULL_SUFFIX}`)) out.metadata = null;
+  if (Object.keys(meta).length === 0 && created.has('metadata')) delete out.metadata;
+  if (Object.keys(meta).length === 0 && created.has(`metadata${NULL_SUFFIX}`)) out.metadata = null;
   return out;
 }
 
@@ -123,7 +116,9 @@ function isEmpty(v: JsonValue | undefined): boolean {
   return (Array.isArray(v) && v.length === 0) || (isObject(v) && Object.keys(v).length === 0);
 }
 
-function without(o: JsonObject, key: string): JsonObject {
-  const { [key]: _, ...rest } = o;
-  return rest;
+/** A created field left empty goes away again (or back to null); one with content stays. */
+function restoreIn(obj: JsonObject, key: string, wasNull: boolean): void {
+  if (!isEmpty(obj[key])) return;
+  if (wasNull) obj[key] = null;
+  else delete obj[key];
 }

@@ -3,9 +3,9 @@
  * (drift), or never injected although the engine would inject them now (created while the webhook
  * was down, or before the profile existed). Pure: the caller lists pods and namespaces.
  */
-import { inject, type KubeVersion } from '../engine/inject.ts';
+import { inject, type KubeVersion, recordMismatchIn } from '../engine/inject.ts';
 import { isObject, type JsonObject } from '../engine/json.ts';
-import { readStatus } from '../engine/status.ts';
+import { readStatus, STATUS_ANNOTATION } from '../engine/status.ts';
 import type { Tenancy } from '../profiles/tenancy.ts';
 
 export const INJECTION_LABEL = 'outrigger.dev/injection';
@@ -46,7 +46,14 @@ export function driftReport(input: DriftInput, all = false): PodReport[] {
       });
       const stale = profiles.filter((p) => p.stale);
       const view = profiles.map(({ stale: _s, ...p }) => p);
-      if (stale.length > 0) {
+      // A record is pod input: the pod must hold what it claims (copied or edited records do not).
+      const labels = input.namespaceLabels(namespace);
+      const ctx = { namespace, kubeVersion: input.kubeVersion, ...(labels ? { namespaceLabels: labels } : {}) };
+      const mismatch = recordMismatchIn(pod, status, set, ctx, { unrecordedTargets: 'check' });
+      if (mismatch) {
+        const detail = `${mismatch}, although its ${STATUS_ANNOTATION} records it; recreate the pod`;
+        rows.push({ namespace, pod: name, state: 'not-injected', profiles: view, detail });
+      } else if (stale.length > 0) {
         const detail = stale
           .map((p) =>
             p.current === undefined
