@@ -44,3 +44,59 @@ describe('targets globs', () => {
     });
   }
 });
+
+describe('annotation values', () => {
+  const agent = (overrides: object = {}) =>
+    profilesFromYaml(profileYaml('agent', { version: '1', containers: [{ name: 'agent', image: 'example.com/agent:1' }], overrides }));
+
+  test('a resources override with 3 MB of digits is an invalid-override, at once', () => {
+    const huge = JSON.stringify({ limits: { memory: '9'.repeat(3_000_000) } });
+    const d = within(500, 'injection', () =>
+      inject(pod({ 'outrigger.dev/inject': 'agent', 'outrigger.dev/agent.resources': huge }, ['app']), agent({ resources: true }), ctx),
+    );
+    assert.equal(d.reason, 'invalid-override');
+    assert.match(d.message, /outrigger\.dev\/agent\.resources: the value is longer than the 256 KiB the API server allows for all annotations together/);
+  });
+
+  test('a quantity longer than any the API server stores is an invalid-override naming the field', () => {
+    const res = JSON.stringify({ requests: { cpu: `${'1'.repeat(100_000)}m` } });
+    const d = within(500, 'injection', () =>
+      inject(pod({ 'outrigger.dev/inject': 'agent', 'outrigger.dev/agent.resources': res }, ['app']), agent({ resources: true }), ctx),
+    );
+    assert.equal(d.reason, 'invalid-override');
+    assert.match(d.message, /outrigger\.dev\/agent\.resources: requests\.cpu is 100001 characters long; a quantity has at most 64/);
+  });
+
+  test("a pod's own container with a 3 MB quantity costs no BigInt parse", () => {
+    const p = deepFreeze({
+      apiVersion: 'v1',
+      kind: 'Pod',
+      metadata: { name: 'p', annotations: { 'outrigger.dev/inject': 'agent' } },
+      spec: { containers: [{ name: 'app', image: 'app:1', resources: { limits: { memory: '9'.repeat(3_000_000) } } }] },
+    }) as JsonObject;
+    const d = within(500, 'injection', () => inject(p, agent(), ctx));
+    assert.equal(d.outcome, 'injected', d.message);
+  });
+
+  test('an image-tag override of 1 MB is refused without echoing it', () => {
+    const d = within(500, 'injection', () =>
+      inject(pod({ 'outrigger.dev/inject': 'agent', 'outrigger.dev/agent.image-tag': 'v'.repeat(1_000_000) }, ['app']), agent({ imageTag: true }), ctx),
+    );
+    assert.equal(d.reason, 'invalid-override');
+    assert.ok(d.message.length < 300, `message of ${d.message.length} characters`);
+  });
+
+  for (const [what, value] of [
+    ['6 MB of commas', ','.repeat(6_000_000)],
+    ['a million repeats of a name', 'agent,'.repeat(1_000_000)],
+  ] as const) {
+    test(`an inject list of ${what} is refused as invalid-annotation, in bounded time`, () => {
+      const d = within(500, 'injection', () => inject(pod({ 'outrigger.dev/inject': value }, ['app']), agent(), ctx));
+      assert.equal(d.outcome, 'unchanged');
+      assert.ok(
+        d.warnings.some((w) => w.includes('outrigger.dev/inject is longer than the 256 KiB')),
+        d.warnings.join('\n'),
+      );
+    });
+  }
+});
