@@ -6,6 +6,7 @@ import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { inject } from '../../src/engine/inject.ts';
 import { deepFreeze, type JsonObject } from '../../src/engine/json.ts';
+import { parseYamlDocuments } from '../../src/io/yaml.ts';
 import { profilesFromYaml, profileYaml } from '../support/profiles.ts';
 
 const ctx = { namespace: 'shop', kubeVersion: { major: 1, minor: 33 } };
@@ -97,6 +98,36 @@ describe('annotation values', () => {
         d.warnings.some((w) => w.includes('outrigger.dev/inject is longer than the 256 KiB')),
         d.warnings.join('\n'),
       );
+    });
+  }
+});
+
+describe('YAML aliases', () => {
+  const laughs = ['l0: &l0 "lol lol lol lol"'];
+  for (let i = 1; i < 10; i++)
+    laughs.push(
+      `l${i}: &l${i} [${Array(9)
+        .fill(`*l${i - 1}`)
+        .join(', ')}]`,
+    );
+  const cases: [string, string][] = [
+    // 106 KB of text that expanded to 100 MB.
+    ['one 100 KB string aliased 999 times', `a: &a "${'x'.repeat(100_000)}"\nb: [${Array(999).fill('*a').join(', ')}]\n`],
+    ['nine levels of nine aliases', `${laughs.join('\n')}\n`],
+    [
+      'a map aliased into a thousand list items',
+      `m: &m {${Array.from({ length: 200 }, (_, i) => `k${i}: "${'v'.repeat(50)}"`).join(', ')}}\nl: [${Array(999).fill('*m').join(', ')}]\n`,
+    ],
+  ];
+  for (const [what, text] of cases) {
+    test(`${what}: refused, at once`, () => {
+      const rss = process.memoryUsage().rss;
+      assert.throws(
+        () => within(500, 'parsing', () => parseYamlDocuments(text, 'bomb.yaml')),
+        /^Error: bomb\.yaml, document 1 \(line \d+\): aliases expand this document by more than 4 MiB; is it a YAML bomb\?$/,
+      );
+      const grew = process.memoryUsage().rss - rss;
+      assert.ok(grew < 128 * 1024 * 1024, `RSS grew by ${Math.round(grew / 1024 / 1024)} MiB`);
     });
   }
 });
