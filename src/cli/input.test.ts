@@ -49,7 +49,10 @@ describe('-f and --profiles directories stay inside themselves', async () => {
     const d = await dir('cm', { '..2026_12_02/a.yaml': pod('from-cm'), 'sub/b.yaml': pod('b') }, { '..data': '..2026_12_02', 'a.yaml': '..data/a.yaml' });
     const ok = await runCli(['uninject', '-R', '-f', d]);
     assert.equal(ok.code, 0, ok.stderr);
-    assert.deepEqual([...ok.stdout.matchAll(/metadata: \{ name: ([\w-]+) \}/g)].map((m) => m[1]), ['from-cm', 'b']);
+    assert.deepEqual(
+      [...ok.stdout.matchAll(/metadata: \{ name: ([\w-]+) \}/g)].map((m) => m[1]),
+      ['from-cm', 'b'],
+    );
 
     await symlink('..', join(d, 'sub', 'up'));
     const loop = await runCli(['uninject', '-R', '-f', d]);
