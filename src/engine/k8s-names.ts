@@ -8,12 +8,6 @@ const DNS1123_SUBDOMAIN = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[
 const QUALIFIED_NAME = /^([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9]$/;
 const IANA_SVC_NAME = /^[a-z0-9]([a-z0-9-]*[a-z0-9])?$/;
 
-/**
- * The API server refuses an object whose annotations together exceed 256 KiB, so a longer value can
- * never be admitted; refusing it before reading it keeps the cost of a value bounded.
- */
-export const MAX_ANNOTATION_BYTES = 256 * 1024;
-
 export function dns1123Label(v: string): string | undefined {
   if (v.length > 63) return 'must be no more than 63 characters';
   if (!DNS1123_LABEL.test(v)) return 'must be a DNS-1123 label (lower case alphanumerics and "-", starting and ending with an alphanumeric)';

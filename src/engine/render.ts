@@ -4,10 +4,10 @@
  * are returned as loaded (frozen, shared), so the common case allocates nothing.
  */
 import { deepFreeze, isObject, type JsonObject, type JsonValue, setOwn } from './json.ts';
-import { MAX_ANNOTATION_BYTES } from './k8s-names.ts';
 import type { SidecarProfile } from './profile.ts';
 import { MAX_QUANTITY_LENGTH, parseQuantity } from './quantity.ts';
 import { compileTemplate, lookup, renderTemplate, type Template, type TemplateValues, type Variable } from './template.ts';
+import { MAX_ANNOTATION_BYTES } from './validate-pod.ts';
 
 export interface Parts {
   containers: readonly JsonObject[];

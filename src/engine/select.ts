@@ -3,10 +3,11 @@
  * whose selector matches it and its namespace; `"false"` drops all that are not mandatory.
  */
 import { isObject, type JsonObject, stringMap } from './json.ts';
-import { dns1123Label, MAX_ANNOTATION_BYTES } from './k8s-names.ts';
+import { dns1123Label } from './k8s-names.ts';
 import type { LabelSelector, ProfileSet, SidecarProfile } from './profile.ts';
 import type { ReasonCode } from './reasons.ts';
 import { INJECT_ANNOTATION } from './status.ts';
+import { MAX_ANNOTATION_BYTES } from './validate-pod.ts';
 
 /** @example matchesSelector({ matchLabels: { team: 'a' } }, { team: 'a', x: 'y' }) // true */
 export function matchesSelector(sel: LabelSelector, labels: Readonly<Record<string, string>>): boolean {

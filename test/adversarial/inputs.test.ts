@@ -3,11 +3,15 @@
  * through the real engine or parser and must finish within a generous bound.
  */
 import assert from 'node:assert/strict';
-import { describe, test } from 'node:test';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { after, before, describe, test } from 'node:test';
 import { inject } from '../../src/engine/inject.ts';
 import { deepFreeze, type JsonObject } from '../../src/engine/json.ts';
 import { parseYamlDocuments } from '../../src/io/yaml.ts';
 import { profilesFromYaml, profileYaml } from '../support/profiles.ts';
+import { decodePatch, EXAMPLE_PROFILES, review, send, pod as shopPod } from '../support/webhook.ts';
+import { assertWithinBudget, startTarget, type Target, underAttack } from './support.ts';
 
 const ctx = { namespace: 'shop', kubeVersion: { major: 1, minor: 33 } };
 
@@ -130,4 +134,65 @@ describe('YAML aliases', () => {
       assert.ok(grew < 128 * 1024 * 1024, `RSS grew by ${Math.round(grew / 1024 / 1024)} MiB`);
     });
   }
+});
+
+describe('on the server, while other clients are answered', () => {
+  // Any tenant can create these in their own namespace: the schema allows both.
+  const profiles: Record<string, string> = {
+    'greedy.yaml': profileYaml('greedy', { version: '1', targets: ['*********z'], env: [{ name: 'A', value: '1' }] }),
+    'tunable.yaml': profileYaml('tunable', { version: '1', containers: [{ name: 'agent', image: 'example.com/agent:1' }], overrides: { resources: true } }),
+  };
+  for (const f of ['envoy.yaml', 'log-shipper.yaml', 'secrets-agent.yaml']) profiles[f] = readFileSync(join(EXAMPLE_PROFILES, f), 'utf8');
+  let t: Target;
+  before(async () => {
+    t = await startTarget({ profiles });
+  });
+  after(() => t.stop());
+
+  /** Sends `body` `n` times, `concurrent` at a time; each answer within `ms`. */
+  const flood = async (body: string, n: number, concurrent: number, ms: number) => {
+    const one = async () => {
+      const start = performance.now();
+      const r = await send(t.port, { body, ca: t.caPem });
+      const took = performance.now() - start;
+      assert.ok(took < ms, `the attacking review took ${Math.round(took)} ms (bound ${ms} ms)`);
+      assert.equal(r.status, 200, r.text.slice(0, 300));
+      return r.json().response as { allowed: boolean; patch?: string; status?: { message?: string } };
+    };
+    const out: Awaited<ReturnType<typeof one>>[] = [];
+    for (let i = 0; i < n; i += concurrent) out.push(...(await Promise.all(Array.from({ length: Math.min(concurrent, n - i) }, one))));
+    return out;
+  };
+
+  test('a backtracking glob against long container names', { timeout: 120_000 }, async () => {
+    const containers = Array.from({ length: 3 }, (_, i) => ({ name: `${'a'.repeat(60)}${String(i).padStart(3, '0')}`, image: 'app:1' }));
+    const body = JSON.stringify(review(shopPod({ 'outrigger.dev/inject': 'greedy' }, { containers })));
+    const { result, watch } = await underAttack(t, () => flood(body, 6, 2, 1000));
+    assertWithinBudget(watch);
+    for (const res of result) {
+      assert.equal(res.allowed, true);
+      const ops = decodePatch(res.patch) as { path: string }[];
+      assert.deepEqual(
+        ops.filter((o) => o.path.includes('/env')),
+        [],
+        'no container name ends in "z"',
+      );
+    }
+  });
+
+  // Within the 256 KiB the API server allows for annotations, so only the quantity cap stops it:
+  // BigInt work on 250,000 digits costs the event loop about 100 ms each time.
+  test('a resources override with a quarter-megabyte quantity', { timeout: 120_000 }, async () => {
+    const annotations = {
+      'outrigger.dev/inject': 'tunable',
+      'outrigger.dev/tunable.resources': JSON.stringify({ limits: { memory: `${'9'.repeat(250_000)}Mi` } }),
+    };
+    const body = JSON.stringify(review(shopPod(annotations)));
+    const { result, watch } = await underAttack(t, () => flood(body, 4, 1, 1000));
+    assertWithinBudget(watch);
+    for (const res of result) {
+      assert.equal(res.allowed, false);
+      assert.match(res.status?.message ?? '', /outrigger\.dev\/tunable\.resources: limits\.memory is 250002 characters long; a quantity has at most 64/);
+    }
+  });
 });
