@@ -1,10 +1,11 @@
 /**
  * Reads the CLI's `-f` inputs: files, directories (their `*.yaml`, `*.yml`, `*.json`, sorted;
- * `--recursive` descends) and `-` for stdin. Every document keeps where it came from.
+ * `--recursive` descends; links are followed only within the directory, see io/directory.ts) and
+ * `-` for stdin. Every document keeps where it came from.
  */
-import { readdir, readFile, stat } from 'node:fs/promises';
-import { join } from 'node:path';
+import { readFile } from 'node:fs/promises';
 import type { Document } from 'yaml';
+import { DirectoryError, listFiles } from '../io/directory.ts';
 import { parseYamlDocuments } from '../io/yaml.ts';
 
 export interface InputDocument {
@@ -18,23 +19,12 @@ export class InputError extends Error {}
 const MANIFEST = /\.(ya?ml|json)$/i;
 
 async function expand(path: string, recursive: boolean): Promise<string[]> {
-  let st: Awaited<ReturnType<typeof stat>>;
   try {
-    st = await stat(path);
+    return await listFiles(path, { recursive, matches: (name) => MANIFEST.test(name) });
   } catch (e) {
-    throw new InputError(`${path}: ${(e as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file or directory' : (e as Error).message}`);
+    if (e instanceof DirectoryError) throw new InputError(e.message);
+    throw e;
   }
-  if (!st.isDirectory()) return [path];
-  const out: string[] = [];
-  for (const name of (await readdir(path)).sort()) {
-    if (name.startsWith('.')) continue;
-    const p = join(path, name);
-    const s = await stat(p);
-    if (s.isDirectory()) {
-      if (recursive) out.push(...(await expand(p, true)));
-    } else if (MANIFEST.test(name)) out.push(p);
-  }
-  return out;
 }
 
 async function readStdin(stdin: NodeJS.ReadableStream): Promise<string> {

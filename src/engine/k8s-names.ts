@@ -61,22 +61,58 @@ export function envName(v: string): string | undefined {
   return undefined;
 }
 
+/** Longest glob a profile may hold: a container name is at most 63 characters, a glob needs no more. */
+export const MAX_GLOB_LENGTH = 63;
+/** Most globs one target list may hold. */
+export const MAX_GLOBS = 64;
+
 /** Globs for container names: `*` matches any run of characters, `?` one character. */
 export function glob(v: string): string | undefined {
   if (v.length === 0) return 'must not be empty';
+  if (v.length > MAX_GLOB_LENGTH) return `must be no more than ${MAX_GLOB_LENGTH} characters`;
   if (!/^[a-z0-9*?-]+$/.test(v)) return 'must be a container name or a glob of lower case alphanumerics, "-", "*" and "?"';
   return undefined;
 }
 
-const globs = new Map<string, RegExp>();
-
-/** Compiled once per glob (globs come from profiles, a fixed set). */
-export function globToRegExp(g: string): RegExp {
-  let re = globs.get(g);
-  if (!re) {
-    re = new RegExp(`^${g.replace(/[-]/g, '\\-').replace(/\*/g, '.*').replace(/\?/g, '.')}$`);
-    if (globs.size >= 10_000) globs.clear();
-    globs.set(g, re);
+/**
+ * Whether `name` matches glob `g`, without a regular expression: greedy, going back only to the last
+ * `*` seen, so the cost is at most length(g) × length(name) steps whatever the glob (a RegExp of
+ * `.*.*.*…z` backtracks exponentially).
+ * @example matchesGlob('app-*', 'app-main') // true
+ */
+export function matchesGlob(g: string, name: string): boolean {
+  let gi = 0;
+  let ni = 0;
+  let star = -1; // position in g just after the last `*`
+  let resume = 0; // position in name that star is matched up to
+  while (ni < name.length) {
+    const c = g.charCodeAt(gi);
+    if (gi < g.length && c === STAR) {
+      star = ++gi;
+      resume = ni;
+    } else if (gi < g.length && (c === QUESTION || c === name.charCodeAt(ni))) {
+      gi++;
+      ni++;
+    } else if (star >= 0) {
+      gi = star;
+      ni = ++resume;
+    } else return false;
   }
-  return re;
+  while (gi < g.length && g.charCodeAt(gi) === STAR) gi++;
+  return gi === g.length;
 }
+
+const STAR = 42;
+const QUESTION = 63;
+
+export interface CompiledGlob {
+  test(name: string): boolean;
+}
+
+/** A glob as a matcher object, for callers that hold matchers; the same linear matching. */
+export function compileGlob(g: string): CompiledGlob {
+  return { test: (name) => matchesGlob(g, name) };
+}
+
+/** The same as compileGlob; kept under this name for existing callers (it no longer builds a RegExp). */
+export const globToRegExp = compileGlob;

@@ -58,7 +58,11 @@ export function applyPatch(doc: JsonValue, ops: readonly AnyPatchOp[]): JsonValu
       case 'move': {
         if (typeof op.from !== 'string') fail('missing "from"');
         const fromTokens = tokens(op.from as string, fail);
-        const value = read(root, fromTokens, fail);
+        const found = read(root, fromTokens, fail);
+        // A container copied earlier in this call is written in place by later operations; a copy
+        // of it must be its own, or a change under the new path would also show under the old one.
+        // Untouched (input) values are never written in place, so they can be shared.
+        const value = op.op === 'copy' && typeof found === 'object' && found !== null && owned.has(found) ? structuredClone(found) : found;
         if (op.op === 'move') {
           const to = tokens(op.path, fail);
           if (to.length > fromTokens.length && fromTokens.every((t, i) => to[i] === t)) fail('cannot move a value into itself');

@@ -31,8 +31,17 @@ const pow10 = (n: number): bigint => POW10[n] ?? 10n ** BigInt(n);
 // Pods repeat the same few quantities ("100m", "128Mi"); parsing is BigInt work worth remembering.
 const cache = new Map<string, bigint | undefined>();
 
+/**
+ * Longest quantity accepted. The API server keeps quantities as int64 values with at most nano
+ * precision: every such value is written in under 32 characters ("-9223372036854775807.999999999"),
+ * so a longer string is padding at best; and parsing a longer one is BigInt work that grows with
+ * its length (3 MB of digits cost seconds).
+ */
+export const MAX_QUANTITY_LENGTH = 64;
+
 /** @example parseQuantity('1500m') === parseQuantity('1.5') // true */
 export function parseQuantity(q: string): bigint | undefined {
+  if (q.length > MAX_QUANTITY_LENGTH) return undefined;
   if (cache.has(q)) return cache.get(q);
   const v = parse(q);
   if (q.length > 40) return v; // real quantities are short; the cache must not hold arbitrary input

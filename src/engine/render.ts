@@ -5,8 +5,9 @@
  */
 import { deepFreeze, isObject, type JsonObject, type JsonValue, setOwn } from './json.ts';
 import type { SidecarProfile } from './profile.ts';
-import { parseQuantity } from './quantity.ts';
+import { MAX_QUANTITY_LENGTH, parseQuantity } from './quantity.ts';
 import { compileTemplate, lookup, renderTemplate, type Template, type TemplateValues, type Variable } from './template.ts';
+import { MAX_ANNOTATION_BYTES } from './validate-pod.ts';
 
 export interface Parts {
   containers: readonly JsonObject[];
@@ -30,6 +31,7 @@ export class RenderError extends Error {
 
 export const overrideAnnotation = (profile: string, what: 'image-tag' | 'resources') => `outrigger.dev/${profile}.${what}`;
 
+const MAX_TAG_LENGTH = 128;
 const TAG = /^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$/;
 const OVERRIDABLE_RESOURCES = new Set(['cpu', 'memory', 'ephemeral-storage']);
 
@@ -89,6 +91,8 @@ export function withTag(image: string, tag: string): string {
 }
 
 function parseResourcesOverride(raw: string, key: string): JsonObject {
+  if (raw.length > MAX_ANNOTATION_BYTES)
+    throw new RenderError('invalid-override', `${key}: the value is longer than the 256 KiB the API server allows for all annotations together`);
   let v: JsonValue;
   try {
     v = JSON.parse(raw) as JsonValue;
@@ -105,6 +109,8 @@ function parseResourcesOverride(raw: string, key: string): JsonObject {
     for (const [r, q] of Object.entries(map)) {
       if (!OVERRIDABLE_RESOURCES.has(r))
         throw new RenderError('invalid-override', `${key}: ${section}.${r} cannot be overridden; allowed resources are cpu, memory, ephemeral-storage`);
+      if (typeof q === 'string' && q.length > MAX_QUANTITY_LENGTH)
+        throw new RenderError('invalid-override', `${key}: ${section}.${r} is ${q.length} characters long; a quantity has at most ${MAX_QUANTITY_LENGTH}`);
       if (typeof q !== 'string' || parseQuantity(q) === undefined || q.startsWith('-'))
         throw new RenderError('invalid-override', `${key}: ${section}.${r} must be a quantity string such as "100m" or "128Mi"`);
       sec[r] = q;
@@ -208,6 +214,8 @@ export function renderParts(profile: SidecarProfile, values: () => TemplateValue
       'invalid-override',
       `${resKey}: profile ${JSON.stringify(profile.name)} does not allow overriding resources (spec.overrides.resources)`,
     );
+  if (tag !== undefined && tag.length > MAX_TAG_LENGTH)
+    throw new RenderError('invalid-override', `${tagKey}: the value is ${tag.length} characters long; an image tag has at most ${MAX_TAG_LENGTH}`);
   if (tag !== undefined && !TAG.test(tag)) throw new RenderError('invalid-override', `${tagKey}: ${JSON.stringify(tag)} is not a valid image tag`);
   const resources = res === undefined ? undefined : parseResourcesOverride(res, resKey);
   const apply = (c: JsonObject): JsonObject => {

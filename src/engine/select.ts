@@ -7,6 +7,7 @@ import { dns1123Label } from './k8s-names.ts';
 import type { LabelSelector, ProfileSet, SidecarProfile } from './profile.ts';
 import type { ReasonCode } from './reasons.ts';
 import { INJECT_ANNOTATION } from './status.ts';
+import { MAX_ANNOTATION_BYTES } from './validate-pod.ts';
 
 /** @example matchesSelector({ matchLabels: { team: 'a' } }, { team: 'a', x: 'y' }) // true */
 export function matchesSelector(sel: LabelSelector, labels: Readonly<Record<string, string>>): boolean {
@@ -44,6 +45,17 @@ export interface Selection {
   optedOut: boolean;
 }
 
+/** The parts of a comma list one at a time: a huge list costs a scan, not an array of all its parts. */
+function* commaList(s: string): Generator<string> {
+  let start = 0;
+  for (;;) {
+    const comma = s.indexOf(',', start);
+    if (comma < 0) return yield s.slice(start);
+    yield s.slice(start, comma);
+    start = comma + 1;
+  }
+}
+
 export function selectProfiles(pod: JsonObject, set: ProfileSet, namespaceLabels: Readonly<Record<string, string>>): Selection {
   const meta = isObject(pod.metadata) ? pod.metadata : {};
   const annotations = stringMap(meta.annotations);
@@ -54,9 +66,15 @@ export function selectProfiles(pod: JsonObject, set: ProfileSet, namespaceLabels
   const warnings: string[] = [];
 
   const requested = new Set<string>();
-  if (raw !== undefined && !optedOut && raw.toLowerCase() !== 'true') {
+  if (raw !== undefined && raw.length > MAX_ANNOTATION_BYTES) {
+    skipped.push({
+      profile: '*',
+      reason: 'invalid-annotation',
+      message: `${INJECT_ANNOTATION} is longer than the 256 KiB the API server allows for all annotations together; it is ignored`,
+    });
+  } else if (raw !== undefined && !optedOut && raw.toLowerCase() !== 'true') {
     const seen = new Set<string>();
-    for (const part of raw.split(',')) {
+    for (const part of commaList(raw)) {
       const name = part.trim();
       if (name === '' || seen.has(name)) continue;
       // A pod is input: a long list of bogus names must not turn into as many outcomes and log entries.

@@ -110,6 +110,8 @@ export function annotationsTooLarge(annotations: JsonValue | undefined): boolean
   let units = 0;
   for (const [k, v] of entries) units += k.length + (typeof v === 'string' ? v.length : 0);
   if (units * 3 <= MAX_ANNOTATION_BYTES) return false;
+  // Nor is counting needed when there are more code units than the limit has bytes: each is at least one byte.
+  if (units > MAX_ANNOTATION_BYTES) return true;
   let bytes = 0;
   for (const [k, v] of entries) bytes += utf8Length(k) + (typeof v === 'string' ? utf8Length(v) : 0);
   return bytes > MAX_ANNOTATION_BYTES;

@@ -3,8 +3,9 @@
  * scalars (`0644` is octal, `yes` is a boolean), duplicate keys rejected, alias expansion bounded.
  * Errors name the source and the document (1-based) and the line.
  */
-import { Document, isNode, isScalar, parseAllDocuments, visit } from 'yaml';
+import { Document, isScalar, parseAllDocuments, type Tags, visit } from 'yaml';
 import type { JsonValue } from '../engine/json.ts';
+import { checkDocument } from './yaml-checks.ts';
 
 export interface YamlDocument {
   /** 1-based position in the file. */
@@ -16,7 +17,16 @@ export interface YamlDocument {
 
 export class YamlError extends Error {}
 
-const PARSE_OPTIONS = { version: '1.1', uniqueKeys: true, prettyErrors: true, strict: true } as const;
+// kubectl (go-yaml v2) reads a plain 2001-12-14 as a string, not a timestamp; the types without a
+// JSON form stay unresolved here and are refused by checkDocument with their path.
+const NOT_READ = new Set(['timestamp', 'binary', 'set', 'omap', 'pairs'].map((t) => `tag:yaml.org,2002:${t}`));
+const PARSE_OPTIONS = {
+  version: '1.1',
+  uniqueKeys: true,
+  prettyErrors: true,
+  strict: true,
+  customTags: (tags: Tags) => tags.filter((t) => typeof t === 'string' || !NOT_READ.has(t.tag)),
+} as const;
 
 export function parseYamlDocuments(text: string, source: string): YamlDocument[] {
   const docs = parseAllDocuments(text, PARSE_OPTIONS);
@@ -29,21 +39,11 @@ export function parseYamlDocuments(text: string, source: string): YamlDocument[]
       const line = err.linePos?.[0]?.line;
       throw new YamlError(`${source}, document ${index}${line ? ` (line ${line})` : ''}: ${(err.message.split('\n')[0] ?? '').replace(/:$/, '')}`);
     }
-    // JSON objects have string keys; a mapping or sequence used as a key (a `{{ template }}` that
-    // was never rendered, usually) is not a Kubernetes object.
-    let badKey: string | undefined;
-    visit(doc, {
-      Pair(_, pair) {
-        if (pair.key !== null && !isScalar(pair.key)) {
-          const range = isNode(pair.key) ? pair.key.range : undefined;
-          const line = range ? lineOf(text, range[0]) : undefined;
-          badKey = `${source}, document ${index}${line ? ` (line ${line})` : ''}: a map key is a collection, not a string; is this an unrendered template?`;
-          return visit.BREAK;
-        }
-        return undefined;
-      },
-    });
-    if (badKey) throw new YamlError(badKey);
+    const problem = checkDocument(doc);
+    if (problem) {
+      const line = problem.offset === undefined ? undefined : lineOf(text, problem.offset);
+      throw new YamlError(`${source}, document ${index}${line ? ` (line ${line})` : ''}: ${problem.path ? `${problem.path}: ` : ''}${problem.message}`);
+    }
     let value: unknown;
     try {
       value = doc.toJS({ maxAliasCount: 1000 });

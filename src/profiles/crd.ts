@@ -4,6 +4,7 @@
  * `npm run generate` writes it to deploy/; a test fails when the file is stale.
  */
 import type { JsonObject, JsonValue } from '../engine/json.ts';
+import { MAX_GLOB_LENGTH } from '../engine/k8s-names.ts';
 import { type Format, profileSpecSchema, type Schema } from './schema.ts';
 
 export const GROUP = 'outrigger.dev';
@@ -16,7 +17,7 @@ const FORMAT_PATTERNS: Record<Format, { pattern: string; maxLength?: number }> =
   'dns1123-label': { pattern: '^[a-z0-9]([-a-z0-9]*[a-z0-9])?$', maxLength: 63 },
   'dns1123-subdomain': { pattern: '^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$', maxLength: 253 },
   'port-name': { pattern: '^[a-z0-9]([a-z0-9-]*[a-z0-9])?$', maxLength: 15 },
-  glob: { pattern: '^[a-z0-9*?-]+$' },
+  glob: { pattern: '^[a-z0-9*?-]+$', maxLength: MAX_GLOB_LENGTH },
   'label-key': { pattern: '^([a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*/)?([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9]$' },
   'label-value': { pattern: '^(([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9])?$', maxLength: 63 },
   'env-name': { pattern: '^[ -<>-~]+$' },
@@ -44,6 +45,7 @@ export function openApi(s: Schema): JsonObject {
       break;
     case 'array':
       out.items = openApi(s.items);
+      if (s.maxItems !== undefined) out.maxItems = s.maxItems;
       if (s.listKey && s.items.type === 'object' && s.items.required?.includes(s.listKey)) {
         out['x-kubernetes-list-type'] = 'map';
         out['x-kubernetes-list-map-keys'] = [s.listKey];

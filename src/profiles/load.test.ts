@@ -34,6 +34,16 @@ describe('profile validation names file, document and field', () => {
     ]);
   });
 
+  test('globs are capped in length and count, as the CRD caps them', () => {
+    const long = '*'.repeat(64);
+    const many = JSON.stringify(Array.from({ length: 65 }, () => 'a*'));
+    const text = `${header}metadata: {name: a}\nspec:\n  version: "1"\n  targets: ["${long}"]\n  initContainerTargets: ${many}\n`;
+    assert.deepEqual(errorsOf(text), [
+      'profiles/log.yaml, document 1: spec.targets[0]: "****************************************************************" must be no more than 63 characters',
+      'profiles/log.yaml, document 1: spec.initContainerTargets: must have no more than 64 items, not 65',
+    ]);
+  });
+
   test('unknown template variables and templated names are load errors', () => {
     const text = `${header}metadata: {name: a}\nspec:\n  version: "1"\n  containers:\n    - name: "{{ pod.name }}"\n      image: "x:{{ pod.nmae }}"\n`;
     const errors = errorsOf(text);

@@ -1,11 +1,12 @@
 /**
  * Reads profiles from a file or a directory (its `*.yaml`, `*.yml` and `*.json` files, not
- * recursive, dot-files skipped: a ConfigMap volume's `..data` entries are its own bookkeeping).
+ * recursive, dot-files skipped: a ConfigMap volume's `..data` entries are its own bookkeeping;
+ * links followed only within the directory, as a ConfigMap volume's are).
  * Either every profile loads, or the caller gets every error and no set: never half a set.
  */
-import { readdir, readFile, stat } from 'node:fs/promises';
-import { join } from 'node:path';
+import { readFile } from 'node:fs/promises';
 import { type ProfileSet, profileSet, type SidecarProfile } from '../engine/profile.ts';
+import { DirectoryError, listFiles } from '../io/directory.ts';
 import { checkDuplicates, parseProfiles } from './parse.ts';
 
 export class ProfileLoadError extends Error {
@@ -20,20 +21,12 @@ export class ProfileLoadError extends Error {
 const PROFILE_FILE = /\.(ya?ml|json)$/i;
 
 export async function profileFiles(path: string): Promise<string[]> {
-  let st: Awaited<ReturnType<typeof stat>>;
   try {
-    st = await stat(path);
+    return await listFiles(path, { recursive: false, matches: (name) => PROFILE_FILE.test(name) });
   } catch (e) {
-    throw new ProfileLoadError([`${path}: ${(e as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file or directory' : (e as Error).message}`]);
+    if (e instanceof DirectoryError) throw new ProfileLoadError([e.message]);
+    throw e;
   }
-  if (!st.isDirectory()) return [path];
-  const names = (await readdir(path)).filter((n) => !n.startsWith('.') && PROFILE_FILE.test(n)).sort();
-  const files: string[] = [];
-  for (const n of names) {
-    const p = join(path, n);
-    if ((await stat(p)).isFile()) files.push(p);
-  }
-  return files;
 }
 
 /** Loads every profile under the given paths; throws ProfileLoadError listing every problem. */

@@ -4,13 +4,15 @@
  * on them; everything else inside them is preserved as given and checked by the API server.
  */
 
+import { MAX_GLOBS } from '../engine/k8s-names.ts';
+
 export type Format = 'dns1123-label' | 'dns1123-subdomain' | 'port-name' | 'glob' | 'label-key' | 'label-value' | 'env-name';
 
 export type Schema =
   | { type: 'string'; description?: string; enum?: readonly string[]; format?: Format; minLength?: number; maxLength?: number; default?: string }
   | { type: 'integer'; description?: string; minimum?: number; maximum?: number; default?: number }
   | { type: 'boolean'; description?: string; default?: boolean }
-  | { type: 'array'; description?: string; items: Schema; listKey?: string }
+  | { type: 'array'; description?: string; items: Schema; listKey?: string; maxItems?: number }
   | {
       type: 'object';
       description?: string;
@@ -109,10 +111,16 @@ export const profileSpecSchema: Schema = {
     envFrom: { type: 'array', items: { type: 'object', preserveUnknownFields: true, properties: { prefix: str() } } },
     targets: {
       type: 'array',
+      maxItems: MAX_GLOBS,
       items: str({ format: 'glob' }),
       description: 'App containers (names or globs) that get volumeMounts, env and envFrom. Default ["*"].',
     },
-    initContainerTargets: { type: 'array', items: str({ format: 'glob' }), description: 'The pod’s own init containers that get them too. Default none.' },
+    initContainerTargets: {
+      type: 'array',
+      maxItems: MAX_GLOBS,
+      items: str({ format: 'glob' }),
+      description: 'The pod’s own init containers that get them too. Default none.',
+    },
     metadata: {
       type: 'object',
       properties: { labels: stringMap('Labels added to the pod.'), annotations: stringMap('Annotations added to the pod.') },

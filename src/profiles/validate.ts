@@ -57,6 +57,8 @@ export function checkSchema(value: JsonValue, schema: Schema, path: string, erro
       return;
     case 'array': {
       if (!Array.isArray(value)) return void at(`must be a list, not ${typeName(value)}`);
+      if (schema.maxItems !== undefined && value.length > schema.maxItems)
+        return void at(`must have no more than ${schema.maxItems} items, not ${value.length}`);
       const seen = new Map<string, number>();
       value.forEach((item, i) => {
         checkSchema(item, schema.items, `${path}[${i}]`, errors);

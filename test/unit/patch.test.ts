@@ -160,6 +160,19 @@ describe('applyPatch: test, move, copy', () => {
     rejects({ a: 1 }, [{ op: 'copy', from: '/a', path: '/x/y' }], /parent "x" does not exist/);
   });
 
+  test('a copy of a value already changed in the same patch is its own value', () => {
+    const out = apply(
+      { a: { x: [1] } },
+      { op: 'add', path: '/a/y', value: 1 },
+      { op: 'add', path: '/a/x/-', value: 2 },
+      { op: 'copy', from: '/a', path: '/b' },
+      { op: 'add', path: '/b/z', value: true },
+      { op: 'add', path: '/b/x/-', value: 3 },
+      { op: 'replace', path: '/a/y', value: 0 },
+    );
+    assert.deepStrictEqual(out, { a: { x: [1, 2], y: 0 }, b: { x: [1, 2, 3], y: 1, z: true } });
+  });
+
   test('unknown operations and malformed pointers are rejected, naming the failing operation', () => {
     rejects({}, [{ op: 'merge', path: '/a', value: 1 }], /unknown operation "merge"/);
     rejects({}, [{ op: 'add', path: 'a', value: 1 }], /must start with "\/"/);

@@ -1,0 +1,198 @@
+/**
+ * Inputs whose cost once grew faster than their size: globs, quantities, YAML aliases. Each runs
+ * through the real engine or parser and must finish within a generous bound.
+ */
+import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { after, before, describe, test } from 'node:test';
+import { inject } from '../../src/engine/inject.ts';
+import { deepFreeze, type JsonObject } from '../../src/engine/json.ts';
+import { parseYamlDocuments } from '../../src/io/yaml.ts';
+import { profilesFromYaml, profileYaml } from '../support/profiles.ts';
+import { decodePatch, EXAMPLE_PROFILES, review, send, pod as shopPod } from '../support/webhook.ts';
+import { assertWithinBudget, startTarget, type Target, underAttack } from './support.ts';
+
+const ctx = { namespace: 'shop', kubeVersion: { major: 1, minor: 33 } };
+
+/** Runs `f` and fails when it takes longer than `ms`; a bound, not a measurement. */
+function within<T>(ms: number, what: string, f: () => T): T {
+  const start = performance.now();
+  const out = f();
+  const took = performance.now() - start;
+  assert.ok(took < ms, `${what} took ${Math.round(took)} ms, more than the ${ms} ms allowed`);
+  return out;
+}
+
+const pod = (annotations: Record<string, string>, containers: string[]): JsonObject =>
+  deepFreeze({
+    apiVersion: 'v1',
+    kind: 'Pod',
+    metadata: { name: 'p', annotations },
+    spec: { containers: containers.map((name) => ({ name, image: 'app:1' })) },
+  }) as JsonObject;
+
+describe('targets globs', () => {
+  // As a RegExp (`.*` per star) these took tens of seconds against one 40-character name.
+  for (const g of ['*********z', `${'*'.repeat(62)}z`, `${'*?'.repeat(31)}z`]) {
+    test(`${g.length}-character glob ${JSON.stringify(g.slice(0, 12))}… against 63-character names`, () => {
+      const set = profilesFromYaml(profileYaml('agent', { version: '1', targets: [g], env: [{ name: 'A', value: '1' }] }));
+      const names = Array.from({ length: 20 }, (_, i) => `${'a'.repeat(60)}${String(i).padStart(3, '0')}`);
+      const d = within(500, 'injection', () => inject(pod({ 'outrigger.dev/inject': 'agent' }, names), set, ctx));
+      assert.equal(d.outcome, 'injected', d.message);
+      const envs = (d.pod.spec as { containers: { env?: unknown[] }[] }).containers.map((c) => c.env);
+      assert.deepEqual(
+        envs,
+        names.map(() => undefined),
+        'no name ends in "z": nothing is targeted',
+      );
+    });
+  }
+});
+
+describe('annotation values', () => {
+  const agent = (overrides: object = {}) =>
+    profilesFromYaml(profileYaml('agent', { version: '1', containers: [{ name: 'agent', image: 'example.com/agent:1' }], overrides }));
+
+  test('a resources override with 3 MB of digits is an invalid-override, at once', () => {
+    const huge = JSON.stringify({ limits: { memory: '9'.repeat(3_000_000) } });
+    const d = within(500, 'injection', () =>
+      inject(pod({ 'outrigger.dev/inject': 'agent', 'outrigger.dev/agent.resources': huge }, ['app']), agent({ resources: true }), ctx),
+    );
+    assert.equal(d.reason, 'invalid-override');
+    assert.match(d.message, /outrigger\.dev\/agent\.resources: the value is longer than the 256 KiB the API server allows for all annotations together/);
+  });
+
+  test('a quantity longer than any the API server stores is an invalid-override naming the field', () => {
+    const res = JSON.stringify({ requests: { cpu: `${'1'.repeat(100_000)}m` } });
+    const d = within(500, 'injection', () =>
+      inject(pod({ 'outrigger.dev/inject': 'agent', 'outrigger.dev/agent.resources': res }, ['app']), agent({ resources: true }), ctx),
+    );
+    assert.equal(d.reason, 'invalid-override');
+    assert.match(d.message, /outrigger\.dev\/agent\.resources: requests\.cpu is 100001 characters long; a quantity has at most 64/);
+  });
+
+  test("a pod's own container with a 3 MB quantity costs no BigInt parse", () => {
+    const p = deepFreeze({
+      apiVersion: 'v1',
+      kind: 'Pod',
+      metadata: { name: 'p', annotations: { 'outrigger.dev/inject': 'agent' } },
+      spec: { containers: [{ name: 'app', image: 'app:1', resources: { limits: { memory: '9'.repeat(3_000_000) } } }] },
+    }) as JsonObject;
+    const d = within(500, 'injection', () => inject(p, agent(), ctx));
+    assert.equal(d.outcome, 'injected', d.message);
+  });
+
+  test('an image-tag override of 1 MB is refused without echoing it', () => {
+    const d = within(500, 'injection', () =>
+      inject(pod({ 'outrigger.dev/inject': 'agent', 'outrigger.dev/agent.image-tag': 'v'.repeat(1_000_000) }, ['app']), agent({ imageTag: true }), ctx),
+    );
+    assert.equal(d.reason, 'invalid-override');
+    assert.ok(d.message.length < 300, `message of ${d.message.length} characters`);
+  });
+
+  for (const [what, value] of [
+    ['6 MB of commas', ','.repeat(6_000_000)],
+    ['a million repeats of a name', 'agent,'.repeat(1_000_000)],
+  ] as const) {
+    test(`an inject list of ${what} is refused as invalid-annotation, in bounded time`, () => {
+      const d = within(500, 'injection', () => inject(pod({ 'outrigger.dev/inject': value }, ['app']), agent(), ctx));
+      assert.equal(d.outcome, 'unchanged');
+      assert.ok(
+        d.warnings.some((w) => w.includes('outrigger.dev/inject is longer than the 256 KiB')),
+        d.warnings.join('\n'),
+      );
+    });
+  }
+});
+
+describe('YAML aliases', () => {
+  const laughs = ['l0: &l0 "lol lol lol lol"'];
+  for (let i = 1; i < 10; i++)
+    laughs.push(
+      `l${i}: &l${i} [${Array(9)
+        .fill(`*l${i - 1}`)
+        .join(', ')}]`,
+    );
+  const cases: [string, string][] = [
+    // 106 KB of text that expanded to 100 MB.
+    ['one 100 KB string aliased 999 times', `a: &a "${'x'.repeat(100_000)}"\nb: [${Array(999).fill('*a').join(', ')}]\n`],
+    ['nine levels of nine aliases', `${laughs.join('\n')}\n`],
+    [
+      'a map aliased into a thousand list items',
+      `m: &m {${Array.from({ length: 200 }, (_, i) => `k${i}: "${'v'.repeat(50)}"`).join(', ')}}\nl: [${Array(999).fill('*m').join(', ')}]\n`,
+    ],
+  ];
+  for (const [what, text] of cases) {
+    test(`${what}: refused, at once`, () => {
+      const rss = process.memoryUsage().rss;
+      assert.throws(
+        () => within(500, 'parsing', () => parseYamlDocuments(text, 'bomb.yaml')),
+        /^Error: bomb\.yaml, document 1 \(line \d+\): aliases expand this document by more than 4 MiB; is it a YAML bomb\?$/,
+      );
+      const grew = process.memoryUsage().rss - rss;
+      assert.ok(grew < 128 * 1024 * 1024, `RSS grew by ${Math.round(grew / 1024 / 1024)} MiB`);
+    });
+  }
+});
+
+describe('on the server, while other clients are answered', () => {
+  // Any tenant can create these in their own namespace: the schema allows both.
+  const profiles: Record<string, string> = {
+    'greedy.yaml': profileYaml('greedy', { version: '1', targets: ['*********z'], env: [{ name: 'A', value: '1' }] }),
+    'tunable.yaml': profileYaml('tunable', { version: '1', containers: [{ name: 'agent', image: 'example.com/agent:1' }], overrides: { resources: true } }),
+  };
+  for (const f of ['envoy.yaml', 'log-shipper.yaml', 'secrets-agent.yaml']) profiles[f] = readFileSync(join(EXAMPLE_PROFILES, f), 'utf8');
+  let t: Target;
+  before(async () => {
+    t = await startTarget({ profiles });
+  });
+  after(() => t.stop());
+
+  /** Sends `body` `n` times, `concurrent` at a time; each answer within `ms`. */
+  const flood = async (body: string, n: number, concurrent: number, ms: number) => {
+    const one = async () => {
+      const start = performance.now();
+      const r = await send(t.port, { body, ca: t.caPem });
+      const took = performance.now() - start;
+      assert.ok(took < ms, `the attacking review took ${Math.round(took)} ms (bound ${ms} ms)`);
+      assert.equal(r.status, 200, r.text.slice(0, 300));
+      return r.json().response as { allowed: boolean; patch?: string; status?: { message?: string } };
+    };
+    const out: Awaited<ReturnType<typeof one>>[] = [];
+    for (let i = 0; i < n; i += concurrent) out.push(...(await Promise.all(Array.from({ length: Math.min(concurrent, n - i) }, one))));
+    return out;
+  };
+
+  test('a backtracking glob against long container names', { timeout: 120_000 }, async () => {
+    const containers = Array.from({ length: 3 }, (_, i) => ({ name: `${'a'.repeat(60)}${String(i).padStart(3, '0')}`, image: 'app:1' }));
+    const body = JSON.stringify(review(shopPod({ 'outrigger.dev/inject': 'greedy' }, { containers })));
+    const { result, watch } = await underAttack(t, () => flood(body, 6, 2, 1000));
+    assertWithinBudget(watch);
+    for (const res of result) {
+      assert.equal(res.allowed, true);
+      const ops = decodePatch(res.patch) as { path: string }[];
+      assert.deepEqual(
+        ops.filter((o) => o.path.includes('/env')),
+        [],
+        'no container name ends in "z"',
+      );
+    }
+  });
+
+  // Within the 256 KiB the API server allows for annotations, so only the quantity cap stops it:
+  // BigInt work on 250,000 digits costs the event loop about 100 ms each time.
+  test('a resources override with a quarter-megabyte quantity', { timeout: 120_000 }, async () => {
+    const annotations = {
+      'outrigger.dev/inject': 'tunable',
+      'outrigger.dev/tunable.resources': JSON.stringify({ limits: { memory: `${'9'.repeat(250_000)}Mi` } }),
+    };
+    const body = JSON.stringify(review(shopPod(annotations)));
+    const { result, watch } = await underAttack(t, () => flood(body, 4, 1, 1000));
+    assertWithinBudget(watch);
+    for (const res of result) {
+      assert.equal(res.allowed, false);
+      assert.match(res.status?.message ?? '', /outrigger\.dev\/tunable\.resources: limits\.memory is 250002 characters long; a quantity has at most 64/);
+    }
+  });
+});
