@@ -3,6 +3,7 @@
  * input with its precise answer, limits and timeouts, and the server still serving afterwards.
  */
 import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
 import { connect as tcpConnect } from 'node:net';
 import { after, before, describe, test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -480,6 +481,77 @@ describe('shutdown delay', () => {
     await assert.rejects(send(s.port, { ca: s.caPem, method: 'GET', path: '/healthz' }), /ECONNREFUSED/);
     assert.equal(await stopped, 0);
     await s.stop();
+  });
+});
+
+/** `openssl s_client` against the server: its whole output once it exits (killed after 10 s). `steps` are written to stdin in turn, `pause` ms apart. */
+function sClient(port: number, args: string[], steps: string[] = [], pause = 300): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const child = spawn('openssl', ['s_client', '-connect', `127.0.0.1:${port}`, '-servername', 'localhost', ...args], { stdio: ['pipe', 'pipe', 'pipe'] });
+    let out = '';
+    child.stdout.on('data', (d: Buffer) => {
+      out += d.toString('latin1');
+    });
+    child.stderr.on('data', (d: Buffer) => {
+      out += d.toString('latin1');
+    });
+    child.stdin.on('error', () => {});
+    const kill = setTimeout(() => child.kill(), 10_000);
+    child.on('error', reject);
+    child.on('close', () => {
+      clearTimeout(kill);
+      resolve(out);
+    });
+    void (async () => {
+      for (const s of steps) {
+        await sleep(pause);
+        if (!child.stdin.writable) break;
+        child.stdin.write(s);
+      }
+      await sleep(pause);
+      child.stdin.end();
+    })();
+  });
+}
+
+describe('TLS: AEAD suites only, no client renegotiation (real openssl clients)', () => {
+  let s: TestServer;
+  const healthz = 'GET /healthz HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n';
+  before(async () => {
+    s = await startTestServer({ profiles: TEST_PROFILES });
+  });
+  after(async () => {
+    await s.stop();
+  });
+
+  for (const cipher of ['ECDHE-ECDSA-AES128-GCM-SHA256', 'ECDHE-ECDSA-AES256-GCM-SHA384', 'ECDHE-ECDSA-CHACHA20-POLY1305']) {
+    test(`TLS 1.2 ${cipher} is served`, async () => {
+      const out = await sClient(s.port, ['-tls1_2', '-cipher', cipher, '-ign_eof'], [healthz]);
+      assert.match(out, new RegExp(`Cipher is ${cipher}`));
+      assert.match(out, /HTTP\/1\.1 200 OK/);
+    });
+  }
+
+  test('TLS 1.3 is served', async () => {
+    const out = await sClient(s.port, ['-tls1_3', '-ign_eof'], [healthz]);
+    assert.match(out, /New, TLSv1\.3, Cipher is TLS_/);
+    assert.match(out, /HTTP\/1\.1 200 OK/);
+  });
+
+  // CBC suites (SHA-1 and SHA-2 MACs) and static RSA key exchange: the handshake fails.
+  for (const cipher of ['AES128-SHA', 'ECDHE-ECDSA-AES128-SHA', 'ECDHE-ECDSA-AES256-SHA', 'ECDHE-ECDSA-AES128-SHA256', 'ECDHE-ECDSA-AES256-SHA384']) {
+    test(`TLS 1.2 ${cipher} is refused`, async () => {
+      const out = await sClient(s.port, ['-tls1_2', '-cipher', cipher], [healthz]);
+      assert.match(out, /Cipher is \(NONE\)/);
+      assert.doesNotMatch(out, /HTTP\/1\.1/);
+    });
+  }
+
+  test('a client-initiated renegotiation is refused; nothing is served after it', async () => {
+    const out = await sClient(s.port, ['-tls1_2'], ['R\n', healthz], 500);
+    assert.match(out, /RENEGOTIATING/);
+    assert.match(out, /no renegotiation/);
+    assert.doesNotMatch(out, /HTTP\/1\.1 200/);
   });
 });
 

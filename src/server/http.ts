@@ -5,6 +5,7 @@
  * 4xx with `{"error":{"code","message"}}`. Nothing here throws out to Node: a bug answers 500.
  */
 
+import { constants as cryptoConstants } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { STATUS_CODES } from 'node:http';
 import { createServer, type Server } from 'node:https';
@@ -410,8 +411,35 @@ export interface ServerHandle {
 /** How long a socket answered with an HTTP error may take to close before it is destroyed. */
 const CLIENT_ERROR_LINGER_MS = 1_000;
 
+/**
+ * AEAD suites only, forward secret: the TLS 1.3 suites, and for TLS 1.2 ECDHE with AES-GCM or
+ * ChaCha20-Poly1305. Node's default list also allows CBC suites with SHA-1/SHA-2 MACs and
+ * finite-field DHE; every API server since 1.0 (Go's crypto/tls) offers the ECDHE-GCM suites.
+ */
+export const TLS_CIPHERS = [
+  'TLS_AES_128_GCM_SHA256',
+  'TLS_AES_256_GCM_SHA384',
+  'TLS_CHACHA20_POLY1305_SHA256',
+  'ECDHE-ECDSA-AES128-GCM-SHA256',
+  'ECDHE-RSA-AES128-GCM-SHA256',
+  'ECDHE-ECDSA-AES256-GCM-SHA384',
+  'ECDHE-RSA-AES256-GCM-SHA384',
+  'ECDHE-ECDSA-CHACHA20-POLY1305',
+  'ECDHE-RSA-CHACHA20-POLY1305',
+].join(':');
+
 export function secureOptions(m: TlsMaterial) {
-  return { cert: m.cert, key: m.key, ...(m.ca ? { ca: m.ca } : {}), minVersion: 'TLSv1.2' as const };
+  return {
+    cert: m.cert,
+    key: m.key,
+    ...(m.ca ? { ca: m.ca } : {}),
+    minVersion: 'TLSv1.2' as const,
+    ciphers: TLS_CIPHERS,
+    honorCipherOrder: true,
+    // A client-initiated renegotiation makes the server redo a handshake's work on demand (a CPU
+    // amplifier) and has no use here: OpenSSL refuses it for every connection of this context.
+    secureOptions: cryptoConstants.SSL_OP_NO_RENEGOTIATION,
+  };
 }
 
 export function createWebhookServer(opts: { tls: TlsMaterial; clientAuth: boolean; ctx: WebhookContext }): ServerHandle {
