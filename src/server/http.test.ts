@@ -53,7 +53,15 @@ describe('webhook over HTTPS', () => {
   before(async () => {
     s = await startTestServer({
       profiles: TEST_PROFILES,
-      limits: { maxBodyBytes: 256 * 1024, headersTimeoutMs: 600, requestTimeoutMs: 1200, handshakeTimeoutMs: 600, connectionsCheckingIntervalMs: 100 },
+      limits: {
+        maxBodyBytes: 256 * 1024,
+        // Small enough to pass within 256 KiB, large enough for the 100k-deep nesting cases below.
+        json: { maxContainers: 105_000, maxTokens: 110_000, maxDistinctKeys: 1000 },
+        headersTimeoutMs: 600,
+        requestTimeoutMs: 1200,
+        handshakeTimeoutMs: 600,
+        connectionsCheckingIntervalMs: 100,
+      },
     });
   });
   after(async () => {
@@ -193,6 +201,15 @@ describe('webhook over HTTPS', () => {
       ['unknown path', () => send(s.port, { agent: s.agent, path: '/validate', body: '{}' }), 404, 'not-found'],
       ['a path that only starts like /mutate', () => send(s.port, { agent: s.agent, path: '/mutate/x', body: '{}' }), 404, 'not-found'],
       ['body over the limit (declared)', () => mutate('x'.repeat(256 * 1024 + 1)), 413, 'body-too-large'],
+      ['more objects and arrays than the JSON budget', () => mutate(`${'['.repeat(105_001)}${']'.repeat(105_001)}`), 413, 'body-too-complex'],
+      ['more structural tokens than the JSON budget', () => mutate(`[${'0,'.repeat(110_000)}0]`), 413, 'body-too-complex'],
+      ['more distinct keys than the JSON budget', () => mutate(`{${Array.from({ length: 1001 }, (_, i) => `"k${i}":0`).join(',')}}`), 413, 'body-too-complex'],
+      [
+        'more distinct keys than the JSON budget, on /explain',
+        () => send(s.port, { agent: s.agent, path: '/explain', body: `{${Array.from({ length: 1001 }, (_, i) => `"k${i}":0`).join(',')}}` }),
+        413,
+        'body-too-complex',
+      ],
     ];
     for (const [name, call, status, code] of cases) {
       test(name, async () => {
@@ -200,7 +217,12 @@ describe('webhook over HTTPS', () => {
         assert.equal(r.status, status, r.text);
         assert.equal(errorOf(r).code, code);
         if (status === 405) assert.equal(r.headers.allow, 'POST');
-        if (status === 413) assert.equal(r.headers.connection, 'close');
+        if (code === 'body-too-large') assert.equal(r.headers.connection, 'close');
+        if (code === 'body-too-complex')
+          assert.match(
+            errorOf(r).message,
+            /^the request body has more than \d+ (objects and arrays|structural tokens|distinct keys) \(the limit is passed at byte \d+\)/,
+          );
         await stillServing();
       });
     }

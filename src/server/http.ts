@@ -15,6 +15,7 @@ import { explain } from '../admission/explain.ts';
 import { type AdmissionResult, type HandlerConfig, handleDecoded } from '../admission/handle.ts';
 import { decodeReview, type HttpError, type HttpErrorCode, httpError, parseJsonBody } from '../admission/review.ts';
 import { ERROR_REASONS, type ProfileSet, type ReasonCode } from '../engine/index.ts';
+import { checkJsonBudget, DEFAULT_JSON_BUDGET, type JsonBudget } from './json-budget.ts';
 import { errorFields, type Logger } from './log.ts';
 import type { WebhookMetrics } from './metrics.ts';
 import type { TlsMaterial } from './tls-reloader.ts';
@@ -41,6 +42,8 @@ export const MAX_BODY_BYTES = 7 * 1024 * 1024;
 
 export interface Limits {
   maxBodyBytes: number;
+  /** What parsing one body may cost (objects, tokens, keys): checked before it is parsed. */
+  json: JsonBudget;
   /** Time to receive the request headers, from their first byte (not the keep-alive idle time). */
   headersTimeoutMs: number;
   /** Time to receive the whole request (headers and body). */
@@ -58,6 +61,7 @@ export interface Limits {
 
 export const DEFAULT_LIMITS: Limits = {
   maxBodyBytes: MAX_BODY_BYTES,
+  json: DEFAULT_JSON_BUDGET,
   // Not above keepAliveTimeout, on purpose: since Node 18 the headers timer starts at the first byte
   // of a request, not when a kept-alive connection goes idle, so a short one does not cut idle
   // connections (http.test.ts checks this) and it bounds slow-loris clients to 10 s, not 2 minutes.
@@ -210,7 +214,16 @@ export function createRequestHandler(ctx: WebhookContext, opts: { clientAuth?: b
     req.on('error', () => {});
   };
 
-  /** The checks /mutate and /explain share, in order: content type, body (read in full), profiles loaded. */
+  /** Refuses, before parsing, a body whose parse would cost more than the budget (memory and time follow the number of values, not bytes). */
+  const withinJsonBudget = (req: IncomingMessage, res: ServerResponse, route: string, body: Buffer): boolean => {
+    const r = checkJsonBudget(body, limits.json);
+    if (r.ok) return true;
+    const message = `the request body has more than ${r.limit} ${r.what} (the limit is passed at byte ${r.offset}); no object the API server can store has that many`;
+    fail(req, res, route, httpError('body-too-complex', message));
+    return false;
+  };
+
+  /** The checks /mutate and /explain share, in order: content type, body (read in full), its parse cost, profiles loaded. */
   const readJsonRequest = (req: IncomingMessage, res: ServerResponse, route: 'mutate' | 'explain', then: (body: Buffer, cfg: HandlerConfig) => void) => {
     if (!isJsonContentType(req.headers['content-type'])) {
       fail(
@@ -222,6 +235,7 @@ export function createRequestHandler(ctx: WebhookContext, opts: { clientAuth?: b
       return;
     }
     readBody(req, res, route, (body) => {
+      if (!withinJsonBudget(req, res, route, body)) return;
       const cfg = ctx.config();
       if (!cfg) {
         fail(req, res, route, httpError('not-ready', 'no profiles are loaded yet'));
