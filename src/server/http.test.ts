@@ -57,6 +57,8 @@ describe('webhook over HTTPS', () => {
         maxBodyBytes: 256 * 1024,
         // Small enough to pass within 256 KiB, large enough for the 100k-deep nesting cases below.
         json: { maxContainers: 105_000, maxTokens: 110_000, maxDistinctKeys: 1000 },
+        // The slow-body test below is about the request timeout: no rate cut here.
+        minBodyBytesPerSecond: 1,
         headersTimeoutMs: 600,
         requestTimeoutMs: 1200,
         handshakeTimeoutMs: 600,
@@ -489,6 +491,104 @@ describe('memory bound over all request bodies', () => {
     }
   });
 });
+
+/** Starts a POST /mutate on a raw socket declaring `declared` bytes and sends `first` of them. */
+async function partialBody(s: TestServer, declared: number, first: number): Promise<{ sock: TLSSocket; reply: Promise<{ text: string; closed: boolean }> }> {
+  const sock = await raw(s);
+  const reply = collect(sock, 8000);
+  sock.write(`POST /mutate HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/json\r\nContent-Length: ${declared}\r\n\r\n${' '.repeat(first)}`);
+  return { sock, reply };
+}
+
+describe('stalled and slow bodies: the minimum data rate', () => {
+  let s: TestServer;
+  before(async () => {
+    s = await startTestServer({
+      profiles: TEST_PROFILES,
+      limits: { maxBufferedBytes: 200 * 1024, largeBodyBytes: 1024 * 1024, minBodyBytesPerSecond: 64 * 1024, bodyRateWindowMs: 300 },
+    });
+  });
+  after(async () => {
+    await s.stop();
+  });
+
+  test('a body that stalls gets 408 body-too-slow within two windows, and its bytes are released', async () => {
+    const stalled = await partialBody(s, 200 * 1024, 150 * 1024);
+    const started = Date.now();
+    const { text, closed } = await stalled.reply;
+    assert.match(text, /^HTTP\/1\.1 408 Request Timeout\r\n/);
+    assert.ok(text.includes('"code":"body-too-slow"'), text);
+    assert.match(text, /arrived slower than 65536 bytes per second \(\d+ bytes in the last 300 ms\)/);
+    assert.equal(closed, true);
+    assert.ok(Date.now() - started < 3000);
+    // Had the stalled body kept its 150 KiB, another 150 KiB would not fit the 200 KiB budget.
+    const big = JSON.stringify(review(pod({ 'example.com/pad': 'p'.repeat(150 * 1024) })));
+    assert.equal((await send(s.port, { agent: s.agent, body: big })).status, 200);
+  });
+
+  test('a body that keeps dripping below the rate is cut too', async () => {
+    const slow = await partialBody(s, 100 * 1024, 1024);
+    const drip = setInterval(() => slow.sock.writable && slow.sock.write(' '.repeat(1024)), 50); // 20 KiB/s
+    const { text } = await slow.reply;
+    clearInterval(drip);
+    assert.match(text, /^HTTP\/1\.1 408 /);
+    assert.ok(text.includes('"code":"body-too-slow"'), text);
+  });
+
+  test('a body arriving steadily above the rate is read in full', async () => {
+    const body = JSON.stringify(review(pod({ 'example.com/pad': 'p'.repeat(60 * 1024) }), { uid: 'steady' }));
+    const sock = await raw(s);
+    const reply = collect(sock, 8000);
+    sock.write(
+      `POST /mutate HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n`,
+    );
+    // 16 KiB every 20 ms: spans several windows, and stays above the rate even if the timers run late.
+    for (let i = 0; i < body.length; i += 16 * 1024) {
+      sock.write(body.slice(i, i + 16 * 1024));
+      await sleep(20);
+    }
+    const { text } = await reply;
+    assert.match(text, /^HTTP\/1\.1 200 OK\r\n/);
+    assert.ok(text.includes('"uid":"steady"'));
+  });
+});
+
+describe('large bodies share only part of the body budget', () => {
+  test('with large bodies stalled, a further large body gets 503 overloaded and everyday reviews are still served', async () => {
+    const s = await startTestServer({
+      profiles: TEST_PROFILES,
+      // No rate cut in this test: the stalled bodies stay.
+      limits: {
+        maxBufferedBytes: 320 * 1024,
+        largeBodyBytes: 64 * 1024,
+        maxLargeBufferedBytes: 240 * 1024,
+        minBodyBytesPerSecond: 1,
+        bodyRateWindowMs: 60_000,
+      },
+    });
+    try {
+      const stalled = await Promise.all([0, 1, 2].map(() => partialBody(s, 250 * 1024, 80 * 1024)));
+      await sleep(300);
+      const large = JSON.stringify(review(pod({ 'example.com/pad': 'p'.repeat(70 * 1024) })));
+      const refused = await send(s.port, { agent: s.agent, body: large });
+      assert.equal(refused.status, 503);
+      assert.equal(errorOf(refused).code, 'overloaded');
+      assert.match(errorOf(refused).message, /hold \d+ bytes \(245760 in bodies over 65536 bytes\); retry/);
+      for (let i = 0; i < 5; i++) await stillServingOn(s);
+      for (const c of stalled) c.sock.destroy();
+      await sleep(100);
+      assert.equal((await send(s.port, { agent: s.agent, body: large })).status, 200, 'released when the stalled clients go away');
+    } finally {
+      await s.stop();
+    }
+  });
+});
+
+async function stillServingOn(s: TestServer): Promise<void> {
+  const r = await send(s.port, { agent: s.agent, body: JSON.stringify(review(pod({ 'outrigger.dev/inject': 'probe' }), { uid: 'after' })) });
+  assert.equal(r.status, 200, r.text);
+  assert.equal((r.json().response as JsonObject).uid, 'after');
+}
 
 describe('shutdown delay', () => {
   test('after stop begins: not ready at once, new connections still served during the delay, refused after it', async () => {

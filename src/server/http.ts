@@ -15,6 +15,7 @@ import { explain } from '../admission/explain.ts';
 import { type AdmissionResult, type HandlerConfig, handleDecoded } from '../admission/handle.ts';
 import { decodeReview, type HttpError, type HttpErrorCode, httpError, parseJsonBody } from '../admission/review.ts';
 import { ERROR_REASONS, type ProfileSet, type ReasonCode } from '../engine/index.ts';
+import { type BodyShare, createBodyBudget } from './body-budget.ts';
 import { checkJsonBudget, DEFAULT_JSON_BUDGET, type JsonBudget } from './json-budget.ts';
 import { errorFields, type Logger } from './log.ts';
 import type { WebhookMetrics } from './metrics.ts';
@@ -53,6 +54,13 @@ export interface Limits {
   maxConnections: number;
   /** Bytes of request bodies held at once, over all connections: bounds memory whatever the clients do. */
   maxBufferedBytes: number;
+  /** A body is large once it passes this many bytes. */
+  largeBodyBytes: number;
+  /** Bytes of large bodies held at once: the rest of maxBufferedBytes is kept for small bodies. */
+  maxLargeBufferedBytes: number;
+  /** Slowest a body may arrive, measured over each window of bodyRateWindowMs (the first included). */
+  minBodyBytesPerSecond: number;
+  bodyRateWindowMs: number;
   /** Time for a new connection to finish the TLS handshake. */
   handshakeTimeoutMs: number;
   /** How often Node checks the two timeouts above. */
@@ -74,6 +82,16 @@ export const DEFAULT_LIMITS: Limits = {
   // far above what API servers send together (pods are at most 1.5 MiB in etcd), and far below
   // what fits in the default memory limit of 256 MiB.
   maxBufferedBytes: 4 * MAX_BODY_BYTES,
+  // Everyday reviews are a few KiB: large bodies (over 1 MiB) together get three of the four shares,
+  // so clients that send large bodies and stall cannot refuse every other review.
+  largeBodyBytes: 1024 * 1024,
+  maxLargeBufferedBytes: 3 * MAX_BODY_BYTES,
+  // The API server writes at network speed (tens of MB/s in a cluster): 128 KiB/s is about 1% of a
+  // 100 Mbit/s link. Measured per second, so a body that stalls is cut within two seconds. A
+  // per-client share of the budget would not help here: the API server is one client (a few
+  // addresses at most) sending many reviews at once, and would be the first one refused.
+  minBodyBytesPerSecond: 128 * 1024,
+  bodyRateWindowMs: 1_000,
   // The API server completes its handshake in milliseconds; an idle or stalled socket gets no more.
   handshakeTimeoutMs: 10_000,
   connectionsCheckingIntervalMs: 1_000,
@@ -157,13 +175,13 @@ export function createRequestHandler(ctx: WebhookContext, opts: { clientAuth?: b
     send(res, e.status, 'application/json', errorBody(e), headers);
   };
 
-  /** Bytes of bodies being read or handled right now, over all requests (see Limits.maxBufferedBytes). */
-  let buffered = 0;
+  const bodies = createBodyBudget(limits);
 
   /**
    * Reads at most `limits.maxBodyBytes`; above that, answers 413 at once and stops reading (the
-   * connection is closed, not drained). When all bodies together would exceed
-   * `limits.maxBufferedBytes`, answers 503 the same way: memory stays bounded under any load.
+   * connection is closed, not drained). A body that does not fit the shared budget (see
+   * body-budget.ts) gets 503, one that arrives slower than the minimum rate gets 408, the same way:
+   * memory stays bounded under any load, and stalled bodies give their bytes back within seconds.
    */
   const readBody = (req: IncomingMessage, res: ServerResponse, route: string, then: (body: Buffer) => void) => {
     const max = limits.maxBodyBytes;
@@ -173,11 +191,11 @@ export function createRequestHandler(ctx: WebhookContext, opts: { clientAuth?: b
       return;
     }
     const chunks: Buffer[] = [];
-    let size = 0;
+    const share: BodyShare = { size: 0, large: false };
     let stopped = false;
     const release = () => {
-      buffered -= size;
-      size = 0;
+      clearInterval(rateCheck);
+      bodies.release(share);
     };
     const stop = (e: HttpError) => {
       stopped = true;
@@ -188,19 +206,38 @@ export function createRequestHandler(ctx: WebhookContext, opts: { clientAuth?: b
       fail(req, res, route, e, { Connection: 'close' });
     };
     const onData = (c: Buffer) => {
-      if (size + c.length > max) return stop(httpError('body-too-large', `the request body exceeds ${max} bytes`));
-      if (buffered + c.length > limits.maxBufferedBytes) {
-        return stop(httpError('overloaded', `request bodies in progress exceed ${limits.maxBufferedBytes} bytes; retry`));
+      if (share.size + c.length > max) return stop(httpError('body-too-large', `the request body exceeds ${max} bytes`));
+      if (!bodies.take(share, c.length)) {
+        const held = bodies.held();
+        return stop(
+          httpError('overloaded', `request bodies in progress hold ${held.all} bytes (${held.large} in bodies over ${limits.largeBodyBytes} bytes); retry`),
+        );
       }
-      size += c.length;
-      buffered += c.length;
       chunks.push(c);
     };
+    // The minimum data rate: every window after the first must bring its share of bytes. The API
+    // server writes a body at network speed; a body that stalls is refused and its bytes released,
+    // instead of holding them until the request timeout.
+    const perWindow = Math.ceil((limits.minBodyBytesPerSecond * limits.bodyRateWindowMs) / 1000);
+    let atLastCheck = 0;
+    const rateCheck = setInterval(() => {
+      if (share.size - atLastCheck < perWindow) {
+        stop(
+          httpError(
+            'body-too-slow',
+            `the request body arrived slower than ${limits.minBodyBytesPerSecond} bytes per second (${share.size - atLastCheck} bytes in the last ${limits.bodyRateWindowMs} ms)`,
+          ),
+        );
+      }
+      atLastCheck = share.size;
+    }, limits.bodyRateWindowMs);
+    rateCheck.unref();
     req.on('data', onData);
     req.on('end', () => {
+      clearInterval(rateCheck);
       if (stopped) return;
       try {
-        then(chunks.length === 1 ? (chunks[0] as Buffer) : Buffer.concat(chunks, size));
+        then(chunks.length === 1 ? (chunks[0] as Buffer) : Buffer.concat(chunks, share.size));
       } catch (e) {
         log.error('request failed', { route, ...errorFields(e, true) });
         fail(req, res, route, httpError('internal-error', 'Outrigger failed while handling the request (a bug); see its log'));
