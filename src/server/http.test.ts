@@ -590,6 +590,93 @@ async function stillServingOn(s: TestServer): Promise<void> {
   assert.equal((r.json().response as JsonObject).uid, 'after');
 }
 
+/** A TLS connection from `localAddress` (any 127.x address reaches the server on 127.0.0.1): resolves when secure, rejects if refused. */
+function connectFrom(s: TestServer, localAddress: string): Promise<TLSSocket> {
+  return new Promise((resolve, reject) => {
+    const tcp = tcpConnect({ host: '127.0.0.1', port: s.port, localAddress });
+    tcp.on('error', reject);
+    const sock = connect({ socket: tcp, servername: 'localhost', ca: s.caPem }, () => resolve(sock));
+    sock.on('error', reject);
+    sock.on('close', () => reject(new Error('closed before the handshake')));
+  });
+}
+
+/** A kept-alive connection that has had one request answered: idle now. `closed` resolves when the server closes it. */
+async function idleConnection(s: TestServer, localAddress: string): Promise<{ sock: TLSSocket; closed: Promise<void> }> {
+  const sock = await connectFrom(s, localAddress);
+  const closed = new Promise<void>((resolve) => sock.on('close', () => resolve()));
+  await new Promise<void>((resolve) => {
+    sock.once('data', () => resolve());
+    sock.write('GET /healthz HTTP/1.1\r\nHost: localhost\r\n\r\n');
+  });
+  return { sock, closed };
+}
+
+/** A connection in the middle of a request body (busy). */
+async function busyConnection(s: TestServer, localAddress: string): Promise<TLSSocket> {
+  const sock = await connectFrom(s, localAddress);
+  sock.write('POST /mutate HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/json\r\nContent-Length: 1000\r\n\r\n{');
+  await sleep(50);
+  return sock;
+}
+
+const served = async (s: TestServer, localAddress: string) => {
+  const sock = await connectFrom(s, localAddress);
+  const reply = collect(sock);
+  sock.write('GET /healthz HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n');
+  return (await reply).text;
+};
+
+describe('connection limits: idle connections make room, one address cannot take every slot', () => {
+  let s: TestServer;
+  const open: TLSSocket[] = [];
+  before(async () => {
+    s = await startTestServer({
+      profiles: TEST_PROFILES,
+      limits: { maxConnections: 5, maxConnectionsPerPeer: 3, minBodyBytesPerSecond: 1, bodyRateWindowMs: 60_000 },
+    });
+  });
+  after(async () => {
+    for (const c of open) c.destroy();
+    await s.stop();
+  });
+  const closeAll = async () => {
+    for (const c of open.splice(0)) c.destroy();
+    await sleep(100);
+  };
+
+  test('at the total limit, the longest idle connection is closed for a new client', async () => {
+    const idle = [];
+    for (const addr of ['127.0.0.1', '127.0.0.1', '127.0.0.2', '127.0.0.2', '127.0.0.3']) idle.push(await idleConnection(s, addr));
+    open.push(...idle.map((c) => c.sock));
+    assert.match(await served(s, '127.0.0.4'), /^HTTP\/1\.1 200 OK/);
+    await idle[0]?.closed; // the oldest idle one
+    for (const c of idle.slice(1)) assert.equal(c.sock.destroyed, false);
+    await closeAll();
+  });
+
+  test('at the per-address limit, that address loses its own longest idle connection', async () => {
+    const idle = [];
+    for (let i = 0; i < 3; i++) idle.push(await idleConnection(s, '127.0.0.1'));
+    const other = await idleConnection(s, '127.0.0.2');
+    open.push(...idle.map((c) => c.sock), other.sock);
+    assert.match(await served(s, '127.0.0.1'), /^HTTP\/1\.1 200 OK/);
+    await idle[0]?.closed;
+    assert.equal(other.sock.destroyed, false, 'another address keeps its connection');
+    await closeAll();
+  });
+
+  test('an address whose connections are all busy is refused; other addresses still get in', async () => {
+    for (let i = 0; i < 3; i++) open.push(await busyConnection(s, '127.0.0.1'));
+    await assert.rejects(connectFrom(s, '127.0.0.1'));
+    assert.match(await served(s, '127.0.0.2'), /^HTTP\/1\.1 200 OK/);
+    const m = await send(s.port, { ca: s.caPem, method: 'GET', path: '/metrics' }).catch(() => undefined);
+    assert.equal(m, undefined, 'send() connects from 127.0.0.1 too: refused');
+    await closeAll();
+    assert.match(await served(s, '127.0.0.1'), /^HTTP\/1\.1 200 OK/, 'served again once its connections close');
+  });
+});
+
 describe('shutdown delay', () => {
   test('after stop begins: not ready at once, new connections still served during the delay, refused after it', async () => {
     const s = await startTestServer({ profiles: TEST_PROFILES, shutdownDelayMs: 800 });

@@ -16,6 +16,7 @@ import { type AdmissionResult, type HandlerConfig, handleDecoded } from '../admi
 import { decodeReview, type HttpError, type HttpErrorCode, httpError, parseJsonBody } from '../admission/review.ts';
 import { ERROR_REASONS, type ProfileSet, type ReasonCode } from '../engine/index.ts';
 import { type BodyShare, createBodyBudget } from './body-budget.ts';
+import { createConnectionTable } from './connections.ts';
 import { checkJsonBudget, DEFAULT_JSON_BUDGET, type JsonBudget } from './json-budget.ts';
 import { errorFields, type Logger } from './log.ts';
 import type { WebhookMetrics } from './metrics.ts';
@@ -51,7 +52,10 @@ export interface Limits {
   requestTimeoutMs: number;
   /** Idle time before a keep-alive connection is closed: above the API server's 90 s idle timeout, so the server never closes a connection the client is about to reuse. */
   keepAliveTimeoutMs: number;
+  /** Open connections at most; at the limit, the longest idle one is closed for a new client (connections.ts). */
   maxConnections: number;
+  /** Open connections from one remote address at most, the same way. */
+  maxConnectionsPerPeer: number;
   /** Bytes of request bodies held at once, over all connections: bounds memory whatever the clients do. */
   maxBufferedBytes: number;
   /** A body is large once it passes this many bytes. */
@@ -78,6 +82,9 @@ export const DEFAULT_LIMITS: Limits = {
   requestTimeoutMs: 30_000,
   keepAliveTimeoutMs: 120_000,
   maxConnections: 2048,
+  // A quarter: one address cannot take every slot, and the API server (which keeps a pool of a few
+  // dozen connections, more under load) loses only idle ones at its limit.
+  maxConnectionsPerPeer: 512,
   // Four bodies of the largest size at once (a parsed body takes several times its size in memory):
   // far above what API servers send together (pods are at most 1.5 MiB in etcd), and far below
   // what fits in the default memory limit of 256 MiB.
@@ -511,14 +518,33 @@ export function createWebhookServer(opts: { tls: TlsMaterial; clientAuth: boolea
     createRequestHandler(opts.ctx, { clientAuth: opts.clientAuth }),
   );
   server.keepAliveTimeout = limits.keepAliveTimeoutMs;
-  server.maxConnections = limits.maxConnections;
 
   // Every socket, from its first byte: the HTTP layer only knows those past the TLS handshake and
   // not yet failed, and a stop must be able to close the rest too.
   const sockets = new Set<Duplex>();
-  server.on('connection', (socket: Duplex) => {
+  // The connection limits are ours, not net.Server#maxConnections, which refuses a new client even
+  // when every open connection is idle (see connections.ts).
+  const table = createConnectionTable(limits);
+  let lastRefusalLogged = 0;
+  server.prependListener('connection', (socket: Duplex) => {
+    if (!table.admit(socket)) {
+      socket.destroy();
+      metrics.droppedConnections.inc();
+      const t = Date.now();
+      if (t - lastRefusalLogged >= 30_000) {
+        lastRefusalLogged = t;
+        const { maxConnections, maxConnectionsPerPeer } = limits;
+        log.warn('connection refused: too many busy connections', { remote: (socket as TLSSocket).remoteAddress, maxConnections, maxConnectionsPerPeer });
+      }
+      return;
+    }
     sockets.add(socket);
     socket.once('close', () => sockets.delete(socket));
+  });
+  server.on('secureConnection', (socket: TLSSocket) => table.ready(socket));
+  server.on('request', (req: IncomingMessage, res: ServerResponse) => {
+    table.requestStarted(req.socket);
+    res.once('close', () => table.requestEnded(req.socket));
   });
 
   server.on('clientError', (err: NodeJS.ErrnoException, socket: Duplex) => {
@@ -534,16 +560,6 @@ export function createWebhookServer(opts: { tls: TlsMaterial; clientAuth: boolea
     );
     // A peer that neither reads nor closes must not keep the socket: it is destroyed shortly after.
     setTimeout(() => socket.destroy(), CLIENT_ERROR_LINGER_MS).unref();
-  });
-
-  let lastDropLogged = 0;
-  server.on('drop', () => {
-    metrics.droppedConnections.inc();
-    const t = Date.now();
-    if (t - lastDropLogged >= 30_000) {
-      lastDropLogged = t;
-      log.warn('connection refused: too many open connections', { maxConnections: limits.maxConnections });
-    }
   });
 
   // Failed handshakes (a client without the right certificate, a scanner): counted, logged at most every 30 s.
