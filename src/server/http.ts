@@ -17,7 +17,7 @@ import { decodeReview, type HttpError, type HttpErrorCode, httpError, parseJsonB
 import { ERROR_REASONS, type ProfileSet, type ReasonCode } from '../engine/index.ts';
 import { type BodyShare, createBodyBudget } from './body-budget.ts';
 import { createConnectionTable } from './connections.ts';
-import { checkJsonBudget, DEFAULT_JSON_BUDGET, type JsonBudget } from './json-budget.ts';
+import { createJsonBudgetScanner, DEFAULT_JSON_BUDGET, type JsonBudget, type JsonBudgetScanner } from './json-budget.ts';
 import { errorFields, type Logger } from './log.ts';
 import type { WebhookMetrics } from './metrics.ts';
 import type { TlsMaterial } from './tls-reloader.ts';
@@ -153,6 +153,12 @@ function profileLabel(set: ProfileSet | undefined, name: string): string {
   return name === '*' || set?.byName.has(name) ? name : 'unknown';
 }
 
+/** Memory and time of a parse follow the number of values, not bytes (json-budget.ts). */
+function tooComplex(r: { what: string; limit: number; offset: number }): HttpError {
+  const message = `the request body has more than ${r.limit} ${r.what} (the limit is passed at byte ${r.offset}); no object the API server can store has that many`;
+  return httpError('body-too-complex', message);
+}
+
 export function errorBody(e: HttpError): string {
   return JSON.stringify({ error: { code: e.code, message: e.message } });
 }
@@ -190,7 +196,7 @@ export function createRequestHandler(ctx: WebhookContext, opts: { clientAuth?: b
    * body-budget.ts) gets 503, one that arrives slower than the minimum rate gets 408, the same way:
    * memory stays bounded under any load, and stalled bodies give their bytes back within seconds.
    */
-  const readBody = (req: IncomingMessage, res: ServerResponse, route: string, then: (body: Buffer) => void) => {
+  const readBody = (req: IncomingMessage, res: ServerResponse, route: string, then: (body: Buffer) => void, scanner?: JsonBudgetScanner) => {
     const max = limits.maxBodyBytes;
     const declared = req.headers['content-length'];
     if (declared !== undefined && Number(declared) > max) {
@@ -220,6 +226,8 @@ export function createRequestHandler(ctx: WebhookContext, opts: { clientAuth?: b
           httpError('overloaded', `request bodies in progress hold ${held.all} bytes (${held.large} in bodies over ${limits.largeBodyBytes} bytes); retry`),
         );
       }
+      const cost = scanner?.feed(c);
+      if (cost && !cost.ok) return stop(tooComplex(cost));
       chunks.push(c);
     };
     // The minimum data rate: every window after the first must bring its share of bytes. The API
@@ -258,15 +266,6 @@ export function createRequestHandler(ctx: WebhookContext, opts: { clientAuth?: b
     req.on('error', () => {});
   };
 
-  /** Refuses, before parsing, a body whose parse would cost more than the budget (memory and time follow the number of values, not bytes). */
-  const withinJsonBudget = (req: IncomingMessage, res: ServerResponse, route: string, body: Buffer): boolean => {
-    const r = checkJsonBudget(body, limits.json);
-    if (r.ok) return true;
-    const message = `the request body has more than ${r.limit} ${r.what} (the limit is passed at byte ${r.offset}); no object the API server can store has that many`;
-    fail(req, res, route, httpError('body-too-complex', message));
-    return false;
-  };
-
   /** The checks /mutate and /explain share, in order: content type, body (read in full), its parse cost, profiles loaded. */
   const readJsonRequest = (req: IncomingMessage, res: ServerResponse, route: 'mutate' | 'explain', then: (body: Buffer, cfg: HandlerConfig) => void) => {
     if (!isJsonContentType(req.headers['content-type'])) {
@@ -278,15 +277,21 @@ export function createRequestHandler(ctx: WebhookContext, opts: { clientAuth?: b
       );
       return;
     }
-    readBody(req, res, route, (body) => {
-      if (!withinJsonBudget(req, res, route, body)) return;
-      const cfg = ctx.config();
-      if (!cfg) {
-        fail(req, res, route, httpError('not-ready', 'no profiles are loaded yet'));
-        return;
-      }
-      then(body, cfg);
-    });
+    // The parse cost is counted as the body arrives: a body over the budget is refused at once.
+    readBody(
+      req,
+      res,
+      route,
+      (body) => {
+        const cfg = ctx.config();
+        if (!cfg) {
+          fail(req, res, route, httpError('not-ready', 'no profiles are loaded yet'));
+          return;
+        }
+        then(body, cfg);
+      },
+      createJsonBudgetScanner(limits.json),
+    );
   };
 
   const mutate = (req: IncomingMessage, res: ServerResponse, start: number) => {

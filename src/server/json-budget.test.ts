@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { pod, review } from '../../test/support/webhook.ts';
-import { checkJsonBudget, DEFAULT_JSON_BUDGET, type JsonBudget } from './json-budget.ts';
+import { checkJsonBudget, createJsonBudgetScanner, DEFAULT_JSON_BUDGET, type JsonBudget } from './json-budget.ts';
 
 const b = (s: string) => Buffer.from(s);
 const budget = (o: Partial<JsonBudget>): JsonBudget => ({ maxContainers: 1e9, maxTokens: 1e9, maxDistinctKeys: 1e9, ...o });
@@ -37,4 +37,32 @@ test('the default budget admits large pods, also as the object and oldObject of 
   const body = b(JSON.stringify(update));
   assert.ok(body.length > 2_000_000, String(body.length));
   assert.deepEqual(checkJsonBudget(body, DEFAULT_JSON_BUDGET), { ok: true });
+});
+
+test('fed in chunks, split anywhere (inside strings, escapes and keys), the answer is the same as at once', () => {
+  const text = b('{"ab\\"c":[1,"x\\\\",{"ab\\"c":2,"d":{}}],"e":"f:g"}');
+  for (const limits of [budget({}), budget({ maxDistinctKeys: 2 }), budget({ maxContainers: 3 }), budget({ maxTokens: 7 })]) {
+    const whole = checkJsonBudget(text, limits);
+    for (let cut = 0; cut <= text.length; cut++) {
+      for (let cut2 = cut; cut2 <= text.length; cut2 += 3) {
+        const sc = createJsonBudgetScanner(limits);
+        let r = sc.feed(text.subarray(0, cut));
+        if (r.ok) r = sc.feed(text.subarray(cut, cut2));
+        if (r.ok) r = sc.feed(text.subarray(cut2));
+        assert.deepEqual(r, whole, `cut at ${cut}, ${cut2}`);
+      }
+    }
+  }
+  assert.equal(checkJsonBudget(text, budget({ maxDistinctKeys: 2 })).ok, false, 'keys ab"c, d, e: three distinct');
+  assert.equal(checkJsonBudget(text, budget({ maxDistinctKeys: 3 })).ok, true);
+});
+
+test('a long string spanning chunks is not copied; as a key it counts as distinct', () => {
+  const sc = createJsonBudgetScanner(budget({ maxDistinctKeys: 2 }));
+  const long = 'k'.repeat(10_000);
+  const text = b(`{"${long}":1,"${long}":2,"${long}":3}`);
+  let r = sc.feed(text.subarray(0, 5000));
+  for (let i = 5000; r.ok && i < text.length; i += 5000) r = sc.feed(text.subarray(i, i + 5000));
+  assert.equal(r.ok, false);
+  assert.equal(!r.ok && r.what, 'distinct keys');
 });

@@ -1,8 +1,9 @@
 /**
- * What parsing a JSON body may cost, checked before `JSON.parse` in one linear pass over the raw
- * bytes. Memory and time of a parse follow the number of values, not the number of bytes: 7 MiB of
- * `{},{},…` is 2.4 million objects and takes over 300 MB of heap, 7 MiB of one long string takes
- * 7 MB. Objects with distinct keys cost the most time (each key a new hidden class). Pure.
+ * What parsing a JSON body may cost, counted in one linear pass over the raw bytes as they arrive,
+ * before `JSON.parse`. Memory and time of a parse follow the number of values, not the number of
+ * bytes: 7 MiB of `{},{},…` is 2.4 million objects and took over 300 MB of heap, 7 MiB of one long
+ * string takes 7 MB. Objects with distinct keys cost the most time (each key a new hidden class).
+ * Pure: no I/O.
  */
 
 export interface JsonBudget {
@@ -37,39 +38,121 @@ const OPEN_OBJECT = 0x7b;
 const OPEN_ARRAY = 0x5b;
 const COMMA = 0x2c;
 const COLON = 0x3a;
+/** Bytes of a key spanning chunks kept to compare it with others (label and annotation keys are at most 317 bytes). */
+const MAX_KEY_BYTES = 4096;
+
+/** Feeds a body chunk by chunk, as it arrives: the answer is known the moment a bound is passed. */
+export interface JsonBudgetScanner {
+  feed(chunk: Uint8Array): JsonBudgetResult;
+}
 
 /**
- * Counts until a bound is passed and stops there, so a hostile body costs no more than the scan of
- * its first few hundred KiB. Invalid JSON is not detected here (JSON.parse does that); a key is the
+ * Counts until a bound is passed, so a hostile body is refused after its first few hundred KiB and
+ * the rest is never read. Invalid JSON is not detected here (JSON.parse does that); a key is the
  * last string before a `:`, which in valid JSON is exactly the key.
  */
-export function checkJsonBudget(body: Uint8Array, b: JsonBudget): JsonBudgetResult {
+export function createJsonBudgetScanner(b: JsonBudget): JsonBudgetScanner {
   let containers = 0;
   let tokens = 0;
-  let keyStart = -1;
-  let keyEnd = -1;
-  const keys = new Set<string>();
-  const n = body.length;
-  for (let i = 0; i < n; i++) {
-    const c = body[i];
-    if (c === QUOTE) {
-      const start = i + 1;
-      i++;
-      while (i < n && body[i] !== QUOTE) i += body[i] === BACKSLASH ? 2 : 1;
-      keyStart = start;
-      keyEnd = i;
-      continue;
-    }
-    if (c === OPEN_OBJECT || c === OPEN_ARRAY) {
-      if (++containers > b.maxContainers) return { ok: false, what: 'objects and arrays', limit: b.maxContainers, offset: i };
-    } else if (c === COLON) {
-      if (keyStart >= 0) {
-        keys.add(Buffer.from(body.buffer, body.byteOffset + keyStart, keyEnd - keyStart).toString('latin1'));
-        if (keys.size > b.maxDistinctKeys) return { ok: false, what: 'distinct keys', limit: b.maxDistinctKeys, offset: i };
-        keyStart = -1;
+  let offset = 0;
+  let inString = false;
+  /** Inside a string, the previous byte (maybe at the end of the previous chunk) was an escaping backslash. */
+  let escaped = false;
+  // The last string read (a key if a `:` follows), as positions: bytes are hashed only for keys.
+  let strChunk: Uint8Array = new Uint8Array(0);
+  let strStart = 0;
+  let strEnd = 0;
+  /** Earlier pieces of a string that spans chunks, up to MAX_KEY_BYTES; past that the string is `long`. */
+  let strHead: Uint8Array[] = [];
+  let strHeadBytes = 0;
+  let strLong = false;
+  let strDone = false;
+  const keys = new Set<number>();
+  let failed: JsonBudgetResult | undefined;
+
+  const fail = (what: 'objects and arrays' | 'structural tokens' | 'distinct keys', limit: number, at: number): JsonBudgetResult => {
+    failed = { ok: false, what, limit, offset: at };
+    return failed;
+  };
+  /** The last string's identity as a key: a hash of its bytes (no string is built), or a fresh one when long. */
+  const lastKey = (): number => {
+    if (strLong) return -1 - keys.size; // no real key is that long: each counts as distinct
+    let h = FNV_BASIS;
+    for (const piece of strHead) h = fnv1a(h, piece, 0, piece.length);
+    return fnv1a(h, strChunk, strStart, strEnd) >>> 0;
+  };
+
+  return {
+    feed(chunk) {
+      if (failed) return failed;
+      const n = chunk.length;
+      if (n === 0) return { ok: true };
+      let i = 0;
+      if (inString) {
+        // The string goes on from the previous chunk, whose piece is kept in case it is a key.
+        strHeadBytes += strEnd - strStart;
+        if (strHeadBytes > MAX_KEY_BYTES) {
+          strLong = true;
+          strHead = [];
+        } else strHead.push(strChunk.slice(strStart, strEnd));
+        strChunk = chunk;
+        strStart = 0;
       }
-    } else if (c !== COMMA) continue;
-    if (++tokens > b.maxTokens) return { ok: false, what: 'structural tokens', limit: b.maxTokens, offset: i };
-  }
-  return { ok: true };
+      while (i < n) {
+        if (inString) {
+          while (i < n) {
+            const c = chunk[i];
+            if (escaped) escaped = false;
+            else if (c === BACKSLASH) escaped = true;
+            else if (c === QUOTE) break;
+            i++;
+          }
+          strEnd = i;
+          if (i === n) break;
+          inString = false;
+          strDone = true;
+          i++;
+          continue;
+        }
+        const c = chunk[i];
+        if (c === QUOTE) {
+          inString = true;
+          strDone = false;
+          strChunk = chunk;
+          strStart = i + 1;
+          strHead = [];
+          strHeadBytes = 0;
+          strLong = false;
+        } else if (c === OPEN_OBJECT || c === OPEN_ARRAY) {
+          if (++containers > b.maxContainers) return fail('objects and arrays', b.maxContainers, offset + i);
+          if (++tokens > b.maxTokens) return fail('structural tokens', b.maxTokens, offset + i);
+        } else if (c === COMMA) {
+          if (++tokens > b.maxTokens) return fail('structural tokens', b.maxTokens, offset + i);
+        } else if (c === COLON) {
+          if (strDone) {
+            keys.add(lastKey());
+            strDone = false;
+            if (keys.size > b.maxDistinctKeys) return fail('distinct keys', b.maxDistinctKeys, offset + i);
+          }
+          if (++tokens > b.maxTokens) return fail('structural tokens', b.maxTokens, offset + i);
+        }
+        i++;
+      }
+      offset += n;
+      return { ok: true };
+    },
+  };
+}
+
+const FNV_BASIS = 0x811c9dc5;
+/** FNV-1a over bytes[start, end): distinct keys are counted by hash, so no string is built. */
+function fnv1a(h: number, bytes: Uint8Array, start: number, end: number): number {
+  let x = h;
+  for (let k = start; k < end; k++) x = Math.imul(x ^ (bytes[k] as number), 0x01000193);
+  return x;
+}
+
+/** The whole body at once (see createJsonBudgetScanner). */
+export function checkJsonBudget(body: Uint8Array, b: JsonBudget): JsonBudgetResult {
+  return createJsonBudgetScanner(b).feed(body);
 }
