@@ -3,6 +3,7 @@
  * input with its precise answer, limits and timeouts, and the server still serving afterwards.
  */
 import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
 import { connect as tcpConnect } from 'node:net';
 import { after, before, describe, test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -52,7 +53,17 @@ describe('webhook over HTTPS', () => {
   before(async () => {
     s = await startTestServer({
       profiles: TEST_PROFILES,
-      limits: { maxBodyBytes: 256 * 1024, headersTimeoutMs: 600, requestTimeoutMs: 1200, handshakeTimeoutMs: 600, connectionsCheckingIntervalMs: 100 },
+      limits: {
+        maxBodyBytes: 256 * 1024,
+        // Small enough to pass within 256 KiB, large enough for the 100k-deep nesting cases below.
+        json: { maxContainers: 105_000, maxTokens: 110_000, maxDistinctKeys: 1000 },
+        // The slow-body test below is about the request timeout: no rate cut here.
+        minBodyBytesPerSecond: 1,
+        headersTimeoutMs: 600,
+        requestTimeoutMs: 1200,
+        handshakeTimeoutMs: 600,
+        connectionsCheckingIntervalMs: 100,
+      },
     });
   });
   after(async () => {
@@ -192,6 +203,15 @@ describe('webhook over HTTPS', () => {
       ['unknown path', () => send(s.port, { agent: s.agent, path: '/validate', body: '{}' }), 404, 'not-found'],
       ['a path that only starts like /mutate', () => send(s.port, { agent: s.agent, path: '/mutate/x', body: '{}' }), 404, 'not-found'],
       ['body over the limit (declared)', () => mutate('x'.repeat(256 * 1024 + 1)), 413, 'body-too-large'],
+      ['more objects and arrays than the JSON budget', () => mutate(`${'['.repeat(105_001)}${']'.repeat(105_001)}`), 413, 'body-too-complex'],
+      ['more structural tokens than the JSON budget', () => mutate(`[${'0,'.repeat(110_000)}0]`), 413, 'body-too-complex'],
+      ['more distinct keys than the JSON budget', () => mutate(`{${Array.from({ length: 1001 }, (_, i) => `"k${i}":0`).join(',')}}`), 413, 'body-too-complex'],
+      [
+        'more distinct keys than the JSON budget, on /explain',
+        () => send(s.port, { agent: s.agent, path: '/explain', body: `{${Array.from({ length: 1001 }, (_, i) => `"k${i}":0`).join(',')}}` }),
+        413,
+        'body-too-complex',
+      ],
     ];
     for (const [name, call, status, code] of cases) {
       test(name, async () => {
@@ -199,7 +219,12 @@ describe('webhook over HTTPS', () => {
         assert.equal(r.status, status, r.text);
         assert.equal(errorOf(r).code, code);
         if (status === 405) assert.equal(r.headers.allow, 'POST');
-        if (status === 413) assert.equal(r.headers.connection, 'close');
+        if (code === 'body-too-large') assert.equal(r.headers.connection, 'close');
+        if (code === 'body-too-complex')
+          assert.match(
+            errorOf(r).message,
+            /^the request body has more than \d+ (objects and arrays|structural tokens|distinct keys) \(the limit is passed at byte \d+\)/,
+          );
         await stillServing();
       });
     }
@@ -467,6 +492,191 @@ describe('memory bound over all request bodies', () => {
   });
 });
 
+/** Starts a POST /mutate on a raw socket declaring `declared` bytes and sends `first` of them. */
+async function partialBody(s: TestServer, declared: number, first: number): Promise<{ sock: TLSSocket; reply: Promise<{ text: string; closed: boolean }> }> {
+  const sock = await raw(s);
+  const reply = collect(sock, 8000);
+  sock.write(`POST /mutate HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/json\r\nContent-Length: ${declared}\r\n\r\n${' '.repeat(first)}`);
+  return { sock, reply };
+}
+
+describe('stalled and slow bodies: the minimum data rate', () => {
+  let s: TestServer;
+  before(async () => {
+    s = await startTestServer({
+      profiles: TEST_PROFILES,
+      limits: { maxBufferedBytes: 200 * 1024, largeBodyBytes: 1024 * 1024, minBodyBytesPerSecond: 64 * 1024, bodyRateWindowMs: 300 },
+    });
+  });
+  after(async () => {
+    await s.stop();
+  });
+
+  test('a body that stalls gets 408 body-too-slow within two windows, and its bytes are released', async () => {
+    const stalled = await partialBody(s, 200 * 1024, 150 * 1024);
+    const started = Date.now();
+    const { text, closed } = await stalled.reply;
+    assert.match(text, /^HTTP\/1\.1 408 Request Timeout\r\n/);
+    assert.ok(text.includes('"code":"body-too-slow"'), text);
+    assert.match(text, /arrived slower than 65536 bytes per second \(\d+ bytes in the last 300 ms\)/);
+    assert.equal(closed, true);
+    assert.ok(Date.now() - started < 3000);
+    // Had the stalled body kept its 150 KiB, another 150 KiB would not fit the 200 KiB budget.
+    const big = JSON.stringify(review(pod({ 'example.com/pad': 'p'.repeat(150 * 1024) })));
+    assert.equal((await send(s.port, { agent: s.agent, body: big })).status, 200);
+  });
+
+  test('a body that keeps dripping below the rate is cut too', async () => {
+    const slow = await partialBody(s, 100 * 1024, 1024);
+    const drip = setInterval(() => slow.sock.writable && slow.sock.write(' '.repeat(1024)), 50); // 20 KiB/s
+    const { text } = await slow.reply;
+    clearInterval(drip);
+    assert.match(text, /^HTTP\/1\.1 408 /);
+    assert.ok(text.includes('"code":"body-too-slow"'), text);
+  });
+
+  test('a body arriving steadily above the rate is read in full', async () => {
+    const body = JSON.stringify(review(pod({ 'example.com/pad': 'p'.repeat(60 * 1024) }), { uid: 'steady' }));
+    const sock = await raw(s);
+    const reply = collect(sock, 8000);
+    sock.write(
+      `POST /mutate HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n`,
+    );
+    // 16 KiB every 20 ms: spans several windows, and stays above the rate even if the timers run late.
+    for (let i = 0; i < body.length; i += 16 * 1024) {
+      sock.write(body.slice(i, i + 16 * 1024));
+      await sleep(20);
+    }
+    const { text } = await reply;
+    assert.match(text, /^HTTP\/1\.1 200 OK\r\n/);
+    assert.ok(text.includes('"uid":"steady"'));
+  });
+});
+
+describe('large bodies share only part of the body budget', () => {
+  test('with large bodies stalled, a further large body gets 503 overloaded and everyday reviews are still served', async () => {
+    const s = await startTestServer({
+      profiles: TEST_PROFILES,
+      // No rate cut in this test: the stalled bodies stay.
+      limits: {
+        maxBufferedBytes: 320 * 1024,
+        largeBodyBytes: 64 * 1024,
+        maxLargeBufferedBytes: 240 * 1024,
+        minBodyBytesPerSecond: 1,
+        bodyRateWindowMs: 60_000,
+      },
+    });
+    try {
+      const stalled = await Promise.all([0, 1, 2].map(() => partialBody(s, 250 * 1024, 80 * 1024)));
+      await sleep(300);
+      const large = JSON.stringify(review(pod({ 'example.com/pad': 'p'.repeat(70 * 1024) })));
+      const refused = await send(s.port, { agent: s.agent, body: large });
+      assert.equal(refused.status, 503);
+      assert.equal(errorOf(refused).code, 'overloaded');
+      assert.match(errorOf(refused).message, /hold \d+ bytes \(245760 in bodies over 65536 bytes\); retry/);
+      for (let i = 0; i < 5; i++) await stillServingOn(s);
+      for (const c of stalled) c.sock.destroy();
+      await sleep(100);
+      assert.equal((await send(s.port, { agent: s.agent, body: large })).status, 200, 'released when the stalled clients go away');
+    } finally {
+      await s.stop();
+    }
+  });
+});
+
+async function stillServingOn(s: TestServer): Promise<void> {
+  const r = await send(s.port, { agent: s.agent, body: JSON.stringify(review(pod({ 'outrigger.dev/inject': 'probe' }), { uid: 'after' })) });
+  assert.equal(r.status, 200, r.text);
+  assert.equal((r.json().response as JsonObject).uid, 'after');
+}
+
+/** A TLS connection from `localAddress` (any 127.x address reaches the server on 127.0.0.1): resolves when secure, rejects if refused. */
+function connectFrom(s: TestServer, localAddress: string): Promise<TLSSocket> {
+  return new Promise((resolve, reject) => {
+    const tcp = tcpConnect({ host: '127.0.0.1', port: s.port, localAddress });
+    tcp.on('error', reject);
+    const sock = connect({ socket: tcp, servername: 'localhost', ca: s.caPem }, () => resolve(sock));
+    sock.on('error', reject);
+    sock.on('close', () => reject(new Error('closed before the handshake')));
+  });
+}
+
+/** A kept-alive connection that has had one request answered: idle now. `closed` resolves when the server closes it. */
+async function idleConnection(s: TestServer, localAddress: string): Promise<{ sock: TLSSocket; closed: Promise<void> }> {
+  const sock = await connectFrom(s, localAddress);
+  const closed = new Promise<void>((resolve) => sock.on('close', () => resolve()));
+  await new Promise<void>((resolve) => {
+    sock.once('data', () => resolve());
+    sock.write('GET /healthz HTTP/1.1\r\nHost: localhost\r\n\r\n');
+  });
+  return { sock, closed };
+}
+
+/** A connection in the middle of a request body (busy). */
+async function busyConnection(s: TestServer, localAddress: string): Promise<TLSSocket> {
+  const sock = await connectFrom(s, localAddress);
+  sock.write('POST /mutate HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/json\r\nContent-Length: 1000\r\n\r\n{');
+  await sleep(50);
+  return sock;
+}
+
+const served = async (s: TestServer, localAddress: string) => {
+  const sock = await connectFrom(s, localAddress);
+  const reply = collect(sock);
+  sock.write('GET /healthz HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n');
+  return (await reply).text;
+};
+
+describe('connection limits: idle connections make room, one address cannot take every slot', () => {
+  let s: TestServer;
+  const open: TLSSocket[] = [];
+  before(async () => {
+    s = await startTestServer({
+      profiles: TEST_PROFILES,
+      limits: { maxConnections: 5, maxConnectionsPerPeer: 3, minBodyBytesPerSecond: 1, bodyRateWindowMs: 60_000 },
+    });
+  });
+  after(async () => {
+    for (const c of open) c.destroy();
+    await s.stop();
+  });
+  const closeAll = async () => {
+    for (const c of open.splice(0)) c.destroy();
+    await sleep(100);
+  };
+
+  test('at the total limit, the longest idle connection is closed for a new client', async () => {
+    const idle = [];
+    for (const addr of ['127.0.0.1', '127.0.0.1', '127.0.0.2', '127.0.0.2', '127.0.0.3']) idle.push(await idleConnection(s, addr));
+    open.push(...idle.map((c) => c.sock));
+    assert.match(await served(s, '127.0.0.4'), /^HTTP\/1\.1 200 OK/);
+    await idle[0]?.closed; // the oldest idle one
+    for (const c of idle.slice(1)) assert.equal(c.sock.destroyed, false);
+    await closeAll();
+  });
+
+  test('at the per-address limit, that address loses its own longest idle connection', async () => {
+    const idle = [];
+    for (let i = 0; i < 3; i++) idle.push(await idleConnection(s, '127.0.0.1'));
+    const other = await idleConnection(s, '127.0.0.2');
+    open.push(...idle.map((c) => c.sock), other.sock);
+    assert.match(await served(s, '127.0.0.1'), /^HTTP\/1\.1 200 OK/);
+    await idle[0]?.closed;
+    assert.equal(other.sock.destroyed, false, 'another address keeps its connection');
+    await closeAll();
+  });
+
+  test('an address whose connections are all busy is refused; other addresses still get in', async () => {
+    for (let i = 0; i < 3; i++) open.push(await busyConnection(s, '127.0.0.1'));
+    await assert.rejects(connectFrom(s, '127.0.0.1'));
+    assert.match(await served(s, '127.0.0.2'), /^HTTP\/1\.1 200 OK/);
+    const m = await send(s.port, { ca: s.caPem, method: 'GET', path: '/metrics' }).catch(() => undefined);
+    assert.equal(m, undefined, 'send() connects from 127.0.0.1 too: refused');
+    await closeAll();
+    assert.match(await served(s, '127.0.0.1'), /^HTTP\/1\.1 200 OK/, 'served again once its connections close');
+  });
+});
+
 describe('shutdown delay', () => {
   test('after stop begins: not ready at once, new connections still served during the delay, refused after it', async () => {
     const s = await startTestServer({ profiles: TEST_PROFILES, shutdownDelayMs: 800 });
@@ -480,6 +690,77 @@ describe('shutdown delay', () => {
     await assert.rejects(send(s.port, { ca: s.caPem, method: 'GET', path: '/healthz' }), /ECONNREFUSED/);
     assert.equal(await stopped, 0);
     await s.stop();
+  });
+});
+
+/** `openssl s_client` against the server: its whole output once it exits (killed after 10 s). `steps` are written to stdin in turn, `pause` ms apart. */
+function sClient(port: number, args: string[], steps: string[] = [], pause = 300): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const child = spawn('openssl', ['s_client', '-connect', `127.0.0.1:${port}`, '-servername', 'localhost', ...args], { stdio: ['pipe', 'pipe', 'pipe'] });
+    let out = '';
+    child.stdout.on('data', (d: Buffer) => {
+      out += d.toString('latin1');
+    });
+    child.stderr.on('data', (d: Buffer) => {
+      out += d.toString('latin1');
+    });
+    child.stdin.on('error', () => {});
+    const kill = setTimeout(() => child.kill(), 10_000);
+    child.on('error', reject);
+    child.on('close', () => {
+      clearTimeout(kill);
+      resolve(out);
+    });
+    void (async () => {
+      for (const s of steps) {
+        await sleep(pause);
+        if (!child.stdin.writable) break;
+        child.stdin.write(s);
+      }
+      await sleep(pause);
+      child.stdin.end();
+    })();
+  });
+}
+
+describe('TLS: AEAD suites only, no client renegotiation (real openssl clients)', () => {
+  let s: TestServer;
+  const healthz = 'GET /healthz HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n';
+  before(async () => {
+    s = await startTestServer({ profiles: TEST_PROFILES });
+  });
+  after(async () => {
+    await s.stop();
+  });
+
+  for (const cipher of ['ECDHE-ECDSA-AES128-GCM-SHA256', 'ECDHE-ECDSA-AES256-GCM-SHA384', 'ECDHE-ECDSA-CHACHA20-POLY1305']) {
+    test(`TLS 1.2 ${cipher} is served`, async () => {
+      const out = await sClient(s.port, ['-tls1_2', '-cipher', cipher, '-ign_eof'], [healthz]);
+      assert.match(out, new RegExp(`Cipher is ${cipher}`));
+      assert.match(out, /HTTP\/1\.1 200 OK/);
+    });
+  }
+
+  test('TLS 1.3 is served', async () => {
+    const out = await sClient(s.port, ['-tls1_3', '-ign_eof'], [healthz]);
+    assert.match(out, /New, TLSv1\.3, Cipher is TLS_/);
+    assert.match(out, /HTTP\/1\.1 200 OK/);
+  });
+
+  // CBC suites (SHA-1 and SHA-2 MACs) and static RSA key exchange: the handshake fails.
+  for (const cipher of ['AES128-SHA', 'ECDHE-ECDSA-AES128-SHA', 'ECDHE-ECDSA-AES256-SHA', 'ECDHE-ECDSA-AES128-SHA256', 'ECDHE-ECDSA-AES256-SHA384']) {
+    test(`TLS 1.2 ${cipher} is refused`, async () => {
+      const out = await sClient(s.port, ['-tls1_2', '-cipher', cipher], [healthz]);
+      assert.match(out, /Cipher is \(NONE\)/);
+      assert.doesNotMatch(out, /HTTP\/1\.1/);
+    });
+  }
+
+  test('a client-initiated renegotiation is refused; nothing is served after it', async () => {
+    const out = await sClient(s.port, ['-tls1_2'], ['R\n', healthz], 500);
+    assert.match(out, /RENEGOTIATING/);
+    assert.match(out, /no renegotiation/);
+    assert.doesNotMatch(out, /HTTP\/1\.1 200/);
   });
 });
 

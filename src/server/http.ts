@@ -5,6 +5,7 @@
  * 4xx with `{"error":{"code","message"}}`. Nothing here throws out to Node: a bug answers 500.
  */
 
+import { constants as cryptoConstants } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { STATUS_CODES } from 'node:http';
 import { createServer, type Server } from 'node:https';
@@ -14,6 +15,9 @@ import { explain } from '../admission/explain.ts';
 import { type AdmissionResult, type HandlerConfig, handleDecoded } from '../admission/handle.ts';
 import { decodeReview, type HttpError, type HttpErrorCode, httpError, parseJsonBody } from '../admission/review.ts';
 import { ERROR_REASONS, type ProfileSet, type ReasonCode } from '../engine/index.ts';
+import { type BodyShare, createBodyBudget } from './body-budget.ts';
+import { createConnectionTable } from './connections.ts';
+import { createJsonBudgetScanner, DEFAULT_JSON_BUDGET, type JsonBudget, type JsonBudgetScanner } from './json-budget.ts';
 import { errorFields, type Logger } from './log.ts';
 import type { WebhookMetrics } from './metrics.ts';
 import type { TlsMaterial } from './tls-reloader.ts';
@@ -40,15 +44,27 @@ export const MAX_BODY_BYTES = 7 * 1024 * 1024;
 
 export interface Limits {
   maxBodyBytes: number;
+  /** What parsing one body may cost (objects, tokens, keys): checked before it is parsed. */
+  json: JsonBudget;
   /** Time to receive the request headers, from their first byte (not the keep-alive idle time). */
   headersTimeoutMs: number;
   /** Time to receive the whole request (headers and body). */
   requestTimeoutMs: number;
   /** Idle time before a keep-alive connection is closed: above the API server's 90 s idle timeout, so the server never closes a connection the client is about to reuse. */
   keepAliveTimeoutMs: number;
+  /** Open connections at most; at the limit, the longest idle one is closed for a new client (connections.ts). */
   maxConnections: number;
+  /** Open connections from one remote address at most, the same way. */
+  maxConnectionsPerPeer: number;
   /** Bytes of request bodies held at once, over all connections: bounds memory whatever the clients do. */
   maxBufferedBytes: number;
+  /** A body is large once it passes this many bytes. */
+  largeBodyBytes: number;
+  /** Bytes of large bodies held at once: the rest of maxBufferedBytes is kept for small bodies. */
+  maxLargeBufferedBytes: number;
+  /** Slowest a body may arrive, measured over each window of bodyRateWindowMs (the first included). */
+  minBodyBytesPerSecond: number;
+  bodyRateWindowMs: number;
   /** Time for a new connection to finish the TLS handshake. */
   handshakeTimeoutMs: number;
   /** How often Node checks the two timeouts above. */
@@ -57,6 +73,7 @@ export interface Limits {
 
 export const DEFAULT_LIMITS: Limits = {
   maxBodyBytes: MAX_BODY_BYTES,
+  json: DEFAULT_JSON_BUDGET,
   // Not above keepAliveTimeout, on purpose: since Node 18 the headers timer starts at the first byte
   // of a request, not when a kept-alive connection goes idle, so a short one does not cut idle
   // connections (http.test.ts checks this) and it bounds slow-loris clients to 10 s, not 2 minutes.
@@ -65,10 +82,23 @@ export const DEFAULT_LIMITS: Limits = {
   requestTimeoutMs: 30_000,
   keepAliveTimeoutMs: 120_000,
   maxConnections: 2048,
+  // A quarter: one address cannot take every slot, and the API server (which keeps a pool of a few
+  // dozen connections, more under load) loses only idle ones at its limit.
+  maxConnectionsPerPeer: 512,
   // Four bodies of the largest size at once (a parsed body takes several times its size in memory):
   // far above what API servers send together (pods are at most 1.5 MiB in etcd), and far below
   // what fits in the default memory limit of 256 MiB.
   maxBufferedBytes: 4 * MAX_BODY_BYTES,
+  // Everyday reviews are a few KiB: large bodies (over 1 MiB) together get three of the four shares,
+  // so clients that send large bodies and stall cannot refuse every other review.
+  largeBodyBytes: 1024 * 1024,
+  maxLargeBufferedBytes: 3 * MAX_BODY_BYTES,
+  // The API server writes at network speed (tens of MB/s in a cluster): 128 KiB/s is about 1% of a
+  // 100 Mbit/s link. Measured per second, so a body that stalls is cut within two seconds. A
+  // per-client share of the budget would not help here: the API server is one client (a few
+  // addresses at most) sending many reviews at once, and would be the first one refused.
+  minBodyBytesPerSecond: 128 * 1024,
+  bodyRateWindowMs: 1_000,
   // The API server completes its handshake in milliseconds; an idle or stalled socket gets no more.
   handshakeTimeoutMs: 10_000,
   connectionsCheckingIntervalMs: 1_000,
@@ -123,6 +153,12 @@ function profileLabel(set: ProfileSet | undefined, name: string): string {
   return name === '*' || set?.byName.has(name) ? name : 'unknown';
 }
 
+/** Memory and time of a parse follow the number of values, not bytes (json-budget.ts). */
+function tooComplex(r: { what: string; limit: number; offset: number }): HttpError {
+  const message = `the request body has more than ${r.limit} ${r.what} (the limit is passed at byte ${r.offset}); no object the API server can store has that many`;
+  return httpError('body-too-complex', message);
+}
+
 export function errorBody(e: HttpError): string {
   return JSON.stringify({ error: { code: e.code, message: e.message } });
 }
@@ -152,15 +188,15 @@ export function createRequestHandler(ctx: WebhookContext, opts: { clientAuth?: b
     send(res, e.status, 'application/json', errorBody(e), headers);
   };
 
-  /** Bytes of bodies being read or handled right now, over all requests (see Limits.maxBufferedBytes). */
-  let buffered = 0;
+  const bodies = createBodyBudget(limits);
 
   /**
    * Reads at most `limits.maxBodyBytes`; above that, answers 413 at once and stops reading (the
-   * connection is closed, not drained). When all bodies together would exceed
-   * `limits.maxBufferedBytes`, answers 503 the same way: memory stays bounded under any load.
+   * connection is closed, not drained). A body that does not fit the shared budget (see
+   * body-budget.ts) gets 503, one that arrives slower than the minimum rate gets 408, the same way:
+   * memory stays bounded under any load, and stalled bodies give their bytes back within seconds.
    */
-  const readBody = (req: IncomingMessage, res: ServerResponse, route: string, then: (body: Buffer) => void) => {
+  const readBody = (req: IncomingMessage, res: ServerResponse, route: string, then: (body: Buffer) => void, scanner?: JsonBudgetScanner) => {
     const max = limits.maxBodyBytes;
     const declared = req.headers['content-length'];
     if (declared !== undefined && Number(declared) > max) {
@@ -168,11 +204,11 @@ export function createRequestHandler(ctx: WebhookContext, opts: { clientAuth?: b
       return;
     }
     const chunks: Buffer[] = [];
-    let size = 0;
+    const share: BodyShare = { size: 0, large: false };
     let stopped = false;
     const release = () => {
-      buffered -= size;
-      size = 0;
+      clearInterval(rateCheck);
+      bodies.release(share);
     };
     const stop = (e: HttpError) => {
       stopped = true;
@@ -183,19 +219,40 @@ export function createRequestHandler(ctx: WebhookContext, opts: { clientAuth?: b
       fail(req, res, route, e, { Connection: 'close' });
     };
     const onData = (c: Buffer) => {
-      if (size + c.length > max) return stop(httpError('body-too-large', `the request body exceeds ${max} bytes`));
-      if (buffered + c.length > limits.maxBufferedBytes) {
-        return stop(httpError('overloaded', `request bodies in progress exceed ${limits.maxBufferedBytes} bytes; retry`));
+      if (share.size + c.length > max) return stop(httpError('body-too-large', `the request body exceeds ${max} bytes`));
+      if (!bodies.take(share, c.length)) {
+        const held = bodies.held();
+        return stop(
+          httpError('overloaded', `request bodies in progress hold ${held.all} bytes (${held.large} in bodies over ${limits.largeBodyBytes} bytes); retry`),
+        );
       }
-      size += c.length;
-      buffered += c.length;
+      const cost = scanner?.feed(c);
+      if (cost && !cost.ok) return stop(tooComplex(cost));
       chunks.push(c);
     };
+    // The minimum data rate: every window after the first must bring its share of bytes. The API
+    // server writes a body at network speed; a body that stalls is refused and its bytes released,
+    // instead of holding them until the request timeout.
+    const perWindow = Math.ceil((limits.minBodyBytesPerSecond * limits.bodyRateWindowMs) / 1000);
+    let atLastCheck = 0;
+    const rateCheck = setInterval(() => {
+      if (share.size - atLastCheck < perWindow) {
+        stop(
+          httpError(
+            'body-too-slow',
+            `the request body arrived slower than ${limits.minBodyBytesPerSecond} bytes per second (${share.size - atLastCheck} bytes in the last ${limits.bodyRateWindowMs} ms)`,
+          ),
+        );
+      }
+      atLastCheck = share.size;
+    }, limits.bodyRateWindowMs);
+    rateCheck.unref();
     req.on('data', onData);
     req.on('end', () => {
+      clearInterval(rateCheck);
       if (stopped) return;
       try {
-        then(chunks.length === 1 ? (chunks[0] as Buffer) : Buffer.concat(chunks, size));
+        then(chunks.length === 1 ? (chunks[0] as Buffer) : Buffer.concat(chunks, share.size));
       } catch (e) {
         log.error('request failed', { route, ...errorFields(e, true) });
         fail(req, res, route, httpError('internal-error', 'Outrigger failed while handling the request (a bug); see its log'));
@@ -209,7 +266,7 @@ export function createRequestHandler(ctx: WebhookContext, opts: { clientAuth?: b
     req.on('error', () => {});
   };
 
-  /** The checks /mutate and /explain share, in order: content type, body (read in full), profiles loaded. */
+  /** The checks /mutate and /explain share, in order: content type, body (read in full), its parse cost, profiles loaded. */
   const readJsonRequest = (req: IncomingMessage, res: ServerResponse, route: 'mutate' | 'explain', then: (body: Buffer, cfg: HandlerConfig) => void) => {
     if (!isJsonContentType(req.headers['content-type'])) {
       fail(
@@ -220,14 +277,21 @@ export function createRequestHandler(ctx: WebhookContext, opts: { clientAuth?: b
       );
       return;
     }
-    readBody(req, res, route, (body) => {
-      const cfg = ctx.config();
-      if (!cfg) {
-        fail(req, res, route, httpError('not-ready', 'no profiles are loaded yet'));
-        return;
-      }
-      then(body, cfg);
-    });
+    // The parse cost is counted as the body arrives: a body over the budget is refused at once.
+    readBody(
+      req,
+      res,
+      route,
+      (body) => {
+        const cfg = ctx.config();
+        if (!cfg) {
+          fail(req, res, route, httpError('not-ready', 'no profiles are loaded yet'));
+          return;
+        }
+        then(body, cfg);
+      },
+      createJsonBudgetScanner(limits.json),
+    );
   };
 
   const mutate = (req: IncomingMessage, res: ServerResponse, start: number) => {
@@ -410,8 +474,35 @@ export interface ServerHandle {
 /** How long a socket answered with an HTTP error may take to close before it is destroyed. */
 const CLIENT_ERROR_LINGER_MS = 1_000;
 
+/**
+ * AEAD suites only, forward secret: the TLS 1.3 suites, and for TLS 1.2 ECDHE with AES-GCM or
+ * ChaCha20-Poly1305. Node's default list also allows CBC suites with SHA-1/SHA-2 MACs and
+ * finite-field DHE; every API server since 1.0 (Go's crypto/tls) offers the ECDHE-GCM suites.
+ */
+export const TLS_CIPHERS = [
+  'TLS_AES_128_GCM_SHA256',
+  'TLS_AES_256_GCM_SHA384',
+  'TLS_CHACHA20_POLY1305_SHA256',
+  'ECDHE-ECDSA-AES128-GCM-SHA256',
+  'ECDHE-RSA-AES128-GCM-SHA256',
+  'ECDHE-ECDSA-AES256-GCM-SHA384',
+  'ECDHE-RSA-AES256-GCM-SHA384',
+  'ECDHE-ECDSA-CHACHA20-POLY1305',
+  'ECDHE-RSA-CHACHA20-POLY1305',
+].join(':');
+
 export function secureOptions(m: TlsMaterial) {
-  return { cert: m.cert, key: m.key, ...(m.ca ? { ca: m.ca } : {}), minVersion: 'TLSv1.2' as const };
+  return {
+    cert: m.cert,
+    key: m.key,
+    ...(m.ca ? { ca: m.ca } : {}),
+    minVersion: 'TLSv1.2' as const,
+    ciphers: TLS_CIPHERS,
+    honorCipherOrder: true,
+    // A client-initiated renegotiation makes the server redo a handshake's work on demand (a CPU
+    // amplifier) and has no use here: OpenSSL refuses it for every connection of this context.
+    secureOptions: cryptoConstants.SSL_OP_NO_RENEGOTIATION,
+  };
 }
 
 export function createWebhookServer(opts: { tls: TlsMaterial; clientAuth: boolean; ctx: WebhookContext }): ServerHandle {
@@ -432,14 +523,33 @@ export function createWebhookServer(opts: { tls: TlsMaterial; clientAuth: boolea
     createRequestHandler(opts.ctx, { clientAuth: opts.clientAuth }),
   );
   server.keepAliveTimeout = limits.keepAliveTimeoutMs;
-  server.maxConnections = limits.maxConnections;
 
   // Every socket, from its first byte: the HTTP layer only knows those past the TLS handshake and
   // not yet failed, and a stop must be able to close the rest too.
   const sockets = new Set<Duplex>();
-  server.on('connection', (socket: Duplex) => {
+  // The connection limits are ours, not net.Server#maxConnections, which refuses a new client even
+  // when every open connection is idle (see connections.ts).
+  const table = createConnectionTable(limits);
+  let lastRefusalLogged = 0;
+  server.prependListener('connection', (socket: Duplex) => {
+    if (!table.admit(socket)) {
+      socket.destroy();
+      metrics.droppedConnections.inc();
+      const t = Date.now();
+      if (t - lastRefusalLogged >= 30_000) {
+        lastRefusalLogged = t;
+        const { maxConnections, maxConnectionsPerPeer } = limits;
+        log.warn('connection refused: too many busy connections', { remote: (socket as TLSSocket).remoteAddress, maxConnections, maxConnectionsPerPeer });
+      }
+      return;
+    }
     sockets.add(socket);
     socket.once('close', () => sockets.delete(socket));
+  });
+  server.on('secureConnection', (socket: TLSSocket) => table.ready(socket));
+  server.on('request', (req: IncomingMessage, res: ServerResponse) => {
+    table.requestStarted(req.socket);
+    res.once('close', () => table.requestEnded(req.socket));
   });
 
   server.on('clientError', (err: NodeJS.ErrnoException, socket: Duplex) => {
@@ -455,16 +565,6 @@ export function createWebhookServer(opts: { tls: TlsMaterial; clientAuth: boolea
     );
     // A peer that neither reads nor closes must not keep the socket: it is destroyed shortly after.
     setTimeout(() => socket.destroy(), CLIENT_ERROR_LINGER_MS).unref();
-  });
-
-  let lastDropLogged = 0;
-  server.on('drop', () => {
-    metrics.droppedConnections.inc();
-    const t = Date.now();
-    if (t - lastDropLogged >= 30_000) {
-      lastDropLogged = t;
-      log.warn('connection refused: too many open connections', { maxConnections: limits.maxConnections });
-    }
   });
 
   // Failed handshakes (a client without the right certificate, a scanner): counted, logged at most every 30 s.

@@ -21,11 +21,17 @@ test('flags: defaults and every option', () => {
     logLevel: 'info',
     limits: {
       maxBodyBytes: 7 * 1024 * 1024,
+      json: { maxContainers: 131_072, maxTokens: 524_288, maxDistinctKeys: 8192 },
       headersTimeoutMs: 10_000,
       requestTimeoutMs: 30_000,
       keepAliveTimeoutMs: 120_000,
       maxConnections: 2048,
+      maxConnectionsPerPeer: 512,
       maxBufferedBytes: 28 * 1024 * 1024,
+      largeBodyBytes: 1024 * 1024,
+      maxLargeBufferedBytes: 21 * 1024 * 1024,
+      minBodyBytesPerSecond: 128 * 1024,
+      bodyRateWindowMs: 1000,
       handshakeTimeoutMs: 10_000,
       connectionsCheckingIntervalMs: 1000,
     },
@@ -44,6 +50,7 @@ test('flags: defaults and every option', () => {
     '--shutdown-delay=5s',
     '--reload-interval=2m',
     '--max-connections=10',
+    '--max-connections-per-peer=4',
     '--log-level=debug',
   ]);
   assert.ok(o !== 'help');
@@ -56,6 +63,7 @@ test('flags: defaults and every option', () => {
   assert.equal(o.shutdownDelayMs, 5000);
   assert.equal(o.pollMs, 120_000);
   assert.equal(o.limits.maxConnections, 10);
+  assert.equal(o.limits.maxConnectionsPerPeer, 4);
   assert.equal(o.logLevel, 'debug');
   assert.equal(parseServeArgs(['-h']), 'help');
 });

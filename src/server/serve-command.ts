@@ -50,7 +50,8 @@ Options:
       --shutdown-delay DUR   on SIGTERM, keep accepting connections this long while not ready, so the
                              API server learns of the endpoint's removal first (default 0; the bundle sets 5s)
       --reload-interval DUR  poll interval for file changes, besides watching (default 10s)
-      --max-connections N    open connections at most (default ${DEFAULT_LIMITS.maxConnections})
+      --max-connections N    open connections at most (default ${DEFAULT_LIMITS.maxConnections}); at the limit the longest idle one is closed
+      --max-connections-per-peer N  open connections from one address at most (default ${DEFAULT_LIMITS.maxConnectionsPerPeer})
       --log-level LEVEL      debug, info, warn or error (default info)
   -h, --help                 show this help
 
@@ -159,6 +160,7 @@ export function parseServeArgs(argv: string[]): ServeOptions | 'help' {
     'shutdown-delay': { type: 'string' },
     'reload-interval': { type: 'string' },
     'max-connections': { type: 'string' },
+    'max-connections-per-peer': { type: 'string' },
     'log-level': { type: 'string' },
     kubeconfig: { type: 'string' },
     context: { type: 'string' },
@@ -240,6 +242,9 @@ export function parseServeArgs(argv: string[]): ServeOptions | 'help' {
     limits: {
       ...DEFAULT_LIMITS,
       ...(values['max-connections'] !== undefined ? { maxConnections: parseInteger(values['max-connections'], '--max-connections', 1, 1_000_000) } : {}),
+      ...(values['max-connections-per-peer'] !== undefined
+        ? { maxConnectionsPerPeer: parseInteger(values['max-connections-per-peer'], '--max-connections-per-peer', 1, 1_000_000) }
+        : {}),
     },
   };
 }
