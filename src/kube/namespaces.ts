@@ -8,11 +8,6 @@ import { Informer, type InformerEvents, type StoreChange } from './informer.ts';
 
 type Labels = Readonly<Record<string, string>>;
 
-export interface NamespaceCacheEvents extends Pick<InformerEvents, 'onError'> {
-  /** Called after the labels have been updated for one event or a list. */
-  onUpdate?: () => void;
-}
-
 const nameOf = (ns: JsonObject): string | undefined => {
   const meta = isObject(ns.metadata) ? ns.metadata : {};
   return typeof meta.name === 'string' ? meta.name : undefined;
@@ -23,15 +18,8 @@ export class NamespaceCache {
   readonly informer: Informer;
   #labels = new Map<string, Labels>();
 
-  constructor(client: KubeClient, events: NamespaceCacheEvents = {}) {
-    const { onUpdate, ...informerEvents } = events;
-    this.informer = new Informer(client, '/api/v1/namespaces', {
-      ...informerEvents,
-      onChange: (change) => {
-        this.#apply(change);
-        onUpdate?.();
-      },
-    });
+  constructor(client: KubeClient, events: Pick<InformerEvents, 'onError'> = {}) {
+    this.informer = new Informer(client, '/api/v1/namespaces', { ...events, onChange: (change) => this.#apply(change) });
   }
 
   labels(namespace: string): Labels | undefined {
