@@ -4,7 +4,7 @@
  * client would bring far more code (and dependencies) into a process that can change every pod.
  */
 
-import type { IncomingMessage } from 'node:http';
+import type { ClientRequest, IncomingMessage } from 'node:http';
 import { Agent, request as httpsRequest } from 'node:https';
 import type { JsonObject, JsonValue } from '../engine/json.ts';
 import type { KubeConfig } from './config.ts';
@@ -41,6 +41,30 @@ export interface WatchEvent {
 }
 
 const MAX_RESPONSE = 64 * 1024 * 1024;
+
+/**
+ * Aborts the request, or its response once there is one. Node's own `signal` option destroys the
+ * request even when the response has just been read in full and its keep-alive socket is back in
+ * the pool with no error listener: an informer stopping a watch on a 410 event then raised an
+ * uncaught exception. A response destroyed after it is complete leaves its socket alone.
+ */
+function abortWith(req: ClientRequest, signal: AbortSignal | undefined): void {
+  if (!signal) return;
+  let res: IncomingMessage | undefined;
+  const abort = () => {
+    const e = Object.assign(new Error('The operation was aborted'), { name: 'AbortError', code: 'ABORT_ERR' });
+    if (res) res.destroy(e);
+    else req.destroy(e);
+  };
+  req.once('response', (r: IncomingMessage) => {
+    res = r;
+    // The reader sees errors while it reads; after it has finished, nobody is left to tell.
+    r.on('error', () => {});
+    r.once('close', () => signal.removeEventListener('abort', abort));
+  });
+  if (signal.aborted) abort();
+  else signal.addEventListener('abort', abort, { once: true });
+}
 
 export class KubeClient {
   readonly config: KubeConfig;
@@ -89,9 +113,9 @@ export class KubeClient {
           ...(token ? { authorization: `Bearer ${token}` } : {}),
           ...(body ? { 'content-type': opts.contentType ?? 'application/json', 'content-length': body.length } : {}),
         },
-        ...(opts.signal ? { signal: opts.signal } : {}),
         ...(opts.timeoutMs ? { timeout: opts.timeoutMs } : {}),
       });
+      abortWith(req, opts.signal);
       req.on('response', resolve);
       req.on('error', reject);
       req.on('timeout', () => req.destroy(new Error(`${method} ${path}: timed out after ${opts.timeoutMs} ms`)));

@@ -1,14 +1,23 @@
 /**
  * List, then watch, into an in-memory store: the cache the admission path reads instead of the API
- * server. Watches resume from the last resourceVersion (bookmarks keep it fresh); a `410 Gone`
- * means the history is compacted, so the store is re-listed; errors back off exponentially.
+ * server. Lists come in pages (`limit`/`continue`, as client-go's reflector reads them); a continue
+ * token that expires (`410`) restarts the list from the first page. Watches resume from the last
+ * resourceVersion (bookmarks keep it fresh); a `410 Gone` means the history is compacted, so the
+ * store is re-listed; errors back off exponentially. Consumers get each change as it happens, so
+ * one event costs them one object, not the whole store.
  */
 import { isObject, type JsonObject } from '../engine/json.ts';
 import { KubeApiError, type KubeClient, type WatchEvent } from './client.ts';
 
+/** One change to the store: a whole new list, or one object set or deleted. */
+export type StoreChange =
+  | { type: 'replaced'; store: ReadonlyMap<string, JsonObject> }
+  | { type: 'set'; key: string; object: JsonObject; previous: JsonObject | undefined }
+  | { type: 'deleted'; key: string; object: JsonObject; previous: JsonObject | undefined };
+
 export interface InformerEvents {
-  /** Called after every change to the store (add, update, delete, or a re-list). */
-  onChange?: (store: ReadonlyMap<string, JsonObject>) => void;
+  /** Called after every change to the store, with what changed. */
+  onChange?: (change: StoreChange) => void;
   onError?: (error: Error, retryInMs: number) => void;
   onSynced?: () => void;
 }
@@ -16,6 +25,17 @@ export interface InformerEvents {
 export function keyOf(obj: JsonObject): string {
   const m = isObject(obj.metadata) ? obj.metadata : {};
   return `${typeof m.namespace === 'string' ? m.namespace : ''}/${String(m.name)}`;
+}
+
+/** A list whose continue token keeps expiring is given up after this many starts (then backoff). */
+const MAX_LIST_RESTARTS = 5;
+
+/** One list page's items into the store; list items come without kind/apiVersion, so they are filled in. */
+function addItems(store: Map<string, JsonObject>, page: JsonObject): void {
+  const kind = typeof page.kind === 'string' ? page.kind.replace(/List$/, '') : undefined;
+  const apiVersion = typeof page.apiVersion === 'string' ? page.apiVersion : undefined;
+  const items = Array.isArray(page.items) ? page.items.filter(isObject) : [];
+  for (const i of items) store.set(keyOf(i), { ...(apiVersion ? { apiVersion } : {}), ...(kind ? { kind } : {}), ...i });
 }
 
 const sleep = (ms: number, signal: AbortSignal) =>
@@ -40,6 +60,7 @@ export class Informer {
   #resourceVersion = '';
   #synced = false;
   #lists = 0;
+  #expiredLists = 0;
   #syncedPromise: Promise<void>;
   #resolveSynced!: () => void;
   #running: Promise<void> | undefined;
@@ -47,6 +68,8 @@ export class Informer {
   backoff = { initialMs: 250, maxMs: 30_000 };
   /** Server-side watch timeout; the watch is re-opened from the last resourceVersion after it. */
   watchTimeoutSeconds = 300;
+  /** Objects per list page (client-go's reflector uses 500). */
+  pageSize = 500;
 
   constructor(client: KubeClient, path: string, events: InformerEvents = {}) {
     this.#client = client;
@@ -70,6 +93,11 @@ export class Informer {
     return this.#lists;
   }
 
+  /** Lists whose continue token expired (410) part-way, each restarted from the first page. */
+  get expiredLists(): number {
+    return this.#expiredLists;
+  }
+
   /** Resolves once the first list has been loaded. */
   waitForSync(): Promise<void> {
     return this.#syncedPromise;
@@ -85,19 +113,43 @@ export class Informer {
   }
 
   async #list(): Promise<void> {
-    const list = await this.#client.request(`GET`, this.#path, { signal: this.#abort.signal });
-    const items = Array.isArray(list.items) ? list.items.filter(isObject) : [];
-    const kind = typeof list.kind === 'string' ? list.kind.replace(/List$/, '') : undefined;
-    const apiVersion = typeof list.apiVersion === 'string' ? list.apiVersion : undefined;
-    // List items come without kind/apiVersion; fill them so consumers see whole objects.
-    this.#store = new Map(items.map((i) => [keyOf(i), { ...(apiVersion ? { apiVersion } : {}), ...(kind ? { kind } : {}), ...i }]));
-    this.#resourceVersion = String((isObject(list.metadata) && list.metadata.resourceVersion) || '');
+    const { store, resourceVersion } = await this.#listPages();
+    this.#store = store;
+    this.#resourceVersion = resourceVersion;
     this.#lists++;
-    this.#events.onChange?.(this.#store);
+    this.#events.onChange?.({ type: 'replaced', store });
     if (!this.#synced) {
       this.#synced = true;
       this.#resolveSynced();
       this.#events.onSynced?.();
+    }
+  }
+
+  /**
+   * Every page of one list into a new store. A continue token the server no longer honours (410:
+   * the snapshot it points into was compacted) restarts the list from the first page; client-go's
+   * pager falls back to one unpaginated list instead, which is what paging exists to avoid.
+   */
+  async #listPages(): Promise<{ store: Map<string, JsonObject>; resourceVersion: string }> {
+    for (let attempt = 1; ; attempt++) {
+      const store = new Map<string, JsonObject>();
+      let token = '';
+      try {
+        for (;;) {
+          const page = await this.#client.request('GET', this.#path, {
+            query: { limit: this.pageSize, ...(token ? { continue: token } : {}) },
+            signal: this.#abort.signal,
+          });
+          addItems(store, page);
+          const meta = isObject(page.metadata) ? page.metadata : {};
+          token = typeof meta.continue === 'string' ? meta.continue : '';
+          if (!token) return { store, resourceVersion: String(meta.resourceVersion || '') };
+        }
+      } catch (e) {
+        // Only an expired continue token is retried here; anything else goes to the caller's backoff.
+        if (!(token && e instanceof KubeApiError && e.status === 410) || attempt >= MAX_LIST_RESTARTS) throw e;
+        this.#expiredLists++;
+      }
     }
   }
 
@@ -110,11 +162,15 @@ export class Informer {
     const rv = isObject(e.object.metadata) ? e.object.metadata.resourceVersion : undefined;
     if (typeof rv === 'string') this.#resourceVersion = rv;
     if (e.type === 'BOOKMARK') return undefined;
-    const next = new Map(this.#store);
-    if (e.type === 'DELETED') next.delete(keyOf(e.object));
-    else next.set(keyOf(e.object), e.object);
-    this.#store = next;
-    this.#events.onChange?.(this.#store);
+    const key = keyOf(e.object);
+    const previous = this.#store.get(key);
+    if (e.type === 'DELETED') {
+      this.#store.delete(key);
+      this.#events.onChange?.({ type: 'deleted', key, object: e.object, previous });
+    } else {
+      this.#store.set(key, e.object);
+      this.#events.onChange?.({ type: 'set', key, object: e.object, previous });
+    }
     return undefined;
   }
 

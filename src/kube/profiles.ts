@@ -2,15 +2,20 @@
  * SidecarProfiles from the cluster: watched into memory, validated with the same code as files,
  * combined with file profiles under the tenancy rules, and given status conditions. An invalid
  * update keeps the last valid version of that profile in use, and says so in its status.
+ *
+ * Work is per object: a watch event validates and compiles only the profile it carries (and only
+ * when its spec changed, so a status write coming back costs a string comparison), updates the
+ * tenancy index for that one profile, and queues at most that profile's status. A list (at start,
+ * after a 410) goes through the same path for every object, reusing what did not change.
  */
 import { isObject, type JsonObject, type JsonValue } from '../engine/json.ts';
 import type { SidecarProfile } from '../engine/profile.ts';
 import { compileProfile } from '../profiles/compile.ts';
 import { GROUP, PLURAL, VERSION } from '../profiles/crd.ts';
-import { type Tenancy, tenancy } from '../profiles/tenancy.ts';
+import { type Tenancy, TenancyIndex } from '../profiles/tenancy.ts';
 import { validateProfileDocument } from '../profiles/validate.ts';
 import type { KubeClient } from './client.ts';
-import { Informer } from './informer.ts';
+import { Informer, type StoreChange } from './informer.ts';
 
 export const PROFILES_PATH = `/apis/${GROUP}/${VERSION}/${PLURAL}`;
 
@@ -33,29 +38,36 @@ export interface ClusterProfilesOptions {
   now?: () => Date;
 }
 
+type Checked = { fingerprint: string; profile?: SidecarProfile; invalid?: string };
+
 type Condition = { type: string; status: 'True' | 'False'; reason: string; message: string; observedGeneration: number; lastTransitionTime: string };
 
 export class ClusterProfiles {
   readonly informer: Informer;
   readonly #client: KubeClient;
   readonly #opts: ClusterProfilesOptions;
-  readonly #lastValid = new Map<string, { profile: SidecarProfile; generation: number }>();
-  #states = new Map<string, ProfileState>();
-  #tenancy: Tenancy;
-  #writing: Promise<void> = Promise.resolve();
+  readonly #index: TenancyIndex;
+  /** The last check of each object's current spec: compiled when valid, the errors when not. */
+  readonly #checked = new Map<string, Checked>();
+  readonly #lastValid = new Map<string, SidecarProfile>();
+  readonly #states = new Map<string, ProfileState>();
+  /** Objects whose status may need writing; a set, so a profile edited in a loop queues one write. */
+  readonly #dirty = new Set<string>();
+  #writing: Promise<void> | undefined;
 
   constructor(client: KubeClient, opts: ClusterProfilesOptions) {
     this.#client = client;
     this.#opts = opts;
-    this.#tenancy = tenancy(opts.fileProfiles ?? [], opts.controllerNamespace);
+    this.#index = new TenancyIndex(opts.controllerNamespace);
+    this.#index.setFiles(opts.fileProfiles ?? []);
     this.informer = new Informer(client, PROFILES_PATH, {
-      onChange: (store) => this.#rebuild(store),
+      onChange: (change) => this.#onChange(change),
       onError: (e, retry) => opts.log?.('warn', 'profile watch failed; retrying', { error: e.message, retryInMs: retry }),
     });
   }
 
   get tenancy(): Tenancy {
-    return this.#tenancy;
+    return this.#index;
   }
 
   get states(): ReadonlyMap<string, ProfileState> {
@@ -71,54 +83,138 @@ export class ClusterProfiles {
     await this.#writing;
   }
 
-  /** Replaces the file profiles (after a file reload) and rebuilds. */
+  /** Replaces the file profiles (after a file reload); re-evaluates only the profiles whose names they touch. */
   setFileProfiles(profiles: readonly SidecarProfile[]): void {
+    const names = new Set([...(this.#opts.fileProfiles ?? []), ...profiles].map((p) => p.name));
     this.#opts.fileProfiles = profiles;
-    this.#rebuild(this.informer.store);
+    this.#index.setFiles(profiles);
+    for (const name of names) {
+      const key = `${this.#opts.controllerNamespace}/${name}`;
+      if (this.#states.has(key)) this.#evaluate(key);
+      this.#evaluateTenantsNamed(name);
+    }
+    this.#opts.onUpdate?.(this.#index);
   }
 
-  #rebuild(store: ReadonlyMap<string, JsonObject>): void {
-    const states = new Map<string, ProfileState>();
-    const fileNames = new Map((this.#opts.fileProfiles ?? []).map((p) => [p.name, p]));
-    for (const [key, obj] of store) {
-      const meta = isObject(obj.metadata) ? obj.metadata : {};
-      const generation = typeof meta.generation === 'number' ? meta.generation : 0;
-      const errors = validateProfileDocument(obj);
-      const state: ProfileState = { key, generation };
-      if (errors.length === 0) {
-        const profile = compileProfile(obj, `SidecarProfile ${key}`);
-        const file = profile.namespace === this.#opts.controllerNamespace ? fileNames.get(profile.name) : undefined;
-        if (file) state.problem = { reason: 'NameTaken', message: `the name ${JSON.stringify(profile.name)} is taken by the profile from ${file.source}` };
-        else this.#lastValid.set(key, { profile, generation });
-      } else {
-        state.problem = { reason: 'Invalid', message: errors.map((e) => `${e.path}: ${e.message}`).join('; ') };
+  /** Queues every profile's status once (this replica just became the one that writes status). */
+  resyncStatus(): void {
+    for (const key of this.#states.keys()) this.#queueStatus(key);
+  }
+
+  #onChange(change: StoreChange): void {
+    if (change.type === 'replaced') {
+      for (const key of [...this.#states.keys()]) if (!change.store.has(key)) this.#remove(key);
+      for (const [key, obj] of change.store) this.#set(key, obj);
+    } else if (change.type === 'set') this.#set(change.key, change.object);
+    else this.#remove(change.key);
+    this.#opts.onUpdate?.(this.#index);
+  }
+
+  #set(key: string, obj: JsonObject): void {
+    const meta = isObject(obj.metadata) ? obj.metadata : {};
+    const generation = typeof meta.generation === 'number' ? meta.generation : 0;
+    const fingerprint = JSON.stringify([obj.apiVersion, obj.kind, obj.spec]);
+    const state = this.#states.get(key);
+    if (state && this.#checked.get(key)?.fingerprint === fingerprint) {
+      // Same spec (a status write, a label): nothing to validate or compile.
+      state.generation = generation;
+    } else {
+      this.#check(key, obj, fingerprint);
+      this.#evaluate(key, generation);
+    }
+    this.#queueStatus(key);
+  }
+
+  #check(key: string, obj: JsonObject, fingerprint: string): void {
+    const errors = validateProfileDocument(obj);
+    if (errors.length > 0) {
+      this.#checked.set(key, { fingerprint, invalid: errors.map((e) => `${e.path}: ${e.message}`).join('; ') });
+      return;
+    }
+    const profile = compileProfile(obj, `SidecarProfile ${key}`);
+    this.#checked.set(key, { fingerprint, profile });
+    this.#lastValid.set(key, profile);
+  }
+
+  #remove(key: string): void {
+    const name = this.#lastValid.get(key)?.name;
+    this.#checked.delete(key);
+    this.#lastValid.delete(key);
+    this.#states.delete(key);
+    this.#dirty.delete(key);
+    this.#index.delete(key);
+    if (name !== undefined && this.#isGlobalKey(key)) this.#evaluateTenantsNamed(name);
+  }
+
+  /** Recomputes one object's state from its last check, the file profiles and the tenancy rules. */
+  #evaluate(key: string, generation = this.#states.get(key)?.generation ?? 0): void {
+    const before = this.#states.get(key);
+    const state: ProfileState = { key, generation };
+    const checked = this.#checked.get(key);
+    const last = this.#lastValid.get(key);
+    const name = key.slice(key.indexOf('/') + 1);
+    const file = this.#isGlobalKey(key) ? (this.#opts.fileProfiles ?? []).find((p) => p.name === name) : undefined;
+    if (file) {
+      state.problem = { reason: 'NameTaken', message: `the name ${JSON.stringify(name)} is taken by the profile from ${file.source}` };
+      this.#index.delete(key);
+    } else {
+      if (checked?.invalid !== undefined) state.problem = { reason: 'Invalid', message: checked.invalid };
+      if (last) this.#index.set(key, last);
+      else this.#index.delete(key);
+      const shadow = last ? this.#index.shadowReason(last) : undefined;
+      if (shadow) state.problem = { reason: 'NameTaken', message: shadow };
+      else if (last) state.active = last;
+    }
+    this.#states.set(key, state);
+    if (state.problem && (state.problem.message !== before?.problem?.message || state.active !== before?.active))
+      this.#opts.log?.('warn', 'profile not in use as written', {
+        profile: key,
+        reason: state.problem.reason,
+        message: state.problem.message,
+        activeVersion: state.active?.version,
+      });
+    // A cluster-wide profile appearing or going away can shadow or free tenant profiles of its name.
+    if (this.#isGlobalKey(key) && (before?.active !== undefined) !== (state.active !== undefined)) this.#evaluateTenantsNamed(name);
+  }
+
+  #evaluateTenantsNamed(name: string): void {
+    for (const p of this.#index.tenantsNamed(name)) {
+      const key = `${p.namespace}/${p.name}`;
+      if (!this.#states.has(key)) continue;
+      this.#evaluate(key);
+      this.#queueStatus(key);
+    }
+  }
+
+  #isGlobalKey(key: string): boolean {
+    return key.startsWith(`${this.#opts.controllerNamespace}/`);
+  }
+
+  #queueStatus(key: string): void {
+    if (!(this.#opts.writeStatus?.() ?? true)) return;
+    this.#dirty.add(key);
+    this.#writing ??= this.#writeStatuses().finally(() => {
+      this.#writing = undefined;
+    });
+  }
+
+  /** Writes the queued statuses one at a time, each computed from the object as it is when its turn comes. */
+  async #writeStatuses(): Promise<void> {
+    for (const key of this.#dirty) {
+      this.#dirty.delete(key);
+      const s = this.#states.get(key);
+      const obj = this.informer.store.get(key);
+      if (!s || !obj) continue;
+      const desired = this.#desiredStatus(s, obj.status);
+      if (sameStatus(obj.status, desired)) continue;
+      const [ns, name] = key.split('/') as [string, string];
+      const path = `/apis/${GROUP}/${VERSION}/namespaces/${ns}/${PLURAL}/${name}/status`;
+      try {
+        await this.#client.request('PATCH', path, { body: { status: desired }, contentType: 'application/merge-patch+json' });
+      } catch (e) {
+        this.#opts.log?.('warn', 'could not write profile status', { path, error: (e as Error).message });
       }
-      const last = this.#lastValid.get(key);
-      if (last && state.problem?.reason !== 'NameTaken') state.active = last.profile;
-      states.set(key, state);
     }
-    for (const key of [...this.#lastValid.keys()]) if (!store.has(key)) this.#lastValid.delete(key);
-    const active = [...states.values()].flatMap((s) => (s.active ? [s.active] : []));
-    this.#tenancy = tenancy([...(this.#opts.fileProfiles ?? []), ...active], this.#opts.controllerNamespace);
-    for (const [p, message] of this.#tenancy.shadowed) {
-      const s = states.get(`${p.namespace}/${p.name}`);
-      if (s) {
-        s.problem = { reason: 'NameTaken', message };
-        delete s.active;
-      }
-    }
-    this.#states = states;
-    for (const s of states.values()) {
-      if (s.problem)
-        this.#opts.log?.('warn', 'profile not in use as written', {
-          profile: s.key,
-          reason: s.problem.reason,
-          message: s.problem.message,
-          activeVersion: s.active?.version,
-        });
-    }
-    this.#opts.onUpdate?.(this.#tenancy);
-    if (this.#opts.writeStatus?.() ?? true) this.#queueStatusWrites(store);
   }
 
   /** The status one object should have: conditions keep their transition time unless their status changes. */
@@ -142,28 +238,6 @@ export class ClusterProfiles {
       ...(s.active ? { activeVersion: s.active.version, activeHash: s.active.hash } : {}),
       conditions: conditions as unknown as JsonValue,
     };
-  }
-
-  #queueStatusWrites(store: ReadonlyMap<string, JsonObject>): void {
-    const writes: { path: string; status: JsonObject }[] = [];
-    for (const [key, s] of this.#states) {
-      const obj = store.get(key);
-      if (!obj) continue;
-      const desired = this.#desiredStatus(s, obj.status);
-      if (sameStatus(obj.status, desired)) continue;
-      const [ns, name] = key.split('/') as [string, string];
-      writes.push({ path: `/apis/${GROUP}/${VERSION}/namespaces/${ns}/${PLURAL}/${name}/status`, status: desired });
-    }
-    if (writes.length === 0) return;
-    this.#writing = this.#writing.then(async () => {
-      for (const w of writes) {
-        try {
-          await this.#client.request('PATCH', w.path, { body: { status: w.status }, contentType: 'application/merge-patch+json' });
-        } catch (e) {
-          this.#opts.log?.('warn', 'could not write profile status', { path: w.path, error: (e as Error).message });
-        }
-      }
-    });
   }
 }
 

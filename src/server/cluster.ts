@@ -76,13 +76,15 @@ export async function startCluster(o: ClusterOptions, log: Logger, kubeVersionFl
     started.push(namespaces.informer);
 
     let election: LeaderElection | undefined;
+    let profiles: ClusterProfiles | undefined;
     if (o.self) {
-      election = new LeaderElection(client, { namespace: o.controllerNamespace, name: o.self.leaderLease, identity, log: kubeLog });
+      // The replica that becomes leader takes over status writes: it checks every profile's status once.
+      const onChange = (leader: boolean) => leader && profiles?.resyncStatus();
+      election = new LeaderElection(client, { namespace: o.controllerNamespace, name: o.self.leaderLease, identity, log: kubeLog, onChange });
       election.start();
       started.push(election);
     }
 
-    let profiles: ClusterProfiles | undefined;
     if (o.profilesFromCluster) {
       // Status is written by the elected replica only (or by every replica when none is elected).
       const writer = election;
