@@ -5,6 +5,7 @@
  * the server, which swaps it in without dropping connections.
  */
 import { isObject, type JsonObject } from '../engine/json.ts';
+import { pemCertificates } from '../tls/certs.ts';
 import { type CertMaterial, DEFAULT_POLICY, plan, type RenewalPolicy } from '../tls/renewal.ts';
 import { KubeApiError, type KubeClient } from './client.ts';
 
@@ -30,8 +31,6 @@ export interface SelfTlsOptions {
 const NEXT_CREATED = 'outrigger.dev/ca-next-created';
 const b64 = (s: string) => Buffer.from(s).toString('base64');
 const unb64 = (v: unknown) => (typeof v === 'string' ? Buffer.from(v, 'base64').toString('utf8') : undefined);
-const splitPem = (s: string) =>
-  s.match(/-----BEGIN CERTIFICATE-----[\s\S]+?-----END CERTIFICATE-----\n?/g)?.map((p) => (p.endsWith('\n') ? p : `${p}\n`)) ?? [];
 
 export function readMaterial(secret: JsonObject | undefined): CertMaterial | undefined {
   const data = secret && isObject(secret.data) ? secret.data : undefined;
@@ -47,7 +46,7 @@ export function readMaterial(secret: JsonObject | undefined): CertMaterial | und
     caKey,
     cert,
     key,
-    bundle: bundle ? splitPem(bundle) : [caCert],
+    bundle: bundle ? pemCertificates(bundle) : [caCert],
     ...(nextCert && nextKey ? { next: { cert: nextCert, key: nextKey, createdAt } } : {}),
   };
 }

@@ -9,7 +9,7 @@
 import { createHash, createPrivateKey, X509Certificate } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import { createSecureContext } from 'node:tls';
-import { certificateInfo } from '../tls/certs.ts';
+import { caBundleProblem, certificateInfo } from '../tls/certs.ts';
 import { errorFields, type Logger } from './log.ts';
 import type { WebhookMetrics } from './metrics.ts';
 import { failureSettler } from './settle.ts';
@@ -78,11 +78,8 @@ export function checkMaterial(raw: RawFiles, files: TlsFiles): TlsMaterial {
   }
   if (!x509.checkPrivateKey(key)) throw new TlsLoadError(`key ${files.keyFile} does not match certificate ${files.certFile}`);
   if (raw.ca) {
-    try {
-      new X509Certificate(raw.ca);
-    } catch (e) {
-      throw new TlsLoadError(`client CA ${files.clientCaFile}: not a PEM certificate (${(e as Error).message})`);
-    }
+    const problem = caBundleProblem(raw.ca.toString('utf8'));
+    if (problem) throw new TlsLoadError(`client CA ${files.clientCaFile}: ${problem}`);
   }
   try {
     createSecureContext({ cert: raw.cert, key: raw.key, ...(raw.ca ? { ca: raw.ca } : {}) });
