@@ -96,13 +96,27 @@ export interface WebhookContext {
 }
 
 type Route = 'mutate' | 'explain' | 'healthz' | 'readyz' | 'metrics';
-const ROUTES: Record<string, { route: Route; methods: readonly string[] }> = {
-  '/mutate': { route: 'mutate', methods: ['POST'] },
-  '/explain': { route: 'explain', methods: ['POST'] },
-  '/healthz': { route: 'healthz', methods: ['GET', 'HEAD'] },
-  '/readyz': { route: 'readyz', methods: ['GET', 'HEAD'] },
-  '/metrics': { route: 'metrics', methods: ['GET', 'HEAD'] },
+/**
+ * Which listener serves what. The webhook port is reachable by every pod in the cluster, so it
+ * serves only what the API server, the kubelet and Prometheus need, none of it tenant data. What
+ * shows profiles or cluster detail (/explain, verbose readiness) is on the admin listener, which
+ * listens on loopback by default: `kubectl port-forward` and `kubectl exec` reach it, other pods do not.
+ */
+export type Listener = 'webhook' | 'admin';
+const ROUTES: Record<string, { route: Route; methods: readonly string[]; on: readonly Listener[] }> = {
+  '/mutate': { route: 'mutate', methods: ['POST'], on: ['webhook'] },
+  '/explain': { route: 'explain', methods: ['POST'], on: ['admin'] },
+  '/healthz': { route: 'healthz', methods: ['GET', 'HEAD'], on: ['webhook', 'admin'] },
+  '/readyz': { route: 'readyz', methods: ['GET', 'HEAD'], on: ['webhook', 'admin'] },
+  '/metrics': { route: 'metrics', methods: ['GET', 'HEAD'], on: ['webhook', 'admin'] },
 };
+
+/** The routes a listener serves, for the not-found message. */
+const served = (l: Listener) =>
+  Object.entries(ROUTES)
+    .filter(([, e]) => e.on.includes(l))
+    .map(([path, e]) => `${e.methods[0]} ${path}`)
+    .join(', ');
 
 /** `application/json`, optionally with `charset=utf-8`; media types are case-insensitive. */
 export function isJsonContentType(header: string | undefined): boolean {
@@ -132,8 +146,12 @@ export function errorBody(e: HttpError): string {
  * TLS layer asks for one but lets connections without it through, so kubelet probes and Prometheus
  * still reach /healthz, /readyz and /metrics.
  */
-export function createRequestHandler(ctx: WebhookContext, opts: { clientAuth?: boolean } = {}): (req: IncomingMessage, res: ServerResponse) => void {
+export function createRequestHandler(
+  ctx: WebhookContext,
+  opts: { clientAuth?: boolean; listener?: Listener } = {},
+): (req: IncomingMessage, res: ServerResponse) => void {
   const { metrics, log, limits } = ctx;
+  const listener = opts.listener ?? 'webhook';
 
   const send = (res: ServerResponse, status: number, contentType: string, body: string, headers?: Record<string, string>) => {
     if (res.headersSent || res.destroyed) return;
@@ -312,11 +330,16 @@ export function createRequestHandler(ctx: WebhookContext, opts: { clientAuth?: b
     });
   };
 
-  const readyz = (res: ServerResponse, query: URLSearchParams, accept: string | undefined) => {
+  const readyz = (req: IncomingMessage, res: ServerResponse, query: URLSearchParams) => {
+    const verbose = query.has('verbose') || req.headers.accept?.includes('application/json') === true;
+    if (verbose && listener !== 'admin') {
+      fail(req, res, 'readyz', httpError('not-found', 'verbose readiness is served on the admin listener (--admin-address), not on the webhook port'));
+      return;
+    }
     const r = ctx.readiness();
     const status = r.ready ? 200 : 503;
     metrics.http.inc(['readyz', String(status)]);
-    if (query.has('verbose') || accept?.includes('application/json')) {
+    if (verbose) {
       send(res, status, 'application/json', `${JSON.stringify({ ready: r.ready, ...r.detail }, null, 2)}\n`, { 'Cache-Control': 'no-store' });
     } else {
       send(res, status, 'text/plain; charset=utf-8', r.ready ? 'ok\n' : 'not ready\n', { 'Cache-Control': 'no-store' });
@@ -331,12 +354,12 @@ export function createRequestHandler(ctx: WebhookContext, opts: { clientAuth?: b
     const entry = Object.hasOwn(ROUTES, path) ? ROUTES[path] : undefined;
     try {
       if (!entry) {
-        fail(
-          req,
-          res,
-          'other',
-          httpError('not-found', `no route for ${truncate(path, 100)}; the webhook serves POST /mutate, POST /explain, GET /healthz, /readyz, /metrics`),
-        );
+        fail(req, res, 'other', httpError('not-found', `no route for ${truncate(path, 100)}; this port serves ${served(listener)}`));
+        return;
+      }
+      if (!entry.on.includes(listener)) {
+        const where = listener === 'webhook' ? 'the admin listener (--admin-address)' : 'the webhook port';
+        fail(req, res, entry.route, httpError('not-found', `${path} is served on ${where}, not here; this port serves ${served(listener)}`));
         return;
       }
       if (!entry.methods.includes(req.method ?? '')) {
@@ -374,7 +397,7 @@ export function createRequestHandler(ctx: WebhookContext, opts: { clientAuth?: b
           send(res, 200, 'text/plain; charset=utf-8', 'ok\n', { 'Cache-Control': 'no-store' });
           return;
         case 'readyz':
-          readyz(res, query(), req.headers.accept);
+          readyz(req, res, query());
           return;
         case 'metrics':
           metrics.http.inc(['metrics', '200']);
@@ -414,7 +437,7 @@ export function secureOptions(m: TlsMaterial) {
   return { cert: m.cert, key: m.key, ...(m.ca ? { ca: m.ca } : {}), minVersion: 'TLSv1.2' as const };
 }
 
-export function createWebhookServer(opts: { tls: TlsMaterial; clientAuth: boolean; ctx: WebhookContext }): ServerHandle {
+export function createWebhookServer(opts: { tls: TlsMaterial; clientAuth: boolean; ctx: WebhookContext; listener?: Listener }): ServerHandle {
   const { limits, log, metrics } = opts.ctx;
   const server = createServer(
     {
@@ -429,7 +452,7 @@ export function createWebhookServer(opts: { tls: TlsMaterial; clientAuth: boolea
       keepAlive: true, // TCP keep-alive probes: a vanished API server's connections are noticed
       noDelay: true,
     },
-    createRequestHandler(opts.ctx, { clientAuth: opts.clientAuth }),
+    createRequestHandler(opts.ctx, { clientAuth: opts.clientAuth, ...(opts.listener ? { listener: opts.listener } : {}) }),
   );
   server.keepAliveTimeout = limits.keepAliveTimeoutMs;
   server.maxConnections = limits.maxConnections;

@@ -14,6 +14,7 @@ test('flags: defaults and every option', () => {
     tls: { certFile: 'c', keyFile: 'k' },
     port: 8443,
     host: '0.0.0.0',
+    admin: { host: '127.0.0.1', port: 9443 },
     kubeVersion: { major: 1, minor: 33 },
     drainTimeoutMs: 25_000,
     shutdownDelayMs: 0,
@@ -51,6 +52,7 @@ test('flags: defaults and every option', () => {
   assert.deepEqual(o.tls, { certFile: 'c', keyFile: 'k', clientCaFile: 'ca' });
   assert.equal(o.port, 0);
   assert.equal(o.host, '::');
+  assert.deepEqual(o.admin, { host: '127.0.0.1', port: 0 }, 'with --port 0 the admin port is free-picked too');
   assert.deepEqual(o.kubeVersion, { major: 1, minor: 28 });
   assert.equal(o.drainTimeoutMs, 500);
   assert.equal(o.shutdownDelayMs, 5000);
@@ -75,6 +77,9 @@ test('flags: usage errors name the flag', () => {
     [[...base, '--log-level', 'loud'], /--log-level/],
     [[...base, '--reload-interval', '10ms'], /at least 100ms/],
     [[...base, '--nope'], /nope/],
+    [[...base, '--admin-address', '9443'], /--admin-address: "9443" must be HOST:PORT, \[IPv6\]:PORT or none/],
+    [[...base, '--admin-address', '::1:9443'], /--admin-address: "::1:9443" must be HOST:PORT/],
+    [[...base, '--admin-address', 'localhost:99999'], /--admin-address port: "99999" must be a whole number from 0 to 65535/],
   ];
   for (const [argv, message] of bad)
     assert.throws(
@@ -84,6 +89,19 @@ test('flags: usage errors name the flag', () => {
     );
   assert.equal(parseDuration('25', 'x'), 25_000);
   assert.equal(parseDuration('1.5s', 'x'), 1500);
+});
+
+test('flags: --admin-address', () => {
+  const base = ['--profiles', 'p', '--tls-cert', 'c', '--tls-key', 'k'];
+  const admin = (v: string) => {
+    const o = parseServeArgs([...base, '--admin-address', v]);
+    assert.ok(o !== 'help');
+    return o.admin;
+  };
+  assert.deepEqual(admin('0.0.0.0:9000'), { host: '0.0.0.0', port: 9000 });
+  assert.deepEqual(admin('[::1]:9443'), { host: '::1', port: 9443 });
+  assert.deepEqual(admin('localhost:0'), { host: 'localhost', port: 0 });
+  assert.equal(admin('none'), undefined);
 });
 
 test('watch: a change in a watched directory triggers a check; the poll runs without any event', async () => {

@@ -4,6 +4,7 @@
  * on change and a bad edit never takes a good configuration away. SIGTERM/SIGINT: not ready at
  * once, stop accepting connections, finish every request in flight, exit within --drain-timeout.
  */
+import type { Server } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { Server as TlsServer } from 'node:tls';
 import type { HandlerConfig } from '../admission/handle.ts';
@@ -30,10 +31,12 @@ import {
 export const SERVE_HELP = `Usage: outrigger serve --profiles PATH --tls-cert FILE --tls-key FILE [options]
        outrigger serve --profiles-from-cluster --cert-mode self [options]     (in a cluster)
 
-Runs the mutating admission webhook over HTTPS (TLS 1.2 or newer):
+Runs the mutating admission webhook over HTTPS (TLS 1.2 or newer). The webhook port (--port) serves
   POST /mutate    AdmissionReview admission.k8s.io/v1 or v1beta1; only pod CREATE is mutated
-  POST /explain   a Pod or an AdmissionReview (?namespace=NAME): the engine's whole decision as JSON
-  GET  /healthz   alive    GET /readyz   ready to serve (?verbose: JSON detail)    GET /metrics   Prometheus
+  GET  /healthz   alive    GET /readyz   ready to serve    GET /metrics   Prometheus
+and the admin listener (--admin-address, loopback by default) serves, for operators,
+  POST /explain   a Pod or an AdmissionReview (?namespace=NAME): the engine's decision as JSON (env values redacted)
+  GET  /readyz?verbose  readiness detail as JSON      and /healthz, /metrics
 Certificate, key, client CA and profile files are watched (including the Secret/ConfigMap volume
 symlink swap) and reloaded without a restart; a broken update keeps the previous one.
 
@@ -42,8 +45,11 @@ Options:
       --tls-cert FILE        serving certificate, PEM (may hold the chain; required with --cert-mode files)
       --tls-key FILE         its private key, PEM (required with --cert-mode files)
       --client-ca FILE       require client certificates signed by this CA (PEM) on /mutate and /explain
-      --port N               port to listen on (default 8443; 0 picks a free port)
-      --host ADDR            address to listen on (default 0.0.0.0; :: for IPv6 and IPv4)
+                             (any cert mode; the API server presents one when its admission config says so)
+      --port N               webhook port (default 8443; 0 picks a free port)
+      --host ADDR            address of the webhook port (default 0.0.0.0; :: for IPv6 and IPv4)
+      --admin-address HOST:PORT  the admin listener (default 127.0.0.1:9443, or 127.0.0.1:0 with --port 0);
+                             none: no admin listener
       --kube-version X.Y     Kubernetes version of the cluster; decides native sidecars for sidecarMode auto.
                              Default: read from the API server when connected, else ${DEFAULT_KUBE_VERSION.major}.${DEFAULT_KUBE_VERSION.minor}
       --drain-timeout DUR    on SIGTERM, longest wait for requests in flight (default 25s)
@@ -74,6 +80,12 @@ Exit codes: 0 stopped after a clean drain, 1 drain timed out, failed to listen o
 cluster, 2 usage error, 3 invalid profiles or unreadable certificate/key.
 `;
 
+/** Where the admin listener listens (see --admin-address). */
+export interface AdminAddress {
+  host: string;
+  port: number;
+}
+
 export interface ServeOptions {
   profiles: string[];
   /** Certificate files; absent in cert mode self, where the certificate comes from the cluster. */
@@ -83,6 +95,8 @@ export interface ServeOptions {
   cluster?: ClusterOptions;
   port: number;
   host: string;
+  /** The admin listener (/explain, verbose readiness); absent: none. */
+  admin?: AdminAddress;
   kubeVersion: KubeVersion;
   drainTimeoutMs: number;
   /** Not ready but still accepting, before the drain (see --shutdown-delay); default 0. */
@@ -113,6 +127,8 @@ export interface ServeHooks {
 export interface RunningServer {
   port: number;
   host: string;
+  /** The admin listener's port, when there is one. */
+  adminPort?: number;
   metrics: WebhookMetrics;
   profiles: ProfileState;
   tls: TlsState;
@@ -143,6 +159,14 @@ function parseInteger(v: string, flag: string, min: number, max: number): number
   return Number(v);
 }
 
+/** `HOST:PORT` or `[IPv6]:PORT`, or `none`. */
+export function parseAdminAddress(v: string): AdminAddress | undefined {
+  if (v === 'none') return undefined;
+  const m = /^(?:\[([0-9A-Fa-f:.]+)\]|([^\s:[\]]+)):(\d{1,5})$/.exec(v);
+  if (!m) throw new UsageError(`--admin-address: ${JSON.stringify(v)} must be HOST:PORT, [IPv6]:PORT or none`);
+  return { host: (m[1] ?? m[2]) as string, port: parseInteger(m[3] as string, '--admin-address port', 0, 65535) };
+}
+
 const LEVELS: readonly Level[] = ['debug', 'info', 'warn', 'error'];
 
 /** argv → options, or 'help'. Throws UsageError naming the flag. */
@@ -154,6 +178,7 @@ export function parseServeArgs(argv: string[]): ServeOptions | 'help' {
     'client-ca': { type: 'string' },
     port: { type: 'string' },
     host: { type: 'string' },
+    'admin-address': { type: 'string' },
     'kube-version': { type: 'string' },
     'drain-timeout': { type: 'string' },
     'shutdown-delay': { type: 'string' },
@@ -217,6 +242,9 @@ export function parseServeArgs(argv: string[]): ServeOptions | 'help' {
   const pollMs = values['reload-interval'] !== undefined ? parseDuration(values['reload-interval'], '--reload-interval') : 10_000;
   if (pollMs < 100) throw new UsageError('--reload-interval: must be at least 100ms');
   const kubeVersionFlag = values['kube-version'] !== undefined ? parseKubeVersion(values['kube-version']) : undefined;
+  const port = values.port !== undefined ? parseInteger(values.port, '--port', 0, 65535) : 8443;
+  // With --port 0 (tests, several servers on one machine) the admin port is picked freely too.
+  const admin = parseAdminAddress(values['admin-address'] ?? `127.0.0.1:${port === 0 ? 0 : 9443}`);
   return {
     profiles: (values.profiles as string[] | undefined) ?? [],
     ...(certMode === 'files'
@@ -230,8 +258,9 @@ export function parseServeArgs(argv: string[]): ServeOptions | 'help' {
       : {}),
     ...(kubeVersionFlag ? { kubeVersionFlag } : {}),
     ...(cluster ? { cluster } : {}),
-    port: values.port !== undefined ? parseInteger(values.port, '--port', 0, 65535) : 8443,
+    port,
     host: values.host ?? '0.0.0.0',
+    ...(admin ? { admin } : {}),
     kubeVersion: kubeVersionFlag ?? DEFAULT_KUBE_VERSION,
     drainTimeoutMs: values['drain-timeout'] !== undefined ? parseDuration(values['drain-timeout'], '--drain-timeout') : 25_000,
     shutdownDelayMs: values['shutdown-delay'] !== undefined ? parseDuration(values['shutdown-delay'], '--shutdown-delay') : 0,
@@ -349,24 +378,30 @@ export async function startServe(opts: ServeOptions, log: Logger): Promise<Runni
     limits: opts.limits,
     ...(opts.sideEffects || cluster ? { sideEffects: sideEffectsOf(opts.sideEffects, cluster) } : {}),
   };
-  const handle = createWebhookServer({ tls: tlsMaterial, clientAuth: opts.tls?.clientCaFile !== undefined, ctx });
+  const clientAuth = opts.tls?.clientCaFile !== undefined;
+  const handle = createWebhookServer({ tls: tlsMaterial, clientAuth, ctx });
   const { server } = handle;
+  const admin = opts.admin ? createWebhookServer({ tls: tlsMaterial, clientAuth, ctx, listener: 'admin' }) : undefined;
 
+  const listened: Server[] = [];
   try {
-    await new Promise<void>((resolve, reject) => {
-      server.once('error', reject);
-      server.listen({ port: opts.port, host: opts.host }, () => {
-        server.off('error', reject);
-        resolve();
-      });
-    });
+    await listen(server, opts.host, opts.port);
+    listened.push(server);
+    if (admin && opts.admin) await listen(admin.server, opts.admin.host, opts.admin.port);
   } catch (e) {
+    for (const s of listened) s.close();
     metrics.stop();
     await cluster?.stop();
-    log.error('cannot start: failed to listen', { host: opts.host, port: opts.port, ...errorFields(e) });
-    throw new StartError(`error: cannot listen on ${opts.host}:${opts.port}: ${(e as Error).message}`, 1);
+    const where = listened.length === 0 ? { host: opts.host, port: opts.port } : { host: opts.admin?.host, port: opts.admin?.port };
+    log.error('cannot start: failed to listen', { ...where, ...errorFields(e) });
+    throw new StartError(`error: cannot listen on ${where.host}:${where.port}${listened.length > 0 ? ' (--admin-address)' : ''}: ${(e as Error).message}`, 1);
   }
   server.on('error', (e) => log.error('server error', errorFields(e, true)));
+  admin?.server.on('error', (e) => log.error('admin server error', errorFields(e, true)));
+  const setTls = (m: TlsMaterial) => {
+    handle.setTls(m);
+    admin?.setTls(m);
+  };
   listening = true;
   metrics.ready.set(1);
 
@@ -374,13 +409,13 @@ export async function startServe(opts: ServeOptions, log: Logger): Promise<Runni
     ? startTlsReloader({
         files: opts.tls,
         initial: tlsMaterial,
-        apply: (m) => handle.setTls(m),
+        apply: setTls,
         log,
         metrics,
         pollMs: opts.pollMs,
         ...(opts.settleMs !== undefined ? { settleMs: opts.settleMs } : {}),
       })
-    : secretTlsReloader(cluster, tlsMaterial, secretSource, (m) => handle.setTls(m), log, metrics);
+    : secretTlsReloader(cluster, tlsMaterial, secretSource, setTls, log, metrics);
   tlsState = tlsReloader.state;
   const profileReloader = startProfileReloader({
     paths: opts.profiles,
@@ -395,13 +430,15 @@ export async function startServe(opts: ServeOptions, log: Logger): Promise<Runni
   });
 
   const address = server.address() as AddressInfo;
+  const adminAddress = admin?.server.address() as AddressInfo | undefined;
   log.info('listening', {
     host: address.address,
     port: address.port,
+    ...(adminAddress ? { adminHost: adminAddress.address, adminPort: adminAddress.port } : {}),
     profiles: profileSummary(profiles.set),
     kubeVersion: `${opts.kubeVersion.major}.${opts.kubeVersion.minor}`,
     certificate: certLogFields(tlsMaterial),
-    clientAuth: opts.tls?.clientCaFile !== undefined,
+    clientAuth,
     maxBodyBytes: opts.limits.maxBodyBytes,
   });
 
@@ -450,6 +487,12 @@ export async function startServe(opts: ServeOptions, log: Logger): Promise<Runni
       clearTimeout(idleGrace);
       clearTimeout(delay);
       server.close(() => {}); // clears the HTTP layer's timeout checker; the listener is already closed
+      if (admin) {
+        // Operators' requests only: nothing to drain for.
+        admin.server.close(() => {});
+        admin.server.closeAllConnections();
+        admin.destroyAllSockets();
+      }
       metrics.stop();
       const report = () => {
         log.info('stopped', { exitCode: code, drainMs: Math.round(performance.now() - started) });
@@ -497,6 +540,7 @@ export async function startServe(opts: ServeOptions, log: Logger): Promise<Runni
   const running: RunningServer = {
     port: address.port,
     host: address.address,
+    ...(adminAddress ? { adminPort: adminAddress.port } : {}),
     metrics,
     profiles,
     tls: tlsState,
@@ -507,6 +551,16 @@ export async function startServe(opts: ServeOptions, log: Logger): Promise<Runni
     },
   };
   return running;
+}
+
+function listen(server: Server, host: string, port: number): Promise<void> {
+  return new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen({ port, host }, () => {
+      server.off('error', reject);
+      resolve();
+    });
+  });
 }
 
 function sideEffectsOf(own: ServeOptions['sideEffects'], cluster: ClusterRuntime | undefined): NonNullable<WebhookContext['sideEffects']> {

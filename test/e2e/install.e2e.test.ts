@@ -49,6 +49,9 @@ function servedFingerprint(port: number): Promise<string> {
   });
 }
 
+/** The admin listener of a replica (verbose readiness), from its "listening" log line. */
+const adminPort = (p: ServeProcess) => p.logs.find((l) => l.msg === 'listening')?.adminPort as number;
+
 /** Starts `outrigger serve` as the bundle's Deployment would run it, against this control plane. */
 function startReplica(kubeconfig: string, identity: string, extra: string[] = []): Promise<ServeProcess> {
   // No CA to check /readyz with before the replica has made one: the tests check readiness.
@@ -162,7 +165,7 @@ describe('install bundle with self-managed certificates', { skip: availability.s
     const ca = await secretData('ca.crt');
     assert.match(ca, /BEGIN CERTIFICATE/);
     await eventually('the caBundle to carry the CA', async () => (await caBundle()).includes(ca.trim()));
-    const ready = await replicaGet(a.port, await caBundle(), '/readyz?verbose');
+    const ready = await replicaGet(adminPort(a), await caBundle(), '/readyz?verbose');
     assert.equal(ready.status, 200, JSON.stringify(ready.body));
     assert.equal((ready.body.cluster as JsonObject | undefined)?.leader, true, JSON.stringify(ready.body));
     assert.equal(await leaseHolder(), 'replica-a');
@@ -266,7 +269,7 @@ describe('install bundle with self-managed certificates', { skip: availability.s
     const b = await startReplica(kubeconfig, 'replica-b', ['--profiles-from-cluster', '--cert-mode', 'self', '--cert-check-interval', '1s']);
     replicas.push(b);
     assert.equal(await leaseHolder(), 'replica-a');
-    const ready = await replicaGet(b.port, await caBundle(), '/readyz?verbose');
+    const ready = await replicaGet(adminPort(b), await caBundle(), '/readyz?verbose');
     assert.equal(ready.status, 200);
     assert.equal((ready.body.cluster as JsonObject).leader, false);
     assert.ok(!b.logs.some((l) => l.msg === 'certificates updated' || l.msg === 'caBundle written to the webhook configuration'), 'the follower wrote nothing');

@@ -76,6 +76,8 @@ export class LogSink extends Writable {
 export interface TestServer {
   running: RunningServer;
   port: number;
+  /** The admin listener (/explain, verbose readiness). */
+  adminPort: number;
   caPem: string;
   dir: string;
   certDir: string;
@@ -134,6 +136,7 @@ export async function startTestServer(o: TestServerOptions = {}): Promise<TestSe
       },
       port: 0,
       host: '127.0.0.1',
+      admin: { host: '127.0.0.1', port: 0 },
       kubeVersion: o.kubeVersion ?? { major: 1, minor: 33 },
       drainTimeoutMs: o.drainTimeoutMs ?? 5000,
       ...(o.shutdownDelayMs !== undefined ? { shutdownDelayMs: o.shutdownDelayMs } : {}),
@@ -149,6 +152,7 @@ export async function startTestServer(o: TestServerOptions = {}): Promise<TestSe
   return {
     running,
     port: running.port,
+    adminPort: running.adminPort as number,
     caPem: certs.ca.certPem,
     dir,
     certDir,
