@@ -70,7 +70,7 @@ test('flags: usage errors name the flag', () => {
     [[...base, '--port', 'x'], /--port/],
     [[...base, '--drain-timeout', '5d'], /--drain-timeout: "5d" is not a duration/],
     [[...base, '--cert-mode', 'magic'], /--cert-mode: "magic" must be files or self/],
-    [[...base, '--cert-mode', 'self'], /--cert-mode self makes its own certificate/],
+    [[...base, '--cert-mode', 'self'], /--cert-mode self makes its own certificate: drop --tls-cert and --tls-key/],
     [[...base, '--tls-secret', 's'], /--tls-secret only apply to --cert-mode self/],
     [['--profiles-from-cluster'], /missing --tls-cert, --tls-key/],
     [[...base, '--kube-version', 'latest'], /--kube-version/],
@@ -158,6 +158,10 @@ test('flags: cluster mode needs neither files nor certificates', () => {
     events: true,
     self: { secretName: 'outrigger-tls', service: 'outrigger', webhookConfig: 'outrigger', leaderLease: 'outrigger-certificates', leafValiditySeconds: 90 },
   });
+  const withCa = parseServeArgs(['--profiles-from-cluster', '--cert-mode', 'self', '--client-ca', '/etc/outrigger/client-ca/ca.crt']);
+  assert.ok(withCa !== 'help');
+  assert.equal(withCa.clientCaFile, '/etc/outrigger/client-ca/ca.crt', '--client-ca works with --cert-mode self');
+  assert.equal(withCa.tls, undefined);
   const files = parseServeArgs(['--profiles', 'p', '--tls-cert', 'c', '--tls-key', 'k']);
   assert.ok(files !== 'help' && files.cluster === undefined, 'no cluster connection unless asked for');
 });

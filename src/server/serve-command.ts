@@ -20,6 +20,7 @@ import { loadInitialProfiles, type ProfileState, profileSummary, startProfileRel
 import {
   certLogFields,
   materialFromPem,
+  readClientCa,
   readTlsMaterial,
   startTlsReloader,
   type TlsFiles,
@@ -27,6 +28,7 @@ import {
   type TlsMaterial,
   type TlsState,
 } from './tls-reloader.ts';
+import { watchPaths } from './watch.ts';
 
 export const SERVE_HELP = `Usage: outrigger serve --profiles PATH --tls-cert FILE --tls-key FILE [options]
        outrigger serve --profiles-from-cluster --cert-mode self [options]     (in a cluster)
@@ -90,6 +92,8 @@ export interface ServeOptions {
   profiles: string[];
   /** Certificate files; absent in cert mode self, where the certificate comes from the cluster. */
   tls?: TlsFiles;
+  /** Cert mode self: the --client-ca file (with files it is `tls.clientCaFile`). */
+  clientCaFile?: string;
   /** Kubernetes version given by flag; when absent and connected, read from the API server. */
   kubeVersionFlag?: KubeVersion;
   cluster?: ClusterOptions;
@@ -206,8 +210,8 @@ export function parseServeArgs(argv: string[]): ServeOptions | 'help' {
   const required = [...(fromCluster ? [] : (['profiles'] as const)), ...(certMode === 'files' ? (['tls-cert', 'tls-key'] as const) : [])];
   const missing = required.filter((f) => values[f] === undefined || (Array.isArray(values[f]) && values[f].length === 0));
   if (missing.length > 0) throw new UsageError(`missing ${missing.map((f) => `--${f}`).join(', ')}`);
-  if (certMode === 'self' && (values['tls-cert'] || values['tls-key'] || values['client-ca'])) {
-    throw new UsageError('--cert-mode self makes its own certificate: drop --tls-cert, --tls-key and --client-ca');
+  if (certMode === 'self' && (values['tls-cert'] || values['tls-key'])) {
+    throw new UsageError('--cert-mode self makes its own certificate: drop --tls-cert and --tls-key');
   }
   const selfOnly = (['tls-secret', 'service', 'webhook-config', 'leader-lease', 'cert-validity', 'cert-check-interval'] as const).filter(
     (f) => values[f] !== undefined,
@@ -255,7 +259,9 @@ export function parseServeArgs(argv: string[]): ServeOptions | 'help' {
             ...(values['client-ca'] !== undefined ? { clientCaFile: values['client-ca'] } : {}),
           },
         }
-      : {}),
+      : values['client-ca'] !== undefined
+        ? { clientCaFile: values['client-ca'] }
+        : {}),
     ...(kubeVersionFlag ? { kubeVersionFlag } : {}),
     ...(cluster ? { cluster } : {}),
     port,
@@ -313,8 +319,10 @@ export async function startServe(opts: ServeOptions, log: Logger): Promise<Runni
   let tlsMaterial: TlsMaterial;
   try {
     if (opts.tls) tlsMaterial = await readTlsMaterial(opts.tls);
-    else if (cluster?.tls) tlsMaterial = materialFromPem(cluster.tls.first.certPem, cluster.tls.first.keyPem, secretSource);
-    else throw new TlsLoadError('no certificate: give --tls-cert and --tls-key, or --cert-mode self');
+    else if (cluster?.tls) {
+      const ca = opts.clientCaFile ? await readClientCa(opts.clientCaFile) : undefined;
+      tlsMaterial = materialFromPem(cluster.tls.first.certPem, cluster.tls.first.keyPem, secretSource, ca);
+    } else throw new TlsLoadError('no certificate: give --tls-cert and --tls-key, or --cert-mode self');
   } catch (e) {
     metrics.stop();
     await cluster?.stop();
@@ -343,6 +351,8 @@ export async function startServe(opts: ServeOptions, log: Logger): Promise<Runni
   metrics.tlsReloads.inc(['success']);
   metrics.tlsReloadOk.set(1);
 
+  const clientCaFile = opts.tls?.clientCaFile ?? opts.clientCaFile;
+  const clientAuth = clientCaFile !== undefined;
   const readiness = (): Readiness => {
     const clusterReady = cluster?.readiness();
     const ready = listening && !draining && (clusterReady?.ready ?? true);
@@ -362,7 +372,7 @@ export async function startServe(opts: ServeOptions, log: Logger): Promise<Runni
           ...certLogFields(tlsState.current),
           expired: tlsState.current.notAfter.getTime() <= Date.now(),
           source: opts.tls ? 'files' : secretSource,
-          clientAuth: opts.tls?.clientCaFile !== undefined,
+          clientAuth,
           lastReloadError: tlsState.lastError ?? null,
         },
       },
@@ -378,7 +388,6 @@ export async function startServe(opts: ServeOptions, log: Logger): Promise<Runni
     limits: opts.limits,
     ...(opts.sideEffects || cluster ? { sideEffects: sideEffectsOf(opts.sideEffects, cluster) } : {}),
   };
-  const clientAuth = opts.tls?.clientCaFile !== undefined;
   const handle = createWebhookServer({ tls: tlsMaterial, clientAuth, ctx });
   const { server } = handle;
   const admin = opts.admin ? createWebhookServer({ tls: tlsMaterial, clientAuth, ctx, listener: 'admin' }) : undefined;
@@ -415,7 +424,16 @@ export async function startServe(opts: ServeOptions, log: Logger): Promise<Runni
         pollMs: opts.pollMs,
         ...(opts.settleMs !== undefined ? { settleMs: opts.settleMs } : {}),
       })
-    : secretTlsReloader(cluster, tlsMaterial, secretSource, setTls, log, metrics);
+    : secretTlsReloader({
+        cluster,
+        initial: tlsMaterial,
+        source: secretSource,
+        apply: setTls,
+        log,
+        metrics,
+        pollMs: opts.pollMs,
+        ...(opts.clientCaFile ? { clientCaFile: opts.clientCaFile } : {}),
+      });
   tlsState = tlsReloader.state;
   const profileReloader = startProfileReloader({
     paths: opts.profiles,
@@ -570,36 +588,77 @@ function sideEffectsOf(own: ServeOptions['sideEffects'], cluster: ClusterRuntime
   };
 }
 
-/** Cert mode self: new material arrives from the Secret (every replica polls it); no files to watch. */
-function secretTlsReloader(
-  cluster: ClusterRuntime | undefined,
-  initial: TlsMaterial,
-  source: string,
-  apply: (m: TlsMaterial) => void,
-  log: Logger,
-  metrics: WebhookMetrics,
-) {
-  const state: TlsState = { current: initial };
-  metrics.certExpiry.set(initial.notAfter.getTime() / 1000);
-  cluster?.tls?.onChange((pem) => {
+/**
+ * Cert mode self: new material arrives from the Secret (every replica polls it), and a --client-ca
+ * file is watched like the files of cert mode files. Either change rebuilds the material from the
+ * latest of both; a refused one keeps what is served, reported like any failed reload.
+ */
+function secretTlsReloader(o: {
+  cluster: ClusterRuntime | undefined;
+  initial: TlsMaterial;
+  source: string;
+  apply: (m: TlsMaterial) => void;
+  log: Logger;
+  metrics: WebhookMetrics;
+  pollMs: number;
+  clientCaFile?: string;
+}) {
+  const { metrics, log, source } = o;
+  const state: TlsState = { current: o.initial };
+  metrics.certExpiry.set(o.initial.notAfter.getTime() / 1000);
+  let pem = o.cluster?.tls?.first;
+  let ca = o.initial.ca && o.clientCaFile ? { file: o.clientCaFile, pem: o.initial.ca } : undefined;
+  let failed = '';
+  const rebuild = (what: string) => {
+    if (!pem) return;
     try {
-      const m = materialFromPem(pem.certPem, pem.keyPem, source);
-      if (m.fingerprint === state.current.fingerprint) return;
-      apply(m);
+      const m = materialFromPem(pem.certPem, pem.keyPem, source, ca);
+      if (m.fingerprint === state.current.fingerprint) {
+        // Back to what is served: an earlier refusal no longer applies.
+        if (failed) {
+          failed = '';
+          delete state.lastError;
+          metrics.tlsReloadOk.set(1);
+        }
+        return;
+      }
+      o.apply(m);
       state.current = m;
       delete state.lastError;
+      failed = '';
       metrics.tlsReloads.inc(['success']);
       metrics.tlsReloadOk.set(1);
       metrics.certExpiry.set(m.notAfter.getTime() / 1000);
-      log.info('serving certificate replaced', { source, ...certLogFields(m) });
+      log.info(`${what} replaced`, { source, ...certLogFields(m) });
     } catch (e) {
-      state.lastError = { time: new Date().toISOString(), error: (e as Error).message };
-      metrics.tlsReloads.inc(['failure']);
-      metrics.tlsReloadOk.set(0);
-      log.error('new certificate refused; keeping the current one', { source, error: (e as Error).message });
+      refuse(what, (e as Error).message);
     }
+  };
+  const refuse = (what: string, error: string) => {
+    if (error === failed) return; // the same refusal, seen again by the poll
+    failed = error;
+    state.lastError = { time: new Date().toISOString(), error };
+    metrics.tlsReloads.inc(['failure']);
+    metrics.tlsReloadOk.set(0);
+    log.error(`new ${what} refused; keeping the current one`, { source, error });
+  };
+  o.cluster?.tls?.onChange((m) => {
+    pem = m;
+    rebuild('serving certificate');
   });
-  return { state, stop() {}, check: async () => {} };
+  const file = o.clientCaFile;
+  const check = async () => {
+    if (!file) return;
+    try {
+      ca = await readClientCa(file);
+    } catch (e) {
+      refuse('client CA', (e as Error).message);
+      return;
+    }
+    rebuild('client CA');
+  };
+  const w = file ? watchPaths({ paths: [file], pollMs: o.pollMs, check }) : undefined;
+  return { state, stop: () => w?.stop(), check };
 }
 
 /** The `outrigger serve` command: returns the exit code once the server has stopped. */
