@@ -34,7 +34,7 @@ export interface CertificateAuthority extends KeyPairPem {}
 
 const DAY_MS = 86_400_000;
 /** Both CA and leaf are backdated so a peer whose clock runs slightly behind still accepts them. */
-const CLOCK_SKEW_MS = 5 * 60_000;
+export const CLOCK_SKEW_MS = 5 * 60_000;
 const MAX_NOT_AFTER = Date.UTC(9999, 11, 31, 23, 59, 59); // GeneralizedTime cannot go further
 
 /** ECDSA P-256 self-signed CA: basicConstraints CA:true (critical), keyUsage keyCertSign+cRLSign (critical), subjectKeyIdentifier. */
