@@ -9,7 +9,7 @@ import { parseFlags, UsageError } from './options.ts';
 export const MANIFESTS_HELP = `Usage: outrigger manifests [options] | kubectl apply --server-side -f -
 
 Prints everything needed to run Outrigger: Namespace, CRD, ServiceAccount, RBAC, Deployment,
-PodDisruptionBudget, Service and MutatingWebhookConfiguration.
+PodDisruptionBudget, Service, NetworkPolicy and MutatingWebhookConfiguration.
 
 Options:
   -n, --namespace NAME        Outrigger's namespace (default ${DEFAULTS.namespace})
@@ -21,6 +21,8 @@ Options:
       --ca-bundle FILE        PEM CA for --cert-mode files
       --no-opt-out-condition  do not skip opted-out pods in the API server; needed when a profile is
                               mandatory, or opted-out pods never reach Outrigger
+      --api-server-port N     a port the NetworkPolicy lets Outrigger reach, the API server's (repeatable;
+                              default ${DEFAULTS.apiServerPorts.join(' and ')})
   -h, --help                  show this help
 
 Exit codes: 0 printed, 2 usage error.
@@ -40,6 +42,7 @@ export async function manifestsCommand(argv: string[], io: Io): Promise<number> 
     'cert-mode': { type: 'string' },
     'ca-bundle': { type: 'string' },
     'no-opt-out-condition': { type: 'boolean' },
+    'api-server-port': { type: 'string', multiple: true },
   });
   if (values.help) {
     io.stdout.write(MANIFESTS_HELP);
@@ -65,6 +68,10 @@ export async function manifestsCommand(argv: string[], io: Io): Promise<number> 
     }
     if (!caBundle.includes('-----BEGIN CERTIFICATE-----')) throw new UsageError(`--ca-bundle: ${values['ca-bundle']} holds no PEM certificate`);
   }
+  const ports = (values['api-server-port'] as string[] | undefined) ?? DEFAULTS.apiServerPorts.map(String);
+  for (const p of ports)
+    if (!/^\d{1,5}$/.test(p) || Number(p) < 1 || Number(p) > 65535)
+      throw new UsageError(`--api-server-port: ${JSON.stringify(p)} must be a port from 1 to 65535`);
   io.stdout.write(
     renderBundle({
       namespace,
@@ -72,6 +79,7 @@ export async function manifestsCommand(argv: string[], io: Io): Promise<number> 
       replicas,
       certMode,
       optOutMatchCondition: values['no-opt-out-condition'] !== true,
+      apiServerPorts: ports.map(Number),
       ...(caBundle ? { caBundle } : {}),
     }),
   );

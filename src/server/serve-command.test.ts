@@ -72,6 +72,8 @@ test('flags: usage errors name the flag', () => {
     [[...base, '--cert-mode', 'magic'], /--cert-mode: "magic" must be files or self/],
     [[...base, '--cert-mode', 'self'], /--cert-mode self makes its own certificate: drop --tls-cert and --tls-key/],
     [[...base, '--tls-secret', 's'], /--tls-secret only apply to --cert-mode self/],
+    [[...base, '--ca-secret', 's'], /--ca-secret only apply to --cert-mode self/],
+    [['--profiles-from-cluster', '--cert-mode', 'self', '--cert-check-interval', '0'], /--cert-check-interval: must be at least 100ms/],
     [['--profiles-from-cluster'], /missing --tls-cert, --tls-key/],
     [[...base, '--kube-version', 'latest'], /--kube-version/],
     [[...base, '--log-level', 'loud'], /--log-level/],
@@ -147,7 +149,21 @@ test('watch: a change in a watched directory triggers a check; the poll runs wit
 });
 
 test('flags: cluster mode needs neither files nor certificates', () => {
-  const o = parseServeArgs(['--profiles-from-cluster', '--cert-mode', 'self', '--controller-namespace', 'ops', '--cert-validity', '90s', '--kubeconfig', 'k']);
+  const o = parseServeArgs([
+    '--profiles-from-cluster',
+    '--cert-mode',
+    'self',
+    '--controller-namespace',
+    'ops',
+    '--cert-validity',
+    '90s',
+    '--cert-check-interval',
+    '2s',
+    '--ca-secret',
+    'ops-ca',
+    '--kubeconfig',
+    'k',
+  ]);
   assert.ok(o !== 'help');
   assert.equal(o.tls, undefined);
   assert.deepEqual(o.profiles, []);
@@ -156,7 +172,15 @@ test('flags: cluster mode needs neither files nor certificates', () => {
     profilesFromCluster: true,
     controllerNamespace: 'ops',
     events: true,
-    self: { secretName: 'outrigger-tls', service: 'outrigger', webhookConfig: 'outrigger', leaderLease: 'outrigger-certificates', leafValiditySeconds: 90 },
+    self: {
+      secretName: 'outrigger-tls',
+      caSecretName: 'ops-ca',
+      service: 'outrigger',
+      webhookConfig: 'outrigger',
+      leaderLease: 'outrigger-certificates',
+      checkIntervalMs: 2000,
+      leafValiditySeconds: 90,
+    },
   });
   const withCa = parseServeArgs(['--profiles-from-cluster', '--cert-mode', 'self', '--client-ca', '/etc/outrigger/client-ca/ca.crt']);
   assert.ok(withCa !== 'help');

@@ -69,7 +69,8 @@ Cluster (connects with --kubeconfig, $KUBECONFIG, or the pod's service account):
       --no-events            do not record Events on workloads whose pods were skipped or denied
       --cert-mode MODE       files (default): --tls-cert/--tls-key; self: Outrigger keeps its own CA and
                              certificate in a Secret and the caBundle in the webhook configuration
-      --tls-secret NAME      cert mode self: the Secret (default outrigger-tls)
+      --tls-secret NAME      cert mode self: the serving Secret, read by every replica (default outrigger-tls)
+      --ca-secret NAME       cert mode self: the CA's Secret, read by the elected replica only (default outrigger-ca)
       --service NAME         cert mode self: the Service the certificate is for (default outrigger)
       --webhook-config NAME  cert mode self: the MutatingWebhookConfiguration (default outrigger)
       --leader-lease NAME    cert mode self: the Lease electing the replica that writes (default outrigger-certificates)
@@ -144,6 +145,8 @@ export interface RunningServer {
   recheck(): Promise<void>;
 }
 
+const DEFAULT_CONTROLLER_NAMESPACE = 'outrigger-system';
+
 /** How long idle keep-alive connections are kept after SIGTERM (bounded by half the drain timeout). */
 const IDLE_GRACE_MS = 5_000;
 const netClose = TlsServer.prototype.close;
@@ -161,6 +164,12 @@ function parseInteger(v: string, flag: string, min: number, max: number): number
   if (!/^\d+$/.test(v.trim()) || Number(v) < min || Number(v) > max)
     throw new UsageError(`${flag}: ${JSON.stringify(v)} must be a whole number from ${min} to ${max}`);
   return Number(v);
+}
+
+function parseCheckInterval(v: string): number {
+  const ms = parseDuration(v, '--cert-check-interval');
+  if (ms < 100) throw new UsageError('--cert-check-interval: must be at least 100ms');
+  return ms;
 }
 
 /** `HOST:PORT` or `[IPv6]:PORT`, or `none`. */
@@ -196,6 +205,7 @@ export function parseServeArgs(argv: string[]): ServeOptions | 'help' {
     'no-events': { type: 'boolean' },
     'cert-mode': { type: 'string' },
     'tls-secret': { type: 'string' },
+    'ca-secret': { type: 'string' },
     service: { type: 'string' },
     'webhook-config': { type: 'string' },
     'leader-lease': { type: 'string' },
@@ -213,7 +223,7 @@ export function parseServeArgs(argv: string[]): ServeOptions | 'help' {
   if (certMode === 'self' && (values['tls-cert'] || values['tls-key'])) {
     throw new UsageError('--cert-mode self makes its own certificate: drop --tls-cert and --tls-key');
   }
-  const selfOnly = (['tls-secret', 'service', 'webhook-config', 'leader-lease', 'cert-validity', 'cert-check-interval'] as const).filter(
+  const selfOnly = (['tls-secret', 'ca-secret', 'service', 'webhook-config', 'leader-lease', 'cert-validity', 'cert-check-interval'] as const).filter(
     (f) => values[f] !== undefined,
   );
   if (certMode !== 'self' && selfOnly.length > 0) throw new UsageError(`${selfOnly.map((f) => `--${f}`).join(', ')} only apply to --cert-mode self`);
@@ -223,16 +233,18 @@ export function parseServeArgs(argv: string[]): ServeOptions | 'help' {
         ...(values.kubeconfig !== undefined ? { kubeconfig: values.kubeconfig } : {}),
         ...(values.context !== undefined ? { context: values.context } : {}),
         profilesFromCluster: fromCluster,
-        controllerNamespace: values['controller-namespace'] ?? 'outrigger-system',
+        controllerNamespace: values['controller-namespace'] ?? DEFAULT_CONTROLLER_NAMESPACE,
         events: values['no-events'] !== true,
         ...(values.identity !== undefined ? { identity: values.identity } : {}),
         ...(certMode === 'self'
           ? {
               self: {
                 secretName: values['tls-secret'] ?? 'outrigger-tls',
+                caSecretName: values['ca-secret'] ?? 'outrigger-ca',
                 service: values.service ?? 'outrigger',
                 webhookConfig: values['webhook-config'] ?? 'outrigger',
                 leaderLease: values['leader-lease'] ?? 'outrigger-certificates',
+                ...(values['cert-check-interval'] !== undefined ? { checkIntervalMs: parseCheckInterval(values['cert-check-interval']) } : {}),
                 ...(values['cert-validity'] !== undefined
                   ? { leafValiditySeconds: Math.max(1, Math.round(parseDuration(values['cert-validity'], '--cert-validity') / 1000)) }
                   : {}),
