@@ -14,6 +14,11 @@ export interface Tenancy {
   readonly global: ProfileSet;
 }
 
+/** Whether a profile applies cluster-wide: from a file, or from Outrigger's own namespace. */
+export function isClusterWide(p: SidecarProfile, controllerNamespace: string): boolean {
+  return p.namespace === undefined || p.namespace === controllerNamespace;
+}
+
 /**
  * @param controllerNamespace Outrigger's own namespace: its profiles are cluster-wide.
  * @example tenancy([...fileProfiles, ...clusterProfiles], 'outrigger-system').forNamespace('shop')
@@ -22,8 +27,9 @@ export function tenancy(profiles: readonly SidecarProfile[], controllerNamespace
   const global: SidecarProfile[] = [];
   const byNamespace = new Map<string, SidecarProfile[]>();
   for (const p of profiles) {
-    if (p.namespace === undefined || p.namespace === controllerNamespace) global.push(p);
-    else byNamespace.set(p.namespace, [...(byNamespace.get(p.namespace) ?? []), p]);
+    const ns = p.namespace as string; // set on every profile that is not cluster-wide
+    if (isClusterWide(p, controllerNamespace)) global.push(p);
+    else byNamespace.set(ns, [...(byNamespace.get(ns) ?? []), p]);
   }
   const globalSet = profileSet(global);
   const shadowed = new Map<SidecarProfile, string>();

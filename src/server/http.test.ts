@@ -7,9 +7,9 @@ import { connect as tcpConnect } from 'node:net';
 import { after, before, describe, test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { connect, type TLSSocket } from 'node:tls';
-import { profilesFromYaml } from '../../test/support/profiles.ts';
+import { profilesFromYaml, profileYaml } from '../../test/support/profiles.ts';
 import { decodePatch, makeCerts, pod, type Reply, review, send, startTestServer, TEST_PROFILES, type TestServer } from '../../test/support/webhook.ts';
-import { applyPatch, inject, type JsonObject } from '../engine/index.ts';
+import { applyPatch, inject, type JsonObject, profileSet, type SidecarProfile } from '../engine/index.ts';
 import { isJsonContentType } from './http.ts';
 
 const UID = '705ab4f5-6393-11e8-b7cc-42010a800002';
@@ -450,6 +450,29 @@ describe('routes per listener', () => {
       await s.stop();
     }
   });
+});
+
+test('/metrics never names a tenant’s profile: a namespace’s own profile is counted as "tenant"', async () => {
+  const tenant = {
+    ...(profilesFromYaml(profileYaml('acme-vault', { version: '1.0.0', containers: [{ name: 'vault', image: 'example.com/v:1' }] }))
+      .profiles[0] as SidecarProfile),
+    namespace: 'acme',
+  };
+  const s = await startTestServer({
+    profiles: TEST_PROFILES,
+    extendConfig: (cfg) => ({ ...cfg, profilesFor: (ns) => (ns === 'acme' ? profileSet([...cfg.profiles.profiles, tenant]) : cfg.profiles) }),
+  });
+  try {
+    const r = await send(s.port, { agent: s.agent, body: JSON.stringify(review(pod({ 'outrigger.dev/inject': 'acme-vault, probe' }), { namespace: 'acme' })) });
+    assert.equal(r.status, 200);
+    assert.ok(typeof (r.json().response as JsonObject).patch === 'string', 'the tenant profile was injected');
+    const m = (await send(s.port, { agent: s.agent, method: 'GET', path: '/metrics' })).text;
+    assert.match(m, /outrigger_injections_total\{profile="tenant",reason="injected"\} 1/);
+    assert.match(m, /outrigger_injections_total\{profile="probe",reason="injected"\} 1/);
+    assert.ok(!m.includes('acme'), 'neither the tenant profile nor its namespace appears');
+  } finally {
+    await s.stop();
+  }
 });
 
 describe('client certificates (--client-ca)', () => {

@@ -13,7 +13,7 @@ import type { TLSSocket } from 'node:tls';
 import { explain } from '../admission/explain.ts';
 import { type AdmissionResult, type HandlerConfig, handleDecoded } from '../admission/handle.ts';
 import { decodeReview, type HttpError, type HttpErrorCode, httpError, parseJsonBody } from '../admission/review.ts';
-import { ERROR_REASONS, type ProfileSet, type ReasonCode } from '../engine/index.ts';
+import { ERROR_REASONS, type ProfileSet, type ReasonCode, type SidecarProfile } from '../engine/index.ts';
 import { errorFields, type Logger } from './log.ts';
 import type { WebhookMetrics } from './metrics.ts';
 import type { TlsMaterial } from './tls-reloader.ts';
@@ -93,6 +93,8 @@ export interface WebhookContext {
    * requests: the API server promises dry-run callers that nothing outside the response changes.
    */
   sideEffects?: (r: AdmissionResult) => void;
+  /** Whether a profile is cluster-wide (else a tenant's: its name stays out of metrics); absent: all are. */
+  clusterWide?: (p: SidecarProfile) => boolean;
 }
 
 type Route = 'mutate' | 'explain' | 'healthz' | 'readyz' | 'metrics';
@@ -133,8 +135,16 @@ export function isJsonContentType(header: string | undefined): boolean {
 
 const truncate = (s: string, n: number) => (s.length > n ? `${s.slice(0, n)}…` : s);
 
-function profileLabel(set: ProfileSet | undefined, name: string): string {
-  return name === '*' || set?.byName.has(name) ? name : 'unknown';
+/**
+ * The profile label of metrics: a cluster-wide profile's name, `tenant` for a namespace's own
+ * profile (its name is that tenant's business, and /metrics is readable from the webhook port), or
+ * `unknown` for a name not in the set. Bounded by the platform's own profiles, whatever tenants do.
+ */
+function profileLabel(set: ProfileSet | undefined, name: string, clusterWide: WebhookContext['clusterWide']): string {
+  if (name === '*') return name;
+  const p = set?.byName.get(name);
+  if (!p) return 'unknown';
+  return !clusterWide || clusterWide(p) ? name : 'tenant';
 }
 
 export function errorBody(e: HttpError): string {
@@ -278,7 +288,7 @@ export function createRequestHandler(
     const admitted = r.outcome === 'injected' || r.outcome === 'unchanged';
     let ignored = false;
     for (const p of r.profiles) {
-      const label = profileLabel(set, p.profile);
+      const label = profileLabel(set, p.profile, ctx.clusterWide);
       metrics.injections.inc([label, p.reason]);
       if (admitted && ERROR_REASONS.has(p.reason as ReasonCode) && set?.byName.get(p.profile)?.failurePolicy === 'ignore') {
         metrics.ignoredFailures.inc([label, p.reason]);

@@ -9,8 +9,9 @@ import type { AddressInfo } from 'node:net';
 import { Server as TlsServer } from 'node:tls';
 import type { HandlerConfig } from '../admission/handle.ts';
 import { DEFAULT_KUBE_VERSION, parseFlags, parseKubeVersion, UsageError } from '../cli/options.ts';
-import type { KubeVersion, ProfileSet } from '../engine/index.ts';
+import type { KubeVersion, ProfileSet, SidecarProfile } from '../engine/index.ts';
 import { ProfileLoadError } from '../profiles/load.ts';
+import { isClusterWide } from '../profiles/tenancy.ts';
 import { VERSION } from '../version.ts';
 import { type ClusterOptions, type ClusterRuntime, startCluster } from './cluster.ts';
 import { createWebhookServer, DEFAULT_LIMITS, type Limits, type Readiness, type WebhookContext } from './http.ts';
@@ -391,6 +392,7 @@ export async function startServe(opts: ServeOptions, log: Logger): Promise<Runni
     };
   };
 
+  const controllerNamespace = opts.cluster?.controllerNamespace ?? DEFAULT_CONTROLLER_NAMESPACE;
   const ctx: WebhookContext = {
     config: () => config,
     readiness,
@@ -398,6 +400,7 @@ export async function startServe(opts: ServeOptions, log: Logger): Promise<Runni
     metrics,
     log,
     limits: opts.limits,
+    clusterWide: (p: SidecarProfile) => isClusterWide(p, controllerNamespace),
     ...(opts.sideEffects || cluster ? { sideEffects: sideEffectsOf(opts.sideEffects, cluster) } : {}),
   };
   const handle = createWebhookServer({ tls: tlsMaterial, clientAuth, ctx });

@@ -9,7 +9,7 @@ import type { AdmissionResult } from '../../src/admission/handle.ts';
 import type { JsonObject, JsonValue } from '../../src/engine/index.ts';
 import { DEFAULT_LIMITS, type Limits } from '../../src/server/http.ts';
 import { createLogger } from '../../src/server/log.ts';
-import { type RunningServer, startServe } from '../../src/server/serve-command.ts';
+import { type RunningServer, type ServeOptions, startServe } from '../../src/server/serve-command.ts';
 import { type CertificateAuthority, generateCA, generateServingCert } from '../../src/tls/certs.ts';
 import { profileYaml } from './profiles.ts';
 
@@ -103,6 +103,8 @@ export interface TestServerOptions {
   sideEffects?: (r: AdmissionResult) => void;
   /** Write the profiles as a ConfigMap volume (symlinks). */
   profilesVolume?: boolean;
+  /** Cluster facts for the handler config, as a cluster connection adds them (namespace profiles). */
+  extendConfig?: ServeOptions['extendConfig'];
 }
 
 export async function startTestServer(o: TestServerOptions = {}): Promise<TestServer> {
@@ -145,6 +147,7 @@ export async function startTestServer(o: TestServerOptions = {}): Promise<TestSe
       limits: { ...DEFAULT_LIMITS, ...o.limits },
       ...(o.settleMs !== undefined ? { settleMs: o.settleMs } : {}),
       ...(o.sideEffects ? { sideEffects: o.sideEffects } : {}),
+      ...(o.extendConfig ? { extendConfig: o.extendConfig } : {}),
     },
     createLogger(logs, { level: 'debug' }),
   );
