@@ -101,3 +101,19 @@ test('cert mode self: the CA key has its own Secret; RBAC names exactly the serv
     { apiGroups: [''], resources: ['secrets'], resourceNames: [TLS_SECRET, CA_SECRET], verbs: ['get', 'update'] },
   ]);
 });
+
+test('a client CA ConfigMap is mounted and passed as --client-ca, in every cert mode', () => {
+  for (const certMode of ['self', 'cert-manager', 'files'] as CertMode[]) {
+    const objs = bundle({ ...DEFAULTS, certMode, clientCaConfigMap: 'apiserver-client-ca', ...(certMode === 'files' ? { caBundle: 'x' } : {}) });
+    const c = container(objs);
+    const o = parseServeArgs((c.args as string[]).slice(1));
+    assert.ok(o !== 'help');
+    assert.equal(o.tls?.clientCaFile ?? o.clientCaFile, '/etc/outrigger/client-ca/ca.crt', certMode);
+    assert.ok((c.volumeMounts as JsonObject[]).some((m) => m.name === 'client-ca' && m.mountPath === '/etc/outrigger/client-ca' && m.readOnly === true));
+    const podSpec = ((find(objs, 'Deployment').spec as JsonObject).template as JsonObject).spec as JsonObject;
+    assert.ok((podSpec.volumes as JsonObject[]).some((v) => v.name === 'client-ca' && (v.configMap as JsonObject).name === 'apiserver-client-ca'));
+  }
+  const plain = container(bundle(DEFAULTS));
+  assert.ok(!(plain.args as string[]).some((a) => a.startsWith('--client-ca')));
+  assert.equal(plain.volumeMounts, undefined);
+});

@@ -25,6 +25,11 @@ export interface BundleOptions {
    * the usual endpoint port (6443): policies see the address after kube-proxy's translation.
    */
   apiServerPorts: number[];
+  /**
+   * A ConfigMap (key `ca.crt`) with the CA that signs the API server's client certificate: mounted
+   * and passed as --client-ca, so /mutate and /explain need that certificate. Any cert mode.
+   */
+  clientCaConfigMap?: string;
 }
 
 export const DEFAULTS: BundleOptions = {
@@ -44,6 +49,8 @@ export const LEADER_LEASE = 'outrigger-certificates';
 export const WEBHOOK_NAME = 'pods.outrigger.dev';
 export const WORKLOADS_WEBHOOK_NAME = 'workloads.outrigger.dev';
 const PORT = 8443;
+const TLS_DIR = '/etc/outrigger/tls';
+const CLIENT_CA_DIR = '/etc/outrigger/client-ca';
 /** The admin listener (/explain, verbose readiness): loopback only, reached with kubectl port-forward or exec. */
 export const ADMIN_ADDRESS = '127.0.0.1:9443';
 /** Drain time on SIGTERM; the pod's grace period is longer so in-flight admissions always finish. */
@@ -59,6 +66,14 @@ export function bundle(o: BundleOptions): JsonObject[] {
   const ns = o.namespace;
   const meta = (name: string, extra: JsonObject = {}) => ({ name, namespace: ns, labels: { ...labels }, ...extra });
   const tlsFromSecret = o.certMode !== 'self';
+  const mounts: JsonObject[] = [
+    ...(tlsFromSecret ? [{ name: 'tls', mountPath: TLS_DIR, readOnly: true }] : []),
+    ...(o.clientCaConfigMap ? [{ name: 'client-ca', mountPath: CLIENT_CA_DIR, readOnly: true }] : []),
+  ];
+  const volumes: JsonObject[] = [
+    ...(tlsFromSecret ? [{ name: 'tls', secret: { secretName: TLS_SECRET } }] : []),
+    ...(o.clientCaConfigMap ? [{ name: 'client-ca', configMap: { name: o.clientCaConfigMap } }] : []),
+  ];
 
   const serveArgs = [
     'serve',
@@ -69,7 +84,7 @@ export function bundle(o: BundleOptions): JsonObject[] {
     '--profiles-from-cluster',
     `--controller-namespace=${ns}`,
     ...(tlsFromSecret
-      ? ['--tls-cert=/etc/outrigger/tls/tls.crt', '--tls-key=/etc/outrigger/tls/tls.key']
+      ? [`--tls-cert=${TLS_DIR}/tls.crt`, `--tls-key=${TLS_DIR}/tls.key`]
       : [
           `--cert-mode=self`,
           `--tls-secret=${TLS_SECRET}`,
@@ -78,6 +93,7 @@ export function bundle(o: BundleOptions): JsonObject[] {
           `--webhook-config=${NAME}`,
           `--leader-lease=${LEADER_LEASE}`,
         ]),
+    ...(o.clientCaConfigMap ? [`--client-ca=${CLIENT_CA_DIR}/ca.crt`] : []),
   ];
 
   const objects: JsonObject[] = [
@@ -176,10 +192,10 @@ export function bundle(o: BundleOptions): JsonObject[] {
                 livenessProbe: probe('/healthz', 10),
                 resources: { requests: { cpu: '100m', memory: '128Mi' }, limits: { memory: '256Mi' } },
                 securityContext: { allowPrivilegeEscalation: false, readOnlyRootFilesystem: true, capabilities: { drop: ['ALL'] } },
-                ...(tlsFromSecret ? { volumeMounts: [{ name: 'tls', mountPath: '/etc/outrigger/tls', readOnly: true }] } : {}),
+                ...(mounts.length > 0 ? { volumeMounts: mounts } : {}),
               },
             ],
-            ...(tlsFromSecret ? { volumes: [{ name: 'tls', secret: { secretName: TLS_SECRET } }] } : {}),
+            ...(volumes.length > 0 ? { volumes } : {}),
           },
         },
       },
