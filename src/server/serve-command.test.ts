@@ -1,11 +1,14 @@
 import assert from 'node:assert/strict';
+import { once } from 'node:events';
 import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { type AddressInfo, createServer as createNetServer } from 'node:net';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { tempDir } from '../../test/support/webhook.ts';
+import { LogSink, makeCerts, TEST_PROFILES, tempDir } from '../../test/support/webhook.ts';
 import { UsageError } from '../cli/options.ts';
-import { parseDuration, parseServeArgs } from './serve-command.ts';
+import { createLogger } from './log.ts';
+import { parseDuration, parseServeArgs, StartError, startServe } from './serve-command.ts';
 import { watchPaths } from './watch.ts';
 
 test('flags: defaults and every option', () => {
@@ -188,4 +191,28 @@ test('flags: cluster mode needs neither files nor certificates', () => {
   assert.equal(withCa.tls, undefined);
   const files = parseServeArgs(['--profiles', 'p', '--tls-cert', 'c', '--tls-key', 'k']);
   assert.ok(files !== 'help' && files.cluster === undefined, 'no cluster connection unless asked for');
+});
+
+test('a busy admin address is a start error that names --admin-address', async () => {
+  const blocker = createNetServer().listen(0, '127.0.0.1');
+  await once(blocker, 'listening');
+  const busy = (blocker.address() as AddressInfo).port;
+  const { dir, cleanup } = tempDir();
+  try {
+    const certs = makeCerts();
+    writeFileSync(join(dir, 'tls.crt'), certs.certPem);
+    writeFileSync(join(dir, 'tls.key'), certs.keyPem);
+    writeFileSync(join(dir, 'probe.yaml'), TEST_PROFILES['probe.yaml']);
+    const opts = parseServeArgs(['-p', dir, '--tls-cert', join(dir, 'tls.crt'), '--tls-key', join(dir, 'tls.key'), '--host', '127.0.0.1', '--port', '0']);
+    assert.ok(opts !== 'help');
+    await assert.rejects(startServe({ ...opts, admin: { host: '127.0.0.1', port: busy } }, createLogger(new LogSink())), (e: Error) => {
+      assert.ok(e instanceof StartError);
+      assert.equal(e.exitCode, 1);
+      assert.match(e.message, new RegExp(`cannot listen on 127\\.0\\.0\\.1:${busy} \\(--admin-address\\)`));
+      return true;
+    });
+  } finally {
+    blocker.close();
+    cleanup();
+  }
 });
