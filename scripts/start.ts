@@ -72,6 +72,7 @@ writeFileSync(files.review, `${JSON.stringify(review, null, 2)}\n`);
 writeFileSync(files.pod, `${JSON.stringify(pod, null, 2)}\n`);
 
 const port = (await portFree(8443)) ? 8443 : 0;
+const adminPort = (await portFree(9443)) ? 9443 : 0;
 const args = [
   '--profiles',
   join(ROOT, 'examples', 'profiles'),
@@ -83,6 +84,8 @@ const args = [
   '127.0.0.1',
   '--port',
   String(port),
+  '--admin-address',
+  `127.0.0.1:${adminPort}`,
   '--drain-timeout',
   '5s',
 ];
@@ -93,6 +96,7 @@ process.exitCode = await runServe(
   {
     onListening: (s) => {
       const url = `https://localhost:${s.port}`;
+      const admin = `https://localhost:${s.adminPort}`;
       const curl = `curl --cacert ${rel(files.ca)} -H 'Content-Type: application/json'`;
       process.stderr.write(
         [
@@ -103,9 +107,9 @@ process.exitCode = await runServe(
           `  ${curl} --data @${rel(files.review)} ${url}/mutate`,
           'See the JSON Patch it returns:',
           `  ${curl} --data @${rel(files.review)} -s ${url}/mutate | node -e 'let s="";process.stdin.on("data",(d)=>(s+=d)).on("end",()=>console.log(JSON.stringify(JSON.parse(Buffer.from(JSON.parse(s).response.patch,"base64")),null,2)))'`,
-          'Ask why (the whole decision, with the would-be pod):',
-          `  ${curl} --data @${rel(files.pod)} '${url}/explain?namespace=${namespace}'`,
-          `Health and metrics: ${url}/readyz?verbose  ${url}/metrics  (curl --cacert ${rel(files.ca)} URL)`,
+          'Ask why (the whole decision, with the would-be pod), on the admin listener:',
+          `  ${curl} --data @${rel(files.pod)} '${admin}/explain?namespace=${namespace}'`,
+          `Health and metrics: ${url}/readyz  ${url}/metrics  ${admin}/readyz?verbose  (curl --cacert ${rel(files.ca)} URL)`,
           '',
           'Ctrl-C stops it.',
           '',

@@ -1,12 +1,14 @@
 /**
  * `POST /explain`: the engine's whole decision for a Pod or an AdmissionReview, as JSON, for
  * people debugging why a pod got (or did not get) a sidecar. Pure. For an AdmissionReview it also
- * shows the exact response `/mutate` would send.
+ * shows the response `/mutate` would send. Env values are redacted everywhere in the answer (pod,
+ * patch and the response's patch): they are tenant data, and no decision depends on showing them.
  */
 import { type Decision, type JsonValue, type KubeVersion, REASONS, type ReasonCode } from '../engine/index.ts';
 import { isObject } from '../engine/json.ts';
 import { dns1123Label } from '../engine/k8s-names.ts';
 import { ADMISSION_ERRORS, type AdmissionReason, decide, type HandlerConfig, handleDecoded, nestsDeeperThan } from './handle.ts';
+import { redactEnv, redactPatch } from './redact.ts';
 import type { AdmissionReviewResponse } from './responses.ts';
 import { decodeReviewValue, type HttpError, httpError, preview } from './review.ts';
 
@@ -59,6 +61,16 @@ function fromDecision(d: Decision, namespace: string, cfg: HandlerConfig): Expla
   };
 }
 
+function redacted(e: Explanation): Explanation {
+  const out: Explanation = { ...e, pod: redactEnv(e.pod), patch: redactPatch(e.patch) };
+  const patch = e.response?.response.patch;
+  if (e.response && patch !== undefined) {
+    const ops = redactPatch(JSON.parse(Buffer.from(patch, 'base64').toString('utf8')) as Decision['patch']);
+    out.response = { ...e.response, response: { ...e.response.response, patch: Buffer.from(JSON.stringify(ops)).toString('base64') } };
+  }
+  return out;
+}
+
 /**
  * @param body parsed JSON: a Pod, or an AdmissionReview
  * @param namespace `?namespace=`: overrides the review's or the pod's namespace
@@ -87,7 +99,7 @@ export function explain(body: JsonValue, namespace: string | undefined, cfg: Han
           pod: null,
         };
     explanation.response = result.response;
-    return { ok: true, explanation };
+    return { ok: true, explanation: redacted(explanation) };
   }
 
   if (Object.hasOwn(body, 'kind') && body.kind !== 'Pod') {
@@ -96,7 +108,7 @@ export function explain(body: JsonValue, namespace: string | undefined, cfg: Han
   const meta = isObject(body.metadata) ? body.metadata : undefined;
   const ns = namespace ?? (meta && typeof meta.namespace === 'string' && meta.namespace !== '' ? meta.namespace : 'default');
   try {
-    return { ok: true, explanation: fromDecision(decide(body, ns, cfg), ns, cfg) };
+    return { ok: true, explanation: redacted(fromDecision(decide(body, ns, cfg), ns, cfg)) };
   } catch (e) {
     if (e instanceof RangeError && nestsDeeperThan(body, 200))
       return httpError('nesting-too-deep', 'the pod nests JSON more than 200 levels deep; no Kubernetes Pod does');

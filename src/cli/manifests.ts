@@ -1,7 +1,7 @@
 /** `outrigger manifests`: prints the install bundle. */
 import { readFileSync } from 'node:fs';
 import { type BundleOptions, bundle, type CertMode, DEFAULTS } from '../deploy/manifests.ts';
-import { dns1123Label } from '../engine/k8s-names.ts';
+import { dns1123Label, dns1123Subdomain } from '../engine/k8s-names.ts';
 import { toYaml } from '../io/yaml.ts';
 import { EXIT, type Io } from './commands.ts';
 import { parseFlags, UsageError } from './options.ts';
@@ -9,7 +9,7 @@ import { parseFlags, UsageError } from './options.ts';
 export const MANIFESTS_HELP = `Usage: outrigger manifests [options] | kubectl apply --server-side -f -
 
 Prints everything needed to run Outrigger: Namespace, CRD, ServiceAccount, RBAC, Deployment,
-PodDisruptionBudget, Service and MutatingWebhookConfiguration.
+PodDisruptionBudget, Service, NetworkPolicy and MutatingWebhookConfiguration.
 
 Options:
   -n, --namespace NAME        Outrigger's namespace (default ${DEFAULTS.namespace})
@@ -21,6 +21,10 @@ Options:
       --ca-bundle FILE        PEM CA for --cert-mode files
       --no-opt-out-condition  do not skip opted-out pods in the API server; needed when a profile is
                               mandatory, or opted-out pods never reach Outrigger
+      --client-ca-configmap NAME  require the API server's client certificate on /mutate: ConfigMap
+                              NAME (key ca.crt, in Outrigger's namespace) holds the CA that signs it
+      --api-server-port N     a port the NetworkPolicy lets Outrigger reach, the API server's (repeatable;
+                              default ${DEFAULTS.apiServerPorts.join(' and ')})
   -h, --help                  show this help
 
 Exit codes: 0 printed, 2 usage error.
@@ -40,6 +44,8 @@ export async function manifestsCommand(argv: string[], io: Io): Promise<number> 
     'cert-mode': { type: 'string' },
     'ca-bundle': { type: 'string' },
     'no-opt-out-condition': { type: 'boolean' },
+    'api-server-port': { type: 'string', multiple: true },
+    'client-ca-configmap': { type: 'string' },
   });
   if (values.help) {
     io.stdout.write(MANIFESTS_HELP);
@@ -65,6 +71,13 @@ export async function manifestsCommand(argv: string[], io: Io): Promise<number> 
     }
     if (!caBundle.includes('-----BEGIN CERTIFICATE-----')) throw new UsageError(`--ca-bundle: ${values['ca-bundle']} holds no PEM certificate`);
   }
+  const ports = (values['api-server-port'] as string[] | undefined) ?? DEFAULTS.apiServerPorts.map(String);
+  for (const p of ports)
+    if (!/^\d{1,5}$/.test(p) || Number(p) < 1 || Number(p) > 65535)
+      throw new UsageError(`--api-server-port: ${JSON.stringify(p)} must be a port from 1 to 65535`);
+  const clientCa = values['client-ca-configmap'];
+  const cmError = clientCa === undefined ? undefined : dns1123Subdomain(clientCa);
+  if (cmError) throw new UsageError(`--client-ca-configmap: ${JSON.stringify(clientCa)} ${cmError}`);
   io.stdout.write(
     renderBundle({
       namespace,
@@ -72,6 +85,8 @@ export async function manifestsCommand(argv: string[], io: Io): Promise<number> 
       replicas,
       certMode,
       optOutMatchCondition: values['no-opt-out-condition'] !== true,
+      apiServerPorts: ports.map(Number),
+      ...(clientCa ? { clientCaConfigMap: clientCa } : {}),
       ...(caBundle ? { caBundle } : {}),
     }),
   );

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { isObject, type JsonObject } from '../engine/json.ts';
 import { parseServeArgs } from '../server/serve-command.ts';
-import { bundle, type CertMode, DEFAULTS, NEVER_INJECTED } from './manifests.ts';
+import { bundle, CA_SECRET, type CertMode, DEFAULTS, NEVER_INJECTED, TLS_SECRET } from './manifests.ts';
 
 const find = (objs: JsonObject[], kind: string) => objs.find((o) => o.kind === kind) as JsonObject;
 const container = (objs: JsonObject[]) =>
@@ -52,4 +52,68 @@ test('the pod spec meets the restricted Pod Security Standard and drains within 
   const drain = Number(/--drain-timeout=(\d+)s/.exec((c.args as string[]).join(' '))?.[1]);
   assert.ok((podSpec.terminationGracePeriodSeconds as number) > drain);
   assert.ok(isObject(find(objs, 'PodDisruptionBudget').spec));
+});
+
+test('NetworkPolicy: the webhook port from anywhere, nothing else in; out only to the API server ports', () => {
+  const policy = find(bundle(DEFAULTS), 'NetworkPolicy');
+  assert.ok(policy, 'the bundle has a NetworkPolicy');
+  const spec = policy.spec as JsonObject;
+  assert.deepEqual(spec.podSelector, (find(bundle(DEFAULTS), 'Deployment').spec as JsonObject).selector, 'selects the webhook pods');
+  assert.deepEqual(spec.policyTypes, ['Ingress', 'Egress']);
+  const webhookPort = ((container(bundle(DEFAULTS)).ports as JsonObject[])[0] as JsonObject).containerPort;
+  assert.deepEqual(spec.ingress, [{ ports: [{ protocol: 'TCP', port: webhookPort }] }], 'no rule for the admin port');
+  assert.deepEqual(spec.egress, [
+    {
+      ports: [
+        { protocol: 'TCP', port: 443 },
+        { protocol: 'TCP', port: 6443 },
+      ],
+    },
+  ]);
+  const custom = find(bundle({ ...DEFAULTS, apiServerPorts: [8080] }), 'NetworkPolicy').spec as JsonObject;
+  assert.deepEqual(custom.egress, [{ ports: [{ protocol: 'TCP', port: 8080 }] }]);
+});
+
+test('the admin listener stays on loopback and is not a container port', () => {
+  for (const certMode of ['self', 'cert-manager', 'files'] as CertMode[]) {
+    const c = container(bundle({ ...DEFAULTS, certMode, ...(certMode === 'files' ? { caBundle: 'x' } : {}) }));
+    const o = parseServeArgs((c.args as string[]).slice(1));
+    assert.ok(o !== 'help');
+    assert.deepEqual(o.admin, { host: '127.0.0.1', port: 9443 }, certMode);
+    assert.deepEqual(
+      (c.ports as JsonObject[]).map((p) => p.containerPort),
+      [o.port],
+      certMode,
+    );
+  }
+});
+
+test('cert mode self: the CA key has its own Secret; RBAC names exactly the serving and the CA Secret', () => {
+  const objs = bundle(DEFAULTS);
+  const o = parseServeArgs((container(objs).args as string[]).slice(1));
+  assert.ok(o !== 'help' && o.cluster?.self);
+  assert.equal(o.cluster.self.secretName, TLS_SECRET);
+  assert.equal(o.cluster.self.caSecretName, CA_SECRET);
+  assert.notEqual(CA_SECRET, TLS_SECRET);
+  const secretRules = ((find(objs, 'Role').rules as JsonObject[]) ?? []).filter((r) => (r.resources as string[]).includes('secrets'));
+  assert.deepEqual(secretRules, [
+    { apiGroups: [''], resources: ['secrets'], verbs: ['create'] },
+    { apiGroups: [''], resources: ['secrets'], resourceNames: [TLS_SECRET, CA_SECRET], verbs: ['get', 'update'] },
+  ]);
+});
+
+test('a client CA ConfigMap is mounted and passed as --client-ca, in every cert mode', () => {
+  for (const certMode of ['self', 'cert-manager', 'files'] as CertMode[]) {
+    const objs = bundle({ ...DEFAULTS, certMode, clientCaConfigMap: 'apiserver-client-ca', ...(certMode === 'files' ? { caBundle: 'x' } : {}) });
+    const c = container(objs);
+    const o = parseServeArgs((c.args as string[]).slice(1));
+    assert.ok(o !== 'help');
+    assert.equal(o.tls?.clientCaFile ?? o.clientCaFile, '/etc/outrigger/client-ca/ca.crt', certMode);
+    assert.ok((c.volumeMounts as JsonObject[]).some((m) => m.name === 'client-ca' && m.mountPath === '/etc/outrigger/client-ca' && m.readOnly === true));
+    const podSpec = ((find(objs, 'Deployment').spec as JsonObject).template as JsonObject).spec as JsonObject;
+    assert.ok((podSpec.volumes as JsonObject[]).some((v) => v.name === 'client-ca' && (v.configMap as JsonObject).name === 'apiserver-client-ca'));
+  }
+  const plain = container(bundle(DEFAULTS));
+  assert.ok(!(plain.args as string[]).some((a) => a.startsWith('--client-ca')));
+  assert.equal(plain.volumeMounts, undefined);
 });

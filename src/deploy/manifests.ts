@@ -1,6 +1,6 @@
 /**
  * The install bundle as data: Namespace, CRD, ServiceAccount, least-privilege RBAC, Deployment,
- * PodDisruptionBudget, Service and the MutatingWebhookConfiguration. Pure; `outrigger manifests`
+ * PodDisruptionBudget, Service, NetworkPolicy and the MutatingWebhookConfiguration. Pure; `outrigger manifests`
  * prints it and deploy/outrigger.yaml is its output for the defaults.
  */
 import type { JsonObject } from '../engine/json.ts';
@@ -20,6 +20,16 @@ export interface BundleOptions {
   caBundle?: string;
   /** Skip opted-out pods in the API server (CEL). Leave on unless a profile is mandatory: opted-out pods would never reach Outrigger. */
   optOutMatchCondition: boolean;
+  /**
+   * Ports the NetworkPolicy lets Outrigger reach (the API server). Both the Service port (443) and
+   * the usual endpoint port (6443): policies see the address after kube-proxy's translation.
+   */
+  apiServerPorts: number[];
+  /**
+   * A ConfigMap (key `ca.crt`) with the CA that signs the API server's client certificate: mounted
+   * and passed as --client-ca, so /mutate and /explain need that certificate. Any cert mode.
+   */
+  clientCaConfigMap?: string;
 }
 
 export const DEFAULTS: BundleOptions = {
@@ -28,14 +38,21 @@ export const DEFAULTS: BundleOptions = {
   replicas: 2,
   certMode: 'self',
   optOutMatchCondition: true,
+  apiServerPorts: [443, 6443],
 };
 
 export const NAME = 'outrigger';
 export const TLS_SECRET = 'outrigger-tls';
+/** Cert mode self: the CA's private key, apart from the serving Secret every replica reads. */
+export const CA_SECRET = 'outrigger-ca';
 export const LEADER_LEASE = 'outrigger-certificates';
 export const WEBHOOK_NAME = 'pods.outrigger.dev';
 export const WORKLOADS_WEBHOOK_NAME = 'workloads.outrigger.dev';
 const PORT = 8443;
+const TLS_DIR = '/etc/outrigger/tls';
+const CLIENT_CA_DIR = '/etc/outrigger/client-ca';
+/** The admin listener (/explain, verbose readiness): loopback only, reached with kubectl port-forward or exec. */
+export const ADMIN_ADDRESS = '127.0.0.1:9443';
 /** Drain time on SIGTERM; the pod's grace period is longer so in-flight admissions always finish. */
 export const DRAIN_SECONDS = 25;
 /** Not ready but still accepting after SIGTERM, while the API server learns the endpoint is gone. */
@@ -49,17 +66,34 @@ export function bundle(o: BundleOptions): JsonObject[] {
   const ns = o.namespace;
   const meta = (name: string, extra: JsonObject = {}) => ({ name, namespace: ns, labels: { ...labels }, ...extra });
   const tlsFromSecret = o.certMode !== 'self';
+  const mounts: JsonObject[] = [
+    ...(tlsFromSecret ? [{ name: 'tls', mountPath: TLS_DIR, readOnly: true }] : []),
+    ...(o.clientCaConfigMap ? [{ name: 'client-ca', mountPath: CLIENT_CA_DIR, readOnly: true }] : []),
+  ];
+  const volumes: JsonObject[] = [
+    ...(tlsFromSecret ? [{ name: 'tls', secret: { secretName: TLS_SECRET } }] : []),
+    ...(o.clientCaConfigMap ? [{ name: 'client-ca', configMap: { name: o.clientCaConfigMap } }] : []),
+  ];
 
   const serveArgs = [
     'serve',
     `--port=${PORT}`,
+    `--admin-address=${ADMIN_ADDRESS}`,
     `--drain-timeout=${DRAIN_SECONDS}s`,
     `--shutdown-delay=${SHUTDOWN_DELAY_SECONDS}s`,
     '--profiles-from-cluster',
     `--controller-namespace=${ns}`,
     ...(tlsFromSecret
-      ? ['--tls-cert=/etc/outrigger/tls/tls.crt', '--tls-key=/etc/outrigger/tls/tls.key']
-      : [`--cert-mode=self`, `--tls-secret=${TLS_SECRET}`, `--service=${NAME}`, `--webhook-config=${NAME}`, `--leader-lease=${LEADER_LEASE}`]),
+      ? [`--tls-cert=${TLS_DIR}/tls.crt`, `--tls-key=${TLS_DIR}/tls.key`]
+      : [
+          `--cert-mode=self`,
+          `--tls-secret=${TLS_SECRET}`,
+          `--ca-secret=${CA_SECRET}`,
+          `--service=${NAME}`,
+          `--webhook-config=${NAME}`,
+          `--leader-lease=${LEADER_LEASE}`,
+        ]),
+    ...(o.clientCaConfigMap ? [`--client-ca=${CLIENT_CA_DIR}/ca.crt`] : []),
   ];
 
   const objects: JsonObject[] = [
@@ -104,7 +138,9 @@ export function bundle(o: BundleOptions): JsonObject[] {
         rules: [
           // `create` cannot be limited by name (the object does not exist yet); everything else is.
           { apiGroups: [''], resources: ['secrets'], verbs: ['create'] },
-          { apiGroups: [''], resources: ['secrets'], resourceNames: [TLS_SECRET], verbs: ['get', 'update'] },
+          // The serving Secret (every replica) and the CA Secret (the elected replica; RBAC cannot tell
+          // replicas of one ServiceAccount apart, so that part is Outrigger's own rule).
+          { apiGroups: [''], resources: ['secrets'], resourceNames: [TLS_SECRET, CA_SECRET], verbs: ['get', 'update'] },
           { apiGroups: ['coordination.k8s.io'], resources: ['leases'], verbs: ['create'] },
           { apiGroups: ['coordination.k8s.io'], resources: ['leases'], resourceNames: [LEADER_LEASE], verbs: ['get', 'update'] },
         ],
@@ -156,10 +192,10 @@ export function bundle(o: BundleOptions): JsonObject[] {
                 livenessProbe: probe('/healthz', 10),
                 resources: { requests: { cpu: '100m', memory: '128Mi' }, limits: { memory: '256Mi' } },
                 securityContext: { allowPrivilegeEscalation: false, readOnlyRootFilesystem: true, capabilities: { drop: ['ALL'] } },
-                ...(tlsFromSecret ? { volumeMounts: [{ name: 'tls', mountPath: '/etc/outrigger/tls', readOnly: true }] } : {}),
+                ...(mounts.length > 0 ? { volumeMounts: mounts } : {}),
               },
             ],
-            ...(tlsFromSecret ? { volumes: [{ name: 'tls', secret: { secretName: TLS_SECRET } }] } : {}),
+            ...(volumes.length > 0 ? { volumes } : {}),
           },
         },
       },
@@ -176,6 +212,7 @@ export function bundle(o: BundleOptions): JsonObject[] {
       metadata: meta(NAME),
       spec: { selector: { ...labels }, ports: [{ name: 'https', port: 443, targetPort: 'https', protocol: 'TCP' }] },
     },
+    networkPolicy(meta(NAME), o.apiServerPorts),
   );
 
   if (o.certMode === 'cert-manager') {
@@ -265,4 +302,25 @@ export function bundle(o: BundleOptions): JsonObject[] {
     webhooks: [webhook, workloads],
   });
   return objects;
+}
+
+/**
+ * Ingress: the webhook port (which also serves /metrics) from anywhere, because the address the API
+ * server calls from is not knowable in general (host network, a managed control plane outside the
+ * cluster, konnectivity). Nothing else: the admin listener is on loopback, which policies do not
+ * govern. Egress: only the API server's ports; its address is not knowable either, and Outrigger
+ * reaches it by the IP in KUBERNETES_SERVICE_HOST, so no DNS is needed.
+ */
+function networkPolicy(metadata: JsonObject, apiServerPorts: readonly number[]): JsonObject {
+  return {
+    apiVersion: 'networking.k8s.io/v1',
+    kind: 'NetworkPolicy',
+    metadata,
+    spec: {
+      podSelector: { matchLabels: { ...labels } },
+      policyTypes: ['Ingress', 'Egress'],
+      ingress: [{ ports: [{ protocol: 'TCP', port: PORT }] }],
+      egress: [{ ports: apiServerPorts.map((port) => ({ protocol: 'TCP', port })) }],
+    },
+  };
 }

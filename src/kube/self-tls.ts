@@ -1,10 +1,14 @@
 /**
- * `--cert-mode self`: Outrigger keeps its own CA and serving certificate in a Secret, writes the CA
- * into the webhook configuration's caBundle, renews before expiry, and puts a hand-edited caBundle
- * back. Only the elected replica writes; every replica reads the Secret and hands new material to
- * the server, which swaps it in without dropping connections.
+ * `--cert-mode self`: Outrigger keeps its own CA and serving certificate, writes the CA into the
+ * webhook configuration's caBundle, renews before expiry, and puts a hand-edited caBundle back.
+ * Two Secrets: the serving one (certificate, key, trusted CA certificates) that every replica reads
+ * and hands to the server, which swaps it in without dropping connections; and the CA one (the CA's
+ * private key, and the next CA's during a rotation) that only the elected replica reads and writes.
+ * An install from before the split keeps the CA key in the serving Secret: the elected replica moves
+ * it to the CA Secret, then rewrites the serving Secret without it.
  */
 import { isObject, type JsonObject } from '../engine/json.ts';
+import { pemCertificates } from '../tls/certs.ts';
 import { type CertMaterial, DEFAULT_POLICY, plan, type RenewalPolicy } from '../tls/renewal.ts';
 import { KubeApiError, type KubeClient } from './client.ts';
 
@@ -16,7 +20,10 @@ export interface ServingMaterial {
 
 export interface SelfTlsOptions {
   namespace: string;
+  /** The serving Secret, read by every replica. */
   secretName: string;
+  /** The CA Secret, read and written by the elected replica only. */
+  caSecretName: string;
   service: string;
   webhookConfig: string;
   policy?: Partial<Omit<RenewalPolicy, 'dnsNames'>>;
@@ -30,47 +37,79 @@ export interface SelfTlsOptions {
 const NEXT_CREATED = 'outrigger.dev/ca-next-created';
 const b64 = (s: string) => Buffer.from(s).toString('base64');
 const unb64 = (v: unknown) => (typeof v === 'string' ? Buffer.from(v, 'base64').toString('utf8') : undefined);
-const splitPem = (s: string) =>
-  s.match(/-----BEGIN CERTIFICATE-----[\s\S]+?-----END CERTIFICATE-----\n?/g)?.map((p) => (p.endsWith('\n') ? p : `${p}\n`)) ?? [];
 
-export function readMaterial(secret: JsonObject | undefined): CertMaterial | undefined {
-  const data = secret && isObject(secret.data) ? secret.data : undefined;
-  if (!data) return undefined;
-  const [caCert, caKey, cert, key, bundle] = ['ca.crt', 'ca.key', 'tls.crt', 'tls.key', 'ca-bundle.crt'].map((k) => unb64(data[k]));
+const dataOf = (secret: JsonObject | undefined): JsonObject | undefined => (secret && isObject(secret.data) ? secret.data : undefined);
+const CA_KEYS = ['ca.key', 'ca-next.crt', 'ca-next.key'];
+
+/** The serving Secret still holds the CA key: the layout from before the CA Secret existed. */
+export function holdsCaKey(serving: JsonObject | undefined): boolean {
+  const data = dataOf(serving);
+  return data !== undefined && CA_KEYS.some((k) => Object.hasOwn(data, k));
+}
+
+/**
+ * The whole material from the serving Secret and the CA Secret. A serving Secret that still holds
+ * the CA key wins: it is the layout to migrate, or was written since by a replica of the version
+ * before the split, and either way it signed what is served.
+ */
+export function readMaterial(serving: JsonObject | undefined, ca: JsonObject | undefined): CertMaterial | undefined {
+  const leaf = dataOf(serving);
+  const caSecret = holdsCaKey(serving) ? serving : ca;
+  const caData = dataOf(caSecret);
+  if (!leaf || !caData) return undefined;
+  const [cert, key, bundle] = ['tls.crt', 'tls.key', 'ca-bundle.crt'].map((k) => unb64(leaf[k]));
+  const [caCert, caKey, nextCert, nextKey] = ['ca.crt', 'ca.key', 'ca-next.crt', 'ca-next.key'].map((k) => unb64(caData[k]));
   if (!caCert || !caKey || !cert || !key) return undefined;
-  const nextCert = unb64(data['ca-next.crt']);
-  const nextKey = unb64(data['ca-next.key']);
-  const ann = isObject(secret?.metadata) && isObject(secret.metadata.annotations) ? secret.metadata.annotations : {};
+  const ann = isObject(caSecret?.metadata) && isObject(caSecret.metadata.annotations) ? caSecret.metadata.annotations : {};
   const createdAt = typeof ann[NEXT_CREATED] === 'string' ? ann[NEXT_CREATED] : new Date(0).toISOString();
   return {
     caCert,
     caKey,
     cert,
     key,
-    bundle: bundle ? splitPem(bundle) : [caCert],
+    bundle: bundle ? pemCertificates(bundle) : [caCert],
     ...(nextCert && nextKey ? { next: { cert: nextCert, key: nextKey, createdAt } } : {}),
   };
 }
 
-function secretFor(name: string, namespace: string, m: CertMaterial, previous?: JsonObject): JsonObject {
+/** What every replica needs from the serving Secret: the pair and the trusted bundle. */
+export function readServing(serving: JsonObject | undefined): ServingMaterial | undefined {
+  const data = dataOf(serving);
+  const [cert, key, caCert, bundle] = ['tls.crt', 'tls.key', 'ca.crt', 'ca-bundle.crt'].map((k) => unb64(data?.[k]));
+  if (!cert || !key) return undefined;
+  return { certPem: cert, keyPem: key, caBundle: bundle ?? caCert ?? '' };
+}
+
+function secretFor(name: string, namespace: string, type: string, data: JsonObject, previous?: JsonObject, annotate?: (a: JsonObject) => void): JsonObject {
   const meta = isObject(previous?.metadata) ? previous.metadata : {};
   const annotations = { ...(isObject(meta.annotations) ? meta.annotations : {}) };
-  if (m.next) annotations[NEXT_CREATED] = m.next.createdAt;
-  else delete annotations[NEXT_CREATED];
+  annotate?.(annotations);
   return {
     apiVersion: 'v1',
     kind: 'Secret',
     metadata: { ...meta, name, namespace, annotations, labels: { 'app.kubernetes.io/name': 'outrigger' } },
-    type: 'kubernetes.io/tls',
-    data: {
-      'tls.crt': b64(m.cert),
-      'tls.key': b64(m.key),
-      'ca.crt': b64(m.caCert),
-      'ca.key': b64(m.caKey),
-      'ca-bundle.crt': b64(m.bundle.join('')),
-      ...(m.next ? { 'ca-next.crt': b64(m.next.cert), 'ca-next.key': b64(m.next.key) } : {}),
-    },
+    type,
+    data,
   };
+}
+
+/** The serving Secret: no private key but the serving certificate's. */
+function servingSecret(name: string, namespace: string, m: CertMaterial, previous?: JsonObject): JsonObject {
+  const data = { 'tls.crt': b64(m.cert), 'tls.key': b64(m.key), 'ca.crt': b64(m.caCert), 'ca-bundle.crt': b64(m.bundle.join('')) };
+  return secretFor(name, namespace, 'kubernetes.io/tls', data, previous, (a) => delete a[NEXT_CREATED]);
+}
+
+/** The CA Secret: the keys that sign serving certificates. */
+function caSecret(name: string, namespace: string, m: CertMaterial, previous?: JsonObject): JsonObject {
+  const data = {
+    'ca.crt': b64(m.caCert),
+    'ca.key': b64(m.caKey),
+    ...(m.next ? { 'ca-next.crt': b64(m.next.cert), 'ca-next.key': b64(m.next.key) } : {}),
+  };
+  return secretFor(name, namespace, 'Opaque', data, previous, (a) => {
+    if (m.next) a[NEXT_CREATED] = m.next.createdAt;
+    else delete a[NEXT_CREATED];
+  });
 }
 
 export class SelfManagedTls {
@@ -116,53 +155,71 @@ export class SelfManagedTls {
     await this.#round;
   }
 
-  async #getSecret(): Promise<JsonObject | undefined> {
+  async #getSecret(name: string): Promise<JsonObject | undefined> {
     try {
-      return await this.#client.request('GET', `${this.#secretPath}/${this.#o.secretName}`);
+      return await this.#client.request('GET', `${this.#secretPath}/${name}`);
     } catch (e) {
       if (e instanceof KubeApiError && e.status === 404) return undefined;
       throw e;
     }
   }
 
-  /** One round: (leader) plan, write the Secret, fix the caBundle; (everyone) deliver new material. */
-  async syncOnce(): Promise<void> {
-    let secret = await this.#getSecret();
-    if (this.#o.isLeader()) {
-      const webhook = await this.#client.request('GET', this.#webhookPath);
-      const hooks = (Array.isArray(webhook.webhooks) ? webhook.webhooks : []).filter(isObject).map((h, index) => ({ h, index }));
-      const ours = hooks.filter(({ h }) => this.#isOurs(h));
-      const trusted = ours.map(({ h }) => unb64((isObject(h.clientConfig) ? h.clientConfig : {}).caBundle) ?? '');
-      const p = plan(
-        readMaterial(secret),
-        this.#policy,
-        this.#o.now?.() ?? new Date(),
-        (pem) => trusted.length > 0 && trusted.every((t) => t.includes(pem.trim())),
-      );
-      // The caBundle first, then the Secret: every replica serves what the Secret holds, so the API
-      // server must already trust it by the time any replica can read it.
-      await this.#ensureCaBundle(ours, p.material.bundle.join(''));
-      if (p.reasons.length > 0) {
-        const body = secretFor(this.#o.secretName, this.#o.namespace, p.material, secret);
-        try {
-          secret = secret
-            ? await this.#client.request('PUT', `${this.#secretPath}/${this.#o.secretName}`, { body })
-            : await this.#client.request('POST', this.#secretPath, { body });
-          this.#o.log?.('info', 'certificates updated', { reasons: p.reasons, secret: `${this.#o.namespace}/${this.#o.secretName}` });
-        } catch (e) {
-          // Another writer got there first (409): read theirs next round; the caBundle follows then.
-          if (e instanceof KubeApiError && (e.status === 409 || e.status === 404)) return;
-          throw e;
-        }
-      }
+  /** Creates or replaces a Secret; false when another writer got there first (409, or 404 on a replace). */
+  async #putSecret(name: string, body: JsonObject, exists: boolean): Promise<JsonObject | false> {
+    try {
+      return exists
+        ? await this.#client.request('PUT', `${this.#secretPath}/${name}`, { body })
+        : await this.#client.request('POST', this.#secretPath, { body });
+    } catch (e) {
+      if (e instanceof KubeApiError && (e.status === 409 || e.status === 404)) return false;
+      throw e;
     }
-    const m = readMaterial(secret);
+  }
+
+  /** One round: (leader) plan, write the Secrets, fix the caBundle; (everyone) deliver new material. */
+  async syncOnce(): Promise<void> {
+    let secret = await this.#getSecret(this.#o.secretName);
+    if (this.#o.isLeader()) {
+      const written = await this.#lead(secret);
+      if (written === false) return; // another writer: read theirs next round
+      secret = written;
+    }
+    const m = readServing(secret);
     if (!m) return;
-    const fingerprint = m.cert + m.key;
+    const fingerprint = m.certPem + m.keyPem;
     if (fingerprint !== this.#delivered) {
       this.#delivered = fingerprint;
-      this.#o.onMaterial({ certPem: m.cert, keyPem: m.key, caBundle: m.bundle.join('') });
+      this.#o.onMaterial(m);
     }
+  }
+
+  /** The elected replica's part: the serving Secret as it stands after this round, or false if a write lost a race. */
+  async #lead(serving: JsonObject | undefined): Promise<JsonObject | undefined | false> {
+    const { namespace, secretName, caSecretName } = this.#o;
+    const ca = await this.#getSecret(caSecretName);
+    const webhook = await this.#client.request('GET', this.#webhookPath);
+    const hooks = (Array.isArray(webhook.webhooks) ? webhook.webhooks : []).filter(isObject).map((h, index) => ({ h, index }));
+    const ours = hooks.filter(({ h }) => this.#isOurs(h));
+    const trusted = ours.map(({ h }) => unb64((isObject(h.clientConfig) ? h.clientConfig : {}).caBundle) ?? '');
+    const p = plan(
+      readMaterial(serving, ca),
+      this.#policy,
+      this.#o.now?.() ?? new Date(),
+      (pem) => trusted.length > 0 && trusted.every((t) => t.includes(pem.trim())),
+    );
+    // The caBundle first, then the Secrets: every replica serves what the serving Secret holds, so
+    // the API server must already trust it by the time any replica can read it.
+    await this.#ensureCaBundle(ours, p.material.bundle.join(''));
+    const migrate = holdsCaKey(serving);
+    if (p.reasons.length === 0 && !migrate) return serving;
+    // The CA Secret before the serving one: once the serving Secret drops the CA key, the key must already be kept.
+    const caWritten = await this.#putSecret(caSecretName, caSecret(caSecretName, namespace, p.material, ca), ca !== undefined);
+    if (caWritten === false) return false;
+    const written = await this.#putSecret(secretName, servingSecret(secretName, namespace, p.material, serving), serving !== undefined);
+    if (written === false) return false;
+    const reasons = [...p.reasons, ...(migrate ? [`moved the CA key to Secret ${namespace}/${caSecretName}`] : [])];
+    this.#o.log?.('info', 'certificates updated', { reasons, secret: `${namespace}/${secretName}`, caSecret: `${namespace}/${caSecretName}` });
+    return written;
   }
 
   #isOurs(h: JsonObject): boolean {

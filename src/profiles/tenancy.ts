@@ -19,7 +19,10 @@ export interface Tenancy {
   readonly global: ProfileSet;
 }
 
-const isGlobal = (p: SidecarProfile, controllerNamespace: string) => p.namespace === undefined || p.namespace === controllerNamespace;
+/** Whether a profile applies cluster-wide: from a file, or from Outrigger's own namespace. */
+export function isClusterWide(p: SidecarProfile, controllerNamespace: string): boolean {
+  return p.namespace === undefined || p.namespace === controllerNamespace;
+}
 
 export class TenancyIndex implements Tenancy {
   readonly #controllerNamespace: string;
@@ -53,7 +56,7 @@ export class TenancyIndex implements Tenancy {
   }
 
   shadowReason(p: SidecarProfile): string | undefined {
-    if (isGlobal(p, this.#controllerNamespace)) return undefined;
+    if (isClusterWide(p, this.#controllerNamespace)) return undefined;
     const owner = this.global.byName.get(p.name);
     return owner ? `the name ${JSON.stringify(p.name)} is taken by the cluster-wide profile from ${owner.source}; rename this profile` : undefined;
   }
@@ -72,7 +75,7 @@ export class TenancyIndex implements Tenancy {
   /** Adds or replaces the cluster profile stored under `key` (`namespace/name`). */
   set(key: string, profile: SidecarProfile): void {
     this.delete(key);
-    if (isGlobal(profile, this.#controllerNamespace)) {
+    if (isClusterWide(profile, this.#controllerNamespace)) {
       this.#globalCluster.set(key, profile);
       this.#globalChanged();
       return;

@@ -30,7 +30,15 @@ export interface ClusterOptions {
   events: boolean;
   identity?: string;
   /** Cert mode `self`. */
-  self?: { secretName: string; service: string; webhookConfig: string; leaderLease: string; leafValiditySeconds?: number; checkIntervalMs?: number };
+  self?: {
+    secretName: string;
+    caSecretName: string;
+    service: string;
+    webhookConfig: string;
+    leaderLease: string;
+    leafValiditySeconds?: number;
+    checkIntervalMs?: number;
+  };
   /** Longest wait for caches and the first certificate at startup. */
   syncTimeoutMs?: number;
 }
@@ -104,6 +112,7 @@ export async function startCluster(o: ClusterOptions, log: Logger, kubeVersionFl
       const selfTls = new SelfManagedTls(client, {
         namespace: o.controllerNamespace,
         secretName: o.self.secretName,
+        caSecretName: o.self.caSecretName,
         service: o.self.service,
         webhookConfig: o.self.webhookConfig,
         isLeader: () => leader.leader,

@@ -8,9 +8,9 @@ import { connect as tcpConnect } from 'node:net';
 import { after, before, describe, test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { connect, type TLSSocket } from 'node:tls';
-import { profilesFromYaml } from '../../test/support/profiles.ts';
+import { profilesFromYaml, profileYaml } from '../../test/support/profiles.ts';
 import { decodePatch, makeCerts, pod, type Reply, review, send, startTestServer, TEST_PROFILES, type TestServer } from '../../test/support/webhook.ts';
-import { applyPatch, inject, type JsonObject } from '../engine/index.ts';
+import { applyPatch, inject, type JsonObject, profileSet, type SidecarProfile } from '../engine/index.ts';
 import { isJsonContentType } from './http.ts';
 
 const UID = '705ab4f5-6393-11e8-b7cc-42010a800002';
@@ -359,7 +359,7 @@ describe('webhook over HTTPS', () => {
       assert.equal(h.text, 'ok\n');
       const r = await send(s.port, { agent: s.agent, method: 'GET', path: '/readyz' });
       assert.equal(r.status, 200);
-      const v = await send(s.port, { agent: s.agent, method: 'GET', path: '/readyz?verbose' });
+      const v = await send(s.adminPort, { agent: s.agent, method: 'GET', path: '/readyz?verbose' });
       const detail = v.json() as JsonObject;
       assert.equal(detail.ready, true);
       assert.deepEqual((detail.profiles as JsonObject).loaded, ['probe@1.0.0', 'soft@2.0.0', 'strict@1.0.0']);
@@ -393,7 +393,7 @@ describe('webhook over HTTPS', () => {
 
     test('POST /explain with a pod and ?namespace=, and with an AdmissionReview', async () => {
       const p = pod({ 'outrigger.dev/inject': 'probe, nope' });
-      const r = await send(s.port, { agent: s.agent, path: '/explain?namespace=payments', body: JSON.stringify(p) });
+      const r = await send(s.adminPort, { agent: s.agent, path: '/explain?namespace=payments', body: JSON.stringify(p) });
       assert.equal(r.status, 200);
       const e = r.json() as JsonObject;
       const d = inject(p, set, { namespace: 'payments', kubeVersion: { major: 1, minor: 33 } });
@@ -412,16 +412,16 @@ describe('webhook over HTTPS', () => {
           version: '1.0.0',
         },
       ]);
-      const rv = await send(s.port, { agent: s.agent, path: '/explain', body: JSON.stringify(review(p)) });
+      const rv = await send(s.adminPort, { agent: s.agent, path: '/explain', body: JSON.stringify(review(p)) });
       const ev = rv.json() as JsonObject;
       assert.equal(ev.namespace, 'shop');
       assert.equal(((ev.response as JsonObject).response as JsonObject).uid, UID);
-      const bad = await send(s.port, { agent: s.agent, path: '/explain?namespace=Not_A_Name', body: JSON.stringify(p) });
+      const bad = await send(s.adminPort, { agent: s.agent, path: '/explain?namespace=Not_A_Name', body: JSON.stringify(p) });
       assert.equal(bad.status, 400);
       assert.equal(errorOf(bad).code, 'invalid-query');
-      const svc = await send(s.port, { agent: s.agent, path: '/explain', body: JSON.stringify({ kind: 'Service' }) });
+      const svc = await send(s.adminPort, { agent: s.agent, path: '/explain', body: JSON.stringify({ kind: 'Service' }) });
       assert.equal(errorOf(svc).code, 'not-a-pod');
-      const deep = await send(s.port, { agent: s.agent, path: '/explain', body: `{"kind":${'['.repeat(100_000)}${']'.repeat(100_000)}}` });
+      const deep = await send(s.adminPort, { agent: s.agent, path: '/explain', body: `{"kind":${'['.repeat(100_000)}${']'.repeat(100_000)}}` });
       assert.equal(deep.status, 400);
       assert.match(errorOf(deep).message, /got kind an array;/);
     });
@@ -441,6 +441,65 @@ test('dry-run requests have no side effects; others do', async () => {
   }
 });
 
+describe('routes per listener', () => {
+  test('the webhook port serves /mutate, /healthz, /readyz and /metrics; /explain and verbose readiness only on the admin listener', async () => {
+    const s = await startTestServer({ profiles: TEST_PROFILES });
+    try {
+      assert.notEqual(s.adminPort, s.port);
+      const explain = await send(s.port, { agent: s.agent, path: '/explain', body: JSON.stringify(pod()) });
+      assert.equal(explain.status, 404);
+      assert.equal(errorOf(explain).code, 'not-found');
+      assert.match(
+        errorOf(explain).message,
+        /^\/explain is served on the admin listener \(--admin-address\), not here; this port serves POST \/mutate, GET \/healthz/,
+      );
+      for (const headers of [{}, { Accept: 'application/json' }] as Record<string, string>[]) {
+        const v = await send(s.port, { agent: s.agent, method: 'GET', path: '/readyz?verbose', headers });
+        assert.equal(v.status, 404);
+        assert.match(errorOf(v).message, /verbose readiness is served on the admin listener/);
+        assert.ok(!v.text.includes('profiles') && !v.text.includes('probe@'), v.text);
+      }
+      const json = await send(s.port, { agent: s.agent, method: 'GET', path: '/readyz', headers: { Accept: 'application/json' } });
+      assert.equal(json.status, 404, 'Accept: application/json asks for the detail too');
+      assert.equal((await send(s.port, { agent: s.agent, method: 'GET', path: '/readyz' })).text, 'ok\n');
+      assert.equal((await send(s.port, { agent: s.agent, body: JSON.stringify(review(pod())) })).status, 200);
+
+      const mutate = await send(s.adminPort, { agent: s.agent, body: JSON.stringify(review(pod())) });
+      assert.equal(mutate.status, 404);
+      assert.match(errorOf(mutate).message, /^\/mutate is served on the webhook port/);
+      assert.equal((await send(s.adminPort, { agent: s.agent, path: '/explain', body: JSON.stringify(pod()) })).status, 200);
+      for (const path of ['/healthz', '/readyz', '/readyz?verbose', '/metrics']) {
+        assert.equal((await send(s.adminPort, { agent: s.agent, method: 'GET', path })).status, 200, path);
+      }
+    } finally {
+      await s.stop();
+    }
+  });
+});
+
+test('/metrics never names a tenant’s profile: a namespace’s own profile is counted as "tenant"', async () => {
+  const tenant = {
+    ...(profilesFromYaml(profileYaml('acme-vault', { version: '1.0.0', containers: [{ name: 'vault', image: 'example.com/v:1' }] }))
+      .profiles[0] as SidecarProfile),
+    namespace: 'acme',
+  };
+  const s = await startTestServer({
+    profiles: TEST_PROFILES,
+    extendConfig: (cfg) => ({ ...cfg, profilesFor: (ns) => (ns === 'acme' ? profileSet([...cfg.profiles.profiles, tenant]) : cfg.profiles) }),
+  });
+  try {
+    const r = await send(s.port, { agent: s.agent, body: JSON.stringify(review(pod({ 'outrigger.dev/inject': 'acme-vault, probe' }), { namespace: 'acme' })) });
+    assert.equal(r.status, 200);
+    assert.ok(typeof (r.json().response as JsonObject).patch === 'string', 'the tenant profile was injected');
+    const m = (await send(s.port, { agent: s.agent, method: 'GET', path: '/metrics' })).text;
+    assert.match(m, /outrigger_injections_total\{profile="tenant",reason="injected"\} 1/);
+    assert.match(m, /outrigger_injections_total\{profile="probe",reason="injected"\} 1/);
+    assert.ok(!m.includes('acme'), 'neither the tenant profile nor its namespace appears');
+  } finally {
+    await s.stop();
+  }
+});
+
 describe('client certificates (--client-ca)', () => {
   test('/mutate and /explain need a certificate signed by the CA; health and metrics do not', async () => {
     const clientCerts = makeCerts();
@@ -451,7 +510,7 @@ describe('client certificates (--client-ca)', () => {
       const anonymous = await send(s.port, { ca: s.caPem, body: JSON.stringify(review(pod())) });
       assert.equal(anonymous.status, 401);
       assert.equal(errorOf(anonymous).code, 'client-certificate-required');
-      const explained = await send(s.port, { ca: s.caPem, path: '/explain', body: JSON.stringify(pod()) });
+      const explained = await send(s.adminPort, { ca: s.caPem, path: '/explain', body: JSON.stringify(pod()) });
       assert.equal(explained.status, 401);
       for (const path of ['/healthz', '/readyz', '/metrics']) {
         assert.equal((await send(s.port, { ca: s.caPem, method: 'GET', path })).status, 200, path);

@@ -14,7 +14,7 @@ import type { TLSSocket } from 'node:tls';
 import { explain } from '../admission/explain.ts';
 import { type AdmissionResult, type HandlerConfig, handleDecoded } from '../admission/handle.ts';
 import { decodeReview, type HttpError, type HttpErrorCode, httpError, parseJsonBody } from '../admission/review.ts';
-import { ERROR_REASONS, type ProfileSet, type ReasonCode } from '../engine/index.ts';
+import { ERROR_REASONS, type ProfileSet, type ReasonCode, type SidecarProfile } from '../engine/index.ts';
 import { type BodyShare, createBodyBudget } from './body-budget.ts';
 import { createConnectionTable } from './connections.ts';
 import { createJsonBudgetScanner, DEFAULT_JSON_BUDGET, type JsonBudget, type JsonBudgetScanner } from './json-budget.ts';
@@ -123,16 +123,32 @@ export interface WebhookContext {
    * requests: the API server promises dry-run callers that nothing outside the response changes.
    */
   sideEffects?: (r: AdmissionResult) => void;
+  /** Whether a profile is cluster-wide (else a tenant's: its name stays out of metrics); absent: all are. */
+  clusterWide?: (p: SidecarProfile) => boolean;
 }
 
 type Route = 'mutate' | 'explain' | 'healthz' | 'readyz' | 'metrics';
-const ROUTES: Record<string, { route: Route; methods: readonly string[] }> = {
-  '/mutate': { route: 'mutate', methods: ['POST'] },
-  '/explain': { route: 'explain', methods: ['POST'] },
-  '/healthz': { route: 'healthz', methods: ['GET', 'HEAD'] },
-  '/readyz': { route: 'readyz', methods: ['GET', 'HEAD'] },
-  '/metrics': { route: 'metrics', methods: ['GET', 'HEAD'] },
+/**
+ * Which listener serves what. The webhook port is reachable by every pod in the cluster, so it
+ * serves only what the API server, the kubelet and Prometheus need, none of it tenant data. What
+ * shows profiles or cluster detail (/explain, verbose readiness) is on the admin listener, which
+ * listens on loopback by default: `kubectl port-forward` and `kubectl exec` reach it, other pods do not.
+ */
+export type Listener = 'webhook' | 'admin';
+const ROUTES: Record<string, { route: Route; methods: readonly string[]; on: readonly Listener[] }> = {
+  '/mutate': { route: 'mutate', methods: ['POST'], on: ['webhook'] },
+  '/explain': { route: 'explain', methods: ['POST'], on: ['admin'] },
+  '/healthz': { route: 'healthz', methods: ['GET', 'HEAD'], on: ['webhook', 'admin'] },
+  '/readyz': { route: 'readyz', methods: ['GET', 'HEAD'], on: ['webhook', 'admin'] },
+  '/metrics': { route: 'metrics', methods: ['GET', 'HEAD'], on: ['webhook', 'admin'] },
 };
+
+/** The routes a listener serves, for the not-found message. */
+const served = (l: Listener) =>
+  Object.entries(ROUTES)
+    .filter(([, e]) => e.on.includes(l))
+    .map(([path, e]) => `${e.methods[0]} ${path}`)
+    .join(', ');
 
 /** `application/json`, optionally with `charset=utf-8`; media types are case-insensitive. */
 export function isJsonContentType(header: string | undefined): boolean {
@@ -149,8 +165,16 @@ export function isJsonContentType(header: string | undefined): boolean {
 
 const truncate = (s: string, n: number) => (s.length > n ? `${s.slice(0, n)}…` : s);
 
-function profileLabel(set: ProfileSet | undefined, name: string): string {
-  return name === '*' || set?.byName.has(name) ? name : 'unknown';
+/**
+ * The profile label of metrics: a cluster-wide profile's name, `tenant` for a namespace's own
+ * profile (its name is that tenant's business, and /metrics is readable from the webhook port), or
+ * `unknown` for a name not in the set. Bounded by the platform's own profiles, whatever tenants do.
+ */
+function profileLabel(set: ProfileSet | undefined, name: string, clusterWide: WebhookContext['clusterWide']): string {
+  if (name === '*') return name;
+  const p = set?.byName.get(name);
+  if (!p) return 'unknown';
+  return !clusterWide || clusterWide(p) ? name : 'tenant';
 }
 
 /** Memory and time of a parse follow the number of values, not bytes (json-budget.ts). */
@@ -168,8 +192,12 @@ export function errorBody(e: HttpError): string {
  * TLS layer asks for one but lets connections without it through, so kubelet probes and Prometheus
  * still reach /healthz, /readyz and /metrics.
  */
-export function createRequestHandler(ctx: WebhookContext, opts: { clientAuth?: boolean } = {}): (req: IncomingMessage, res: ServerResponse) => void {
+export function createRequestHandler(
+  ctx: WebhookContext,
+  opts: { clientAuth?: boolean; listener?: Listener } = {},
+): (req: IncomingMessage, res: ServerResponse) => void {
   const { metrics, log, limits } = ctx;
+  const listener = opts.listener ?? 'webhook';
 
   const send = (res: ServerResponse, status: number, contentType: string, body: string, headers?: Record<string, string>) => {
     if (res.headersSent || res.destroyed) return;
@@ -324,7 +352,7 @@ export function createRequestHandler(ctx: WebhookContext, opts: { clientAuth?: b
     const admitted = r.outcome === 'injected' || r.outcome === 'unchanged';
     let ignored = false;
     for (const p of r.profiles) {
-      const label = profileLabel(set, p.profile);
+      const label = profileLabel(set, p.profile, ctx.clusterWide);
       metrics.injections.inc([label, p.reason]);
       if (admitted && ERROR_REASONS.has(p.reason as ReasonCode) && set?.byName.get(p.profile)?.failurePolicy === 'ignore') {
         metrics.ignoredFailures.inc([label, p.reason]);
@@ -376,11 +404,16 @@ export function createRequestHandler(ctx: WebhookContext, opts: { clientAuth?: b
     });
   };
 
-  const readyz = (res: ServerResponse, query: URLSearchParams, accept: string | undefined) => {
+  const readyz = (req: IncomingMessage, res: ServerResponse, query: URLSearchParams) => {
+    const verbose = query.has('verbose') || req.headers.accept?.includes('application/json') === true;
+    if (verbose && listener !== 'admin') {
+      fail(req, res, 'readyz', httpError('not-found', 'verbose readiness is served on the admin listener (--admin-address), not on the webhook port'));
+      return;
+    }
     const r = ctx.readiness();
     const status = r.ready ? 200 : 503;
     metrics.http.inc(['readyz', String(status)]);
-    if (query.has('verbose') || accept?.includes('application/json')) {
+    if (verbose) {
       send(res, status, 'application/json', `${JSON.stringify({ ready: r.ready, ...r.detail }, null, 2)}\n`, { 'Cache-Control': 'no-store' });
     } else {
       send(res, status, 'text/plain; charset=utf-8', r.ready ? 'ok\n' : 'not ready\n', { 'Cache-Control': 'no-store' });
@@ -395,12 +428,12 @@ export function createRequestHandler(ctx: WebhookContext, opts: { clientAuth?: b
     const entry = Object.hasOwn(ROUTES, path) ? ROUTES[path] : undefined;
     try {
       if (!entry) {
-        fail(
-          req,
-          res,
-          'other',
-          httpError('not-found', `no route for ${truncate(path, 100)}; the webhook serves POST /mutate, POST /explain, GET /healthz, /readyz, /metrics`),
-        );
+        fail(req, res, 'other', httpError('not-found', `no route for ${truncate(path, 100)}; this port serves ${served(listener)}`));
+        return;
+      }
+      if (!entry.on.includes(listener)) {
+        const where = listener === 'webhook' ? 'the admin listener (--admin-address)' : 'the webhook port';
+        fail(req, res, entry.route, httpError('not-found', `${path} is served on ${where}, not here; this port serves ${served(listener)}`));
         return;
       }
       if (!entry.methods.includes(req.method ?? '')) {
@@ -438,7 +471,7 @@ export function createRequestHandler(ctx: WebhookContext, opts: { clientAuth?: b
           send(res, 200, 'text/plain; charset=utf-8', 'ok\n', { 'Cache-Control': 'no-store' });
           return;
         case 'readyz':
-          readyz(res, query(), req.headers.accept);
+          readyz(req, res, query());
           return;
         case 'metrics':
           metrics.http.inc(['metrics', '200']);
@@ -505,7 +538,7 @@ export function secureOptions(m: TlsMaterial) {
   };
 }
 
-export function createWebhookServer(opts: { tls: TlsMaterial; clientAuth: boolean; ctx: WebhookContext }): ServerHandle {
+export function createWebhookServer(opts: { tls: TlsMaterial; clientAuth: boolean; ctx: WebhookContext; listener?: Listener }): ServerHandle {
   const { limits, log, metrics } = opts.ctx;
   const server = createServer(
     {
@@ -520,7 +553,7 @@ export function createWebhookServer(opts: { tls: TlsMaterial; clientAuth: boolea
       keepAlive: true, // TCP keep-alive probes: a vanished API server's connections are noticed
       noDelay: true,
     },
-    createRequestHandler(opts.ctx, { clientAuth: opts.clientAuth }),
+    createRequestHandler(opts.ctx, { clientAuth: opts.clientAuth, ...(opts.listener ? { listener: opts.listener } : {}) }),
   );
   server.keepAliveTimeout = limits.keepAliveTimeoutMs;
 

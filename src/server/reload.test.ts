@@ -83,7 +83,7 @@ async function until(what: string, cond: () => Promise<boolean> | boolean, ms = 
   assert.fail(`timed out waiting for ${what}`);
 }
 
-const verbose = async (s: TestServer) => (await send(s.port, { agent: s.agent, method: 'GET', path: '/readyz?verbose' })).json() as JsonObject;
+const verbose = async (s: TestServer) => (await send(s.adminPort, { agent: s.agent, method: 'GET', path: '/readyz?verbose' })).json() as JsonObject;
 const metric = async (s: TestServer, series: string) => {
   const text = (await send(s.port, { agent: s.agent, method: 'GET', path: '/metrics' })).text;
   const line = text.split('\n').find((l) => l.startsWith(`${series} `));

@@ -1,11 +1,14 @@
 import assert from 'node:assert/strict';
+import { once } from 'node:events';
 import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { type AddressInfo, createServer as createNetServer } from 'node:net';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { tempDir } from '../../test/support/webhook.ts';
+import { LogSink, makeCerts, TEST_PROFILES, tempDir } from '../../test/support/webhook.ts';
 import { UsageError } from '../cli/options.ts';
-import { parseDuration, parseServeArgs } from './serve-command.ts';
+import { createLogger } from './log.ts';
+import { parseDuration, parseServeArgs, StartError, startServe } from './serve-command.ts';
 import { watchPaths } from './watch.ts';
 
 test('flags: defaults and every option', () => {
@@ -14,6 +17,7 @@ test('flags: defaults and every option', () => {
     tls: { certFile: 'c', keyFile: 'k' },
     port: 8443,
     host: '0.0.0.0',
+    admin: { host: '127.0.0.1', port: 9443 },
     kubeVersion: { major: 1, minor: 33 },
     drainTimeoutMs: 25_000,
     shutdownDelayMs: 0,
@@ -58,6 +62,7 @@ test('flags: defaults and every option', () => {
   assert.deepEqual(o.tls, { certFile: 'c', keyFile: 'k', clientCaFile: 'ca' });
   assert.equal(o.port, 0);
   assert.equal(o.host, '::');
+  assert.deepEqual(o.admin, { host: '127.0.0.1', port: 0 }, 'with --port 0 the admin port is free-picked too');
   assert.deepEqual(o.kubeVersion, { major: 1, minor: 28 });
   assert.equal(o.drainTimeoutMs, 500);
   assert.equal(o.shutdownDelayMs, 5000);
@@ -76,13 +81,18 @@ test('flags: usage errors name the flag', () => {
     [[...base, '--port', 'x'], /--port/],
     [[...base, '--drain-timeout', '5d'], /--drain-timeout: "5d" is not a duration/],
     [[...base, '--cert-mode', 'magic'], /--cert-mode: "magic" must be files or self/],
-    [[...base, '--cert-mode', 'self'], /--cert-mode self makes its own certificate/],
+    [[...base, '--cert-mode', 'self'], /--cert-mode self makes its own certificate: drop --tls-cert and --tls-key/],
     [[...base, '--tls-secret', 's'], /--tls-secret only apply to --cert-mode self/],
+    [[...base, '--ca-secret', 's'], /--ca-secret only apply to --cert-mode self/],
+    [['--profiles-from-cluster', '--cert-mode', 'self', '--cert-check-interval', '0'], /--cert-check-interval: must be at least 100ms/],
     [['--profiles-from-cluster'], /missing --tls-cert, --tls-key/],
     [[...base, '--kube-version', 'latest'], /--kube-version/],
     [[...base, '--log-level', 'loud'], /--log-level/],
     [[...base, '--reload-interval', '10ms'], /at least 100ms/],
     [[...base, '--nope'], /nope/],
+    [[...base, '--admin-address', '9443'], /--admin-address: "9443" must be HOST:PORT, \[IPv6\]:PORT or none/],
+    [[...base, '--admin-address', '::1:9443'], /--admin-address: "::1:9443" must be HOST:PORT/],
+    [[...base, '--admin-address', 'localhost:99999'], /--admin-address port: "99999" must be a whole number from 0 to 65535/],
   ];
   for (const [argv, message] of bad)
     assert.throws(
@@ -92,6 +102,19 @@ test('flags: usage errors name the flag', () => {
     );
   assert.equal(parseDuration('25', 'x'), 25_000);
   assert.equal(parseDuration('1.5s', 'x'), 1500);
+});
+
+test('flags: --admin-address', () => {
+  const base = ['--profiles', 'p', '--tls-cert', 'c', '--tls-key', 'k'];
+  const admin = (v: string) => {
+    const o = parseServeArgs([...base, '--admin-address', v]);
+    assert.ok(o !== 'help');
+    return o.admin;
+  };
+  assert.deepEqual(admin('0.0.0.0:9000'), { host: '0.0.0.0', port: 9000 });
+  assert.deepEqual(admin('[::1]:9443'), { host: '::1', port: 9443 });
+  assert.deepEqual(admin('localhost:0'), { host: 'localhost', port: 0 });
+  assert.equal(admin('none'), undefined);
 });
 
 test('watch: a change in a watched directory triggers a check; the poll runs without any event', async () => {
@@ -137,7 +160,21 @@ test('watch: a change in a watched directory triggers a check; the poll runs wit
 });
 
 test('flags: cluster mode needs neither files nor certificates', () => {
-  const o = parseServeArgs(['--profiles-from-cluster', '--cert-mode', 'self', '--controller-namespace', 'ops', '--cert-validity', '90s', '--kubeconfig', 'k']);
+  const o = parseServeArgs([
+    '--profiles-from-cluster',
+    '--cert-mode',
+    'self',
+    '--controller-namespace',
+    'ops',
+    '--cert-validity',
+    '90s',
+    '--cert-check-interval',
+    '2s',
+    '--ca-secret',
+    'ops-ca',
+    '--kubeconfig',
+    'k',
+  ]);
   assert.ok(o !== 'help');
   assert.equal(o.tls, undefined);
   assert.deepEqual(o.profiles, []);
@@ -146,8 +183,44 @@ test('flags: cluster mode needs neither files nor certificates', () => {
     profilesFromCluster: true,
     controllerNamespace: 'ops',
     events: true,
-    self: { secretName: 'outrigger-tls', service: 'outrigger', webhookConfig: 'outrigger', leaderLease: 'outrigger-certificates', leafValiditySeconds: 90 },
+    self: {
+      secretName: 'outrigger-tls',
+      caSecretName: 'ops-ca',
+      service: 'outrigger',
+      webhookConfig: 'outrigger',
+      leaderLease: 'outrigger-certificates',
+      checkIntervalMs: 2000,
+      leafValiditySeconds: 90,
+    },
   });
+  const withCa = parseServeArgs(['--profiles-from-cluster', '--cert-mode', 'self', '--client-ca', '/etc/outrigger/client-ca/ca.crt']);
+  assert.ok(withCa !== 'help');
+  assert.equal(withCa.clientCaFile, '/etc/outrigger/client-ca/ca.crt', '--client-ca works with --cert-mode self');
+  assert.equal(withCa.tls, undefined);
   const files = parseServeArgs(['--profiles', 'p', '--tls-cert', 'c', '--tls-key', 'k']);
   assert.ok(files !== 'help' && files.cluster === undefined, 'no cluster connection unless asked for');
+});
+
+test('a busy admin address is a start error that names --admin-address', async () => {
+  const blocker = createNetServer().listen(0, '127.0.0.1');
+  await once(blocker, 'listening');
+  const busy = (blocker.address() as AddressInfo).port;
+  const { dir, cleanup } = tempDir();
+  try {
+    const certs = makeCerts();
+    writeFileSync(join(dir, 'tls.crt'), certs.certPem);
+    writeFileSync(join(dir, 'tls.key'), certs.keyPem);
+    writeFileSync(join(dir, 'probe.yaml'), TEST_PROFILES['probe.yaml']);
+    const opts = parseServeArgs(['-p', dir, '--tls-cert', join(dir, 'tls.crt'), '--tls-key', join(dir, 'tls.key'), '--host', '127.0.0.1', '--port', '0']);
+    assert.ok(opts !== 'help');
+    await assert.rejects(startServe({ ...opts, admin: { host: '127.0.0.1', port: busy } }, createLogger(new LogSink())), (e: Error) => {
+      assert.ok(e instanceof StartError);
+      assert.equal(e.exitCode, 1);
+      assert.match(e.message, new RegExp(`cannot listen on 127\\.0\\.0\\.1:${busy} \\(--admin-address\\)`));
+      return true;
+    });
+  } finally {
+    blocker.close();
+    cleanup();
+  }
 });

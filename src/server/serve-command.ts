@@ -4,12 +4,14 @@
  * on change and a bad edit never takes a good configuration away. SIGTERM/SIGINT: not ready at
  * once, stop accepting connections, finish every request in flight, exit within --drain-timeout.
  */
+import type { Server } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { Server as TlsServer } from 'node:tls';
 import type { HandlerConfig } from '../admission/handle.ts';
 import { DEFAULT_KUBE_VERSION, parseFlags, parseKubeVersion, UsageError } from '../cli/options.ts';
-import type { KubeVersion, ProfileSet } from '../engine/index.ts';
+import type { KubeVersion, ProfileSet, SidecarProfile } from '../engine/index.ts';
 import { ProfileLoadError } from '../profiles/load.ts';
+import { isClusterWide } from '../profiles/tenancy.ts';
 import { VERSION } from '../version.ts';
 import { type ClusterOptions, type ClusterRuntime, startCluster } from './cluster.ts';
 import { createWebhookServer, DEFAULT_LIMITS, type Limits, type Readiness, type WebhookContext } from './http.ts';
@@ -19,6 +21,7 @@ import { loadInitialProfiles, type ProfileState, profileSummary, startProfileRel
 import {
   certLogFields,
   materialFromPem,
+  readClientCa,
   readTlsMaterial,
   startTlsReloader,
   type TlsFiles,
@@ -26,14 +29,17 @@ import {
   type TlsMaterial,
   type TlsState,
 } from './tls-reloader.ts';
+import { watchPaths } from './watch.ts';
 
 export const SERVE_HELP = `Usage: outrigger serve --profiles PATH --tls-cert FILE --tls-key FILE [options]
        outrigger serve --profiles-from-cluster --cert-mode self [options]     (in a cluster)
 
-Runs the mutating admission webhook over HTTPS (TLS 1.2 or newer):
+Runs the mutating admission webhook over HTTPS (TLS 1.2 or newer). The webhook port (--port) serves
   POST /mutate    AdmissionReview admission.k8s.io/v1 or v1beta1; only pod CREATE is mutated
-  POST /explain   a Pod or an AdmissionReview (?namespace=NAME): the engine's whole decision as JSON
-  GET  /healthz   alive    GET /readyz   ready to serve (?verbose: JSON detail)    GET /metrics   Prometheus
+  GET  /healthz   alive    GET /readyz   ready to serve    GET /metrics   Prometheus
+and the admin listener (--admin-address, loopback by default) serves, for operators,
+  POST /explain   a Pod or an AdmissionReview (?namespace=NAME): the engine's decision as JSON (env values redacted)
+  GET  /readyz?verbose  readiness detail as JSON      and /healthz, /metrics
 Certificate, key, client CA and profile files are watched (including the Secret/ConfigMap volume
 symlink swap) and reloaded without a restart; a broken update keeps the previous one.
 
@@ -42,8 +48,11 @@ Options:
       --tls-cert FILE        serving certificate, PEM (may hold the chain; required with --cert-mode files)
       --tls-key FILE         its private key, PEM (required with --cert-mode files)
       --client-ca FILE       require client certificates signed by this CA (PEM) on /mutate and /explain
-      --port N               port to listen on (default 8443; 0 picks a free port)
-      --host ADDR            address to listen on (default 0.0.0.0; :: for IPv6 and IPv4)
+                             (any cert mode; the API server presents one when its admission config says so)
+      --port N               webhook port (default 8443; 0 picks a free port)
+      --host ADDR            address of the webhook port (default 0.0.0.0; :: for IPv6 and IPv4)
+      --admin-address HOST:PORT  the admin listener (default 127.0.0.1:9443, or 127.0.0.1:0 with --port 0);
+                             none: no admin listener
       --kube-version X.Y     Kubernetes version of the cluster; decides native sidecars for sidecarMode auto.
                              Default: read from the API server when connected, else ${DEFAULT_KUBE_VERSION.major}.${DEFAULT_KUBE_VERSION.minor}
       --drain-timeout DUR    on SIGTERM, longest wait for requests in flight (default 25s)
@@ -62,7 +71,8 @@ Cluster (connects with --kubeconfig, $KUBECONFIG, or the pod's service account):
       --no-events            do not record Events on workloads whose pods were skipped or denied
       --cert-mode MODE       files (default): --tls-cert/--tls-key; self: Outrigger keeps its own CA and
                              certificate in a Secret and the caBundle in the webhook configuration
-      --tls-secret NAME      cert mode self: the Secret (default outrigger-tls)
+      --tls-secret NAME      cert mode self: the serving Secret, read by every replica (default outrigger-tls)
+      --ca-secret NAME       cert mode self: the CA's Secret, read by the elected replica only (default outrigger-ca)
       --service NAME         cert mode self: the Service the certificate is for (default outrigger)
       --webhook-config NAME  cert mode self: the MutatingWebhookConfiguration (default outrigger)
       --leader-lease NAME    cert mode self: the Lease electing the replica that writes (default outrigger-certificates)
@@ -75,15 +85,25 @@ Exit codes: 0 stopped after a clean drain, 1 drain timed out, failed to listen o
 cluster, 2 usage error, 3 invalid profiles or unreadable certificate/key.
 `;
 
+/** Where the admin listener listens (see --admin-address). */
+export interface AdminAddress {
+  host: string;
+  port: number;
+}
+
 export interface ServeOptions {
   profiles: string[];
   /** Certificate files; absent in cert mode self, where the certificate comes from the cluster. */
   tls?: TlsFiles;
+  /** Cert mode self: the --client-ca file (with files it is `tls.clientCaFile`). */
+  clientCaFile?: string;
   /** Kubernetes version given by flag; when absent and connected, read from the API server. */
   kubeVersionFlag?: KubeVersion;
   cluster?: ClusterOptions;
   port: number;
   host: string;
+  /** The admin listener (/explain, verbose readiness); absent: none. */
+  admin?: AdminAddress;
   kubeVersion: KubeVersion;
   drainTimeoutMs: number;
   /** Not ready but still accepting, before the drain (see --shutdown-delay); default 0. */
@@ -114,6 +134,8 @@ export interface ServeHooks {
 export interface RunningServer {
   port: number;
   host: string;
+  /** The admin listener's port, when there is one. */
+  adminPort?: number;
   metrics: WebhookMetrics;
   profiles: ProfileState;
   tls: TlsState;
@@ -124,6 +146,8 @@ export interface RunningServer {
   /** Runs both reload checks now (tests). */
   recheck(): Promise<void>;
 }
+
+const DEFAULT_CONTROLLER_NAMESPACE = 'outrigger-system';
 
 /** How long idle keep-alive connections are kept after SIGTERM (bounded by half the drain timeout). */
 const IDLE_GRACE_MS = 5_000;
@@ -144,6 +168,20 @@ function parseInteger(v: string, flag: string, min: number, max: number): number
   return Number(v);
 }
 
+function parseCheckInterval(v: string): number {
+  const ms = parseDuration(v, '--cert-check-interval');
+  if (ms < 100) throw new UsageError('--cert-check-interval: must be at least 100ms');
+  return ms;
+}
+
+/** `HOST:PORT` or `[IPv6]:PORT`, or `none`. */
+export function parseAdminAddress(v: string): AdminAddress | undefined {
+  if (v === 'none') return undefined;
+  const m = /^(?:\[([0-9A-Fa-f:.]+)\]|([^\s:[\]]+)):(\d{1,5})$/.exec(v);
+  if (!m) throw new UsageError(`--admin-address: ${JSON.stringify(v)} must be HOST:PORT, [IPv6]:PORT or none`);
+  return { host: (m[1] ?? m[2]) as string, port: parseInteger(m[3] as string, '--admin-address port', 0, 65535) };
+}
+
 const LEVELS: readonly Level[] = ['debug', 'info', 'warn', 'error'];
 
 /** argv → options, or 'help'. Throws UsageError naming the flag. */
@@ -155,6 +193,7 @@ export function parseServeArgs(argv: string[]): ServeOptions | 'help' {
     'client-ca': { type: 'string' },
     port: { type: 'string' },
     host: { type: 'string' },
+    'admin-address': { type: 'string' },
     'kube-version': { type: 'string' },
     'drain-timeout': { type: 'string' },
     'shutdown-delay': { type: 'string' },
@@ -169,6 +208,7 @@ export function parseServeArgs(argv: string[]): ServeOptions | 'help' {
     'no-events': { type: 'boolean' },
     'cert-mode': { type: 'string' },
     'tls-secret': { type: 'string' },
+    'ca-secret': { type: 'string' },
     service: { type: 'string' },
     'webhook-config': { type: 'string' },
     'leader-lease': { type: 'string' },
@@ -183,10 +223,10 @@ export function parseServeArgs(argv: string[]): ServeOptions | 'help' {
   const required = [...(fromCluster ? [] : (['profiles'] as const)), ...(certMode === 'files' ? (['tls-cert', 'tls-key'] as const) : [])];
   const missing = required.filter((f) => values[f] === undefined || (Array.isArray(values[f]) && values[f].length === 0));
   if (missing.length > 0) throw new UsageError(`missing ${missing.map((f) => `--${f}`).join(', ')}`);
-  if (certMode === 'self' && (values['tls-cert'] || values['tls-key'] || values['client-ca'])) {
-    throw new UsageError('--cert-mode self makes its own certificate: drop --tls-cert, --tls-key and --client-ca');
+  if (certMode === 'self' && (values['tls-cert'] || values['tls-key'])) {
+    throw new UsageError('--cert-mode self makes its own certificate: drop --tls-cert and --tls-key');
   }
-  const selfOnly = (['tls-secret', 'service', 'webhook-config', 'leader-lease', 'cert-validity', 'cert-check-interval'] as const).filter(
+  const selfOnly = (['tls-secret', 'ca-secret', 'service', 'webhook-config', 'leader-lease', 'cert-validity', 'cert-check-interval'] as const).filter(
     (f) => values[f] !== undefined,
   );
   if (certMode !== 'self' && selfOnly.length > 0) throw new UsageError(`${selfOnly.map((f) => `--${f}`).join(', ')} only apply to --cert-mode self`);
@@ -196,16 +236,18 @@ export function parseServeArgs(argv: string[]): ServeOptions | 'help' {
         ...(values.kubeconfig !== undefined ? { kubeconfig: values.kubeconfig } : {}),
         ...(values.context !== undefined ? { context: values.context } : {}),
         profilesFromCluster: fromCluster,
-        controllerNamespace: values['controller-namespace'] ?? 'outrigger-system',
+        controllerNamespace: values['controller-namespace'] ?? DEFAULT_CONTROLLER_NAMESPACE,
         events: values['no-events'] !== true,
         ...(values.identity !== undefined ? { identity: values.identity } : {}),
         ...(certMode === 'self'
           ? {
               self: {
                 secretName: values['tls-secret'] ?? 'outrigger-tls',
+                caSecretName: values['ca-secret'] ?? 'outrigger-ca',
                 service: values.service ?? 'outrigger',
                 webhookConfig: values['webhook-config'] ?? 'outrigger',
                 leaderLease: values['leader-lease'] ?? 'outrigger-certificates',
+                ...(values['cert-check-interval'] !== undefined ? { checkIntervalMs: parseCheckInterval(values['cert-check-interval']) } : {}),
                 ...(values['cert-validity'] !== undefined
                   ? { leafValiditySeconds: Math.max(1, Math.round(parseDuration(values['cert-validity'], '--cert-validity') / 1000)) }
                   : {}),
@@ -219,6 +261,9 @@ export function parseServeArgs(argv: string[]): ServeOptions | 'help' {
   const pollMs = values['reload-interval'] !== undefined ? parseDuration(values['reload-interval'], '--reload-interval') : 10_000;
   if (pollMs < 100) throw new UsageError('--reload-interval: must be at least 100ms');
   const kubeVersionFlag = values['kube-version'] !== undefined ? parseKubeVersion(values['kube-version']) : undefined;
+  const port = values.port !== undefined ? parseInteger(values.port, '--port', 0, 65535) : 8443;
+  // With --port 0 (tests, several servers on one machine) the admin port is picked freely too.
+  const admin = parseAdminAddress(values['admin-address'] ?? `127.0.0.1:${port === 0 ? 0 : 9443}`);
   return {
     profiles: (values.profiles as string[] | undefined) ?? [],
     ...(certMode === 'files'
@@ -229,11 +274,14 @@ export function parseServeArgs(argv: string[]): ServeOptions | 'help' {
             ...(values['client-ca'] !== undefined ? { clientCaFile: values['client-ca'] } : {}),
           },
         }
-      : {}),
+      : values['client-ca'] !== undefined
+        ? { clientCaFile: values['client-ca'] }
+        : {}),
     ...(kubeVersionFlag ? { kubeVersionFlag } : {}),
     ...(cluster ? { cluster } : {}),
-    port: values.port !== undefined ? parseInteger(values.port, '--port', 0, 65535) : 8443,
+    port,
     host: values.host ?? '0.0.0.0',
+    ...(admin ? { admin } : {}),
     kubeVersion: kubeVersionFlag ?? DEFAULT_KUBE_VERSION,
     drainTimeoutMs: values['drain-timeout'] !== undefined ? parseDuration(values['drain-timeout'], '--drain-timeout') : 25_000,
     shutdownDelayMs: values['shutdown-delay'] !== undefined ? parseDuration(values['shutdown-delay'], '--shutdown-delay') : 0,
@@ -289,8 +337,10 @@ export async function startServe(opts: ServeOptions, log: Logger): Promise<Runni
   let tlsMaterial: TlsMaterial;
   try {
     if (opts.tls) tlsMaterial = await readTlsMaterial(opts.tls);
-    else if (cluster?.tls) tlsMaterial = materialFromPem(cluster.tls.first.certPem, cluster.tls.first.keyPem, secretSource);
-    else throw new TlsLoadError('no certificate: give --tls-cert and --tls-key, or --cert-mode self');
+    else if (cluster?.tls) {
+      const ca = opts.clientCaFile ? await readClientCa(opts.clientCaFile) : undefined;
+      tlsMaterial = materialFromPem(cluster.tls.first.certPem, cluster.tls.first.keyPem, secretSource, ca);
+    } else throw new TlsLoadError('no certificate: give --tls-cert and --tls-key, or --cert-mode self');
   } catch (e) {
     metrics.stop();
     await cluster?.stop();
@@ -319,6 +369,8 @@ export async function startServe(opts: ServeOptions, log: Logger): Promise<Runni
   metrics.tlsReloads.inc(['success']);
   metrics.tlsReloadOk.set(1);
 
+  const clientCaFile = opts.tls?.clientCaFile ?? opts.clientCaFile;
+  const clientAuth = clientCaFile !== undefined;
   const readiness = (): Readiness => {
     const clusterReady = cluster?.readiness();
     const ready = listening && !draining && (clusterReady?.ready ?? true);
@@ -338,13 +390,14 @@ export async function startServe(opts: ServeOptions, log: Logger): Promise<Runni
           ...certLogFields(tlsState.current),
           expired: tlsState.current.notAfter.getTime() <= Date.now(),
           source: opts.tls ? 'files' : secretSource,
-          clientAuth: opts.tls?.clientCaFile !== undefined,
+          clientAuth,
           lastReloadError: tlsState.lastError ?? null,
         },
       },
     };
   };
 
+  const controllerNamespace = opts.cluster?.controllerNamespace ?? DEFAULT_CONTROLLER_NAMESPACE;
   const ctx: WebhookContext = {
     config: () => config,
     readiness,
@@ -352,26 +405,32 @@ export async function startServe(opts: ServeOptions, log: Logger): Promise<Runni
     metrics,
     log,
     limits: opts.limits,
+    clusterWide: (p: SidecarProfile) => isClusterWide(p, controllerNamespace),
     ...(opts.sideEffects || cluster ? { sideEffects: sideEffectsOf(opts.sideEffects, cluster) } : {}),
   };
-  const handle = createWebhookServer({ tls: tlsMaterial, clientAuth: opts.tls?.clientCaFile !== undefined, ctx });
+  const handle = createWebhookServer({ tls: tlsMaterial, clientAuth, ctx });
   const { server } = handle;
+  const admin = opts.admin ? createWebhookServer({ tls: tlsMaterial, clientAuth, ctx, listener: 'admin' }) : undefined;
 
+  const listened: Server[] = [];
   try {
-    await new Promise<void>((resolve, reject) => {
-      server.once('error', reject);
-      server.listen({ port: opts.port, host: opts.host }, () => {
-        server.off('error', reject);
-        resolve();
-      });
-    });
+    await listen(server, opts.host, opts.port);
+    listened.push(server);
+    if (admin && opts.admin) await listen(admin.server, opts.admin.host, opts.admin.port);
   } catch (e) {
+    for (const s of listened) s.close();
     metrics.stop();
     await cluster?.stop();
-    log.error('cannot start: failed to listen', { host: opts.host, port: opts.port, ...errorFields(e) });
-    throw new StartError(`error: cannot listen on ${opts.host}:${opts.port}: ${(e as Error).message}`, 1);
+    const where = listened.length === 0 ? { host: opts.host, port: opts.port } : { host: opts.admin?.host, port: opts.admin?.port };
+    log.error('cannot start: failed to listen', { ...where, ...errorFields(e) });
+    throw new StartError(`error: cannot listen on ${where.host}:${where.port}${listened.length > 0 ? ' (--admin-address)' : ''}: ${(e as Error).message}`, 1);
   }
   server.on('error', (e) => log.error('server error', errorFields(e, true)));
+  admin?.server.on('error', (e) => log.error('admin server error', errorFields(e, true)));
+  const setTls = (m: TlsMaterial) => {
+    handle.setTls(m);
+    admin?.setTls(m);
+  };
   listening = true;
   metrics.ready.set(1);
 
@@ -379,13 +438,22 @@ export async function startServe(opts: ServeOptions, log: Logger): Promise<Runni
     ? startTlsReloader({
         files: opts.tls,
         initial: tlsMaterial,
-        apply: (m) => handle.setTls(m),
+        apply: setTls,
         log,
         metrics,
         pollMs: opts.pollMs,
         ...(opts.settleMs !== undefined ? { settleMs: opts.settleMs } : {}),
       })
-    : secretTlsReloader(cluster, tlsMaterial, secretSource, (m) => handle.setTls(m), log, metrics);
+    : secretTlsReloader({
+        cluster,
+        initial: tlsMaterial,
+        source: secretSource,
+        apply: setTls,
+        log,
+        metrics,
+        pollMs: opts.pollMs,
+        ...(opts.clientCaFile ? { clientCaFile: opts.clientCaFile } : {}),
+      });
   tlsState = tlsReloader.state;
   const profileReloader = startProfileReloader({
     paths: opts.profiles,
@@ -400,13 +468,15 @@ export async function startServe(opts: ServeOptions, log: Logger): Promise<Runni
   });
 
   const address = server.address() as AddressInfo;
+  const adminAddress = admin?.server.address() as AddressInfo | undefined;
   log.info('listening', {
     host: address.address,
     port: address.port,
+    ...(adminAddress ? { adminHost: adminAddress.address, adminPort: adminAddress.port } : {}),
     profiles: profileSummary(profiles.set),
     kubeVersion: `${opts.kubeVersion.major}.${opts.kubeVersion.minor}`,
     certificate: certLogFields(tlsMaterial),
-    clientAuth: opts.tls?.clientCaFile !== undefined,
+    clientAuth,
     maxBodyBytes: opts.limits.maxBodyBytes,
   });
 
@@ -455,6 +525,12 @@ export async function startServe(opts: ServeOptions, log: Logger): Promise<Runni
       clearTimeout(idleGrace);
       clearTimeout(delay);
       server.close(() => {}); // clears the HTTP layer's timeout checker; the listener is already closed
+      if (admin) {
+        // Operators' requests only: nothing to drain for.
+        admin.server.close(() => {});
+        admin.server.closeAllConnections();
+        admin.destroyAllSockets();
+      }
       metrics.stop();
       const report = () => {
         log.info('stopped', { exitCode: code, drainMs: Math.round(performance.now() - started) });
@@ -502,6 +578,7 @@ export async function startServe(opts: ServeOptions, log: Logger): Promise<Runni
   const running: RunningServer = {
     port: address.port,
     host: address.address,
+    ...(adminAddress ? { adminPort: adminAddress.port } : {}),
     metrics,
     profiles,
     tls: tlsState,
@@ -514,6 +591,16 @@ export async function startServe(opts: ServeOptions, log: Logger): Promise<Runni
   return running;
 }
 
+function listen(server: Server, host: string, port: number): Promise<void> {
+  return new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen({ port, host }, () => {
+      server.off('error', reject);
+      resolve();
+    });
+  });
+}
+
 function sideEffectsOf(own: ServeOptions['sideEffects'], cluster: ClusterRuntime | undefined): NonNullable<WebhookContext['sideEffects']> {
   return (result) => {
     own?.(result);
@@ -521,36 +608,77 @@ function sideEffectsOf(own: ServeOptions['sideEffects'], cluster: ClusterRuntime
   };
 }
 
-/** Cert mode self: new material arrives from the Secret (every replica polls it); no files to watch. */
-function secretTlsReloader(
-  cluster: ClusterRuntime | undefined,
-  initial: TlsMaterial,
-  source: string,
-  apply: (m: TlsMaterial) => void,
-  log: Logger,
-  metrics: WebhookMetrics,
-) {
-  const state: TlsState = { current: initial };
-  metrics.certExpiry.set(initial.notAfter.getTime() / 1000);
-  cluster?.tls?.onChange((pem) => {
+/**
+ * Cert mode self: new material arrives from the Secret (every replica polls it), and a --client-ca
+ * file is watched like the files of cert mode files. Either change rebuilds the material from the
+ * latest of both; a refused one keeps what is served, reported like any failed reload.
+ */
+function secretTlsReloader(o: {
+  cluster: ClusterRuntime | undefined;
+  initial: TlsMaterial;
+  source: string;
+  apply: (m: TlsMaterial) => void;
+  log: Logger;
+  metrics: WebhookMetrics;
+  pollMs: number;
+  clientCaFile?: string;
+}) {
+  const { metrics, log, source } = o;
+  const state: TlsState = { current: o.initial };
+  metrics.certExpiry.set(o.initial.notAfter.getTime() / 1000);
+  let pem = o.cluster?.tls?.first;
+  let ca = o.initial.ca && o.clientCaFile ? { file: o.clientCaFile, pem: o.initial.ca } : undefined;
+  let failed = '';
+  const rebuild = (what: string) => {
+    if (!pem) return;
     try {
-      const m = materialFromPem(pem.certPem, pem.keyPem, source);
-      if (m.fingerprint === state.current.fingerprint) return;
-      apply(m);
+      const m = materialFromPem(pem.certPem, pem.keyPem, source, ca);
+      if (m.fingerprint === state.current.fingerprint) {
+        // Back to what is served: an earlier refusal no longer applies.
+        if (failed) {
+          failed = '';
+          delete state.lastError;
+          metrics.tlsReloadOk.set(1);
+        }
+        return;
+      }
+      o.apply(m);
       state.current = m;
       delete state.lastError;
+      failed = '';
       metrics.tlsReloads.inc(['success']);
       metrics.tlsReloadOk.set(1);
       metrics.certExpiry.set(m.notAfter.getTime() / 1000);
-      log.info('serving certificate replaced', { source, ...certLogFields(m) });
+      log.info(`${what} replaced`, { source, ...certLogFields(m) });
     } catch (e) {
-      state.lastError = { time: new Date().toISOString(), error: (e as Error).message };
-      metrics.tlsReloads.inc(['failure']);
-      metrics.tlsReloadOk.set(0);
-      log.error('new certificate refused; keeping the current one', { source, error: (e as Error).message });
+      refuse(what, (e as Error).message);
     }
+  };
+  const refuse = (what: string, error: string) => {
+    if (error === failed) return; // the same refusal, seen again by the poll
+    failed = error;
+    state.lastError = { time: new Date().toISOString(), error };
+    metrics.tlsReloads.inc(['failure']);
+    metrics.tlsReloadOk.set(0);
+    log.error(`new ${what} refused; keeping the current one`, { source, error });
+  };
+  o.cluster?.tls?.onChange((m) => {
+    pem = m;
+    rebuild('serving certificate');
   });
-  return { state, stop() {}, check: async () => {} };
+  const file = o.clientCaFile;
+  const check = async () => {
+    if (!file) return;
+    try {
+      ca = await readClientCa(file);
+    } catch (e) {
+      refuse('client CA', (e as Error).message);
+      return;
+    }
+    rebuild('client CA');
+  };
+  const w = file ? watchPaths({ paths: [file], pollMs: o.pollMs, check }) : undefined;
+  return { state, stop: () => w?.stop(), check };
 }
 
 /** The `outrigger serve` command: returns the exit code once the server has stopped. */

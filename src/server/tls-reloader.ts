@@ -9,7 +9,7 @@
 import { createHash, createPrivateKey, X509Certificate } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import { createSecureContext } from 'node:tls';
-import { certificateInfo } from '../tls/certs.ts';
+import { caBundleProblem, certificateInfo } from '../tls/certs.ts';
 import { errorFields, type Logger } from './log.ts';
 import type { WebhookMetrics } from './metrics.ts';
 import { failureSettler } from './settle.ts';
@@ -43,15 +43,16 @@ interface RawFiles {
   fingerprint: string;
 }
 
+async function read(what: string, path: string): Promise<Buffer> {
+  try {
+    return await readFile(path);
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    throw new TlsLoadError(`${what} ${path}: ${code === 'ENOENT' ? 'no such file' : (e as Error).message}`);
+  }
+}
+
 async function readRaw(files: TlsFiles): Promise<RawFiles> {
-  const read = async (what: string, path: string) => {
-    try {
-      return await readFile(path);
-    } catch (e) {
-      const code = (e as NodeJS.ErrnoException).code;
-      throw new TlsLoadError(`${what} ${path}: ${code === 'ENOENT' ? 'no such file' : (e as Error).message}`);
-    }
-  };
   const [cert, key, ca] = await Promise.all([
     read('certificate', files.certFile),
     read('key', files.keyFile),
@@ -78,11 +79,8 @@ export function checkMaterial(raw: RawFiles, files: TlsFiles): TlsMaterial {
   }
   if (!x509.checkPrivateKey(key)) throw new TlsLoadError(`key ${files.keyFile} does not match certificate ${files.certFile}`);
   if (raw.ca) {
-    try {
-      new X509Certificate(raw.ca);
-    } catch (e) {
-      throw new TlsLoadError(`client CA ${files.clientCaFile}: not a PEM certificate (${(e as Error).message})`);
-    }
+    const problem = caBundleProblem(raw.ca.toString('utf8'));
+    if (problem) throw new TlsLoadError(`client CA ${files.clientCaFile}: ${problem}`);
   }
   try {
     createSecureContext({ cert: raw.cert, key: raw.key, ...(raw.ca ? { ca: raw.ca } : {}) });
@@ -102,13 +100,24 @@ export function checkMaterial(raw: RawFiles, files: TlsFiles): TlsMaterial {
   };
 }
 
-/** Material from PEM text held in memory (self-managed certificates); `source` names it in errors. */
-export function materialFromPem(certPem: string, keyPem: string, source: string): TlsMaterial {
+/**
+ * Material from PEM text held in memory (self-managed certificates); `source` names it in errors.
+ * `clientCa`: the --client-ca file's bytes, read by the caller.
+ */
+export function materialFromPem(certPem: string, keyPem: string, source: string, clientCa?: { file: string; pem: Buffer }): TlsMaterial {
   const cert = Buffer.from(certPem);
   const key = Buffer.from(keyPem);
   const h = createHash('sha256');
-  for (const b of [cert, key]) h.update(String(b.length)).update(':').update(b);
-  return checkMaterial({ cert, key, fingerprint: h.digest('hex') }, { certFile: `${source} tls.crt`, keyFile: `${source} tls.key` });
+  for (const b of [cert, key, clientCa?.pem ?? Buffer.alloc(0)]) h.update(String(b.length)).update(':').update(b);
+  return checkMaterial(
+    { cert, key, ...(clientCa ? { ca: clientCa.pem } : {}), fingerprint: h.digest('hex') },
+    { certFile: `${source} tls.crt`, keyFile: `${source} tls.key`, ...(clientCa ? { clientCaFile: clientCa.file } : {}) },
+  );
+}
+
+/** Reads the --client-ca file; throws TlsLoadError naming it. */
+export async function readClientCa(file: string): Promise<{ file: string; pem: Buffer }> {
+  return { file, pem: await read('client CA', file) };
 }
 
 export async function readTlsMaterial(files: TlsFiles): Promise<TlsMaterial> {

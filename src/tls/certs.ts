@@ -4,12 +4,14 @@
  */
 import { createPrivateKey, generateKeyPairSync, type KeyObject, randomBytes, X509Certificate } from 'node:crypto';
 import { dns1123Subdomain } from '../engine/k8s-names.ts';
+import * as der from './der.ts';
 import {
   authorityKeyIdentifier,
   basicConstraints,
   buildCertificate,
   commonNameOnly,
   extKeyUsage,
+  findExtension,
   formatIp,
   KEY_USAGE,
   keyIdentifier,
@@ -32,7 +34,7 @@ export interface CertificateAuthority extends KeyPairPem {}
 
 const DAY_MS = 86_400_000;
 /** Both CA and leaf are backdated so a peer whose clock runs slightly behind still accepts them. */
-const CLOCK_SKEW_MS = 5 * 60_000;
+export const CLOCK_SKEW_MS = 5 * 60_000;
 const MAX_NOT_AFTER = Date.UTC(9999, 11, 31, 23, 59, 59); // GeneralizedTime cannot go further
 
 /** ECDSA P-256 self-signed CA: basicConstraints CA:true (critical), keyUsage keyCertSign+cRLSign (critical), subjectKeyIdentifier. */
@@ -159,6 +161,56 @@ export function verifiesWith(certPem: string, caPem: string, now: Date = new Dat
   const t = now.getTime();
   const within = (c: X509Certificate): boolean => c.validFromDate.getTime() <= t && t <= c.validToDate.getTime();
   return within(cert) && within(ca);
+}
+
+/** The PEM certificate blocks of a bundle, each ending in a newline. */
+export function pemCertificates(pem: string): string[] {
+  return pem.match(/-----BEGIN CERTIFICATE-----[\s\S]+?-----END CERTIFICATE-----\n?/g)?.map((p) => (p.endsWith('\n') ? p : `${p}\n`)) ?? [];
+}
+
+/**
+ * Why a PEM bundle cannot serve as a CA to verify peers, or undefined when every certificate in it
+ * is a CA (basicConstraints CA:TRUE, and keyCertSign when keyUsage is present). A leaf given as a
+ * client CA would otherwise be accepted by OpenSSL and authenticate nobody, or the wrong party.
+ */
+export function caBundleProblem(pem: string): string | undefined {
+  const blocks = pemCertificates(pem);
+  if (blocks.length === 0) return 'no PEM certificate in it';
+  for (const [i, block] of blocks.entries()) {
+    const where = blocks.length > 1 ? `certificate ${i + 1} of ${blocks.length}` : 'the certificate';
+    let cert: X509Certificate;
+    try {
+      cert = new X509Certificate(block);
+    } catch (e) {
+      return `${where} is not a valid certificate (${(e as Error).message})`;
+    }
+    const subject = cert.subject.replaceAll('\n', ', ');
+    let ext: ReturnType<typeof caExtensions>;
+    try {
+      ext = caExtensions(cert);
+    } catch (e) {
+      return `${where} (${subject}) has malformed extensions (${(e as Error).message})`;
+    }
+    if (!ext.isCa) return `${where} (${subject}) is not a CA certificate (basicConstraints CA:TRUE is missing)`;
+    if (!ext.signsCertificates) return `${where} (${subject}) may not sign certificates (its keyUsage lacks keyCertSign)`;
+  }
+  return undefined;
+}
+
+/**
+ * basicConstraints cA, and keyUsage keyCertSign (RFC 5280 §4.2.1.3, §4.2.1.9; an absent keyUsage
+ * allows any use). Read from the DER: node's X509Certificate.ca folds both into one answer.
+ */
+function caExtensions(cert: X509Certificate): { isCa: boolean; signsCertificates: boolean } {
+  const parsed = parseCertificate(cert.raw);
+  const bc = findExtension(parsed, OID.basicConstraints);
+  const first = bc ? der.readChildren(der.readSingle(bc.value))[0] : undefined;
+  const isCa = first?.tag === der.TAG.BOOLEAN && first.content[0] !== 0;
+  const ku = findExtension(parsed, OID.keyUsage);
+  if (!ku) return { isCa, signsCertificates: true };
+  const bits = der.readSingle(ku.value);
+  const byte = bits.tag === der.TAG.BIT_STRING ? (bits.content[1 + Math.floor(KEY_USAGE.keyCertSign / 8)] ?? 0) : 0;
+  return { isCa, signsCertificates: (byte & (0x80 >> (KEY_USAGE.keyCertSign % 8))) !== 0 };
 }
 
 // ---- helpers ------------------------------------------------------------------------------

@@ -34,6 +34,14 @@ test('the leaf is renewed once a third of its life is left, signed by the same C
   assert.deepEqual(renewed.material.bundle, first.bundle);
 });
 
+test('a short-lived leaf is renewed once a third of its life is left, not on every look', () => {
+  const short = { ...policy, leafValiditySeconds: 45 };
+  const first = plan(undefined, short, t0, () => false).material;
+  assert.deepEqual(plan(first, short, at(1000), () => true).reasons, []);
+  assert.deepEqual(plan(first, short, at(29_000), () => true).reasons, []);
+  assert.deepEqual(plan(first, short, at(31_000), () => true).reasons, ['renewed the serving certificate']);
+});
+
 test('a new DNS name (service renamed) renews the leaf', () => {
   const first = plan(undefined, policy, t0, () => false).material;
   const r = plan(first, { ...policy, dnsNames: ['other.outrigger-system.svc'] }, at(1000), () => true);

@@ -5,7 +5,7 @@
  * after the webhook configuration carries it is it used to sign — so the API server never sees a
  * certificate it does not trust yet.
  */
-import { certificateInfo, generateCA, generateServingCert, verifiesWith } from './certs.ts';
+import { CLOCK_SKEW_MS, certificateInfo, generateCA, generateServingCert, verifiesWith } from './certs.ts';
 
 export interface CertMaterial {
   caCert: string;
@@ -42,9 +42,15 @@ export interface RenewalPlan {
   reasons: string[];
 }
 
+/**
+ * Life left, as a fraction of the life from issue. Every certificate here was made by generateCA or
+ * generateServingCert, which backdate notBefore by CLOCK_SKEW_MS: counted in, that backdating made
+ * a short-lived certificate (--cert-validity 45s: 45 s of 345) look nearly spent at once, so it was
+ * renewed on every look.
+ */
 function remainingFraction(pem: string, now: Date): number {
   const info = certificateInfo(pem);
-  const life = info.notAfter.getTime() - info.notBefore.getTime();
+  const life = info.notAfter.getTime() - info.notBefore.getTime() - CLOCK_SKEW_MS;
   return life <= 0 ? 0 : (info.notAfter.getTime() - now.getTime()) / life;
 }
 

@@ -5,15 +5,16 @@
  * caBundle, elect one writer, and inject pods through the Service-referenced webhook.
  */
 import assert from 'node:assert/strict';
+import { X509Certificate } from 'node:crypto';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { request as httpsRequest } from 'node:https';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { connect as tlsConnect } from 'node:tls';
-import { bundle, DEFAULTS, LEADER_LEASE, NAME, TLS_SECRET } from '../../src/deploy/manifests.ts';
+import { bundle, CA_SECRET, DEFAULTS, LEADER_LEASE, NAME, TLS_SECRET } from '../../src/deploy/manifests.ts';
 import { isObject, type JsonObject } from '../../src/engine/json.ts';
-import { generateCA } from '../../src/tls/certs.ts';
+import { generateCA, generateServingCert } from '../../src/tls/certs.ts';
 import { type ControlPlane, e2eAvailability, startControlPlane } from './harness.ts';
 import { eventually, type ServeProcess, sleep, startServeProcess } from './support-webhook.ts';
 
@@ -37,6 +38,47 @@ function replicaGet(port: number, ca: string, path: string): Promise<{ status: n
   });
 }
 
+/** POST /mutate to a replica, with a client certificate or without. */
+function replicaMutate(port: number, ca: string, client?: { certPem: string; keyPem: string }): Promise<{ status: number; text: string }> {
+  const body = JSON.stringify({
+    apiVersion: 'admission.k8s.io/v1',
+    kind: 'AdmissionReview',
+    request: {
+      uid: 'e2e-client-ca',
+      kind: { group: '', version: 'v1', kind: 'Pod' },
+      resource: { group: '', version: 'v1', resource: 'pods' },
+      namespace: 'shop',
+      operation: 'CREATE',
+      object: { apiVersion: 'v1', kind: 'Pod', metadata: { name: 'x' }, spec: { containers: [{ name: 'app', image: 'x' }] } },
+    },
+  });
+  return new Promise((resolve, reject) => {
+    const req = httpsRequest(
+      {
+        host: '127.0.0.1',
+        port,
+        path: '/mutate',
+        method: 'POST',
+        servername: SVC_HOST,
+        ca,
+        agent: false,
+        headers: { 'Content-Type': 'application/json' },
+        ...(client ? { cert: client.certPem, key: client.keyPem } : {}),
+      },
+      (res) => {
+        let text = '';
+        res.setEncoding('utf8');
+        res.on('data', (c: string) => {
+          text += c;
+        });
+        res.on('end', () => resolve({ status: res.statusCode ?? 0, text }));
+      },
+    );
+    req.on('error', reject);
+    req.end(body);
+  });
+}
+
 /** SHA-256 fingerprint of the certificate a replica serves right now. */
 function servedFingerprint(port: number): Promise<string> {
   return new Promise((resolve, reject) => {
@@ -48,6 +90,9 @@ function servedFingerprint(port: number): Promise<string> {
     s.on('error', reject);
   });
 }
+
+/** The admin listener of a replica (verbose readiness), from its "listening" log line. */
+const adminPort = (p: ServeProcess) => p.logs.find((l) => l.msg === 'listening')?.adminPort as number;
 
 /** Starts `outrigger serve` as the bundle's Deployment would run it, against this control plane. */
 function startReplica(kubeconfig: string, identity: string, extra: string[] = []): Promise<ServeProcess> {
@@ -71,8 +116,9 @@ describe('install bundle with self-managed certificates', { skip: availability.s
     if (r.status >= 300) throw new Error(`${method} ${path}: ${r.status} ${r.text}`);
     return r.body;
   };
-  const secret = () => k<JsonObject>('GET', `/api/v1/namespaces/${NS}/secrets/${TLS_SECRET}`);
-  const secretData = async (key: string) => Buffer.from(String(((await secret()).data as JsonObject)[key]), 'base64').toString('utf8');
+  const secret = (name = TLS_SECRET) => k<JsonObject>('GET', `/api/v1/namespaces/${NS}/secrets/${name}`);
+  const secretData = async (key: string, name = TLS_SECRET) => Buffer.from(String(((await secret(name)).data as JsonObject)[key]), 'base64').toString('utf8');
+  const secretKeys = async (name: string) => Object.keys((await secret(name)).data as JsonObject).sort();
   /** Puts another CA's certificate into the pod webhook's caBundle, as a person editing it by hand would. */
   const replaceCaBundle = (commonName: string) =>
     k(
@@ -103,7 +149,8 @@ describe('install bundle with self-managed certificates', { skip: availability.s
     for (const obj of bundle(DEFAULTS)) {
       const meta = obj.metadata as JsonObject;
       const [group, version] = String(obj.apiVersion).includes('/') ? String(obj.apiVersion).split('/') : ['', String(obj.apiVersion)];
-      const plural = `${String(obj.kind).toLowerCase()}${String(obj.kind).endsWith('y') ? '' : 's'}`.replace(/ys$/, 'ies').replace(/policys$/, 'policies');
+      const kind = String(obj.kind).toLowerCase();
+      const plural = kind.endsWith('y') ? `${kind.slice(0, -1)}ies` : `${kind}s`;
       const base = group ? `/apis/${group}/${version}` : `/api/${version}`;
       const path = typeof meta.namespace === 'string' ? `${base}/namespaces/${meta.namespace}/${plural}` : `${base}/${plural}`;
       const r = await cp.request('POST', path, obj);
@@ -162,10 +209,41 @@ describe('install bundle with self-managed certificates', { skip: availability.s
     const ca = await secretData('ca.crt');
     assert.match(ca, /BEGIN CERTIFICATE/);
     await eventually('the caBundle to carry the CA', async () => (await caBundle()).includes(ca.trim()));
-    const ready = await replicaGet(a.port, await caBundle(), '/readyz?verbose');
+    const ready = await replicaGet(adminPort(a), await caBundle(), '/readyz?verbose');
     assert.equal(ready.status, 200, JSON.stringify(ready.body));
     assert.equal((ready.body.cluster as JsonObject | undefined)?.leader, true, JSON.stringify(ready.body));
     assert.equal(await leaseHolder(), 'replica-a');
+  });
+
+  test('the CA key is in its own Secret; the serving Secret every replica reads holds no CA key', async () => {
+    assert.deepEqual(await secretKeys(TLS_SECRET), ['ca-bundle.crt', 'ca.crt', 'tls.crt', 'tls.key']);
+    assert.deepEqual(await secretKeys(CA_SECRET), ['ca.crt', 'ca.key']);
+    assert.equal(await secretData('ca.crt', CA_SECRET), await secretData('ca.crt'));
+    const served = new X509Certificate(await secretData('tls.crt'));
+    assert.ok(served.checkIssued(new X509Certificate(await secretData('ca.crt', CA_SECRET))), 'the CA Secret holds the CA that signed the served certificate');
+  });
+
+  test('--client-ca with self-managed certificates: /mutate needs a certificate the CA signed; a non-CA file is refused at start', async () => {
+    const clients = generateCA({ commonName: 'apiserver-clients' });
+    const caFile = join(dir, 'client-ca.crt');
+    writeFileSync(caFile, clients.certPem);
+    const c = await startReplica(kubeconfig, 'replica-client-ca', ['--profiles-from-cluster', '--cert-mode', 'self', '--client-ca', caFile]);
+    try {
+      const anonymous = await replicaMutate(c.port, await caBundle());
+      assert.equal(anonymous.status, 401, anonymous.text);
+      assert.match(anonymous.text, /client-certificate-required/);
+      const apiserver = generateServingCert({ ca: clients, commonName: 'kube-apiserver', dnsNames: ['kube-apiserver'], client: true });
+      const r = await replicaMutate(c.port, await caBundle(), apiserver);
+      assert.equal(r.status, 200, r.text);
+      assert.match(r.text, /"uid":"e2e-client-ca"/);
+    } finally {
+      await c.stop();
+    }
+    writeFileSync(caFile, generateServingCert({ ca: clients, commonName: 'not-a-ca', dnsNames: ['x'] }).certPem);
+    await assert.rejects(
+      startReplica(kubeconfig, 'replica-leaf-ca', ['--profiles-from-cluster', '--cert-mode', 'self', '--client-ca', caFile]),
+      /exited \(3\) before listening[\s\S]*client CA .*client-ca\.crt: the certificate \(CN=not-a-ca\) is not a CA certificate/,
+    );
   });
 
   test('profiles from the cluster are injected through the Service-referenced webhook', async () => {
@@ -266,7 +344,7 @@ describe('install bundle with self-managed certificates', { skip: availability.s
     const b = await startReplica(kubeconfig, 'replica-b', ['--profiles-from-cluster', '--cert-mode', 'self', '--cert-check-interval', '1s']);
     replicas.push(b);
     assert.equal(await leaseHolder(), 'replica-a');
-    const ready = await replicaGet(b.port, await caBundle(), '/readyz?verbose');
+    const ready = await replicaGet(adminPort(b), await caBundle(), '/readyz?verbose');
     assert.equal(ready.status, 200);
     assert.equal((ready.body.cluster as JsonObject).leader, false);
     assert.ok(!b.logs.some((l) => l.msg === 'certificates updated' || l.msg === 'caBundle written to the webhook configuration'), 'the follower wrote nothing');
@@ -280,6 +358,45 @@ describe('install bundle with self-managed certificates', { skip: availability.s
     await replaceCaBundle('tamper');
     await eventually('the new leader to restore the caBundle', async () => (await caBundle()) === good);
     const created = await k<JsonObject>('POST', '/api/v1/namespaces/shop/pods', pod('after-handover', { 'outrigger.dev/inject': 'agent' }));
+    assert.deepEqual(initNames(created), ['agent']);
+  });
+
+  test('upgrade from one Secret holding the CA key: the same CA and certificate keep serving, the key moves to the CA Secret', async () => {
+    for (const r of replicas) await r.stop();
+    // What the version before the split wrote: everything in the serving Secret, no CA Secret.
+    const ca = generateCA({ commonName: 'outrigger-ca' });
+    const leaf = generateServingCert({ ca, commonName: 'outrigger-webhook', dnsNames: [NAME, `${NAME}.${NS}`, SVC_HOST, `${SVC_HOST}.cluster.local`] });
+    const b64 = (s: string) => Buffer.from(s).toString('base64');
+    const old = await secret();
+    await k('PUT', `/api/v1/namespaces/${NS}/secrets/${TLS_SECRET}`, {
+      ...old,
+      data: {
+        'tls.crt': b64(leaf.certPem),
+        'tls.key': b64(leaf.keyPem),
+        'ca.crt': b64(ca.certPem),
+        'ca.key': b64(ca.keyPem),
+        'ca-bundle.crt': b64(ca.certPem),
+      },
+    });
+    await k('DELETE', `/api/v1/namespaces/${NS}/secrets/${CA_SECRET}`);
+    const hooks = (await k<JsonObject>('GET', `/apis/admissionregistration.k8s.io/v1/mutatingwebhookconfigurations/${NAME}`)).webhooks as JsonObject[];
+    await k(
+      'PATCH',
+      `/apis/admissionregistration.k8s.io/v1/mutatingwebhookconfigurations/${NAME}`,
+      hooks.map((_, i) => ({ op: 'replace', path: `/webhooks/${i}/clientConfig/caBundle`, value: b64(ca.certPem) })),
+      'application/json-patch+json',
+    );
+
+    const d = await startReplica(kubeconfig, 'replica-d', ['--profiles-from-cluster', '--cert-mode', 'self', '--cert-check-interval', '1s']);
+    replicas.push(d);
+    cp.setServiceEndpoint(NS, NAME, 443, d.port);
+    await eventually('the CA key in its own Secret', async () => (await secretKeys(TLS_SECRET)).join() === 'ca-bundle.crt,ca.crt,tls.crt,tls.key', 30_000);
+    assert.equal(await secretData('ca.key', CA_SECRET), ca.keyPem, 'the same CA, not a new one');
+    assert.equal(await secretData('tls.crt'), leaf.certPem, 'the same serving certificate');
+    assert.equal(await servedFingerprint(d.port), new X509Certificate(leaf.certPem).fingerprint256);
+    assert.equal(await caBundle(), ca.certPem);
+    assert.ok(d.logs.some((l) => l.msg === 'certificates updated' && JSON.stringify(l.reasons).includes(`moved the CA key to Secret ${NS}/${CA_SECRET}`)));
+    const created = await k<JsonObject>('POST', '/api/v1/namespaces/shop/pods', pod('after-upgrade', { 'outrigger.dev/inject': 'agent' }));
     assert.deepEqual(initNames(created), ['agent']);
   });
 });

@@ -9,7 +9,7 @@ import type { AdmissionResult } from '../../src/admission/handle.ts';
 import type { JsonObject, JsonValue } from '../../src/engine/index.ts';
 import { DEFAULT_LIMITS, type Limits } from '../../src/server/http.ts';
 import { createLogger } from '../../src/server/log.ts';
-import { type RunningServer, startServe } from '../../src/server/serve-command.ts';
+import { type RunningServer, type ServeOptions, startServe } from '../../src/server/serve-command.ts';
 import { type CertificateAuthority, generateCA, generateServingCert } from '../../src/tls/certs.ts';
 import { profileYaml } from './profiles.ts';
 
@@ -76,6 +76,8 @@ export class LogSink extends Writable {
 export interface TestServer {
   running: RunningServer;
   port: number;
+  /** The admin listener (/explain, verbose readiness). */
+  adminPort: number;
   caPem: string;
   dir: string;
   certDir: string;
@@ -101,6 +103,8 @@ export interface TestServerOptions {
   sideEffects?: (r: AdmissionResult) => void;
   /** Write the profiles as a ConfigMap volume (symlinks). */
   profilesVolume?: boolean;
+  /** Cluster facts for the handler config, as a cluster connection adds them (namespace profiles). */
+  extendConfig?: ServeOptions['extendConfig'];
 }
 
 export async function startTestServer(o: TestServerOptions = {}): Promise<TestServer> {
@@ -134,6 +138,7 @@ export async function startTestServer(o: TestServerOptions = {}): Promise<TestSe
       },
       port: 0,
       host: '127.0.0.1',
+      admin: { host: '127.0.0.1', port: 0 },
       kubeVersion: o.kubeVersion ?? { major: 1, minor: 33 },
       drainTimeoutMs: o.drainTimeoutMs ?? 5000,
       ...(o.shutdownDelayMs !== undefined ? { shutdownDelayMs: o.shutdownDelayMs } : {}),
@@ -142,6 +147,7 @@ export async function startTestServer(o: TestServerOptions = {}): Promise<TestSe
       limits: { ...DEFAULT_LIMITS, ...o.limits },
       ...(o.settleMs !== undefined ? { settleMs: o.settleMs } : {}),
       ...(o.sideEffects ? { sideEffects: o.sideEffects } : {}),
+      ...(o.extendConfig ? { extendConfig: o.extendConfig } : {}),
     },
     createLogger(logs, { level: 'debug' }),
   );
@@ -149,6 +155,7 @@ export async function startTestServer(o: TestServerOptions = {}): Promise<TestSe
   return {
     running,
     port: running.port,
+    adminPort: running.adminPort as number,
     caPem: certs.ca.certPem,
     dir,
     certDir,
