@@ -60,21 +60,39 @@ function holdsTemplate(v: JsonValue): boolean {
   return known;
 }
 
-function renderValue(v: JsonValue, values: TemplateValues, path: string, rule: ValueRule | undefined): JsonValue {
+/**
+ * Most text a profile's templates may render for one pod. The API server stores no object larger
+ * than 1.5 MiB, so no admissible pod needs more; without a bound, a template repeating a large
+ * annotation rendered hundreds of megabytes.
+ */
+export const MAX_RENDERED_TEXT = 1024 * 1024;
+
+/** What one rendering of a profile has left of MAX_RENDERED_TEXT. */
+interface Rendering {
+  values: TemplateValues;
+  rule: ValueRule | undefined;
+  left: number;
+}
+
+function renderValue(v: JsonValue, r: Rendering, path: string): JsonValue {
   if (!holdsTemplate(v)) return v;
   if (typeof v === 'string') {
     const t = compiledTemplate(v);
     if (!t) return v;
     try {
-      return renderTemplate(t, values, rule);
+      const out = renderTemplate(t, r.values, r.rule, r.left);
+      r.left -= out.length;
+      return out;
     } catch (e) {
+      if (e instanceof RangeError)
+        throw new RenderError('template-error', `${path}: the profile's templates render more than ${MAX_RENDERED_TEXT} characters for this pod`);
       throw new RenderError('template-error', `${path}: ${(e as Error).message}`);
     }
   }
-  if (Array.isArray(v)) return v.map((x, i) => renderValue(x, values, `${path}[${i}]`, rule));
+  if (Array.isArray(v)) return v.map((x, i) => renderValue(x, r, `${path}[${i}]`));
   if (isObject(v)) {
     const out: JsonObject = {};
-    for (const [k, x] of Object.entries(v)) setOwn(out, k, renderValue(x, values, `${path}.${k}`, rule));
+    for (const [k, x] of Object.entries(v)) setOwn(out, k, renderValue(x, r, `${path}.${k}`));
     return out;
   }
   return v;
@@ -127,8 +145,8 @@ function applyResources(c: JsonObject, override: JsonObject): JsonObject {
 }
 
 function render(profile: SidecarProfile, vals: TemplateValues): Parts {
-  const rule = profile.templateRule;
-  const r = (v: readonly JsonObject[], p: string) => renderValue(v as JsonValue, vals, `spec.${p}`, rule) as JsonObject[];
+  const rendering: Rendering = { values: vals, rule: profile.templateRule, left: MAX_RENDERED_TEXT };
+  const r = (v: readonly JsonObject[], p: string) => renderValue(v as JsonValue, rendering, `spec.${p}`) as JsonObject[];
   return {
     containers: r(profile.containers, 'containers'),
     initContainers: r(profile.initContainers, 'initContainers'),
@@ -136,8 +154,8 @@ function render(profile: SidecarProfile, vals: TemplateValues): Parts {
     volumeMounts: r(profile.volumeMounts, 'volumeMounts'),
     env: r(profile.env, 'env'),
     envFrom: r(profile.envFrom, 'envFrom'),
-    labels: renderValue(profile.labels as JsonObject, vals, 'spec.metadata.labels', rule) as Record<string, string>,
-    annotations: renderValue(profile.annotations as JsonObject, vals, 'spec.metadata.annotations', rule) as Record<string, string>,
+    labels: renderValue(profile.labels as JsonObject, rendering, 'spec.metadata.labels') as Record<string, string>,
+    annotations: renderValue(profile.annotations as JsonObject, rendering, 'spec.metadata.annotations') as Record<string, string>,
     imagePullSecrets: profile.imagePullSecrets,
   };
 }

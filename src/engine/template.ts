@@ -134,9 +134,11 @@ function parseVariable(ref: string, source: string): Variable {
  * fallback is given, or when a value from the pod or namespace breaks its rule (the template's own,
  * else `defaultRule`, the profile's).
  */
-export function renderTemplate(t: Template, values: TemplateValues, defaultRule?: ValueRule): string {
+export function renderTemplate(t: Template, values: TemplateValues, defaultRule?: ValueRule, maxLength = Number.POSITIVE_INFINITY): string {
   let out = '';
   for (const s of t.segments) {
+    // Checked as it grows: a template repeating a large annotation would otherwise build gigabytes.
+    if (out.length > maxLength) throw new RangeError(`renders to more than ${maxLength} characters`);
     if (typeof s === 'string') {
       out += s;
       continue;
@@ -152,6 +154,7 @@ export function renderTemplate(t: Template, values: TemplateValues, defaultRule?
     if (broken) throw new Error(`{{ ${s.source} }}: the value ${cut(v)} breaks rule ${rule}: it ${broken}`);
     out += v;
   }
+  if (out.length > maxLength) throw new RangeError(`renders to more than ${maxLength} characters`);
   return out;
 }
 
