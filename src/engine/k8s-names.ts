@@ -83,6 +83,9 @@ export function glob(v: string): string | undefined {
   return undefined;
 }
 
+const STAR = 42; // '*'
+const QUESTION = 63; // '?'
+
 /**
  * Whether `name` matches glob `g`, without a regular expression: greedy, going back only to the last
  * `*` seen, so the cost is at most length(g) × length(name) steps whatever the glob (a RegExp of
@@ -110,9 +113,6 @@ export function matchesGlob(g: string, name: string): boolean {
   while (gi < g.length && g.charCodeAt(gi) === STAR) gi++;
   return gi === g.length;
 }
-
-const STAR = 42;
-const QUESTION = 63;
 
 export interface CompiledGlob {
   test(name: string): boolean;
