@@ -51,6 +51,15 @@ export function portName(v: string): string | undefined {
   return undefined;
 }
 
+const IMAGE_TAG = /^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$/;
+
+/** Image tags (distribution reference grammar): at most 128 word characters, "." and "-", not starting with either. */
+export function imageTag(v: string): string | undefined {
+  if (v.length > 128) return 'must be no more than 128 characters';
+  if (!IMAGE_TAG.test(v)) return 'must be an image tag (letters, digits, "_", "." and "-", not starting with "." or "-")';
+  return undefined;
+}
+
 /** Env var names: since Kubernetes 1.34 any printable ASCII except "="; older servers also accept C identifiers, a subset. */
 export function envName(v: string): string | undefined {
   if (v.length === 0) return 'must not be empty';
@@ -73,6 +82,9 @@ export function glob(v: string): string | undefined {
   if (!/^[a-z0-9*?-]+$/.test(v)) return 'must be a container name or a glob of lower case alphanumerics, "-", "*" and "?"';
   return undefined;
 }
+
+const STAR = 42; // '*'
+const QUESTION = 63; // '?'
 
 /**
  * Whether `name` matches glob `g`, without a regular expression: greedy, going back only to the last
@@ -101,9 +113,6 @@ export function matchesGlob(g: string, name: string): boolean {
   while (gi < g.length && g.charCodeAt(gi) === STAR) gi++;
   return gi === g.length;
 }
-
-const STAR = 42;
-const QUESTION = 63;
 
 export interface CompiledGlob {
   test(name: string): boolean;

@@ -3,6 +3,7 @@
  * and globs compiled. Built once at load (profiles/compile.ts), read by every request.
  */
 import type { JsonObject } from './json.ts';
+import type { ValueRule } from './template.ts';
 
 export type SidecarMode = 'auto' | 'native' | 'classic';
 
@@ -44,6 +45,8 @@ export interface SidecarProfile {
   conflictPolicy: 'fail' | 'keep-pod';
   failurePolicy: 'fail' | 'ignore';
   overrides: { imageTag: boolean; resources: boolean };
+  /** The rule every value from the pod or namespace must follow in this profile's templates (spec.templateValues.rule). */
+  templateRule?: ValueRule;
   /** True when some string value holds a `{{ }}` template, so rendering can be skipped otherwise. */
   templated: boolean;
 }

@@ -12,7 +12,7 @@ export const REASONS = {
   'unknown-profile': 'The pod requested a profile that does not exist.',
   'invalid-annotation': 'An outrigger.dev annotation on the pod is malformed.',
   'name-conflict': 'The pod already uses a name that the profile adds, and the profile does not allow sharing it.',
-  'template-error': 'A value from the pod or its namespace, needed by the profile, is missing.',
+  'template-error': 'A value from the pod or its namespace, needed by the profile, is missing or breaks the rule the profile sets for it.',
   'invalid-override': 'A per-pod override annotation is malformed or not allowed by the profile.',
   'unsupported-kube-version': 'The profile needs native sidecars, which this Kubernetes version does not support.',
   'invalid-result': 'Injecting the profile would produce a pod the API server rejects.',

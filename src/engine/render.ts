@@ -4,9 +4,10 @@
  * are returned as loaded (frozen, shared), so the common case allocates nothing.
  */
 import { deepFreeze, isObject, type JsonObject, type JsonValue, setOwn } from './json.ts';
+import { imageTag } from './k8s-names.ts';
 import type { SidecarProfile } from './profile.ts';
 import { MAX_QUANTITY_LENGTH, parseQuantity } from './quantity.ts';
-import { compileTemplate, lookup, renderTemplate, type Template, type TemplateValues, type Variable } from './template.ts';
+import { compileTemplate, lookup, renderTemplate, type Template, type TemplateValues, type ValueRule, type Variable } from './template.ts';
 import { MAX_ANNOTATION_BYTES } from './validate-pod.ts';
 
 export interface Parts {
@@ -31,8 +32,6 @@ export class RenderError extends Error {
 
 export const overrideAnnotation = (profile: string, what: 'image-tag' | 'resources') => `outrigger.dev/${profile}.${what}`;
 
-const MAX_TAG_LENGTH = 128;
-const TAG = /^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$/;
 const OVERRIDABLE_RESOURCES = new Set(['cpu', 'memory', 'ephemeral-storage']);
 
 // Profile strings are few and fixed per load; their compiled templates are kept. Pod values are
@@ -61,21 +60,39 @@ function holdsTemplate(v: JsonValue): boolean {
   return known;
 }
 
-function renderValue(v: JsonValue, values: TemplateValues, path: string): JsonValue {
+/**
+ * Most text a profile's templates may render for one pod. The API server stores no object larger
+ * than 1.5 MiB, so no admissible pod needs more; without a bound, a template repeating a large
+ * annotation rendered hundreds of megabytes.
+ */
+export const MAX_RENDERED_TEXT = 1024 * 1024;
+
+/** What one rendering of a profile has left of MAX_RENDERED_TEXT. */
+interface Rendering {
+  values: TemplateValues;
+  rule: ValueRule | undefined;
+  left: number;
+}
+
+function renderValue(v: JsonValue, r: Rendering, path: string): JsonValue {
   if (!holdsTemplate(v)) return v;
   if (typeof v === 'string') {
     const t = compiledTemplate(v);
     if (!t) return v;
     try {
-      return renderTemplate(t, values);
+      const out = renderTemplate(t, r.values, r.rule, r.left);
+      r.left -= out.length;
+      return out;
     } catch (e) {
+      if (e instanceof RangeError)
+        throw new RenderError('template-error', `${path}: the profile's templates render more than ${MAX_RENDERED_TEXT} characters for this pod`);
       throw new RenderError('template-error', `${path}: ${(e as Error).message}`);
     }
   }
-  if (Array.isArray(v)) return v.map((x, i) => renderValue(x, values, `${path}[${i}]`));
+  if (Array.isArray(v)) return v.map((x, i) => renderValue(x, r, `${path}[${i}]`));
   if (isObject(v)) {
     const out: JsonObject = {};
-    for (const [k, x] of Object.entries(v)) setOwn(out, k, renderValue(x, values, `${path}.${k}`));
+    for (const [k, x] of Object.entries(v)) setOwn(out, k, renderValue(x, r, `${path}.${k}`));
     return out;
   }
   return v;
@@ -128,7 +145,8 @@ function applyResources(c: JsonObject, override: JsonObject): JsonObject {
 }
 
 function render(profile: SidecarProfile, vals: TemplateValues): Parts {
-  const r = (v: readonly JsonObject[], p: string) => renderValue(v as JsonValue, vals, `spec.${p}`) as JsonObject[];
+  const rendering: Rendering = { values: vals, rule: profile.templateRule, left: MAX_RENDERED_TEXT };
+  const r = (v: readonly JsonObject[], p: string) => renderValue(v as JsonValue, rendering, `spec.${p}`) as JsonObject[];
   return {
     containers: r(profile.containers, 'containers'),
     initContainers: r(profile.initContainers, 'initContainers'),
@@ -136,8 +154,8 @@ function render(profile: SidecarProfile, vals: TemplateValues): Parts {
     volumeMounts: r(profile.volumeMounts, 'volumeMounts'),
     env: r(profile.env, 'env'),
     envFrom: r(profile.envFrom, 'envFrom'),
-    labels: renderValue(profile.labels as JsonObject, vals, 'spec.metadata.labels') as Record<string, string>,
-    annotations: renderValue(profile.annotations as JsonObject, vals, 'spec.metadata.annotations') as Record<string, string>,
+    labels: renderValue(profile.labels as JsonObject, rendering, 'spec.metadata.labels') as Record<string, string>,
+    annotations: renderValue(profile.annotations as JsonObject, rendering, 'spec.metadata.annotations') as Record<string, string>,
     imagePullSecrets: profile.imagePullSecrets,
   };
 }
@@ -214,9 +232,9 @@ export function renderParts(profile: SidecarProfile, values: () => TemplateValue
       'invalid-override',
       `${resKey}: profile ${JSON.stringify(profile.name)} does not allow overriding resources (spec.overrides.resources)`,
     );
-  if (tag !== undefined && tag.length > MAX_TAG_LENGTH)
-    throw new RenderError('invalid-override', `${tagKey}: the value is ${tag.length} characters long; an image tag has at most ${MAX_TAG_LENGTH}`);
-  if (tag !== undefined && !TAG.test(tag)) throw new RenderError('invalid-override', `${tagKey}: ${JSON.stringify(tag)} is not a valid image tag`);
+  const tagError = tag === undefined ? undefined : imageTag(tag);
+  if (tag !== undefined && tagError)
+    throw new RenderError('invalid-override', `${tagKey}: ${tag.length > 128 ? `the value (${tag.length} characters)` : JSON.stringify(tag)} ${tagError}`);
   const resources = res === undefined ? undefined : parseResourcesOverride(res, resKey);
   const apply = (c: JsonObject): JsonObject => {
     let out = c;

@@ -5,6 +5,7 @@
 import { createHash } from 'node:crypto';
 import { canonicalJson, deepFreeze, isObject, type JsonObject, type JsonValue, stringMap } from '../engine/json.ts';
 import type { LabelSelector, SidecarMode, SidecarProfile } from '../engine/profile.ts';
+import type { ValueRule } from '../engine/template.ts';
 
 function hasTemplate(v: JsonValue): boolean {
   if (typeof v === 'string') return v.includes('{{');
@@ -23,6 +24,7 @@ export function compileProfile(doc: JsonObject, source: string): SidecarProfile 
   const md = isObject(spec.metadata) ? spec.metadata : {};
   const sel = isObject(spec.selector) ? spec.selector : undefined;
   const overrides = isObject(spec.overrides) ? spec.overrides : {};
+  const rule = isObject(spec.templateValues) && typeof spec.templateValues.rule === 'string' ? (spec.templateValues.rule as ValueRule) : undefined;
   const parts = {
     containers: spec.containers,
     initContainers: spec.initContainers,
@@ -63,6 +65,8 @@ export function compileProfile(doc: JsonObject, source: string): SidecarProfile 
     conflictPolicy: spec.conflictPolicy === 'keep-pod' ? 'keep-pod' : 'fail',
     failurePolicy: spec.failurePolicy === 'ignore' ? 'ignore' : 'fail',
     overrides: { imageTag: overrides.imageTag === true, resources: overrides.resources === true },
+    // Only when set, so the hash of every profile without it stays what it was.
+    ...(rule ? { templateRule: rule } : {}),
     templated: hasTemplate(parts),
   };
   // Hashed after defaults are applied, so a profile from a file and the same profile read back from

@@ -30,7 +30,7 @@ describe('profile validation names file, document and field', () => {
       'profiles/log.yaml, document 1: spec.containers[1].image: must be a string, not boolean',
       'profiles/log.yaml, document 1: spec.containers[1].name: "x" is already used by spec.containers[0]',
       'profiles/log.yaml, document 1: spec.targets[0]: "App" must be a container name or a glob of lower case alphanumerics, "-", "*" and "?"',
-      'profiles/log.yaml, document 1: spec.unknwn: unknown field; known fields are version, containers, initContainers, volumes, volumeMounts, env, envFrom, targets, initContainerTargets, metadata, imagePullSecrets, sidecarMode, selector, mandatory, order, conflictPolicy, failurePolicy, overrides',
+      'profiles/log.yaml, document 1: spec.unknwn: unknown field; known fields are version, containers, initContainers, volumes, volumeMounts, env, envFrom, targets, initContainerTargets, metadata, imagePullSecrets, sidecarMode, selector, mandatory, order, conflictPolicy, failurePolicy, templateValues, overrides',
     ]);
   });
 

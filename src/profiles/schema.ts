@@ -5,6 +5,7 @@
  */
 
 import { MAX_GLOBS } from '../engine/k8s-names.ts';
+import { VALUE_RULE_NAMES } from '../engine/template.ts';
 
 export type Format = 'dns1123-label' | 'dns1123-subdomain' | 'port-name' | 'glob' | 'label-key' | 'label-value' | 'env-name';
 
@@ -144,6 +145,16 @@ export const profileSpecSchema: Schema = {
       default: 'fail',
       description: 'Deny the pod, or admit it without this profile, when injection is impossible.',
     }),
+    templateValues: {
+      type: 'object',
+      description: 'What values from the pod and its namespace may hold when a template uses them.',
+      properties: {
+        rule: str({
+          enum: VALUE_RULE_NAMES,
+          description: 'Every value from the pod or namespace must follow this rule, unless its template names its own ("| rule").',
+        }),
+      },
+    },
     overrides: {
       type: 'object',
       description: 'Per-pod overrides the profile allows through annotations.',

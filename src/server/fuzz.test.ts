@@ -53,6 +53,16 @@ const extraProfiles = [
     volumeMounts: [{ name: 'sel-data', mountPath: '/sel' }],
     env: [{ name: 'SEL_NS', value: '{{ namespace.name }}' }],
   }),
+  // Globs that backtrack as regular expressions, template values held to rules, per-pod overrides.
+  profileYaml('globbed', {
+    version: '1',
+    failurePolicy: 'ignore',
+    targets: ['*********z', '*?*-*', 'w*b'],
+    templateValues: { rule: 'label-value' },
+    overrides: { imageTag: true, resources: true },
+    containers: [{ name: 'globbed', image: 'example.com/glob:1', args: ["--team={{ pod.annotations['team'] ?? 'none' | dns-label }}"] }],
+    env: [{ name: 'GLOB_APP', value: "{{ pod.labels['app'] ?? 'x' }}" }],
+  }),
 ];
 const profileText = [
   ...['envoy.yaml', 'log-shipper.yaml', 'secrets-agent.yaml'].map((f) => readFileSync(`${EXAMPLE_PROFILES}/${f}`, 'utf8')),
@@ -192,7 +202,11 @@ function mutateTree(r: Rng, rv: JsonObject): void {
       if (!isObject(meta.annotations)) meta.annotations = {};
       const ann = meta.annotations as JsonObject;
       const parts = Array.from({ length: r.int(5) }, () => (r.chance(0.7) ? r.pick([...NAMES, 'false', 'true', '', 'FALSE']) : randomString(r)));
-      ann['outrigger.dev/inject'] = r.chance(0.9) ? parts.join(r.pick([',', ', ', ' , ', ',,'])) : randomValue(r);
+      ann['outrigger.dev/inject'] = r.chance(0.9)
+        ? parts.join(r.pick([',', ', ', ' , ', ',,']))
+        : r.chance(0.5)
+          ? randomValue(r)
+          : `${r.pick(NAMES)},`.repeat(r.int(3000));
       return;
     }
     case 4: {
@@ -213,7 +227,10 @@ function mutateTree(r: Rng, rv: JsonObject): void {
           randomString(r),
           '{"limits":{"memory":"1Gi"}}',
           '{"requests":{"cpu":"-1"}}',
+          `{"limits":{"memory":"${'9'.repeat(60 + r.int(5000))}Mi"}}`,
+          'v'.repeat(100 + r.int(100)),
         ]);
+      if (r.chance(0.1)) ann.team = r.pick(['payments', 'x; rm -rf /', '../../etc', 'a\nb', randomString(r)]);
       return;
     }
     case 5: {

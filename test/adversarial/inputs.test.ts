@@ -106,6 +106,20 @@ describe('annotation values', () => {
   }
 });
 
+describe('templates', () => {
+  test('a template repeating a 200 KB annotation is refused before it renders 400 MB', () => {
+    const args = Array(20).fill("{{ pod.annotations['big'] }}".repeat(100));
+    const set = profilesFromYaml(profileYaml('agent', { version: '1', containers: [{ name: 'agent', image: 'example.com/agent:1', args }] }));
+    const d = within(500, 'injection and its patch as JSON', () => {
+      const out = inject(pod({ 'outrigger.dev/inject': 'agent', big: 'x'.repeat(200_000) }, ['app']), set, ctx);
+      JSON.stringify(out.patch);
+      return out;
+    });
+    assert.equal(d.reason, 'template-error');
+    assert.match(d.message, /spec\.containers\[0\]\.args\[0\]: the profile's templates render more than 1048576 characters for this pod/);
+  });
+});
+
 describe('YAML aliases', () => {
   const laughs = ['l0: &l0 "lol lol lol lol"'];
   for (let i = 1; i < 10; i++)
@@ -167,7 +181,7 @@ describe('on the server, while other clients are answered', () => {
   test('a backtracking glob against long container names', { timeout: 120_000 }, async () => {
     const containers = Array.from({ length: 3 }, (_, i) => ({ name: `${'a'.repeat(60)}${String(i).padStart(3, '0')}`, image: 'app:1' }));
     const body = JSON.stringify(review(shopPod({ 'outrigger.dev/inject': 'greedy' }, { containers })));
-    const { result, watch } = await underAttack(t, () => flood(body, 6, 2, 1000));
+    const { result, watch } = await underAttack(t, () => flood(body, 4, 2, 1000));
     assertWithinBudget(watch);
     for (const res of result) {
       assert.equal(res.allowed, true);
@@ -188,7 +202,7 @@ describe('on the server, while other clients are answered', () => {
       'outrigger.dev/tunable.resources': JSON.stringify({ limits: { memory: `${'9'.repeat(250_000)}Mi` } }),
     };
     const body = JSON.stringify(review(shopPod(annotations)));
-    const { result, watch } = await underAttack(t, () => flood(body, 4, 1, 1000));
+    const { result, watch } = await underAttack(t, () => flood(body, 2, 1, 1000));
     assertWithinBudget(watch);
     for (const res of result) {
       assert.equal(res.allowed, false);

@@ -109,6 +109,29 @@ describe('SidecarProfiles from the cluster', { skip: availability.skip }, () => 
     );
   });
 
+  test('the CRD refuses what the loader refuses: long globs, too many targets, an unknown template rule', async () => {
+    const create = (name: string, spec: object) =>
+      cp.request('POST', `/apis/outrigger.dev/v1alpha1/namespaces/team-a/sidecarprofiles`, {
+        apiVersion: 'outrigger.dev/v1alpha1',
+        kind: 'SidecarProfile',
+        metadata: { name, namespace: 'team-a' },
+        spec: { version: '1', ...spec },
+      });
+    const refused: [string, object, RegExp][] = [
+      ['long-glob', { targets: ['*'.repeat(64)] }, /spec\.targets\[0\]: Too long/],
+      ['many-globs', { initContainerTargets: Array(65).fill('a*') }, /spec\.initContainerTargets: Too many/],
+      ['bad-rule', { templateValues: { rule: 'shell' } }, /spec\.templateValues\.rule: Unsupported value/],
+    ];
+    for (const [name, spec, message] of refused) {
+      const r = await create(name, spec);
+      assert.equal(r.status, 422, `${name}: ${r.text}`);
+      assert.match(r.text, message);
+    }
+    const ok = await create('ruled', { targets: ['*'.repeat(63)], templateValues: { rule: 'dns-label' } });
+    assert.equal(ok.status, 201, ok.text);
+    assert.equal((await cp.request('DELETE', '/apis/outrigger.dev/v1alpha1/namespaces/team-a/sidecarprofiles/ruled')).status, 200);
+  });
+
   test('a profile gets a Ready condition, and the engine injects it from the cache into a pod the API server accepts', async () => {
     await client.request('POST', `/apis/outrigger.dev/v1alpha1/namespaces/${SYSTEM}/sidecarprofiles`, { body: profile('agent', SYSTEM, agentSpec('1')) });
     const { c } = await eventually('Ready=True', async () => {

@@ -170,7 +170,7 @@ const injectAnnotation = fc.oneof(
       .chain((names) => fc.shuffledSubarray(names, { minLength: names.length }))
       .chain((names) => fc.constantFrom(', ', ',', ' , ').map((sep) => names.join(sep))),
   },
-  { weight: 1, arbitrary: fc.constantFrom('false', 'FALSE', 'true', '', 'gen-a,gen-a') },
+  { weight: 1, arbitrary: fc.constantFrom('false', 'FALSE', 'true', '', 'gen-a,gen-a', ','.repeat(300), 'gen-a,'.repeat(100)) },
 );
 
 /** Per-pod overrides and other outrigger.dev annotations, valid and invalid. */
@@ -182,7 +182,16 @@ const outriggerAnnotations = fc.dictionary(
     'outrigger.dev/gen-b.resources',
     STATUS_ANNOTATION,
   ),
-  fc.constantFrom('v1.33.0', 'bad tag!', '{"requests":{"cpu":"10m"}}', '{"limits":{"memory":"64Mi"}}', 'not json'),
+  fc.constantFrom(
+    'v1.33.0',
+    'bad tag!',
+    '{"requests":{"cpu":"10m"}}',
+    '{"limits":{"memory":"64Mi"}}',
+    'not json',
+    `{"limits":{"memory":"${'9'.repeat(70)}"}}`,
+    `{"requests":{"cpu":"${'0'.repeat(61)}1m"}}`,
+    'v'.repeat(129),
+  ),
   { maxKeys: 1 },
 );
 
@@ -260,6 +269,8 @@ const templated = fc.constantFrom(
   '{{ profile.name }}-{{ profile.version }}',
   "{{ pod.serviceAccountName ?? 'default' }}",
   "{{ namespace.labels['team'] ?? 'none' }}",
+  "{{ pod.labels['app'] ?? 'none' | dns-label }}",
+  "/data/{{ pod.annotations['example.com/role'] ?? 'x' | alphanumeric }}",
   'yes',
   '0644',
   '~/a~b',
@@ -311,7 +322,7 @@ const profileSpec = fc.record(
     volumeMounts: fc.uniqueArray(profileMount(['/outrigger', '/data', '/var/log/app']), { selector: (m) => m.mountPath, maxLength: 2 }),
     env: fc.uniqueArray(profileEnv, { selector: (e) => e.name, maxLength: 3 }),
     envFrom: fc.array(envFrom, { maxLength: 1 }),
-    targets: fc.constantFrom(['*'], ['app'], ['app*'], ['w?rker'], [], ['nomatch']),
+    targets: fc.constantFrom(['*'], ['app'], ['app*'], ['w?rker'], [], ['nomatch'], ['*********z'], ['*?*?*-*'], ['a*p*', '*er']),
     initContainerTargets: fc.constantFrom(['*'], ['migrate'], []),
     metadata: fc.record(
       {
