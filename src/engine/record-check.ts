@@ -145,9 +145,9 @@ export function recordMismatch(
   const keepPod = p.conflictPolicy === 'keep-pod';
   const sidecars = r.mode === 'native' ? parts.containers.map((c) => ({ ...c, restartPolicy: 'Always' })) : parts.containers;
   const init = r.mode === 'native' ? [...parts.initContainers, ...sidecars] : parts.initContainers;
+  const containers = byKey([...listOf(spec.initContainers), ...listOf(spec.containers)], nameOf);
   const keyed = (what: string, rendered: readonly JsonValue[], recorded: readonly string[] | undefined, field: string, shape: Shape, anyContainer?: boolean) =>
     keyedMismatch(what, rendered, nameOf, recorded, byKey(spec[field], nameOf), shape, keepPod, pod, anyContainer ? (k) => containers.get(k) : undefined);
-  const containers = byKey([...listOf(spec.initContainers), ...listOf(spec.containers)], nameOf);
   return (
     keyed('init container', init, r.initContainers, 'initContainers', CONTAINER, true) ??
     keyed('container', r.mode === 'native' ? [] : sidecars, r.containers, 'containers', CONTAINER, true) ??

@@ -72,6 +72,28 @@ const profileText = [
 const set = profilesFromYaml(profileText);
 const NAMES = [...set.byName.keys()];
 
+// Its own sequence, so the other mutations draw exactly what they did before forged records were added.
+const forging = prng(SEED ^ 0x5eed);
+
+/** A record copied or hand-written with a current profile's public hash: repeated, naming anything, with made-up created fields. */
+function forgedRecord(r: Rng): string {
+  const p = set.byName.get(r.pick(NAMES));
+  const entry = {
+    name: p?.name ?? 'x',
+    version: p?.version ?? '0',
+    hash: p?.hash ?? 'sha256:0',
+    mode: r.pick(['native', 'classic']),
+    ...(r.chance(0.5) ? { containers: [r.pick([...NAMES, 'web', 'app', randomString(r)])] } : {}),
+    ...(r.chance(0.5) ? { initContainers: [r.pick([...NAMES, 'web', randomString(r)])] } : {}),
+    ...(r.chance(0.3) ? { targets: { [r.pick(['web', 'app', randomString(r)])]: { env: [randomString(r)] } } } : {}),
+  };
+  // Now and then a long list: its removal must stay linear.
+  const created = Array.from({ length: r.chance(0.02) ? 5000 : r.int(40) }, () =>
+    r.pick(['spec', 'metadata', 'spec.volumes', 'spec.initContainers=null', `spec.containers[${r.pick(['web', randomString(r)])}].env`, randomString(r)]),
+  );
+  return JSON.stringify({ v: 1, profiles: r.chance(0.2) ? [entry, entry] : [entry], ...(r.chance(0.5) ? { created } : {}) });
+}
+
 function seeds(): JsonObject[] {
   const pods: JsonObject[] = [];
   const shop = readFileSync(new URL('../../examples/workloads/shop.yaml', import.meta.url), 'utf8');
@@ -222,6 +244,7 @@ function mutateTree(r: Rng, rv: JsonObject): void {
         randomValue(r),
       ];
       ann['outrigger.dev/status'] = r.pick(choices);
+      if (forging.chance(0.25)) ann['outrigger.dev/status'] = forgedRecord(forging);
       if (r.chance(0.3))
         ann[`outrigger.dev/${r.pick(NAMES)}.${r.pick(['image-tag', 'resources'])}`] = r.pick([
           randomString(r),

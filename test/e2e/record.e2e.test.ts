@@ -45,7 +45,15 @@ const set = profilesFromYaml(
       { name: 'guard-config', configMap: { name: 'guard' } },
       { name: 'guard-secret', secret: { secretName: 'guard' } },
       { name: 'guard-info', downwardAPI: { items: [{ path: 'labels', fieldRef: { fieldPath: 'metadata.labels' } }] } },
-      { name: 'guard-token', projected: { sources: [{ serviceAccountToken: { path: 'token', audience: 'guard' } }] } },
+      {
+        name: 'guard-token',
+        projected: {
+          sources: [
+            { serviceAccountToken: { path: 'token', audience: 'guard' } },
+            { downwardAPI: { items: [{ path: 'ns', fieldRef: { fieldPath: 'metadata.namespace' } }] } },
+          ],
+        },
+      },
       { name: 'guard-host', hostPath: { path: '/var/run/guard' } },
       { name: 'guard-cache', emptyDir: { sizeLimit: '0.5Gi' } },
     ],

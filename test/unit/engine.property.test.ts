@@ -486,6 +486,25 @@ function checkIdempotent(s: Scenario): void {
   assert.deepStrictEqual(again.patch, []);
 }
 
+/** The pod without its status record, for comparing what it carries. */
+function withoutRecord(pod: JsonObject): JsonObject {
+  const meta = isObject(pod.metadata) ? pod.metadata : {};
+  const { [STATUS_ANNOTATION]: _, ...annotations } = isObject(meta.annotations) ? meta.annotations : {};
+  return normalize({ ...pod, metadata: { ...meta, annotations } });
+}
+
+/** The injected pod's record, copied onto the pod before injection, passes only if that pod already held it all. */
+function checkCopiedRecord(s: Scenario): void {
+  const { original, d, set } = run(s);
+  const annotationsOf = (p: JsonObject) => (isObject(p.metadata) && isObject(p.metadata.annotations) ? p.metadata.annotations : {});
+  const record = annotationsOf(d.pod)[STATUS_ANNOTATION];
+  if (d.outcome !== 'injected' || typeof record !== 'string' || Object.hasOwn(annotationsOf(original), STATUS_ANNOTATION)) return;
+  const meta = isObject(original.metadata) ? original.metadata : {};
+  const forged = deepFreeze(normalize({ ...original, metadata: { ...meta, annotations: { ...annotationsOf(original), [STATUS_ANNOTATION]: record } } }));
+  const again = inject(forged, set, s.ctx);
+  if (again.outcome === 'unchanged' && again.reason === 'already-injected') assert.deepStrictEqual(withoutRecord(forged), withoutRecord(d.pod));
+}
+
 function checkRoundTrip(s: Scenario): void {
   const { original, d } = run(s);
   const u = uninject(deepFreeze(d.pod));
@@ -565,6 +584,10 @@ describe('engine properties (fast-check)', () => {
 
   test('idempotent: injecting the injected pod again changes nothing', () => {
     fc.assert(fc.property(scenario(), checkIdempotent), params(2));
+  });
+
+  test('a status record copied onto the pod before injection does not pass for injected', () => {
+    fc.assert(fc.property(scenario(), checkCopiedRecord), params(21));
   });
 
   test('uninject restores the original pod exactly (absent stays absent, empty stays empty)', () => {
