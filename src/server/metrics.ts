@@ -220,6 +220,10 @@ export function createWebhookMetrics(opts: { version?: string } = {}) {
       '1 if the last profile load attempt succeeded, 0 if it failed (the previous set is still served).',
     ),
     profilesLoaded: r.gauge('outrigger_profiles_loaded', 'Number of profiles in the set being served.'),
+    profilesInSync: r.gauge(
+      'outrigger_profiles_in_sync',
+      '1 when the profiles served are what the files hold, 0 while a change waits for its quiet period or fails to load.',
+    ),
     tlsReloads: r.counter('outrigger_tls_reloads_total', 'Serving certificate (re)loads by result (success, failure).', ['result']),
     tlsReloadOk: r.gauge(
       'outrigger_tls_last_reload_successful',

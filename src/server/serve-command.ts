@@ -15,7 +15,7 @@ import { type ClusterOptions, type ClusterRuntime, startCluster } from './cluste
 import { createWebhookServer, DEFAULT_LIMITS, type Limits, type Readiness, type WebhookContext } from './http.ts';
 import { createLogger, errorFields, type Level, type Logger } from './log.ts';
 import { createWebhookMetrics, type WebhookMetrics } from './metrics.ts';
-import { loadInitialProfiles, type ProfileState, profileSummary, startProfileReloader } from './profile-reloader.ts';
+import { loadInitialProfiles, type ProfileState, profileSummary, profilesInSync, startProfileReloader } from './profile-reloader.ts';
 import {
   certLogFields,
   materialFromPem,
@@ -311,6 +311,7 @@ export async function startServe(opts: ServeOptions, log: Logger): Promise<Runni
   metrics.profileReloadOk.set(1);
   metrics.profileReloadSuccess.set(Date.parse(profiles.loadedAt) / 1000);
   metrics.profilesLoaded.set(profiles.set.profiles.length);
+  metrics.profilesInSync.set(1);
   metrics.tlsReloads.inc(['success']);
   metrics.tlsReloadOk.set(1);
 
@@ -328,6 +329,9 @@ export async function startServe(opts: ServeOptions, log: Logger): Promise<Runni
           loaded: profileSummary(profiles.set),
           loadedAt: profiles.loadedAt,
           lastReloadError: profiles.lastError ?? null,
+          // false while the files hold something else: a change in its quiet period, or one that fails to load
+          inSync: profilesInSync(profiles),
+          differsSince: profiles.disk?.differsSince ?? null,
         },
         tls: {
           ...certLogFields(tlsState.current),
