@@ -4,12 +4,30 @@
  * and profiles are edited well and badly. Not one request may fail.
  */
 import assert from 'node:assert/strict';
+import { writeFileSync } from 'node:fs';
 import { Agent, request } from 'node:https';
+import { join } from 'node:path';
+import { PassThrough } from 'node:stream';
 import { after, before, describe, test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { profileYaml } from '../../test/support/profiles.ts';
-import { decodePatch, makeCerts, pod, review, send, startTestServer, type TestCerts, type TestServer, writeSecretVolume } from '../../test/support/webhook.ts';
+import {
+  decodePatch,
+  makeCerts,
+  pod,
+  review,
+  send,
+  startTestServer,
+  type TestCerts,
+  type TestServer,
+  tempDir,
+  writeSecretVolume,
+} from '../../test/support/webhook.ts';
 import type { JsonObject } from '../engine/index.ts';
+import { generateCA } from '../tls/certs.ts';
+import { createLogger } from './log.ts';
+import { createWebhookMetrics } from './metrics.ts';
+import { readTlsMaterial, startTlsReloader } from './tls-reloader.ts';
 
 const probe = (version: string, image: string) =>
   profileYaml('probe', { version, sidecarMode: 'classic', failurePolicy: 'ignore', containers: [{ name: 'probe', image }] });
@@ -202,6 +220,49 @@ describe('profile edits under load', () => {
       });
     } finally {
       await t.stop();
+    }
+  });
+});
+
+describe('certificate reloader: what it loads', () => {
+  test('a client CA bundle caught half-written (one CA of two, still valid PEM) is not loaded until the files are quiet', async () => {
+    const { dir, cleanup } = tempDir('tls-quiet-');
+    const certs = makeCerts();
+    const bundle = `${certs.ca.certPem}${generateCA({ commonName: 'second-client-ca' }).certPem}`;
+    const files = { certFile: join(dir, 'tls.crt'), keyFile: join(dir, 'tls.key'), clientCaFile: join(dir, 'ca.crt') };
+    writeFileSync(files.certFile, certs.certPem);
+    writeFileSync(files.keyFile, certs.keyPem);
+    writeFileSync(files.clientCaFile, certs.ca.certPem);
+    let clock = Date.parse('2026-01-01T00:00:00Z');
+    const metrics = createWebhookMetrics();
+    const applied: string[] = [];
+    const r = startTlsReloader({
+      files,
+      initial: await readTlsMaterial(files),
+      apply: (m) => applied.push(m.ca?.toString('utf8') ?? ''),
+      log: createLogger(new PassThrough(), { level: 'error' }),
+      metrics,
+      pollMs: 60_000,
+      settleMs: 1000,
+      now: () => new Date(clock),
+    });
+    try {
+      // The writer has written the first CA of the new two-CA bundle (a valid PEM file by itself).
+      writeFileSync(files.clientCaFile, `${certs.ca.certPem}\n`);
+      await r.check();
+      clock += 999;
+      await r.check();
+      assert.deepEqual(applied, [], 'not quiet for the settle time yet');
+      writeFileSync(files.clientCaFile, bundle);
+      await r.check();
+      clock += 1000;
+      await r.check();
+      assert.deepEqual(applied, [bundle], 'the whole bundle, once quiet');
+      assert.equal(r.state.current.ca?.toString('utf8'), bundle);
+    } finally {
+      r.stop();
+      metrics.stop();
+      cleanup();
     }
   });
 });
