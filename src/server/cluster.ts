@@ -12,7 +12,7 @@ import type { ProfileSet } from '../engine/profile.ts';
 import { ERROR_REASONS } from '../engine/reasons.ts';
 import type { KubeClient } from '../kube/client.ts';
 import { connect, serverVersion } from '../kube/connect.ts';
-import { EventRecorder, eventTarget } from '../kube/events.ts';
+import { EventRecorder, podEvent } from '../kube/events.ts';
 import { LeaderElection } from '../kube/lease.ts';
 import { NamespaceCache } from '../kube/namespaces.ts';
 import { ClusterProfiles } from '../kube/profiles.ts';
@@ -152,9 +152,8 @@ export async function startCluster(o: ClusterOptions, log: Logger, kubeVersionFl
       sideEffects(result) {
         const d = result.decision;
         if (!events || !d || result.outcome === 'injected' || !ERROR_REASONS.has(d.reason)) return;
-        const target = eventTarget(d.pod, result.namespace);
-        if (!target) return;
-        events.record({ target, type: 'Warning', reason: d.outcome === 'denied' ? 'InjectionDenied' : 'InjectionSkipped', note: d.message });
+        const e = podEvent(d.pod, result.namespace, 'Warning', d.outcome === 'denied' ? 'InjectionDenied' : 'InjectionSkipped', d.message);
+        if (e) events.record(e);
       },
       readiness() {
         const synced = namespaces.informer.synced && (profiles?.informer.synced ?? true);
