@@ -53,3 +53,14 @@ test('the pod spec meets the restricted Pod Security Standard and drains within 
   assert.ok((podSpec.terminationGracePeriodSeconds as number) > drain);
   assert.ok(isObject(find(objs, 'PodDisruptionBudget').spec));
 });
+
+test('--no-opt-out-condition drops the matchCondition and tells serve so (mandatory profiles are then not reported as skippable)', () => {
+  for (const optOutMatchCondition of [true, false]) {
+    const objs = bundle({ ...DEFAULTS, optOutMatchCondition });
+    const hook = (find(objs, 'MutatingWebhookConfiguration').webhooks as JsonObject[])[0] as JsonObject;
+    assert.equal(hook.matchConditions !== undefined, optOutMatchCondition);
+    const o = parseServeArgs((container(objs).args as string[]).slice(1));
+    assert.ok(o !== 'help');
+    assert.equal(o.webhookOptOut ?? true, optOutMatchCondition);
+  }
+});

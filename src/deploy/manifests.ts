@@ -57,6 +57,8 @@ export function bundle(o: BundleOptions): JsonObject[] {
     `--shutdown-delay=${SHUTDOWN_DELAY_SECONDS}s`,
     '--profiles-from-cluster',
     `--controller-namespace=${ns}`,
+    // The server reports mandatory profiles that the opt-out matchCondition lets pods skip.
+    ...(o.optOutMatchCondition ? [] : ['--webhook-opt-out=false']),
     ...(tlsFromSecret
       ? ['--tls-cert=/etc/outrigger/tls/tls.crt', '--tls-key=/etc/outrigger/tls/tls.key']
       : [`--cert-mode=self`, `--tls-secret=${TLS_SECRET}`, `--service=${NAME}`, `--webhook-config=${NAME}`, `--leader-lease=${LEADER_LEASE}`]),

@@ -8,7 +8,7 @@
 import { hostname } from 'node:os';
 import type { AdmissionResult, HandlerConfig } from '../admission/handle.ts';
 import type { KubeVersion } from '../engine/inject.ts';
-import type { ProfileSet } from '../engine/profile.ts';
+import type { ProfileSet, SidecarProfile } from '../engine/profile.ts';
 import { ERROR_REASONS } from '../engine/reasons.ts';
 import type { KubeClient } from '../kube/client.ts';
 import { connect, serverVersion } from '../kube/connect.ts';
@@ -31,6 +31,10 @@ export interface ClusterOptions {
   identity?: string;
   /** Cert mode `self`. */
   self?: { secretName: string; service: string; webhookConfig: string; leaderLease: string; leafValiditySeconds?: number; checkIntervalMs?: number };
+  /** See mandatory-bypass.ts: written into the status of mandatory cluster profiles. */
+  mandatoryBypass?: string;
+  /** Called with the cluster profiles in use after each change. */
+  onClusterProfiles?: (profiles: readonly SidecarProfile[]) => void;
   /** Longest wait for caches and the first certificate at startup. */
   syncTimeoutMs?: number;
 }
@@ -86,7 +90,14 @@ export async function startCluster(o: ClusterOptions, log: Logger, kubeVersionFl
     if (o.profilesFromCluster) {
       // Status is written by the elected replica only (or by every replica when none is elected).
       const writer = election;
-      profiles = new ClusterProfiles(client, { controllerNamespace: o.controllerNamespace, log: kubeLog, writeStatus: () => writer?.leader ?? true });
+      const inUse = () => [...(profiles?.states.values() ?? [])].flatMap((s) => (s.active ? [s.active] : []));
+      profiles = new ClusterProfiles(client, {
+        controllerNamespace: o.controllerNamespace,
+        log: kubeLog,
+        writeStatus: () => writer?.leader ?? true,
+        ...(o.mandatoryBypass ? { mandatoryBypass: o.mandatoryBypass } : {}),
+        ...(o.onClusterProfiles ? { onUpdate: () => o.onClusterProfiles?.(inUse()) } : {}),
+      });
       profiles.start();
       started.push(profiles);
     }

@@ -8,12 +8,13 @@ import type { AddressInfo } from 'node:net';
 import { Server as TlsServer } from 'node:tls';
 import type { HandlerConfig } from '../admission/handle.ts';
 import { DEFAULT_KUBE_VERSION, parseFlags, parseKubeVersion, UsageError } from '../cli/options.ts';
-import type { KubeVersion, ProfileSet } from '../engine/index.ts';
+import type { KubeVersion, ProfileSet, SidecarProfile } from '../engine/index.ts';
 import { ProfileLoadError } from '../profiles/load.ts';
 import { VERSION } from '../version.ts';
 import { type ClusterOptions, type ClusterRuntime, startCluster } from './cluster.ts';
 import { createWebhookServer, DEFAULT_LIMITS, type Limits, type Readiness, type WebhookContext } from './http.ts';
 import { createLogger, errorFields, type Level, type Logger } from './log.ts';
+import { bypassMessage, mandatoryBypassReporter } from './mandatory-bypass.ts';
 import { createWebhookMetrics, type WebhookMetrics } from './metrics.ts';
 import { loadInitialProfiles, type ProfileState, profileSummary, profilesInSync, startProfileReloader } from './profile-reloader.ts';
 import {
@@ -50,6 +51,9 @@ Options:
       --shutdown-delay DUR   on SIGTERM, keep accepting connections this long while not ready, so the
                              API server learns of the endpoint's removal first (default 0; the bundle sets 5s)
       --reload-interval DUR  poll interval for file changes, besides watching (default 10s)
+      --webhook-opt-out BOOL whether the webhook configuration skips pods annotated inject "false" (its
+                             opt-out matchCondition; default true, as in the bundle): mandatory
+                             profiles are then reported as skippable (log, metric, profile status)
       --max-connections N    open connections at most (default ${DEFAULT_LIMITS.maxConnections})
       --log-level LEVEL      debug, info, warn or error (default info)
   -h, --help                 show this help
@@ -90,6 +94,8 @@ export interface ServeOptions {
   pollMs: number;
   logLevel: Level;
   limits: Limits;
+  /** Whether the webhook configuration lets opted-out pods skip Outrigger (default true: the bundle's opt-out matchCondition). */
+  webhookOptOut?: boolean;
   /** Quiet time before a failed reload is reported (see the reloaders). */
   settleMs?: number;
   /**
@@ -158,6 +164,7 @@ export function parseServeArgs(argv: string[]): ServeOptions | 'help' {
     'drain-timeout': { type: 'string' },
     'shutdown-delay': { type: 'string' },
     'reload-interval': { type: 'string' },
+    'webhook-opt-out': { type: 'string' },
     'max-connections': { type: 'string' },
     'log-level': { type: 'string' },
     kubeconfig: { type: 'string' },
@@ -216,6 +223,9 @@ export function parseServeArgs(argv: string[]): ServeOptions | 'help' {
   if (!LEVELS.includes(logLevel)) throw new UsageError(`--log-level: ${JSON.stringify(logLevel)} must be one of ${LEVELS.join(', ')}`);
   const pollMs = values['reload-interval'] !== undefined ? parseDuration(values['reload-interval'], '--reload-interval') : 10_000;
   if (pollMs < 100) throw new UsageError('--reload-interval: must be at least 100ms');
+  const optOut = values['webhook-opt-out'];
+  if (optOut !== undefined && optOut !== 'true' && optOut !== 'false')
+    throw new UsageError(`--webhook-opt-out: ${JSON.stringify(optOut)} must be true or false`);
   const kubeVersionFlag = values['kube-version'] !== undefined ? parseKubeVersion(values['kube-version']) : undefined;
   return {
     profiles: (values.profiles as string[] | undefined) ?? [],
@@ -236,6 +246,7 @@ export function parseServeArgs(argv: string[]): ServeOptions | 'help' {
     drainTimeoutMs: values['drain-timeout'] !== undefined ? parseDuration(values['drain-timeout'], '--drain-timeout') : 25_000,
     shutdownDelayMs: values['shutdown-delay'] !== undefined ? parseDuration(values['shutdown-delay'], '--shutdown-delay') : 0,
     pollMs,
+    ...(optOut !== undefined ? { webhookOptOut: optOut === 'true' } : {}),
     logLevel,
     limits: {
       ...DEFAULT_LIMITS,
@@ -268,10 +279,20 @@ export async function startServe(opts: ServeOptions, log: Logger): Promise<Runni
   }
   // Connected: caches synced and (cert mode self) a certificate in hand before listening, so a
   // replica never answers from an empty cache.
+  const webhookOptOut = opts.webhookOptOut ?? true;
+  const reportBypass = mandatoryBypassReporter(webhookOptOut, log, metrics);
+  let clusterProfiles: readonly SidecarProfile[] = [];
+  const checkMandatory = () => reportBypass([...profiles.set.profiles, ...clusterProfiles]);
+  checkMandatory();
   let cluster: ClusterRuntime | undefined;
   if (opts.cluster) {
+    const bypass = bypassMessage(webhookOptOut);
+    const onClusterProfiles = (ps: readonly SidecarProfile[]) => {
+      clusterProfiles = ps;
+      checkMandatory();
+    };
     try {
-      cluster = await startCluster(opts.cluster, log, opts.kubeVersionFlag);
+      cluster = await startCluster({ ...opts.cluster, ...(bypass ? { mandatoryBypass: bypass } : {}), onClusterProfiles }, log, opts.kubeVersionFlag);
     } catch (e) {
       metrics.stop();
       log.error('cannot start: the cluster is not usable', { error: (e as Error).message });
@@ -395,6 +416,7 @@ export async function startServe(opts: ServeOptions, log: Logger): Promise<Runni
     ...(opts.settleMs !== undefined ? { settleMs: opts.settleMs } : {}),
     onLoad: (set) => {
       config = makeConfig(set);
+      checkMandatory();
     },
   });
 

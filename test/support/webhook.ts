@@ -101,6 +101,7 @@ export interface TestServerOptions {
   sideEffects?: (r: AdmissionResult) => void;
   /** Write the profiles as a ConfigMap volume (symlinks). */
   profilesVolume?: boolean;
+  webhookOptOut?: boolean;
 }
 
 export async function startTestServer(o: TestServerOptions = {}): Promise<TestServer> {
@@ -141,6 +142,7 @@ export async function startTestServer(o: TestServerOptions = {}): Promise<TestSe
       logLevel: 'debug',
       limits: { ...DEFAULT_LIMITS, ...o.limits },
       ...(o.settleMs !== undefined ? { settleMs: o.settleMs } : {}),
+      ...(o.webhookOptOut !== undefined ? { webhookOptOut: o.webhookOptOut } : {}),
       ...(o.sideEffects ? { sideEffects: o.sideEffects } : {}),
     },
     createLogger(logs, { level: 'debug' }),
