@@ -44,9 +44,13 @@ export interface ProfileSources {
   errors: { path: string; error: string }[];
 }
 
+/** All profile files together may hold at most this much (each file at most MAX_FILE_BYTES). */
+export const MAX_PROFILE_BYTES = 32 * 1024 * 1024;
+
 /** Reads every profile file once; the caller hashes and parses these same bytes (never a second read). */
-export async function readProfileSources(paths: readonly string[]): Promise<ProfileSources> {
+export async function readProfileSources(paths: readonly string[], maxBytes = MAX_PROFILE_BYTES): Promise<ProfileSources> {
   const out: ProfileSources = { files: [], errors: [] };
+  let total = 0;
   for (const path of paths) {
     let files: string[];
     try {
@@ -56,8 +60,14 @@ export async function readProfileSources(paths: readonly string[]): Promise<Prof
       continue;
     }
     for (const file of files) {
+      if (total > maxBytes) {
+        out.errors.push({ path, error: `${file}: not read, the profile files before it already hold more than ${maxBytes} bytes` });
+        break;
+      }
       try {
-        out.files.push({ path, file, ...(await readFileSnapshot(file)) });
+        const snap = await readFileSnapshot(file);
+        total += snap.bytes.length;
+        out.files.push({ path, file, ...snap });
       } catch (e) {
         const code = (e as NodeJS.ErrnoException).code;
         out.files.push({ path, file, error: code === 'ENOENT' ? `${file}: no such file or directory` : `${file}: ${(e as Error).message}` });
