@@ -107,6 +107,10 @@ export function startProfileReloader(opts: ProfileReloaderOptions): { stop(): vo
       if (settle.failed(content)) reportFailure(e);
       return;
     }
+    swapIn(set, content);
+  };
+
+  const swapIn = (set: ProfileSet, content: string) => {
     const before = profileSummary(state.set);
     state.set = set;
     state.fingerprint = content;

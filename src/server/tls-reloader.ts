@@ -166,16 +166,19 @@ export function startTlsReloader(opts: TlsReloaderOptions): { state: TlsState; s
     });
   };
 
-  const check = async () => {
-    let raw: RawFiles | undefined;
-    let readError: unknown;
+  // A file that cannot be read is a content too: it is only reported once it stays so.
+  const read = async (): Promise<{ raw?: RawFiles; error?: unknown; content: string; stamp: string }> => {
     try {
-      raw = await readRaw(opts.files);
-    } catch (e) {
-      readError = e;
+      const raw = await readRaw(opts.files);
+      return { raw, content: raw.fingerprint, stamp: raw.stamp ?? raw.fingerprint };
+    } catch (error) {
+      const content = `error:${(error as Error).message}`;
+      return { error, content, stamp: content };
     }
-    // A file that cannot be read is a content too: it is only reported once it stays so.
-    const content = raw?.fingerprint ?? `error:${(readError as Error).message}`;
+  };
+
+  const check = async () => {
+    const { raw, error, content, stamp } = await read();
     if (content === state.current.fingerprint) {
       // The files went back to what is served: an earlier failure no longer applies.
       if (settle.clear()) {
@@ -184,16 +187,20 @@ export function startTlsReloader(opts: TlsReloaderOptions): { state: TlsState; s
       }
       return;
     }
-    if (!settle.quiet(raw?.stamp ?? content) || settle.reported(content)) return;
+    if (!settle.quiet(stamp) || settle.reported(content)) return;
     let m: TlsMaterial;
     try {
-      if (!raw) throw readError;
+      if (!raw) throw error;
       m = checkMaterial(raw, opts.files);
       opts.apply(m);
     } catch (e) {
       if (settle.failed(content)) fail(e);
       return;
     }
+    swapIn(m);
+  };
+
+  const swapIn = (m: TlsMaterial) => {
     const previous = state.current;
     state.current = m;
     state.lastError = undefined;
