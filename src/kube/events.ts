@@ -85,6 +85,8 @@ function take(b: Bucket, now: number, rate: number, burst: number): boolean {
 export class EventLimiter {
   readonly #total: Bucket;
   readonly #namespaces = new Map<string, Bucket>();
+  readonly #order: string[] = [];
+  #oldest = 0;
   readonly #recent = new Map<string, number>();
   readonly ratePerSecond: number;
   readonly burst: number;
@@ -134,15 +136,20 @@ export class EventLimiter {
     return true;
   }
 
-  /** The namespace's bucket, most recently used last; the least recently used is forgotten beyond the cap. */
+  /** The namespace's bucket; beyond the cap the oldest tracked namespace is forgotten (it starts again with a full bucket). */
   #bucket(namespace: string, now: number): Bucket {
     let b = this.#namespaces.get(namespace);
-    if (b) this.#namespaces.delete(namespace);
-    else {
+    if (!b) {
+      // A ring of the tracked names in the order they came: the oldest is replaced in O(1).
+      if (this.#order.length < this.maxNamespaces) this.#order.push(namespace);
+      else {
+        this.#namespaces.delete(this.#order[this.#oldest] as string);
+        this.#order[this.#oldest] = namespace;
+        this.#oldest = (this.#oldest + 1) % this.maxNamespaces;
+      }
       b = { tokens: this.namespaceBurst, last: now };
-      if (this.#namespaces.size >= this.maxNamespaces) this.#namespaces.delete(this.#namespaces.keys().next().value as string);
+      this.#namespaces.set(namespace, b);
     }
-    this.#namespaces.set(namespace, b);
     return b;
   }
 }
