@@ -171,7 +171,7 @@ describe('profile edits under load', () => {
     await s.stop();
   });
 
-  test('a good edit is served at once, a bad edit keeps the last good set (logs, metrics, /readyz), no request fails', async () => {
+  test('a good edit is served once the files are quiet, a bad edit keeps the last good set (logs, metrics, /readyz), no request fails', async () => {
     const l = load(s, s.caPem);
     await until('some traffic', () => l.sent() > 50);
 

@@ -36,7 +36,8 @@ Runs the mutating admission webhook over HTTPS (TLS 1.2 or newer):
   POST /explain   a Pod or an AdmissionReview (?namespace=NAME): the engine's whole decision as JSON
   GET  /healthz   alive    GET /readyz   ready to serve (?verbose: JSON detail)    GET /metrics   Prometheus
 Certificate, key, client CA and profile files are watched (including the Secret/ConfigMap volume
-symlink swap) and reloaded without a restart; a broken update keeps the previous one.
+symlink swap) and reloaded without a restart, once they have stayed unchanged for a second (a
+half-written file is never loaded); a broken update keeps the previous one.
 
 Options:
   -p, --profiles PATH        SidecarProfile file or directory (repeatable; required without --profiles-from-cluster)
