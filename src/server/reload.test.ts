@@ -266,3 +266,62 @@ describe('certificate reloader: what it loads', () => {
     }
   });
 });
+
+describe('certificate reloader: random in-place writes', () => {
+  for (const seed of [1, 2, 3]) {
+    test(`seed ${seed}: nothing is applied while the files keep changing; once quiet, the pair served is the pair on disk (or the old one, with the error)`, async () => {
+      let a = seed >>> 0;
+      const rand = () => {
+        a = (a * 1103515245 + 12345) >>> 0;
+        return a / 4294967296;
+      };
+      const { dir, cleanup } = tempDir('tls-prop-');
+      const ca = makeCerts().ca;
+      const pairs = Array.from({ length: 3 }, () => makeCerts(ca));
+      const files = { certFile: join(dir, 'tls.crt'), keyFile: join(dir, 'tls.key') };
+      writeFileSync(files.certFile, pairs[0]?.certPem ?? '');
+      writeFileSync(files.keyFile, pairs[0]?.keyPem ?? '');
+      let clock = Date.parse('2026-01-01T00:00:00Z');
+      const metrics = createWebhookMetrics();
+      const applied: string[] = [];
+      const r = startTlsReloader({
+        files,
+        initial: await readTlsMaterial(files),
+        apply: (m) => applied.push(m.certFingerprint),
+        log: createLogger(new PassThrough(), { level: 'error' }),
+        metrics,
+        pollMs: 60_000,
+        settleMs: 1000,
+        now: () => new Date(clock),
+      });
+      const pick = <T>(xs: readonly T[]) => xs[Math.floor(rand() * xs.length)] as T;
+      try {
+        for (let round = 0; round < 6; round++) {
+          const before = applied.length;
+          for (let i = 0, n = 1 + Math.floor(rand() * 8); i < n; i++) {
+            const p = pick(pairs);
+            const [file, text] = rand() < 0.5 ? [files.certFile, p.certPem] : [files.keyFile, p.keyPem];
+            // Whole, or cut short (a write caught halfway).
+            writeFileSync(file, rand() < 0.5 ? text : text.slice(0, Math.floor(rand() * text.length)));
+            clock += Math.floor(rand() * 300);
+            await r.check();
+          }
+          assert.equal(applied.length, before, `round ${round}: nothing applied while the files change`);
+          await r.check();
+          clock += 1000;
+          await r.check();
+          const disk = await readTlsMaterial(files).catch((e: Error) => e);
+          if (disk instanceof Error) assert.ok(r.state.lastError, `round ${round}: a broken pair is reported`);
+          else {
+            assert.equal(r.state.current.fingerprint, disk.fingerprint, `round ${round}: served = disk`);
+            assert.equal(r.state.lastError, undefined);
+          }
+        }
+      } finally {
+        r.stop();
+        metrics.stop();
+        cleanup();
+      }
+    });
+  }
+});
