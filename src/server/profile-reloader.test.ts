@@ -9,10 +9,10 @@ import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
 import { appendFileSync, existsSync, mkdirSync, readFileSync, readlinkSync, renameSync, rmSync, symlinkSync, truncateSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { PassThrough } from 'node:stream';
+import { PassThrough, type Writable } from 'node:stream';
 import { after, describe, test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { tempDir } from '../../test/support/webhook.ts';
+import { LogSink, tempDir } from '../../test/support/webhook.ts';
 import type { ProfileSet } from '../engine/index.ts';
 import { loadProfiles } from '../profiles/load.ts';
 import { createLogger } from './log.ts';
@@ -56,10 +56,10 @@ class Clock {
   now = () => new Date(this.t);
 }
 
-async function harness(dir: string) {
+async function harness(dir: string, sink: Writable = new PassThrough()) {
   const clock = new Clock();
   const metrics = createWebhookMetrics();
-  const log = createLogger(new PassThrough(), { level: 'error' });
+  const log = createLogger(sink, { level: 'debug' });
   const state = await loadInitialProfiles([dir], clock.now);
   const loads: ProfileSet[] = [];
   const r = startProfileReloader({ paths: [dir], state, log, metrics, pollMs: 60_000, settleMs: SETTLE, now: clock.now, onLoad: (s) => loads.push(s) });
@@ -121,6 +121,32 @@ describe('profile reloader', () => {
         ['mandatory@2'],
       );
       assert.equal(h.state.fingerprint, await profilesFingerprint([dir]));
+    } finally {
+      h.stop();
+    }
+  });
+
+  test('files that never stay quiet are not loaded, and that is logged once', async () => {
+    const dir = scratch('reloader-churn-');
+    writeFileSync(join(dir, 'p.yaml'), profileText('a', 1));
+    const sink = new LogSink();
+    const h = await harness(dir, sink);
+    try {
+      for (let gen = 2; gen < 60; gen++) {
+        writeFileSync(join(dir, 'p.yaml'), profileText('a', gen));
+        await h.reloader.check();
+        h.clock.t += SETTLE / 3;
+      }
+      assert.equal(h.loads.length, 0);
+      assert.equal(h.metrics.profilesInSync.get(), 0);
+      const warned = sink.find('profile files keep changing; still serving the previous profiles until they are quiet');
+      assert.equal(warned.length, 1);
+      assert.equal(warned[0]?.differsSince, h.state.disk?.differsSince);
+      await h.reloader.check();
+      h.clock.t += SETTLE;
+      await h.reloader.check();
+      assert.equal(h.loads.length, 1, 'loaded once quiet');
+      assert.equal(h.metrics.profilesInSync.get(), 1);
     } finally {
       h.stop();
     }

@@ -76,16 +76,24 @@ export interface ProfileReloaderOptions {
 export function startProfileReloader(opts: ProfileReloaderOptions): { stop(): void; check(): Promise<void> } {
   const now = opts.now ?? (() => new Date());
   const state = opts.state;
+  const settleMs = opts.settleMs ?? 1000;
   const settle = changeSettler(
-    opts.settleMs ?? 1000,
+    settleMs,
     () => void w.run(),
     () => now().getTime(),
   );
 
+  // Files that never stay quiet are never loaded: said once per episode, after ten quiet periods.
+  let churnReported = false;
   const observe = (fingerprint: string) => {
     const differsSince = fingerprint === state.fingerprint ? undefined : (state.disk?.differsSince ?? now().toISOString());
     state.disk = { fingerprint, ...(differsSince ? { differsSince } : {}) };
     opts.metrics.profilesInSync.set(differsSince ? 0 : 1);
+    if (!differsSince) churnReported = false;
+    else if (!churnReported && !state.lastError && now().getTime() - Date.parse(differsSince) >= 10 * settleMs) {
+      churnReported = true;
+      opts.log.warn('profile files keep changing; still serving the previous profiles until they are quiet', { differsSince, settleMs });
+    }
   };
 
   const check = async () => {
