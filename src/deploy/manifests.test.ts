@@ -117,3 +117,13 @@ test('a client CA ConfigMap is mounted and passed as --client-ca, in every cert 
   assert.ok(!(plain.args as string[]).some((a) => a.startsWith('--client-ca')));
   assert.equal(plain.volumeMounts, undefined);
 });
+test('--no-opt-out-condition drops the matchCondition and tells serve so (mandatory profiles are then not reported as skippable)', () => {
+  for (const optOutMatchCondition of [true, false]) {
+    const objs = bundle({ ...DEFAULTS, optOutMatchCondition });
+    const hook = (find(objs, 'MutatingWebhookConfiguration').webhooks as JsonObject[])[0] as JsonObject;
+    assert.equal(hook.matchConditions !== undefined, optOutMatchCondition);
+    const o = parseServeArgs((container(objs).args as string[]).slice(1));
+    assert.ok(o !== 'help');
+    assert.equal(o.webhookOptOut ?? true, optOutMatchCondition);
+  }
+});

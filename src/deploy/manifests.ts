@@ -83,6 +83,8 @@ export function bundle(o: BundleOptions): JsonObject[] {
     `--shutdown-delay=${SHUTDOWN_DELAY_SECONDS}s`,
     '--profiles-from-cluster',
     `--controller-namespace=${ns}`,
+    // The server reports mandatory profiles that the opt-out matchCondition lets pods skip.
+    ...(o.optOutMatchCondition ? [] : ['--webhook-opt-out=false']),
     ...(tlsFromSecret
       ? [`--tls-cert=${TLS_DIR}/tls.crt`, `--tls-key=${TLS_DIR}/tls.key`]
       : [

@@ -1,10 +1,12 @@
 /**
  * Kubernetes Events on the workload that owns a pod Outrigger skipped or denied, so `kubectl
  * describe deployment` shows why its pods have no sidecar. Sent after the admission response, from
- * a bounded queue, rate-limited per owner and reason and overall: a crash-looping ReplicaSet
- * re-creating pods cannot turn into an event storm against the API server.
+ * a bounded queue, rate-limited per owner and reason, per namespace and overall: a crash-looping
+ * ReplicaSet re-creating pods cannot turn into an event storm against the API server, and one
+ * namespace's flood cannot silence the events of the others.
  */
 import { isObject, type JsonObject } from '../engine/json.ts';
+import { dns1123Subdomain } from '../engine/k8s-names.ts';
 import type { KubeClient } from './client.ts';
 
 export interface EventTarget {
@@ -22,47 +24,133 @@ export interface EventRequest {
   note: string;
 }
 
+/**
+ * The controllers that create pods, by the ownerReference they set. A pod's ownerReferences are
+ * written by whoever creates the pod, so they are only a claim: the Event goes to an owner only
+ * when it is one of these kinds, marked `controller`, with a uid and a valid name, and always in
+ * the pod's own namespace (Events are namespaced; an owner elsewhere cannot be named). Within that
+ * namespace anyone who may create pods can still name any such workload: the Event's note says
+ * which pod it is about, so it reads as the pod's claim, never as the workload's own word.
+ */
+const POD_OWNERS = new Set(['apps/v1/ReplicaSet', 'apps/v1/StatefulSet', 'apps/v1/DaemonSet', 'batch/v1/Job', 'v1/ReplicationController']);
+
+function trustedOwner(o: JsonObject): boolean {
+  const { apiVersion, kind, name, uid } = o;
+  if (typeof apiVersion !== 'string' || typeof kind !== 'string' || typeof name !== 'string' || typeof uid !== 'string') return false;
+  return o.controller === true && POD_OWNERS.has(`${apiVersion}/${kind}`) && dns1123Subdomain(name) === undefined && /^[0-9a-f-]{1,64}$/i.test(uid);
+}
+
 /** The pod's controlling owner (ReplicaSet, Job, StatefulSet, ...), else the pod itself when it has a name. */
 export function eventTarget(pod: JsonObject, namespace: string): EventTarget | undefined {
   const meta = isObject(pod.metadata) ? pod.metadata : {};
   const owners = Array.isArray(meta.ownerReferences) ? meta.ownerReferences.filter(isObject) : [];
-  const owner = owners.find((o) => o.controller === true) ?? owners[0];
-  if (owner && typeof owner.kind === 'string' && typeof owner.name === 'string' && typeof owner.apiVersion === 'string') {
-    return { apiVersion: owner.apiVersion, kind: owner.kind, name: owner.name, namespace, ...(typeof owner.uid === 'string' ? { uid: owner.uid } : {}) };
-  }
-  if (typeof meta.name === 'string' && meta.name) return { apiVersion: 'v1', kind: 'Pod', name: meta.name, namespace };
+  const owner = owners.find(trustedOwner);
+  if (owner) return { apiVersion: owner.apiVersion as string, kind: owner.kind as string, name: owner.name as string, namespace, uid: owner.uid as string };
+  if (typeof meta.name === 'string' && dns1123Subdomain(meta.name) === undefined) return { apiVersion: 'v1', kind: 'Pod', name: meta.name, namespace };
   return undefined;
 }
 
-/** Token bucket plus a per-key quiet period; pure apart from the clock it is given. */
+/** How the Event's note names the pod it is about (pods made by controllers have only a generateName). */
+export function podLabel(pod: JsonObject): string {
+  const meta = isObject(pod.metadata) ? pod.metadata : {};
+  const name = typeof meta.name === 'string' && meta.name ? meta.name : typeof meta.generateName === 'string' ? `${meta.generateName}*` : '(unnamed)';
+  return `pod ${name.length > 80 ? `${name.slice(0, 80)}...` : name}`;
+}
+
+/** The Event for a pod Outrigger skipped or denied, on the target above; the note names the pod. */
+export function podEvent(pod: JsonObject, namespace: string, type: EventRequest['type'], reason: string, message: string): EventRequest | undefined {
+  const target = eventTarget(pod, namespace);
+  if (!target) return undefined;
+  return { target, type, reason, note: target.kind === 'Pod' ? message : `${podLabel(pod)}: ${message}` };
+}
+
+interface Bucket {
+  tokens: number;
+  last: number;
+}
+
+/** Takes a token from a bucket refilled at `rate` per second up to `burst`. */
+function take(b: Bucket, now: number, rate: number, burst: number): boolean {
+  b.tokens = Math.min(burst, b.tokens + (Math.max(0, now - b.last) / 1000) * rate);
+  b.last = now;
+  if (b.tokens < 1) return false;
+  b.tokens -= 1;
+  return true;
+}
+
+/**
+ * Token buckets (overall, and one per namespace so that one namespace's flood cannot use up the
+ * budget of the others) plus a per-key quiet period; pure apart from the clock it is given.
+ */
 export class EventLimiter {
-  #tokens: number;
-  #last: number;
+  readonly #total: Bucket;
+  readonly #namespaces = new Map<string, Bucket>();
+  readonly #order: string[] = [];
+  #oldest = 0;
   readonly #recent = new Map<string, number>();
   readonly ratePerSecond: number;
   readonly burst: number;
+  readonly namespaceRatePerSecond: number;
+  readonly namespaceBurst: number;
+  readonly maxNamespaces: number;
   readonly perKeyMs: number;
 
-  constructor(opts: { ratePerSecond?: number; burst?: number; perKeyMs?: number; now: number }) {
+  constructor(opts: {
+    ratePerSecond?: number;
+    burst?: number;
+    namespaceRatePerSecond?: number;
+    namespaceBurst?: number;
+    maxNamespaces?: number;
+    perKeyMs?: number;
+    now: number;
+  }) {
     this.ratePerSecond = opts.ratePerSecond ?? 5;
     this.burst = opts.burst ?? 20;
+    this.namespaceRatePerSecond = opts.namespaceRatePerSecond ?? 1;
+    this.namespaceBurst = opts.namespaceBurst ?? 5;
+    this.maxNamespaces = opts.maxNamespaces ?? 1000;
     this.perKeyMs = opts.perKeyMs ?? 5 * 60_000;
-    this.#tokens = this.burst;
-    this.#last = opts.now;
+    this.#total = { tokens: this.burst, last: opts.now };
   }
 
-  allow(key: string, now: number): boolean {
-    const seen = this.#recent.get(key);
+  /** Namespaces with a bucket being tracked (at most `maxNamespaces`). */
+  get trackedNamespaces(): number {
+    return this.#namespaces.size;
+  }
+
+  allow(namespace: string, key: string, now: number): boolean {
+    const k = `${namespace}/${key}`;
+    const seen = this.#recent.get(k);
     if (seen !== undefined && now - seen < this.perKeyMs) return false;
-    this.#tokens = Math.min(this.burst, this.#tokens + ((now - this.#last) / 1000) * this.ratePerSecond);
-    this.#last = now;
-    if (this.#tokens < 1) return false;
-    this.#tokens -= 1;
-    this.#recent.set(key, now);
+    const ns = this.#bucket(namespace, now);
+    // The namespace's share first: a namespace over its share does not spend the overall budget.
+    if (!take(ns, now, this.namespaceRatePerSecond, this.namespaceBurst)) return false;
+    if (!take(this.#total, now, this.ratePerSecond, this.burst)) {
+      ns.tokens += 1;
+      return false;
+    }
+    this.#recent.set(k, now);
     if (this.#recent.size > 10_000) {
-      for (const [k, t] of this.#recent) if (now - t >= this.perKeyMs) this.#recent.delete(k);
+      for (const [r, t] of this.#recent) if (now - t >= this.perKeyMs) this.#recent.delete(r);
     }
     return true;
+  }
+
+  /** The namespace's bucket; beyond the cap the oldest tracked namespace is forgotten (it starts again with a full bucket). */
+  #bucket(namespace: string, now: number): Bucket {
+    let b = this.#namespaces.get(namespace);
+    if (!b) {
+      // A ring of the tracked names in the order they came: the oldest is replaced in O(1).
+      if (this.#order.length < this.maxNamespaces) this.#order.push(namespace);
+      else {
+        this.#namespaces.delete(this.#order[this.#oldest] as string);
+        this.#order[this.#oldest] = namespace;
+        this.#oldest = (this.#oldest + 1) % this.maxNamespaces;
+      }
+      b = { tokens: this.namespaceBurst, last: now };
+      this.#namespaces.set(namespace, b);
+    }
+    return b;
   }
 }
 
@@ -91,8 +179,8 @@ export class EventRecorder {
 
   /** Never blocks and never throws: an event is best effort, the admission answer is not. */
   record(e: EventRequest): void {
-    const key = `${e.target.namespace}/${e.target.kind}/${e.target.uid ?? e.target.name}/${e.reason}`;
-    if (this.#queue.length >= this.#maxQueue || !this.#limiter.allow(key, Date.now())) {
+    const key = `${e.target.kind}/${e.target.uid ?? e.target.name}/${e.reason}`;
+    if (this.#queue.length >= this.#maxQueue || !this.#limiter.allow(e.target.namespace, key, Date.now())) {
       this.stats.dropped++;
       return;
     }

@@ -34,6 +34,8 @@ export interface ClusterProfilesOptions {
   /** Whether this replica writes status (the elected one, or every replica when there is no election). */
   writeStatus?: () => boolean;
   onUpdate?: (t: Tenancy) => void;
+  /** Set when pods can skip the webhook (its opt-out matchCondition): a mandatory profile then says so in its status. */
+  mandatoryBypass?: string;
   log?: (level: 'info' | 'warn' | 'error', msg: string, fields?: Record<string, unknown>) => void;
   now?: () => Date;
 }
@@ -233,6 +235,14 @@ export class ClusterProfiles {
           cond('Ready', 'True', 'Valid', `Injected at version ${s.active?.version} (${s.active?.hash}).`),
           cond('Invalid', 'False', 'Valid', 'The profile is valid.'),
         ];
+    if (s.active?.mandatory) {
+      const bypass = this.#opts.mandatoryBypass;
+      conditions.push(
+        bypass
+          ? cond('MandatoryBypassable', 'True', 'OptOutMatchCondition', `Pods can skip this mandatory profile: ${bypass}.`)
+          : cond('MandatoryBypassable', 'False', 'EveryPodReviewed', 'Opted-out pods still reach Outrigger, which injects this profile into them.'),
+      );
+    }
     return {
       observedGeneration: s.generation,
       ...(s.active ? { activeVersion: s.active.version, activeHash: s.active.hash } : {}),

@@ -3,7 +3,7 @@ import { mkdir, mkdtemp, rm, symlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, test } from 'node:test';
-import { loadProfiles, ProfileLoadError } from './load.ts';
+import { loadProfiles, ProfileLoadError, readProfileSources } from './load.ts';
 import { parseProfiles } from './parse.ts';
 
 const header = 'apiVersion: outrigger.dev/v1alpha1\nkind: SidecarProfile\n';
@@ -132,4 +132,16 @@ test('defaults written out give the same hash as defaults left out (profiles rea
     'y',
   ).profiles[0];
   assert.equal(bare?.hash, defaulted?.hash);
+});
+
+test('profile files together are bounded: past the limit the rest is not read, and the load fails naming the file', async () => {
+  const d = await mkdtemp(join(tmpdir(), 'outrigger-load-bound-'));
+  try {
+    for (const n of ['a', 'b', 'c']) await writeFile(join(d, `${n}.yaml`), `# ${'x'.repeat(600)}\n`);
+    const sources = await readProfileSources([d], 1000);
+    assert.equal(sources.files.length, 2);
+    assert.deepEqual(sources.errors, [{ path: d, error: `${join(d, 'c.yaml')}: not read, the profile files before it already hold more than 1000 bytes` }]);
+  } finally {
+    await rm(d, { recursive: true, force: true });
+  }
 });

@@ -8,11 +8,11 @@
 import { hostname } from 'node:os';
 import type { AdmissionResult, HandlerConfig } from '../admission/handle.ts';
 import type { KubeVersion } from '../engine/inject.ts';
-import type { ProfileSet } from '../engine/profile.ts';
+import type { ProfileSet, SidecarProfile } from '../engine/profile.ts';
 import { ERROR_REASONS } from '../engine/reasons.ts';
 import type { KubeClient } from '../kube/client.ts';
 import { connect, serverVersion } from '../kube/connect.ts';
-import { EventRecorder, eventTarget } from '../kube/events.ts';
+import { EventRecorder, podEvent } from '../kube/events.ts';
 import { LeaderElection } from '../kube/lease.ts';
 import { NamespaceCache } from '../kube/namespaces.ts';
 import { ClusterProfiles } from '../kube/profiles.ts';
@@ -39,6 +39,10 @@ export interface ClusterOptions {
     leafValiditySeconds?: number;
     checkIntervalMs?: number;
   };
+  /** See mandatory-bypass.ts: written into the status of mandatory cluster profiles. */
+  mandatoryBypass?: string;
+  /** Called with the cluster profiles in use after each change. */
+  onClusterProfiles?: (profiles: readonly SidecarProfile[]) => void;
   /** Longest wait for caches and the first certificate at startup. */
   syncTimeoutMs?: number;
 }
@@ -96,7 +100,14 @@ export async function startCluster(o: ClusterOptions, log: Logger, kubeVersionFl
     if (o.profilesFromCluster) {
       // Status is written by the elected replica only (or by every replica when none is elected).
       const writer = election;
-      profiles = new ClusterProfiles(client, { controllerNamespace: o.controllerNamespace, log: kubeLog, writeStatus: () => writer?.leader ?? true });
+      const inUse = () => [...(profiles?.states.values() ?? [])].flatMap((s) => (s.active ? [s.active] : []));
+      profiles = new ClusterProfiles(client, {
+        controllerNamespace: o.controllerNamespace,
+        log: kubeLog,
+        writeStatus: () => writer?.leader ?? true,
+        ...(o.mandatoryBypass ? { mandatoryBypass: o.mandatoryBypass } : {}),
+        ...(o.onClusterProfiles ? { onUpdate: () => o.onClusterProfiles?.(inUse()) } : {}),
+      });
       profiles.start();
       started.push(profiles);
     }
@@ -163,9 +174,8 @@ export async function startCluster(o: ClusterOptions, log: Logger, kubeVersionFl
       sideEffects(result) {
         const d = result.decision;
         if (!events || !d || result.outcome === 'injected' || !ERROR_REASONS.has(d.reason)) return;
-        const target = eventTarget(d.pod, result.namespace);
-        if (!target) return;
-        events.record({ target, type: 'Warning', reason: d.outcome === 'denied' ? 'InjectionDenied' : 'InjectionSkipped', note: d.message });
+        const e = podEvent(d.pod, result.namespace, 'Warning', d.outcome === 'denied' ? 'InjectionDenied' : 'InjectionSkipped', d.message);
+        if (e) events.record(e);
       },
       readiness() {
         const synced = namespaces.informer.synced && (profiles?.informer.synced ?? true);

@@ -220,6 +220,14 @@ export function createWebhookMetrics(opts: { version?: string } = {}) {
       '1 if the last profile load attempt succeeded, 0 if it failed (the previous set is still served).',
     ),
     profilesLoaded: r.gauge('outrigger_profiles_loaded', 'Number of profiles in the set being served.'),
+    mandatoryBypassable: r.gauge(
+      'outrigger_profiles_mandatory_bypassable',
+      'Mandatory profiles loaded while the webhook configuration lets opted-out pods skip Outrigger (see --webhook-opt-out).',
+    ),
+    profilesInSync: r.gauge(
+      'outrigger_profiles_in_sync',
+      '1 when the profiles served are what the files hold, 0 while a change waits for its quiet period or fails to load.',
+    ),
     tlsReloads: r.counter('outrigger_tls_reloads_total', 'Serving certificate (re)loads by result (success, failure).', ['result']),
     tlsReloadOk: r.gauge(
       'outrigger_tls_last_reload_successful',

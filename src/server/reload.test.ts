@@ -4,12 +4,30 @@
  * and profiles are edited well and badly. Not one request may fail.
  */
 import assert from 'node:assert/strict';
+import { writeFileSync } from 'node:fs';
 import { Agent, request } from 'node:https';
+import { join } from 'node:path';
+import { PassThrough } from 'node:stream';
 import { after, before, describe, test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { profileYaml } from '../../test/support/profiles.ts';
-import { decodePatch, makeCerts, pod, review, send, startTestServer, type TestCerts, type TestServer, writeSecretVolume } from '../../test/support/webhook.ts';
+import {
+  decodePatch,
+  makeCerts,
+  pod,
+  review,
+  send,
+  startTestServer,
+  type TestCerts,
+  type TestServer,
+  tempDir,
+  writeSecretVolume,
+} from '../../test/support/webhook.ts';
 import type { JsonObject } from '../engine/index.ts';
+import { generateCA } from '../tls/certs.ts';
+import { createLogger } from './log.ts';
+import { createWebhookMetrics } from './metrics.ts';
+import { readTlsMaterial, startTlsReloader } from './tls-reloader.ts';
 
 const probe = (version: string, image: string) =>
   profileYaml('probe', { version, sidecarMode: 'classic', failurePolicy: 'ignore', containers: [{ name: 'probe', image }] });
@@ -153,7 +171,7 @@ describe('profile edits under load', () => {
     await s.stop();
   });
 
-  test('a good edit is served at once, a bad edit keeps the last good set (logs, metrics, /readyz), no request fails', async () => {
+  test('a good edit is served once the files are quiet, a bad edit keeps the last good set (logs, metrics, /readyz), no request fails', async () => {
     const l = load(s, s.caPem);
     await until('some traffic', () => l.sent() > 50);
 
@@ -204,4 +222,106 @@ describe('profile edits under load', () => {
       await t.stop();
     }
   });
+});
+
+describe('certificate reloader: what it loads', () => {
+  test('a client CA bundle caught half-written (one CA of two, still valid PEM) is not loaded until the files are quiet', async () => {
+    const { dir, cleanup } = tempDir('tls-quiet-');
+    const certs = makeCerts();
+    const bundle = `${certs.ca.certPem}${generateCA({ commonName: 'second-client-ca' }).certPem}`;
+    const files = { certFile: join(dir, 'tls.crt'), keyFile: join(dir, 'tls.key'), clientCaFile: join(dir, 'ca.crt') };
+    writeFileSync(files.certFile, certs.certPem);
+    writeFileSync(files.keyFile, certs.keyPem);
+    writeFileSync(files.clientCaFile, certs.ca.certPem);
+    let clock = Date.parse('2026-01-01T00:00:00Z');
+    const metrics = createWebhookMetrics();
+    const applied: string[] = [];
+    const r = startTlsReloader({
+      files,
+      initial: await readTlsMaterial(files),
+      apply: (m) => applied.push(m.ca?.toString('utf8') ?? ''),
+      log: createLogger(new PassThrough(), { level: 'error' }),
+      metrics,
+      pollMs: 60_000,
+      settleMs: 1000,
+      now: () => new Date(clock),
+    });
+    try {
+      // The writer has written the first CA of the new two-CA bundle (a valid PEM file by itself).
+      writeFileSync(files.clientCaFile, `${certs.ca.certPem}\n`);
+      await r.check();
+      clock += 999;
+      await r.check();
+      assert.deepEqual(applied, [], 'not quiet for the settle time yet');
+      writeFileSync(files.clientCaFile, bundle);
+      await r.check();
+      clock += 1000;
+      await r.check();
+      assert.deepEqual(applied, [bundle], 'the whole bundle, once quiet');
+      assert.equal(r.state.current.ca?.toString('utf8'), bundle);
+    } finally {
+      r.stop();
+      metrics.stop();
+      cleanup();
+    }
+  });
+});
+
+describe('certificate reloader: random in-place writes', () => {
+  for (const seed of [1, 2, 3]) {
+    test(`seed ${seed}: nothing is applied while the files keep changing; once quiet, the pair served is the pair on disk (or the old one, with the error)`, async () => {
+      let a = seed >>> 0;
+      const rand = () => {
+        a = (a * 1103515245 + 12345) >>> 0;
+        return a / 4294967296;
+      };
+      const { dir, cleanup } = tempDir('tls-prop-');
+      const ca = makeCerts().ca;
+      const pairs = Array.from({ length: 3 }, () => makeCerts(ca));
+      const files = { certFile: join(dir, 'tls.crt'), keyFile: join(dir, 'tls.key') };
+      writeFileSync(files.certFile, pairs[0]?.certPem ?? '');
+      writeFileSync(files.keyFile, pairs[0]?.keyPem ?? '');
+      let clock = Date.parse('2026-01-01T00:00:00Z');
+      const metrics = createWebhookMetrics();
+      const applied: string[] = [];
+      const r = startTlsReloader({
+        files,
+        initial: await readTlsMaterial(files),
+        apply: (m) => applied.push(m.certFingerprint),
+        log: createLogger(new PassThrough(), { level: 'error' }),
+        metrics,
+        pollMs: 60_000,
+        settleMs: 1000,
+        now: () => new Date(clock),
+      });
+      const pick = <T>(xs: readonly T[]) => xs[Math.floor(rand() * xs.length)] as T;
+      try {
+        for (let round = 0; round < 6; round++) {
+          const before = applied.length;
+          for (let i = 0, n = 1 + Math.floor(rand() * 8); i < n; i++) {
+            const p = pick(pairs);
+            const [file, text] = rand() < 0.5 ? [files.certFile, p.certPem] : [files.keyFile, p.keyPem];
+            // Whole, or cut short (a write caught halfway).
+            writeFileSync(file, rand() < 0.5 ? text : text.slice(0, Math.floor(rand() * text.length)));
+            clock += Math.floor(rand() * 300);
+            await r.check();
+          }
+          assert.equal(applied.length, before, `round ${round}: nothing applied while the files change`);
+          await r.check();
+          clock += 1000;
+          await r.check();
+          const disk = await readTlsMaterial(files).catch((e: Error) => e);
+          if (disk instanceof Error) assert.ok(r.state.lastError, `round ${round}: a broken pair is reported`);
+          else {
+            assert.equal(r.state.current.fingerprint, disk.fingerprint, `round ${round}: served = disk`);
+            assert.equal(r.state.lastError, undefined);
+          }
+        }
+      } finally {
+        r.stop();
+        metrics.stop();
+        cleanup();
+      }
+    });
+  }
 });

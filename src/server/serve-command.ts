@@ -16,8 +16,9 @@ import { VERSION } from '../version.ts';
 import { type ClusterOptions, type ClusterRuntime, startCluster } from './cluster.ts';
 import { createWebhookServer, DEFAULT_LIMITS, type Limits, type Readiness, type WebhookContext } from './http.ts';
 import { createLogger, errorFields, type Level, type Logger } from './log.ts';
+import { bypassMessage, mandatoryBypassReporter } from './mandatory-bypass.ts';
 import { createWebhookMetrics, type WebhookMetrics } from './metrics.ts';
-import { loadInitialProfiles, type ProfileState, profileSummary, startProfileReloader } from './profile-reloader.ts';
+import { loadInitialProfiles, type ProfileState, profileSummary, profilesInSync, startProfileReloader } from './profile-reloader.ts';
 import {
   certLogFields,
   materialFromPem,
@@ -41,7 +42,8 @@ and the admin listener (--admin-address, loopback by default) serves, for operat
   POST /explain   a Pod or an AdmissionReview (?namespace=NAME): the engine's decision as JSON (env values redacted)
   GET  /readyz?verbose  readiness detail as JSON      and /healthz, /metrics
 Certificate, key, client CA and profile files are watched (including the Secret/ConfigMap volume
-symlink swap) and reloaded without a restart; a broken update keeps the previous one.
+symlink swap) and reloaded without a restart, once they have stayed unchanged for a second (a
+half-written file is never loaded); a broken update keeps the previous one.
 
 Options:
   -p, --profiles PATH        SidecarProfile file or directory (repeatable; required without --profiles-from-cluster)
@@ -59,6 +61,9 @@ Options:
       --shutdown-delay DUR   on SIGTERM, keep accepting connections this long while not ready, so the
                              API server learns of the endpoint's removal first (default 0; the bundle sets 5s)
       --reload-interval DUR  poll interval for file changes, besides watching (default 10s)
+      --webhook-opt-out BOOL whether the webhook configuration skips pods annotated inject "false" (its
+                             opt-out matchCondition; default true, as in the bundle): mandatory
+                             profiles are then reported as skippable (log, metric, profile status)
       --max-connections N    open connections at most (default ${DEFAULT_LIMITS.maxConnections}); at the limit the longest idle one is closed
       --max-connections-per-peer N  open connections from one address at most (default ${DEFAULT_LIMITS.maxConnectionsPerPeer})
       --log-level LEVEL      debug, info, warn or error (default info)
@@ -111,6 +116,8 @@ export interface ServeOptions {
   pollMs: number;
   logLevel: Level;
   limits: Limits;
+  /** Whether the webhook configuration lets opted-out pods skip Outrigger (default true: the bundle's opt-out matchCondition). */
+  webhookOptOut?: boolean;
   /** Quiet time before a failed reload is reported (see the reloaders). */
   settleMs?: number;
   /**
@@ -198,6 +205,7 @@ export function parseServeArgs(argv: string[]): ServeOptions | 'help' {
     'drain-timeout': { type: 'string' },
     'shutdown-delay': { type: 'string' },
     'reload-interval': { type: 'string' },
+    'webhook-opt-out': { type: 'string' },
     'max-connections': { type: 'string' },
     'max-connections-per-peer': { type: 'string' },
     'log-level': { type: 'string' },
@@ -260,6 +268,9 @@ export function parseServeArgs(argv: string[]): ServeOptions | 'help' {
   if (!LEVELS.includes(logLevel)) throw new UsageError(`--log-level: ${JSON.stringify(logLevel)} must be one of ${LEVELS.join(', ')}`);
   const pollMs = values['reload-interval'] !== undefined ? parseDuration(values['reload-interval'], '--reload-interval') : 10_000;
   if (pollMs < 100) throw new UsageError('--reload-interval: must be at least 100ms');
+  const optOut = values['webhook-opt-out'];
+  if (optOut !== undefined && optOut !== 'true' && optOut !== 'false')
+    throw new UsageError(`--webhook-opt-out: ${JSON.stringify(optOut)} must be true or false`);
   const kubeVersionFlag = values['kube-version'] !== undefined ? parseKubeVersion(values['kube-version']) : undefined;
   const port = values.port !== undefined ? parseInteger(values.port, '--port', 0, 65535) : 8443;
   // With --port 0 (tests, several servers on one machine) the admin port is picked freely too.
@@ -286,6 +297,7 @@ export function parseServeArgs(argv: string[]): ServeOptions | 'help' {
     drainTimeoutMs: values['drain-timeout'] !== undefined ? parseDuration(values['drain-timeout'], '--drain-timeout') : 25_000,
     shutdownDelayMs: values['shutdown-delay'] !== undefined ? parseDuration(values['shutdown-delay'], '--shutdown-delay') : 0,
     pollMs,
+    ...(optOut !== undefined ? { webhookOptOut: optOut === 'true' } : {}),
     logLevel,
     limits: {
       ...DEFAULT_LIMITS,
@@ -321,10 +333,20 @@ export async function startServe(opts: ServeOptions, log: Logger): Promise<Runni
   }
   // Connected: caches synced and (cert mode self) a certificate in hand before listening, so a
   // replica never answers from an empty cache.
+  const webhookOptOut = opts.webhookOptOut ?? true;
+  const reportBypass = mandatoryBypassReporter(webhookOptOut, log, metrics);
+  let clusterProfiles: readonly SidecarProfile[] = [];
+  const checkMandatory = () => reportBypass([...profiles.set.profiles, ...clusterProfiles]);
+  checkMandatory();
   let cluster: ClusterRuntime | undefined;
   if (opts.cluster) {
+    const bypass = bypassMessage(webhookOptOut);
+    const onClusterProfiles = (ps: readonly SidecarProfile[]) => {
+      clusterProfiles = ps;
+      checkMandatory();
+    };
     try {
-      cluster = await startCluster(opts.cluster, log, opts.kubeVersionFlag);
+      cluster = await startCluster({ ...opts.cluster, ...(bypass ? { mandatoryBypass: bypass } : {}), onClusterProfiles }, log, opts.kubeVersionFlag);
     } catch (e) {
       metrics.stop();
       log.error('cannot start: the cluster is not usable', { error: (e as Error).message });
@@ -366,6 +388,7 @@ export async function startServe(opts: ServeOptions, log: Logger): Promise<Runni
   metrics.profileReloadOk.set(1);
   metrics.profileReloadSuccess.set(Date.parse(profiles.loadedAt) / 1000);
   metrics.profilesLoaded.set(profiles.set.profiles.length);
+  metrics.profilesInSync.set(1);
   metrics.tlsReloads.inc(['success']);
   metrics.tlsReloadOk.set(1);
 
@@ -385,6 +408,9 @@ export async function startServe(opts: ServeOptions, log: Logger): Promise<Runni
           loaded: profileSummary(profiles.set),
           loadedAt: profiles.loadedAt,
           lastReloadError: profiles.lastError ?? null,
+          // false while the files hold something else: a change in its quiet period, or one that fails to load
+          inSync: profilesInSync(profiles),
+          differsSince: profiles.disk?.differsSince ?? null,
         },
         tls: {
           ...certLogFields(tlsState.current),
@@ -464,6 +490,7 @@ export async function startServe(opts: ServeOptions, log: Logger): Promise<Runni
     ...(opts.settleMs !== undefined ? { settleMs: opts.settleMs } : {}),
     onLoad: (set) => {
       config = makeConfig(set);
+      checkMandatory();
     },
   });
 

@@ -3,16 +3,17 @@
  * reloaded when the files change (see watch.ts for the Secret-volume symlink swap). A new pair
  * goes to `apply` (the server's setSecureContext: new connections get it, open ones keep theirs).
  * A broken pair (unreadable, not PEM, key not matching the certificate) keeps the old one, and is
- * logged and counted; because the cert and the key of a non-atomic update land one after the other,
- * a pair is only judged broken when the same bytes are still broken after `settleMs`.
+ * logged and counted. Each check reads each file once and checks and serves those bytes; because the
+ * cert and the key of a non-atomic update land one after the other, a change is only loaded (or
+ * judged broken) once the files have stayed the same for `settleMs` (settle.ts).
  */
 import { createHash, createPrivateKey, X509Certificate } from 'node:crypto';
-import { readFile } from 'node:fs/promises';
 import { createSecureContext } from 'node:tls';
+import { readFileSnapshot } from '../io/file-snapshot.ts';
 import { caBundleProblem, certificateInfo } from '../tls/certs.ts';
 import { errorFields, type Logger } from './log.ts';
 import type { WebhookMetrics } from './metrics.ts';
-import { failureSettler } from './settle.ts';
+import { changeSettler } from './settle.ts';
 import { watchPaths } from './watch.ts';
 
 export interface TlsFiles {
@@ -40,27 +41,40 @@ interface RawFiles {
   cert: Buffer;
   key: Buffer;
   ca?: Buffer;
+  /** sha256 over the bytes read: the bytes that are checked and served. */
   fingerprint: string;
+  /** The fingerprint plus the files' times: the same stamp twice means the files stayed quiet. */
+  stamp?: string;
 }
 
-async function read(what: string, path: string): Promise<Buffer> {
+/** One read of a file (its bytes and a stamp of its times); throws TlsLoadError naming it. */
+async function read(what: string, path: string) {
   try {
-    return await readFile(path);
+    return await readFileSnapshot(path);
   } catch (e) {
     const code = (e as NodeJS.ErrnoException).code;
     throw new TlsLoadError(`${what} ${path}: ${code === 'ENOENT' ? 'no such file' : (e as Error).message}`);
   }
 }
 
+function hashPair(bufs: readonly Buffer[]): string {
+  const h = createHash('sha256');
+  for (const b of bufs) h.update(String(b.length)).update(':').update(b);
+  return h.digest('hex');
+}
+
+/** One read of each file; these bytes are fingerprinted, checked as a pair and served. */
 async function readRaw(files: TlsFiles): Promise<RawFiles> {
   const [cert, key, ca] = await Promise.all([
     read('certificate', files.certFile),
     read('key', files.keyFile),
     files.clientCaFile ? read('client CA', files.clientCaFile) : undefined,
   ]);
-  const h = createHash('sha256');
-  for (const b of [cert, key, ca ?? Buffer.alloc(0)]) h.update(String(b.length)).update(':').update(b);
-  return { cert, key, ca, fingerprint: h.digest('hex') };
+  const fingerprint = hashPair([cert.bytes, key.bytes, ca?.bytes ?? Buffer.alloc(0)]);
+  const stamp = createHash('sha256')
+    .update(`${fingerprint}\n${cert.stamp}\n${key.stamp}\n${ca?.stamp ?? ''}`)
+    .digest('hex');
+  return { cert: cert.bytes, key: key.bytes, ...(ca ? { ca: ca.bytes } : {}), fingerprint, stamp };
 }
 
 /** Parses and checks a pair; throws TlsLoadError naming the file and the problem. */
@@ -107,17 +121,15 @@ export function checkMaterial(raw: RawFiles, files: TlsFiles): TlsMaterial {
 export function materialFromPem(certPem: string, keyPem: string, source: string, clientCa?: { file: string; pem: Buffer }): TlsMaterial {
   const cert = Buffer.from(certPem);
   const key = Buffer.from(keyPem);
-  const h = createHash('sha256');
-  for (const b of [cert, key, clientCa?.pem ?? Buffer.alloc(0)]) h.update(String(b.length)).update(':').update(b);
   return checkMaterial(
-    { cert, key, ...(clientCa ? { ca: clientCa.pem } : {}), fingerprint: h.digest('hex') },
+    { cert, key, ...(clientCa ? { ca: clientCa.pem } : {}), fingerprint: hashPair([cert, key, clientCa?.pem ?? Buffer.alloc(0)]) },
     { certFile: `${source} tls.crt`, keyFile: `${source} tls.key`, ...(clientCa ? { clientCaFile: clientCa.file } : {}) },
   );
 }
 
 /** Reads the --client-ca file; throws TlsLoadError naming it. */
 export async function readClientCa(file: string): Promise<{ file: string; pem: Buffer }> {
-  return { file, pem: await read('client CA', file) };
+  return { file, pem: (await read('client CA', file)).bytes };
 }
 
 export async function readTlsMaterial(files: TlsFiles): Promise<TlsMaterial> {
@@ -147,11 +159,13 @@ export function certLogFields(m: TlsMaterial): Record<string, unknown> {
 export function startTlsReloader(opts: TlsReloaderOptions): { state: TlsState; stop(): void; check(): Promise<void> } {
   const now = opts.now ?? (() => new Date());
   const state: TlsState = { current: opts.initial };
-  const settle = failureSettler(opts.settleMs ?? 1000, () => w.trigger());
-  opts.metrics.certExpiry.set(opts.initial.notAfter.getTime() / 1000);
+  const settle = changeSettler(
+    opts.settleMs ?? 1000,
+    () => void w.run(),
+    () => now().getTime(),
+  );
 
-  const fail = (fingerprint: string | undefined, e: unknown) => {
-    if (!settle.failed(fingerprint ?? `error:${(e as Error).message}`)) return;
+  const fail = (e: unknown) => {
     const error = e instanceof Error ? e.message : String(e);
     state.lastError = { time: now().toISOString(), error };
     opts.metrics.tlsReloads.inc(['failure']);
@@ -162,15 +176,20 @@ export function startTlsReloader(opts: TlsReloaderOptions): { state: TlsState; s
     });
   };
 
-  const check = async () => {
-    let raw: RawFiles;
+  // A file that cannot be read is a content too: it is only reported once it stays so.
+  const read = async (): Promise<{ raw?: RawFiles; error?: unknown; content: string; stamp: string }> => {
     try {
-      raw = await readRaw(opts.files);
-    } catch (e) {
-      fail(undefined, e);
-      return;
+      const raw = await readRaw(opts.files);
+      return { raw, content: raw.fingerprint, stamp: raw.stamp ?? raw.fingerprint };
+    } catch (error) {
+      const content = `error:${(error as Error).message}`;
+      return { error, content, stamp: content };
     }
-    if (raw.fingerprint === state.current.fingerprint) {
+  };
+
+  const check = async () => {
+    const { raw, error, content, stamp } = await read();
+    if (content === state.current.fingerprint) {
       // The files went back to what is served: an earlier failure no longer applies.
       if (settle.clear()) {
         state.lastError = undefined;
@@ -178,14 +197,20 @@ export function startTlsReloader(opts: TlsReloaderOptions): { state: TlsState; s
       }
       return;
     }
+    if (!settle.quiet(stamp) || settle.reported(content)) return;
     let m: TlsMaterial;
     try {
+      if (!raw) throw error;
       m = checkMaterial(raw, opts.files);
       opts.apply(m);
     } catch (e) {
-      fail(raw.fingerprint, e);
+      if (settle.failed(content)) fail(e);
       return;
     }
+    swapIn(m);
+  };
+
+  const swapIn = (m: TlsMaterial) => {
     const previous = state.current;
     state.current = m;
     state.lastError = undefined;
@@ -204,7 +229,7 @@ export function startTlsReloader(opts: TlsReloaderOptions): { state: TlsState; s
   });
   return {
     state,
-    check,
+    check: () => w.run(),
     stop() {
       w.stop();
       settle.stop();

@@ -16,14 +16,16 @@ export interface WatchOptions {
   pollMs: number;
   /** Quiet time after the last event before `check` runs (an update is several events). */
   debounceMs?: number;
-  /** Called serially (never two at once) after events and on every poll. */
+  /** Called serially (never two at once) after events, on every poll and on `run`. */
   check: () => Promise<void>;
 }
 
 export interface Watch {
   stop(): void;
-  /** Runs a check now (after the debounce). */
+  /** Runs a check soon (after the debounce). */
   trigger(): void;
+  /** Runs a check now (after the one running, if any); resolves when it is done. */
+  run(): Promise<void>;
 }
 
 function watchTargets(paths: readonly string[]): string[] {
@@ -45,28 +47,27 @@ export function watchPaths(opts: WatchOptions): Watch {
   const watchers = new Map<string, FSWatcher>();
   let stopped = false;
   let timer: NodeJS.Timeout | undefined;
-  let running = false;
-  let again = false;
+  // Checks run one after another; a request while one runs queues (at most) one more, which every
+  // caller in the meantime shares: a wake-up is never lost and never doubles the work.
+  let tail: Promise<void> = Promise.resolve();
+  let queued: Promise<void> | undefined;
 
-  const run = async () => {
-    if (stopped) return;
-    if (running) {
-      again = true;
-      return;
-    }
-    running = true;
-    try {
-      do {
-        again = false;
+  const run = (): Promise<void> => {
+    if (stopped) return Promise.resolve();
+    if (!queued) {
+      const next = tail.then(async () => {
+        queued = undefined;
+        if (stopped) return;
         try {
           await opts.check();
         } catch {
           // check reports its own failures; a throw must not stop the watch.
         }
-      } while (again && !stopped);
-    } finally {
-      running = false;
+      });
+      queued = next;
+      tail = next;
     }
+    return queued;
   };
 
   const trigger = () => {
@@ -106,6 +107,7 @@ export function watchPaths(opts: WatchOptions): Watch {
 
   return {
     trigger,
+    run,
     stop() {
       stopped = true;
       clearInterval(poll);

@@ -18,6 +18,7 @@ import { NamespaceCache } from '../../src/kube/namespaces.ts';
 import { ClusterProfiles } from '../../src/kube/profiles.ts';
 import { sidecarProfileCrd } from '../../src/profiles/crd.ts';
 import { driftReport } from '../../src/report/drift.ts';
+import { BYPASS_MESSAGE } from '../../src/server/mandatory-bypass.ts';
 import { runCli } from '../support/run-cli.ts';
 import { type ControlPlane, e2eAvailability, startControlPlane } from './harness.ts';
 import { eventually } from './support-webhook.ts';
@@ -73,7 +74,12 @@ describe('SidecarProfiles from the cluster', { skip: availability.skip }, () => 
     ] as const) {
       await cp.createNamespace(ns, labels);
     }
-    profiles = new ClusterProfiles(client, { controllerNamespace: SYSTEM, log: (level, msg, f) => process.env.E2E_DEBUG && console.error(level, msg, f) });
+    profiles = new ClusterProfiles(client, {
+      controllerNamespace: SYSTEM,
+      log: (level, msg, f) => process.env.E2E_DEBUG && console.error(level, msg, f),
+      // As `outrigger serve` runs behind the bundle's default webhook configuration (opt-out matchCondition).
+      mandatoryBypass: BYPASS_MESSAGE,
+    });
     namespaces = new NamespaceCache(client);
     profiles.informer.backoff = { initialMs: 100, maxMs: 1000 };
     namespaces.informer.backoff = { initialMs: 100, maxMs: 1000 };
@@ -151,6 +157,21 @@ describe('SidecarProfiles from the cluster', { skip: availability.skip }, () => 
     assert.equal(d.outcome, 'injected');
     const created = await client.request('POST', '/api/v1/namespaces/team-a/pods', { body: { apiVersion: 'v1', kind: 'Pod', ...d.pod } as JsonObject });
     assert.equal((created.metadata as JsonObject).name, 'p1');
+  });
+
+  test('a mandatory profile that the opt-out matchCondition lets pods skip says so in its status; others have no such condition', async () => {
+    await client.request('POST', `/apis/outrigger.dev/v1alpha1/namespaces/${SYSTEM}/sidecarprofiles`, {
+      body: profile('policy', SYSTEM, { ...agentSpec('1', 'example.com/policy:1'), mandatory: true }),
+    });
+    const { c } = await eventually('MandatoryBypassable=True', async () => {
+      const r = await cond(SYSTEM, 'policy', 'MandatoryBypassable');
+      return r.c?.status === 'True' ? r : undefined;
+    });
+    assert.equal(c?.reason, 'OptOutMatchCondition');
+    assert.match(String(c?.message), /--no-opt-out-condition/);
+    assert.equal((await cond(SYSTEM, 'policy', 'Ready')).c?.status, 'True', 'the profile is still valid and in use');
+    assert.equal((await cond(SYSTEM, 'agent', 'MandatoryBypassable')).c, undefined);
+    await client.request('DELETE', `/apis/outrigger.dev/v1alpha1/namespaces/${SYSTEM}/sidecarprofiles/policy`);
   });
 
   test('an update gives new pods the new version, and status reports the old pod as drifted', async () => {

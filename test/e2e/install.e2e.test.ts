@@ -338,6 +338,37 @@ describe('install bundle with self-managed certificates', { skip: availability.s
     });
     assert.equal(ev.type, 'Warning');
     assert.equal(ev.reportingController, 'outrigger.dev/webhook');
+    assert.match(String(ev.note), /^pod web-1: /, 'the note names the pod whose claim it is');
+  });
+
+  test('events: a pod naming a Deployment as its owner does not put an Event on the Deployment; the named pod gets it', async () => {
+    const deploy = await k<JsonObject>('POST', '/apis/apps/v1/namespaces/shop/deployments', {
+      apiVersion: 'apps/v1',
+      kind: 'Deployment',
+      metadata: { name: 'payments' },
+      spec: {
+        replicas: 0,
+        selector: { matchLabels: { app: 'payments' } },
+        template: { metadata: { labels: { app: 'payments' } }, spec: { containers: [{ name: 'app', image: 'x' }] } },
+      },
+    });
+    const uid = (deploy.metadata as JsonObject).uid as string;
+    const forged = pod('aimed-1', { 'outrigger.dev/inject': 'agent' }) as JsonObject;
+    (forged.metadata as JsonObject).ownerReferences = [{ apiVersion: 'apps/v1', kind: 'Deployment', name: 'payments', uid, controller: true }];
+    ((forged.spec as JsonObject).containers as JsonObject[]).push({ name: 'agent', image: 'mine' });
+    const r = await cp.request('POST', '/api/v1/namespaces/shop/pods', forged);
+    assert.equal(r.status, 403, r.text);
+    const list = async () => (await k<JsonObject>('GET', '/apis/events.k8s.io/v1/namespaces/shop/events')).items as JsonObject[];
+    await eventually('an InjectionDenied event on the pod itself', async () =>
+      (await list()).find(
+        (e) => e.reason === 'InjectionDenied' && (e.regarding as JsonObject).kind === 'Pod' && (e.regarding as JsonObject).name === 'aimed-1',
+      ),
+    );
+    assert.deepEqual(
+      (await list()).filter((e) => (e.regarding as JsonObject).uid === uid),
+      [],
+      'nothing on the Deployment',
+    );
   });
 
   test('two replicas: only the elected one writes; stopping it hands over', async () => {

@@ -105,6 +105,7 @@ export interface TestServerOptions {
   profilesVolume?: boolean;
   /** Cluster facts for the handler config, as a cluster connection adds them (namespace profiles). */
   extendConfig?: ServeOptions['extendConfig'];
+  webhookOptOut?: boolean;
 }
 
 export async function startTestServer(o: TestServerOptions = {}): Promise<TestServer> {
@@ -146,6 +147,7 @@ export async function startTestServer(o: TestServerOptions = {}): Promise<TestSe
       logLevel: 'debug',
       limits: { ...DEFAULT_LIMITS, ...o.limits },
       ...(o.settleMs !== undefined ? { settleMs: o.settleMs } : {}),
+      ...(o.webhookOptOut !== undefined ? { webhookOptOut: o.webhookOptOut } : {}),
       ...(o.sideEffects ? { sideEffects: o.sideEffects } : {}),
       ...(o.extendConfig ? { extendConfig: o.extendConfig } : {}),
     },
