@@ -99,6 +99,7 @@ test('on reload: a non-CA client CA keeps the previous one, reported like other 
       const next = generateCA({ commonName: 'clients-2' }).certPem;
       writeFileSync(t.files.clientCaFile, next);
       await r.check();
+      await r.check(); // a change is loaded once the files have stayed the same (settle.ts)
       assert.deepEqual(applied, [next]);
       assert.equal(r.state.lastError, undefined);
     } finally {
