@@ -95,6 +95,7 @@ test('a cluster-wide profile taking a tenant profile’s name makes it NameTaken
   api.delete('sidecarprofiles', `${SYSTEM}/p4`);
   await until('Valid again', () => reason('team-4/p4') === 'Valid');
   assert.equal(profiles.tenancy.forNamespace('team-4').byName.get('p4')?.namespace, 'team-4');
+  assert.equal(profiles.problems.has('team-4/p4'), false);
 });
 
 test('an invalid edit keeps the last valid version and says why', async () => {
@@ -103,6 +104,7 @@ test('an invalid edit keeps the last valid version and says why', async () => {
   api.put('sidecarprofiles', bad);
   await until('Invalid', () => reason('team-0/p5', 'Invalid') === 'Invalid');
   assert.equal(profiles.tenancy.forNamespace('team-0').byName.get('p5')?.version, '1');
+  assert.equal(profiles.problems.get('team-0/p5')?.problem?.reason, 'Invalid');
 });
 
 test('a re-list (history compacted) reuses unchanged profiles and drops one deleted meanwhile', async () => {

@@ -51,6 +51,8 @@ export class ClusterProfiles {
   readonly #checked = new Map<string, Checked>();
   readonly #lastValid = new Map<string, SidecarProfile>();
   readonly #states = new Map<string, ProfileState>();
+  /** The states with a problem, kept per event so readiness never walks every profile. */
+  readonly #problems = new Map<string, ProfileState>();
   /** Objects whose status may need writing; a set, so a profile edited in a loop queues one write. */
   readonly #dirty = new Set<string>();
   #writing: Promise<void> | undefined;
@@ -72,6 +74,11 @@ export class ClusterProfiles {
 
   get states(): ReadonlyMap<string, ProfileState> {
     return this.#states;
+  }
+
+  /** The profiles not in use as written (Invalid or NameTaken). */
+  get problems(): ReadonlyMap<string, ProfileState> {
+    return this.#problems;
   }
 
   start(): void {
@@ -141,6 +148,7 @@ export class ClusterProfiles {
     this.#checked.delete(key);
     this.#lastValid.delete(key);
     this.#states.delete(key);
+    this.#problems.delete(key);
     this.#dirty.delete(key);
     this.#index.delete(key);
     if (name !== undefined && this.#isGlobalKey(key)) this.#evaluateTenantsNamed(name);
@@ -166,6 +174,8 @@ export class ClusterProfiles {
       else if (last) state.active = last;
     }
     this.#states.set(key, state);
+    if (state.problem) this.#problems.set(key, state);
+    else this.#problems.delete(key);
     if (state.problem && (state.problem.message !== before?.problem?.message || state.active !== before?.active))
       this.#opts.log?.('warn', 'profile not in use as written', {
         profile: key,

@@ -19,11 +19,22 @@ const BIG = { namespaces: 10_000, profiles: 3_000 };
 const SMALL = { namespaces: 1_000, profiles: 100 };
 
 const nsName = (i: number) => `tenant-${i}`;
+/** What a real API server adds to every object: who wrote which fields. */
+const managedFields = (manager: string) => [
+  {
+    manager,
+    operation: 'Apply',
+    apiVersion: 'v1',
+    time: '2026-01-01T00:00:00Z',
+    fieldsType: 'FieldsV1',
+    fieldsV1: { 'f:metadata': { 'f:labels': { 'f:team': {} } }, 'f:spec': {} },
+  },
+];
 /** A profile of the size platform teams write: one sidecar with env, resources and a volume. */
 const profile = (i: number, version: string): JsonObject => ({
   apiVersion: 'outrigger.dev/v1alpha1',
   kind: 'SidecarProfile',
-  metadata: { name: `agent-${i}`, namespace: nsName(i) },
+  metadata: { name: `agent-${i}`, namespace: nsName(i), managedFields: managedFields('kubectl') },
   spec: {
     version,
     sidecarMode: 'classic',
@@ -45,7 +56,7 @@ const profile = (i: number, version: string): JsonObject => ({
 const namespace = (i: number, labels: Record<string, string> = {}): JsonObject => ({
   apiVersion: 'v1',
   kind: 'Namespace',
-  metadata: { name: nsName(i), labels: { 'outrigger.dev/injection': 'enabled', team: `team-${i}`, ...labels } },
+  metadata: { name: nsName(i), labels: { 'outrigger.dev/injection': 'enabled', team: `team-${i}`, ...labels }, managedFields: managedFields('kubectl') },
 });
 
 function populate(api: FakeApiServer, size: { namespaces: number; profiles: number }): void {
@@ -148,6 +159,15 @@ describe('outrigger serve in a cluster of 10,000 namespaces and 3,000 profiles',
     await t?.stop();
     await api?.stop();
     cleanup();
+  });
+
+  test('/readyz?verbose (no client certificate needed) stays small: counts and a few problems, not every profile', async () => {
+    const r = await send(t.port, { method: 'GET', path: '/readyz?verbose', ca: t.caPem });
+    assert.equal(r.status, 200);
+    const detail = (r.json().cluster as { clusterProfiles?: { count?: number; notInUseCount?: number } }).clusterProfiles;
+    assert.equal(detail?.count, BIG.profiles);
+    assert.equal(detail?.notInUseCount, 0);
+    assert.ok(r.text.length < 4096, `${r.text.length} bytes`);
   });
 
   test('a tenant editing a profile in a loop: every review answered within 100 ms, the last edit served, one status write per edit at most', async (ctx) => {
