@@ -38,7 +38,8 @@ export interface ClusterProfilesOptions {
   now?: () => Date;
 }
 
-type Checked = { fingerprint: string; profile?: SidecarProfile; invalid?: string };
+/** The last check of an object's spec: its fingerprint, and the errors when it is invalid. */
+type Checked = { fingerprint: string; invalid?: string };
 
 type Condition = { type: string; status: 'True' | 'False'; reason: string; message: string; observedGeneration: number; lastTransitionTime: string };
 
@@ -47,7 +48,6 @@ export class ClusterProfiles {
   readonly #client: KubeClient;
   readonly #opts: ClusterProfilesOptions;
   readonly #index: TenancyIndex;
-  /** The last check of each object's current spec: compiled when valid, the errors when not. */
   readonly #checked = new Map<string, Checked>();
   readonly #lastValid = new Map<string, SidecarProfile>();
   readonly #states = new Map<string, ProfileState>();
@@ -138,9 +138,8 @@ export class ClusterProfiles {
       this.#checked.set(key, { fingerprint, invalid: errors.map((e) => `${e.path}: ${e.message}`).join('; ') });
       return;
     }
-    const profile = compileProfile(obj, `SidecarProfile ${key}`);
-    this.#checked.set(key, { fingerprint, profile });
-    this.#lastValid.set(key, profile);
+    this.#checked.set(key, { fingerprint });
+    this.#lastValid.set(key, compileProfile(obj, `SidecarProfile ${key}`));
   }
 
   #remove(key: string): void {
@@ -154,25 +153,10 @@ export class ClusterProfiles {
     if (name !== undefined && this.#isGlobalKey(key)) this.#evaluateTenantsNamed(name);
   }
 
-  /** Recomputes one object's state from its last check, the file profiles and the tenancy rules. */
+  /** Recomputes one object's state, and those of tenant profiles it shadows or frees. */
   #evaluate(key: string, generation = this.#states.get(key)?.generation ?? 0): void {
     const before = this.#states.get(key);
-    const state: ProfileState = { key, generation };
-    const checked = this.#checked.get(key);
-    const last = this.#lastValid.get(key);
-    const name = key.slice(key.indexOf('/') + 1);
-    const file = this.#isGlobalKey(key) ? (this.#opts.fileProfiles ?? []).find((p) => p.name === name) : undefined;
-    if (file) {
-      state.problem = { reason: 'NameTaken', message: `the name ${JSON.stringify(name)} is taken by the profile from ${file.source}` };
-      this.#index.delete(key);
-    } else {
-      if (checked?.invalid !== undefined) state.problem = { reason: 'Invalid', message: checked.invalid };
-      if (last) this.#index.set(key, last);
-      else this.#index.delete(key);
-      const shadow = last ? this.#index.shadowReason(last) : undefined;
-      if (shadow) state.problem = { reason: 'NameTaken', message: shadow };
-      else if (last) state.active = last;
-    }
+    const state = this.#stateOf(key, generation);
     this.#states.set(key, state);
     if (state.problem) this.#problems.set(key, state);
     else this.#problems.delete(key);
@@ -184,7 +168,31 @@ export class ClusterProfiles {
         activeVersion: state.active?.version,
       });
     // A cluster-wide profile appearing or going away can shadow or free tenant profiles of its name.
-    if (this.#isGlobalKey(key) && (before?.active !== undefined) !== (state.active !== undefined)) this.#evaluateTenantsNamed(name);
+    if (this.#isGlobalKey(key) && (before?.active !== undefined) !== (state.active !== undefined)) this.#evaluateTenantsNamed(nameOfKey(key));
+  }
+
+  /** One object's state from its last check, the file profiles and the tenancy rules; puts it in the index or takes it out. */
+  #stateOf(key: string, generation: number): ProfileState {
+    const name = nameOfKey(key);
+    const state: ProfileState = { key, generation };
+    const file = this.#isGlobalKey(key) ? (this.#opts.fileProfiles ?? []).find((p) => p.name === name) : undefined;
+    if (file) {
+      this.#index.delete(key);
+      state.problem = { reason: 'NameTaken', message: `the name ${JSON.stringify(name)} is taken by the profile from ${file.source}` };
+      return state;
+    }
+    const invalid = this.#checked.get(key)?.invalid;
+    if (invalid !== undefined) state.problem = { reason: 'Invalid', message: invalid };
+    const last = this.#lastValid.get(key);
+    if (!last) {
+      this.#index.delete(key);
+      return state;
+    }
+    this.#index.set(key, last);
+    const shadow = this.#index.shadowReason(last);
+    if (shadow) state.problem = { reason: 'NameTaken', message: shadow };
+    else state.active = last;
+    return state;
   }
 
   #evaluateTenantsNamed(name: string): void {
@@ -250,6 +258,8 @@ export class ClusterProfiles {
     };
   }
 }
+
+const nameOfKey = (key: string) => key.slice(key.indexOf('/') + 1);
 
 /** Equal apart from lastTransitionTime, which only moves when a condition's status changes. */
 function sameStatus(current: JsonValue | undefined, desired: JsonObject): boolean {
