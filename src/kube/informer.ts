@@ -11,7 +11,7 @@ import { KubeApiError, type KubeClient, type WatchEvent } from './client.ts';
 
 /** One change to the store: a whole new list, or one object set or deleted. */
 export type StoreChange =
-  | { type: 'replaced'; store: ReadonlyMap<string, JsonObject> }
+  | { type: 'replaced'; store: ReadonlyMap<string, JsonObject>; previous: ReadonlyMap<string, JsonObject> }
   | { type: 'set'; key: string; object: JsonObject; previous: JsonObject | undefined }
   | { type: 'deleted'; key: string; object: JsonObject; previous: JsonObject | undefined };
 
@@ -133,10 +133,11 @@ export class Informer {
 
   async #list(): Promise<void> {
     const { store, resourceVersion } = await this.#listPages();
+    const previous = this.#store;
     this.#store = store;
     this.#resourceVersion = resourceVersion;
     this.#lists++;
-    this.#events.onChange?.({ type: 'replaced', store });
+    this.#events.onChange?.({ type: 'replaced', store, previous });
     if (!this.#synced) {
       this.#synced = true;
       this.#resolveSynced();

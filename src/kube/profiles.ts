@@ -17,6 +17,9 @@ import { validateProfileDocument } from '../profiles/validate.ts';
 import type { KubeClient } from './client.ts';
 import { Informer, type StoreChange } from './informer.ts';
 
+/** Status checks done before the writer yields to other work (each is two small serialisations). */
+const STATUS_CHECKS_PER_TURN = 100;
+
 export const PROFILES_PATH = `/apis/${GROUP}/${VERSION}/${PLURAL}`;
 
 export interface ProfileState {
@@ -111,7 +114,9 @@ export class ClusterProfiles {
   #onChange(change: StoreChange): void {
     if (change.type === 'replaced') {
       for (const key of [...this.#states.keys()]) if (!change.store.has(key)) this.#remove(key);
-      for (const [key, obj] of change.store) this.#set(key, obj);
+      // A re-list costs what changed while the watch was away: an object at the resourceVersion
+      // already seen was checked (and its status queued) then.
+      for (const [key, obj] of change.store) if (!this.#states.has(key) || rv(change.previous.get(key)) !== rv(obj)) this.#set(key, obj);
     } else if (change.type === 'set') this.#set(change.key, change.object);
     else this.#remove(change.key);
     this.#opts.onUpdate?.(this.#index);
@@ -218,8 +223,11 @@ export class ClusterProfiles {
 
   /** Writes the queued statuses one at a time, each computed from the object as it is when its turn comes. */
   async #writeStatuses(): Promise<void> {
+    let checked = 0;
     for (const key of this.#dirty) {
       this.#dirty.delete(key);
+      // Thousands queued at once (a replica taking over) must not hold the event loop in one go.
+      if (++checked % STATUS_CHECKS_PER_TURN === 0) await new Promise((r) => setImmediate(r));
       const s = this.#states.get(key);
       const obj = this.informer.store.get(key);
       if (!s || !obj) continue;
@@ -260,6 +268,7 @@ export class ClusterProfiles {
 }
 
 const nameOfKey = (key: string) => key.slice(key.indexOf('/') + 1);
+const rv = (obj: JsonObject | undefined) => (obj && isObject(obj.metadata) ? obj.metadata.resourceVersion : undefined);
 
 /** Equal apart from lastTransitionTime, which only moves when a condition's status changes. */
 function sameStatus(current: JsonValue | undefined, desired: JsonObject): boolean {
