@@ -98,3 +98,29 @@ test('a watch that cannot resume (410: history compacted) re-lists, and a deleti
     assert.deepEqual(errors, []);
   });
 });
+
+test('managedFields and the last-applied copy are not kept, from a list or a watch', async () => {
+  const bulky = (name: string) => ({
+    metadata: {
+      name,
+      labels: { keep: 'yes' },
+      annotations: { 'kubectl.kubernetes.io/last-applied-configuration': '{"huge":true}', other: 'kept' },
+      managedFields: [{ manager: 'kubectl', operation: 'Apply', fieldsV1: { 'f:metadata': {} } }],
+    },
+  });
+  api.put('namespaces', bulky('bulky-listed'));
+  await withInformer(500, async (informer, changes) => {
+    api.put('namespaces', bulky('bulky-watched'));
+    await until('the watched one', () => informer.store.has('/bulky-watched'));
+    for (const key of ['/bulky-listed', '/bulky-watched']) {
+      const meta = informer.store.get(key)?.metadata as Record<string, unknown>;
+      assert.equal(meta.managedFields, undefined, key);
+      assert.deepEqual(meta.annotations, { other: 'kept' }, key);
+      assert.deepEqual(meta.labels, { keep: 'yes' }, key);
+    }
+    const last = changes.at(-1);
+    assert.equal(last?.type === 'set' ? last.object : undefined, informer.store.get('/bulky-watched'), 'consumers get what the store keeps');
+  });
+  api.delete('namespaces', '/bulky-listed');
+  api.delete('namespaces', '/bulky-watched');
+});

@@ -11,7 +11,7 @@ import { KubeApiError, type KubeClient, type WatchEvent } from './client.ts';
 
 /** One change to the store: a whole new list, or one object set or deleted. */
 export type StoreChange =
-  | { type: 'replaced'; store: ReadonlyMap<string, JsonObject> }
+  | { type: 'replaced'; store: ReadonlyMap<string, JsonObject>; previous: ReadonlyMap<string, JsonObject> }
   | { type: 'set'; key: string; object: JsonObject; previous: JsonObject | undefined }
   | { type: 'deleted'; key: string; object: JsonObject; previous: JsonObject | undefined };
 
@@ -20,6 +20,25 @@ export interface InformerEvents {
   onChange?: (change: StoreChange) => void;
   onError?: (error: Error, retryInMs: number) => void;
   onSynced?: () => void;
+  /** What of each object to keep in the store (client-go's transform); default: all but managedFields. */
+  transform?: (obj: JsonObject) => JsonObject;
+}
+
+const LAST_APPLIED = 'kubectl.kubernetes.io/last-applied-configuration';
+
+/**
+ * An object without the server's bookkeeping that Outrigger never reads: managedFields and kubectl's
+ * last-applied copy of the whole object, which in a real cluster are often most of its size.
+ */
+export function withoutBookkeeping(obj: JsonObject): JsonObject {
+  const meta = isObject(obj.metadata) ? obj.metadata : undefined;
+  if (!meta || (meta.managedFields === undefined && !(isObject(meta.annotations) && LAST_APPLIED in meta.annotations))) return obj;
+  const { managedFields: _m, ...rest } = meta;
+  if (isObject(rest.annotations) && LAST_APPLIED in rest.annotations) {
+    const { [LAST_APPLIED]: _l, ...annotations } = rest.annotations;
+    rest.annotations = annotations;
+  }
+  return { ...obj, metadata: rest };
 }
 
 export function keyOf(obj: JsonObject): string {
@@ -31,11 +50,11 @@ export function keyOf(obj: JsonObject): string {
 const MAX_LIST_RESTARTS = 5;
 
 /** One list page's items into the store; list items come without kind/apiVersion, so they are filled in. */
-function addItems(store: Map<string, JsonObject>, page: JsonObject): void {
+function addItems(store: Map<string, JsonObject>, page: JsonObject, transform: (o: JsonObject) => JsonObject): void {
   const kind = typeof page.kind === 'string' ? page.kind.replace(/List$/, '') : undefined;
   const apiVersion = typeof page.apiVersion === 'string' ? page.apiVersion : undefined;
   const items = Array.isArray(page.items) ? page.items.filter(isObject) : [];
-  for (const i of items) store.set(keyOf(i), { ...(apiVersion ? { apiVersion } : {}), ...(kind ? { kind } : {}), ...i });
+  for (const i of items) store.set(keyOf(i), transform({ ...(apiVersion ? { apiVersion } : {}), ...(kind ? { kind } : {}), ...i }));
 }
 
 const sleep = (ms: number, signal: AbortSignal) =>
@@ -114,10 +133,11 @@ export class Informer {
 
   async #list(): Promise<void> {
     const { store, resourceVersion } = await this.#listPages();
+    const previous = this.#store;
     this.#store = store;
     this.#resourceVersion = resourceVersion;
     this.#lists++;
-    this.#events.onChange?.({ type: 'replaced', store });
+    this.#events.onChange?.({ type: 'replaced', store, previous });
     if (!this.#synced) {
       this.#synced = true;
       this.#resolveSynced();
@@ -140,7 +160,7 @@ export class Informer {
             query: { limit: this.pageSize, ...(token ? { continue: token } : {}) },
             signal: this.#abort.signal,
           });
-          addItems(store, page);
+          addItems(store, page, this.#events.transform ?? withoutBookkeeping);
           const meta = isObject(page.metadata) ? page.metadata : {};
           token = typeof meta.continue === 'string' ? meta.continue : '';
           if (!token) return { store, resourceVersion: String(meta.resourceVersion || '') };
@@ -163,13 +183,14 @@ export class Informer {
     if (typeof rv === 'string') this.#resourceVersion = rv;
     if (e.type === 'BOOKMARK') return undefined;
     const key = keyOf(e.object);
+    const object = (this.#events.transform ?? withoutBookkeeping)(e.object);
     const previous = this.#store.get(key);
     if (e.type === 'DELETED') {
       this.#store.delete(key);
-      this.#events.onChange?.({ type: 'deleted', key, object: e.object, previous });
+      this.#events.onChange?.({ type: 'deleted', key, object, previous });
     } else {
-      this.#store.set(key, e.object);
-      this.#events.onChange?.({ type: 'set', key, object: e.object, previous });
+      this.#store.set(key, object);
+      this.#events.onChange?.({ type: 'set', key, object, previous });
     }
     return undefined;
   }

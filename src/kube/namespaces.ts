@@ -12,6 +12,11 @@ const nameOf = (ns: JsonObject): string | undefined => {
   const meta = isObject(ns.metadata) ? ns.metadata : {};
   return typeof meta.name === 'string' ? meta.name : undefined;
 };
+/** All of a namespace the cache needs: in a large cluster the rest would be most of the memory. */
+const nameAndLabels = (ns: JsonObject): JsonObject => {
+  const m = isObject(ns.metadata) ? ns.metadata : {};
+  return { metadata: { name: m.name ?? null, resourceVersion: m.resourceVersion ?? null, labels: m.labels ?? {} } };
+};
 const labelsOf = (ns: JsonObject): Labels => Object.freeze(stringMap(isObject(ns.metadata) ? ns.metadata.labels : undefined));
 
 export class NamespaceCache {
@@ -19,7 +24,7 @@ export class NamespaceCache {
   #labels = new Map<string, Labels>();
 
   constructor(client: KubeClient, events: Pick<InformerEvents, 'onError'> = {}) {
-    this.informer = new Informer(client, '/api/v1/namespaces', { ...events, onChange: (change) => this.#apply(change) });
+    this.informer = new Informer(client, '/api/v1/namespaces', { ...events, transform: nameAndLabels, onChange: (change) => this.#apply(change) });
   }
 
   labels(namespace: string): Labels | undefined {

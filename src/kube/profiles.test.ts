@@ -95,6 +95,7 @@ test('a cluster-wide profile taking a tenant profile’s name makes it NameTaken
   api.delete('sidecarprofiles', `${SYSTEM}/p4`);
   await until('Valid again', () => reason('team-4/p4') === 'Valid');
   assert.equal(profiles.tenancy.forNamespace('team-4').byName.get('p4')?.namespace, 'team-4');
+  assert.equal(profiles.problems.has('team-4/p4'), false);
 });
 
 test('an invalid edit keeps the last valid version and says why', async () => {
@@ -103,6 +104,7 @@ test('an invalid edit keeps the last valid version and says why', async () => {
   api.put('sidecarprofiles', bad);
   await until('Invalid', () => reason('team-0/p5', 'Invalid') === 'Invalid');
   assert.equal(profiles.tenancy.forNamespace('team-0').byName.get('p5')?.version, '1');
+  assert.equal(profiles.problems.get('team-0/p5')?.problem?.reason, 'Invalid');
 });
 
 test('a re-list (history compacted) reuses unchanged profiles and drops one deleted meanwhile', async () => {
@@ -115,4 +117,31 @@ test('a re-list (history compacted) reuses unchanged profiles and drops one dele
   assert.equal(profiles.states.has('team-0/p0'), false);
   assert.equal(profiles.tenancy.forNamespace('team-0').byName.has('p0'), false);
   assert.equal(profiles.states.get('team-1/p6')?.active, kept);
+});
+
+test('a replica that becomes the status writer writes every status that is not yet right, once', async () => {
+  const other = await FakeApiServer.start();
+  for (let i = 0; i < 10; i++) other.put('sidecarprofiles', profile('team-x', `q${i}`, '1'));
+  let leader = false;
+  const follower = new ClusterProfiles(other.client(), { controllerNamespace: SYSTEM, writeStatus: () => leader });
+  follower.start();
+  try {
+    await follower.informer.waitForSync();
+    other.put('sidecarprofiles', profile('team-x', 'q0', '2'));
+    await until('the edit seen', () => follower.tenancy.forNamespace('team-x').byName.get('q0')?.version === '2');
+    assert.equal(other.requests.statusPatches, 0, 'a follower writes nothing');
+    leader = true;
+    follower.resyncStatus();
+    await until('ten statuses', () => other.requests.statusPatches === 10);
+    await until('q0 at generation 2', () => (other.get('sidecarprofiles', 'team-x/q0')?.status as { observedGeneration?: number })?.observedGeneration === 2);
+    const caughtUp = (i: number) =>
+      meta(follower.informer.store.get(`team-x/q${i}`)).resourceVersion === meta(other.get('sidecarprofiles', `team-x/q${i}`)).resourceVersion;
+    await until('the writes seen back', () => Array.from({ length: 10 }, (_, i) => i).every(caughtUp));
+    follower.resyncStatus();
+    await new Promise((r) => setTimeout(r, 50));
+    assert.equal(other.requests.statusPatches, 10, 'statuses already right are not written again');
+  } finally {
+    await follower.stop();
+    await other.stop();
+  }
 });

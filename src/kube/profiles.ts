@@ -17,6 +17,9 @@ import { validateProfileDocument } from '../profiles/validate.ts';
 import type { KubeClient } from './client.ts';
 import { Informer, type StoreChange } from './informer.ts';
 
+/** Status checks done before the writer yields to other work (each is two small serialisations). */
+const STATUS_CHECKS_PER_TURN = 100;
+
 export const PROFILES_PATH = `/apis/${GROUP}/${VERSION}/${PLURAL}`;
 
 export interface ProfileState {
@@ -40,7 +43,8 @@ export interface ClusterProfilesOptions {
   now?: () => Date;
 }
 
-type Checked = { fingerprint: string; profile?: SidecarProfile; invalid?: string };
+/** The last check of an object's spec: its fingerprint, and the errors when it is invalid. */
+type Checked = { fingerprint: string; invalid?: string };
 
 type Condition = { type: string; status: 'True' | 'False'; reason: string; message: string; observedGeneration: number; lastTransitionTime: string };
 
@@ -49,10 +53,11 @@ export class ClusterProfiles {
   readonly #client: KubeClient;
   readonly #opts: ClusterProfilesOptions;
   readonly #index: TenancyIndex;
-  /** The last check of each object's current spec: compiled when valid, the errors when not. */
   readonly #checked = new Map<string, Checked>();
   readonly #lastValid = new Map<string, SidecarProfile>();
   readonly #states = new Map<string, ProfileState>();
+  /** The states with a problem, kept per event so readiness never walks every profile. */
+  readonly #problems = new Map<string, ProfileState>();
   /** Objects whose status may need writing; a set, so a profile edited in a loop queues one write. */
   readonly #dirty = new Set<string>();
   #writing: Promise<void> | undefined;
@@ -74,6 +79,11 @@ export class ClusterProfiles {
 
   get states(): ReadonlyMap<string, ProfileState> {
     return this.#states;
+  }
+
+  /** The profiles not in use as written (Invalid or NameTaken). */
+  get problems(): ReadonlyMap<string, ProfileState> {
+    return this.#problems;
   }
 
   start(): void {
@@ -106,7 +116,9 @@ export class ClusterProfiles {
   #onChange(change: StoreChange): void {
     if (change.type === 'replaced') {
       for (const key of [...this.#states.keys()]) if (!change.store.has(key)) this.#remove(key);
-      for (const [key, obj] of change.store) this.#set(key, obj);
+      // A re-list costs what changed while the watch was away: an object at the resourceVersion
+      // already seen was checked (and its status queued) then.
+      for (const [key, obj] of change.store) if (!this.#states.has(key) || rv(change.previous.get(key)) !== rv(obj)) this.#set(key, obj);
     } else if (change.type === 'set') this.#set(change.key, change.object);
     else this.#remove(change.key);
     this.#opts.onUpdate?.(this.#index);
@@ -133,9 +145,8 @@ export class ClusterProfiles {
       this.#checked.set(key, { fingerprint, invalid: errors.map((e) => `${e.path}: ${e.message}`).join('; ') });
       return;
     }
-    const profile = compileProfile(obj, `SidecarProfile ${key}`);
-    this.#checked.set(key, { fingerprint, profile });
-    this.#lastValid.set(key, profile);
+    this.#checked.set(key, { fingerprint });
+    this.#lastValid.set(key, compileProfile(obj, `SidecarProfile ${key}`));
   }
 
   #remove(key: string): void {
@@ -143,31 +154,19 @@ export class ClusterProfiles {
     this.#checked.delete(key);
     this.#lastValid.delete(key);
     this.#states.delete(key);
+    this.#problems.delete(key);
     this.#dirty.delete(key);
     this.#index.delete(key);
     if (name !== undefined && this.#isGlobalKey(key)) this.#evaluateTenantsNamed(name);
   }
 
-  /** Recomputes one object's state from its last check, the file profiles and the tenancy rules. */
+  /** Recomputes one object's state, and those of tenant profiles it shadows or frees. */
   #evaluate(key: string, generation = this.#states.get(key)?.generation ?? 0): void {
     const before = this.#states.get(key);
-    const state: ProfileState = { key, generation };
-    const checked = this.#checked.get(key);
-    const last = this.#lastValid.get(key);
-    const name = key.slice(key.indexOf('/') + 1);
-    const file = this.#isGlobalKey(key) ? (this.#opts.fileProfiles ?? []).find((p) => p.name === name) : undefined;
-    if (file) {
-      state.problem = { reason: 'NameTaken', message: `the name ${JSON.stringify(name)} is taken by the profile from ${file.source}` };
-      this.#index.delete(key);
-    } else {
-      if (checked?.invalid !== undefined) state.problem = { reason: 'Invalid', message: checked.invalid };
-      if (last) this.#index.set(key, last);
-      else this.#index.delete(key);
-      const shadow = last ? this.#index.shadowReason(last) : undefined;
-      if (shadow) state.problem = { reason: 'NameTaken', message: shadow };
-      else if (last) state.active = last;
-    }
+    const state = this.#stateOf(key, generation);
     this.#states.set(key, state);
+    if (state.problem) this.#problems.set(key, state);
+    else this.#problems.delete(key);
     if (state.problem && (state.problem.message !== before?.problem?.message || state.active !== before?.active))
       this.#opts.log?.('warn', 'profile not in use as written', {
         profile: key,
@@ -176,7 +175,31 @@ export class ClusterProfiles {
         activeVersion: state.active?.version,
       });
     // A cluster-wide profile appearing or going away can shadow or free tenant profiles of its name.
-    if (this.#isGlobalKey(key) && (before?.active !== undefined) !== (state.active !== undefined)) this.#evaluateTenantsNamed(name);
+    if (this.#isGlobalKey(key) && (before?.active !== undefined) !== (state.active !== undefined)) this.#evaluateTenantsNamed(nameOfKey(key));
+  }
+
+  /** One object's state from its last check, the file profiles and the tenancy rules; puts it in the index or takes it out. */
+  #stateOf(key: string, generation: number): ProfileState {
+    const name = nameOfKey(key);
+    const state: ProfileState = { key, generation };
+    const file = this.#isGlobalKey(key) ? (this.#opts.fileProfiles ?? []).find((p) => p.name === name) : undefined;
+    if (file) {
+      this.#index.delete(key);
+      state.problem = { reason: 'NameTaken', message: `the name ${JSON.stringify(name)} is taken by the profile from ${file.source}` };
+      return state;
+    }
+    const invalid = this.#checked.get(key)?.invalid;
+    if (invalid !== undefined) state.problem = { reason: 'Invalid', message: invalid };
+    const last = this.#lastValid.get(key);
+    if (!last) {
+      this.#index.delete(key);
+      return state;
+    }
+    this.#index.set(key, last);
+    const shadow = this.#index.shadowReason(last);
+    if (shadow) state.problem = { reason: 'NameTaken', message: shadow };
+    else state.active = last;
+    return state;
   }
 
   #evaluateTenantsNamed(name: string): void {
@@ -202,8 +225,11 @@ export class ClusterProfiles {
 
   /** Writes the queued statuses one at a time, each computed from the object as it is when its turn comes. */
   async #writeStatuses(): Promise<void> {
+    let checked = 0;
     for (const key of this.#dirty) {
       this.#dirty.delete(key);
+      // Thousands queued at once (a replica taking over) must not hold the event loop in one go.
+      if (++checked % STATUS_CHECKS_PER_TURN === 0) await new Promise((r) => setImmediate(r));
       const s = this.#states.get(key);
       const obj = this.informer.store.get(key);
       if (!s || !obj) continue;
@@ -250,6 +276,9 @@ export class ClusterProfiles {
     };
   }
 }
+
+const nameOfKey = (key: string) => key.slice(key.indexOf('/') + 1);
+const rv = (obj: JsonObject | undefined) => (obj && isObject(obj.metadata) ? obj.metadata.resourceVersion : undefined);
 
 /** Equal apart from lastTransitionTime, which only moves when a condition's status changes. */
 function sameStatus(current: JsonValue | undefined, desired: JsonObject): boolean {

@@ -74,6 +74,17 @@ const withTimeout = <T>(p: Promise<T>, ms: number, what: string): Promise<T> =>
     );
   });
 
+/** Shown in /readyz?verbose: counts, and the first few profiles not in use as written (a probe's cost must not grow with the cluster). */
+const PROBLEMS_SHOWN = 20;
+function clusterProfilesDetail(p: ClusterProfiles): Record<string, unknown> {
+  const notInUse: Record<string, unknown>[] = [];
+  for (const s of p.problems.values()) {
+    if (notInUse.length === PROBLEMS_SHOWN) break;
+    notInUse.push({ profile: s.key, active: s.active?.version ?? null, problem: s.problem?.message ?? null });
+  }
+  return { count: p.states.size, notInUseCount: p.problems.size, notInUse };
+}
+
 export async function startCluster(o: ClusterOptions, log: Logger, kubeVersionFlag: KubeVersion | undefined): Promise<ClusterRuntime> {
   const client = connect({ kubeconfig: o.kubeconfig, context: o.context });
   const timeoutMs = o.syncTimeoutMs ?? 120_000;
@@ -186,15 +197,7 @@ export async function startCluster(o: ClusterOptions, log: Logger, kubeVersionFl
             apiServer: client.config.server,
             ...(election ? { leader: election.leader, identity } : {}),
             ...(events ? { events: events.stats } : {}),
-            ...(profiles
-              ? {
-                  clusterProfiles: [...profiles.states.values()].map((s) => ({
-                    profile: s.key,
-                    active: s.active?.version ?? null,
-                    problem: s.problem?.message ?? null,
-                  })),
-                }
-              : {}),
+            ...(profiles ? { clusterProfiles: clusterProfilesDetail(profiles) } : {}),
           },
         };
       },

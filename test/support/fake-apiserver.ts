@@ -24,6 +24,8 @@ interface Collection {
   apiVersion: string;
   kind: string;
   objects: Map<string, JsonObject>;
+  /** The keys in order, kept between list pages (sorting 10,000 keys per page would stall this process). */
+  sorted: string[] | undefined;
   history: { rv: number; line: string }[];
   watchers: Set<ServerResponse>;
 }
@@ -58,13 +60,22 @@ export class FakeApiServer {
   readonly #server: Server;
   #rv = 1;
   readonly #collections: Record<Resource, Collection> = {
-    namespaces: { apiVersion: 'v1', kind: 'Namespace', objects: new Map(), history: [], watchers: new Set() },
-    sidecarprofiles: { apiVersion: 'outrigger.dev/v1alpha1', kind: 'SidecarProfile', objects: new Map(), history: [], watchers: new Set() },
+    namespaces: { apiVersion: 'v1', kind: 'Namespace', objects: new Map(), sorted: undefined, history: [], watchers: new Set() },
+    sidecarprofiles: {
+      apiVersion: 'outrigger.dev/v1alpha1',
+      kind: 'SidecarProfile',
+      objects: new Map(),
+      sorted: undefined,
+      history: [],
+      watchers: new Set(),
+    },
   };
   /** Continue tokens carry the epoch they were issued in; an older epoch is answered with 410 Expired. */
   #tokenEpoch = 0;
   /** What was asked, for assertions: list pages, watches opened, status patches. */
   readonly requests = { listPages: 0, expiredContinues: 0, watches: 0, statusPatches: 0 };
+  /** Status patches per object key (`namespace/name`). */
+  readonly statusPatchesByKey = new Map<string, number>();
   /** Called before each list page is answered, with the number of pages asked for so far. */
   onListPage?: (pages: number) => void;
 
@@ -126,6 +137,7 @@ export class FakeApiServer {
       ...(before?.status !== undefined ? { status: before.status } : {}),
     };
     c.objects.set(key, stored);
+    if (!before) c.sorted = undefined;
     this.#emit(c, before ? 'MODIFIED' : 'ADDED', stored);
     return stored;
   }
@@ -135,6 +147,7 @@ export class FakeApiServer {
     const before = c.objects.get(key);
     if (!before) return;
     c.objects.delete(key);
+    c.sorted = undefined;
     this.#emit(c, 'DELETED', { ...before, metadata: { ...(before.metadata as JsonObject), resourceVersion: String(++this.#rv) } });
   }
 
@@ -202,9 +215,16 @@ export class FakeApiServer {
       }
       after = t.after;
     }
-    const keys = [...c.objects.keys()].filter((k) => k > after).sort();
-    const page = limit > 0 ? keys.slice(0, limit) : keys;
-    const more = limit > 0 && keys.length > limit;
+    c.sorted ??= [...c.objects.keys()].sort();
+    const keys = c.sorted;
+    let from = 0;
+    for (let hi = keys.length; from < hi; ) {
+      const mid = (from + hi) >> 1;
+      if ((keys[mid] as string) <= after) from = mid + 1;
+      else hi = mid;
+    }
+    const page = keys.slice(from, limit > 0 ? from + limit : undefined);
+    const more = limit > 0 && keys.length > from + limit;
     const last = page.at(-1) ?? '';
     send(200, {
       apiVersion: c.apiVersion,
@@ -242,6 +262,7 @@ export class FakeApiServer {
     req.on('end', () => {
       this.requests.statusPatches++;
       const key = `${m[1]}/${m[2]}`;
+      this.statusPatchesByKey.set(key, (this.statusPatchesByKey.get(key) ?? 0) + 1);
       const before = c.objects.get(key);
       if (!before) {
         send(404, status(404, 'NotFound', `sidecarprofiles ${JSON.stringify(m[2])} not found`));
