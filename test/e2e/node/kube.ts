@@ -34,16 +34,38 @@ export interface Pod {
   status?: {
     phase?: string;
     podIP?: string;
+    hostIP?: string;
     conditions?: { type: string; status: string }[];
     containerStatuses?: ContainerStatus[];
     initContainerStatuses?: ContainerStatus[];
   };
 }
 
-export async function create(cp: ControlPlane, path: string, body: unknown): Promise<unknown> {
-  const r = await cp.request(path.includes('?') ? 'POST' : 'POST', path, body);
+export async function create<T = Pod>(cp: ControlPlane, path: string, body: unknown): Promise<T> {
+  const r = await cp.request<T>('POST', path, body);
   if (r.status !== 201 && r.status !== 200) throw new Error(`POST ${path}: ${r.status} ${r.text}`);
   return r.body;
+}
+
+interface Obj {
+  apiVersion?: unknown;
+  kind?: unknown;
+  metadata?: unknown;
+}
+
+/** The collection path of an object (core and named groups; plural by the usual English rule). */
+export function collectionPath(obj: Obj): string {
+  const apiVersion = String(obj.apiVersion);
+  const kind = String(obj.kind).toLowerCase();
+  const plural = kind.endsWith('y') ? `${kind.slice(0, -1)}ies` : `${kind}s`;
+  const base = apiVersion.includes('/') ? `/apis/${apiVersion}` : `/api/${apiVersion}`;
+  const ns = (obj.metadata as { namespace?: string } | undefined)?.namespace;
+  return ns ? `${base}/namespaces/${ns}/${plural}` : `${base}/${plural}`;
+}
+
+/** Creates the objects in order, as `kubectl apply` of a fresh bundle would. */
+export async function applyAll(cp: ControlPlane, objects: Obj[]): Promise<void> {
+  for (const obj of objects) await create(cp, collectionPath(obj), obj);
 }
 
 export async function getJSON<T>(cp: ControlPlane, path: string): Promise<T> {
