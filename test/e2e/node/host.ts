@@ -144,13 +144,20 @@ function cgroupRoots(): string[] {
   return out.sort();
 }
 
+/** runc and catatonit also run for other tools on a shared machine: only those of a node count
+ *  (containerd's k8s.io namespace on the command line, or a node's cgroup root). */
+const SHARED_PROGRAMS = new Set(['runc', 'catatonit']);
+
 function programPids(): string[] {
   const out: string[] = [];
   for (const pid of readdirSync('/proc').filter((d) => /^\d+$/.test(d))) {
     try {
-      const exe = readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0')[0] ?? '';
+      const cmdline = readFileSync(`/proc/${pid}/cmdline`, 'utf8');
+      const exe = cmdline.split('\0')[0] ?? '';
       const base = exe.slice(exe.lastIndexOf('/') + 1);
-      if (NODE_PROGRAMS.includes(base)) out.push(`${pid} ${base}`);
+      if (!NODE_PROGRAMS.includes(base)) continue;
+      if (SHARED_PROGRAMS.has(base) && !cmdline.includes('k8s.io') && !readFileSync(`/proc/${pid}/cgroup`, 'utf8').includes('/outrigger-e2e-node-')) continue;
+      out.push(`${pid} ${base}`);
     } catch {
       // exited
     }
@@ -180,15 +187,19 @@ function readSysctl(s: string): string {
   }
 }
 
-/** Human-readable differences between two snapshots (empty when the host is as found). */
+/** Human-readable differences between two snapshots (empty when the host is as found). The
+ *  machine is shared: mounts, cgroups and processes that others remove meanwhile are not
+ *  differences, nor links other than the nodes' bridges and veths. */
 export function snapshotDiff(before: HostSnapshot, after: HostSnapshot): string[] {
   const out: string[] = [];
-  const lists: (keyof HostSnapshot)[] = ['iptables', 'ip6tables', 'links', 'mounts', 'cgroups', 'paths', 'processes'];
-  for (const k of lists) {
+  const both: (keyof HostSnapshot)[] = ['iptables', 'ip6tables', 'paths'];
+  const addedOnly: (keyof HostSnapshot)[] = ['links', 'mounts', 'cgroups', 'processes'];
+  const ours = (k: keyof HostSnapshot, x: string) => k !== 'links' || /^(ore2e|veth)/.test(x);
+  for (const k of [...both, ...addedOnly]) {
     const b = new Set(before[k] as string[]);
     const a = new Set(after[k] as string[]);
-    for (const x of a) if (!b.has(x)) out.push(`${k}: added ${x}`);
-    for (const x of b) if (!a.has(x)) out.push(`${k}: removed ${x}`);
+    for (const x of a) if (!b.has(x) && ours(k, x)) out.push(`${k}: added ${x}`);
+    if (both.includes(k)) for (const x of b) if (!a.has(x)) out.push(`${k}: removed ${x}`);
   }
   for (const [s, v] of Object.entries(before.sysctls)) {
     if (after.sysctls[s] !== v) out.push(`sysctl ${s}: ${v} -> ${after.sysctls[s]}`);

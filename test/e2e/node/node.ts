@@ -512,12 +512,12 @@ function removeCgroup(root: string): void {
   }, 10_000);
 }
 
-/** Deletes the rules and chains added since `before` (the kubelet's KUBE-* canaries and firewall). */
+/** Deletes the rules and chains added since `before` (the kubelet's KUBE-* canaries and firewall),
+ *  and with the nf_tables backend the tables that did not exist before and are empty again. */
 function restoreIptables(cmd: 'iptables' | 'ip6tables', before: string[]): void {
-  const save = spawnSync(`${cmd}-save`, [], { encoding: 'utf8' });
-  if (save.status !== 0) return;
+  const save = () => iptablesLines(spawnSync(`${cmd}-save`, [], { encoding: 'utf8' }).stdout ?? '');
   const seen = new Set(qualifiedRules(before));
-  const added = qualifiedRules(iptablesLines(save.stdout)).filter((l) => !seen.has(l) && /KUBE-/.test(l));
+  const added = qualifiedRules(save()).filter((l) => !seen.has(l) && /KUBE-/.test(l));
   const split = (l: string) => [l.slice(0, l.indexOf(' ')), l.slice(l.indexOf(' ') + 1)] as const;
   for (const [table, line] of added.map(split)) {
     if (line.startsWith('-A ')) spawnSync('sh', ['-c', `${cmd} -w 5 -t ${table} -D ${line.slice(3)}`], { stdio: 'ignore' });
@@ -527,5 +527,15 @@ function restoreIptables(cmd: 'iptables' | 'ip6tables', before: string[]): void 
     const chain = line.slice(1).split(' ')[0] ?? '';
     spawnSync(cmd, ['-w', '5', '-t', table, '-F', chain], { stdio: 'ignore' });
     spawnSync(cmd, ['-w', '5', '-t', table, '-X', chain], { stdio: 'ignore' });
+  }
+  if (!/nf_tables/.test(spawnSync(cmd, ['-V'], { encoding: 'utf8' }).stdout ?? '')) return;
+  const family = cmd === 'iptables' ? 'ip' : 'ip6';
+  const tablesBefore = new Set(before.filter((l) => l.startsWith('*')));
+  const now = save();
+  for (const header of now.filter((l) => l.startsWith('*') && !tablesBefore.has(l))) {
+    const table = header.slice(1);
+    const lines = qualifiedRules(now).filter((l) => l.startsWith(`${table} `));
+    // Only built-in chains with policy ACCEPT and no rules: what creating the table left.
+    if (lines.every((l) => / :[A-Z]+ ACCEPT$/.test(l))) spawnSync('nft', ['delete', 'table', family, table], { stdio: 'ignore' });
   }
 }
