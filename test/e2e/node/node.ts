@@ -50,7 +50,7 @@ interface Parts {
   sock: string;
   before: HostSnapshot;
   createdPaths: string[];
-  holder?: ChildProcess;
+  holder?: { pid?: number | undefined };
   procs: Map<string, Tracked>;
   log: (l: string) => void;
 }
@@ -88,13 +88,15 @@ export async function startNode(cp: ControlPlane, opts: NodeOptions = {}): Promi
   const built = await ensureApiserverBinary({ node: true, log });
   const nodeDir = built.nodeDir ?? '';
   installHooks();
+  sweepStaleNodes();
   const before = hostSnapshot();
-  const dir = mkdtempSync('/tmp/orn-'); // short: unix socket paths live under it
+  const dir = mkdtempSync(join('/tmp', STALE_PREFIX)); // short: unix socket paths live under it
   const parts: Parts = { index, dir, sock: join(dir, 'containerd.sock'), before, createdPaths: [], procs: new Map(), log };
   liveNodes.add(parts);
   try {
     const logFd = (name: string) => openSync(join(dir, `${name}.log`), 'a');
     parts.holder = await startNamespaceHolder(parts);
+    writeRecord(parts);
     const inNs = (name: string, cmd: string, args: string[]) => {
       const t = spawnTracked(name, 'nsenter', [`--mount=/proc/${parts.holder?.pid}/ns/mnt`, '--', cmd, ...args], logFd(name), false);
       parts.procs.set(name, t);
@@ -168,6 +170,44 @@ export async function startNode(cp: ControlPlane, opts: NodeOptions = {}): Promi
     const tails = ['containerd', 'kubelet'].map((c) => `--- ${c} ---\n${logTail(join(dir, `${c}.log`), 40)}`).join('\n');
     teardownSync(parts);
     throw new Error(`e2e node did not start: ${msg}\n${tails}`);
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// A test process killed outright (SIGKILL) runs no hook: its children get SIGTERM (containerd,
+// kubelet, controllers) or SIGKILL (the namespace holder) from the kernel, but shims, containers,
+// cgroups, the bridge and created paths stay. The next startNode() cleans them up from the record.
+
+const RECORD = 'node.json';
+const STALE_PREFIX = 'orn-';
+
+interface NodeRecord {
+  owner: number;
+  index: number;
+  sock: string;
+  before: HostSnapshot;
+  createdPaths: string[];
+}
+
+function writeRecord(p: Parts): void {
+  const r: NodeRecord = { owner: process.pid, index: p.index, sock: p.sock, before: p.before, createdPaths: p.createdPaths };
+  writeFileSync(join(p.dir, RECORD), JSON.stringify(r));
+}
+
+function sweepStaleNodes(): void {
+  for (const name of readdirSync('/tmp').filter((n) => n.startsWith(STALE_PREFIX))) {
+    const dir = join('/tmp', name);
+    let r: NodeRecord;
+    try {
+      r = JSON.parse(readFileSync(join(dir, RECORD), 'utf8')) as NodeRecord;
+    } catch {
+      continue; // being created, or not a node's
+    }
+    if (alive(r.owner)) continue;
+    const parts: Parts = { index: r.index, dir, sock: r.sock, before: r.before, createdPaths: r.createdPaths, procs: new Map(), log: () => {} };
+    liveNodes.add(parts);
+    teardownSync(parts);
+    process.stderr.write(`e2e node: cleaned up after node ${nodeName(r.index)} of dead process ${r.owner} (${dir})\n`);
   }
 }
 
@@ -335,7 +375,7 @@ function writeKubeletConfig(dir: string, cp: ControlPlane, index: number, port: 
 // containerd
 
 function ctr(p: Parts, args: string[]): { status: number | null; stdout: string; stderr: string } {
-  return spawnSync(toolPath('ctr'), ['--address', p.sock, '--namespace', 'k8s.io', ...args], { encoding: 'utf8', timeout: 120_000 });
+  return spawnSync(toolPath('ctr'), ['--address', p.sock, '--connect-timeout', '5s', '--namespace', 'k8s.io', ...args], { encoding: 'utf8', timeout: 120_000 });
 }
 
 function importInto(p: Parts, archive: string): void {
