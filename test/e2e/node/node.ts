@@ -24,9 +24,9 @@ import { CNI_BIN_DIR, HOST_STATE_PATHS, type HostSnapshot, hostSnapshot, iptable
 import { busyboxImage, PAUSE_REF, pauseImage, writeOciArchive } from './oci.ts';
 
 export const nodeName = (index: number): string => `127.0.0.${index + 1}`;
-export const bridgeName = (index: number): string => `ore2e${index}`;
+const bridgeName = (index: number): string => `ore2e${index}`;
 /** Pod network of node N: a bridge without an address or gateway, so pods reach only each other. */
-export const podSubnet = (index: number): string => `10.244.${77 + index}.0/24`;
+const podSubnet = (index: number): string => `10.244.${77 + index}.0/24`;
 const cgroupRootName = (index: number): string => `outrigger-e2e-node-${index}`;
 
 export interface KubeNode {

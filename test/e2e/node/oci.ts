@@ -128,8 +128,3 @@ export function busyboxImage(busybox = '/usr/bin/busybox'): ImageSpec {
 export function pauseImage(catatonit = '/usr/bin/catatonit'): ImageSpec {
   return { ref: PAUSE_REF, files: { catatonit }, entrypoint: ['/catatonit', '-P'], user: '65535:65535' };
 }
-
-/** Reads back the manifest digest of an archive written by writeOciArchive (for checks). */
-export function archiveIndex(archive: string): unknown {
-  return JSON.parse(tar(['-xOf', archive, 'index.json']).toString('utf8'));
-}

@@ -24,7 +24,7 @@ import { bundle, DEFAULTS, LEADER_LEASE, NAME, TLS_SECRET } from '../../../src/d
 import type { JsonObject } from '../../../src/engine/json.ts';
 import { type ControlPlane, e2eAvailability, sleep, startControlPlane } from '../harness.ts';
 import { hostSnapshot, nodeAvailability, snapshotDiff } from './host.ts';
-import { applyAll, create, type Pod, podLog, podReady, podsOf, until, waitForPod } from './kube.ts';
+import { applyAll, busyboxPod, create, type Pod, podLog, podReady, podsOf, until, waitForPod } from './kube.ts';
 import { type KubeNode, startNode } from './node.ts';
 import { BUSYBOX_REF } from './oci.ts';
 import { type BuiltImage, buildOutriggerImage } from './outrigger-image.ts';
@@ -469,16 +469,9 @@ function agentProfile(): JsonObject {
   };
 }
 
+/** A busybox pod that stays up; labels and annotations as given. */
 function busyboxPodFor(name: string, annotations: Record<string, string> = {}, labels: Record<string, string> = {}): JsonObject {
-  return {
-    apiVersion: 'v1',
-    kind: 'Pod',
-    metadata: { name, annotations, labels },
-    spec: {
-      terminationGracePeriodSeconds: 1,
-      containers: [{ name: 'app', image: BUSYBOX_REF, imagePullPolicy: 'Never', command: ['sh', '-c', 'echo up; exec sleep 3600'] }],
-    },
-  };
+  return busyboxPod(name, 'echo up; exec sleep 3600', { annotations, labels }) as JsonObject;
 }
 
 /** A pod that asks for the profile and is never scheduled (no node has the label): a long
