@@ -8,6 +8,7 @@ import { INJECT_ANNOTATION } from '../engine/status.ts';
 import { CHECKED_WORKLOADS } from '../manifest/workloads.ts';
 import { GROUP, PLURAL, sidecarProfileCrd } from '../profiles/crd.ts';
 import { INJECTION_LABEL } from '../report/drift.ts';
+import { IMAGE } from './image.ts';
 
 export type CertMode = 'self' | 'cert-manager' | 'files';
 
@@ -34,7 +35,7 @@ export interface BundleOptions {
 
 export const DEFAULTS: BundleOptions = {
   namespace: 'outrigger-system',
-  image: 'ghcr.io/outrigger-dev/outrigger:0.1.0',
+  image: IMAGE,
   replicas: 2,
   certMode: 'self',
   optOutMatchCondition: true,

@@ -6,6 +6,8 @@
 //   ./node_modules/.bin/node test/e2e/build-apiserver.ts --force    # rebuild
 //   ./node_modules/.bin/node test/e2e/build-apiserver.ts --envtest  # also build kube-apiserver and
 //       etcd as separate binaries into .cache/e2e-bin/<v>/envtest (usable as KUBEBUILDER_ASSETS)
+//   ./node_modules/.bin/node test/e2e/build-apiserver.ts --node     # also build kubelet,
+//       kube-scheduler and kube-controller-manager into .cache/e2e-bin/<v>/node (test/e2e/node)
 //
 // GOCACHE and GOMODCACHE stay at Go's defaults so repeated runs reuse them. GOFLAGS gets
 // -mod=readonly (go.sum is complete; a build never edits go.mod) and -buildvcs=false; GOTOOLCHAIN=local.
@@ -28,6 +30,8 @@ export interface BuildResult {
   binPath: string;
   /** With envtest: a directory holding kube-apiserver and etcd, usable as KUBEBUILDER_ASSETS. */
   envtestDir?: string;
+  /** With node: a directory holding kubelet, kube-scheduler and kube-controller-manager. */
+  nodeDir?: string;
   /** Kubernetes release, e.g. v1.35.4, from go.mod. */
   version: string;
   /** False when the cached binary was reused. */
@@ -38,9 +42,14 @@ export interface BuildResult {
 export interface BuildOptions {
   force?: boolean;
   envtest?: boolean;
+  /** Also build the node's binaries (kubelet, kube-scheduler, kube-controller-manager). */
+  node?: boolean;
   /** Progress lines; defaults to stderr. */
   log?: (line: string) => void;
 }
+
+/** The node's programs, each a main under test/e2e/apiserver/cmd/. */
+export const NODE_BINARIES = ['kubelet', 'kube-scheduler', 'kube-controller-manager'] as const;
 
 export class BuildError extends Error {
   output: string;
@@ -204,6 +213,7 @@ export async function ensureApiserverBinary(opts: BuildOptions = {}): Promise<Bu
   const outDir = join(repoRoot, '.cache', 'e2e-bin', version);
   const binPath = join(outDir, binName);
   const envtestDir = join(outDir, 'envtest');
+  const nodeDir = join(outDir, 'node');
   mkdirSync(outDir, { recursive: true });
 
   const goVersion = spawnSync(goCommand() ?? 'go', ['version'], { encoding: 'utf8', env: goEnv() });
@@ -225,6 +235,9 @@ export async function ensureApiserverBinary(opts: BuildOptions = {}): Promise<Bu
       { pkg: './cmd/etcd', out: join(envtestDir, 'etcd'), stamp: join(envtestDir, 'etcd.build.json') },
     );
   }
+  if (opts.node) {
+    for (const name of NODE_BINARIES) targets.push({ pkg: `./cmd/${name}`, out: join(nodeDir, name), stamp: join(nodeDir, `${name}.build.json`) });
+  }
   const stale = (t: Target): boolean => {
     if (opts.force || !existsSync(t.out)) return true;
     try {
@@ -239,6 +252,7 @@ export async function ensureApiserverBinary(opts: BuildOptions = {}): Promise<Bu
     built,
     seconds: (Date.now() - started) / 1000,
     ...(opts.envtest ? { envtestDir } : {}),
+    ...(opts.node ? { nodeDir } : {}),
   });
   if (!targets.some(stale)) return result(false);
 
@@ -281,10 +295,11 @@ export async function ensureApiserverBinary(opts: BuildOptions = {}): Promise<Bu
 if (process.argv[1] && resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {
   const args = new Set(process.argv.slice(2));
   try {
-    const r = await ensureApiserverBinary({ force: args.has('--force'), envtest: args.has('--envtest') });
+    const r = await ensureApiserverBinary({ force: args.has('--force'), envtest: args.has('--envtest'), node: args.has('--node') });
     process.stderr.write(`e2e build: ${r.built ? 'built' : 'up to date'} in ${r.seconds.toFixed(1)}s (Kubernetes ${r.version})\n`);
     process.stdout.write(`${r.binPath}\n`);
     if (r.envtestDir) process.stdout.write(`KUBEBUILDER_ASSETS=${r.envtestDir}\n`);
+    if (r.nodeDir) process.stdout.write(`node binaries: ${r.nodeDir}\n`);
   } catch (e) {
     process.stderr.write(`${e instanceof Error ? e.message : String(e)}\n`);
     process.exit(1);

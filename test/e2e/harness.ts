@@ -44,6 +44,9 @@ export interface ControlPlaneOptions {
    *  and envtest). When on, createNamespace() also creates the namespace's `default` ServiceAccount,
    *  because no controller does, and pods get the projected kube-api-access-* token volume. */
   serviceAccountAdmission?: boolean;
+  /** For a real node (test/e2e/node): the apiserver dials kubelets at their InternalIP and
+   *  authenticates with the admin client certificate (pods/log, exec). In-process mode only. */
+  kubeletClient?: boolean;
   /** Extra kube-apiserver flags, e.g. ["--feature-gates=Foo=true"]. */
   apiserverFlags?: string[];
   /** In-process mode: an etcd data directory to keep (restart against the same data). */
@@ -159,7 +162,7 @@ function loud(msg: string): void {
 // ---------------------------------------------------------------------------------------------
 // Process bookkeeping: nothing outlives the test process.
 
-interface Tracked {
+export interface Tracked {
   child: ChildProcess;
   name: string;
 }
@@ -208,7 +211,7 @@ const hasSetpriv = spawnSync('setpriv', ['--help'], { stdio: 'ignore' }).status 
 
 /** Spawns cmd in its own process group with output appended to logFd; with setpriv available the
  *  kernel sends it SIGTERM if this process dies. */
-function spawnTracked(name: string, cmd: string, args: string[], logFd: number, stdinPipe: boolean): Tracked {
+export function spawnTracked(name: string, cmd: string, args: string[], logFd: number, stdinPipe: boolean): Tracked {
   const [file, argv] = hasSetpriv ? ['setpriv', ['--pdeathsig', 'SIGTERM', '--', cmd, ...args]] : [cmd, args];
   const child = spawn(file, argv, { stdio: [stdinPipe ? 'pipe' : 'ignore', logFd, logFd], detached: true });
   const t: Tracked = { child, name };
@@ -220,7 +223,7 @@ function spawnTracked(name: string, cmd: string, args: string[], logFd: number, 
   return t;
 }
 
-async function stopTracked(t: Tracked, graceMs: number): Promise<void> {
+export async function stopTracked(t: Tracked, graceMs: number): Promise<void> {
   const { child } = t;
   if (child.exitCode !== null || child.signalCode !== null || child.pid === undefined) {
     child.stdin?.destroy();
@@ -413,7 +416,7 @@ async function startInProcess(dir: string, logFd: number, opts: ControlPlaneOpti
   if (!keepDirRequested(opts)) args.push('-remove-dir-on-exit');
   if (opts.serviceAccountAdmission) args.push('-service-account-admission');
   if (opts.etcdDataDir) args.push('-etcd-data-dir', opts.etcdDataDir);
-  args.push('--', ...(opts.apiserverFlags ?? []));
+  args.push('--', ...(opts.kubeletClient ? kubeletClientFlags(dir) : []), ...(opts.apiserverFlags ?? []));
   const t = spawnTracked('outrigger-e2e-apiserver', built.binPath, args, logFd, true);
   procs.push(t);
   const readyPath = join(dir, 'ready.json');
@@ -443,6 +446,15 @@ async function startInProcess(dir: string, logFd: number, opts: ControlPlaneOpti
     kubeconfigPath: ready.kubeconfigPath,
     serviceMapPath: ready.serviceMapPath,
   };
+}
+
+/** The Go program writes admin.crt/admin.key into DIR before it starts the apiserver. */
+function kubeletClientFlags(dir: string): string[] {
+  return [
+    '--kubelet-preferred-address-types=InternalIP',
+    `--kubelet-client-certificate=${join(dir, 'admin.crt')}`,
+    `--kubelet-client-key=${join(dir, 'admin.key')}`,
+  ];
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -729,7 +741,7 @@ function httpGet(url: string): Promise<{ status: number; text: string }> {
 // ---------------------------------------------------------------------------------------------
 // small helpers
 
-async function waitFor(check: () => boolean | Promise<boolean>, timeoutMs: number, what: string): Promise<void> {
+export async function waitFor(check: () => boolean | Promise<boolean>, timeoutMs: number, what: string): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     if (await check()) return;
@@ -738,7 +750,7 @@ async function waitFor(check: () => boolean | Promise<boolean>, timeoutMs: numbe
   }
 }
 
-function sleep(ms: number): Promise<void> {
+export function sleep(ms: number): Promise<void> {
   return new Promise((r) => setTimeout(r, ms));
 }
 
@@ -747,7 +759,7 @@ function deadline(ms: number): Promise<void> {
   return new Promise((r) => setTimeout(r, ms).unref());
 }
 
-async function freePorts(n: number): Promise<number[]> {
+export async function freePorts(n: number): Promise<number[]> {
   const servers = await Promise.all(
     Array.from(
       { length: n },
@@ -767,7 +779,7 @@ async function freePorts(n: number): Promise<number[]> {
   return ports;
 }
 
-function logTail(path: string, n: number): string {
+export function logTail(path: string, n: number): string {
   try {
     return readFileSync(path, 'utf8').split('\n').slice(-n).join('\n');
   } catch {

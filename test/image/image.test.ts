@@ -1,0 +1,177 @@
+/**
+ * `npm run image` for real: two builds of this commit give the same bytes, the image holds what the
+ * install bundle expects (both platforms, user 65532, the outrigger entrypoint, OCI labels, no
+ * shell, under 60 MiB compressed), and it runs as a container under runc with a read-only root.
+ */
+import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, test } from 'node:test';
+import { fileURLToPath } from 'node:url';
+import { IMAGE, IMAGE_TAG, SOURCE_URL } from '../../src/deploy/image.ts';
+import { DEFAULTS } from '../../src/deploy/manifests.ts';
+import { VERSION } from '../../src/version.ts';
+import { imageToolsProblem } from './tools.ts';
+
+const repo = fileURLToPath(new URL('../../', import.meta.url));
+const problem = imageToolsProblem();
+const skip = problem ? `skipped: ${problem}` : false;
+const MiB = 1024 * 1024;
+
+interface Descriptor {
+  mediaType: string;
+  digest: string;
+  size: number;
+  platform?: { architecture: string; os: string };
+  annotations?: Record<string, string>;
+}
+
+let work = '';
+const layout = () => join(work, 'a');
+const blob = (dir: string, d: { digest: string }) => readFileSync(join(dir, 'blobs', 'sha256', d.digest.replace('sha256:', '')));
+const json = <T>(dir: string, d: { digest: string }) => JSON.parse(blob(dir, d).toString('utf8')) as T;
+const topIndex = (dir: string) => JSON.parse(readFileSync(join(dir, 'index.json'), 'utf8')) as { manifests: Descriptor[] };
+const imageIndex = (dir: string) => json<{ manifests: Descriptor[] }>(dir, topIndex(dir).manifests[0] as Descriptor);
+const platform = (dir: string, arch: string) => imageIndex(dir).manifests.find((m) => m.platform?.architecture === arch) as Descriptor;
+
+function build(out: string, extra: string[] = []): string {
+  return execFileSync(process.execPath, [join(repo, 'scripts/image.ts'), '--out', out, ...extra], {
+    cwd: repo,
+    encoding: 'utf8',
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+}
+
+before(() => {
+  if (skip) return;
+  work = mkdtempSync(join(tmpdir(), 'outrigger-image-test-'));
+  build(layout(), ['--archive', join(work, 'a.tar')]);
+});
+after(() => {
+  if (work) rmSync(work, { recursive: true, force: true });
+});
+
+test('two builds of one commit give byte-identical index.json, tagged with the package version', { skip }, () => {
+  build(join(work, 'b'));
+  assert.equal(readFileSync(join(work, 'b', 'index.json'), 'utf8'), readFileSync(join(layout(), 'index.json'), 'utf8'));
+  const [top, ...rest] = topIndex(layout()).manifests;
+  assert.equal(rest.length, 0);
+  assert.equal(top?.annotations?.['org.opencontainers.image.ref.name'], VERSION);
+  assert.equal(top?.annotations?.['io.containerd.image.name'], IMAGE);
+});
+
+test('the bundle runs exactly the image the build tags', () => {
+  assert.equal(IMAGE_TAG, VERSION);
+  assert.equal(DEFAULTS.image, IMAGE);
+  assert.ok(readFileSync(join(repo, 'deploy/outrigger.yaml'), 'utf8').includes(`image: ${IMAGE}\n`));
+});
+
+test('both platforms, user 65532, the outrigger entrypoint and the OCI labels', { skip }, () => {
+  const revision = execFileSync('git', ['rev-parse', 'HEAD'], { cwd: repo, encoding: 'utf8' }).trim();
+  const created = new Date(Number(execFileSync('git', ['log', '-1', '--format=%ct'], { cwd: repo, encoding: 'utf8' })) * 1000)
+    .toISOString()
+    .replace('.000Z', 'Z');
+  assert.deepEqual(
+    imageIndex(layout())
+      .manifests.filter((m) => m.platform)
+      .map((m) => `${m.platform?.os}/${m.platform?.architecture}`),
+    ['linux/amd64', 'linux/arm64'],
+  );
+  for (const arch of ['amd64', 'arm64']) {
+    const manifest = json<{ config: Descriptor }>(layout(), platform(layout(), arch));
+    const config = json<{ architecture: string; os: string; config: { User: string; Entrypoint: string[]; Labels: Record<string, string>; Env: string[] } }>(
+      layout(),
+      manifest.config,
+    );
+    assert.equal(config.architecture, arch);
+    assert.equal(config.os, 'linux');
+    assert.equal(config.config.User, '65532:65532');
+    assert.deepEqual(config.config.Entrypoint, ['/usr/bin/node', '/app/dist/cli/main.js']);
+    assert.ok(config.config.Env.includes('SSL_CERT_FILE=/etc/ssl/certs/ca-certificates.crt'));
+    const labels = config.config.Labels;
+    assert.equal(labels['org.opencontainers.image.version'], VERSION);
+    assert.equal(labels['org.opencontainers.image.revision'], revision);
+    assert.equal(labels['org.opencontainers.image.created'], created);
+    assert.equal(labels['org.opencontainers.image.source'], SOURCE_URL);
+    assert.equal(labels['org.opencontainers.image.licenses'], 'Apache-2.0');
+  }
+});
+
+test('no shell, no package manager: node is the only program; amd64 is under 60 MiB compressed', { skip }, () => {
+  const manifest = json<{ layers: Descriptor[] }>(layout(), platform(layout(), 'amd64'));
+  const entries: string[] = [];
+  for (const layer of manifest.layers) {
+    const listing = execFileSync('tar', ['-tvz'], { input: blob(layout(), layer), encoding: 'utf8', maxBuffer: 64 * MiB });
+    entries.push(...listing.split('\n').filter(Boolean));
+  }
+  const names = entries.map((l) => l.split(/\s+/).slice(5).join(' '));
+  const executables = entries.filter((l) => /^-..x/.test(l)).map((l) => l.split(/\s+/).slice(5).join(' '));
+  for (const path of ['bin/sh', 'bin/bash', 'usr/bin/sh', 'bin/dash', 'usr/bin/apt', 'usr/bin/dpkg']) assert.ok(!names.includes(path), path);
+  assert.deepEqual(
+    executables.filter((p) => !/\.so(\.|$)/.test(p) && !p.includes('/gconv/') && !/^app\/.*\.m?js$/.test(p)),
+    ['usr/bin/node'],
+  );
+  assert.ok(
+    entries.every((l) => l.includes(' 0/0 ')),
+    'every entry is owned by 0/0',
+  );
+  assert.ok(names.includes('app/dist/cli/main.js') && names.includes('app/node_modules/yaml/package.json'));
+  assert.ok(
+    !names.some((n) => n.includes('.test.') || n.endsWith('.map') || n.startsWith('app/node_modules/typescript')),
+    'no tests, source maps or dev dependencies',
+  );
+  const compressed = manifest.layers.reduce((n, l) => n + l.size, 0);
+  assert.ok(compressed < 60 * MiB, `amd64 is ${(compressed / MiB).toFixed(1)} MiB compressed`);
+});
+
+let bundle = '';
+/** The amd64 image as a runc bundle (unpacked by umoci once). */
+function amd64Bundle(): string {
+  if (bundle) return bundle;
+  const dir = join(work, 'amd64');
+  mkdirSync(dir);
+  execFileSync('skopeo', ['copy', '--override-arch', 'amd64', `oci:${layout()}:${VERSION}`, `oci:${dir}/layout:amd64`], { stdio: 'pipe' });
+  execFileSync('umoci', ['unpack', '--image', `${dir}/layout:amd64`, `${dir}/bundle`], { stdio: 'pipe' });
+  bundle = join(dir, 'bundle');
+  return bundle;
+}
+
+/** Runs the amd64 image under runc, as the image's user with a read-only root, with the entrypoint and `args` (or `args` alone). */
+function runInContainer(name: string, args: string[], replaceEntrypoint = false): string {
+  const dir = amd64Bundle();
+  const configPath = join(dir, 'config.json');
+  const config = JSON.parse(readFileSync(configPath, 'utf8')) as { process: { args: string[]; terminal: boolean }; root: { readonly: boolean } };
+  if (!originalArgs) originalArgs = config.process.args;
+  config.process.args = replaceEntrypoint ? args : [...originalArgs, ...args];
+  config.process.terminal = false;
+  config.root.readonly = true;
+  writeFileSync(configPath, JSON.stringify(config));
+  return execFileSync('runc', ['--root', join(work, 'runc'), 'run', '--bundle', dir, `outrigger-image-test-${process.pid}-${name}`], {
+    encoding: 'utf8',
+    stdio: ['ignore', 'pipe', 'pipe'],
+    timeout: 60_000,
+  });
+}
+let originalArgs: string[] | undefined;
+
+test('the image runs under runc: outrigger prints the bundle naming itself', { skip }, () => {
+  const out = runInContainer('manifests', ['manifests']);
+  assert.ok(out.includes(`image: ${IMAGE}\n`), out.slice(0, 500));
+});
+
+test('inside the container: user 65532, root read-only, the CA bundle in place', { skip }, () => {
+  const probe = [
+    "const fs = require('node:fs');",
+    'let readOnly = false;',
+    "try { fs.writeFileSync('/app/x', ''); } catch (e) { readOnly = e.code === 'EROFS'; }",
+    "const ca = fs.readFileSync(process.env.SSL_CERT_FILE, 'utf8');",
+    'process.stdout.write(JSON.stringify({ uid: process.getuid(), gid: process.getgid(), readOnly, certs: ca.split("BEGIN CERTIFICATE").length - 1 }));',
+  ].join('\n');
+  const seen = JSON.parse(runInContainer('probe', ['/usr/bin/node', '-e', probe], true)) as { uid: number; gid: number; readOnly: boolean; certs: number };
+  assert.equal(seen.uid, 65532);
+  assert.equal(seen.gid, 65532);
+  assert.equal(seen.readOnly, true);
+  assert.ok(seen.certs > 100, `${seen.certs} CA certificates`);
+});
