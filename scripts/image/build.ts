@@ -11,7 +11,7 @@ import { tarLayer } from './layer.ts';
 import { type Arch, debsFor, type ImageLock, readLock } from './lock.ts';
 import { addArtifact, addImage, type Descriptor, initLayout, platformManifests, writeTopIndex } from './oci.ts';
 import { imageLabels, type Provenance } from './provenance.ts';
-import { APP_DIR, CA_BUNDLE, ENTRYPOINT, NONROOT, normalizeModes, productionModules, stageApp, stageRuntime } from './rootfs.ts';
+import { APP_DIR, ENTRYPOINT, ENV, NONROOT, normalizeModes, productionModules, stageApp, stageRuntime } from './rootfs.ts';
 import { requireTools, run } from './run.ts';
 import { SBOM_FILE, SBOM_MEDIA_TYPE, sbom } from './sbom.ts';
 
@@ -41,7 +41,7 @@ async function fetchInputs(lock: ImageLock, arches: Arch[]): Promise<Inputs> {
     const n = lock.node[arch];
     node[arch] = await cached(n.tarball, { sha256: n.sha256, integrity: n.integrity });
     debs[arch] = [];
-    for (const d of debsFor(lock, arch)) debs[arch].push(await cached(d.url, { sha256: d.sha256 }));
+    for (const d of debsFor(lock, arch)) debs[arch].push(await cached(d.url, { sha256: d.sha256 }, undefined, d.size));
   }
   return { node, debs };
 }
@@ -90,7 +90,7 @@ export async function buildImage(repo: string, o: BuildOptions, p: Provenance): 
         {
           user: `${NONROOT.uid}:${NONROOT.gid}`,
           entrypoint: ENTRYPOINT,
-          env: ['PATH=/usr/bin', `SSL_CERT_FILE=${CA_BUNDLE}`],
+          env: ENV,
           workingDir: APP_DIR,
           labels,
           created: p.created,

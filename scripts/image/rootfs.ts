@@ -13,6 +13,8 @@ export const NODE_PATH = '/usr/bin/node';
 export const APP_DIR = '/app';
 export const ENTRYPOINT = [NODE_PATH, `${APP_DIR}/dist/cli/main.js`];
 export const CA_BUNDLE = '/etc/ssl/certs/ca-certificates.crt';
+/** No shell reads PATH; SSL_CERT_FILE points OpenSSL (node --use-openssl-ca) at Debian's bundle. */
+export const ENV = ['PATH=/usr/bin', `SSL_CERT_FILE=${CA_BUNDLE}`];
 
 /** What a package contributes: libraries and their configuration, never executables or docs. */
 const KEPT_FROM_DEBS = ['etc', 'lib', 'lib64', 'usr/lib', 'usr/share/ca-certificates'];
