@@ -4,8 +4,8 @@
  * shell, under 60 MiB compressed), and it runs as a container under runc with a read-only root.
  */
 import assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { execFileSync, spawn } from 'node:child_process';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
@@ -205,4 +205,28 @@ test('inside the container: user 65532, root read-only, the CA bundle in place',
   assert.equal(seen.gid, 65532);
   assert.equal(seen.readOnly, true);
   assert.ok(seen.certs > 100, `${seen.certs} CA certificates`);
+});
+
+test('ctr -n k8s.io images import takes the archive and names the image as the bundle does', { skip }, async () => {
+  const dir = join(work, 'containerd');
+  mkdirSync(dir);
+  const socket = join(dir, 'containerd.sock');
+  writeFileSync(
+    join(dir, 'config.toml'),
+    `version = 2\nroot = "${dir}/root"\nstate = "${dir}/state"\ndisabled_plugins = ["io.containerd.grpc.v1.cri"]\n[grpc]\n  address = "${socket}"\n`,
+  );
+  const daemon = spawn('containerd', ['--config', join(dir, 'config.toml')], { stdio: 'ignore' });
+  try {
+    for (let i = 0; i < 200 && !existsSync(socket); i++) await new Promise((r) => setTimeout(r, 50));
+    const ctr = (...args: string[]) => execFileSync('ctr', ['--address', socket, '--namespace', 'k8s.io', ...args], { encoding: 'utf8', timeout: 60_000 });
+    ctr('images', 'import', join(work, 'a.tar'));
+    assert.ok(ctr('images', 'ls', '--quiet').split('\n').includes(IMAGE));
+    assert.match(
+      ctr('images', 'check'),
+      new RegExp(`${IMAGE.replaceAll('.', '\\.')}\\s+application/vnd\\.oci\\.image\\.index\\.v1\\+json\\s+sha256:\\w+\\s+complete`),
+    );
+  } finally {
+    daemon.kill();
+    await new Promise((r) => daemon.once('exit', r));
+  }
 });
