@@ -6,6 +6,7 @@
 import assert from 'node:assert/strict';
 import { execFileSync, spawn } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { type AddressInfo, createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
@@ -13,6 +14,7 @@ import { fileURLToPath } from 'node:url';
 import { IMAGE, IMAGE_TAG, SOURCE_URL } from '../../src/deploy/image.ts';
 import { DEFAULTS } from '../../src/deploy/manifests.ts';
 import { VERSION } from '../../src/version.ts';
+import { decodePatch, EXAMPLE_PROFILES, makeCerts, pod, review, send } from '../support/webhook.ts';
 import { imageToolsProblem } from './tools.ts';
 
 const repo = fileURLToPath(new URL('../../', import.meta.url));
@@ -169,23 +171,37 @@ test('skopeo copies the archive, every platform and the SBOM, keeping the digest
   );
 });
 
-/** Runs the amd64 image under runc, as the image's user with a read-only root, with the entrypoint and `args` (or `args` alone). */
-function runInContainer(name: string, args: string[], replaceEntrypoint = false): string {
+interface RuncConfig {
+  process: { args: string[]; terminal: boolean };
+  root: { readonly: boolean };
+  mounts: { destination: string; type: string; source: string; options: string[] }[];
+  linux: { namespaces: { type: string }[] };
+}
+let original: string | undefined;
+
+/** Writes the bundle's config: the image's own, read-only root, no terminal, then `edit`. */
+function configure(edit: (c: RuncConfig) => void): string {
   const dir = amd64Bundle();
-  const configPath = join(dir, 'config.json');
-  const config = JSON.parse(readFileSync(configPath, 'utf8')) as { process: { args: string[]; terminal: boolean }; root: { readonly: boolean } };
-  if (!originalArgs) originalArgs = config.process.args;
-  config.process.args = replaceEntrypoint ? args : [...originalArgs, ...args];
+  const path = join(dir, 'config.json');
+  original ??= readFileSync(path, 'utf8');
+  const config = JSON.parse(original) as RuncConfig;
   config.process.terminal = false;
   config.root.readonly = true;
-  writeFileSync(configPath, JSON.stringify(config));
-  return execFileSync('runc', ['--root', join(work, 'runc'), 'run', '--bundle', dir, `outrigger-image-test-${process.pid}-${name}`], {
-    encoding: 'utf8',
-    stdio: ['ignore', 'pipe', 'pipe'],
-    timeout: 60_000,
-  });
+  edit(config);
+  writeFileSync(path, JSON.stringify(config));
+  return dir;
 }
-let originalArgs: string[] | undefined;
+
+const runc = (...args: string[]) => ['runc', ['--root', join(work, 'runc'), ...args]] as const;
+
+/** Runs the amd64 image under runc, as the image's user with a read-only root: the entrypoint with `args`, or `args` alone. */
+function runInContainer(name: string, args: string[], replaceEntrypoint = false): string {
+  const dir = configure((c) => {
+    c.process.args = replaceEntrypoint ? args : [...c.process.args, ...args];
+  });
+  const [cmd, argv] = runc('run', '--bundle', dir, `outrigger-image-test-${process.pid}-${name}`);
+  return execFileSync(cmd, argv, { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'], timeout: 60_000 });
+}
 
 test('the image runs under runc: outrigger prints the bundle naming itself', { skip }, () => {
   const out = runInContainer('manifests', ['manifests']);
@@ -230,3 +246,72 @@ test('ctr -n k8s.io images import takes the archive and names the image as the b
     await new Promise((r) => daemon.once('exit', r));
   }
 });
+
+test('outrigger serve in the container answers /readyz and injects a pod over TLS', { skip }, async () => {
+  const certs = makeCerts();
+  const tls = join(work, 'tls');
+  mkdirSync(tls, { mode: 0o755 });
+  writeFileSync(join(tls, 'tls.crt'), certs.certPem, { mode: 0o644 });
+  writeFileSync(join(tls, 'tls.key'), certs.keyPem, { mode: 0o644 });
+  const port = await freePort();
+  const dir = configure((c) => {
+    c.process.args = [
+      ...c.process.args,
+      'serve',
+      `--port=${port}`,
+      '--host=127.0.0.1',
+      '--tls-cert=/etc/outrigger/tls/tls.crt',
+      '--tls-key=/etc/outrigger/tls/tls.key',
+      '--profiles=/etc/outrigger/profiles',
+      '--drain-timeout=1s',
+    ];
+    c.mounts.push(
+      { destination: '/etc/outrigger/tls', type: 'bind', source: tls, options: ['rbind', 'ro'] },
+      { destination: '/etc/outrigger/profiles', type: 'bind', source: EXAMPLE_PROFILES, options: ['rbind', 'ro'] },
+    );
+    // The host's network, so the test reaches the port; every other namespace stays the container's own.
+    c.linux.namespaces = c.linux.namespaces.filter((n) => n.type !== 'network');
+  });
+  const name = `outrigger-image-test-${process.pid}-serve`;
+  const [cmd, argv] = runc('run', '--bundle', dir, name);
+  const container = spawn(cmd, argv, { stdio: ['ignore', 'ignore', 'pipe'] });
+  let stderr = '';
+  container.stderr.on('data', (c: Buffer) => {
+    stderr += c.toString('utf8');
+  });
+  const exited = new Promise((r) => container.once('exit', r));
+  try {
+    let ready = 0;
+    for (let i = 0; i < 300 && ready !== 200 && container.exitCode === null; i++) {
+      ready = await send(port, { method: 'GET', path: '/readyz', ca: certs.ca.certPem }).then(
+        (r) => r.status,
+        () => 0,
+      );
+      if (ready !== 200) await new Promise((r) => setTimeout(r, 100));
+    }
+    assert.equal(ready, 200, `serve in the container never became ready: ${stderr}`);
+    const reply = await send(port, { body: JSON.stringify(review(pod({ 'outrigger.dev/inject': 'envoy' }))), ca: certs.ca.certPem });
+    const response = reply.json().response as { allowed: boolean; patch: string };
+    assert.equal(response.allowed, true);
+    assert.ok(JSON.stringify(decodePatch(response.patch)).includes('"name":"envoy"'));
+  } finally {
+    const [kill, killArgs] = runc('kill', name, 'TERM');
+    try {
+      execFileSync(kill, killArgs, { stdio: 'ignore' });
+    } catch {
+      // already gone
+    }
+    await exited;
+  }
+});
+
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const s = createServer();
+    s.once('error', reject);
+    s.listen(0, '127.0.0.1', () => {
+      const { port } = s.address() as AddressInfo;
+      s.close(() => resolve(port));
+    });
+  });
+}
