@@ -28,8 +28,8 @@ export interface ServeProcess {
  * `"msg":"listening"` line, then for `GET /readyz` to answer 200 (verified against `caPem`; with
  * `caPem` undefined, as for self-managed certificates the caller checks readiness itself).
  */
-export async function startServeProcess(args: string[], caPem: string | undefined, timeoutMs = 30_000): Promise<ServeProcess> {
-  const child = spawn(process.execPath, ['src/cli/main.ts', 'serve', ...args], { cwd: REPO, stdio: ['ignore', 'pipe', 'pipe'] });
+export async function startServeProcess(args: string[], caPem: string | undefined, timeoutMs = 30_000, nodeArgs: string[] = []): Promise<ServeProcess> {
+  const child = spawn(process.execPath, [...nodeArgs, 'src/cli/main.ts', 'serve', ...args], { cwd: REPO, stdio: ['ignore', 'pipe', 'pipe'] });
   let out = '';
   let err = '';
   let partial = '';
