@@ -18,6 +18,7 @@ Writes ${IMAGE} (linux/amd64 and linux/arm64) as an OCI image layout to DIR.
 Options:
   --out DIR          the OCI layout to write (replaced if it is one already)
   --archive FILE     also write an oci-archive tarball (podman load, skopeo copy, ctr images import)
+  --sbom FILE        also write the SBOM (CycloneDX JSON) here; it is in the image index either way
   --platform LIST    architectures, comma-separated (default ${ARCHES.join(',')})
   --source-maps      include the .js.map files
   -h, --help         show this help
@@ -35,6 +36,7 @@ function parse() {
       options: {
         out: { type: 'string' },
         archive: { type: 'string' },
+        sbom: { type: 'string' },
         platform: { type: 'string' },
         'source-maps': { type: 'boolean' },
         help: { type: 'boolean', short: 'h' },
@@ -54,6 +56,7 @@ function parse() {
   return {
     out: resolve(values.out),
     ...(typeof values.archive === 'string' ? { archive: resolve(values.archive) } : {}),
+    ...(typeof values.sbom === 'string' ? { sbom: resolve(values.sbom) } : {}),
     arches: arches as Arch[],
     sourceMaps: values['source-maps'] === true,
   };

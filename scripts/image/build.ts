@@ -2,21 +2,24 @@
  * Builds the image: checked inputs → file trees → deterministic layers → umoci images per
  * platform → one index tagged with the package version, and optionally an oci-archive.
  */
-import { cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { IMAGE, IMAGE_TAG } from '../../src/deploy/image.ts';
 import { cached } from './cache.ts';
 import { tarLayer } from './layer.ts';
 import { type Arch, debsFor, type ImageLock, readLock } from './lock.ts';
-import { addImage, type Descriptor, initLayout, platformManifests, writeTopIndex } from './oci.ts';
+import { addArtifact, addImage, type Descriptor, initLayout, platformManifests, writeTopIndex } from './oci.ts';
 import { imageLabels, type Provenance } from './provenance.ts';
-import { APP_DIR, CA_BUNDLE, ENTRYPOINT, NONROOT, normalizeModes, stageApp, stageRuntime } from './rootfs.ts';
-import { requireTools } from './run.ts';
+import { APP_DIR, ENTRYPOINT, ENV, NONROOT, normalizeModes, productionModules, stageApp, stageRuntime } from './rootfs.ts';
+import { requireTools, run } from './run.ts';
+import { SBOM_FILE, SBOM_MEDIA_TYPE, sbom } from './sbom.ts';
 
 export interface BuildOptions {
   out: string;
   archive?: string;
+  /** Also write the SBOM here (it is in the index either way). */
+  sbom?: string;
   arches: Arch[];
   sourceMaps: boolean;
 }
@@ -38,7 +41,7 @@ async function fetchInputs(lock: ImageLock, arches: Arch[]): Promise<Inputs> {
     const n = lock.node[arch];
     node[arch] = await cached(n.tarball, { sha256: n.sha256, integrity: n.integrity });
     debs[arch] = [];
-    for (const d of debsFor(lock, arch)) debs[arch].push(await cached(d.url, { sha256: d.sha256 }));
+    for (const d of debsFor(lock, arch)) debs[arch].push(await cached(d.url, { sha256: d.sha256 }, undefined, d.size));
   }
   return { node, debs };
 }
@@ -87,7 +90,7 @@ export async function buildImage(repo: string, o: BuildOptions, p: Provenance): 
         {
           user: `${NONROOT.uid}:${NONROOT.gid}`,
           entrypoint: ENTRYPOINT,
-          env: ['PATH=/usr/bin', `SSL_CERT_FILE=${CA_BUNDLE}`],
+          env: ENV,
           workingDir: APP_DIR,
           labels,
           created: p.created,
@@ -95,12 +98,16 @@ export async function buildImage(repo: string, o: BuildOptions, p: Provenance): 
       );
     }
     const manifests = platformManifests(layout, o.arches);
+    run('umoci', ['gc', '--layout', layout]);
+    const bom = Buffer.from(`${JSON.stringify(sbom(lock, o.arches, productionModules(repo), p), null, 2)}\n`);
+    manifests.push(addArtifact(layout, SBOM_MEDIA_TYPE, bom, SBOM_FILE, p.created));
     const index = writeTopIndex(layout, manifests, IMAGE_TAG, IMAGE, labels);
     prepareOut(o.out);
     mkdirSync(o.out, { recursive: true });
     cpSync(layout, o.out, { recursive: true });
     normalizeModes(o.out);
     if (o.archive) tarLayer(o.out, o.archive, p.epoch);
+    if (o.sbom) writeFileSync(o.sbom, bom);
     return { index, manifests };
   } finally {
     rmSync(tmp, { recursive: true, force: true });

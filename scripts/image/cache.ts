@@ -27,27 +27,40 @@ function check(url: string, data: Uint8Array, want: Expected): void {
   }
 }
 
-export async function download(url: string): Promise<Uint8Array> {
+/** No input of the image is near this; a mirror sending more is cut off instead of filling memory. */
+export const MAX_DOWNLOAD_BYTES = 256 * 1024 * 1024;
+
+export async function download(url: string, maxBytes = MAX_DOWNLOAD_BYTES): Promise<Uint8Array> {
   const res = await fetch(url, { signal: AbortSignal.timeout(300_000) });
-  if (!res.ok) throw new Error(`${url}: HTTP ${res.status} ${res.statusText}`);
-  return new Uint8Array(await res.arrayBuffer());
+  if (!res.ok || !res.body) throw new Error(`${url}: HTTP ${res.status} ${res.statusText}`);
+  const chunks: Uint8Array[] = [];
+  let size = 0;
+  for await (const chunk of res.body) {
+    size += chunk.length;
+    // Throwing inside for-await cancels the body stream.
+    if (size > maxBytes) {
+      throw new Error(`${url}: more than ${maxBytes} bytes; no image input is that large`);
+    }
+    chunks.push(chunk);
+  }
+  return Buffer.concat(chunks);
 }
 
 /** The path of the checked file, downloading it first when it is not cached. */
-export async function cached(url: string, want: Expected): Promise<string> {
-  const path = `${CACHE_DIR}sha256/${want.sha256}`;
+export async function cached(url: string, want: Expected, cacheDir = CACHE_DIR, maxBytes = MAX_DOWNLOAD_BYTES): Promise<string> {
+  const path = `${cacheDir}sha256/${want.sha256}`;
   if (existsSync(path)) {
     check(path, readFileSync(path), want);
     return path;
   }
-  const data = await download(url);
+  const data = await download(url, maxBytes);
   check(url, data, want);
-  return store(data);
+  return store(data, cacheDir);
 }
 
 /** Puts bytes into the cache under their sha256; returns the path. */
-export function store(data: Uint8Array): string {
-  const dir = `${CACHE_DIR}sha256/`;
+export function store(data: Uint8Array, cacheDir = CACHE_DIR): string {
+  const dir = `${cacheDir}sha256/`;
   const path = dir + sha256(data);
   mkdirSync(dir, { recursive: true });
   writeFileSync(`${path}.part`, data);

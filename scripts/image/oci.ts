@@ -20,7 +20,6 @@ export interface Descriptor {
   digest: string;
   size: number;
   platform?: { architecture: string; os: string };
-  artifactType?: string;
   annotations?: Record<string, string>;
 }
 
@@ -93,11 +92,34 @@ export function platformManifests(layout: string, arches: readonly Arch[]): Desc
   });
 }
 
-/** Replaces the per-architecture tags with one index, tagged `tag`, holding `manifests`. */
+/** Replaces the per-architecture tags (after `umoci gc`) with one index, tagged `tag`, holding `manifests`. */
 export function writeTopIndex(layout: string, manifests: Descriptor[], tag: string, name: string, annotations: Record<string, string>): Descriptor {
-  run('umoci', ['gc', '--layout', layout]);
   const index = writeJsonBlob(layout, INDEX_MEDIA_TYPE, { schemaVersion: 2, mediaType: INDEX_MEDIA_TYPE, manifests, annotations });
   const top = { ...index, annotations: { [REF_NAME]: tag, [CONTAINERD_NAME]: name } };
   writeFileSync(join(layout, 'index.json'), JSON.stringify({ schemaVersion: 2, mediaType: INDEX_MEDIA_TYPE, manifests: [top] }));
   return index;
+}
+
+const EMPTY_MEDIA_TYPE = 'application/vnd.oci.empty.v1+json';
+
+/**
+ * A document as an OCI artifact manifest (empty config, the document as its one layer), for an
+ * entry of the image index. Its platform is unknown/unknown, so clients choosing a platform pass it
+ * by, while `skopeo copy --all` and registries carry it with the image. The descriptor leaves out
+ * `artifactType` (the manifest holds it): skopeo 1.9 drops that field, which would change the digest.
+ */
+export function addArtifact(layout: string, artifactType: string, bytes: Buffer, title: string, created: string): Descriptor {
+  const digest = `sha256:${sha256(bytes)}`;
+  writeFileSync(join(layout, 'blobs', 'sha256', digest.slice(7)), bytes);
+  const empty = Buffer.from('{}');
+  writeFileSync(join(layout, 'blobs', 'sha256', sha256(empty)), empty);
+  const manifest = writeJsonBlob(layout, MANIFEST_MEDIA_TYPE, {
+    schemaVersion: 2,
+    mediaType: MANIFEST_MEDIA_TYPE,
+    artifactType,
+    config: { mediaType: EMPTY_MEDIA_TYPE, digest: `sha256:${sha256(empty)}`, size: empty.length, data: empty.toString('base64') },
+    layers: [{ mediaType: artifactType, digest, size: bytes.length, annotations: { 'org.opencontainers.image.title': title } }],
+    annotations: { 'org.opencontainers.image.created': created },
+  });
+  return { ...manifest, platform: { architecture: 'unknown', os: 'unknown' } };
 }

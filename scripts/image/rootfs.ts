@@ -6,12 +6,15 @@
 import { chmodSync, cpSync, existsSync, lstatSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { run } from './run.ts';
+import type { NpmModule } from './sbom.ts';
 
 export const NONROOT = { uid: 65532, gid: 65532, name: 'nonroot', home: '/home/nonroot' };
 export const NODE_PATH = '/usr/bin/node';
 export const APP_DIR = '/app';
 export const ENTRYPOINT = [NODE_PATH, `${APP_DIR}/dist/cli/main.js`];
 export const CA_BUNDLE = '/etc/ssl/certs/ca-certificates.crt';
+/** No shell reads PATH; SSL_CERT_FILE points OpenSSL (node --use-openssl-ca) at Debian's bundle. */
+export const ENV = ['PATH=/usr/bin', `SSL_CERT_FILE=${CA_BUNDLE}`];
 
 /** What a package contributes: libraries and their configuration, never executables or docs. */
 const KEPT_FROM_DEBS = ['etc', 'lib', 'lib64', 'usr/lib', 'usr/share/ca-certificates'];
@@ -69,17 +72,31 @@ export function stageRuntime(root: string, tmp: string, i: RuntimeInputs): void 
   mkdirSync(join(root, NONROOT.home), { recursive: true });
 }
 
-interface PackageLock {
-  packages: Record<string, { dev?: boolean; devOptional?: boolean; link?: boolean }>;
+interface LockEntry {
+  version?: string;
+  integrity?: string;
+  license?: string;
+  dev?: boolean;
+  devOptional?: boolean;
+  link?: boolean;
 }
 
-/** The production dependencies' directories (package-lock entries that are not dev-only). */
-export function productionModules(repo: string): string[] {
-  const lock = JSON.parse(readFileSync(join(repo, 'package-lock.json'), 'utf8')) as PackageLock;
+export interface ProductionModule extends NpmModule {
+  /** Its directory, relative to the repository (node_modules/…). */
+  path: string;
+}
+
+/** The production dependencies (package-lock entries that are not dev-only), as npm ci installed them. */
+export function productionModules(repo: string): ProductionModule[] {
+  const lock = JSON.parse(readFileSync(join(repo, 'package-lock.json'), 'utf8')) as { packages: Record<string, LockEntry> };
   return Object.entries(lock.packages)
     .filter(([path, p]) => path.startsWith('node_modules/') && !p.dev && !p.devOptional && !p.link)
-    .map(([path]) => path)
-    .sort();
+    .map(([path, p]) => {
+      if (!p.version || !p.integrity) throw new Error(`package-lock.json: ${path} has no version or integrity`);
+      const name = path.slice(path.lastIndexOf('node_modules/') + 'node_modules/'.length);
+      return { path, name, version: p.version, integrity: p.integrity, ...(p.license ? { license: p.license } : {}) };
+    })
+    .sort((a, b) => a.path.localeCompare(b.path));
 }
 
 /** The package.json fields the runtime reads: the module type and the version `outrigger` reports. */
@@ -95,7 +112,7 @@ export function stageApp(root: string, repo: string, o: { sourceMaps: boolean })
     cwd: repo,
   });
   write(root, `${APP_DIR}/package.json`, runtimePackageJson(repo));
-  for (const dir of productionModules(repo)) cpSync(join(repo, dir), join(app, dir), { recursive: true, verbatimSymlinks: true });
+  for (const m of productionModules(repo)) cpSync(join(repo, m.path), join(app, m.path), { recursive: true, verbatimSymlinks: true });
 }
 
 /**

@@ -1,11 +1,19 @@
 /**
- * The image tests need umoci, skopeo, runc, dpkg-deb and GNU tar. Under CI=true (root on a fresh
+ * The image tests need umoci, skopeo, runc, containerd (and ctr), dpkg-deb and GNU tar. Under CI=true (root on a fresh
  * Debian machine) missing ones are installed with apt-get and a missing tool is a failure; elsewhere
  * the tests are skipped with a message naming what to install.
  */
 import { execFileSync } from 'node:child_process';
 
-const NEEDED: Record<string, string> = { umoci: 'umoci', skopeo: 'skopeo', runc: 'runc', 'dpkg-deb': 'dpkg', tar: 'tar' };
+const NEEDED: Record<string, string> = {
+  umoci: 'umoci',
+  skopeo: 'skopeo',
+  runc: 'runc',
+  containerd: 'containerd',
+  ctr: 'containerd',
+  'dpkg-deb': 'dpkg',
+  tar: 'tar',
+};
 
 export const CI = process.env.CI === 'true' || process.env.CI === '1';
 
