@@ -115,7 +115,7 @@ test('a profile file rewritten non-atomically in a loop: no admission is ever se
     let detail: { inSync?: boolean; loaded?: string[] } = {};
     for (let i = 0; i < 100 && detail.inSync !== true; i++) {
       await sleep(100);
-      detail = ((await send(t.port, { agent, method: 'GET', path: '/readyz?verbose' })).json() as { profiles: typeof detail }).profiles;
+      detail = ((await send(t.adminPort, { agent, method: 'GET', path: '/readyz?verbose' })).json() as { profiles: typeof detail }).profiles;
     }
     assert.equal(detail.inSync, true, 'in sync with the file within poll + quiet period');
     assert.deepEqual(detail.loaded, ['log-shipper@2.1.0', 'metrics@1', 'policy@1']);

@@ -161,8 +161,8 @@ describe('outrigger serve in a cluster of 10,000 namespaces and 3,000 profiles',
     cleanup();
   });
 
-  test('/readyz?verbose (no client certificate needed) stays small: counts and a few problems, not every profile', async () => {
-    const r = await send(t.port, { method: 'GET', path: '/readyz?verbose', ca: t.caPem });
+  test('/readyz?verbose on the admin listener stays small: counts and a few problems, not every profile', async () => {
+    const r = await send(t.adminPort, { method: 'GET', path: '/readyz?verbose', ca: t.caPem });
     assert.equal(r.status, 200);
     const detail = (r.json().cluster as { clusterProfiles?: { count?: number; notInUseCount?: number } }).clusterProfiles;
     assert.equal(detail?.count, BIG.profiles);

@@ -20,6 +20,8 @@ export const PROBE_BUDGET_MS = 100;
 
 export interface Target {
   port: number;
+  /** The admin listener (/explain, verbose readiness), on 127.0.0.1. */
+  adminPort: number;
   pid: number;
   caPem: string;
   /** The CA that signed the serving certificate (to issue a renewed one). */
@@ -88,8 +90,11 @@ export async function startTarget(o: TargetOptions = {}): Promise<Target> {
   const agent = new Agent({ keepAlive: true, ca: certs.ca.certPem, maxSockets: 1 });
   for (let i = 0; i < 30; i++) await send(proc.port, { body: PROBE_REVIEW, agent });
   agent.destroy();
+  const adminPort = proc.logs.find((l) => l.msg === 'listening')?.adminPort;
+  if (typeof adminPort !== 'number') throw new Error('outrigger serve logged no admin port');
   return {
     port: proc.port,
+    adminPort,
     pid,
     caPem: certs.ca.certPem,
     ca: certs.ca,
