@@ -256,6 +256,19 @@ describe('webhook over HTTPS', () => {
       await stillServing();
     });
 
+    test('a client that keeps sending after its 413 is not read further: the connection is closed within seconds', async () => {
+      const sock = await raw(s);
+      const reply = collect(sock, 4000);
+      sock.write('POST /mutate HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\n');
+      const chunk = `${(64 * 1024).toString(16)}\r\n${' '.repeat(64 * 1024)}\r\n`;
+      const flood = setInterval(() => sock.writable && sock.write(chunk), 5);
+      const { text, closed } = await reply;
+      clearInterval(flood);
+      assert.match(text, /^HTTP\/1\.1 413 /);
+      assert.equal(closed, true, 'closed by the server while the client was still sending');
+      await stillServing();
+    });
+
     test('a declared Content-Length over the limit: 413 before any body byte is sent', async () => {
       const sock = await raw(s);
       const reply = collect(sock);
