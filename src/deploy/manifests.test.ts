@@ -53,3 +53,10 @@ test('the pod spec meets the restricted Pod Security Standard and drains within 
   assert.ok((podSpec.terminationGracePeriodSeconds as number) > drain);
   assert.ok(isObject(find(objs, 'PodDisruptionBudget').spec));
 });
+
+test('the heap is bounded well under the memory limit', () => {
+  const c = container(bundle(DEFAULTS));
+  const limit = ((c.resources as JsonObject).limits as JsonObject).memory;
+  assert.equal(limit, '256Mi');
+  assert.deepEqual(c.env, [{ name: 'NODE_OPTIONS', value: '--max-old-space-size=128' }]);
+});
