@@ -78,6 +78,14 @@ function readResponse(sock: TLSSocket): Promise<{ status: number; body: string }
   });
 }
 
+/** Writes `data` 64 KiB at a time, yielding in between: this process's own encryption never holds up its probes. */
+async function writeInPieces(sock: TLSSocket, data: Buffer): Promise<void> {
+  for (let i = 0; i < data.length && !sock.destroyed; i += 64 * 1024) {
+    await new Promise<void>((resolve) => sock.write(data.subarray(i, i + 64 * 1024), () => resolve()));
+    await new Promise((resolve) => setImmediate(resolve));
+  }
+}
+
 /**
  * POST /mutate on a connection of its own, the body written 64 KiB at a time: the attacker's own
  * encryption then never holds up the probes, which run in this same process.
@@ -103,10 +111,7 @@ async function post(t: Target, body: Buffer): Promise<{ status: number; code?: s
     const answer = readResponse(sock);
     answer.catch(() => {});
     sock.write(`POST /mutate?timeout=10s HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/json\r\nContent-Length: ${body.length}\r\n\r\n`);
-    for (let i = 0; i < body.length && !sock.destroyed; i += 64 * 1024) {
-      await new Promise<void>((resolve) => sock.write(body.subarray(i, i + 64 * 1024), () => resolve()));
-      await new Promise((resolve) => setImmediate(resolve));
-    }
+    await writeInPieces(sock, body);
     const r = await answer;
     const json = JSON.parse(r.body);
     if (r.status === 200) {
@@ -184,10 +189,14 @@ describe('stalled bodies', () => {
       const socks = await Promise.all([0, 1, 2, 3].map(() => rawTls(t)));
       const answers = socks.map((s) => reply(s, 10_000));
       const started = performance.now();
-      for (const s of socks) {
-        s.write(`POST /mutate HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/json\r\nContent-Length: ${7 * MiB}\r\n\r\n`);
-        s.write(Buffer.alloc(7 * MiB - 1024, 0x20));
-      }
+      const filler = Buffer.alloc(7 * MiB - 1024, 0x20);
+      await Promise.all(
+        socks.map((s) => {
+          s.on('error', () => {});
+          s.write(`POST /mutate HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/json\r\nContent-Length: ${7 * MiB}\r\n\r\n`);
+          return writeInPieces(s, filler);
+        }),
+      );
       const texts = await Promise.all(answers);
       for (const s of socks) s.destroy();
       return { texts, ms: performance.now() - started };
