@@ -4,7 +4,9 @@
  */
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
+import { writeFileSync } from 'node:fs';
 import { connect as tcpConnect } from 'node:net';
+import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { connect, type TLSSocket } from 'node:tls';
@@ -738,9 +740,10 @@ function sClient(port: number, args: string[], steps: string[] = [], pause = 300
 
 describe('TLS: AEAD suites only, no client renegotiation (real openssl clients)', () => {
   let s: TestServer;
+  const certs = makeCerts();
   const healthz = 'GET /healthz HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n';
   before(async () => {
-    s = await startTestServer({ profiles: TEST_PROFILES });
+    s = await startTestServer({ profiles: TEST_PROFILES, certs });
   });
   after(async () => {
     await s.stop();
@@ -768,6 +771,25 @@ describe('TLS: AEAD suites only, no client renegotiation (real openssl clients)'
       assert.doesNotMatch(out, /HTTP\/1\.1/);
     });
   }
+
+  test('a reloaded certificate keeps the same policy: CBC refused, renegotiation refused', async () => {
+    const fingerprint = async () => {
+      const sock = await raw(s);
+      const f = sock.getPeerCertificate().fingerprint256;
+      sock.destroy();
+      return f;
+    };
+    const before = await fingerprint();
+    const next = makeCerts(certs.ca);
+    writeFileSync(join(s.certDir, 'tls.crt'), next.certPem);
+    writeFileSync(join(s.certDir, 'tls.key'), next.keyPem);
+    await s.running.recheck();
+    assert.notEqual(await fingerprint(), before, 'the new certificate is served');
+    assert.match(await sClient(s.port, ['-tls1_2', '-cipher', 'ECDHE-ECDSA-AES128-SHA'], [healthz]), /Cipher is \(NONE\)/);
+    const reneg = await sClient(s.port, ['-tls1_2'], ['R\n', healthz], 500);
+    assert.match(reneg, /no renegotiation/);
+    assert.match(await sClient(s.port, ['-tls1_2', '-cipher', 'ECDHE-ECDSA-AES128-GCM-SHA256', '-ign_eof'], [healthz]), /HTTP\/1\.1 200 OK/);
+  });
 
   test('a client-initiated renegotiation is refused; nothing is served after it', async () => {
     const out = await sClient(s.port, ['-tls1_2'], ['R\n', healthz], 500);
