@@ -271,6 +271,24 @@ describe('webhook over HTTPS', () => {
       await stillServing();
     });
 
+    test('a body of declared length refused midway: the rest is read and dropped, the answer arrives, the connection stays usable', async () => {
+      const sock = await raw(s);
+      let text = '';
+      sock.on('data', (d: Buffer) => {
+        text += d.toString('latin1');
+      });
+      const hostile = `${'['.repeat(105_001)}${']'.repeat(105_001)}`; // over the objects-and-arrays budget early on
+      sock.write(`POST /mutate HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/json\r\nContent-Length: ${hostile.length}\r\n\r\n${hostile}`);
+      const next = JSON.stringify(review(pod(), { uid: 'same-connection' }));
+      await sleep(300);
+      sock.write(`POST /mutate HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/json\r\nContent-Length: ${next.length}\r\n\r\n${next}`);
+      await sleep(300);
+      sock.destroy();
+      assert.match(text, /^HTTP\/1\.1 413 Payload Too Large\r\n/);
+      assert.ok(text.includes('"code":"body-too-complex"'), text.slice(0, 300));
+      assert.match(text, /HTTP\/1\.1 200 OK[\s\S]*"uid":"same-connection"/);
+    });
+
     test('a declared Content-Length over the limit: 413 before any body byte is sent', async () => {
       const sock = await raw(s);
       const reply = collect(sock);
@@ -631,7 +649,7 @@ async function idleConnection(s: TestServer, localAddress: string): Promise<{ so
 async function busyConnection(s: TestServer, localAddress: string): Promise<TLSSocket> {
   const sock = await connectFrom(s, localAddress);
   sock.write('POST /mutate HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/json\r\nContent-Length: 1000\r\n\r\n{');
-  await sleep(50);
+  await sleep(250); // the server has parsed the headers: the connection is busy
   return sock;
 }
 

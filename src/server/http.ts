@@ -215,6 +215,14 @@ export function createRequestHandler(ctx: WebhookContext, opts: { clientAuth?: b
       chunks.length = 0;
       release();
       req.off('data', onData);
+      // A body of a declared length (at most maxBodyBytes) that still arrives is read and dropped,
+      // not held: the client can read the answer and keep the connection. Closing while it still
+      // writes would reset the connection, and the answer be lost with it. A body of unknown length,
+      // or one that stalls, gets its connection closed instead.
+      if (declared !== undefined && e.code !== 'body-too-slow') {
+        fail(req, res, route, e);
+        return;
+      }
       req.pause();
       fail(req, res, route, e, { Connection: 'close' });
     };

@@ -73,14 +73,24 @@ function readResponse(sock: TLSSocket): Promise<{ status: number; body: string }
       resolve({ status: Number(head.split(' ')[1]), body: buf.subarray(end + 4, end + 4 + length).toString('utf8') });
     };
     sock.on('data', onData);
-    sock.once('error', reject);
-    sock.once('close', () => reject(new Error(`closed before a whole response: ${buf.toString('latin1').slice(0, 200)}`)));
+    // A write that fails once the server has answered and closed (EPIPE) is no failure: only a
+    // connection that closes before a whole response is.
+    let error: Error | undefined;
+    sock.on('error', (e) => {
+      error = e;
+    });
+    sock.once('close', () => reject(new Error(`closed before a whole response (${error?.message ?? 'no error'}): ${buf.toString('latin1').slice(0, 200)}`)));
   });
 }
 
 /** Writes `data` 64 KiB at a time, yielding in between: this process's own encryption never holds up its probes. */
 async function writeInPieces(sock: TLSSocket, data: Buffer): Promise<void> {
-  for (let i = 0; i < data.length && !sock.destroyed; i += 64 * 1024) {
+  // The server may answer before the whole body is sent (a refusal): then the rest is not sent.
+  let answered = false;
+  sock.once('data', () => {
+    answered = true;
+  });
+  for (let i = 0; i < data.length && !sock.destroyed && !answered; i += 64 * 1024) {
     await new Promise<void>((resolve) => sock.write(data.subarray(i, i + 64 * 1024), () => resolve()));
     await new Promise((resolve) => setImmediate(resolve));
   }
@@ -105,8 +115,6 @@ function resetPeak(t: Target): void {
 
 async function post(t: Target, body: Buffer): Promise<{ status: number; code?: string }> {
   const sock = await rawTls(t);
-  // The server closes the connection once it has answered a refused body: later writes fail, as they should.
-  sock.on('error', () => {});
   try {
     const answer = readResponse(sock);
     answer.catch(() => {});
