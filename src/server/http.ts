@@ -205,6 +205,8 @@ export function createRequestHandler(ctx: WebhookContext, opts: { clientAuth?: b
     }
     const chunks: Buffer[] = [];
     const share: BodyShare = { size: 0, large: false };
+    /** Bytes received, also those read after a refusal and dropped. */
+    let received = 0;
     let stopped = false;
     const release = () => {
       clearInterval(rateCheck);
@@ -221,12 +223,18 @@ export function createRequestHandler(ctx: WebhookContext, opts: { clientAuth?: b
       // or one that stalls, gets its connection closed instead.
       if (declared !== undefined && e.code !== 'body-too-slow') {
         fail(req, res, route, e);
+        // The rest must still come at the minimum rate, or the connection is closed.
+        const rest = Number(declared) - received;
+        const drainMs = (rest / limits.minBodyBytesPerSecond) * 1000 + limits.bodyRateWindowMs;
+        const drainTimer = setTimeout(() => req.socket.destroy(), drainMs).unref();
+        req.once('end', () => clearTimeout(drainTimer));
         return;
       }
       req.pause();
       fail(req, res, route, e, { Connection: 'close' });
     };
     const onData = (c: Buffer) => {
+      received += c.length;
       if (share.size + c.length > max) return stop(httpError('body-too-large', `the request body exceeds ${max} bytes`));
       if (!bodies.take(share, c.length)) {
         const held = bodies.held();
