@@ -568,6 +568,19 @@ describe('stalled and slow bodies: the minimum data rate', () => {
     assert.ok(text.includes('"code":"body-too-slow"'), text);
   });
 
+  test('a refused body whose rest stops coming: its connection is closed once the rest is overdue at the minimum rate', async () => {
+    const sock = await raw(s);
+    const reply = collect(sock, 10_000);
+    const start = '['.repeat(140_000); // past the default objects-and-arrays budget
+    sock.write(`POST /mutate HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/json\r\nContent-Length: ${400_000}\r\n\r\n${start}`);
+    const started = Date.now();
+    const { text, closed } = await reply;
+    assert.match(text, /^HTTP\/1\.1 413 /);
+    assert.equal(closed, true, 'closed by the server');
+    // 260 kB still due at 64 KiB/s: about 4 s, plus a window.
+    assert.ok(Date.now() - started < 9_000);
+  });
+
   test('a body arriving steadily above the rate is read in full', async () => {
     const body = JSON.stringify(review(pod({ 'example.com/pad': 'p'.repeat(60 * 1024) }), { uid: 'steady' }));
     const sock = await raw(s);
