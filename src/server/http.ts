@@ -245,6 +245,10 @@ export function createRequestHandler(ctx: WebhookContext, opts: { clientAuth?: b
       const cost = scanner?.feed(c);
       if (cost && !cost.ok) return stop(tooComplex(cost));
       chunks.push(c);
+      // One chunk per turn of the event loop: a large body arriving fast cannot hold the loop for
+      // many chunks in a row while other connections (a probe, the next review) wait.
+      req.pause();
+      setImmediate(() => stopped || req.resume());
     };
     // The minimum data rate: every window after the first must bring its share of bytes. The API
     // server writes a body at network speed; a body that stalls is refused and its bytes released,
