@@ -127,3 +127,10 @@ test('--no-opt-out-condition drops the matchCondition and tells serve so (mandat
     assert.equal(o.webhookOptOut ?? true, optOutMatchCondition);
   }
 });
+
+test('the heap is bounded well under the memory limit', () => {
+  const c = container(bundle(DEFAULTS));
+  const limit = ((c.resources as JsonObject).limits as JsonObject).memory;
+  assert.equal(limit, '256Mi');
+  assert.deepEqual(c.env, [{ name: 'NODE_OPTIONS', value: '--max-old-space-size=128' }]);
+});

@@ -58,6 +58,8 @@ export const ADMIN_ADDRESS = '127.0.0.1:9443';
 export const DRAIN_SECONDS = 25;
 /** Not ready but still accepting after SIGTERM, while the API server learns the endpoint is gone. */
 export const SHUTDOWN_DELAY_SECONDS = 5;
+/** V8's old-space bound in the bundle: half the 256 MiB memory limit, the rest for code, buffers and request bodies. */
+export const HEAP_MIB = 128;
 /** Namespaces the webhook must never see: a broken webhook there could stop the cluster healing itself. */
 export const NEVER_INJECTED = ['kube-system', 'kube-public', 'kube-node-lease'];
 
@@ -190,6 +192,9 @@ export function bundle(o: BundleOptions): JsonObject[] {
                 name: NAME,
                 image: o.image,
                 args: serveArgs,
+                // A heap bound well under the memory limit: V8 collects before it grows the heap, so
+                // garbage left by large requests does not add up to the limit (docs/operations.md).
+                env: [{ name: 'NODE_OPTIONS', value: `--max-old-space-size=${HEAP_MIB}` }],
                 ports: [{ name: 'https', containerPort: PORT, protocol: 'TCP' }],
                 readinessProbe: probe('/readyz', 5),
                 livenessProbe: probe('/healthz', 10),

@@ -19,6 +19,7 @@ import { applyPatch, deepEqual, inject, type JsonObject, type JsonValue } from '
 import { isObject } from '../engine/json.ts';
 import { parseYamlDocuments } from '../io/yaml.ts';
 import { findPodSites } from '../manifest/workloads.ts';
+import { checkJsonBudget, DEFAULT_JSON_BUDGET } from './json-budget.ts';
 
 const SEED = Number(process.env.FUZZ_SEED ?? 20261127);
 const CASES = Number(process.env.FUZZ_CASES ?? 100_000);
@@ -412,6 +413,19 @@ after(async () => {
   await server.stop();
 });
 
+/** The case with an extra field nested past the JSON budget's objects and arrays, before `spec`. */
+function overBudget(c: Case): Case {
+  const text = c.body.toString('latin1');
+  const i = text.indexOf('"spec":');
+  const nest = DEFAULT_JSON_BUDGET.maxContainers + 1;
+  const body =
+    i < 0
+      ? Buffer.from(`[${'['.repeat(nest)}${']'.repeat(nest)}]`)
+      : Buffer.from(`${text.slice(0, i)}"x":${'['.repeat(nest)}${']'.repeat(nest)},${text.slice(i)}`, 'latin1');
+  return { body };
+}
+let overBudgetSeen = 0;
+
 test(`fuzz: ${CASES} mutated AdmissionReviews (seed ${SEED})`, async () => {
   const r = prng(SEED);
   const base = seeds().map((v) => JSON.stringify(v));
@@ -442,8 +456,8 @@ test(`fuzz: ${CASES} mutated AdmissionReviews (seed ${SEED})`, async () => {
   }
 
   const tInProcess = performance.now() - t0;
-  // The HTTPS share: 8 clients over keep-alive.
-  const httpCases = Array.from({ length: HTTP_SHARE }, () => makeCase(r, base));
+  // The HTTPS share: 8 clients over keep-alive. One case in 50 nests past the server's JSON budget.
+  const httpCases = Array.from({ length: HTTP_SHARE }, (_, i) => (i % 50 === 49 ? overBudget(makeCase(r, base)) : makeCase(r, base)));
   let next = 0;
   await Promise.all(
     Array.from({ length: 8 }, async () => {
@@ -451,7 +465,14 @@ test(`fuzz: ${CASES} mutated AdmissionReviews (seed ${SEED})`, async () => {
         const i = next++;
         const c = httpCases[i] as Case;
         const reply = await send(server.port, { agent: server.agent, path: '/mutate?timeout=10s', body: c.body });
-        checkAnswer(c, reply.status, reply.text, `seed ${SEED} https case ${i}`);
+        const where = `seed ${SEED} https case ${i}`;
+        if (checkJsonBudget(c.body, DEFAULT_JSON_BUDGET).ok) checkAnswer(c, reply.status, reply.text, where);
+        else {
+          // Refused before parsing, whatever the body says: no review the API server sends is that costly.
+          assert.equal(reply.status, 413, `${where}: ${reply.text.slice(0, 200)}`);
+          assert.equal(JSON.parse(reply.text).error.code, 'body-too-complex', where);
+          overBudgetSeen++;
+        }
       }
     }),
   );
@@ -462,6 +483,7 @@ test(`fuzz: ${CASES} mutated AdmissionReviews (seed ${SEED})`, async () => {
       outcomes: [...outcomes].sort((a, b) => b[1] - a[1]),
     });
   }
+  assert.ok(overBudgetSeen > 0, 'the HTTPS share reached the JSON budget');
   const ready = await send(server.port, { agent: server.agent, method: 'GET', path: '/readyz' });
   assert.equal(ready.status, 200);
 

@@ -4,7 +4,9 @@
  */
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
+import { writeFileSync } from 'node:fs';
 import { connect as tcpConnect } from 'node:net';
+import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { connect, type TLSSocket } from 'node:tls';
@@ -208,7 +210,7 @@ describe('webhook over HTTPS', () => {
       ['more distinct keys than the JSON budget', () => mutate(`{${Array.from({ length: 1001 }, (_, i) => `"k${i}":0`).join(',')}}`), 413, 'body-too-complex'],
       [
         'more distinct keys than the JSON budget, on /explain',
-        () => send(s.port, { agent: s.agent, path: '/explain', body: `{${Array.from({ length: 1001 }, (_, i) => `"k${i}":0`).join(',')}}` }),
+        () => send(s.adminPort, { agent: s.agent, path: '/explain', body: `{${Array.from({ length: 1001 }, (_, i) => `"k${i}":0`).join(',')}}` }),
         413,
         'body-too-complex',
       ],
@@ -254,6 +256,37 @@ describe('webhook over HTTPS', () => {
       assert.ok(text.includes('"code":"body-too-large"'));
       assert.equal(closed, true);
       await stillServing();
+    });
+
+    test('a client that keeps sending after its 413 is not read further: the connection is closed within seconds', async () => {
+      const sock = await raw(s);
+      const reply = collect(sock, 4000);
+      sock.write('POST /mutate HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\n');
+      const chunk = `${(64 * 1024).toString(16)}\r\n${' '.repeat(64 * 1024)}\r\n`;
+      const flood = setInterval(() => sock.writable && sock.write(chunk), 5);
+      const { text, closed } = await reply;
+      clearInterval(flood);
+      assert.match(text, /^HTTP\/1\.1 413 /);
+      assert.equal(closed, true, 'closed by the server while the client was still sending');
+      await stillServing();
+    });
+
+    test('a body of declared length refused midway: the rest is read and dropped, the answer arrives, the connection stays usable', async () => {
+      const sock = await raw(s);
+      let text = '';
+      sock.on('data', (d: Buffer) => {
+        text += d.toString('latin1');
+      });
+      const hostile = `${'['.repeat(105_001)}${']'.repeat(105_001)}`; // over the objects-and-arrays budget early on
+      sock.write(`POST /mutate HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/json\r\nContent-Length: ${hostile.length}\r\n\r\n${hostile}`);
+      const next = JSON.stringify(review(pod(), { uid: 'same-connection' }));
+      await sleep(300);
+      sock.write(`POST /mutate HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/json\r\nContent-Length: ${next.length}\r\n\r\n${next}`);
+      await sleep(300);
+      sock.destroy();
+      assert.match(text, /^HTTP\/1\.1 413 Payload Too Large\r\n/);
+      assert.ok(text.includes('"code":"body-too-complex"'), text.slice(0, 300));
+      assert.match(text, /HTTP\/1\.1 200 OK[\s\S]*"uid":"same-connection"/);
     });
 
     test('a declared Content-Length over the limit: 413 before any body byte is sent', async () => {
@@ -594,6 +627,19 @@ describe('stalled and slow bodies: the minimum data rate', () => {
     assert.ok(text.includes('"code":"body-too-slow"'), text);
   });
 
+  test('a refused body whose rest stops coming: its connection is closed once the rest is overdue at the minimum rate', async () => {
+    const sock = await raw(s);
+    const reply = collect(sock, 10_000);
+    const start = '['.repeat(140_000); // past the default objects-and-arrays budget
+    sock.write(`POST /mutate HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/json\r\nContent-Length: ${400_000}\r\n\r\n${start}`);
+    const started = Date.now();
+    const { text, closed } = await reply;
+    assert.match(text, /^HTTP\/1\.1 413 /);
+    assert.equal(closed, true, 'closed by the server');
+    // 260 kB still due at 64 KiB/s: about 4 s, plus a window.
+    assert.ok(Date.now() - started < 9_000);
+  });
+
   test('a body arriving steadily above the rate is read in full', async () => {
     const body = JSON.stringify(review(pod({ 'example.com/pad': 'p'.repeat(60 * 1024) }), { uid: 'steady' }));
     const sock = await raw(s);
@@ -675,7 +721,7 @@ async function idleConnection(s: TestServer, localAddress: string): Promise<{ so
 async function busyConnection(s: TestServer, localAddress: string): Promise<TLSSocket> {
   const sock = await connectFrom(s, localAddress);
   sock.write('POST /mutate HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/json\r\nContent-Length: 1000\r\n\r\n{');
-  await sleep(50);
+  await sleep(250); // the server has parsed the headers: the connection is busy
   return sock;
 }
 
@@ -784,9 +830,10 @@ function sClient(port: number, args: string[], steps: string[] = [], pause = 300
 
 describe('TLS: AEAD suites only, no client renegotiation (real openssl clients)', () => {
   let s: TestServer;
+  const certs = makeCerts();
   const healthz = 'GET /healthz HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n';
   before(async () => {
-    s = await startTestServer({ profiles: TEST_PROFILES });
+    s = await startTestServer({ profiles: TEST_PROFILES, certs });
   });
   after(async () => {
     await s.stop();
@@ -814,6 +861,25 @@ describe('TLS: AEAD suites only, no client renegotiation (real openssl clients)'
       assert.doesNotMatch(out, /HTTP\/1\.1/);
     });
   }
+
+  test('a reloaded certificate keeps the same policy: CBC refused, renegotiation refused', async () => {
+    const fingerprint = async () => {
+      const sock = await raw(s);
+      const f = sock.getPeerCertificate().fingerprint256;
+      sock.destroy();
+      return f;
+    };
+    const before = await fingerprint();
+    const next = makeCerts(certs.ca);
+    writeFileSync(join(s.certDir, 'tls.crt'), next.certPem);
+    writeFileSync(join(s.certDir, 'tls.key'), next.keyPem);
+    await s.running.recheck();
+    assert.notEqual(await fingerprint(), before, 'the new certificate is served');
+    assert.match(await sClient(s.port, ['-tls1_2', '-cipher', 'ECDHE-ECDSA-AES128-SHA'], [healthz]), /Cipher is \(NONE\)/);
+    const reneg = await sClient(s.port, ['-tls1_2'], ['R\n', healthz], 500);
+    assert.match(reneg, /no renegotiation/);
+    assert.match(await sClient(s.port, ['-tls1_2', '-cipher', 'ECDHE-ECDSA-AES128-GCM-SHA256', '-ign_eof'], [healthz]), /HTTP\/1\.1 200 OK/);
+  });
 
   test('a client-initiated renegotiation is refused; nothing is served after it', async () => {
     const out = await sClient(s.port, ['-tls1_2'], ['R\n', healthz], 500);

@@ -233,6 +233,8 @@ export function createRequestHandler(
     }
     const chunks: Buffer[] = [];
     const share: BodyShare = { size: 0, large: false };
+    /** Bytes received, also those read after a refusal and dropped. */
+    let received = 0;
     let stopped = false;
     const release = () => {
       clearInterval(rateCheck);
@@ -243,10 +245,24 @@ export function createRequestHandler(
       chunks.length = 0;
       release();
       req.off('data', onData);
+      // A body of a declared length (at most maxBodyBytes) that still arrives is read and dropped,
+      // not held: the client can read the answer and keep the connection. Closing while it still
+      // writes would reset the connection, and the answer be lost with it. A body of unknown length,
+      // or one that stalls, gets its connection closed instead.
+      if (declared !== undefined && e.code !== 'body-too-slow') {
+        fail(req, res, route, e);
+        // The rest must still come at the minimum rate, or the connection is closed.
+        const rest = Number(declared) - received;
+        const drainMs = (rest / limits.minBodyBytesPerSecond) * 1000 + limits.bodyRateWindowMs;
+        const drainTimer = setTimeout(() => req.socket.destroy(), drainMs).unref();
+        req.once('end', () => clearTimeout(drainTimer));
+        return;
+      }
       req.pause();
       fail(req, res, route, e, { Connection: 'close' });
     };
     const onData = (c: Buffer) => {
+      received += c.length;
       if (share.size + c.length > max) return stop(httpError('body-too-large', `the request body exceeds ${max} bytes`));
       if (!bodies.take(share, c.length)) {
         const held = bodies.held();
@@ -257,6 +273,10 @@ export function createRequestHandler(
       const cost = scanner?.feed(c);
       if (cost && !cost.ok) return stop(tooComplex(cost));
       chunks.push(c);
+      // One chunk per turn of the event loop: a large body arriving fast cannot hold the loop for
+      // many chunks in a row while other connections (a probe, the next review) wait.
+      req.pause();
+      setImmediate(() => stopped || req.resume());
     };
     // The minimum data rate: every window after the first must bring its share of bytes. The API
     // server writes a body at network speed; a body that stalls is refused and its bytes released,

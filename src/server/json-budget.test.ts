@@ -66,3 +66,15 @@ test('a long string spanning chunks is not copied; as a key it counts as distinc
   assert.equal(r.ok, false);
   assert.equal(!r.ok && r.what, 'distinct keys');
 });
+
+test('keys whose hashes collide are still counted as distinct (FNV-1a: "costarring" and "liquid")', () => {
+  const text = b('{"costarring":1,"liquid":2,"costarring":3}');
+  assert.deepEqual(checkJsonBudget(text, budget({ maxDistinctKeys: 2 })), { ok: true });
+  assert.deepEqual(checkJsonBudget(text, budget({ maxDistinctKeys: 1 })), { ok: false, what: 'distinct keys', limit: 1, offset: text.indexOf(':2') });
+  // Split inside the keys, too.
+  for (let cut = 1; cut < text.length; cut++) {
+    const sc = createJsonBudgetScanner(budget({ maxDistinctKeys: 1 }));
+    const r = sc.feed(text.subarray(0, cut));
+    assert.equal((r.ok ? sc.feed(text.subarray(cut)) : r).ok, false, `cut at ${cut}`);
+  }
+});

@@ -38,8 +38,8 @@ const OPEN_OBJECT = 0x7b;
 const OPEN_ARRAY = 0x5b;
 const COMMA = 0x2c;
 const COLON = 0x3a;
-/** Bytes of a key spanning chunks kept to compare it with others (label and annotation keys are at most 317 bytes). */
-const MAX_KEY_BYTES = 4096;
+/** Longest key compared with others (label and annotation keys are at most 317 bytes); longer ones each count as distinct. */
+const MAX_KEY_BYTES = 1024;
 
 /** Feeds a body chunk by chunk, as it arrives: the answer is known the moment a bound is passed. */
 export interface JsonBudgetScanner {
@@ -58,7 +58,7 @@ export function createJsonBudgetScanner(b: JsonBudget): JsonBudgetScanner {
   let inString = false;
   /** Inside a string, the previous byte (maybe at the end of the previous chunk) was an escaping backslash. */
   let escaped = false;
-  // The last string read (a key if a `:` follows), as positions: bytes are hashed only for keys.
+  // The last string read (a key if a `:` follows), as positions: only keys are hashed, in place.
   let strChunk: Uint8Array = new Uint8Array(0);
   let strStart = 0;
   let strEnd = 0;
@@ -67,7 +67,9 @@ export function createJsonBudgetScanner(b: JsonBudget): JsonBudgetScanner {
   let strHeadBytes = 0;
   let strLong = false;
   let strDone = false;
-  const keys = new Set<number>();
+  /** Distinct keys by hash; each with the bytes of every key seen with that hash, so collisions still count. */
+  const keys = new Map<number, Uint8Array[]>();
+  let distinct = 0;
   let failed: JsonBudgetResult | undefined;
 
   const fail = (what: 'objects and arrays' | 'structural tokens' | 'distinct keys', limit: number, at: number): JsonBudgetResult => {
@@ -75,11 +77,21 @@ export function createJsonBudgetScanner(b: JsonBudget): JsonBudgetScanner {
     return failed;
   };
   /** The last string's identity as a key: a hash of its bytes (no string is built), or a fresh one when long. */
-  const lastKey = (): number => {
-    if (strLong) return -1 - keys.size; // no real key is that long: each counts as distinct
+  /** Counts the last string as a key: hashed in place, its bytes copied only the first time they are seen. */
+  const countKey = (): void => {
+    if (strLong || strHeadBytes + (strEnd - strStart) > MAX_KEY_BYTES) {
+      distinct++; // no real key is that long: each counts as distinct, and is never copied
+      return;
+    }
     let h = FNV_BASIS;
     for (const piece of strHead) h = fnv1a(h, piece, 0, piece.length);
-    return fnv1a(h, strChunk, strStart, strEnd) >>> 0;
+    h = fnv1a(h, strChunk, strStart, strEnd) >>> 0;
+    const seen = keys.get(h);
+    if (seen?.some((k) => sameBytes(k, strHead, strChunk, strStart, strEnd))) return;
+    const bytes = Buffer.concat([...strHead, strChunk.subarray(strStart, strEnd)]);
+    if (seen) seen.push(bytes);
+    else keys.set(h, [bytes]);
+    distinct++;
   };
 
   return {
@@ -130,9 +142,9 @@ export function createJsonBudgetScanner(b: JsonBudget): JsonBudgetScanner {
           if (++tokens > b.maxTokens) return fail('structural tokens', b.maxTokens, offset + i);
         } else if (c === COLON) {
           if (strDone) {
-            keys.add(lastKey());
+            countKey();
             strDone = false;
-            if (keys.size > b.maxDistinctKeys) return fail('distinct keys', b.maxDistinctKeys, offset + i);
+            if (distinct > b.maxDistinctKeys) return fail('distinct keys', b.maxDistinctKeys, offset + i);
           }
           if (++tokens > b.maxTokens) return fail('structural tokens', b.maxTokens, offset + i);
         }
@@ -144,8 +156,20 @@ export function createJsonBudgetScanner(b: JsonBudget): JsonBudgetScanner {
   };
 }
 
+/** Whether `k` holds the bytes of `head` followed by chunk[start, end), compared in place. */
+function sameBytes(k: Uint8Array, head: Uint8Array[], chunk: Uint8Array, start: number, end: number): boolean {
+  let j = 0;
+  for (const piece of head) {
+    if (j + piece.length > k.length) return false;
+    for (let x = 0; x < piece.length; x++) if (k[j++] !== piece[x]) return false;
+  }
+  if (k.length - j !== end - start) return false;
+  for (let x = start; x < end; x++) if (k[j++] !== chunk[x]) return false;
+  return true;
+}
+
 const FNV_BASIS = 0x811c9dc5;
-/** FNV-1a over bytes[start, end): distinct keys are counted by hash, so no string is built. */
+/** FNV-1a over bytes[start, end): keys are told apart by hash first, so no string is built. */
 function fnv1a(h: number, bytes: Uint8Array, start: number, end: number): number {
   let x = h;
   for (let k = start; k < end; k++) x = Math.imul(x ^ (bytes[k] as number), 0x01000193);

@@ -233,7 +233,10 @@ export function createWebhookMetrics(opts: { version?: string } = {}) {
       'outrigger_tls_last_reload_successful',
       '1 if the last certificate load attempt succeeded, 0 if it failed (the previous pair is still served).',
     ),
-    droppedConnections: r.counter('outrigger_connections_dropped_total', 'Connections refused because --max-connections were already open.'),
+    droppedConnections: r.counter(
+      'outrigger_connections_dropped_total',
+      'New connections refused: --max-connections (or --max-connections-per-peer for that address) open and none of them idle.',
+    ),
     handshakeErrors: r.counter(
       'outrigger_tls_handshake_errors_total',
       'TLS handshakes that failed (no or wrong client certificate, protocol too old, scanners).',
