@@ -873,8 +873,13 @@ describe('TLS: AEAD suites only, no client renegotiation (real openssl clients)'
     const next = makeCerts(certs.ca);
     writeFileSync(join(s.certDir, 'tls.crt'), next.certPem);
     writeFileSync(join(s.certDir, 'tls.key'), next.keyPem);
-    await s.running.recheck();
-    assert.notEqual(await fingerprint(), before, 'the new certificate is served');
+    // A change is loaded once the files have stayed the same for the quiet period (settle.ts).
+    let now = before;
+    for (const end = Date.now() + 10_000; now === before && Date.now() < end; now = await fingerprint()) {
+      await s.running.recheck();
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    assert.notEqual(now, before, 'the new certificate is served');
     assert.match(await sClient(s.port, ['-tls1_2', '-cipher', 'ECDHE-ECDSA-AES128-SHA'], [healthz]), /Cipher is \(NONE\)/);
     const reneg = await sClient(s.port, ['-tls1_2'], ['R\n', healthz], 500);
     assert.match(reneg, /no renegotiation/);
