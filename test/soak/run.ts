@@ -90,7 +90,7 @@ async function churn(): Promise<void> {
       counts.churn++;
       const bad = await send(t.port, { body: '{"apiVersion":', ca: t.caPem });
       if (bad.status !== 400) error(`a malformed review answered ${bad.status}, not 400`);
-      const ex = await send(t.port, { path: '/explain', body: JSON.stringify(pod({ 'outrigger.dev/inject': 'soak' })), ca: t.caPem });
+      const ex = await send(t.adminPort, { path: '/explain', body: JSON.stringify(pod({ 'outrigger.dev/inject': 'soak' })), ca: t.caPem });
       if (ex.status !== 200) error(`/explain answered ${ex.status}`);
       counts.explain++;
       // A client that goes away in the middle of its body: its bytes must be released.
@@ -137,12 +137,17 @@ async function reloader(): Promise<void> {
   }
 }
 
-async function metric(name: string): Promise<number | undefined> {
+/** One scrape: the values of the series named (a name, or a name with its labels). */
+async function scrape(...names: string[]): Promise<(number | undefined)[]> {
   const r = await send(t.port, { method: 'GET', path: '/metrics', ca: t.caPem });
   counts.scrapes++;
-  const line = r.text.split('\n').find((l) => l.startsWith(`${name} `) || l.startsWith(`${name}{`));
-  return line ? Number(line.slice(line.lastIndexOf(' ') + 1)) : undefined;
+  const lines = r.text.split('\n');
+  return names.map((name) => {
+    const line = lines.find((l) => l.startsWith(`${name} `) || l.startsWith(`${name}{`));
+    return line ? Number(line.slice(line.lastIndexOf(' ') + 1)) : undefined;
+  });
 }
+const metric = async (name: string) => (await scrape(name))[0];
 
 async function certRenewer(): Promise<void> {
   while (Date.now() < end - 40_000) {
@@ -176,12 +181,9 @@ async function sampler(): Promise<void> {
   while (Date.now() < end) {
     await sleep(Math.min(30_000, Math.max(1_000, end - Date.now())));
     try {
-      const sample = {
-        s: (Date.now() - started) / 1000,
-        rss: rssBytes(t.pid, 'VmRSS'),
-        heap: (await metric('nodejs_heap_used_bytes')) ?? 0,
-        loopP99: (await metric('nodejs_eventloop_delay_p99_seconds')) ?? 0,
-      };
+      // One scrape for both: the event-loop p99 covers the time since the previous scrape.
+      const [heap, loopP99] = await scrape('nodejs_heap_used_bytes', 'nodejs_eventloop_delay_p99_seconds');
+      const sample = { s: (Date.now() - started) / 1000, rss: rssBytes(t.pid, 'VmRSS'), heap: heap ?? 0, loopP99: loopP99 ?? 0 };
       samples.push(sample);
       console.log(
         `${sample.s.toFixed(0).padStart(5)} s  rss ${mib(sample.rss)} MiB  heap ${mib(sample.heap)} MiB  loop p99 ${(sample.loopP99 * 1000).toFixed(1)} ms  ` +
