@@ -91,6 +91,8 @@ test('--webhook-ingress-from: only those sources reach the webhook port; egress 
     ['10.0.0.0/33', /"10\.0\.0\.0\/33" has a prefix length that is not 0 to 32/],
     ['fd00::/129', /"fd00::\/129" has a prefix length that is not 0 to 128/],
     ['10.0.0.0/8/8', /is no CIDR/],
+    ['fe80::1%eth0/64', /is no CIDR/],
+    ['10.0.0.0/08', /prefix length that is not 0 to 32/],
     ['', /"" is no CIDR/],
   ] as const) {
     const r = await runCli(['manifests', '--webhook-ingress-from', bad]);
