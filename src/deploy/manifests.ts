@@ -341,7 +341,8 @@ function networkPolicy(metadata: JsonObject, o: BundleOptions): JsonObject {
 export function cidrError(cidr: string): string | undefined {
   const [address = '', prefix, ...rest] = cidr.split('/');
   const family = isIP(address);
-  if (family === 0 || address.includes('%') || prefix === undefined || rest.length > 0) return 'is no CIDR: an IPv4 or IPv6 address, "/", a prefix length (e.g. 10.0.0.0/24)';
+  if (family === 0 || address.includes('%') || prefix === undefined || rest.length > 0)
+    return 'is no CIDR: an IPv4 or IPv6 address, "/", a prefix length (e.g. 10.0.0.0/24)';
   const max = family === 4 ? 32 : 128;
   if (!/^(0|[1-9]\d{0,2})$/.test(prefix) || Number(prefix) > max) return `has a prefix length that is not 0 to ${max}`;
   return undefined;
