@@ -1,6 +1,6 @@
 /** `outrigger manifests`: prints the install bundle. */
 import { readFileSync } from 'node:fs';
-import { type BundleOptions, bundle, type CertMode, DEFAULTS } from '../deploy/manifests.ts';
+import { type BundleOptions, bundle, type CertMode, cidrError, DEFAULTS } from '../deploy/manifests.ts';
 import { dns1123Label, dns1123Subdomain } from '../engine/k8s-names.ts';
 import { toYaml } from '../io/yaml.ts';
 import { EXIT, type Io } from './commands.ts';
@@ -25,6 +25,9 @@ Options:
                               NAME (key ca.crt, in Outrigger's namespace) holds the CA that signs it
       --api-server-port N     a port the NetworkPolicy lets Outrigger reach, the API server's (repeatable;
                               default ${DEFAULTS.apiServerPorts.join(' and ')})
+      --webhook-ingress-from CIDR  only these sources (the control plane's addresses) may reach the
+                              webhook port (repeatable; default: any pod, which without a client
+                              CA may call /mutate and learn what every profile would inject)
   -h, --help                  show this help
 
 Exit codes: 0 printed, 2 usage error.
@@ -46,6 +49,7 @@ export async function manifestsCommand(argv: string[], io: Io): Promise<number> 
     'no-opt-out-condition': { type: 'boolean' },
     'api-server-port': { type: 'string', multiple: true },
     'client-ca-configmap': { type: 'string' },
+    'webhook-ingress-from': { type: 'string', multiple: true },
   });
   if (values.help) {
     io.stdout.write(MANIFESTS_HELP);
@@ -78,8 +82,14 @@ export async function manifestsCommand(argv: string[], io: Io): Promise<number> 
   const clientCa = values['client-ca-configmap'];
   const cmError = clientCa === undefined ? undefined : dns1123Subdomain(clientCa);
   if (cmError) throw new UsageError(`--client-ca-configmap: ${JSON.stringify(clientCa)} ${cmError}`);
+  const ingressFrom = (values['webhook-ingress-from'] as string[] | undefined) ?? [];
+  for (const cidr of ingressFrom) {
+    const error = cidrError(cidr);
+    if (error) throw new UsageError(`--webhook-ingress-from: ${JSON.stringify(cidr)} ${error}`);
+  }
   io.stdout.write(
     renderBundle({
+      webhookIngressFrom: ingressFrom,
       namespace,
       image: values.image ?? DEFAULTS.image,
       replicas,

@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
+import { runCli } from '../../test/support/run-cli.ts';
 import { isObject, type JsonObject } from '../engine/json.ts';
 import { parseServeArgs } from '../server/serve-command.ts';
 import { bundle, CA_SECRET, type CertMode, DEFAULTS, NEVER_INJECTED, TLS_SECRET } from './manifests.ts';
@@ -72,6 +73,33 @@ test('NetworkPolicy: the webhook port from anywhere, nothing else in; out only t
   ]);
   const custom = find(bundle({ ...DEFAULTS, apiServerPorts: [8080] }), 'NetworkPolicy').spec as JsonObject;
   assert.deepEqual(custom.egress, [{ ports: [{ protocol: 'TCP', port: 8080 }] }]);
+});
+
+test('--webhook-ingress-from: only those sources reach the webhook port; egress is unchanged', async () => {
+  const spec = find(bundle({ ...DEFAULTS, webhookIngressFrom: ['10.0.0.0/24', 'fd00::/64'] }), 'NetworkPolicy').spec as JsonObject;
+  const webhookPort = ((container(bundle(DEFAULTS)).ports as JsonObject[])[0] as JsonObject).containerPort;
+  assert.deepEqual(spec.ingress, [
+    { from: [{ ipBlock: { cidr: '10.0.0.0/24' } }, { ipBlock: { cidr: 'fd00::/64' } }], ports: [{ protocol: 'TCP', port: webhookPort }] },
+  ]);
+  assert.deepEqual(spec.egress, (find(bundle(DEFAULTS), 'NetworkPolicy').spec as JsonObject).egress);
+  const printed = await runCli(['manifests', '--webhook-ingress-from', '192.168.10.0/28', '--webhook-ingress-from', '172.16.0.1/32']);
+  assert.equal(printed.code, 0, printed.stderr);
+  assert.match(printed.stdout, /ingress:\n\s+- from:\n\s+- ipBlock:\n\s+cidr: 192\.168\.10\.0\/28\n\s+- ipBlock:\n\s+cidr: 172\.16\.0\.1\/32\n/);
+  for (const [bad, why] of [
+    ['10.0.0.0', /"10\.0\.0\.0" is no CIDR/],
+    ['10.0.0/8', /"10\.0\.0\/8" is no CIDR/],
+    ['10.0.0.0/33', /"10\.0\.0\.0\/33" has a prefix length that is not 0 to 32/],
+    ['fd00::/129', /"fd00::\/129" has a prefix length that is not 0 to 128/],
+    ['10.0.0.0/8/8', /is no CIDR/],
+    ['fe80::1%eth0/64', /is no CIDR/],
+    ['10.0.0.0/08', /prefix length that is not 0 to 32/],
+    ['', /"" is no CIDR/],
+  ] as const) {
+    const r = await runCli(['manifests', '--webhook-ingress-from', bad]);
+    assert.equal(r.code, 2, bad);
+    assert.match(r.stderr, /--webhook-ingress-from: /, bad);
+    assert.match(r.stderr, why, bad);
+  }
 });
 
 test('the admin listener stays on loopback and is not a container port', () => {

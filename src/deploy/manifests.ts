@@ -3,6 +3,7 @@
  * PodDisruptionBudget, Service, NetworkPolicy and the MutatingWebhookConfiguration. Pure; `outrigger manifests`
  * prints it and deploy/outrigger.yaml is its output for the defaults.
  */
+import { isIP } from 'node:net';
 import type { JsonObject } from '../engine/json.ts';
 import { INJECT_ANNOTATION } from '../engine/status.ts';
 import { CHECKED_WORKLOADS } from '../manifest/workloads.ts';
@@ -31,6 +32,11 @@ export interface BundleOptions {
    * and passed as --client-ca, so /mutate and /explain need that certificate. Any cert mode.
    */
   clientCaConfigMap?: string;
+  /**
+   * Sources (CIDRs) allowed to reach the webhook port, the control plane's addresses. Empty: from
+   * anywhere, so any pod can call /mutate (and, without a client CA, is answered).
+   */
+  webhookIngressFrom: string[];
 }
 
 export const DEFAULTS: BundleOptions = {
@@ -40,6 +46,7 @@ export const DEFAULTS: BundleOptions = {
   certMode: 'self',
   optOutMatchCondition: true,
   apiServerPorts: [443, 6443],
+  webhookIngressFrom: [],
 };
 
 export const NAME = 'outrigger';
@@ -220,7 +227,7 @@ export function bundle(o: BundleOptions): JsonObject[] {
       metadata: meta(NAME),
       spec: { selector: { ...labels }, ports: [{ name: 'https', port: 443, targetPort: 'https', protocol: 'TCP' }] },
     },
-    networkPolicy(meta(NAME), o.apiServerPorts),
+    networkPolicy(meta(NAME), o),
   );
 
   if (o.certMode === 'cert-manager') {
@@ -313,13 +320,15 @@ export function bundle(o: BundleOptions): JsonObject[] {
 }
 
 /**
- * Ingress: the webhook port (which also serves /metrics) from anywhere, because the address the API
- * server calls from is not knowable in general (host network, a managed control plane outside the
- * cluster, konnectivity). Nothing else: the admin listener is on loopback, which policies do not
- * govern. Egress: only the API server's ports; its address is not knowable either, and Outrigger
- * reaches it by the IP in KUBERNETES_SERVICE_HOST, so no DNS is needed.
+ * Ingress: the webhook port (which also serves /metrics) from the sources given, else from
+ * anywhere, because the address the API server calls from is not knowable in general (host
+ * network, a managed control plane outside the cluster, konnectivity). Nothing else: the admin
+ * listener is on loopback, which policies do not govern. Egress: only the API server's ports; its
+ * address is not knowable either, and Outrigger reaches it by the IP in KUBERNETES_SERVICE_HOST,
+ * so no DNS is needed.
  */
-function networkPolicy(metadata: JsonObject, apiServerPorts: readonly number[]): JsonObject {
+function networkPolicy(metadata: JsonObject, o: BundleOptions): JsonObject {
+  const from = o.webhookIngressFrom.map((cidr) => ({ ipBlock: { cidr } }));
   return {
     apiVersion: 'networking.k8s.io/v1',
     kind: 'NetworkPolicy',
@@ -327,8 +336,19 @@ function networkPolicy(metadata: JsonObject, apiServerPorts: readonly number[]):
     spec: {
       podSelector: { matchLabels: { ...labels } },
       policyTypes: ['Ingress', 'Egress'],
-      ingress: [{ ports: [{ protocol: 'TCP', port: PORT }] }],
-      egress: [{ ports: apiServerPorts.map((port) => ({ protocol: 'TCP', port })) }],
+      ingress: [{ ...(from.length > 0 ? { from } : {}), ports: [{ protocol: 'TCP', port: PORT }] }],
+      egress: [{ ports: o.apiServerPorts.map((port) => ({ protocol: 'TCP', port })) }],
     },
   };
+}
+
+/** Why `cidr` is not a CIDR a NetworkPolicy's ipBlock takes (address/prefix, IPv4 or IPv6), or undefined. */
+export function cidrError(cidr: string): string | undefined {
+  const [address = '', prefix, ...rest] = cidr.split('/');
+  const family = isIP(address);
+  if (family === 0 || address.includes('%') || prefix === undefined || rest.length > 0)
+    return 'is no CIDR: an IPv4 or IPv6 address, "/", a prefix length (e.g. 10.0.0.0/24)';
+  const max = family === 4 ? 32 : 128;
+  if (!/^(0|[1-9]\d{0,2})$/.test(prefix) || Number(prefix) > max) return `has a prefix length that is not 0 to ${max}`;
+  return undefined;
 }

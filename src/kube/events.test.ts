@@ -73,6 +73,20 @@ test("one namespace's flood does not use up the budget of the others", () => {
   assert.equal(others, 3 * 60, 'every event of the quiet namespaces is sent');
 });
 
+test('flooding namespaces spend only the shared part: a namespace within its rate keeps the reserve', () => {
+  const l = new EventLimiter({ ratePerSecond: 4, burst: 4, namespaceRatePerSecond: 1, namespaceBurst: 1, reserveFraction: 0.5, now: 0 });
+  // Five namespaces each ask twice at once: the second ask is over their rate, so they are flooding.
+  for (let n = 0; n < 5; n++) for (const k of ['a', 'b']) l.allow(`flood-${n}`, `rs-${k}`, 0);
+  let victim = 0;
+  let flood = 0;
+  for (let t = 1000; t <= 10_000; t += 1000) {
+    for (let n = 0; n < 5; n++) if (l.allow(`flood-${n}`, `rs-${t}`, t)) flood++;
+    if (l.allow('shop', `rs-${t}`, t)) victim++;
+  }
+  assert.equal(victim, 10, 'every event of the namespace within its rate');
+  assert.equal(flood, 20, 'the flooders share the other half of the rate');
+});
+
 test('the number of namespaces tracked is capped', () => {
   const l = new EventLimiter({ maxNamespaces: 100, ratePerSecond: 1e9, burst: 1e9, now: 0 });
   for (let i = 0; i < 10_000; i++) l.allow(`ns-${i}`, 'rs', i);

@@ -2,8 +2,8 @@
  * Kubernetes Events on the workload that owns a pod Outrigger skipped or denied, so `kubectl
  * describe deployment` shows why its pods have no sidecar. Sent after the admission response, from
  * a bounded queue, rate-limited per owner and reason, per namespace and overall: a crash-looping
- * ReplicaSet re-creating pods cannot turn into an event storm against the API server, and one
- * namespace's flood cannot silence the events of the others.
+ * ReplicaSet re-creating pods cannot turn into an event storm against the API server, and flooding
+ * namespaces, however many, cannot silence the events of namespaces within their own rate.
  */
 import { isObject, type JsonObject } from '../engine/json.ts';
 import { dns1123Subdomain } from '../engine/k8s-names.ts';
@@ -69,6 +69,11 @@ interface Bucket {
   last: number;
 }
 
+interface NamespaceBucket extends Bucket {
+  /** Until when the namespace counts as flooding: its own bucket refused it less than a window ago. */
+  floodingUntil: number;
+}
+
 /** Takes a token from a bucket refilled at `rate` per second up to `burst`. */
 function take(b: Bucket, now: number, rate: number, burst: number): boolean {
   b.tokens = Math.min(burst, b.tokens + (Math.max(0, now - b.last) / 1000) * rate);
@@ -79,12 +84,17 @@ function take(b: Bucket, now: number, rate: number, burst: number): boolean {
 }
 
 /**
- * Token buckets (overall, and one per namespace so that one namespace's flood cannot use up the
- * budget of the others) plus a per-key quiet period; pure apart from the clock it is given.
+ * Token buckets plus a per-key quiet period; pure apart from the clock it is given. Each namespace
+ * has its own bucket; the overall budget is split in two: a shared part anyone may spend, and a
+ * reserve only for namespaces that stayed within their own rate for the last window. A namespace
+ * refused by its own bucket is flooding and spends the shared part only, so any number of flooding
+ * namespaces cannot take the reserve from the namespaces that report now and then. The total sent
+ * stays within `ratePerSecond` (and `burst`).
  */
 export class EventLimiter {
-  readonly #total: Bucket;
-  readonly #namespaces = new Map<string, Bucket>();
+  readonly #shared: Bucket;
+  readonly #reserve: Bucket;
+  readonly #namespaces = new Map<string, NamespaceBucket>();
   readonly #order: string[] = [];
   #oldest = 0;
   readonly #recent = new Map<string, number>();
@@ -94,6 +104,9 @@ export class EventLimiter {
   readonly namespaceBurst: number;
   readonly maxNamespaces: number;
   readonly perKeyMs: number;
+  /** The part of the overall rate and burst kept for namespaces within their own rate. */
+  readonly reserveFraction: number;
+  readonly floodWindowMs: number;
 
   constructor(opts: {
     ratePerSecond?: number;
@@ -102,6 +115,8 @@ export class EventLimiter {
     namespaceBurst?: number;
     maxNamespaces?: number;
     perKeyMs?: number;
+    reserveFraction?: number;
+    floodWindowMs?: number;
     now: number;
   }) {
     this.ratePerSecond = opts.ratePerSecond ?? 5;
@@ -110,7 +125,19 @@ export class EventLimiter {
     this.namespaceBurst = opts.namespaceBurst ?? 5;
     this.maxNamespaces = opts.maxNamespaces ?? 1000;
     this.perKeyMs = opts.perKeyMs ?? 5 * 60_000;
-    this.#total = { tokens: this.burst, last: opts.now };
+    this.reserveFraction = opts.reserveFraction ?? 0.5;
+    this.floodWindowMs = opts.floodWindowMs ?? 60_000;
+    this.#shared = { tokens: this.#sharedBurst, last: opts.now };
+    this.#reserve = { tokens: this.#reserveBurst, last: opts.now };
+  }
+
+  /** Whole tokens, so the two parts together still allow exactly `burst`. */
+  get #reserveBurst(): number {
+    return Math.floor(this.burst * this.reserveFraction);
+  }
+
+  get #sharedBurst(): number {
+    return this.burst - this.#reserveBurst;
   }
 
   /** Namespaces with a bucket being tracked (at most `maxNamespaces`). */
@@ -124,11 +151,12 @@ export class EventLimiter {
     if (seen !== undefined && now - seen < this.perKeyMs) return false;
     const ns = this.#bucket(namespace, now);
     // The namespace's share first: a namespace over its share does not spend the overall budget.
-    if (!take(ns, now, this.namespaceRatePerSecond, this.namespaceBurst)) return false;
-    if (!take(this.#total, now, this.ratePerSecond, this.burst)) {
-      ns.tokens += 1;
+    // Its bucket counts what it asks, sent or not, so asking faster than its rate marks it flooding.
+    if (!take(ns, now, this.namespaceRatePerSecond, this.namespaceBurst)) {
+      ns.floodingUntil = now + this.floodWindowMs;
       return false;
     }
+    if (!this.#takeOverall(now, now < ns.floodingUntil)) return false;
     this.#recent.set(k, now);
     if (this.#recent.size > 10_000) {
       for (const [r, t] of this.#recent) if (now - t >= this.perKeyMs) this.#recent.delete(r);
@@ -136,8 +164,15 @@ export class EventLimiter {
     return true;
   }
 
+  /** The reserve first for a namespace within its rate (so the shared part is left to the others), else the shared part. */
+  #takeOverall(now: number, flooding: boolean): boolean {
+    const reserveRate = this.ratePerSecond * this.reserveFraction;
+    if (!flooding && take(this.#reserve, now, reserveRate, this.#reserveBurst)) return true;
+    return take(this.#shared, now, this.ratePerSecond - reserveRate, this.#sharedBurst);
+  }
+
   /** The namespace's bucket; beyond the cap the oldest tracked namespace is forgotten (it starts again with a full bucket). */
-  #bucket(namespace: string, now: number): Bucket {
+  #bucket(namespace: string, now: number): NamespaceBucket {
     let b = this.#namespaces.get(namespace);
     if (!b) {
       // A ring of the tracked names in the order they came: the oldest is replaced in O(1).
@@ -147,7 +182,7 @@ export class EventLimiter {
         this.#order[this.#oldest] = namespace;
         this.#oldest = (this.#oldest + 1) % this.maxNamespaces;
       }
-      b = { tokens: this.namespaceBurst, last: now };
+      b = { tokens: this.namespaceBurst, last: now, floodingUntil: 0 };
       this.#namespaces.set(namespace, b);
     }
     return b;

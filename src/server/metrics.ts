@@ -242,6 +242,10 @@ export function createWebhookMetrics(opts: { version?: string } = {}) {
       'TLS handshakes that failed (no or wrong client certificate, protocol too old, scanners).',
     ),
     certExpiry: r.gauge('outrigger_tls_certificate_expiry_timestamp_seconds', 'Unix time at which the serving certificate being served expires (notAfter).'),
+    clientAuth: r.gauge(
+      'outrigger_client_authentication_enabled',
+      '1 when /mutate needs a client certificate signed by --client-ca; 0 when any caller that reaches the port is answered.',
+    ),
     ready: r.gauge('outrigger_ready', '1 when the webhook is ready to serve (profiles loaded, TLS listening, not shutting down).'),
     buildInfo: r.gauge('outrigger_build_info', 'Always 1; labels carry the versions.', ['version', 'node_version']),
   };

@@ -8,7 +8,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { LogSink, makeCerts, TEST_PROFILES, tempDir } from '../../test/support/webhook.ts';
 import { UsageError } from '../cli/options.ts';
 import { createLogger } from './log.ts';
-import { parseDuration, parseServeArgs, StartError, startServe } from './serve-command.ts';
+import { parseDuration, parseServeArgs, StartError, startServe, UNAUTHENTICATED_WARNING } from './serve-command.ts';
 import { watchPaths } from './watch.ts';
 
 test('flags: defaults and every option', () => {
@@ -221,6 +221,41 @@ test('a busy admin address is a start error that names --admin-address', async (
     });
   } finally {
     blocker.close();
+    cleanup();
+  }
+});
+
+test('without --client-ca: one loud warning naming what any caller can learn, and the gauge at 0; with it: no warning, gauge at 1', async () => {
+  const { dir, cleanup } = tempDir();
+  try {
+    const certs = makeCerts();
+    writeFileSync(join(dir, 'tls.crt'), certs.certPem);
+    writeFileSync(join(dir, 'tls.key'), certs.keyPem);
+    writeFileSync(join(dir, 'ca.crt'), certs.ca.certPem);
+    writeFileSync(join(dir, 'probe.yaml'), TEST_PROFILES['probe.yaml']);
+    const base = ['-p', dir, '--tls-cert', join(dir, 'tls.crt'), '--tls-key', join(dir, 'tls.key'), '--host', '127.0.0.1', '--port', '0'];
+    for (const [args, enabled] of [
+      [base, 0],
+      [[...base, '--client-ca', join(dir, 'ca.crt')], 1],
+    ] as const) {
+      const opts = parseServeArgs([...args]);
+      assert.ok(opts !== 'help');
+      const sink = new LogSink();
+      const running = await startServe(opts, createLogger(sink));
+      try {
+        await running.recheck();
+        const warnings = sink.find(UNAUTHENTICATED_WARNING);
+        assert.equal(warnings.length, 1 - enabled, JSON.stringify(sink.lines));
+        if (!enabled) {
+          assert.equal(warnings[0]?.level, 'warn');
+          assert.match(UNAUTHENTICATED_WARNING, /any caller.*every profile would inject.*env values.*any namespace/);
+        }
+        assert.match(running.metrics.registry.render(), new RegExp(`^outrigger_client_authentication_enabled ${enabled}$`, 'm'));
+      } finally {
+        await running.shutdown('test');
+      }
+    }
+  } finally {
     cleanup();
   }
 });

@@ -309,6 +309,13 @@ export function parseServeArgs(argv: string[]): ServeOptions | 'help' {
   };
 }
 
+/**
+ * Logged once at start without --client-ca: /mutate then answers whoever reaches the port, so a
+ * forged review shows what any profile would inject, rendered, env values included.
+ */
+export const UNAUTHENTICATED_WARNING =
+  'no --client-ca: /mutate answers any caller that reaches the port; any pod there can learn what every profile would inject, rendered with its env values, for any namespace it names';
+
 /** Thrown by startServe when startup fails; carries the exit code. */
 export class StartError extends Error {
   readonly exitCode: number;
@@ -394,6 +401,12 @@ export async function startServe(opts: ServeOptions, log: Logger): Promise<Runni
 
   const clientCaFile = opts.tls?.clientCaFile ?? opts.clientCaFile;
   const clientAuth = clientCaFile !== undefined;
+  metrics.clientAuth.set(clientAuth ? 1 : 0);
+  if (!clientAuth)
+    log.warn(UNAUTHENTICATED_WARNING, {
+      clientAuth,
+      fix: 'serve --client-ca FILE (manifests --client-ca-configmap), or manifests --webhook-ingress-from CIDR',
+    });
   const readiness = (): Readiness => {
     const clusterReady = cluster?.readiness();
     const ready = listening && !draining && (clusterReady?.ready ?? true);

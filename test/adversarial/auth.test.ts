@@ -1,6 +1,7 @@
 // Who may call what. Any pod can reach the webhook port: from there neither /explain nor verbose
 // readiness answers, however the path is spelled; /explain on the admin listener never gives an
-// env value back; a client CA that is not a CA is refused at start and on reload.
+// env value back; /mutate answers a forged review only without --client-ca, and then says so;
+// a client CA that is not a CA is refused at start and on reload.
 import assert from 'node:assert/strict';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { Agent } from 'node:https';
@@ -114,6 +115,66 @@ describe('an unauthenticated caller on the webhook port', () => {
     // /mutate is the API server's: its patch must carry the value, or the sidecar would not work.
     const m = await send(t.port, { ca: t.caPem, body: JSON.stringify(review(vaultPod())) });
     assert.ok(JSON.stringify(decodePatch((m.json().response as { patch: string }).patch)).includes(TOKEN));
+  });
+});
+
+// The exposure boundary. A pod that reaches the webhook port forges a review naming another
+// namespace. Without --client-ca it is answered like the API server (what the profile injects,
+// env values included), and Outrigger says so at start and in a gauge; with --client-ca it is
+// refused before any profile is rendered, and only the API server's certificate is answered.
+describe('a forged review naming another namespace, from a caller without a client certificate', () => {
+  const forged = () => JSON.stringify(review(vaultPod(), { namespace: 'acme', uid: 'f0f0f0f0-0000-4000-8000-000000000001' }));
+  const gauge = async (t: Target) =>
+    (await send(t.port, { ca: t.caPem, method: 'GET', path: '/metrics' })).text.match(/^outrigger_client_authentication_enabled (\d)$/m)?.[1];
+
+  test('without --client-ca: answered with the rendered profile, and Outrigger warned at start and shows it in a gauge', async () => {
+    const t = await startTarget({ profiles: profiles() });
+    try {
+      const r = await send(t.port, { ca: t.caPem, body: forged() });
+      assert.equal(r.status, 200, r.text);
+      assert.ok(
+        JSON.stringify(decodePatch((r.json().response as { patch: string }).patch)).includes(TOKEN),
+        'this is what any pod that reaches the port learns',
+      );
+      const warnings = t.logs.filter((l) => l.level === 'warn' && /answers any caller/.test(String(l.msg)));
+      assert.equal(warnings.length, 1, `warnings logged: ${JSON.stringify(t.logs.filter((l) => l.level === 'warn').map((l) => l.msg))}`);
+      assert.match(String(warnings[0]?.msg), /every profile would inject.*env values.*any namespace/);
+      assert.equal(await gauge(t), '0');
+    } finally {
+      await t.stop();
+    }
+  });
+
+  test('with --client-ca: 401 and no data, however often it asks; the API server is still answered', async () => {
+    const tmp = tempDir();
+    const file = join(tmp.dir, 'client-ca.crt');
+    const clients = generateCA({ commonName: 'clients' });
+    writeFileSync(file, clients.certPem);
+    const t = await startTarget({ profiles: profiles(), args: ['--client-ca', file] });
+    try {
+      // Paced, one at a time: what is attacked is who may be answered, not capacity.
+      const answers: { status: number; text: string }[] = [];
+      for (let i = 0; i < ROUNDS * 5; i++) {
+        const r = await send(t.port, { ca: t.caPem, body: forged() });
+        answers.push({ status: r.status, text: r.text });
+        await sleep(5);
+      }
+      assert.equal(answers.length, ROUNDS * 5);
+      for (const a of answers) {
+        assert.equal(a.status, 401, a.text);
+        for (const secret of [TOKEN, 'vault-agent', 'patch']) assert.ok(!a.text.includes(secret), `leaked ${secret}: ${a.text}`);
+      }
+      const apiserver = generateServingCert({ ca: clients, commonName: 'kube-apiserver', dnsNames: ['kube-apiserver'], client: true });
+      const real = await send(t.port, { ca: t.caPem, cert: apiserver.certPem, key: apiserver.keyPem, body: forged() });
+      assert.equal(real.status, 200, real.text);
+      assert.ok(JSON.stringify(decodePatch((real.json().response as { patch: string }).patch)).includes(TOKEN));
+      assert.equal(t.logs.filter((l) => /answers any caller/.test(String(l.msg))).length, 0, 'no warning when callers are authenticated');
+      const metrics = await send(t.port, { ca: t.caPem, cert: apiserver.certPem, key: apiserver.keyPem, method: 'GET', path: '/metrics' });
+      assert.match(metrics.text, /^outrigger_client_authentication_enabled 1$/m);
+    } finally {
+      await t.stop();
+      tmp.cleanup();
+    }
   });
 });
 
