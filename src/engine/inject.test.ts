@@ -677,6 +677,54 @@ describe('the status record is checked against the pod', () => {
     assert.ok(settled(d.pod));
   });
 
+  test('a record entry of an unknown profile or an older version removes no other webhook’s sidecar', () => {
+    // What an earlier webhook added: a container and its volume, named by a forged record.
+    const other = pod(undefined, {
+      containers: [
+        { name: 'app', image: 'app:1' },
+        { name: 'security-agent', image: 'vendor/agent:1', volumeMounts: [{ name: 'agent-socket', mountPath: '/run/agent' }] },
+      ],
+      volumes: [{ name: 'agent-socket', emptyDir: {} }],
+    });
+    const claims = { containers: ['security-agent'], volumes: ['agent-socket'] };
+    for (const entry of [
+      { name: 'gone', version: '1', hash: 'x', mode: 'classic', ...claims },
+      { name: 'guard', version: '0.9', hash: 'old', mode: 'native', ...claims },
+    ]) {
+      const forged = deepFreeze({
+        ...other,
+        metadata: { ...(other.metadata as JsonObject), annotations: { 'outrigger.dev/status': JSON.stringify({ v: 1, profiles: [entry] }) } },
+      }) as JsonObject;
+      const d = inject(forged, set(), v133);
+      assert.equal(d.outcome, 'injected', d.message);
+      assert.deepEqual(
+        (specOf(d.pod).containers as JsonObject[]).map((c) => c.name),
+        ['app', 'security-agent'],
+        entry.name,
+      );
+      assert.ok(
+        (specOf(d.pod).volumes as JsonObject[]).some((v) => v.name === 'agent-socket'),
+        entry.name,
+      );
+      assert.ok(!d.patch.some((op) => op.op === 'remove' && op.path === '/spec/containers/1'), entry.name);
+      assert.match(d.warnings.join('\n'), /"security-agent", "agent-socket": left in the pod/);
+    }
+  });
+
+  test('on update, what the older version added and the current one still adds is replaced; the rest stays, with a warning', () => {
+    const old = injectedPod(set({ version: '0.9', volumes: [...guard.volumes, { name: 'guard-cache', emptyDir: {} }] }));
+    const d = inject(old, set(), v133);
+    assert.deepEqual([d.outcome, d.reason], ['injected', 'updated'], d.message);
+    assert.deepEqual(
+      initOf(d.pod).map((c) => c.name),
+      ['guard-init', 'guard'],
+    );
+    const volumes = (specOf(d.pod).volumes as JsonObject[]).map((v) => v.name);
+    assert.deepEqual(volumes.sort(), ['guard-cache', 'guard-certs']);
+    assert.match(d.warnings.join('\n'), /version "0\.9", and the current version does not add "guard-cache": left in the pod/);
+    assert.ok(settled(d.pod));
+  });
+
   test('reinvoked after another webhook added a container with a conflicting env: failurePolicy decides, as on first injection', () => {
     const late = { name: 'late', image: 'late:1', env: [{ name: 'HTTPS_PROXY', value: 'http://elsewhere:1' }] };
     const reinvoked = (p: JsonObject) =>

@@ -13,6 +13,7 @@ import { diff, type PatchOp } from './patch-diff.ts';
 import type { ProfileSet, SidecarProfile } from './profile.ts';
 import { ERROR_REASONS, REASONS, type ReasonCode } from './reasons.ts';
 import { type CheckOptions, recordMismatch } from './record-check.ts';
+import { recordScope } from './record-scope.ts';
 import { RenderError, renderParts } from './render.ts';
 import { selectProfiles } from './select.ts';
 import { NULL_SUFFIX, type ProfileRecord, readStatus, STATUS_ANNOTATION, type StatusRecord } from './status.ts';
@@ -139,7 +140,7 @@ function corruptStatus(pod: JsonObject, set: ProfileSet, ctx: InjectContext, sta
 /**
  * Why the pod does not hold what its status record claims, or undefined when it does. Checked are
  * the entries whose profile exists at the recorded hash: an older version cannot be rendered again,
- * and is replaced on update anyway. `base` is the pod before injection (what templates read).
+ * so of those injection removes only what the current version replaces (record-scope.ts). `base` is the pod before injection (what templates read).
  */
 export function recordMismatchIn(
   pod: JsonObject,
@@ -185,13 +186,15 @@ function trustedRecord(
   status: StatusRecord,
   set: ProfileSet,
   ctx: InjectContext,
-): { status?: StatusRecord; base: JsonObject; warning?: string } {
-  const base = removeRecorded(pod, status);
+): { status?: StatusRecord; base: JsonObject; warnings: string[] } {
+  // Entries that are not checked (unknown profile, older version) remove only what is replaced anyway.
+  const scope = recordScope(status, set);
+  const base = removeRecorded(pod, scope.removable);
   const mismatch = recordMismatchIn(pod, status, set, ctx, { unrecordedTargets: 'extend' }, base);
-  if (!mismatch) return { status, base };
+  if (!mismatch) return { status, base, warnings: scope.warnings };
   return {
     base: removeRecorded(pod, { v: 1, profiles: [] }),
-    warning: `${STATUS_ANNOTATION} does not match the pod (${mismatch}); it is ignored, and the pod is treated as not injected`,
+    warnings: [`${STATUS_ANNOTATION} does not match the pod (${mismatch}); it is ignored, and the pod is treated as not injected`],
   };
 }
 
@@ -207,11 +210,11 @@ export function inject(pod: JsonObject, set: ProfileSet, ctx: InjectContext): De
   if (statusError) return corruptStatus(pod, set, ctx, statusError);
   // Selection looks at the pod as it was before injection: labels a profile added must not pull in
   // further profiles on the next run (that would make injection depend on how often it ran).
-  const trust = recorded ? trustedRecord(pod, recorded, set, ctx) : { base: pod };
+  const trust = recorded ? trustedRecord(pod, recorded, set, ctx) : { base: pod, warnings: [] };
   const { status, base } = trust;
   const selection = selectProfiles(base, set, ctx.namespaceLabels ?? {});
   const outcomes: ProfileOutcome[] = selection.skipped.map((s) => ({ profile: s.profile, reason: s.reason, message: s.message }));
-  const warnings = [...selection.warnings, ...(trust.warning ? [trust.warning] : [])];
+  const warnings = [...selection.warnings, ...trust.warnings];
   const finish = (outcome: 'unchanged' | 'denied', reason: ReasonCode, message: string): Decision => ({
     outcome,
     reason,
