@@ -8,6 +8,19 @@ import { readStatus } from './status.ts';
 import { uninject } from './uninject.ts';
 
 const v133 = { namespace: 'shop', kubeVersion: { major: 1, minor: 33 } };
+/** The ServiceAccount token volume exactly as a 1.35 kube-apiserver stores it (test/e2e/record.e2e.test.ts). */
+const TOKEN_NAME = 'kube-api-access-g46j9';
+const TOKEN_VOLUME: JsonObject = {
+  name: TOKEN_NAME,
+  projected: {
+    sources: [
+      { serviceAccountToken: { expirationSeconds: 3607, path: 'token' } },
+      { configMap: { name: 'kube-root-ca.crt', items: [{ key: 'ca.crt', path: 'ca.crt' }] } },
+      { downwardAPI: { items: [{ path: 'namespace', fieldRef: { apiVersion: 'v1', fieldPath: 'metadata.namespace' } }] } },
+    ],
+    defaultMode: 420,
+  },
+};
 const v128 = { namespace: 'shop', kubeVersion: { major: 1, minor: 28 } };
 
 const sidecar = { name: 'agent', image: 'example.com/agent:1' };
@@ -605,7 +618,7 @@ describe('the status record is checked against the pod', () => {
     const defaulted = edited((spec) => {
       const [init, g] = spec.initContainers as JsonObject[];
       const defaults = { terminationMessagePath: '/dev/termination-log', terminationMessagePolicy: 'File', imagePullPolicy: 'IfNotPresent' };
-      const token = { name: 'kube-api-access-x1', mountPath: '/var/run/secrets/kubernetes.io/serviceaccount', readOnly: true };
+      const token = { name: TOKEN_NAME, mountPath: '/var/run/secrets/kubernetes.io/serviceaccount', readOnly: true };
       Object.assign(init as JsonObject, defaults, { resources: {}, volumeMounts: [token] });
       Object.assign(g as JsonObject, defaults, {
         ports: [{ name: 'admin', containerPort: 9901, protocol: 'TCP' }],
@@ -615,10 +628,43 @@ describe('the status record is checked against the pod', () => {
         volumeMounts: [token],
       });
       ((spec.volumes as JsonObject[])[0]?.secret as JsonObject).defaultMode = 420;
-      spec.volumes = [...(spec.volumes as JsonObject[]), { name: 'kube-api-access-x1', projected: { sources: [] } }];
+      spec.volumes = [...(spec.volumes as JsonObject[]), TOKEN_VOLUME];
     });
     const d = inject(defaulted, set(), v133);
     assert.deepEqual([d.outcome, d.reason], ['unchanged', 'already-injected'], d.warnings.join('\n'));
+  });
+
+  test('a mount at the token path counts as the ServiceAccount plugin’s only over exactly its volume', () => {
+    const mount = { name: TOKEN_NAME, mountPath: '/var/run/secrets/kubernetes.io/serviceaccount', readOnly: true };
+    const withVolume = (volume: JsonObject | undefined, name = TOKEN_NAME) =>
+      edited((spec) => {
+        const g = (spec.initContainers as JsonObject[])[1] as JsonObject;
+        g.volumeMounts = [{ ...mount, name }];
+        if (volume) spec.volumes = [...(spec.volumes as JsonObject[]), { ...volume, name }];
+      });
+    const projected = TOKEN_VOLUME.projected as JsonObject;
+    const [token, ca, ns] = projected.sources as [JsonObject, JsonObject, JsonObject];
+    const lookalikes: [string, JsonObject][] = [
+      ['no volume', withVolume(undefined)],
+      ['a hostPath volume', withVolume({ hostPath: { path: '/var/lib/kubelet/pods' } })],
+      [
+        'another token audience',
+        withVolume({
+          projected: { ...projected, sources: [{ serviceAccountToken: { ...(token?.serviceAccountToken as JsonObject), audience: 'x' } }, ca, ns] },
+        }),
+      ],
+      [
+        'another CA configMap',
+        withVolume({ projected: { ...projected, sources: [token, { configMap: { name: 'mine', items: [{ key: 'ca.crt', path: 'ca.crt' }] } }, ns] } }),
+      ],
+      ['another name', withVolume(TOKEN_VOLUME, 'kube-api-access-mine-too-long')],
+    ];
+    for (const [what, p] of lookalikes) {
+      const d = inject(p, set(), v133);
+      assert.deepEqual([d.outcome, d.reason], ['denied', 'name-conflict'], what);
+      assert.match(d.warnings.join('\n'), /init container "guard": .*volumeMounts/, what);
+    }
+    assert.equal(inject(withVolume(TOKEN_VOLUME), set(), v133).reason, 'already-injected');
   });
 
   test('a defaulted field with another value than its default does not', () => {

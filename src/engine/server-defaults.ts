@@ -27,20 +27,51 @@ export interface Shape {
   fields?: Readonly<Record<string, Shape>>;
   /** The shape of every list item or map value. */
   each?: Shape;
-  /** List items an admission plugin adds to every container, which the pod may have beyond the profile's. */
-  extraItem?: (item: JsonValue) => boolean;
+  /** The list without the items an admission plugin adds to every container, which the pod may have beyond the profile's. */
+  withoutExtra?: (items: readonly JsonValue[], pod: JsonObject) => readonly JsonValue[];
   /** A string compared by value as a quantity: the API server writes `0.5` back as `500m`. */
   quantity?: boolean;
 }
 
-/** The ServiceAccount admission plugin mounts the API token into every container, sidecars too. */
-const isTokenMount = (m: JsonValue): boolean =>
+const TOKEN_PATH = '/var/run/secrets/kubernetes.io/serviceaccount';
+/** The plugin names the volume `kube-api-access-` and five random characters. */
+const TOKEN_VOLUME_NAME = /^kube-api-access-[a-z0-9]{5}$/;
+
+/** The volume the ServiceAccount admission plugin adds (plugin/pkg/admission/serviceaccount, as a 1.35 API server stores it). */
+const tokenVolume = (name: string): JsonObject => ({
+  name,
+  projected: {
+    sources: [
+      { serviceAccountToken: { expirationSeconds: 3607, path: 'token' } },
+      { configMap: { name: 'kube-root-ca.crt', items: [{ key: 'ca.crt', path: 'ca.crt' }] } },
+      { downwardAPI: { items: [{ path: 'namespace', fieldRef: { apiVersion: 'v1', fieldPath: 'metadata.namespace' } }] } },
+    ],
+    defaultMode: 420,
+  },
+});
+
+const isTokenMountShape = (m: JsonValue): m is JsonObject =>
   isObject(m) &&
-  m.mountPath === '/var/run/secrets/kubernetes.io/serviceaccount' &&
+  m.mountPath === TOKEN_PATH &&
   m.readOnly === true &&
   typeof m.name === 'string' &&
-  m.name.startsWith('kube-api-access-') &&
+  TOKEN_VOLUME_NAME.test(m.name) &&
   Object.keys(m).length === 3;
+
+/**
+ * The mounts without the service-account token mount the plugin adds to every container, sidecars
+ * too. It counts only over exactly the plugin's volume: a mount at the token path from a volume of
+ * the pod's choosing (a hostPath) is the pod's own. One such mount at most, so the volume list is
+ * read once.
+ */
+function withoutTokenMount(mounts: readonly JsonValue[], pod: JsonObject): readonly JsonValue[] {
+  const candidates = mounts.filter(isTokenMountShape);
+  const [mount] = candidates;
+  if (candidates.length !== 1 || !mount) return mounts;
+  const volumes = isObject(pod.spec) && Array.isArray(pod.spec.volumes) ? pod.spec.volumes : [];
+  const volume = volumes.find((v) => isObject(v) && v.name === mount.name);
+  return deepEqual(volume, tokenVolume(mount.name as string)) ? mounts.filter((m) => m !== mount) : mounts;
+}
 
 /** `Always` for `:latest` or no tag, else `IfNotPresent` (a digest without a tag included). */
 function defaultPullPolicy(image: JsonValue | undefined): string | undefined {
@@ -82,7 +113,7 @@ export const CONTAINER: Shape = {
     readinessProbe: PROBE,
     startupProbe: PROBE,
     lifecycle: { fields: { postStart: HANDLER, preStop: HANDLER } },
-    volumeMounts: { extraItem: isTokenMount },
+    volumeMounts: { withoutExtra: withoutTokenMount },
   },
 };
 
@@ -138,7 +169,7 @@ export function difference(
   }
   if (Array.isArray(expected)) {
     if (!Array.isArray(actual)) return `${here} is not a list`;
-    const items = shape.extraItem ? actual.filter((a) => !shape.extraItem?.(a)) : actual;
+    const items = shape.withoutExtra ? shape.withoutExtra(actual, pod) : actual;
     if (items.length !== expected.length) return `${here} has ${items.length} items, the profile sets ${expected.length}`;
     for (const [i, e] of expected.entries()) {
       const d = difference(items[i], e, shape.each ?? EXACT, pod, `${path}[${i}]`);
@@ -174,7 +205,7 @@ const isScalarQuantity = (v: JsonValue) => typeof v === 'string' || typeof v ===
 function isServerDefault(holder: JsonObject, key: string, shape: Shape, pod: JsonObject, parent: JsonObject | undefined): boolean {
   const value = holder[key] as JsonValue;
   const inner = shape.fields?.[key];
-  if (inner?.extraItem && Array.isArray(value) && value.every(inner.extraItem)) return true;
+  if (inner?.withoutExtra && Array.isArray(value) && inner.withoutExtra(value, pod).length === 0) return true;
   const d = shape.defaults && (Object.hasOwn(shape.defaults, key) ? shape.defaults[key] : shape.defaults['*']);
   if (d === undefined) return false;
   const want = typeof d === 'function' ? d({ holder, parent, key, pod }) : d;
