@@ -611,7 +611,10 @@ describe('the status record is checked against the pod', () => {
     const otherMode = rewrite((r) => {
       r.mode = 'classic';
     }, native);
-    assert.match(inject(otherMode, native, v133).warnings.join('\n'), /recorded as classic sidecars, and the profile's sidecarMode is native/);
+    assert.match(
+      inject(otherMode, native, v133).warnings.join('\n'),
+      /recorded as classic sidecars, and the profile's sidecarMode native gives native ones here/,
+    );
   });
 
   test('fields the API server defaults, at their default values, still count as injected', () => {
@@ -721,6 +724,43 @@ describe('the status record is checked against the pod', () => {
     assert.deepEqual([d.outcome, d.reason], ['injected', 'updated'], d.message);
     assert.equal((initOf(d.pod)[1] as JsonObject).securityContext, undefined);
     assert.ok(settled(d.pod));
+  });
+
+  test('a copied record with the pod’s own init container moved before the mandatory sidecar does not hold', () => {
+    const own = { name: 'evil-init', image: 'curl:8', command: ['sh', '-c', 'curl http://internal'] };
+    const first = inject(pod(undefined, { initContainers: [own], containers: [{ name: 'app', image: 'app:1' }] }), set(), v133);
+    assert.deepEqual(
+      initOf(first.pod).map((c) => c.name),
+      ['guard-init', 'guard', 'evil-init'],
+    );
+    assert.ok(settled(first.pod));
+    const reorder = (names: string[]) => {
+      const copy = structuredClone(first.pod) as JsonObject;
+      const byName = new Map(initOf(copy).map((c) => [c.name, c]));
+      specOf(copy).initContainers = names.map((n) => byName.get(n) as JsonObject);
+      return deepFreeze(copy) as JsonObject;
+    };
+    const cases: [string[], RegExp][] = [
+      [['evil-init', 'guard-init', 'guard'], /init container "guard-init" runs after the pod's own init container "evil-init"/],
+      [['guard-init', 'evil-init', 'guard'], /init container "guard" runs after the pod's own init container "evil-init"/],
+      [['guard', 'guard-init', 'evil-init'], /init container "guard-init" is not in the place injection gives it/],
+    ];
+    for (const [names, why] of cases) {
+      const d = inject(reorder(names), set(), v133);
+      assert.notEqual(d.reason, 'already-injected', names.join());
+      assert.match(d.warnings.join('\n'), why);
+    }
+  });
+
+  test('with sidecarMode auto, classic output copied onto a cluster with native sidecars does not hold', () => {
+    const auto = set({ sidecarMode: 'auto' });
+    const classic = inject(pod(undefined), auto, { ...v133, kubeVersion: { major: 1, minor: 28 } });
+    assert.equal(classic.outcome, 'injected');
+    assert.ok((specOf(classic.pod).containers as JsonObject[]).some((c) => c.name === 'guard'));
+    const d = inject(classic.pod, auto, v133);
+    assert.deepEqual([d.outcome, d.reason], ['denied', 'name-conflict']);
+    assert.match(d.warnings.join('\n'), /recorded as classic sidecars, and the profile's sidecarMode auto gives native ones here/);
+    assert.equal(inject(classic.pod, auto, { ...v133, kubeVersion: { major: 1, minor: 28 } }).reason, 'already-injected');
   });
 
   test('a record entry of an unknown profile or an older version removes no other webhook’s sidecar', () => {

@@ -12,7 +12,7 @@ import { applyPatch } from './patch-apply.ts';
 import { diff, type PatchOp } from './patch-diff.ts';
 import type { ProfileSet, SidecarProfile } from './profile.ts';
 import { ERROR_REASONS, REASONS, type ReasonCode } from './reasons.ts';
-import { type CheckOptions, recordMismatch } from './record-check.ts';
+import { type CheckOptions, type InitOrder, initOrderMismatch, recordMismatch } from './record-check.ts';
 import { recordScope } from './record-scope.ts';
 import { RenderError, renderParts } from './render.ts';
 import { selectProfiles } from './select.ts';
@@ -58,6 +58,12 @@ export interface Decision {
 /** Kubernetes 1.29 turned native sidecars (SidecarContainers) on by default. */
 export function supportsNativeSidecars(v: KubeVersion): boolean {
   return v.major > 1 || (v.major === 1 && v.minor >= 29);
+}
+
+/** The mode a profile's sidecars get on this cluster. */
+export function sidecarModeFor(p: SidecarProfile, v: KubeVersion): 'native' | 'classic' {
+  if (p.sidecarMode !== 'auto') return p.sidecarMode;
+  return supportsNativeSidecars(v) ? 'native' : 'classic';
 }
 
 /**
@@ -153,26 +159,24 @@ export function recordMismatchIn(
   const injected = new Set(status.profiles.flatMap((r) => [...(r.containers ?? []), ...(r.initContainers ?? [])]));
   const annotations = stringMap(isObject(pod.metadata) ? pod.metadata.annotations : undefined);
   const values = templateValuesFor(base, ctx);
+  const order: InitOrder = { rendered: [], recorded: new Set() };
   for (const r of status.profiles) {
     const p = set.byName.get(r.name);
     if (!p || p.hash !== r.hash) continue;
     let detail: string | undefined;
     try {
-      detail = recordMismatch(
-        pod,
-        r,
-        p,
-        renderParts(p, () => values(p), annotations),
-        injected,
-        o,
-      );
+      const parts = renderParts(p, () => values(p), annotations);
+      detail = recordMismatch(pod, r, p, parts, { injected, mode: sidecarModeFor(p, ctx.kubeVersion) }, o);
+      const native = r.mode === 'native' ? parts.containers : [];
+      for (const c of [...parts.initContainers, ...native]) order.rendered.push(nameOf(c) as string);
+      for (const n of r.initContainers ?? []) order.recorded.add(n);
     } catch (e) {
       if (!(e instanceof RenderError)) throw e;
       detail = e.message;
     }
     if (detail) return `profile ${JSON.stringify(p.name)} at version ${p.version}: ${detail}`;
   }
-  return undefined;
+  return initOrderMismatch(pod, order);
 }
 
 /**
@@ -313,7 +317,7 @@ export function inject(pod: JsonObject, set: ProfileSet, ctx: InjectContext): De
         return undefined;
       };
 
-      const mode = profile.sidecarMode === 'auto' ? (supportsNativeSidecars(ctx.kubeVersion) ? 'native' : 'classic') : profile.sidecarMode;
+      const mode = sidecarModeFor(profile, ctx.kubeVersion);
       if (mode === 'native' && !supportsNativeSidecars(ctx.kubeVersion) && profile.containers.length > 0) {
         const d = fail(
           'unsupported-kube-version',
