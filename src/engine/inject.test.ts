@@ -670,6 +670,35 @@ describe('the status record is checked against the pod', () => {
     assert.equal(inject(withVolume(TOKEN_VOLUME), set(), v133).reason, 'already-injected');
   });
 
+  test('what LimitRanger and AlwaysPullImages add to a sidecar on reinvocation still counts as injected', () => {
+    const plugins = edited((spec) => {
+      const [init, g] = spec.initContainers as [JsonObject, JsonObject];
+      // The profile sets no resources on guard-init: a LimitRange's default and defaultRequest fill them in.
+      Object.assign(init, { imagePullPolicy: 'Always', resources: { limits: { cpu: '1', memory: '512Mi' }, requests: { cpu: '100m', memory: '128Mi' } } });
+      // guard sets requests.cpu and limits for cpu and memory: requests.memory comes from its limit, nothing else is added.
+      Object.assign(g, {
+        imagePullPolicy: 'Always',
+        resources: { requests: { cpu: '50m', memory: '64Mi' }, limits: { memory: '64Mi', cpu: '500m', 'ephemeral-storage': '1Gi' } },
+      });
+    });
+    const d = inject(plugins, set(), v133);
+    assert.deepEqual([d.outcome, d.reason], ['unchanged', 'already-injected'], d.warnings.join('\n'));
+    const notPlugins: [string, (init: JsonObject, g: JsonObject) => void][] = [
+      [
+        'a request other than the profile’s limit',
+        (_, g) => Object.assign(g, { resources: { requests: { cpu: '50m', memory: '1Mi' }, limits: { memory: '64Mi', cpu: '0.5' } } }),
+      ],
+      ['a limit other than the profile’s', (_, g) => Object.assign(g, { resources: { requests: { cpu: '50m' }, limits: { memory: '1Mi', cpu: '0.5' } } })],
+      ['a resource that is no quantity', (init) => Object.assign(init, { resources: { limits: { cpu: 'lots' } } })],
+      ['another resources field', (init) => Object.assign(init, { resources: { claims: [{ name: 'gpu' }] } })],
+      ['imagePullPolicy Never', (init) => Object.assign(init, { imagePullPolicy: 'Never' })],
+    ];
+    for (const [what, change] of notPlugins) {
+      const p = edited((spec) => change(...(spec.initContainers as [JsonObject, JsonObject])));
+      assert.deepEqual(inject(p, set(), v133).outcome, 'denied', what);
+    }
+  });
+
   test('a defaulted field with another value than its default does not', () => {
     const cases: [string, (g: JsonObject) => void][] = [
       ['imagePullPolicy', (g) => Object.assign(g, { imagePullPolicy: 'Never' })],

@@ -11,12 +11,14 @@
 import { deepEqual, isObject, type JsonObject, type JsonValue } from './json.ts';
 import { parseQuantity } from './quantity.ts';
 
-/** Where a default is computed: the object holding the field, the object holding that, the pod. */
+/** Where a default is computed: the object holding the field, the object holding that, the pod, and what the profile sets for holder and parent. */
 interface At {
   holder: JsonObject;
   parent: JsonObject | undefined;
   key: string;
   pod: JsonObject;
+  expected: JsonObject;
+  expectedParent: JsonObject | undefined;
 }
 
 /** The fields of an object (or list item) that the API server fills in, and how to compare what it holds. */
@@ -31,6 +33,8 @@ export interface Shape {
   withoutExtra?: (items: readonly JsonValue[], pod: JsonObject) => readonly JsonValue[];
   /** A string compared by value as a quantity: the API server writes `0.5` back as `500m`. */
   quantity?: boolean;
+  /** A value an admission plugin sets whatever the profile says. */
+  forced?: JsonValue;
 }
 
 const TOKEN_PATH = '/var/run/secrets/kubernetes.io/serviceaccount';
@@ -83,7 +87,28 @@ function defaultPullPolicy(image: JsonValue | undefined): string | undefined {
   return tag === 'latest' || (tag === undefined && at < 0) ? 'Always' : 'IfNotPresent';
 }
 
-const QUANTITIES: Shape = { each: { quantity: true } };
+const isQuantity = (v: JsonValue | undefined) => typeof v === 'string' && parseQuantity(v) !== undefined;
+const quantityMap = (v: JsonValue | undefined): v is JsonObject => isObject(v) && Object.values(v).every(isQuantity);
+
+/**
+ * LimitRanger fills in a namespace LimitRange's `default` limits and `defaultRequest` requests for
+ * the resources a container leaves out, sidecars too. A limit the profile does not set may so be
+ * any quantity; a request the profile does not set equals the profile's limit (SetDefaults_Pod)
+ * where it sets one, else any quantity.
+ */
+const anyQuantity = ({ holder, key }: At) => (isQuantity(holder[key]) ? holder[key] : undefined);
+const defaultedRequest = (at: At) => (limitOf(at.expectedParent, at.key) !== undefined ? limitOf(at.parent, at.key) : anyQuantity(at));
+function defaultedRequests({ holder, expected }: At): JsonValue | undefined {
+  if (!quantityMap(holder.requests)) return undefined;
+  const ok = Object.entries(holder.requests).every(([k, v]) => (limitOf(expected, k) !== undefined ? limitOf(holder, k) === v : true));
+  return ok ? holder.requests : undefined;
+}
+/** The resources of a container for which the profile sets none: LimitRanger's, or none. */
+function limitRangerResources({ holder }: At): JsonValue {
+  const r = holder.resources;
+  const fromPlugin = isObject(r) && Object.keys(r).every((k) => (k === 'limits' || k === 'requests') && quantityMap(r[k]));
+  return fromPlugin ? r : {};
+}
 const FIELD_REF: Shape = { defaults: { apiVersion: 'v1' } };
 const RESOURCE_FIELD_REF: Shape = { defaults: { divisor: '0' }, fields: { divisor: { quantity: true } } };
 const HTTP_GET: Shape = { defaults: { path: '/', scheme: 'HTTP' } };
@@ -99,13 +124,18 @@ export const CONTAINER: Shape = {
     terminationMessagePath: '/dev/termination-log',
     terminationMessagePolicy: 'File',
     imagePullPolicy: ({ holder }) => defaultPullPolicy(holder.image),
-    resources: {},
+    resources: limitRangerResources,
   },
   fields: {
+    // AlwaysPullImages sets Always on every container.
+    imagePullPolicy: { forced: 'Always' },
     resources: {
-      // Requests default to the limits, per resource (SetDefaults_Pod).
-      defaults: { requests: ({ holder }) => (isObject(holder.limits) ? holder.limits : undefined) },
-      fields: { limits: QUANTITIES, requests: { each: { quantity: true }, defaults: { '*': ({ parent, key }) => limitOf(parent, key) } } },
+      // Requests default to the limits, per resource (SetDefaults_Pod); LimitRanger adds the rest.
+      defaults: { requests: defaultedRequests, limits: ({ holder }) => (quantityMap(holder.limits) ? holder.limits : undefined) },
+      fields: {
+        limits: { each: { quantity: true }, defaults: { '*': anyQuantity } },
+        requests: { each: { quantity: true }, defaults: { '*': defaultedRequest } },
+      },
     },
     ports: { each: { defaults: { protocol: 'TCP', hostPort: ({ holder, pod }) => (hostNetwork(pod) ? holder.containerPort : undefined) } } },
     env: { each: { fields: { valueFrom: { fields: { fieldRef: FIELD_REF, resourceFieldRef: RESOURCE_FIELD_REF } } } } },
@@ -117,8 +147,9 @@ export const CONTAINER: Shape = {
   },
 };
 
-function limitOf(resources: JsonObject | undefined, key: string): JsonValue | undefined {
-  const limits = resources?.limits;
+function limitOf(resources: JsonValue | undefined, key: string): JsonValue | undefined {
+  if (!isObject(resources)) return undefined;
+  const limits = resources.limits;
   return isObject(limits) && Object.hasOwn(limits, key) ? limits[key] : undefined;
 }
 
@@ -160,9 +191,11 @@ export function difference(
   pod: JsonObject,
   path = '',
   parent?: JsonObject,
+  expectedParent?: JsonObject,
 ): string | undefined {
   const here = path || 'the item';
   if (actual === undefined) return `${here} is missing`;
+  if (shape.forced !== undefined && actual === shape.forced) return undefined;
   if (shape.quantity && isScalarQuantity(actual) && isScalarQuantity(expected)) {
     const a = parseQuantity(String(actual));
     return a !== undefined && a === parseQuantity(String(expected)) ? undefined : `${here} is not the quantity the profile sets`;
@@ -187,11 +220,12 @@ export function difference(
         pod,
         `${path}.${keyText(k)}`,
         actual,
+        expected,
       );
       if (d) return d;
     }
     for (const k of Object.keys(actual)) {
-      if (!Object.hasOwn(expected, k) && !isServerDefault(actual, k, shape, pod, parent))
+      if (!Object.hasOwn(expected, k) && !isServerDefault(actual, k, shape, pod, { parent, expected, expectedParent }))
         return `${path}.${keyText(k)} is set, and the profile does not set it`;
     }
     return undefined;
@@ -202,13 +236,13 @@ export function difference(
 const isScalarQuantity = (v: JsonValue) => typeof v === 'string' || typeof v === 'number';
 
 /** Whether `holder[key]`, which the profile does not set, is what the API server would have put there. */
-function isServerDefault(holder: JsonObject, key: string, shape: Shape, pod: JsonObject, parent: JsonObject | undefined): boolean {
+function isServerDefault(holder: JsonObject, key: string, shape: Shape, pod: JsonObject, at: Pick<At, 'parent' | 'expected' | 'expectedParent'>): boolean {
   const value = holder[key] as JsonValue;
   const inner = shape.fields?.[key];
   if (inner?.withoutExtra && Array.isArray(value) && inner.withoutExtra(value, pod).length === 0) return true;
   const d = shape.defaults && (Object.hasOwn(shape.defaults, key) ? shape.defaults[key] : shape.defaults['*']);
   if (d === undefined) return false;
-  const want = typeof d === 'function' ? d({ holder, parent, key, pod }) : d;
+  const want = typeof d === 'function' ? d({ holder, key, pod, ...at }) : d;
   if (want === undefined) return false;
-  return deepEqual(value, want) || difference(value, want, inner ?? shape.each ?? EXACT, pod, '', holder) === undefined;
+  return deepEqual(value, want) || difference(value, want, inner ?? shape.each ?? EXACT, pod, '', holder, at.expected) === undefined;
 }
