@@ -540,7 +540,11 @@ function checkReinjection(s: Scenario, next: ProfilesSpec): void {
   const { status } = readStatus(input);
   const leftover = status ? recordScope(status, setB).warnings : [];
   if (d.outcome !== 'injected' || leftover.length === 0) assert.deepStrictEqual(u.pod, first.original);
-  else assert.ok(leftover.every((w) => d.warnings.includes(w)), 'what stays is named in a warning');
+  else
+    assert.ok(
+      leftover.every((w) => d.warnings.includes(w)),
+      'what stays is named in a warning',
+    );
   if (d.outcome !== 'denied') {
     const again = inject(deepFreeze(d.pod), setB, s.ctx);
     assert.equal(again.outcome, 'unchanged', again.message);
