@@ -146,7 +146,8 @@ function corruptStatus(pod: JsonObject, set: ProfileSet, ctx: InjectContext, sta
 /**
  * Why the pod does not hold what its status record claims, or undefined when it does. Checked are
  * the entries whose profile exists at the recorded hash: an older version cannot be rendered again,
- * so of those injection removes only what the current version replaces (record-scope.ts). `base` is the pod before injection (what templates read).
+ * so of those injection removes only what the current version replaces (record-scope.ts). `base`
+ * is the pod before injection (what templates read).
  */
 export function recordMismatchIn(
   pod: JsonObject,

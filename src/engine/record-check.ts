@@ -137,12 +137,12 @@ export function recordMismatch(
   r: ProfileRecord,
   p: SidecarProfile,
   parts: Parts,
-  cluster: { injected: ReadonlySet<string>; mode: 'native' | 'classic' },
+  here: { injected: ReadonlySet<string>; mode: 'native' | 'classic' },
   o: CheckOptions,
 ): string | undefined {
   // With sidecarMode auto the cluster's version decides: classic output copied onto a newer cluster is not injected.
-  if (r.mode !== cluster.mode) return `recorded as ${r.mode} sidecars, and the profile's sidecarMode ${p.sidecarMode} gives ${cluster.mode} ones here`;
-  const { injected } = cluster;
+  if (r.mode !== here.mode) return `recorded as ${r.mode} sidecars, and the profile's sidecarMode ${p.sidecarMode} gives ${here.mode} ones here`;
+  const { injected } = here;
   const spec = isObject(pod.spec) ? pod.spec : {};
   const meta = isObject(pod.metadata) ? pod.metadata : {};
   const keepPod = p.conflictPolicy === 'keep-pod';
