@@ -8,6 +8,19 @@ import { readStatus } from './status.ts';
 import { uninject } from './uninject.ts';
 
 const v133 = { namespace: 'shop', kubeVersion: { major: 1, minor: 33 } };
+/** The ServiceAccount token volume exactly as a 1.35 kube-apiserver stores it (test/e2e/record.e2e.test.ts). */
+const TOKEN_NAME = 'kube-api-access-g46j9';
+const TOKEN_VOLUME: JsonObject = {
+  name: TOKEN_NAME,
+  projected: {
+    sources: [
+      { serviceAccountToken: { expirationSeconds: 3607, path: 'token' } },
+      { configMap: { name: 'kube-root-ca.crt', items: [{ key: 'ca.crt', path: 'ca.crt' }] } },
+      { downwardAPI: { items: [{ path: 'namespace', fieldRef: { apiVersion: 'v1', fieldPath: 'metadata.namespace' } }] } },
+    ],
+    defaultMode: 420,
+  },
+};
 const v128 = { namespace: 'shop', kubeVersion: { major: 1, minor: 28 } };
 
 const sidecar = { name: 'agent', image: 'example.com/agent:1' };
@@ -598,14 +611,17 @@ describe('the status record is checked against the pod', () => {
     const otherMode = rewrite((r) => {
       r.mode = 'classic';
     }, native);
-    assert.match(inject(otherMode, native, v133).warnings.join('\n'), /recorded as classic sidecars, and the profile's sidecarMode is native/);
+    assert.match(
+      inject(otherMode, native, v133).warnings.join('\n'),
+      /recorded as classic sidecars, and the profile's sidecarMode native gives native ones here/,
+    );
   });
 
   test('fields the API server defaults, at their default values, still count as injected', () => {
     const defaulted = edited((spec) => {
       const [init, g] = spec.initContainers as JsonObject[];
       const defaults = { terminationMessagePath: '/dev/termination-log', terminationMessagePolicy: 'File', imagePullPolicy: 'IfNotPresent' };
-      const token = { name: 'kube-api-access-x1', mountPath: '/var/run/secrets/kubernetes.io/serviceaccount', readOnly: true };
+      const token = { name: TOKEN_NAME, mountPath: '/var/run/secrets/kubernetes.io/serviceaccount', readOnly: true };
       Object.assign(init as JsonObject, defaults, { resources: {}, volumeMounts: [token] });
       Object.assign(g as JsonObject, defaults, {
         ports: [{ name: 'admin', containerPort: 9901, protocol: 'TCP' }],
@@ -615,10 +631,72 @@ describe('the status record is checked against the pod', () => {
         volumeMounts: [token],
       });
       ((spec.volumes as JsonObject[])[0]?.secret as JsonObject).defaultMode = 420;
-      spec.volumes = [...(spec.volumes as JsonObject[]), { name: 'kube-api-access-x1', projected: { sources: [] } }];
+      spec.volumes = [...(spec.volumes as JsonObject[]), TOKEN_VOLUME];
     });
     const d = inject(defaulted, set(), v133);
     assert.deepEqual([d.outcome, d.reason], ['unchanged', 'already-injected'], d.warnings.join('\n'));
+  });
+
+  test('a mount at the token path counts as the ServiceAccount plugin’s only over exactly its volume', () => {
+    const mount = { name: TOKEN_NAME, mountPath: '/var/run/secrets/kubernetes.io/serviceaccount', readOnly: true };
+    const withVolume = (volume: JsonObject | undefined, name = TOKEN_NAME) =>
+      edited((spec) => {
+        const g = (spec.initContainers as JsonObject[])[1] as JsonObject;
+        g.volumeMounts = [{ ...mount, name }];
+        if (volume) spec.volumes = [...(spec.volumes as JsonObject[]), { ...volume, name }];
+      });
+    const projected = TOKEN_VOLUME.projected as JsonObject;
+    const [token, ca, ns] = projected.sources as [JsonObject, JsonObject, JsonObject];
+    const lookalikes: [string, JsonObject][] = [
+      ['no volume', withVolume(undefined)],
+      ['a hostPath volume', withVolume({ hostPath: { path: '/var/lib/kubelet/pods' } })],
+      [
+        'another token audience',
+        withVolume({
+          projected: { ...projected, sources: [{ serviceAccountToken: { ...(token?.serviceAccountToken as JsonObject), audience: 'x' } }, ca, ns] },
+        }),
+      ],
+      [
+        'another CA configMap',
+        withVolume({ projected: { ...projected, sources: [token, { configMap: { name: 'mine', items: [{ key: 'ca.crt', path: 'ca.crt' }] } }, ns] } }),
+      ],
+      ['another name', withVolume(TOKEN_VOLUME, 'kube-api-access-mine-too-long')],
+    ];
+    for (const [what, p] of lookalikes) {
+      const d = inject(p, set(), v133);
+      assert.deepEqual([d.outcome, d.reason], ['denied', 'name-conflict'], what);
+      assert.match(d.warnings.join('\n'), /init container "guard": .*volumeMounts/, what);
+    }
+    assert.equal(inject(withVolume(TOKEN_VOLUME), set(), v133).reason, 'already-injected');
+  });
+
+  test('what LimitRanger and AlwaysPullImages add to a sidecar on reinvocation still counts as injected', () => {
+    const plugins = edited((spec) => {
+      const [init, g] = spec.initContainers as [JsonObject, JsonObject];
+      // The profile sets no resources on guard-init: a LimitRange's default and defaultRequest fill them in.
+      Object.assign(init, { imagePullPolicy: 'Always', resources: { limits: { cpu: '1', memory: '512Mi' }, requests: { cpu: '100m', memory: '128Mi' } } });
+      // guard sets requests.cpu and limits for cpu and memory: requests.memory comes from its limit, nothing else is added.
+      Object.assign(g, {
+        imagePullPolicy: 'Always',
+        resources: { requests: { cpu: '50m', memory: '64Mi' }, limits: { memory: '64Mi', cpu: '500m', 'ephemeral-storage': '1Gi' } },
+      });
+    });
+    const d = inject(plugins, set(), v133);
+    assert.deepEqual([d.outcome, d.reason], ['unchanged', 'already-injected'], d.warnings.join('\n'));
+    const notPlugins: [string, (init: JsonObject, g: JsonObject) => void][] = [
+      [
+        'a request other than the profile’s limit',
+        (_, g) => Object.assign(g, { resources: { requests: { cpu: '50m', memory: '1Mi' }, limits: { memory: '64Mi', cpu: '0.5' } } }),
+      ],
+      ['a limit other than the profile’s', (_, g) => Object.assign(g, { resources: { requests: { cpu: '50m' }, limits: { memory: '1Mi', cpu: '0.5' } } })],
+      ['a resource that is no quantity', (init) => Object.assign(init, { resources: { limits: { cpu: 'lots' } } })],
+      ['another resources field', (init) => Object.assign(init, { resources: { claims: [{ name: 'gpu' }] } })],
+      ['imagePullPolicy Never', (init) => Object.assign(init, { imagePullPolicy: 'Never' })],
+    ];
+    for (const [what, change] of notPlugins) {
+      const p = edited((spec) => change(...(spec.initContainers as [JsonObject, JsonObject])));
+      assert.deepEqual(inject(p, set(), v133).outcome, 'denied', what);
+    }
   });
 
   test('a defaulted field with another value than its default does not', () => {
@@ -674,6 +752,91 @@ describe('the status record is checked against the pod', () => {
     const d = inject(lookalike, set(), v133);
     assert.deepEqual([d.outcome, d.reason], ['injected', 'updated'], d.message);
     assert.equal((initOf(d.pod)[1] as JsonObject).securityContext, undefined);
+    assert.ok(settled(d.pod));
+  });
+
+  test('a copied record with the pod’s own init container moved before the mandatory sidecar does not hold', () => {
+    const own = { name: 'evil-init', image: 'curl:8', command: ['sh', '-c', 'curl http://internal'] };
+    const first = inject(pod(undefined, { initContainers: [own], containers: [{ name: 'app', image: 'app:1' }] }), set(), v133);
+    assert.deepEqual(
+      initOf(first.pod).map((c) => c.name),
+      ['guard-init', 'guard', 'evil-init'],
+    );
+    assert.ok(settled(first.pod));
+    const reorder = (names: string[]) => {
+      const copy = structuredClone(first.pod) as JsonObject;
+      const byName = new Map(initOf(copy).map((c) => [c.name, c]));
+      specOf(copy).initContainers = names.map((n) => byName.get(n) as JsonObject);
+      return deepFreeze(copy) as JsonObject;
+    };
+    const cases: [string[], RegExp][] = [
+      [['evil-init', 'guard-init', 'guard'], /init container "guard-init" runs after the pod's own init container "evil-init"/],
+      [['guard-init', 'evil-init', 'guard'], /init container "guard" runs after the pod's own init container "evil-init"/],
+      [['guard', 'guard-init', 'evil-init'], /init container "guard-init" is not in the place injection gives it/],
+    ];
+    for (const [names, why] of cases) {
+      const d = inject(reorder(names), set(), v133);
+      assert.notEqual(d.reason, 'already-injected', names.join());
+      assert.match(d.warnings.join('\n'), why);
+    }
+  });
+
+  test('with sidecarMode auto, classic output copied onto a cluster with native sidecars does not hold', () => {
+    const auto = set({ sidecarMode: 'auto' });
+    const classic = inject(pod(undefined), auto, { ...v133, kubeVersion: { major: 1, minor: 28 } });
+    assert.equal(classic.outcome, 'injected');
+    assert.ok((specOf(classic.pod).containers as JsonObject[]).some((c) => c.name === 'guard'));
+    const d = inject(classic.pod, auto, v133);
+    assert.deepEqual([d.outcome, d.reason], ['denied', 'name-conflict']);
+    assert.match(d.warnings.join('\n'), /recorded as classic sidecars, and the profile's sidecarMode auto gives native ones here/);
+    assert.equal(inject(classic.pod, auto, { ...v133, kubeVersion: { major: 1, minor: 28 } }).reason, 'already-injected');
+  });
+
+  test('a record entry of an unknown profile or an older version removes no other webhook’s sidecar', () => {
+    // What an earlier webhook added: a container and its volume, named by a forged record.
+    const other = pod(undefined, {
+      containers: [
+        { name: 'app', image: 'app:1' },
+        { name: 'security-agent', image: 'vendor/agent:1', volumeMounts: [{ name: 'agent-socket', mountPath: '/run/agent' }] },
+      ],
+      volumes: [{ name: 'agent-socket', emptyDir: {} }],
+    });
+    const claims = { containers: ['security-agent'], volumes: ['agent-socket'] };
+    for (const entry of [
+      { name: 'gone', version: '1', hash: 'x', mode: 'classic', ...claims },
+      { name: 'guard', version: '0.9', hash: 'old', mode: 'native', ...claims },
+    ]) {
+      const forged = deepFreeze({
+        ...other,
+        metadata: { ...(other.metadata as JsonObject), annotations: { 'outrigger.dev/status': JSON.stringify({ v: 1, profiles: [entry] }) } },
+      }) as JsonObject;
+      const d = inject(forged, set(), v133);
+      assert.equal(d.outcome, 'injected', d.message);
+      assert.deepEqual(
+        (specOf(d.pod).containers as JsonObject[]).map((c) => c.name),
+        ['app', 'security-agent'],
+        entry.name,
+      );
+      assert.ok(
+        (specOf(d.pod).volumes as JsonObject[]).some((v) => v.name === 'agent-socket'),
+        entry.name,
+      );
+      assert.ok(!d.patch.some((op) => op.op === 'remove' && op.path === '/spec/containers/1'), entry.name);
+      assert.match(d.warnings.join('\n'), /"security-agent", "agent-socket": left in the pod/);
+    }
+  });
+
+  test('on update, what the older version added and the current one still adds is replaced; the rest stays, with a warning', () => {
+    const old = injectedPod(set({ version: '0.9', volumes: [...guard.volumes, { name: 'guard-cache', emptyDir: {} }] }));
+    const d = inject(old, set(), v133);
+    assert.deepEqual([d.outcome, d.reason], ['injected', 'updated'], d.message);
+    assert.deepEqual(
+      initOf(d.pod).map((c) => c.name),
+      ['guard-init', 'guard'],
+    );
+    const volumes = (specOf(d.pod).volumes as JsonObject[]).map((v) => v.name);
+    assert.deepEqual(volumes.sort(), ['guard-cache', 'guard-certs']);
+    assert.match(d.warnings.join('\n'), /version "0\.9", and the current version does not add "guard-cache": left in the pod/);
     assert.ok(settled(d.pod));
   });
 

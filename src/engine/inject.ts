@@ -12,7 +12,8 @@ import { applyPatch } from './patch-apply.ts';
 import { diff, type PatchOp } from './patch-diff.ts';
 import type { ProfileSet, SidecarProfile } from './profile.ts';
 import { ERROR_REASONS, REASONS, type ReasonCode } from './reasons.ts';
-import { type CheckOptions, recordMismatch } from './record-check.ts';
+import { type CheckOptions, type InitOrder, initOrderMismatch, recordMismatch } from './record-check.ts';
+import { recordScope } from './record-scope.ts';
 import { RenderError, renderParts } from './render.ts';
 import { selectProfiles } from './select.ts';
 import { NULL_SUFFIX, type ProfileRecord, readStatus, STATUS_ANNOTATION, type StatusRecord } from './status.ts';
@@ -57,6 +58,12 @@ export interface Decision {
 /** Kubernetes 1.29 turned native sidecars (SidecarContainers) on by default. */
 export function supportsNativeSidecars(v: KubeVersion): boolean {
   return v.major > 1 || (v.major === 1 && v.minor >= 29);
+}
+
+/** The mode a profile's sidecars get on this cluster. */
+export function sidecarModeFor(p: SidecarProfile, v: KubeVersion): 'native' | 'classic' {
+  if (p.sidecarMode !== 'auto') return p.sidecarMode;
+  return supportsNativeSidecars(v) ? 'native' : 'classic';
 }
 
 /**
@@ -139,7 +146,8 @@ function corruptStatus(pod: JsonObject, set: ProfileSet, ctx: InjectContext, sta
 /**
  * Why the pod does not hold what its status record claims, or undefined when it does. Checked are
  * the entries whose profile exists at the recorded hash: an older version cannot be rendered again,
- * and is replaced on update anyway. `base` is the pod before injection (what templates read).
+ * so of those injection removes only what the current version replaces (record-scope.ts). `base`
+ * is the pod before injection (what templates read).
  */
 export function recordMismatchIn(
   pod: JsonObject,
@@ -152,26 +160,24 @@ export function recordMismatchIn(
   const injected = new Set(status.profiles.flatMap((r) => [...(r.containers ?? []), ...(r.initContainers ?? [])]));
   const annotations = stringMap(isObject(pod.metadata) ? pod.metadata.annotations : undefined);
   const values = templateValuesFor(base, ctx);
+  const order: InitOrder = { rendered: [], recorded: new Set() };
   for (const r of status.profiles) {
     const p = set.byName.get(r.name);
     if (!p || p.hash !== r.hash) continue;
     let detail: string | undefined;
     try {
-      detail = recordMismatch(
-        pod,
-        r,
-        p,
-        renderParts(p, () => values(p), annotations),
-        injected,
-        o,
-      );
+      const parts = renderParts(p, () => values(p), annotations);
+      detail = recordMismatch(pod, r, p, parts, { injected, mode: sidecarModeFor(p, ctx.kubeVersion) }, o);
+      const native = r.mode === 'native' ? parts.containers : [];
+      for (const c of [...parts.initContainers, ...native]) order.rendered.push(nameOf(c) as string);
+      for (const n of r.initContainers ?? []) order.recorded.add(n);
     } catch (e) {
       if (!(e instanceof RenderError)) throw e;
       detail = e.message;
     }
     if (detail) return `profile ${JSON.stringify(p.name)} at version ${p.version}: ${detail}`;
   }
-  return undefined;
+  return initOrderMismatch(pod, order);
 }
 
 /**
@@ -185,13 +191,15 @@ function trustedRecord(
   status: StatusRecord,
   set: ProfileSet,
   ctx: InjectContext,
-): { status?: StatusRecord; base: JsonObject; warning?: string } {
-  const base = removeRecorded(pod, status);
+): { status?: StatusRecord; base: JsonObject; warnings: string[] } {
+  // Entries that are not checked (unknown profile, older version) remove only what is replaced anyway.
+  const scope = recordScope(status, set);
+  const base = removeRecorded(pod, scope.removable);
   const mismatch = recordMismatchIn(pod, status, set, ctx, { unrecordedTargets: 'extend' }, base);
-  if (!mismatch) return { status, base };
+  if (!mismatch) return { status, base, warnings: scope.warnings };
   return {
     base: removeRecorded(pod, { v: 1, profiles: [] }),
-    warning: `${STATUS_ANNOTATION} does not match the pod (${mismatch}); it is ignored, and the pod is treated as not injected`,
+    warnings: [`${STATUS_ANNOTATION} does not match the pod (${mismatch}); it is ignored, and the pod is treated as not injected`],
   };
 }
 
@@ -207,11 +215,11 @@ export function inject(pod: JsonObject, set: ProfileSet, ctx: InjectContext): De
   if (statusError) return corruptStatus(pod, set, ctx, statusError);
   // Selection looks at the pod as it was before injection: labels a profile added must not pull in
   // further profiles on the next run (that would make injection depend on how often it ran).
-  const trust = recorded ? trustedRecord(pod, recorded, set, ctx) : { base: pod };
+  const trust = recorded ? trustedRecord(pod, recorded, set, ctx) : { base: pod, warnings: [] };
   const { status, base } = trust;
   const selection = selectProfiles(base, set, ctx.namespaceLabels ?? {});
   const outcomes: ProfileOutcome[] = selection.skipped.map((s) => ({ profile: s.profile, reason: s.reason, message: s.message }));
-  const warnings = [...selection.warnings, ...(trust.warning ? [trust.warning] : [])];
+  const warnings = [...selection.warnings, ...trust.warnings];
   const finish = (outcome: 'unchanged' | 'denied', reason: ReasonCode, message: string): Decision => ({
     outcome,
     reason,
@@ -310,7 +318,7 @@ export function inject(pod: JsonObject, set: ProfileSet, ctx: InjectContext): De
         return undefined;
       };
 
-      const mode = profile.sidecarMode === 'auto' ? (supportsNativeSidecars(ctx.kubeVersion) ? 'native' : 'classic') : profile.sidecarMode;
+      const mode = sidecarModeFor(profile, ctx.kubeVersion);
       if (mode === 'native' && !supportsNativeSidecars(ctx.kubeVersion) && profile.containers.length > 0) {
         const d = fail(
           'unsupported-kube-version',

@@ -129,17 +129,20 @@ function targetsMismatch(
 
 /**
  * Why the pod does not hold profile `p` as its record entry `r` says, or undefined when it does.
- * `injected` names every container any profile's record claims: those are never targets.
+ * `injected` names every container any profile's record claims: those are never targets; `mode` is
+ * the one the profile's sidecars get on this cluster.
  */
 export function recordMismatch(
   pod: JsonObject,
   r: ProfileRecord,
   p: SidecarProfile,
   parts: Parts,
-  injected: ReadonlySet<string>,
+  here: { injected: ReadonlySet<string>; mode: 'native' | 'classic' },
   o: CheckOptions,
 ): string | undefined {
-  if (p.sidecarMode !== 'auto' && r.mode !== p.sidecarMode) return `recorded as ${r.mode} sidecars, and the profile's sidecarMode is ${p.sidecarMode}`;
+  // With sidecarMode auto the cluster's version decides: classic output copied onto a newer cluster is not injected.
+  if (r.mode !== here.mode) return `recorded as ${r.mode} sidecars, and the profile's sidecarMode ${p.sidecarMode} gives ${here.mode} ones here`;
+  const { injected } = here;
   const spec = isObject(pod.spec) ? pod.spec : {};
   const meta = isObject(pod.metadata) ? pod.metadata : {};
   const keepPod = p.conflictPolicy === 'keep-pod';
@@ -158,4 +161,34 @@ export function recordMismatch(
     targetsMismatch(pod, 'containers', p.targets, injected, r.targets, parts, keepPod, o) ??
     targetsMismatch(pod, 'initContainers', p.initContainerTargets, injected, r.initTargets, parts, keepPod, o)
   );
+}
+
+/** The init containers the checked record entries render, in profile order, and those they record. */
+export interface InitOrder {
+  rendered: string[];
+  recorded: Set<string>;
+}
+
+/**
+ * Injection puts every profile's init containers and native sidecars before the pod's own, in
+ * profile order (README "Order"): a mandatory sidecar runs before anything of the pod's. A record
+ * holds only when the pod still has that order; an init container of the pod's before them would
+ * run first. An unrecorded item the profiles render (identical already, or kept by keep-pod) may
+ * stand where the pod had it.
+ */
+export function initOrderMismatch(pod: JsonObject, order: InitOrder): string | undefined {
+  if (order.recorded.size === 0) return undefined;
+  const want = order.rendered.filter((n) => order.recorded.has(n));
+  const rendered = new Set(order.rendered);
+  const got: string[] = [];
+  let own: unknown;
+  for (const c of listOf(isObject(pod.spec) ? pod.spec.initContainers : undefined)) {
+    const n = nameOf(c);
+    if (typeof n === 'string' && order.recorded.has(n)) {
+      if (own !== undefined) return `init container ${quote(n)} runs after the pod's own init container ${quote(own)}`;
+      got.push(n);
+    } else if (own === undefined && !(typeof n === 'string' && rendered.has(n))) own = n;
+  }
+  const i = want.findIndex((n, j) => got[j] !== n);
+  return i < 0 ? undefined : `init container ${quote(want[i])} is not in the place injection gives it`;
 }

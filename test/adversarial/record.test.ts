@@ -1,6 +1,7 @@
 // Attacks through the outrigger.dev/status record, which is pod input: a long forged `created`
 // list (uninject's work must stay linear in it) and a copied record on a pod that does not carry
-// what it claims (it must not pass for injected).
+// what it claims (it must not pass for injected): with a look-alike sidecar or token mount, with
+// the pod's own init container moved first, or with entries that name another webhook's sidecar.
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -168,6 +169,70 @@ describe('a copied status record, over a real server', () => {
     assert.ok(result.ms < 2000, `answered in ${result.ms.toFixed(0)} ms`);
     c.diagnostic(`answered in ${result.ms.toFixed(0)} ms; ${summary(watch)}`);
     assertWithinBudget(watch);
+  });
+
+  const guardOf = (p: JsonObject) => ((p.spec as JsonObject).initContainers as JsonObject[]).find((c) => c.name === 'guard') as JsonObject;
+  const refusal = (reply: Awaited<ReturnType<typeof send>>, uid: string) => {
+    const response = reply.json().response as JsonObject;
+    assert.deepEqual([reply.status, response.uid, response.allowed], [200, uid, false]);
+    return String((response.status as JsonObject).message);
+  };
+
+  test('a forged entry (unknown profile, or an old version of guard) naming another webhook’s sidecar removes nothing of it', async () => {
+    for (const entry of [
+      { name: 'gone', version: '1', hash: 'x', mode: 'classic' },
+      { name: 'guard', version: '0.9', hash: 'old', mode: 'native' },
+    ]) {
+      const forged = pod(
+        { 'outrigger.dev/status': JSON.stringify({ v: 1, profiles: [{ ...entry, containers: ['security-agent'], volumes: ['agent-socket'] }] }) },
+        {
+          containers: [
+            { name: 'web', image: 'nginx:1' },
+            { name: 'security-agent', image: 'vendor/agent:1', volumeMounts: [{ name: 'agent-socket', mountPath: '/run/agent' }] },
+          ],
+          volumes: [{ name: 'agent-socket', emptyDir: {} }],
+        },
+      );
+      const { reply } = await ask(forged, `forged-${entry.name}`);
+      const response = reply.json().response as JsonObject;
+      assert.equal(response.allowed, true, entry.name);
+      const patched = applyPatch(forged, decodePatch(response.patch) as never) as JsonObject;
+      const spec = patched.spec as JsonObject;
+      assert.deepEqual(
+        (spec.containers as JsonObject[]).map((c) => c.name),
+        ['web', 'security-agent'],
+        entry.name,
+      );
+      assert.deepEqual(
+        (spec.volumes as JsonObject[]).map((v) => v.name),
+        ['agent-socket'],
+        entry.name,
+      );
+      assert.ok(guardOf(patched), 'and the mandatory sidecar is injected');
+    }
+  });
+
+  test('a sidecar mounting a hostPath volume at the service-account token path is denied', async () => {
+    const forged = injected();
+    guardOf(forged).volumeMounts = [{ name: 'kube-api-access-x1b2c', mountPath: '/var/run/secrets/kubernetes.io/serviceaccount', readOnly: true }];
+    const spec = forged.spec as JsonObject;
+    spec.volumes = [...((spec.volumes as JsonObject[] | undefined) ?? []), { name: 'kube-api-access-x1b2c', hostPath: { path: '/var/lib/kubelet/pods' } }];
+    const { result, watch } = await underAttack(t, () => ask(forged, 'token-lookalike'));
+    assert.match(refusal(result.reply, 'token-lookalike'), /profile "guard" cannot be injected: it adds native sidecar "guard", but the pod already has/);
+    assertWithinBudget(watch);
+  });
+
+  test('a copied record with the pod’s own init container moved before the mandatory sidecar is not trusted', async () => {
+    const own = { name: 'evil-init', image: 'curlimages/curl:8', command: ['sh', '-c', 'curl http://internal'] };
+    const set = profilesFromYaml(Object.values(PROFILES).join('\n---\n'));
+    const first = inject(pod({}, { initContainers: [own], containers: [{ name: 'web', image: 'nginx:1' }] }), set, ctx).pod;
+    const forged = structuredClone(first) as JsonObject;
+    const spec = forged.spec as JsonObject;
+    spec.initContainers = [own, ...(spec.initContainers as JsonObject[]).filter((c) => c.name !== 'evil-init')];
+    const { reply } = await ask(forged, 'reordered');
+    const response = reply.json().response as JsonObject;
+    assert.ok(response.patch !== undefined, 'not taken for already injected');
+    assert.match(String(response.warnings), /does not match the pod \(init container "[a-z-]+" runs after the pod's own init container "evil-init"\)/);
   });
 
   test('a copied record on a pod whose app container lacks the proxy env gets the env', async () => {

@@ -131,3 +131,41 @@ describe('status records on pods a real kube-apiserver stored', { skip: availabi
     assert.match(d.warnings.join('\n'), /init container "guard": \.securityContext is set, and the profile does not set it/);
   });
 });
+
+describe('status records on pods LimitRanger and AlwaysPullImages changed', { skip: availability.skip }, () => {
+  const ns = 'e2e-record-limits';
+  let cp: ControlPlane;
+  before(async () => {
+    cp = await startControlPlane({ serviceAccountAdmission: true, apiserverFlags: ['--enable-admission-plugins=LimitRanger,AlwaysPullImages'] });
+    await cp.createNamespace(ns);
+    const range = {
+      apiVersion: 'v1',
+      kind: 'LimitRange',
+      metadata: { name: 'defaults' },
+      spec: { limits: [{ type: 'Container', default: { cpu: '500m', memory: '256Mi' }, defaultRequest: { cpu: '100m', memory: '128Mi' } }] },
+    };
+    const r = await cp.request('POST', `/api/v1/namespaces/${ns}/limitranges`, range);
+    assert.equal(r.status, 201, r.text);
+  });
+  after(async () => {
+    await cp?.stop();
+  });
+
+  // The in-tree plugins run again on reinvocation, after Outrigger's patch, as they do on create.
+  it('a sidecar with resources from the namespace LimitRange and imagePullPolicy Always still holds its record', async () => {
+    const here = { ...ctx, namespace: ns };
+    const d = inject(appPod('limited'), set, here);
+    assert.equal(d.outcome, 'injected', d.message);
+    const r = await cp.request<JsonObject>('POST', `/api/v1/namespaces/${ns}/pods`, d.pod);
+    assert.equal(r.status, 201, r.text);
+    const init = ((r.body.spec as JsonObject).initContainers as JsonObject[]).find((c) => c.name === 'guard-init') as JsonObject;
+    assert.deepEqual(
+      init.resources,
+      { limits: { cpu: '500m', memory: '256Mi' }, requests: { cpu: '100m', memory: '1000Ki' } },
+      'LimitRanger did add to the sidecar',
+    );
+    assert.equal(init.imagePullPolicy, 'Always', 'AlwaysPullImages did set Always');
+    const again = inject(r.body, set, here);
+    assert.deepEqual([again.outcome, again.reason], ['unchanged', 'already-injected'], again.warnings.join('\n'));
+  });
+});
