@@ -5,8 +5,8 @@
 //  - No kube-proxy and an API server on loopback only: Outrigger runs with hostNetwork and is
 //    pointed at the API server's loopback address (KUBERNETES_SERVICE_HOST/PORT).
 //  - hostNetwork pods share the host's network namespace, so each replica listens on its node's
-//    own loopback address (--host=$(HOST_IP); nodes are 127.0.0.1, 127.0.0.2, 127.0.0.3) and gets
-//    its Lease identity from the downward API (POD_NAME; the host name is the same for all).
+//    own loopback address (--host=$(HOST_IP), and the admin listener --admin-address=$(HOST_IP):9443;
+//    nodes are 127.0.0.1, 127.0.0.2, 127.0.0.3) and gets its Lease identity from the downward API (POD_NAME; the host name is the same for all).
 //  - The image comes from a local archive: imagePullPolicy Never.
 //  - Pod Security "restricted" (the namespace's enforce label) forbids hostNetwork: the namespace
 //    enforces "privileged" and only warns at "restricted"; test 7 checks on the node that the
@@ -49,8 +49,9 @@ function bundleForNodes(image: string, apiPort: number): JsonObject[] {
     pod.hostNetwork = true;
     const c = (pod.containers as JsonObject[])[0] as JsonObject;
     c.imagePullPolicy = 'Never';
-    c.args = [...(c.args as string[]), '--host=$(HOST_IP)'];
+    c.args = [...(c.args as string[]), '--host=$(HOST_IP)', '--admin-address=$(HOST_IP):9443'];
     c.env = [
+      ...((c.env as JsonObject[] | undefined) ?? []),
       { name: 'KUBERNETES_SERVICE_HOST', value: '127.0.0.1' },
       { name: 'KUBERNETES_SERVICE_PORT', value: String(apiPort) },
       { name: 'POD_NAME', valueFrom: { fieldRef: { fieldPath: 'metadata.name' } } },
