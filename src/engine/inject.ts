@@ -6,7 +6,7 @@
  * → diff original → desired → apply the patch independently and compare (self-check).
  */
 import { deepEqual, isObject, type JsonObject, listOf, nameOf, stringMap } from './json.ts';
-import { globToRegExp } from './k8s-names.ts';
+import { globList } from './k8s-names.ts';
 import { type MergeState, mergeProfile } from './merge.ts';
 import { applyPatch } from './patch-apply.ts';
 import { diff, type PatchOp } from './patch-diff.ts';
@@ -500,8 +500,8 @@ function extendToNewContainers(
     current.initContainers.delete(n);
   }
   const fresh = (names: Set<string>, globs: readonly string[], done: Record<string, unknown> | undefined) => {
-    const patterns = globs.map(globToRegExp);
-    return new Set([...names].filter((n) => !Object.hasOwn(done ?? {}, n) && patterns.some((p) => p.test(n))));
+    const patterns = globList(globs);
+    return new Set([...names].filter((n) => !Object.hasOwn(done ?? {}, n) && patterns.test(n)));
   };
   const plans = wanted.flatMap((p, i) => {
     const record = status.profiles[i] as ProfileRecord;
