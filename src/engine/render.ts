@@ -61,13 +61,27 @@ function holdsTemplate(v: JsonValue): boolean {
 }
 
 /**
- * Most text a profile's templates may render for one pod. The API server stores no object larger
- * than 1.5 MiB, so no admissible pod needs more; without a bound, a template repeating a large
- * annotation rendered hundreds of megabytes.
+ * Most text the templates of all profiles may render for one pod (one admission), together. The API
+ * server stores no object larger than 1.5 MiB, so no admissible pod needs more; without a bound, a
+ * template repeating a large annotation rendered hundreds of megabytes, and a cap per profile still
+ * let 64 profiles render 64 MiB.
  */
 export const MAX_RENDERED_TEXT = 1024 * 1024;
 
-/** What one rendering of a profile has left of MAX_RENDERED_TEXT. */
+/**
+ * What one admission has left of MAX_RENDERED_TEXT, shared by every profile it renders, in the
+ * record check as in the merge. A profile is charged once: rendering it again gives the same text.
+ */
+export interface RenderBudget {
+  left: number;
+  readonly charged: Set<SidecarProfile>;
+}
+
+export const renderBudget = (): RenderBudget => ({ left: MAX_RENDERED_TEXT, charged: new Set() });
+
+const OVER_BUDGET = `the templates of the profiles this pod requests render more than ${MAX_RENDERED_TEXT} characters together`;
+
+/** What one rendering of a profile has left of the admission's budget. */
 interface Rendering {
   values: TemplateValues;
   rule: ValueRule | undefined;
@@ -84,8 +98,7 @@ function renderValue(v: JsonValue, r: Rendering, path: string): JsonValue {
       r.left -= out.length;
       return out;
     } catch (e) {
-      if (e instanceof RangeError)
-        throw new RenderError('template-error', `${path}: the profile's templates render more than ${MAX_RENDERED_TEXT} characters for this pod`);
+      if (e instanceof RangeError) throw new RenderError('template-error', `${path}: ${OVER_BUDGET}`);
       throw new RenderError('template-error', `${path}: ${(e as Error).message}`);
     }
   }
@@ -144,8 +157,17 @@ function applyResources(c: JsonObject, override: JsonObject): JsonObject {
   return { ...c, resources: next };
 }
 
-function render(profile: SidecarProfile, vals: TemplateValues): Parts {
-  const rendering: Rendering = { values: vals, rule: profile.templateRule, left: MAX_RENDERED_TEXT };
+/** Characters each rendering's templates produced, to charge a remembered rendering again. */
+const renderedText = new WeakMap<Parts, number>();
+
+function render(profile: SidecarProfile, vals: TemplateValues, left: number): Parts {
+  const rendering: Rendering = { values: vals, rule: profile.templateRule, left };
+  const parts = deepFreeze(renderAll(profile, rendering));
+  renderedText.set(parts, left - rendering.left);
+  return parts;
+}
+
+function renderAll(profile: SidecarProfile, rendering: Rendering): Parts {
   const r = (v: readonly JsonObject[], p: string) => renderValue(v as JsonValue, rendering, `spec.${p}`) as JsonObject[];
   return {
     containers: r(profile.containers, 'containers'),
@@ -193,7 +215,7 @@ function profileVariables(profile: SidecarProfile): Variable[] {
  * share labels and namespace, so most requests reuse a rendering. Bounded per profile.
  */
 const renderings = new WeakMap<SidecarProfile, Map<string, Parts>>();
-function renderedParts(profile: SidecarProfile, vals: TemplateValues): Parts {
+function renderedParts(profile: SidecarProfile, vals: TemplateValues, budget: RenderBudget): Parts {
   const key = JSON.stringify(profileVariables(profile).map((v) => lookup(v, vals) ?? null));
   let cache = renderings.get(profile);
   if (!cache) {
@@ -202,19 +224,30 @@ function renderedParts(profile: SidecarProfile, vals: TemplateValues): Parts {
   }
   let parts = cache.get(key);
   if (!parts) {
-    parts = deepFreeze(render(profile, vals));
+    parts = render(profile, vals, budget.charged.has(profile) ? MAX_RENDERED_TEXT : budget.left);
     // Values from pods are keys here: large ones (a templated annotation) are rendered, not kept.
     if (key.length <= 4096) {
       if (cache.size >= 256) cache.clear();
       cache.set(key, parts);
     }
   }
+  if (!budget.charged.has(profile)) {
+    const text = renderedText.get(parts) ?? 0;
+    if (text > budget.left) throw new RenderError('template-error', `spec: ${OVER_BUDGET}`);
+    budget.left -= text;
+    budget.charged.add(profile);
+  }
   return parts;
 }
 
-/** `values` is called only for profiles that hold templates. */
-export function renderParts(profile: SidecarProfile, values: () => TemplateValues, podAnnotations: Readonly<Record<string, string>>): Parts {
-  const parts = profile.templated ? renderedParts(profile, values()) : profile;
+/** `values` is called only for profiles that hold templates; `budget` is the admission's. */
+export function renderParts(
+  profile: SidecarProfile,
+  values: () => TemplateValues,
+  podAnnotations: Readonly<Record<string, string>>,
+  budget: RenderBudget,
+): Parts {
+  const parts = profile.templated ? renderedParts(profile, values(), budget) : profile;
 
   const tagKey = overrideAnnotation(profile.name, 'image-tag');
   const resKey = overrideAnnotation(profile.name, 'resources');

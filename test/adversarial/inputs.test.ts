@@ -32,7 +32,53 @@ const pod = (annotations: Record<string, string>, containers: string[]): JsonObj
     spec: { containers: containers.map((name) => ({ name, image: 'app:1' })) },
   }) as JsonObject;
 
+/** `n` profiles, each a sidecar with 5 env values that copy annotation `a` (the review's shape). */
+function manyRenderingProfiles(n: number) {
+  const docs = Array.from({ length: n }, (_, i) =>
+    profileYaml(`p${i}`, {
+      version: '1',
+      containers: [{ name: `s${i}`, image: 'busybox:1', env: Array.from({ length: 5 }, (_, j) => ({ name: `E${j}`, value: "{{ pod.annotations['a'] }}" })) }],
+    }),
+  );
+  return profilesFromYaml(docs.join('\n---\n'));
+}
+const manyRenderingAnnotations = (n: number) => ({
+  a: 'a'.repeat(200 * 1024),
+  'outrigger.dev/inject': Array.from({ length: n }, (_, i) => `p${i}`).join(','),
+});
+
+/** 64 globs that each scan a whole 63-character name of "a"s and never match (the review's variant A). */
+const scanningGlobs = Array.from({ length: 64 }, (_, i) => `*${'a'.repeat(28)}${String.fromCharCode(98 + (i % 20))}*`);
+const longNames = (n: number) => Array.from({ length: n }, (_, i) => `${'a'.repeat(57)}${String(i).padStart(6, '0')}`);
+
+const envsOf = (p: JsonObject) => (p.spec as { containers: { env?: unknown[] }[] }).containers.flatMap((c) => c.env ?? []);
+
 describe('targets globs', () => {
+  const scanning = profilesFromYaml(profileYaml('scan', { version: '1', targets: scanningGlobs, env: [{ name: 'A', value: '1' }] }));
+
+  test('64 scanning globs against 1,000 63-character names: matched, in bounded time', () => {
+    const d = within(2000, 'injection', () => inject(pod({ 'outrigger.dev/inject': 'scan' }, longNames(1000)), scanning, ctx));
+    assert.equal(d.outcome, 'injected', d.message);
+    assert.deepEqual(envsOf(d.pod), [], 'no name holds a letter after 28 "a"s: nothing is targeted');
+  });
+
+  for (const n of [2_000, 20_000]) {
+    test(`64 scanning globs against ${n} 63-character names: refused before any matching`, () => {
+      const d = within(500, 'injection', () => inject(pod({ 'outrigger.dev/inject': 'scan' }, longNames(n)), scanning, ctx));
+      assert.equal(d.outcome, 'denied');
+      assert.equal(d.reason, 'invalid-result');
+      assert.match(d.message, new RegExp(`takes ${n * 64} checks, more than the 65536 Outrigger does for one pod`));
+    });
+  }
+
+  test('a 100,000-character container name matches no glob and costs no scan', () => {
+    const globs = Array.from({ length: 64 }, (_, i) => `*${'a'.repeat(60)}${String.fromCharCode(98 + (i % 20))}`);
+    const set = profilesFromYaml(profileYaml('scan', { version: '1', targets: globs, env: [{ name: 'A', value: '1' }] }));
+    const long = `${'a'.repeat(99_999)}b`;
+    const d = within(500, 'injection', () => inject(pod({ 'outrigger.dev/inject': 'scan' }, [long]), set, ctx));
+    assert.deepEqual(envsOf(d.pod), [], 'a name the API server rejects is no target, though every glob would match it');
+  });
+
   // As a RegExp (`.*` per star) these took tens of seconds against one 40-character name.
   for (const g of ['*********z', `${'*'.repeat(62)}z`, `${'*?'.repeat(31)}z`]) {
     test(`${g.length}-character glob ${JSON.stringify(g.slice(0, 12))}… against 63-character names`, () => {
@@ -72,12 +118,12 @@ describe('annotation values', () => {
     assert.match(d.message, /outrigger\.dev\/agent\.resources: requests\.cpu is 100001 characters long; a quantity has at most 64/);
   });
 
-  test("a pod's own container with a 3 MB quantity costs no BigInt parse", () => {
+  test("a pod's own container with a 1 MB quantity costs no BigInt parse", () => {
     const p = deepFreeze({
       apiVersion: 'v1',
       kind: 'Pod',
       metadata: { name: 'p', annotations: { 'outrigger.dev/inject': 'agent' } },
-      spec: { containers: [{ name: 'app', image: 'app:1', resources: { limits: { memory: '9'.repeat(3_000_000) } } }] },
+      spec: { containers: [{ name: 'app', image: 'app:1', resources: { limits: { memory: '9'.repeat(1_000_000) } } }] },
     }) as JsonObject;
     const d = within(500, 'injection', () => inject(p, agent(), ctx));
     assert.equal(d.outcome, 'injected', d.message);
@@ -116,7 +162,32 @@ describe('templates', () => {
       return out;
     });
     assert.equal(d.reason, 'template-error');
-    assert.match(d.message, /spec\.containers\[0\]\.args\[0\]: the profile's templates render more than 1048576 characters for this pod/);
+    assert.match(d.message, /spec\.containers\[0\]\.args\[0\]: the templates of the profiles this pod requests render more than 1048576 characters together/);
+  });
+
+  test('64 profiles each rendering just under 1 MiB share one budget: the pod is refused, not a 64 MB patch', () => {
+    const set = manyRenderingProfiles(64);
+    const d = within(2000, 'injection and its patch as JSON', () => {
+      const out = inject(pod(manyRenderingAnnotations(64), ['app']), set, ctx);
+      JSON.stringify(out.patch);
+      return out;
+    });
+    assert.equal(d.outcome, 'denied');
+    assert.equal(d.reason, 'template-error');
+    assert.match(
+      d.message,
+      /^profile "p1" cannot be injected: spec\.containers\[0\]\.env\[\d\]\.value: the templates of the profiles this pod requests render more than 1048576 characters together$/,
+    );
+  });
+
+  test('env copied into every targeted container: a pod larger than the API server stores is refused before the diff', () => {
+    const set = profilesFromYaml(profileYaml('wide', { version: '1', env: [{ name: 'BIG', value: 'x'.repeat(10_000) }] }));
+    const names = Array.from({ length: 200 }, (_, i) => `app-${i}`);
+    const d = within(2000, 'injection', () => inject(pod({ 'outrigger.dev/inject': 'wide' }, names), set, ctx));
+    assert.equal(d.outcome, 'denied');
+    assert.equal(d.reason, 'invalid-result');
+    assert.match(d.message, /^profile "wide" cannot be injected: the pod would be about \d+ bytes as JSON, more than the 1572864 the API server stores/);
+    assert.deepEqual(d.patch, []);
   });
 });
 
