@@ -6,8 +6,8 @@
 import { isObject, type JsonObject, listOf } from './json.ts';
 import type { SidecarProfile } from './profile.ts';
 
-/** Most (container, glob) pairs one pod may cost: 512 containers against 64 globs. */
-export const MAX_TARGET_CHECKS = 32_768;
+/** Most (container, glob) pairs one pod may cost: 256 containers against 64 globs. */
+export const MAX_TARGET_CHECKS = 16_384;
 
 /** Profiles that put env, envFrom or mounts into targeted containers: only their globs are matched. */
 const targetsContainers = (p: SidecarProfile) => p.env.length + p.envFrom.length + p.volumeMounts.length > 0;

@@ -54,8 +54,8 @@ const envsOf = (p: JsonObject) => (p.spec as { containers: { env?: unknown[] }[]
 describe('targets globs', () => {
   const scanning = profilesFromYaml(profileYaml('scan', { version: '1', targets: scanningGlobs, env: [{ name: 'A', value: '1' }] }));
 
-  test('64 scanning globs against 500 63-character names: matched, in bounded time', () => {
-    const d = within(2000, 'injection', () => inject(pod({ 'outrigger.dev/inject': 'scan' }, longNames(500)), scanning, ctx));
+  test('64 scanning globs against 256 63-character names (the most checks allowed): matched, in bounded time', () => {
+    const d = within(2000, 'injection', () => inject(pod({ 'outrigger.dev/inject': 'scan' }, longNames(256)), scanning, ctx));
     assert.equal(d.outcome, 'injected', d.message);
     assert.deepEqual(envsOf(d.pod), [], 'no name holds a letter after 28 "a"s: nothing is targeted');
   });
@@ -65,7 +65,7 @@ describe('targets globs', () => {
       const d = within(500, 'injection', () => inject(pod({ 'outrigger.dev/inject': 'scan' }, longNames(n)), scanning, ctx));
       assert.equal(d.outcome, 'denied');
       assert.equal(d.reason, 'invalid-result');
-      assert.match(d.message, new RegExp(`takes ${n * 64} checks, more than the 32768 Outrigger does for one pod`));
+      assert.match(d.message, new RegExp(`takes ${n * 64} checks, more than the ${MAX_TARGET_CHECKS} Outrigger does for one pod`));
     });
   }
 
@@ -255,12 +255,14 @@ describe('on the server, while other clients are answered', () => {
 
   // 64 globs that scan every name to its end, against as many 63-character names as fit: before
   // the bound on checks per pod, 2,000 names blocked the event loop 2.5 s and 20,000 for 31 s.
-  for (const n of [500, 2_000, 20_000]) {
+  for (const n of [256, 2_000, 20_000]) {
     test(`64 scanning globs against ${n} 63-character container names`, { timeout: 120_000 }, async () => {
       const containers = longNames(n).map((name) => ({ name, image: 'app:1' }));
       const body = JSON.stringify(review(shopPod({ 'outrigger.dev/inject': 'scan' }, { containers })));
       const { result, watch } = await underAttack(t, () => flood(body, 2, 1, 2000));
-      assertWithinBudget(watch);
+      // Reading a 1.7 MB review (parse, freeze) costs the server up to a few hundred ms on a busy
+      // machine before any matching; the bound then still catches the 31 s the matching once took.
+      assertWithinBudget(watch, n > 10_000 ? { probeMs: 500 } : {});
       for (const res of result) {
         if (n * scanningGlobs.length <= MAX_TARGET_CHECKS) {
           assert.equal(res.allowed, true);
