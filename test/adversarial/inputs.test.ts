@@ -69,6 +69,19 @@ describe('targets globs', () => {
     });
   }
 
+  test('a status record whose check would take more checks than the bound is not trusted, and nothing is matched', () => {
+    const hash = scanning.byName.get('scan')?.hash as string;
+    const status = JSON.stringify({ v: 1, profiles: [{ name: 'scan', version: '1', hash, mode: 'native' }] });
+    const names = longNames(1_000);
+    const d = within(500, 'injection', () => inject(pod({ 'outrigger.dev/inject': 'scan', 'outrigger.dev/status': status }, names), scanning, ctx));
+    assert.equal(d.outcome, 'denied');
+    assert.match(d.message, /takes 64000 checks, more than the 16384 Outrigger does for one pod/);
+    assert.ok(
+      d.warnings.some((w) => /outrigger\.dev\/status does not match the pod \(matching the pod's containers .* takes 64000 checks/.test(w)),
+      d.warnings.join('\n'),
+    );
+  });
+
   test('a 100,000-character container name matches no glob and costs no scan', () => {
     const globs = Array.from({ length: 64 }, (_, i) => `*${'a'.repeat(60)}${String.fromCharCode(98 + (i % 20))}`);
     const set = profilesFromYaml(profileYaml('scan', { version: '1', targets: globs, env: [{ name: 'A', value: '1' }] }));
