@@ -351,7 +351,7 @@ export function inject(pod: JsonObject, set: ProfileSet, ctx: InjectContext): De
         if (d) return d;
         continue;
       }
-      const grown = bytes + addedBytes(parts, merged.record);
+      const grown = bytes + addedBytes(profile, parts, merged.record);
       if (grown > MAX_OBJECT_BYTES) {
         const d = fail('invalid-result', TOO_LARGE(grown));
         if (d) return d;
@@ -580,7 +580,7 @@ function extendToNewContainers(
       fail(p, 'name-conflict', merged.message);
       continue;
     }
-    const grown = bytes + addedBytes(targetsOnly, merged.record);
+    const grown = bytes + addedBytes(p, parts, merged.record, true);
     if (grown > MAX_OBJECT_BYTES) {
       fail(p, 'invalid-result', TOO_LARGE(grown));
       continue;

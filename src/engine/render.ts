@@ -157,25 +157,42 @@ function applyResources(c: JsonObject, override: JsonObject): JsonObject {
   return { ...c, resources: next };
 }
 
-/** Characters each rendering's templates produced, to charge a remembered rendering again. */
-const renderedText = new WeakMap<Parts, number>();
+/**
+ * Characters a rendering's templates produced: in all, and in env, envFrom and volumeMounts (which
+ * go into every targeted container). Kept to charge a remembered rendering again, and so the pod's
+ * size can be estimated without serialising what was rendered.
+ */
+export interface RenderedText {
+  total: number;
+  perTarget: number;
+}
+const renderedText = new WeakMap<Parts, RenderedText>();
+export const renderedTextOf = (parts: Parts): RenderedText => renderedText.get(parts) ?? { total: 0, perTarget: 0 };
 
 function render(profile: SidecarProfile, vals: TemplateValues, left: number): Parts {
   const rendering: Rendering = { values: vals, rule: profile.templateRule, left };
-  const parts = deepFreeze(renderAll(profile, rendering));
-  renderedText.set(parts, left - rendering.left);
+  const text = { total: 0, perTarget: 0 };
+  const parts = deepFreeze(renderAll(profile, rendering, text));
+  text.total = left - rendering.left;
+  renderedText.set(parts, text);
   return parts;
 }
 
-function renderAll(profile: SidecarProfile, rendering: Rendering): Parts {
+function renderAll(profile: SidecarProfile, rendering: Rendering, text: RenderedText): Parts {
   const r = (v: readonly JsonObject[], p: string) => renderValue(v as JsonValue, rendering, `spec.${p}`) as JsonObject[];
+  const perTarget = (v: readonly JsonObject[], p: string) => {
+    const before = rendering.left;
+    const out = r(v, p);
+    text.perTarget += before - rendering.left;
+    return out;
+  };
   return {
     containers: r(profile.containers, 'containers'),
     initContainers: r(profile.initContainers, 'initContainers'),
     volumes: r(profile.volumes, 'volumes'),
-    volumeMounts: r(profile.volumeMounts, 'volumeMounts'),
-    env: r(profile.env, 'env'),
-    envFrom: r(profile.envFrom, 'envFrom'),
+    volumeMounts: perTarget(profile.volumeMounts, 'volumeMounts'),
+    env: perTarget(profile.env, 'env'),
+    envFrom: perTarget(profile.envFrom, 'envFrom'),
     labels: renderValue(profile.labels as JsonObject, rendering, 'spec.metadata.labels') as Record<string, string>,
     annotations: renderValue(profile.annotations as JsonObject, rendering, 'spec.metadata.annotations') as Record<string, string>,
     imagePullSecrets: profile.imagePullSecrets,
@@ -232,7 +249,7 @@ function renderedParts(profile: SidecarProfile, vals: TemplateValues, budget: Re
     }
   }
   if (!budget.charged.has(profile)) {
-    const text = renderedText.get(parts) ?? 0;
+    const text = renderedTextOf(parts).total;
     if (text > budget.left) throw new RenderError('template-error', `spec: ${OVER_BUDGET}`);
     budget.left -= text;
     budget.charged.add(profile);
@@ -275,5 +292,7 @@ export function renderParts(
     if (resources) out = applyResources(out, resources);
     return out;
   };
-  return { ...parts, containers: parts.containers.map(apply), initContainers: parts.initContainers.map(apply) };
+  const out = { ...parts, containers: parts.containers.map(apply), initContainers: parts.initContainers.map(apply) };
+  renderedText.set(out, renderedTextOf(parts));
+  return out;
 }
