@@ -191,6 +191,16 @@ describe('templates', () => {
     );
   });
 
+  test('a rendered env value copied into every targeted container counts once per container', () => {
+    const set = profilesFromYaml(profileYaml('wide', { version: '1', env: [{ name: 'BIG', value: "{{ pod.annotations['a'] }}" }] }));
+    const names = Array.from({ length: 200 }, (_, i) => `app-${i}`);
+    const d = within(2000, 'injection', () => inject(pod({ 'outrigger.dev/inject': 'wide', a: 'x'.repeat(10_000) }, names), set, ctx));
+    assert.equal(d.reason, 'invalid-result');
+    assert.match(d.message, /the pod would be about \d+ bytes as JSON, more than the 1572864 the API server stores/);
+    const fits = inject(pod({ 'outrigger.dev/inject': 'wide', a: 'x'.repeat(10_000) }, names.slice(0, 100)), set, ctx);
+    assert.equal(fits.outcome, 'injected', fits.message);
+  });
+
   test('env copied into every targeted container: a pod larger than the API server stores is refused before the diff', () => {
     const set = profilesFromYaml(profileYaml('wide', { version: '1', env: [{ name: 'BIG', value: 'x'.repeat(10_000) }] }));
     const names = Array.from({ length: 200 }, (_, i) => `app-${i}`);
