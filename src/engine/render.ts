@@ -70,14 +70,17 @@ export const MAX_RENDERED_TEXT = 1024 * 1024;
 
 /**
  * What one admission has left of MAX_RENDERED_TEXT, shared by every profile it renders, in the
- * record check as in the merge. A profile is charged once: rendering it again gives the same text.
+ * record check as in the merge. A profile is charged once per set of values its templates read
+ * (rendering it again from the same values gives the same text); other values are charged again, so
+ * a record check on small values cannot leave the merge's large ones uncounted.
  */
 export interface RenderBudget {
   left: number;
-  readonly charged: Set<SidecarProfile>;
+  /** Per profile, the keys (values read) of the renderings already charged. */
+  readonly charged: Map<SidecarProfile, Set<string>>;
 }
 
-export const renderBudget = (): RenderBudget => ({ left: MAX_RENDERED_TEXT, charged: new Set() });
+export const renderBudget = (): RenderBudget => ({ left: MAX_RENDERED_TEXT, charged: new Map() });
 
 const OVER_BUDGET = `the templates of the profiles this pod requests render more than ${MAX_RENDERED_TEXT} characters together`;
 
@@ -241,18 +244,20 @@ function renderedParts(profile: SidecarProfile, vals: TemplateValues, budget: Re
   }
   let parts = cache.get(key);
   if (!parts) {
-    parts = render(profile, vals, budget.charged.has(profile) ? MAX_RENDERED_TEXT : budget.left);
+    parts = render(profile, vals, budget.charged.get(profile)?.has(key) ? MAX_RENDERED_TEXT : budget.left);
     // Values from pods are keys here: large ones (a templated annotation) are rendered, not kept.
     if (key.length <= 4096) {
       if (cache.size >= 256) cache.clear();
       cache.set(key, parts);
     }
   }
-  if (!budget.charged.has(profile)) {
+  const charged = budget.charged.get(profile) ?? new Set();
+  if (!charged.has(key)) {
     const text = renderedTextOf(parts).total;
     if (text > budget.left) throw new RenderError('template-error', `spec: ${OVER_BUDGET}`);
     budget.left -= text;
-    budget.charged.add(profile);
+    charged.add(key);
+    budget.charged.set(profile, charged);
   }
   return parts;
 }
