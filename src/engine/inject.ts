@@ -6,17 +6,19 @@
  * → diff original → desired → apply the patch independently and compare (self-check).
  */
 import { deepEqual, isObject, type JsonObject, listOf, nameOf, stringMap } from './json.ts';
-import { globToRegExp } from './k8s-names.ts';
+import { globList } from './k8s-names.ts';
 import { type MergeState, mergeProfile } from './merge.ts';
 import { applyPatch } from './patch-apply.ts';
 import { diff, type PatchOp } from './patch-diff.ts';
+import { addedBytes, MAX_OBJECT_BYTES, podBytes, TOO_LARGE } from './pod-size.ts';
 import type { ProfileSet, SidecarProfile } from './profile.ts';
 import { ERROR_REASONS, REASONS, type ReasonCode } from './reasons.ts';
 import { type CheckOptions, type InitOrder, initOrderMismatch, recordMismatch } from './record-check.ts';
 import { recordScope } from './record-scope.ts';
-import { RenderError, renderParts } from './render.ts';
+import { type RenderBudget, RenderError, renderBudget, renderParts } from './render.ts';
 import { selectProfiles } from './select.ts';
 import { NULL_SUFFIX, type ProfileRecord, readStatus, STATUS_ANNOTATION, type StatusRecord } from './status.ts';
+import { tooManyTargetChecks } from './target-bound.ts';
 import type { TemplateValues } from './template.ts';
 import { removeRecorded } from './uninject.ts';
 import { annotationsTooLarge, MAX_ANNOTATION_BYTES, validatePod } from './validate-pod.ts';
@@ -156,7 +158,14 @@ export function recordMismatchIn(
   ctx: InjectContext,
   o: CheckOptions,
   base: JsonObject = removeRecorded(pod, status),
+  budget: RenderBudget = renderBudget(),
 ): string | undefined {
+  const checked = status.profiles.flatMap((r) => {
+    const p = set.byName.get(r.name);
+    return p && p.hash === r.hash ? [p] : [];
+  });
+  const tooMany = tooManyTargetChecks(pod, checked);
+  if (tooMany) return tooMany;
   const injected = new Set(status.profiles.flatMap((r) => [...(r.containers ?? []), ...(r.initContainers ?? [])]));
   const annotations = stringMap(isObject(pod.metadata) ? pod.metadata.annotations : undefined);
   const values = templateValuesFor(base, ctx);
@@ -166,7 +175,7 @@ export function recordMismatchIn(
     if (!p || p.hash !== r.hash) continue;
     let detail: string | undefined;
     try {
-      const parts = renderParts(p, () => values(p), annotations);
+      const parts = renderParts(p, () => values(p), annotations, budget);
       detail = recordMismatch(pod, r, p, parts, { injected, mode: sidecarModeFor(p, ctx.kubeVersion) }, o);
       const native = r.mode === 'native' ? parts.containers : [];
       for (const c of [...parts.initContainers, ...native]) order.rendered.push(nameOf(c) as string);
@@ -191,11 +200,12 @@ function trustedRecord(
   status: StatusRecord,
   set: ProfileSet,
   ctx: InjectContext,
+  budget: RenderBudget,
 ): { status?: StatusRecord; base: JsonObject; warnings: string[] } {
   // Entries that are not checked (unknown profile, older version) remove only what is replaced anyway.
   const scope = recordScope(status, set);
   const base = removeRecorded(pod, scope.removable);
-  const mismatch = recordMismatchIn(pod, status, set, ctx, { unrecordedTargets: 'extend' }, base);
+  const mismatch = recordMismatchIn(pod, status, set, ctx, { unrecordedTargets: 'extend' }, base, budget);
   if (!mismatch) return { status, base, warnings: scope.warnings };
   return {
     base: removeRecorded(pod, { v: 1, profiles: [] }),
@@ -215,7 +225,9 @@ export function inject(pod: JsonObject, set: ProfileSet, ctx: InjectContext): De
   if (statusError) return corruptStatus(pod, set, ctx, statusError);
   // Selection looks at the pod as it was before injection: labels a profile added must not pull in
   // further profiles on the next run (that would make injection depend on how often it ran).
-  const trust = recorded ? trustedRecord(pod, recorded, set, ctx) : { base: pod, warnings: [] };
+  // One budget for everything this admission renders, whichever profile and step renders it.
+  const budget = renderBudget();
+  const trust = recorded ? trustedRecord(pod, recorded, set, ctx, budget) : { base: pod, warnings: [] };
   const { status, base } = trust;
   const selection = selectProfiles(base, set, ctx.namespaceLabels ?? {});
   const outcomes: ProfileOutcome[] = selection.skipped.map((s) => ({ profile: s.profile, reason: s.reason, message: s.message }));
@@ -233,9 +245,11 @@ export function inject(pod: JsonObject, set: ProfileSet, ctx: InjectContext): De
   const deny = (reason: ReasonCode, message: string) => finish('denied', reason, message);
 
   const wanted = selection.profiles;
+  const tooMany = tooManyTargetChecks(base, wanted);
+  if (tooMany) return failAll(wanted, tooMany, outcomes, warnings, finish);
   if (status && status.profiles.length === wanted.length && wanted.every((p, i) => sameRecord(status.profiles[i] as ProfileRecord, p))) {
     // Reinvoked after another webhook added containers: those get the profiles' env and mounts too.
-    const extended = extendToNewContainers(pod, base, status, wanted, ctx);
+    const extended = extendToNewContainers(pod, base, status, wanted, ctx, budget);
     const start = outcomes.length;
     for (const p of wanted) {
       const added = extended?.added.get(p.name);
@@ -307,6 +321,7 @@ export function inject(pod: JsonObject, set: ProfileSet, ctx: InjectContext): De
     outcomes.length = initial.outcomes;
     warnings.length = initial.warnings;
     let current = initial.state;
+    let bytes = podBytes(base);
     const records: ProfileRecord[] = [];
     for (const profile of active) {
       const pn = JSON.stringify(profile.name);
@@ -330,7 +345,7 @@ export function inject(pod: JsonObject, set: ProfileSet, ctx: InjectContext): De
 
       let parts: ReturnType<typeof renderParts>;
       try {
-        parts = renderParts(profile, () => values(profile), annotations);
+        parts = renderParts(profile, () => values(profile), annotations, budget);
       } catch (e) {
         if (!(e instanceof RenderError)) throw e;
         const d = fail(e.reason, e.message);
@@ -344,6 +359,13 @@ export function inject(pod: JsonObject, set: ProfileSet, ctx: InjectContext): De
         if (d) return d;
         continue;
       }
+      const grown = bytes + addedBytes(profile, parts, merged.record);
+      if (grown > MAX_OBJECT_BYTES) {
+        const d = fail('invalid-result', TOO_LARGE(grown));
+        if (d) return d;
+        continue;
+      }
+      bytes = grown;
       if (validateEach) {
         const introduced = validatePod(merged.state.pod).filter((e) => !baseErrors.has(e));
         if (introduced.length > 0) {
@@ -451,6 +473,23 @@ function recordTooLarge(
   return finish(deny ? 'denied' : 'unchanged', 'invalid-result', first);
 }
 
+/** Every wanted profile fails for one reason about the whole pod, before any work; failurePolicy decides. */
+function failAll(
+  wanted: readonly SidecarProfile[],
+  detail: string,
+  outcomes: ProfileOutcome[],
+  warnings: string[],
+  finish: (outcome: 'unchanged' | 'denied', reason: ReasonCode, message: string) => Decision,
+): Decision {
+  for (const p of wanted) {
+    const m = `profile ${JSON.stringify(p.name)} cannot be injected: ${detail}`;
+    outcomes.push({ profile: p.name, reason: 'invalid-result', message: m, version: p.version });
+    if (p.failurePolicy !== 'fail') warnings.push(admittedWithout(m));
+  }
+  const deny = wanted.some((p) => p.failurePolicy === 'fail');
+  return finish(deny ? 'denied' : 'unchanged', 'invalid-result', `cannot inject ${wanted.map((p) => p.name).join(', ')}: ${detail}`);
+}
+
 /**
  * Diff, then the self-check with the independent applier: a patch that does not reproduce the
  * desired pod is never sent.
@@ -500,6 +539,7 @@ function extendToNewContainers(
   status: StatusRecord,
   wanted: readonly SidecarProfile[],
   ctx: InjectContext,
+  budget: RenderBudget,
 ): { pod: JsonObject; added: Map<string, string[]>; warnings: string[]; failed: ExtensionFailure[] } | undefined {
   const injected = new Set(status.profiles.flatMap((r) => [...(r.containers ?? []), ...(r.initContainers ?? [])]));
   const current = { containers: ownNames(pod, 'containers'), initContainers: ownNames(pod, 'initContainers') };
@@ -508,8 +548,8 @@ function extendToNewContainers(
     current.initContainers.delete(n);
   }
   const fresh = (names: Set<string>, globs: readonly string[], done: Record<string, unknown> | undefined) => {
-    const patterns = globs.map(globToRegExp);
-    return new Set([...names].filter((n) => !Object.hasOwn(done ?? {}, n) && patterns.some((p) => p.test(n))));
+    const patterns = globList(globs);
+    return new Set([...names].filter((n) => !Object.hasOwn(done ?? {}, n) && patterns.test(n)));
   };
   const plans = wanted.flatMap((p, i) => {
     const record = status.profiles[i] as ProfileRecord;
@@ -532,10 +572,11 @@ function extendToNewContainers(
   let state: MergeState = { pod, initInsertAt: 0, created: [], own: { containers: new Set(), initContainers: new Set() } };
   const before = new Set(validatePod(pod));
   const values = templateValuesFor(base, ctx);
+  let bytes = podBytes(pod);
   for (const { p, i, record, own } of plans) {
     let parts: ReturnType<typeof renderParts>;
     try {
-      parts = renderParts(p, () => values(p), annotations);
+      parts = renderParts(p, () => values(p), annotations, budget);
     } catch (e) {
       if (!(e instanceof RenderError)) throw e;
       fail(p, e.reason, e.message);
@@ -547,6 +588,12 @@ function extendToNewContainers(
       fail(p, 'name-conflict', merged.message);
       continue;
     }
+    const grown = bytes + addedBytes(p, parts, merged.record, true);
+    if (grown > MAX_OBJECT_BYTES) {
+      fail(p, 'invalid-result', TOO_LARGE(grown));
+      continue;
+    }
+    bytes = grown;
     const introduced = validatePod(merged.state.pod).filter((e) => !before.has(e));
     if (introduced.length > 0) {
       fail(p, 'invalid-result', `the API server would reject the pod: ${introduced.join('; ')}`);

@@ -87,41 +87,128 @@ const STAR = 42; // '*'
 const QUESTION = 63; // '?'
 
 /**
- * Whether `name` matches glob `g`, without a regular expression: greedy, going back only to the last
- * `*` seen, so the cost is at most length(g) × length(name) steps whatever the glob (a RegExp of
- * `.*.*.*…z` backtracks exponentially).
+ * A glob as a bitmask NFA: bit i of the state means "the first i glob characters are matched". A
+ * glob has at most 63 characters, so its 64 states fit two 32-bit halves, and one name character
+ * costs a few bit operations whatever the glob: O(length(name)) per glob.
+ */
+interface GlobNfa {
+  /** Per character code below 128: the states whose next glob character is it or `?` (low, high half). */
+  lo: Int32Array;
+  hi: Int32Array;
+  /** States whose glob character is `*` (stars collapsed, so a star is never followed by another). */
+  starLo: number;
+  starHi: number;
+  /** The state after the whole glob. */
+  accept: number;
+}
+
+function compileNfa(raw: string): GlobNfa {
+  const g = raw.replace(/\*+/g, '*');
+  const nfa: GlobNfa = { lo: new Int32Array(128), hi: new Int32Array(128), starLo: 0, starHi: 0, accept: g.length };
+  for (let i = 0; i < g.length; i++) {
+    const c = g.charCodeAt(i);
+    const [half, bit] = i < 32 ? (['lo', 1 << i] as const) : (['hi', 1 << (i - 32)] as const);
+    if (c === STAR) {
+      if (half === 'lo') nfa.starLo |= bit;
+      else nfa.starHi |= bit;
+    } else {
+      const masks = nfa[half];
+      for (let k = 0; k < 128; k++) if (c === QUESTION || k === c) masks[k] = (masks[k] as number) | bit;
+    }
+  }
+  return nfa;
+}
+
+function runNfa(n: GlobNfa, name: string): boolean {
+  // Start in state 0, plus state 1 when the glob starts with `*` (it may match nothing).
+  let lo = 1 | ((1 & n.starLo) << 1);
+  let hi = 0;
+  for (let i = 0; i < name.length && (lo | hi) !== 0; i++) {
+    const c = name.charCodeAt(i);
+    if (c >= 128) return false;
+    const aLo = lo & (n.lo[c] as number);
+    const aHi = hi & (n.hi[c] as number);
+    // Advance past a matching character, or stay on a star; then a star may also match nothing.
+    let nLo = (aLo << 1) | (lo & n.starLo);
+    let nHi = (aHi << 1) | (aLo >>> 31) | (hi & n.starHi);
+    const sLo = nLo & n.starLo;
+    nHi |= ((nHi & n.starHi) << 1) | (sLo >>> 31);
+    nLo |= sLo << 1;
+    lo = nLo;
+    hi = nHi;
+  }
+  return n.accept < 32 ? (lo & (1 << n.accept)) !== 0 : (hi & (1 << (n.accept - 32))) !== 0;
+}
+
+/**
+ * A glob without `?` is literal segments between stars: the first must start the name, the last end
+ * it, and each middle one is found by indexOf after the previous (leftmost is always best), so a
+ * match is O(length(name)) in native string search.
+ */
+function segmentMatcher(raw: string): ((name: string) => boolean) | undefined {
+  if (raw.includes('?')) return undefined;
+  const segs = raw.split('*');
+  if (segs.length === 1) return (name) => name === raw;
+  const first = segs[0] as string;
+  const last = segs[segs.length - 1] as string;
+  const middle = segs.slice(1, -1).filter((x) => x !== '');
+  return (name) => {
+    if (name.length < first.length + last.length || !name.startsWith(first) || !name.endsWith(last)) return false;
+    const end = name.length - last.length;
+    let pos = first.length;
+    for (const seg of middle) {
+      const at = name.indexOf(seg, pos);
+      if (at < 0 || at + seg.length > end) return false;
+      pos = at + seg.length;
+    }
+    return true;
+  };
+}
+
+/** One glob's matcher for valid container names: segment search when it has no `?`, else the NFA. */
+function compileOne(g: string): (name: string) => boolean {
+  const segments = segmentMatcher(g);
+  if (segments) return segments;
+  const nfa = compileNfa(g);
+  return (name) => runNfa(nfa, name);
+}
+
+/** Names that may match at all: the API server rejects a container whose name is not a DNS-1123 label. */
+function containerName(name: string): boolean {
+  return name.length <= 63 && DNS1123_LABEL.test(name);
+}
+
+/**
+ * Whether `name` matches glob `g`. A name that is not a valid container name (a DNS-1123 label of
+ * at most 63 characters) matches nothing: the API server rejects the pod anyway, and no work on it
+ * grows with its length.
  * @example matchesGlob('app-*', 'app-main') // true
  */
 export function matchesGlob(g: string, name: string): boolean {
-  let gi = 0;
-  let ni = 0;
-  let star = -1; // position in g just after the last `*`
-  let resume = 0; // position in name that star is matched up to
-  while (ni < name.length) {
-    const c = g.charCodeAt(gi);
-    if (gi < g.length && c === STAR) {
-      star = ++gi;
-      resume = ni;
-    } else if (gi < g.length && (c === QUESTION || c === name.charCodeAt(ni))) {
-      gi++;
-      ni++;
-    } else if (star >= 0) {
-      gi = star;
-      ni = ++resume;
-    } else return false;
-  }
-  while (gi < g.length && g.charCodeAt(gi) === STAR) gi++;
-  return gi === g.length;
+  return containerName(name) && compileOne(g)(name);
 }
 
-export interface CompiledGlob {
+/** The NFA alone, whatever the glob (matchesGlob takes segment search for globs without `?`). */
+export function matchesByNfa(g: string, name: string): boolean {
+  return containerName(name) && runNfa(compileNfa(g), name);
+}
+
+/** The globs of one target list, compiled together: `test` is whether any of them matches. */
+export interface GlobList {
+  readonly size: number;
   test(name: string): boolean;
 }
 
-/** A glob as a matcher object, for callers that hold matchers; the same linear matching. */
-export function compileGlob(g: string): CompiledGlob {
-  return { test: (name) => matchesGlob(g, name) };
-}
+// Target lists are frozen arrays owned by a loaded profile: each is compiled once, on first use.
+const compiledLists = new WeakMap<readonly string[], GlobList>();
 
-/** The same as compileGlob; kept under this name for existing callers (it no longer builds a RegExp). */
-export const globToRegExp = compileGlob;
+/** The compiled form of a profile's target list, built once per list. */
+export function globList(globs: readonly string[]): GlobList {
+  let list = compiledLists.get(globs);
+  if (!list) {
+    const matchers = globs.map(compileOne);
+    list = { size: matchers.length, test: (name) => matchers.length > 0 && containerName(name) && matchers.some((m) => m(name)) };
+    compiledLists.set(globs, list);
+  }
+  return list;
+}

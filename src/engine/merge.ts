@@ -5,7 +5,7 @@
  * one is a conflict settled by the profile's conflictPolicy.
  */
 import { deepEqual, isObject, type JsonObject, type JsonValue, listOf, nameOf, setOwn } from './json.ts';
-import { compileGlob } from './k8s-names.ts';
+import { globList } from './k8s-names.ts';
 import type { SidecarProfile } from './profile.ts';
 import type { Parts } from './render.ts';
 import { NULL_SUFFIX, type ProfileRecord, type TargetRecord } from './status.ts';
@@ -153,7 +153,7 @@ export function mergeProfile(state: MergeState, profile: SidecarProfile, parts: 
     // Mounts, env and envFrom into the targeted app containers.
     const targetInto = (field: 'containers' | 'initContainers', globs: readonly string[], own: ReadonlySet<string>, recordKey: 'targets' | 'initTargets') => {
       if (globs.length === 0 || (parts.env.length === 0 && parts.envFrom.length === 0 && parts.volumeMounts.length === 0)) return;
-      const patterns = globs.map(compileGlob);
+      const patterns = globList(globs);
       const envNames = new Set(parts.env.map((e) => e.name));
       const mountPaths = new Set(parts.volumeMounts.map((m) => m.mountPath));
       const current = listOf(spec[field]);
@@ -163,7 +163,7 @@ export function mergeProfile(state: MergeState, profile: SidecarProfile, parts: 
       let changed = false;
       const next = current.map((c) => {
         const name = nameOf(c);
-        if (name === undefined || !own.has(name) || !patterns.some((p) => p.test(name)) || !isObject(c)) return c;
+        if (name === undefined || !own.has(name) || !patterns.test(name) || !isObject(c)) return c;
         const out: JsonObject = { ...c };
         const rec: TargetRecord = {};
         const where = () => `${field === 'containers' ? 'container' : 'init container'} ${JSON.stringify(name)}`;

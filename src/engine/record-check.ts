@@ -7,7 +7,7 @@
  * the profile does not add.
  */
 import { isObject, type JsonObject, type JsonValue, listOf, nameOf, stringMap } from './json.ts';
-import { globToRegExp } from './k8s-names.ts';
+import { globList } from './k8s-names.ts';
 import type { SidecarProfile } from './profile.ts';
 import type { Parts } from './render.ts';
 import { CONTAINER, difference, ENV_VAR, EXACT, type Shape, VOLUME } from './server-defaults.ts';
@@ -109,9 +109,9 @@ function targetsMismatch(
 ): string | undefined {
   const noun = field === 'containers' ? 'container' : 'init container';
   const recs = records ?? {};
-  const patterns = globs.map(globToRegExp);
+  const patterns = globList(globs);
   const containers = byKey(isObject(pod.spec) ? pod.spec[field] : undefined, nameOf);
-  const targeted = (n: string) => !injected.has(n) && patterns.some((p) => p.test(n));
+  const targeted = (n: string) => !injected.has(n) && patterns.test(n);
   const recorded = Object.keys(recs);
   for (const n of recorded) {
     if (!containers.has(n) || !targeted(n)) return `recorded target ${noun} ${quote(n)} is not one of the pod's own that the profile targets`;

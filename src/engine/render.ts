@@ -61,13 +61,30 @@ function holdsTemplate(v: JsonValue): boolean {
 }
 
 /**
- * Most text a profile's templates may render for one pod. The API server stores no object larger
- * than 1.5 MiB, so no admissible pod needs more; without a bound, a template repeating a large
- * annotation rendered hundreds of megabytes.
+ * Most text the templates of all profiles may render for one pod (one admission), together. The API
+ * server stores no object larger than 1.5 MiB, so no admissible pod needs more; without a bound, a
+ * template repeating a large annotation rendered hundreds of megabytes, and a cap per profile still
+ * let 64 profiles render 64 MiB.
  */
 export const MAX_RENDERED_TEXT = 1024 * 1024;
 
-/** What one rendering of a profile has left of MAX_RENDERED_TEXT. */
+/**
+ * What one admission has left of MAX_RENDERED_TEXT, shared by every profile it renders, in the
+ * record check as in the merge. A profile is charged once per set of values its templates read
+ * (rendering it again from the same values gives the same text); other values are charged again, so
+ * a record check on small values cannot leave the merge's large ones uncounted.
+ */
+export interface RenderBudget {
+  left: number;
+  /** Per profile, the keys (values read) of the renderings already charged. */
+  readonly charged: Map<SidecarProfile, Set<string>>;
+}
+
+export const renderBudget = (): RenderBudget => ({ left: MAX_RENDERED_TEXT, charged: new Map() });
+
+const OVER_BUDGET = `the templates of the profiles this pod requests render more than ${MAX_RENDERED_TEXT} characters together`;
+
+/** What one rendering of a profile has left of the admission's budget. */
 interface Rendering {
   values: TemplateValues;
   rule: ValueRule | undefined;
@@ -84,8 +101,7 @@ function renderValue(v: JsonValue, r: Rendering, path: string): JsonValue {
       r.left -= out.length;
       return out;
     } catch (e) {
-      if (e instanceof RangeError)
-        throw new RenderError('template-error', `${path}: the profile's templates render more than ${MAX_RENDERED_TEXT} characters for this pod`);
+      if (e instanceof RangeError) throw new RenderError('template-error', `${path}: ${OVER_BUDGET}`);
       throw new RenderError('template-error', `${path}: ${(e as Error).message}`);
     }
   }
@@ -144,16 +160,42 @@ function applyResources(c: JsonObject, override: JsonObject): JsonObject {
   return { ...c, resources: next };
 }
 
-function render(profile: SidecarProfile, vals: TemplateValues): Parts {
-  const rendering: Rendering = { values: vals, rule: profile.templateRule, left: MAX_RENDERED_TEXT };
+/**
+ * Characters a rendering's templates produced: in all, and in env, envFrom and volumeMounts (which
+ * go into every targeted container). Kept to charge a remembered rendering again, and so the pod's
+ * size can be estimated without serialising what was rendered.
+ */
+export interface RenderedText {
+  total: number;
+  perTarget: number;
+}
+const renderedText = new WeakMap<Parts, RenderedText>();
+export const renderedTextOf = (parts: Parts): RenderedText => renderedText.get(parts) ?? { total: 0, perTarget: 0 };
+
+function render(profile: SidecarProfile, vals: TemplateValues, left: number): Parts {
+  const rendering: Rendering = { values: vals, rule: profile.templateRule, left };
+  const text = { total: 0, perTarget: 0 };
+  const parts = deepFreeze(renderAll(profile, rendering, text));
+  text.total = left - rendering.left;
+  renderedText.set(parts, text);
+  return parts;
+}
+
+function renderAll(profile: SidecarProfile, rendering: Rendering, text: RenderedText): Parts {
   const r = (v: readonly JsonObject[], p: string) => renderValue(v as JsonValue, rendering, `spec.${p}`) as JsonObject[];
+  const perTarget = (v: readonly JsonObject[], p: string) => {
+    const before = rendering.left;
+    const out = r(v, p);
+    text.perTarget += before - rendering.left;
+    return out;
+  };
   return {
     containers: r(profile.containers, 'containers'),
     initContainers: r(profile.initContainers, 'initContainers'),
     volumes: r(profile.volumes, 'volumes'),
-    volumeMounts: r(profile.volumeMounts, 'volumeMounts'),
-    env: r(profile.env, 'env'),
-    envFrom: r(profile.envFrom, 'envFrom'),
+    volumeMounts: perTarget(profile.volumeMounts, 'volumeMounts'),
+    env: perTarget(profile.env, 'env'),
+    envFrom: perTarget(profile.envFrom, 'envFrom'),
     labels: renderValue(profile.labels as JsonObject, rendering, 'spec.metadata.labels') as Record<string, string>,
     annotations: renderValue(profile.annotations as JsonObject, rendering, 'spec.metadata.annotations') as Record<string, string>,
     imagePullSecrets: profile.imagePullSecrets,
@@ -193,7 +235,7 @@ function profileVariables(profile: SidecarProfile): Variable[] {
  * share labels and namespace, so most requests reuse a rendering. Bounded per profile.
  */
 const renderings = new WeakMap<SidecarProfile, Map<string, Parts>>();
-function renderedParts(profile: SidecarProfile, vals: TemplateValues): Parts {
+function renderedParts(profile: SidecarProfile, vals: TemplateValues, budget: RenderBudget): Parts {
   const key = JSON.stringify(profileVariables(profile).map((v) => lookup(v, vals) ?? null));
   let cache = renderings.get(profile);
   if (!cache) {
@@ -202,19 +244,32 @@ function renderedParts(profile: SidecarProfile, vals: TemplateValues): Parts {
   }
   let parts = cache.get(key);
   if (!parts) {
-    parts = deepFreeze(render(profile, vals));
+    parts = render(profile, vals, budget.charged.get(profile)?.has(key) ? MAX_RENDERED_TEXT : budget.left);
     // Values from pods are keys here: large ones (a templated annotation) are rendered, not kept.
     if (key.length <= 4096) {
       if (cache.size >= 256) cache.clear();
       cache.set(key, parts);
     }
   }
+  const charged = budget.charged.get(profile) ?? new Set();
+  if (!charged.has(key)) {
+    const text = renderedTextOf(parts).total;
+    if (text > budget.left) throw new RenderError('template-error', `spec: ${OVER_BUDGET}`);
+    budget.left -= text;
+    charged.add(key);
+    budget.charged.set(profile, charged);
+  }
   return parts;
 }
 
-/** `values` is called only for profiles that hold templates. */
-export function renderParts(profile: SidecarProfile, values: () => TemplateValues, podAnnotations: Readonly<Record<string, string>>): Parts {
-  const parts = profile.templated ? renderedParts(profile, values()) : profile;
+/** `values` is called only for profiles that hold templates; `budget` is the admission's. */
+export function renderParts(
+  profile: SidecarProfile,
+  values: () => TemplateValues,
+  podAnnotations: Readonly<Record<string, string>>,
+  budget: RenderBudget,
+): Parts {
+  const parts = profile.templated ? renderedParts(profile, values(), budget) : profile;
 
   const tagKey = overrideAnnotation(profile.name, 'image-tag');
   const resKey = overrideAnnotation(profile.name, 'resources');
@@ -242,5 +297,7 @@ export function renderParts(profile: SidecarProfile, values: () => TemplateValue
     if (resources) out = applyResources(out, resources);
     return out;
   };
-  return { ...parts, containers: parts.containers.map(apply), initContainers: parts.initContainers.map(apply) };
+  const out = { ...parts, containers: parts.containers.map(apply), initContainers: parts.initContainers.map(apply) };
+  renderedText.set(out, renderedTextOf(parts));
+  return out;
 }

@@ -4,6 +4,7 @@
  */
 import { createHash } from 'node:crypto';
 import { canonicalJson, deepFreeze, isObject, type JsonObject, type JsonValue, stringMap } from '../engine/json.ts';
+import { globList } from '../engine/k8s-names.ts';
 import type { LabelSelector, SidecarMode, SidecarProfile } from '../engine/profile.ts';
 import type { ValueRule } from '../engine/template.ts';
 
@@ -76,5 +77,9 @@ export function compileProfile(doc: JsonObject, source: string): SidecarProfile 
     .update(canonicalJson(content as unknown as JsonValue))
     .digest('hex')
     .slice(0, 16)}`;
-  return deepFreeze(structuredClone(profile));
+  const frozen = deepFreeze(structuredClone(profile));
+  // Compiled at load, so a pod's first request pays no compile.
+  globList(frozen.targets);
+  globList(frozen.initContainerTargets);
+  return frozen;
 }
