@@ -20,5 +20,5 @@ export function table(rows: readonly string[][]): string {
   for (const r of rows) {
     for (const [i, c] of r.entries()) widths[i] = Math.max(widths[i] ?? 0, c.length);
   }
-  return rows.map((r) => r.map((c, i) => (i === r.length - 1 ? c : c.padEnd(widths[i] as number))).join('  ')).join('\n') + '\n';
+  return `${rows.map((r) => r.map((c, i) => (i === r.length - 1 ? c : c.padEnd(widths[i] as number))).join('  ')).join('\n')}\n`;
 }

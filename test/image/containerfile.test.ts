@@ -57,6 +57,7 @@ test('the labels match the ones npm run image writes', () => {
   assert.equal(labels['org.opencontainers.image.source'], SOURCE_URL);
   assert.equal(labels['org.opencontainers.image.licenses'], pkg.license);
   assert.equal(labels['org.opencontainers.image.title'], 'outrigger');
-  assert.equal(labels['org.opencontainers.image.version'], '${VERSION}');
+  // The Containerfile's own ARG reference, taken literally.
+  assert.equal(labels['org.opencontainers.image.version'], '$' + '{VERSION}');
   assert.ok(last('ARG').includes(`VERSION=${IMAGE_TAG}`), 'ARG VERSION defaults to the package version');
 });
