@@ -3,13 +3,13 @@
  * input with its precise answer, limits and timeouts, and the server still serving afterwards.
  */
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import { connect as tcpConnect } from 'node:net';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { connect, type TLSSocket } from 'node:tls';
+import { sClient } from '../../test/support/openssl.ts';
 import { profilesFromYaml, profileYaml } from '../../test/support/profiles.ts';
 import { decodePatch, makeCerts, pod, type Reply, review, send, startTestServer, TEST_PROFILES, type TestServer } from '../../test/support/webhook.ts';
 import { applyPatch, inject, type JsonObject, profileSet, type SidecarProfile } from '../engine/index.ts';
@@ -797,36 +797,6 @@ describe('shutdown delay', () => {
     await s.stop();
   });
 });
-
-/** `openssl s_client` against the server: its whole output once it exits (killed after 10 s). `steps` are written to stdin in turn, `pause` ms apart. */
-function sClient(port: number, args: string[], steps: string[] = [], pause = 300): Promise<string> {
-  return new Promise((resolve, reject) => {
-    const child = spawn('openssl', ['s_client', '-connect', `127.0.0.1:${port}`, '-servername', 'localhost', ...args], { stdio: ['pipe', 'pipe', 'pipe'] });
-    let out = '';
-    child.stdout.on('data', (d: Buffer) => {
-      out += d.toString('latin1');
-    });
-    child.stderr.on('data', (d: Buffer) => {
-      out += d.toString('latin1');
-    });
-    child.stdin.on('error', () => {});
-    const kill = setTimeout(() => child.kill(), 10_000);
-    child.on('error', reject);
-    child.on('close', () => {
-      clearTimeout(kill);
-      resolve(out);
-    });
-    void (async () => {
-      for (const s of steps) {
-        await sleep(pause);
-        if (!child.stdin.writable) break;
-        child.stdin.write(s);
-      }
-      await sleep(pause);
-      child.stdin.end();
-    })();
-  });
-}
 
 describe('TLS: AEAD suites only, no client renegotiation (real openssl clients)', () => {
   let s: TestServer;

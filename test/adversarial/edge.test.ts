@@ -6,13 +6,13 @@
  * precise answer.
  */
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import { connect as tcpConnect } from 'node:net';
 import { after, before, describe, test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { connect, type TLSSocket } from 'node:tls';
 import { HEAP_MIB } from '../../src/deploy/manifests.ts';
+import { sClient } from '../support/openssl.ts';
 import { pod, review, send } from '../support/webhook.ts';
 import { assertWithinBudget, BUNDLE_MEMORY_LIMIT, rawTls, startTarget, type Target, underAttack, type Watch } from './support.ts';
 
@@ -259,35 +259,6 @@ describe('idle keep-alive floods', () => {
   });
 });
 
-/** `openssl s_client` against the target with `args`; `input` is written after the handshake. */
-function sClient(t: Target, args: string[], input: string[]): Promise<string> {
-  return new Promise((resolve, reject) => {
-    const child = spawn('openssl', ['s_client', '-connect', `127.0.0.1:${t.port}`, '-servername', 'localhost', ...args], { stdio: ['pipe', 'pipe', 'pipe'] });
-    let out = '';
-    child.stdout.on('data', (d: Buffer) => {
-      out += d.toString('latin1');
-    });
-    child.stderr.on('data', (d: Buffer) => {
-      out += d.toString('latin1');
-    });
-    child.stdin.on('error', () => {});
-    const kill = setTimeout(() => child.kill(), 10_000);
-    child.on('error', reject);
-    child.on('close', () => {
-      clearTimeout(kill);
-      resolve(out);
-    });
-    void (async () => {
-      for (const line of input) {
-        await sleep(400);
-        if (child.stdin.writable) child.stdin.write(line);
-      }
-      await sleep(400);
-      child.stdin.end();
-    })();
-  });
-}
-
 describe('TLS', () => {
   let t: Target;
   before(async () => {
@@ -300,10 +271,10 @@ describe('TLS', () => {
     const { result, watch } = await underAttack(t, async () => {
       const out: Record<string, string[]> = { cbc: [], aead: [], reneg: [] };
       for (let i = 0; i < 3; i++) {
-        out.cbc?.push(await sClient(t, ['-tls1_2', '-cipher', 'ECDHE-ECDSA-AES128-SHA'], [healthz]));
-        out.cbc?.push(await sClient(t, ['-tls1_2', '-cipher', 'AES128-SHA'], [healthz]));
-        out.aead?.push(await sClient(t, ['-tls1_2', '-cipher', 'ECDHE-ECDSA-AES128-GCM-SHA256', '-ign_eof'], [healthz]));
-        out.reneg?.push(await sClient(t, ['-tls1_2'], ['R\n', healthz]));
+        out.cbc?.push(await sClient(t.port, ['-tls1_2', '-cipher', 'ECDHE-ECDSA-AES128-SHA'], [healthz], 400));
+        out.cbc?.push(await sClient(t.port, ['-tls1_2', '-cipher', 'AES128-SHA'], [healthz], 400));
+        out.aead?.push(await sClient(t.port, ['-tls1_2', '-cipher', 'ECDHE-ECDSA-AES128-GCM-SHA256', '-ign_eof'], [healthz], 400));
+        out.reneg?.push(await sClient(t.port, ['-tls1_2'], ['R\n', healthz], 400));
       }
       return out;
     });
