@@ -92,7 +92,8 @@ export const DEFAULT_LIMITS: Limits = {
   // Everyday reviews are a few KiB: large bodies (over 1 MiB) together get three of the four shares,
   // so clients that send large bodies and stall cannot refuse every other review.
   largeBodyBytes: 1024 * 1024,
-  maxLargeBufferedBytes: 3 * MAX_BODY_BYTES,
+  // Two of the largest bodies: four at once peaked at 221–243 MiB of a 256 MiB limit; two stay far under.
+  maxLargeBufferedBytes: 2 * MAX_BODY_BYTES,
   // The API server writes at network speed (tens of MB/s in a cluster): 128 KiB/s is about 1% of a
   // 100 Mbit/s link. Measured per second, so a body that stalls is cut within two seconds. A
   // per-client share of the budget would not help here: the API server is one client (a few

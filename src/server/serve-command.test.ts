@@ -33,7 +33,7 @@ test('flags: defaults and every option', () => {
       maxConnectionsPerPeer: 512,
       maxBufferedBytes: 28 * 1024 * 1024,
       largeBodyBytes: 1024 * 1024,
-      maxLargeBufferedBytes: 21 * 1024 * 1024,
+      maxLargeBufferedBytes: 14 * 1024 * 1024,
       minBodyBytesPerSecond: 128 * 1024,
       bodyRateWindowMs: 1000,
       handshakeTimeoutMs: 10_000,

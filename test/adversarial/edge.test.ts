@@ -156,9 +156,9 @@ describe('worst-case bodies', () => {
         const { result, watch } = await underAttack(t, () => Promise.all(Array.from({ length: n }, () => post(t, body))));
         if (code) for (const r of result) assert.deepEqual(r, { status, code });
         else {
-          // Four of the largest bodies do not all fit the share of large bodies: one may be told to retry.
+          // Four of the largest bodies do not all fit the share of large bodies: two may be told to retry.
           for (const r of result) assert.ok(r.status === 200 || (r.status === 503 && r.code === 'overloaded'), JSON.stringify(r));
-          assert.ok(result.filter((r) => r.status === 200).length >= Math.min(n, 3), JSON.stringify(result));
+          assert.ok(result.filter((r) => r.status === 200).length >= Math.min(n, 2), JSON.stringify(result));
         }
         withinBudget(watch, !code);
       }
@@ -210,8 +210,8 @@ describe('stalled bodies', () => {
       for (const s of socks) s.destroy();
       return { codes, ms: performance.now() - started };
     });
-    // Three fit the share of large bodies and are cut by the minimum rate; the fourth does not fit.
-    assert.deepEqual(result.codes.sort(), ['body-too-slow', 'body-too-slow', 'body-too-slow', 'overloaded']);
+    // Two fit the share of large bodies and are cut by the minimum rate; the other two do not fit.
+    assert.deepEqual(result.codes.sort(), ['body-too-slow', 'body-too-slow', 'overloaded', 'overloaded']);
     assert.ok(result.ms < 8_000, `stalled bodies held for ${result.ms} ms`);
     withinBudget(watch);
   });
