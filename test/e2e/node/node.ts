@@ -447,9 +447,21 @@ function teardownSync(p: Parts): void {
   if (!p.before.links.includes(bridgeName(p.index))) spawnSync('ip', ['link', 'delete', bridgeName(p.index)], { stdio: 'ignore' });
   restoreIptables('iptables', p.before.iptables);
   restoreIptables('ip6tables', p.before.ip6tables);
-  for (const path of p.createdPaths) rmSync(path, { recursive: true, force: true });
+  removeCreatedPaths(p.createdPaths);
   if (process.env.E2E_KEEP_DIR !== '1') rmSync(p.dir, { recursive: true, force: true });
   for (const t of p.procs.values()) t.child.stdin?.destroy();
+}
+
+/**
+ * Removes the host paths the node created. A runc cleanup of a shim that was being killed can
+ * write under /run/containerd once more right after: look again for a few seconds.
+ */
+function removeCreatedPaths(paths: readonly string[]): void {
+  for (let i = 0; i < 10; i++) {
+    for (const path of paths) rmSync(path, { recursive: true, force: true });
+    Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 500);
+    if (!paths.some((path) => existsSync(path))) return;
+  }
 }
 
 function alive(pid: number): boolean {
