@@ -258,6 +258,16 @@ export function createWebhookMetrics(opts: { version?: string } = {}) {
   });
   r.collected('gauge', 'process_resident_memory_bytes', 'Resident memory size in bytes.', () => process.memoryUsage.rss());
   r.collected('gauge', 'nodejs_heap_used_bytes', 'V8 heap in use, in bytes.', () => process.memoryUsage().heapUsed);
+  // Off-heap memory (TLS, sockets, Buffers) is most of what RSS holds beyond the heap: without these
+  // a growing RSS cannot be told apart from a growing heap.
+  r.collected('gauge', 'nodejs_heap_total_bytes', 'V8 heap reserved, in bytes.', () => process.memoryUsage().heapTotal);
+  r.collected(
+    'gauge',
+    'nodejs_external_memory_bytes',
+    'Memory of C++ objects bound to JavaScript objects (Buffers included), in bytes.',
+    () => process.memoryUsage().external,
+  );
+  r.collected('gauge', 'nodejs_array_buffers_bytes', 'Memory of ArrayBuffers and Buffers, in bytes.', () => process.memoryUsage().arrayBuffers);
   const loop = monitorEventLoopDelay({ resolution: 20 });
   loop.enable();
   r.collected('gauge', 'nodejs_eventloop_delay_p99_seconds', 'p99 event loop delay since the previous scrape, in seconds.', () => {

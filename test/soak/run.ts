@@ -5,11 +5,13 @@
  *
  *   npm run soak                       # 30 minutes
  *   npm run soak -- --minutes 2        # a quick look
+ *   npm run soak -- --traffic churn,certs   # only some of the traffic, to find where growth comes from
  *
  * Traffic, all at once: reviews from a few keep-alive clients (injecting, not requesting, opted out,
  * malformed), /explain and /metrics, client churn (a new connection per request, and connections
  * abandoned halfway through a body), a profile rewritten every 20 s and a new serving certificate
- * every 60 s. It prints a sample every 30 s (RSS, heap, event-loop delay p99, request counts) and a
+ * every 60 s. It prints a sample every 30 s (RSS, heap used/reserved, external memory, event-loop delay p99,
+ * request counts) and a
  * summary, and exits 1 on any unexpected answer, a reload that did not take, or memory growth: the
  * RSS slope over the run after warm-up, by least squares, above --max-slope MiB per hour (runs of
  * 10 minutes or more).
@@ -24,13 +26,19 @@ import { rawTls, rssBytes, startTarget } from '../adversarial/support.ts';
 import { profileYaml } from '../support/profiles.ts';
 import { pod, review, send } from '../support/webhook.ts';
 
+const TRAFFIC = ['reviews', 'churn', 'explain', 'abandon', 'profiles', 'certs'] as const;
 const { values } = parseArgs({
   options: {
     minutes: { type: 'string', default: '30' },
     'max-slope': { type: 'string', default: '20' },
     clients: { type: 'string', default: '3' },
+    // To find which traffic a growth comes from: run with only some of it.
+    traffic: { type: 'string', default: TRAFFIC.join(',') },
   },
 });
+const traffic = new Set(values.traffic.split(',').filter((x) => x !== ''));
+for (const x of traffic)
+  if (!(TRAFFIC as readonly string[]).includes(x)) throw new Error(`--traffic: ${JSON.stringify(x)} is not one of ${TRAFFIC.join(', ')}`);
 const minutes = Number(values.minutes);
 const maxSlopeMiBPerHour = Number(values['max-slope']);
 const clients = Number(values.clients);
@@ -87,20 +95,26 @@ async function keepAliveClient(): Promise<void> {
 async function churn(): Promise<void> {
   while (Date.now() < end) {
     try {
-      const r = await send(t.port, { body: mixedReview().body, ca: t.caPem });
-      if (r.status !== 200) error(`churn review answered ${r.status}`);
-      counts.churn++;
-      const bad = await send(t.port, { body: '{"apiVersion":', ca: t.caPem });
-      if (bad.status !== 400) error(`a malformed review answered ${bad.status}, not 400`);
-      const ex = await send(t.adminPort, { path: '/explain', body: JSON.stringify(pod({ 'outrigger.dev/inject': 'soak' })), ca: t.caPem });
-      if (ex.status !== 200) error(`/explain answered ${ex.status}`);
-      counts.explain++;
-      // A client that goes away in the middle of its body: its bytes must be released.
-      const s = await rawTls(t);
-      s.write('POST /mutate HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 100000\r\n\r\n{"apiVersion":"admission.k8s.io/v1",');
-      await sleep(20);
-      s.destroy();
-      counts.abandoned++;
+      if (traffic.has('churn')) {
+        const r = await send(t.port, { body: mixedReview().body, ca: t.caPem });
+        if (r.status !== 200) error(`churn review answered ${r.status}`);
+        counts.churn++;
+        const bad = await send(t.port, { body: '{"apiVersion":', ca: t.caPem });
+        if (bad.status !== 400) error(`a malformed review answered ${bad.status}, not 400`);
+      }
+      if (traffic.has('explain')) {
+        const ex = await send(t.adminPort, { path: '/explain', body: JSON.stringify(pod({ 'outrigger.dev/inject': 'soak' })), ca: t.caPem });
+        if (ex.status !== 200) error(`/explain answered ${ex.status}`);
+        counts.explain++;
+      }
+      if (traffic.has('abandon')) {
+        // A client that goes away in the middle of its body: its bytes must be released.
+        const s = await rawTls(t);
+        s.write('POST /mutate HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 100000\r\n\r\n{"apiVersion":"admission.k8s.io/v1",');
+        await sleep(20);
+        s.destroy();
+        counts.abandoned++;
+      }
     } catch (e) {
       error(`churn failed: ${(e as Error).message}`);
     }
@@ -175,6 +189,8 @@ interface Sample {
   s: number;
   rss: number;
   heap: number;
+  heapTotal: number;
+  external: number;
   loopP99: number;
 }
 const samples: Sample[] = [];
@@ -184,11 +200,24 @@ async function sampler(): Promise<void> {
     await sleep(Math.min(30_000, Math.max(1_000, end - Date.now())));
     try {
       // One scrape for both: the event-loop p99 covers the time since the previous scrape.
-      const [heap, loopP99] = await scrape('nodejs_heap_used_bytes', 'nodejs_eventloop_delay_p99_seconds');
-      const sample = { s: (Date.now() - started) / 1000, rss: rssBytes(t.pid, 'VmRSS'), heap: heap ?? 0, loopP99: loopP99 ?? 0 };
+      const [heap, heapTotal, external, loopP99] = await scrape(
+        'nodejs_heap_used_bytes',
+        'nodejs_heap_total_bytes',
+        'nodejs_external_memory_bytes',
+        'nodejs_eventloop_delay_p99_seconds',
+      );
+      const sample = {
+        s: (Date.now() - started) / 1000,
+        rss: rssBytes(t.pid, 'VmRSS'),
+        heap: heap ?? 0,
+        heapTotal: heapTotal ?? 0,
+        external: external ?? 0,
+        loopP99: loopP99 ?? 0,
+      };
       samples.push(sample);
       console.log(
-        `${sample.s.toFixed(0).padStart(5)} s  rss ${mib(sample.rss)} MiB  heap ${mib(sample.heap)} MiB  loop p99 ${(sample.loopP99 * 1000).toFixed(1)} ms  ` +
+        `${sample.s.toFixed(0).padStart(5)} s  rss ${mib(sample.rss)} MiB  heap ${mib(sample.heap)}/${mib(sample.heapTotal)} MiB  external ${mib(sample.external)} MiB  ` +
+          `loop p99 ${(sample.loopP99 * 1000).toFixed(1)} ms  ` +
           `reviews ${counts.reviews}  churn ${counts.churn}  reloads ${counts.profileReloads}/${counts.certReloads}  errors ${errors.length}`,
       );
     } catch (e) {
@@ -217,7 +246,13 @@ function percentile(values: number[], p: number): number {
 
 console.log(`soak: ${minutes} min against pid ${t.pid} on port ${t.port}, ${clients} keep-alive clients`);
 try {
-  await Promise.all([...Array.from({ length: clients }, keepAliveClient), churn(), reloader(), certRenewer(), sampler()]);
+  await Promise.all([
+    ...(traffic.has('reviews') ? Array.from({ length: clients }, keepAliveClient) : []),
+    ...(['churn', 'explain', 'abandon'].some((x) => traffic.has(x)) ? [churn()] : []),
+    ...(traffic.has('profiles') ? [reloader()] : []),
+    ...(traffic.has('certs') ? [certRenewer()] : []),
+    sampler(),
+  ]);
 } finally {
   await t.stop();
 }
@@ -239,6 +274,8 @@ console.log(`  errors:   ${errors.length}`);
 for (const e of errors) console.log(`    ${e}`);
 // A slope over a few minutes is GC noise, not growth: judged from 10 minutes on.
 const failed =
-  errors.length > 0 || (minutes >= 10 && rssSlope > maxSlopeMiBPerHour) || (minutes >= 5 && (counts.profileReloads === 0 || counts.certReloads === 0));
+  errors.length > 0 ||
+  (minutes >= 10 && rssSlope > maxSlopeMiBPerHour) ||
+  (minutes >= 5 && ((traffic.has('profiles') && counts.profileReloads === 0) || (traffic.has('certs') && counts.certReloads === 0)));
 console.log(failed ? 'soak: FAILED' : 'soak: passed');
 process.exitCode = failed ? 1 : 0;
