@@ -52,7 +52,7 @@ function headTag(): string | undefined {
 }
 
 /** A shell-ready rendering of argv, for the commands a dry-run prints. */
-export const quote = (argv: string[]) => argv.map((a) => (/^[\w@%+=:,./-]+$/.test(a) ? a : `'${a.replaceAll("'", "'\\''")}'`)).join(' ');
+const quote = (argv: string[]) => argv.map((a) => (/^[\w@%+=:,./-]+$/.test(a) ? a : `'${a.replaceAll("'", "'\\''")}'`)).join(' ');
 
 function runStep(step: Step, c: Context): void {
   log(`== ${step.id}: ${step.summary}`);
