@@ -108,6 +108,13 @@ test('one version and one commit everywhere: labels, SBOM, provenance, npm tarba
     ),
     [],
   );
+  // What `outrigger version` reads inside each image: the app layer's stamp names the labels' commit.
+  for (const arch of ['amd64', 'arm64']) {
+    const entry = readReleaseImage(layout).platforms.find((p) => p.platform?.architecture === arch) as { digest: string };
+    const appLayer = json<{ layers: { digest: string }[] }>(layout, entry.digest).layers.at(-1) as { digest: string };
+    const stamp = execFileSync('tar', ['-xzO', 'app/dist/build-info.json'], { input: blob(layout, appLayer.digest), encoding: 'utf8' });
+    assert.deepEqual(JSON.parse(stamp), { commit: head }, arch);
+  }
   const tgz = join(out, 'npm', `outrigger-${version}.tgz`);
   const files = execFileSync('tar', ['-tzf', tgz], { encoding: 'utf8' }).split('\n').filter(Boolean);
   for (const f of ['package/package.json', 'package/dist/cli/main.js', 'package/dist/build-info.json', 'package/README.md']) assert.ok(files.includes(f), f);
