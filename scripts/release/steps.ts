@@ -7,7 +7,7 @@
 import { execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { IMAGE_REPOSITORY, IMAGE_TAG } from '../../src/deploy/image.ts';
+import { IMAGE_REPOSITORY, IMAGE_TAG, SOURCE_URL } from '../../src/deploy/image.ts';
 import { VERSION } from '../../src/version.ts';
 import { gitCommit } from '../build/info.ts';
 import { ARCHES } from '../image/lock.ts';
@@ -88,6 +88,10 @@ export const STEPS: readonly Step[] = [
       if (c.tag !== `v${c.version}`) problems.push(`tag ${c.tag} does not match package.json version ${c.version} (expected v${c.version})`);
       if (VERSION !== c.version) problems.push(`src/version.ts reports ${VERSION}, package.json says ${c.version}`);
       if (IMAGE_TAG !== c.version) problems.push(`the image tag is ${IMAGE_TAG}, package.json says ${c.version}`);
+      // npm checks a provenance's source repository against package.json's, and refuses a mismatch.
+      const repository = (JSON.parse(readFileSync(join(c.repo, 'package.json'), 'utf8')) as { repository?: { url?: string } }).repository?.url;
+      if (repository !== `git+${SOURCE_URL}.git`)
+        problems.push(`package.json: repository.url is ${JSON.stringify(repository)}, not "git+${SOURCE_URL}.git" (npm publish --provenance needs them equal)`);
       if (!/^[0-9a-f]{40}$/.test(c.commit)) problems.push(`${c.repo}: not a git checkout (commit ${c.commit}); a release is built from one`);
       if (problems.length > 0) throw new ReleaseError(problems.join('\n'));
       c.log(`version ${c.version}, tag ${c.tag}, commit ${c.commit}`);
