@@ -19,7 +19,7 @@ describe('outrigger version (in process, from source)', () => {
     assert.equal(COMMIT, 'unknown');
     const r = await runCli(['version']);
     assert.equal(r.code, 0);
-    assert.equal(r.stdout, `outrigger ${pkgVersion}\ncommit: unknown\nnode: ${process.version}\n`);
+    assert.equal(r.stdout, `outrigger ${pkgVersion}\ncommit: unknown (running from source, or built outside a git checkout)\nnode: ${process.version}\n`);
   });
 
   test('-o json, --help, and a bad format named with exit 2', async () => {

@@ -1,5 +1,5 @@
 /** `outrigger version`: the package version, the commit it was built from and the Node runtime. */
-import { versionInfo } from '../version.ts';
+import { UNKNOWN, versionInfo } from '../version.ts';
 import { EXIT, type Io } from './commands.ts';
 import { parseFlags, UsageError } from './options.ts';
 
@@ -24,6 +24,8 @@ export async function versionCommand(argv: string[], io: Io): Promise<number> {
   const format = values.output ?? 'text';
   if (format !== 'text' && format !== 'json') throw new UsageError(`--output: ${JSON.stringify(format)} must be text or json`);
   const v = versionInfo();
-  io.stdout.write(format === 'json' ? `${JSON.stringify(v)}\n` : `outrigger ${v.version}\ncommit: ${v.commit}\nnode: ${v.node}\n`);
+  // The JSON keeps the bare "unknown" for scripts; people get told why.
+  const commit = v.commit === UNKNOWN ? `${UNKNOWN} (running from source, or built outside a git checkout)` : v.commit;
+  io.stdout.write(format === 'json' ? `${JSON.stringify(v)}\n` : `outrigger ${v.version}\ncommit: ${commit}\nnode: ${v.node}\n`);
   return EXIT.ok;
 }

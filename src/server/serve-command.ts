@@ -510,6 +510,8 @@ export async function startServe(opts: ServeOptions, log: Logger): Promise<Runni
   const address = server.address() as AddressInfo;
   const adminAddress = admin?.server.address() as AddressInfo | undefined;
   log.info('listening', {
+    version: VERSION,
+    commit: COMMIT,
     host: address.address,
     port: address.port,
     ...(adminAddress ? { adminHost: adminAddress.address, adminPort: adminAddress.port } : {}),
