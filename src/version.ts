@@ -1,11 +1,34 @@
-/** Outrigger's version, from package.json (one level above both src/ and dist/). */
+/**
+ * Outrigger's version, from package.json (one level above both src/ and dist/), and the commit it
+ * was built from, from the build-info.json that `npm run build` and the image build write beside
+ * the compiled modules. Running from source (src/*.ts) has no such file: the commit is "unknown".
+ */
 import { readFileSync } from 'node:fs';
 
-export const VERSION: string = (() => {
+export const UNKNOWN = 'unknown';
+
+function readJson(url: URL): Record<string, unknown> | undefined {
   try {
-    const pkg = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version?: unknown };
-    return typeof pkg.version === 'string' ? pkg.version : 'unknown';
+    const v = JSON.parse(readFileSync(url, 'utf8')) as unknown;
+    return v !== null && typeof v === 'object' && !Array.isArray(v) ? (v as Record<string, unknown>) : undefined;
   } catch {
-    return 'unknown';
+    return undefined;
   }
-})();
+}
+
+const str = (v: unknown) => (typeof v === 'string' && v !== '' ? v : UNKNOWN);
+
+export const VERSION: string = str(readJson(new URL('../package.json', import.meta.url))?.version);
+
+/** The git commit (40 hex digits) this build came from, or "unknown" (not built, or not from git). */
+export const COMMIT: string = str(readJson(new URL('./build-info.json', import.meta.url))?.commit);
+
+export interface VersionInfo {
+  version: string;
+  commit: string;
+  node: string;
+}
+
+export function versionInfo(): VersionInfo {
+  return { version: VERSION, commit: COMMIT, node: process.version };
+}

@@ -61,7 +61,7 @@ export async function buildImage(repo: string, o: BuildOptions, p: Provenance): 
   const tmp = mkdtempSync(join(tmpdir(), 'outrigger-image-'));
   try {
     const appRoot = join(tmp, 'app-root');
-    stageApp(appRoot, repo, { sourceMaps: o.sourceMaps });
+    stageApp(appRoot, repo, { sourceMaps: o.sourceMaps, revision: p.revision });
     normalizeModes(appRoot);
     const appTar = join(tmp, 'app.tar');
     tarLayer(appRoot, appTar, p.epoch);

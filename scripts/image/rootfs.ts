@@ -5,6 +5,7 @@
  */
 import { chmodSync, cpSync, existsSync, lstatSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { writeBuildInfo } from '../build/info.ts';
 import { run } from './run.ts';
 import type { NpmModule } from './sbom.ts';
 
@@ -106,11 +107,13 @@ function runtimePackageJson(repo: string): string {
   return `${JSON.stringify({ name, version, description, license, type, bin, dependencies }, null, 2)}\n`;
 }
 
-export function stageApp(root: string, repo: string, o: { sourceMaps: boolean }): void {
+/** `revision` is the commit the image's labels name, so `outrigger version` in the image says the same. */
+export function stageApp(root: string, repo: string, o: { sourceMaps: boolean; revision: string }): void {
   const app = join(root, APP_DIR);
   run(join(repo, 'node_modules/.bin/tsc'), ['-p', join(repo, 'tsconfig.build.json'), '--outDir', join(app, 'dist'), '--sourceMap', String(o.sourceMaps)], {
     cwd: repo,
   });
+  writeBuildInfo(join(app, 'dist'), o.revision);
   write(root, `${APP_DIR}/package.json`, runtimePackageJson(repo));
   for (const m of productionModules(repo)) cpSync(join(repo, m.path), join(app, m.path), { recursive: true, verbatimSymlinks: true });
 }

@@ -14,6 +14,7 @@ Commands:
   manifests  print the install bundle (kubectl apply -f -)
   serve      run the mutating admission webhook
   status     list pods in the cluster whose sidecars are out of date or missing
+  version    print the version, the commit it was built from and the Node.js version
 
 Run 'outrigger COMMAND --help' for a command's options.
 `;
@@ -28,6 +29,7 @@ const COMMANDS: Record<string, Command> = {
   serve: async (argv, io) => (await import('../server/serve-command.ts')).runServe(argv, io),
   manifests: async (argv, io) => (await import('./manifests.ts')).manifestsCommand(argv, io),
   status: async (argv, io) => (await import('./status.ts')).statusCommand(argv, io),
+  version: async (argv, io) => (await import('./version.ts')).versionCommand(argv, io),
 };
 
 export async function main(argv: string[], io: Io): Promise<number> {

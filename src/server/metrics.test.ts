@@ -67,3 +67,8 @@ test('the webhook metric set renders every required family once', () => {
     m.stop();
   }
 });
+
+test('outrigger_build_info carries the version, the commit and the Node version', () => {
+  const m = createWebhookMetrics({ version: '1.2.3', commit: 'a'.repeat(40) });
+  assert.ok(m.registry.render().includes(`\noutrigger_build_info{version="1.2.3",commit="${'a'.repeat(40)}",node_version="${process.version}"} 1\n`));
+});

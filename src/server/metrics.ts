@@ -190,7 +190,7 @@ export const LATENCY_BUCKETS = [0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0
 
 export type WebhookMetrics = ReturnType<typeof createWebhookMetrics>;
 
-export function createWebhookMetrics(opts: { version?: string } = {}) {
+export function createWebhookMetrics(opts: { version?: string; commit?: string } = {}) {
   const r = new Registry();
   const m = {
     registry: r,
@@ -247,9 +247,9 @@ export function createWebhookMetrics(opts: { version?: string } = {}) {
       '1 when /mutate needs a client certificate signed by --client-ca; 0 when any caller that reaches the port is answered.',
     ),
     ready: r.gauge('outrigger_ready', '1 when the webhook is ready to serve (profiles loaded, TLS listening, not shutting down).'),
-    buildInfo: r.gauge('outrigger_build_info', 'Always 1; labels carry the versions.', ['version', 'node_version']),
+    buildInfo: r.gauge('outrigger_build_info', 'Always 1; labels carry the versions.', ['version', 'commit', 'node_version']),
   };
-  m.buildInfo.set(1, [opts.version ?? 'dev', process.version]);
+  m.buildInfo.set(1, [opts.version ?? 'dev', opts.commit ?? 'unknown', process.version]);
   const start = Date.now() / 1000 - process.uptime();
   r.collected('gauge', 'process_start_time_seconds', 'Start time of the process since unix epoch in seconds.', () => start);
   r.collected('counter', 'process_cpu_seconds_total', 'Total user and system CPU time spent in seconds.', () => {

@@ -12,7 +12,7 @@ import { DEFAULT_KUBE_VERSION, parseFlags, parseKubeVersion, UsageError } from '
 import type { KubeVersion, ProfileSet, SidecarProfile } from '../engine/index.ts';
 import { ProfileLoadError } from '../profiles/load.ts';
 import { isClusterWide } from '../profiles/tenancy.ts';
-import { VERSION } from '../version.ts';
+import { COMMIT, VERSION } from '../version.ts';
 import { type ClusterOptions, type ClusterRuntime, startCluster } from './cluster.ts';
 import { createWebhookServer, DEFAULT_LIMITS, type Limits, type Readiness, type WebhookContext } from './http.ts';
 import { createLogger, errorFields, type Level, type Logger } from './log.ts';
@@ -326,7 +326,7 @@ export class StartError extends Error {
 }
 
 export async function startServe(opts: ServeOptions, log: Logger): Promise<RunningServer> {
-  const metrics = createWebhookMetrics({ version: VERSION });
+  const metrics = createWebhookMetrics({ version: VERSION, commit: COMMIT });
   let profiles: ProfileState;
   try {
     profiles = await loadInitialProfiles(opts.profiles);
@@ -510,6 +510,8 @@ export async function startServe(opts: ServeOptions, log: Logger): Promise<Runni
   const address = server.address() as AddressInfo;
   const adminAddress = admin?.server.address() as AddressInfo | undefined;
   log.info('listening', {
+    version: VERSION,
+    commit: COMMIT,
     host: address.address,
     port: address.port,
     ...(adminAddress ? { adminHost: adminAddress.address, adminPort: adminAddress.port } : {}),
