@@ -29,6 +29,8 @@ export interface SelfTlsOptions {
   policy?: Partial<Omit<RenewalPolicy, 'dnsNames'>>;
   isLeader: () => boolean;
   onMaterial: (m: ServingMaterial) => void;
+  /** After each caBundle check by the leader: true when it was wrong (or no webhook calls our Service) and is still wrong. */
+  onCaBundleMismatch?: (mismatch: boolean) => void;
   log?: (level: 'info' | 'warn', msg: string, fields?: Record<string, unknown>) => void;
   intervalMs?: number;
   now?: () => Date;
@@ -209,7 +211,13 @@ export class SelfManagedTls {
     );
     // The caBundle first, then the Secrets: every replica serves what the serving Secret holds, so
     // the API server must already trust it by the time any replica can read it.
-    await this.#ensureCaBundle(ours, p.material.bundle.join(''));
+    try {
+      await this.#ensureCaBundle(ours, p.material.bundle.join(''));
+    } catch (e) {
+      this.#o.onCaBundleMismatch?.(true);
+      throw e;
+    }
+    this.#o.onCaBundleMismatch?.(ours.length === 0);
     const migrate = holdsCaKey(serving);
     if (p.reasons.length === 0 && !migrate) return serving;
     // The CA Secret before the serving one: once the serving Secret drops the CA key, the key must already be kept.

@@ -14,6 +14,7 @@ import { ProfileLoadError } from '../profiles/load.ts';
 import { isClusterWide } from '../profiles/tenancy.ts';
 import { VERSION } from '../version.ts';
 import { type ClusterOptions, type ClusterRuntime, startCluster } from './cluster.ts';
+import { clusterMetricsHooks } from './cluster-metrics.ts';
 import { createWebhookServer, DEFAULT_LIMITS, type Limits, type Readiness, type WebhookContext } from './http.ts';
 import { createLogger, errorFields, type Level, type Logger } from './log.ts';
 import { bypassMessage, mandatoryBypassReporter } from './mandatory-bypass.ts';
@@ -353,7 +354,16 @@ export async function startServe(opts: ServeOptions, log: Logger): Promise<Runni
       checkMandatory();
     };
     try {
-      cluster = await startCluster({ ...opts.cluster, ...(bypass ? { mandatoryBypass: bypass } : {}), onClusterProfiles }, log, opts.kubeVersionFlag);
+      cluster = await startCluster(
+        {
+          ...opts.cluster,
+          ...(bypass ? { mandatoryBypass: bypass } : {}),
+          onClusterProfiles,
+          ...clusterMetricsHooks(metrics),
+        },
+        log,
+        opts.kubeVersionFlag,
+      );
     } catch (e) {
       metrics.stop();
       log.error('cannot start: the cluster is not usable', { error: (e as Error).message });
