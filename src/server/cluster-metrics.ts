@@ -7,7 +7,7 @@ export function clusterMetricsHooks(m: WebhookMetrics): Pick<ClusterOptions, 'on
     onProblems: (counts) => {
       for (const [reason, n] of Object.entries(counts)) m.clusterProfilesNotInUse.set(n, [reason]);
     },
-    onLeader: (leader) => m.leader.set(leader ? 1 : 0),
+    onLeader: (leader, lease) => m.leader.set(leader ? 1 : 0, [lease]),
     onCaBundleMismatch: (mismatch) => m.caBundleMismatch.set(mismatch ? 1 : 0),
   };
 }

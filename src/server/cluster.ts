@@ -46,7 +46,7 @@ export interface ClusterOptions {
   /** Called after each change with how many SidecarProfiles are not in use as written, by reason. */
   onProblems?: (counts: ProblemCounts) => void;
   /** Cert mode self: called when this replica gains or loses the Lease. */
-  onLeader?: (leader: boolean) => void;
+  onLeader?: (leader: boolean, lease: string) => void;
   /** Cert mode self: called after each of the leader's caBundle checks (true: wrong and not fixed). */
   onCaBundleMismatch?: (mismatch: boolean) => void;
   /** Longest wait for caches and the first certificate at startup. */
@@ -118,11 +118,12 @@ export async function startCluster(o: ClusterOptions, log: Logger, kubeVersionFl
     if (o.self) {
       // The replica that becomes leader takes over status writes: it checks every profile's status once.
       const onChange = (leader: boolean) => {
-        o.onLeader?.(leader);
+        if (o.self) o.onLeader?.(leader, o.self.leaderLease);
         if (leader) profiles?.resyncStatus();
         else o.onCaBundleMismatch?.(false);
       };
       election = new LeaderElection(client, { namespace: o.controllerNamespace, name: o.self.leaderLease, identity, log: kubeLog, onChange });
+      o.onLeader?.(false, o.self.leaderLease);
       election.start();
       started.push(election);
     }

@@ -84,7 +84,6 @@ test('the labelled series alerts select exist at 0 before the first event', () =
       'outrigger_tls_reloads_total{result="failure"} 0',
       'outrigger_tls_handshake_errors_total 0',
       'outrigger_cluster_profiles_not_in_use{reason="Invalid"} 0',
-      'outrigger_leader 0',
       'outrigger_webhook_ca_bundle_mismatch 0',
     ])
       assert.ok(lines.has(series), series);
