@@ -273,6 +273,10 @@ export function createWebhookMetrics(opts: { version?: string; eventLoopWindowMs
       'TLS handshakes that failed (no or wrong client certificate, protocol too old, scanners).',
     ),
     certExpiry: r.gauge('outrigger_tls_certificate_expiry_timestamp_seconds', 'Unix time at which the serving certificate being served expires (notAfter).'),
+    caExpiry: r.gauge(
+      'outrigger_tls_ca_expiry_timestamp_seconds',
+      'Cert mode self: Unix time at which the longest-lived CA in the trusted bundle expires (0 in other modes). Rotation starts with a third of its life left.',
+    ),
     clientAuth: r.gauge(
       'outrigger_client_authentication_enabled',
       '1 when /mutate needs a client certificate signed by --client-ca; 0 when any caller that reaches the port is answered.',

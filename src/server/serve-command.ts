@@ -12,6 +12,7 @@ import { DEFAULT_KUBE_VERSION, parseFlags, parseKubeVersion, UsageError } from '
 import type { KubeVersion, ProfileSet, SidecarProfile } from '../engine/index.ts';
 import { ProfileLoadError } from '../profiles/load.ts';
 import { isClusterWide } from '../profiles/tenancy.ts';
+import { latestNotAfter } from '../tls/certs.ts';
 import { VERSION } from '../version.ts';
 import { type ClusterOptions, type ClusterRuntime, startCluster } from './cluster.ts';
 import { clusterMetricsHooks } from './cluster-metrics.ts';
@@ -677,6 +678,11 @@ function secretTlsReloader(o: {
   const state: TlsState = { current: o.initial };
   metrics.certExpiry.set(o.initial.notAfter.getTime() / 1000);
   let pem = o.cluster?.tls?.first;
+  const reportCa = (bundle: string) => {
+    const t = latestNotAfter(bundle);
+    if (t) metrics.caExpiry.set(t.getTime() / 1000);
+  };
+  if (pem) reportCa(pem.caBundle);
   let ca = o.initial.ca && o.clientCaFile ? { file: o.clientCaFile, pem: o.initial.ca } : undefined;
   let failed = '';
   const rebuild = (what: string) => {
@@ -714,6 +720,7 @@ function secretTlsReloader(o: {
   };
   o.cluster?.tls?.onChange((m) => {
     pem = m;
+    reportCa(m.caBundle);
     rebuild('serving certificate');
   });
   const file = o.clientCaFile;
