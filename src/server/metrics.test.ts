@@ -87,6 +87,11 @@ test('the labelled series alerts select exist at 0 before the first event', () =
       'outrigger_webhook_ca_bundle_mismatch 0',
     ])
       assert.ok(lines.has(series), series);
+    // Without cert mode self there is no Lease: no series, so an alert on "no leader" stays quiet.
+    assert.deepEqual(
+      [...lines].filter((l) => l.startsWith('outrigger_leader')),
+      [],
+    );
   } finally {
     m.stop();
   }

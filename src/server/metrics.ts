@@ -288,7 +288,8 @@ export function createWebhookMetrics(opts: { version?: string; eventLoopWindowMs
     ),
     leader: r.gauge(
       'outrigger_leader',
-      'Cert mode self: 1 while this replica holds the certificates Lease and writes certificates, caBundle and profile status.',
+      'Cert mode self (absent otherwise): 1 while this replica holds the Lease and writes certificates, caBundle and profile status.',
+      ['lease'],
     ),
     caBundleMismatch: r.gauge(
       'outrigger_webhook_ca_bundle_mismatch',

@@ -338,7 +338,9 @@ describe('install bundle with self-managed certificates', { skip: availability.s
         .find((l) => l.startsWith(`${series} `))
         ?.slice(series.length + 1);
     };
-    assert.equal(await metric(`outrigger_leader{lease="${LEADER_LEASE}"}`), '1');
+    const scrape = await replicaText(a.port, await caBundle(), '/metrics');
+    const outrigger = scrape.split('\n').filter((l) => /^outrigger_(leader|webhook|tls_ca)/.test(l));
+    assert.equal(await metric(`outrigger_leader{lease="${LEADER_LEASE}"}`), '1', outrigger.join('\n'));
     const caNotAfter = new X509Certificate(await secretData('ca.crt')).validToDate.getTime() / 1000;
     assert.equal(Number(await metric('outrigger_tls_ca_expiry_timestamp_seconds')), caNotAfter);
     assert.equal(await metric('outrigger_webhook_ca_bundle_mismatch'), '0');
