@@ -29,7 +29,7 @@ export interface SelfTlsOptions {
   policy?: Partial<Omit<RenewalPolicy, 'dnsNames'>>;
   isLeader: () => boolean;
   onMaterial: (m: ServingMaterial) => void;
-  /** After each caBundle check by the leader: true when it was wrong (or no webhook calls our Service) and is still wrong. */
+  /** After each caBundle check by the leader: true when it is wrong and could not be fixed, no webhook calls our Service, or the configuration cannot be read. */
   onCaBundleMismatch?: (mismatch: boolean) => void;
   log?: (level: 'info' | 'warn', msg: string, fields?: Record<string, unknown>) => void;
   intervalMs?: number;
@@ -199,7 +199,14 @@ export class SelfManagedTls {
   async #lead(serving: JsonObject | undefined): Promise<JsonObject | undefined | false> {
     const { namespace, secretName, caSecretName } = this.#o;
     const ca = await this.#getSecret(caSecretName);
-    const webhook = await this.#client.request('GET', this.#webhookPath);
+    let webhook: JsonObject;
+    try {
+      webhook = await this.#client.request('GET', this.#webhookPath);
+    } catch (e) {
+      // Not readable (deleted, or RBAC): the caBundle cannot be checked, let alone kept.
+      this.#o.onCaBundleMismatch?.(true);
+      throw e;
+    }
     const hooks = (Array.isArray(webhook.webhooks) ? webhook.webhooks : []).filter(isObject).map((h, index) => ({ h, index }));
     const ours = hooks.filter(({ h }) => this.#isOurs(h));
     const trusted = ours.map(({ h }) => unb64((isObject(h.clientConfig) ? h.clientConfig : {}).caBundle) ?? '');

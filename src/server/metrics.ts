@@ -293,7 +293,7 @@ export function createWebhookMetrics(opts: { version?: string; eventLoopWindowMs
     ),
     caBundleMismatch: r.gauge(
       'outrigger_webhook_ca_bundle_mismatch',
-      "Cert mode self, leader only: 1 when the last check found the webhook configuration's caBundle wrong (or none of its webhooks calling our Service) and could not fix it.",
+      "Cert mode self, leader only: 1 when the last check found the webhook configuration's caBundle wrong and could not fix it, none of its webhooks calling our Service, or the configuration unreadable.",
     ),
     ready: r.gauge('outrigger_ready', '1 when the webhook is ready to serve (profiles loaded, TLS listening, not shutting down).'),
     buildInfo: r.gauge('outrigger_build_info', 'Always 1; labels carry the versions.', ['version', 'node_version']),
