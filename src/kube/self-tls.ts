@@ -29,6 +29,8 @@ export interface SelfTlsOptions {
   policy?: Partial<Omit<RenewalPolicy, 'dnsNames'>>;
   isLeader: () => boolean;
   onMaterial: (m: ServingMaterial) => void;
+  /** After each caBundle check by the leader: true when it is wrong and could not be fixed, no webhook calls our Service, or the configuration cannot be read. */
+  onCaBundleMismatch?: (mismatch: boolean) => void;
   log?: (level: 'info' | 'warn', msg: string, fields?: Record<string, unknown>) => void;
   intervalMs?: number;
   now?: () => Date;
@@ -197,7 +199,14 @@ export class SelfManagedTls {
   async #lead(serving: JsonObject | undefined): Promise<JsonObject | undefined | false> {
     const { namespace, secretName, caSecretName } = this.#o;
     const ca = await this.#getSecret(caSecretName);
-    const webhook = await this.#client.request('GET', this.#webhookPath);
+    let webhook: JsonObject;
+    try {
+      webhook = await this.#client.request('GET', this.#webhookPath);
+    } catch (e) {
+      // Not readable (deleted, or RBAC): the caBundle cannot be checked, let alone kept.
+      this.#o.onCaBundleMismatch?.(true);
+      throw e;
+    }
     const hooks = (Array.isArray(webhook.webhooks) ? webhook.webhooks : []).filter(isObject).map((h, index) => ({ h, index }));
     const ours = hooks.filter(({ h }) => this.#isOurs(h));
     const trusted = ours.map(({ h }) => unb64((isObject(h.clientConfig) ? h.clientConfig : {}).caBundle) ?? '');
@@ -209,7 +218,13 @@ export class SelfManagedTls {
     );
     // The caBundle first, then the Secrets: every replica serves what the serving Secret holds, so
     // the API server must already trust it by the time any replica can read it.
-    await this.#ensureCaBundle(ours, p.material.bundle.join(''));
+    try {
+      await this.#ensureCaBundle(ours, p.material.bundle.join(''));
+    } catch (e) {
+      this.#o.onCaBundleMismatch?.(true);
+      throw e;
+    }
+    this.#o.onCaBundleMismatch?.(ours.length === 0);
     const migrate = holdsCaKey(serving);
     if (p.reasons.length === 0 && !migrate) return serving;
     // The CA Secret before the serving one: once the serving Secret drops the CA key, the key must already be kept.

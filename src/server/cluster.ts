@@ -43,6 +43,12 @@ export interface ClusterOptions {
   mandatoryBypass?: string;
   /** Called with the cluster profiles in use after each change. */
   onClusterProfiles?: (profiles: readonly SidecarProfile[]) => void;
+  /** Called after each change with how many SidecarProfiles are not in use as written, by reason. */
+  onProblems?: (counts: ProblemCounts) => void;
+  /** Cert mode self: called when this replica gains or loses the Lease. */
+  onLeader?: (leader: boolean, lease: string) => void;
+  /** Cert mode self: called after each of the leader's caBundle checks (true: wrong and not fixed). */
+  onCaBundleMismatch?: (mismatch: boolean) => void;
   /** Longest wait for caches and the first certificate at startup. */
   syncTimeoutMs?: number;
 }
@@ -74,6 +80,15 @@ const withTimeout = <T>(p: Promise<T>, ms: number, what: string): Promise<T> =>
     );
   });
 
+export type ProblemCounts = Record<'Invalid' | 'NameTaken', number>;
+
+/** How many profiles are not in use as written, by reason; the metric's labels. */
+export function problemCounts(p: ClusterProfiles): ProblemCounts {
+  const counts: ProblemCounts = { Invalid: 0, NameTaken: 0 };
+  for (const s of p.problems.values()) if (s.problem) counts[s.problem.reason]++;
+  return counts;
+}
+
 /** Shown in /readyz?verbose: counts, and the first few profiles not in use as written (a probe's cost must not grow with the cluster). */
 const PROBLEMS_SHOWN = 20;
 function clusterProfilesDetail(p: ClusterProfiles): Record<string, unknown> {
@@ -102,8 +117,13 @@ export async function startCluster(o: ClusterOptions, log: Logger, kubeVersionFl
     let profiles: ClusterProfiles | undefined;
     if (o.self) {
       // The replica that becomes leader takes over status writes: it checks every profile's status once.
-      const onChange = (leader: boolean) => leader && profiles?.resyncStatus();
+      const onChange = (leader: boolean) => {
+        if (o.self) o.onLeader?.(leader, o.self.leaderLease);
+        if (leader) profiles?.resyncStatus();
+        else o.onCaBundleMismatch?.(false);
+      };
       election = new LeaderElection(client, { namespace: o.controllerNamespace, name: o.self.leaderLease, identity, log: kubeLog, onChange });
+      o.onLeader?.(false, o.self.leaderLease);
       election.start();
       started.push(election);
     }
@@ -117,7 +137,10 @@ export async function startCluster(o: ClusterOptions, log: Logger, kubeVersionFl
         log: kubeLog,
         writeStatus: () => writer?.leader ?? true,
         ...(o.mandatoryBypass ? { mandatoryBypass: o.mandatoryBypass } : {}),
-        ...(o.onClusterProfiles ? { onUpdate: () => o.onClusterProfiles?.(inUse()) } : {}),
+        onUpdate: () => {
+          o.onClusterProfiles?.(inUse());
+          if (profiles) o.onProblems?.(problemCounts(profiles));
+        },
       });
       profiles.start();
       started.push(profiles);
@@ -141,6 +164,7 @@ export async function startCluster(o: ClusterOptions, log: Logger, kubeVersionFl
         ...(o.self.leafValiditySeconds ? { policy: { leafValiditySeconds: o.self.leafValiditySeconds } } : {}),
         ...(o.self.checkIntervalMs ? { intervalMs: o.self.checkIntervalMs } : {}),
         log: kubeLog,
+        ...(o.onCaBundleMismatch ? { onCaBundleMismatch: o.onCaBundleMismatch } : {}),
         onMaterial: (m) => {
           first?.(m);
           first = undefined;

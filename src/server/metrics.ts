@@ -5,6 +5,9 @@
  * lists or the loaded profile names, so a pod cannot grow the number of series.
  */
 import { monitorEventLoopDelay } from 'node:perf_hooks';
+import { ADMISSION_ERRORS } from '../admission/handle.ts';
+import type { HttpErrorCode } from '../admission/review.ts';
+import { ERROR_REASONS, REASONS } from '../engine/reasons.ts';
 
 type Labels = readonly string[];
 
@@ -82,6 +85,10 @@ export class Counter extends Series {
   }
   inc(values: Labels = [], by = 1): void {
     this.slot(values).value += by;
+  }
+  /** Creates the series at 0, so `rate()` and `increase()` see it before the first event. */
+  init(values: Labels): void {
+    this.slot(values);
   }
 }
 
@@ -190,7 +197,31 @@ export const LATENCY_BUCKETS = [0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0
 
 export type WebhookMetrics = ReturnType<typeof createWebhookMetrics>;
 
-export function createWebhookMetrics(opts: { version?: string; commit?: string } = {}) {
+/** Event-loop delay is published per window of this length, whoever scrapes and how often. */
+export const EVENT_LOOP_WINDOW_MS = 10_000;
+
+/** The /mutate rejections alerts key on (the rest appear when they first happen). */
+const REJECTIONS: readonly HttpErrorCode[] = [
+  'body-too-large',
+  'body-too-complex',
+  'body-too-slow',
+  'overloaded',
+  'request-timeout',
+  'not-ready',
+  'internal-error',
+];
+
+/** Every (outcome, reason) pair an alert or dashboard can select, at 0 from the start. */
+function initAdmissionSeries(requests: Counter): void {
+  for (const reason of ['injected', 'updated'] as const) requests.init(['injected', reason]);
+  for (const reason of Object.keys(REASONS))
+    if (!ERROR_REASONS.has(reason as keyof typeof REASONS) && reason !== 'injected') requests.init(['unchanged', reason]);
+  for (const reason of ERROR_REASONS) if (reason !== 'patch-verification-failed') requests.init(['denied', reason]);
+  for (const reason of [...Object.keys(ADMISSION_ERRORS), 'patch-verification-failed']) requests.init(['errored', reason]);
+  for (const code of REJECTIONS) requests.init(['rejected', code]);
+}
+
+export function createWebhookMetrics(opts: { version?: string; commit?: string; eventLoopWindowMs?: number } = {}) {
   const r = new Registry();
   const m = {
     registry: r,
@@ -242,14 +273,38 @@ export function createWebhookMetrics(opts: { version?: string; commit?: string }
       'TLS handshakes that failed (no or wrong client certificate, protocol too old, scanners).',
     ),
     certExpiry: r.gauge('outrigger_tls_certificate_expiry_timestamp_seconds', 'Unix time at which the serving certificate being served expires (notAfter).'),
+    caExpiry: r.gauge(
+      'outrigger_tls_ca_expiry_timestamp_seconds',
+      'Cert mode self: Unix time at which the longest-lived CA in the trusted bundle expires (0 in other modes). Rotation starts with a third of its life left.',
+    ),
     clientAuth: r.gauge(
       'outrigger_client_authentication_enabled',
       '1 when /mutate needs a client certificate signed by --client-ca; 0 when any caller that reaches the port is answered.',
+    ),
+    clusterProfilesNotInUse: r.gauge(
+      'outrigger_cluster_profiles_not_in_use',
+      'SidecarProfile objects not in use as written, by reason (Invalid: fails validation, the last valid version is served if any; NameTaken: shadowed).',
+      ['reason'],
+    ),
+    leader: r.gauge(
+      'outrigger_leader',
+      'Cert mode self (absent otherwise): 1 while this replica holds the Lease and writes certificates, caBundle and profile status.',
+      ['lease'],
+    ),
+    caBundleMismatch: r.gauge(
+      'outrigger_webhook_ca_bundle_mismatch',
+      "Cert mode self, leader only: 1 when the last check found the webhook configuration's caBundle wrong and could not fix it, none of its webhooks calling our Service, or the configuration unreadable.",
     ),
     ready: r.gauge('outrigger_ready', '1 when the webhook is ready to serve (profiles loaded, TLS listening, not shutting down).'),
     buildInfo: r.gauge('outrigger_build_info', 'Always 1; labels carry the versions.', ['version', 'commit', 'node_version']),
   };
   m.buildInfo.set(1, [opts.version ?? 'dev', opts.commit ?? 'unknown', process.version]);
+  initAdmissionSeries(m.requests);
+  for (const result of ['success', 'failure']) {
+    m.profileReloads.init([result]);
+    m.tlsReloads.init([result]);
+  }
+  for (const reason of ['Invalid', 'NameTaken']) m.clusterProfilesNotInUse.set(0, [reason]);
   const start = Date.now() / 1000 - process.uptime();
   r.collected('gauge', 'process_start_time_seconds', 'Start time of the process since unix epoch in seconds.', () => start);
   r.collected('counter', 'process_cpu_seconds_total', 'Total user and system CPU time spent in seconds.', () => {
@@ -268,12 +323,29 @@ export function createWebhookMetrics(opts: { version?: string; commit?: string }
     () => process.memoryUsage().external,
   );
   r.collected('gauge', 'nodejs_array_buffers_bytes', 'Memory of ArrayBuffers and Buffers, in bytes.', () => process.memoryUsage().arrayBuffers);
+  // A scrape only reads: the window turns on its own timer, so two Prometheus servers (or a
+  // person with curl) scraping the same replica all see the same figure.
   const loop = monitorEventLoopDelay({ resolution: 20 });
   loop.enable();
-  r.collected('gauge', 'nodejs_eventloop_delay_p99_seconds', 'p99 event loop delay since the previous scrape, in seconds.', () => {
-    const v = loop.count > 0 ? loop.percentile(99) / 1e9 : 0;
+  let loopP99 = 0;
+  const rotateEventLoopWindow = () => {
+    loopP99 = loop.count > 0 ? loop.percentile(99) / 1e9 : 0;
     loop.reset();
-    return v;
-  });
-  return { ...m, stop: () => loop.disable() };
+  };
+  const window = setInterval(rotateEventLoopWindow, opts.eventLoopWindowMs ?? EVENT_LOOP_WINDOW_MS);
+  window.unref();
+  r.collected(
+    'gauge',
+    'nodejs_eventloop_delay_p99_seconds',
+    `p99 event loop delay over the last complete window of ${(opts.eventLoopWindowMs ?? EVENT_LOOP_WINDOW_MS) / 1000} s, in seconds.`,
+    () => loopP99,
+  );
+  return {
+    ...m,
+    rotateEventLoopWindow,
+    stop: () => {
+      clearInterval(window);
+      loop.disable();
+    },
+  };
 }

@@ -12,8 +12,10 @@ import { DEFAULT_KUBE_VERSION, parseFlags, parseKubeVersion, UsageError } from '
 import type { KubeVersion, ProfileSet, SidecarProfile } from '../engine/index.ts';
 import { ProfileLoadError } from '../profiles/load.ts';
 import { isClusterWide } from '../profiles/tenancy.ts';
+import { latestNotAfter } from '../tls/certs.ts';
 import { COMMIT, VERSION } from '../version.ts';
 import { type ClusterOptions, type ClusterRuntime, startCluster } from './cluster.ts';
+import { clusterMetricsHooks } from './cluster-metrics.ts';
 import { createWebhookServer, DEFAULT_LIMITS, type Limits, type Readiness, type WebhookContext } from './http.ts';
 import { createLogger, errorFields, type Level, type Logger } from './log.ts';
 import { bypassMessage, mandatoryBypassReporter } from './mandatory-bypass.ts';
@@ -353,7 +355,16 @@ export async function startServe(opts: ServeOptions, log: Logger): Promise<Runni
       checkMandatory();
     };
     try {
-      cluster = await startCluster({ ...opts.cluster, ...(bypass ? { mandatoryBypass: bypass } : {}), onClusterProfiles }, log, opts.kubeVersionFlag);
+      cluster = await startCluster(
+        {
+          ...opts.cluster,
+          ...(bypass ? { mandatoryBypass: bypass } : {}),
+          onClusterProfiles,
+          ...clusterMetricsHooks(metrics),
+        },
+        log,
+        opts.kubeVersionFlag,
+      );
     } catch (e) {
       metrics.stop();
       log.error('cannot start: the cluster is not usable', { error: (e as Error).message });
@@ -669,6 +680,11 @@ function secretTlsReloader(o: {
   const state: TlsState = { current: o.initial };
   metrics.certExpiry.set(o.initial.notAfter.getTime() / 1000);
   let pem = o.cluster?.tls?.first;
+  const reportCa = (bundle: string) => {
+    const t = latestNotAfter(bundle);
+    if (t) metrics.caExpiry.set(t.getTime() / 1000);
+  };
+  if (pem) reportCa(pem.caBundle);
   let ca = o.initial.ca && o.clientCaFile ? { file: o.clientCaFile, pem: o.initial.ca } : undefined;
   let failed = '';
   const rebuild = (what: string) => {
@@ -706,6 +722,7 @@ function secretTlsReloader(o: {
   };
   o.cluster?.tls?.onChange((m) => {
     pem = m;
+    reportCa(m.caBundle);
     rebuild('serving certificate');
   });
   const file = o.clientCaFile;

@@ -5,7 +5,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { certificateInfo, generateCA, generateServingCert, verifiesWith } from './certs.ts';
+import { certificateInfo, generateCA, generateServingCert, latestNotAfter, verifiesWith } from './certs.ts';
 import * as der from './der.ts';
 import { findExtension, OID, parseCertificate, readSubjectKeyIdentifier } from './x509.ts';
 
@@ -370,4 +370,13 @@ test('validitySeconds gives a short-lived leaf for aggressive rotation', () => {
   const leaf = generateServingCert({ ca: generateCA({ commonName: 'c', now }), commonName: 'w', dnsNames: ['w.ns.svc'], validitySeconds: 90, now });
   assert.equal(certificateInfo(leaf.certPem).notAfter.toISOString(), '2030-01-01T00:01:30.000Z');
   assert.throws(() => generateServingCert({ ca, commonName: 'w', dnsNames: ['w'], validitySeconds: 0 }), /validitySeconds must be an integer of at least 1/);
+});
+
+test('latestNotAfter: the longest-lived certificate of a bundle, in any order; none in an empty bundle', () => {
+  const short = generateCA({ commonName: 'old', validityDays: 10, now: NOW });
+  const long = generateCA({ commonName: 'new', validityDays: 100, now: NOW });
+  const want = new X509Certificate(long.certPem).validToDate.getTime();
+  assert.equal(latestNotAfter(short.certPem + long.certPem)?.getTime(), want);
+  assert.equal(latestNotAfter(long.certPem + short.certPem)?.getTime(), want);
+  assert.equal(latestNotAfter(''), undefined);
 });

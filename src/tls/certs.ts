@@ -168,6 +168,16 @@ export function pemCertificates(pem: string): string[] {
   return pem.match(/-----BEGIN CERTIFICATE-----[\s\S]+?-----END CERTIFICATE-----\n?/g)?.map((p) => (p.endsWith('\n') ? p : `${p}\n`)) ?? [];
 }
 
+/** When the certificate of a bundle that lives longest expires (the newest CA, during a rotation); undefined for no certificate. */
+export function latestNotAfter(pem: string): Date | undefined {
+  let latest: Date | undefined;
+  for (const block of pemCertificates(pem)) {
+    const t = new X509Certificate(block).validToDate;
+    if (!latest || t > latest) latest = t;
+  }
+  return latest;
+}
+
 /**
  * Why a PEM bundle cannot serve as a CA to verify peers, or undefined when every certificate in it
  * is a CA (basicConstraints CA:TRUE, and keyCertSign when keyUsage is present). A leaf given as a

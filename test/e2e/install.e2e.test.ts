@@ -38,6 +38,22 @@ function replicaGet(port: number, ca: string, path: string): Promise<{ status: n
   });
 }
 
+/** HTTPS GET to a replica as the API server reaches it, answering the body as text. */
+function replicaText(port: number, ca: string, path: string): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const req = httpsRequest({ host: '127.0.0.1', port, path, servername: SVC_HOST, ca, method: 'GET', agent: false }, (res) => {
+      let text = '';
+      res.setEncoding('utf8');
+      res.on('data', (c: string) => {
+        text += c;
+      });
+      res.on('end', () => (res.statusCode === 200 ? resolve(text) : reject(new Error(`GET ${path}: ${res.statusCode} ${text}`))));
+    });
+    req.on('error', reject);
+    req.end();
+  });
+}
+
 /** POST /mutate to a replica, with a client certificate or without. */
 function replicaMutate(port: number, ca: string, client?: { certPem: string; keyPem: string }): Promise<{ status: number; text: string }> {
   const body = JSON.stringify({
@@ -311,6 +327,39 @@ describe('install bundle with self-managed certificates', { skip: availability.s
     const good = await caBundle();
     await replaceCaBundle('someone-else');
     await eventually('the caBundle to be restored', async () => (await caBundle()) === good);
+  });
+
+  test('metrics in cert mode self: the leader, the CA expiry, and a caBundle the leader cannot fix', async () => {
+    const webhookPath = `/apis/admissionregistration.k8s.io/v1/mutatingwebhookconfigurations/${NAME}`;
+    const metric = async (series: string) => {
+      const text = await replicaText(a.port, await caBundle(), '/metrics');
+      return text
+        .split('\n')
+        .find((l) => l.startsWith(`${series} `))
+        ?.slice(series.length + 1);
+    };
+    const scrape = await replicaText(a.port, await caBundle(), '/metrics');
+    const outrigger = scrape.split('\n').filter((l) => /^outrigger_(leader|webhook|tls_ca)/.test(l));
+    assert.equal(await metric(`outrigger_leader{lease="${LEADER_LEASE}"}`), '1', outrigger.join('\n'));
+    const caNotAfter = new X509Certificate(await secretData('ca.crt')).validToDate.getTime() / 1000;
+    assert.equal(Number(await metric('outrigger_tls_ca_expiry_timestamp_seconds')), caNotAfter);
+    assert.equal(await metric('outrigger_webhook_ca_bundle_mismatch'), '0');
+    // Every webhook pointed at another Service: none is Outrigger's to fix, which the leader reports.
+    const hooks = (await k<JsonObject>('GET', webhookPath)).webhooks as JsonObject[];
+    const point = (service: string) =>
+      k(
+        'PATCH',
+        webhookPath,
+        hooks.map((_, i) => ({ op: 'replace', path: `/webhooks/${i}/clientConfig/service/name`, value: service })),
+        'application/json-patch+json',
+      );
+    await point('elsewhere');
+    try {
+      await eventually('the mismatch to be reported', async () => (await metric('outrigger_webhook_ca_bundle_mismatch')) === '1');
+    } finally {
+      await point(NAME);
+    }
+    await eventually('the mismatch to clear', async () => (await metric('outrigger_webhook_ca_bundle_mismatch')) === '0');
   });
 
   test('events: a denied pod of a ReplicaSet is reported on the ReplicaSet', async () => {
