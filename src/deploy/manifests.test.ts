@@ -160,5 +160,5 @@ test('the heap is bounded well under the memory limit', () => {
   const c = container(bundle(DEFAULTS));
   const limit = ((c.resources as JsonObject).limits as JsonObject).memory;
   assert.equal(limit, '256Mi');
-  assert.deepEqual(c.env, [{ name: 'NODE_OPTIONS', value: '--max-old-space-size=128' }]);
+  assert.deepEqual(c.env, [{ name: 'NODE_OPTIONS', value: '--max-old-space-size=128 --max-semi-space-size=8' }]);
 });

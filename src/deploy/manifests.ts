@@ -67,6 +67,12 @@ export const DRAIN_SECONDS = 25;
 export const SHUTDOWN_DELAY_SECONDS = 5;
 /** V8's old-space bound in the bundle: half the 256 MiB memory limit, the rest for code, buffers and request bodies. */
 export const HEAP_MIB = 128;
+/** V8's young-generation semi-space bound. Left to itself V8 grows the young generation under a
+ * steady allocation rate and keeps the pages: a 30-minute soak saw RSS climb 126 → 243 MiB with the
+ * heap in use at 13–38 MiB. At 8 MiB it stayed flat at 128 MiB with the same traffic and throughput. */
+export const SEMI_SPACE_MIB = 8;
+/** The Node flags the bundle's container runs with (NODE_OPTIONS), shared with the tests that use its bounds. */
+export const NODE_MEMORY_FLAGS: readonly string[] = [`--max-old-space-size=${HEAP_MIB}`, `--max-semi-space-size=${SEMI_SPACE_MIB}`];
 /** Namespaces the webhook must never see: a broken webhook there could stop the cluster healing itself. */
 export const NEVER_INJECTED = ['kube-system', 'kube-public', 'kube-node-lease'];
 
@@ -201,7 +207,7 @@ export function bundle(o: BundleOptions): JsonObject[] {
                 args: serveArgs,
                 // A heap bound well under the memory limit: V8 collects before it grows the heap, so
                 // garbage left by large requests does not add up to the limit (docs/operations.md).
-                env: [{ name: 'NODE_OPTIONS', value: `--max-old-space-size=${HEAP_MIB}` }],
+                env: [{ name: 'NODE_OPTIONS', value: NODE_MEMORY_FLAGS.join(' ') }],
                 ports: [{ name: 'https', containerPort: PORT, protocol: 'TCP' }],
                 readinessProbe: probe('/readyz', 5),
                 livenessProbe: probe('/healthz', 10),

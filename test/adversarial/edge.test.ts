@@ -11,7 +11,7 @@ import { connect as tcpConnect } from 'node:net';
 import { after, before, describe, test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { connect, type TLSSocket } from 'node:tls';
-import { HEAP_MIB } from '../../src/deploy/manifests.ts';
+import { NODE_MEMORY_FLAGS } from '../../src/deploy/manifests.ts';
 import { sClient } from '../support/openssl.ts';
 import { pod, review, send } from '../support/webhook.ts';
 import { assertWithinBudget, BUNDLE_MEMORY_LIMIT, rawTls, startTarget, type Target, underAttack, type Watch } from './support.ts';
@@ -144,7 +144,7 @@ async function post(t: Target, body: Buffer): Promise<{ status: number; code?: s
 describe('worst-case bodies', () => {
   let t: Target;
   before(async () => {
-    t = await startTarget({ heapMiB: HEAP_MIB });
+    t = await startTarget({ nodeArgs: NODE_MEMORY_FLAGS });
   });
   after(() => t.stop());
 
@@ -170,7 +170,7 @@ describe('worst-case bodies', () => {
 describe('worst-case bodies the JSON budget lets through', () => {
   let t: Target;
   before(async () => {
-    t = await startTarget({ heapMiB: HEAP_MIB });
+    t = await startTarget({ nodeArgs: NODE_MEMORY_FLAGS });
   });
   after(() => t.stop());
 
@@ -190,7 +190,7 @@ describe('worst-case bodies the JSON budget lets through', () => {
 describe('stalled bodies', () => {
   let t: Target;
   before(async () => {
-    t = await startTarget({ heapMiB: HEAP_MIB });
+    t = await startTarget({ nodeArgs: NODE_MEMORY_FLAGS });
   });
   after(() => t.stop());
 
@@ -237,7 +237,7 @@ describe('idle keep-alive floods', () => {
   let t: Target;
   const flood: TLSSocket[] = [];
   before(async () => {
-    t = await startTarget({ heapMiB: HEAP_MIB, args: ['--max-connections', '128', '--max-connections-per-peer', '48'] });
+    t = await startTarget({ nodeArgs: NODE_MEMORY_FLAGS, args: ['--max-connections', '128', '--max-connections-per-peer', '48'] });
   });
   after(async () => {
     for (const s of flood) s.destroy();
@@ -271,7 +271,7 @@ describe('idle keep-alive floods', () => {
 describe('TLS', () => {
   let t: Target;
   before(async () => {
-    t = await startTarget({ heapMiB: HEAP_MIB });
+    t = await startTarget({ nodeArgs: NODE_MEMORY_FLAGS });
   });
   after(() => t.stop());
   const healthz = 'GET /healthz HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n';

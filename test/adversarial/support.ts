@@ -40,8 +40,8 @@ export interface TargetOptions {
   profiles?: Record<string, string>;
   /** Extra `outrigger serve` flags. */
   args?: string[];
-  /** `--max-old-space-size` for the server's Node. */
-  heapMiB?: number;
+  /** Flags for the server's Node (the bundle's memory bounds: NODE_MEMORY_FLAGS). */
+  nodeArgs?: readonly string[];
 }
 
 function exampleProfiles(): Record<string, string> {
@@ -79,7 +79,7 @@ export async function startTarget(o: TargetOptions = {}): Promise<Target> {
   ];
   let proc: Awaited<ReturnType<typeof startServeProcess>>;
   try {
-    proc = await startServeProcess(args, certs.ca.certPem, 30_000, o.heapMiB ? [`--max-old-space-size=${o.heapMiB}`] : []);
+    proc = await startServeProcess(args, certs.ca.certPem, 30_000, [...(o.nodeArgs ?? [])]);
   } catch (e) {
     cleanup();
     throw e;

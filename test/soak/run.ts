@@ -20,7 +20,7 @@ import { renameSync, writeFileSync } from 'node:fs';
 import { Agent } from 'node:https';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { HEAP_MIB } from '../../src/deploy/manifests.ts';
+import { NODE_MEMORY_FLAGS } from '../../src/deploy/manifests.ts';
 import { generateServingCert } from '../../src/tls/certs.ts';
 import { rawTls, rssBytes, startTarget } from '../adversarial/support.ts';
 import { profileYaml } from '../support/profiles.ts';
@@ -52,7 +52,7 @@ const soakProfile = (version: number) =>
   });
 
 // The bundle's heap bound, so the RSS figures are the ones a replica in a cluster would show.
-const t = await startTarget({ args: ['--reload-interval', '1s'], profiles: { 'soak.yaml': soakProfile(0) }, heapMiB: HEAP_MIB });
+const t = await startTarget({ args: ['--reload-interval', '1s'], profiles: { 'soak.yaml': soakProfile(0) }, nodeArgs: NODE_MEMORY_FLAGS });
 const end = Date.now() + minutes * 60_000;
 const errors: string[] = [];
 const counts = { reviews: 0, churn: 0, abandoned: 0, explain: 0, scrapes: 0, profileReloads: 0, certReloads: 0 };
