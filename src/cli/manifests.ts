@@ -9,7 +9,8 @@ import { parseFlags, UsageError } from './options.ts';
 export const MANIFESTS_HELP = `Usage: outrigger manifests [options] | kubectl apply --server-side -f -
 
 Prints everything needed to run Outrigger: Namespace, CRD, ServiceAccount, RBAC, Deployment,
-PodDisruptionBudget, Service, NetworkPolicy and MutatingWebhookConfiguration.
+PodDisruptionBudget, Service, NetworkPolicy, MutatingWebhookConfiguration (pods) and
+ValidatingWebhookConfiguration (workloads: warnings only).
 
 Options:
   -n, --namespace NAME        Outrigger's namespace (default ${DEFAULTS.namespace})

@@ -1,6 +1,7 @@
 /**
  * The install bundle as data: Namespace, CRD, ServiceAccount, least-privilege RBAC, Deployment,
- * PodDisruptionBudget, Service, NetworkPolicy and the MutatingWebhookConfiguration. Pure; `outrigger manifests`
+ * PodDisruptionBudget, Service, NetworkPolicy, the MutatingWebhookConfiguration (pods) and the
+ * ValidatingWebhookConfiguration (workloads, warnings only). Pure; `outrigger manifests`
  * prints it and deploy/outrigger.yaml is its output for the defaults.
  */
 import { isIP } from 'node:net';
@@ -103,6 +104,7 @@ export function bundle(o: BundleOptions): JsonObject[] {
           `--ca-secret=${CA_SECRET}`,
           `--service=${NAME}`,
           `--webhook-config=${NAME}`,
+          `--validating-webhook-config=${NAME}`,
           `--leader-lease=${LEADER_LEASE}`,
         ]),
     ...(o.clientCaConfigMap ? [`--client-ca=${CLIENT_CA_DIR}/ca.crt`] : []),
@@ -128,7 +130,14 @@ export function bundle(o: BundleOptions): JsonObject[] {
         // Events on the owning workload when a pod is skipped or denied.
         { apiGroups: ['events.k8s.io'], resources: ['events'], verbs: ['create'] },
         ...(o.certMode === 'self'
-          ? [{ apiGroups: ['admissionregistration.k8s.io'], resources: ['mutatingwebhookconfigurations'], resourceNames: [NAME], verbs: ['get', 'patch'] }]
+          ? [
+              {
+                apiGroups: ['admissionregistration.k8s.io'],
+                resources: ['mutatingwebhookconfigurations', 'validatingwebhookconfigurations'],
+                resourceNames: [NAME],
+                verbs: ['get', 'patch'],
+              },
+            ]
           : []),
       ],
     },
@@ -285,7 +294,8 @@ export function bundle(o: BundleOptions): JsonObject[] {
   };
   // Workloads are only read, to warn about an inject annotation on the workload instead of its pod
   // template (it has no effect there). Called only when the workload's own metadata has it; never
-  // blocks a workload (Ignore) and never changes one.
+  // blocks a workload (Ignore) and never changes one, so it is a validating webhook: the API server
+  // calls it after mutation, in parallel with other validating webhooks, and never reinvokes it.
   const workloads: JsonObject = {
     name: WORKLOADS_WEBHOOK_NAME,
     clientConfig: webhook.clientConfig as JsonObject,
@@ -300,22 +310,20 @@ export function bundle(o: BundleOptions): JsonObject[] {
     sideEffects: 'None',
     admissionReviewVersions: ['v1'],
     timeoutSeconds: 2,
-    reinvocationPolicy: 'Never',
     namespaceSelector: webhook.namespaceSelector as JsonObject,
     matchConditions: [
       { name: 'inject-annotation-on-workload', expression: `has(object.metadata.annotations) && '${INJECT_ANNOTATION}' in object.metadata.annotations` },
     ],
   };
-  objects.push({
-    apiVersion: 'admissionregistration.k8s.io/v1',
-    kind: 'MutatingWebhookConfiguration',
-    metadata: {
-      name: NAME,
-      labels: { ...labels },
-      ...(o.certMode === 'cert-manager' ? { annotations: { 'cert-manager.io/inject-ca-from': `${ns}/${NAME}` } } : {}),
-    },
-    webhooks: [webhook, workloads],
-  });
+  const configMeta = {
+    name: NAME,
+    labels: { ...labels },
+    ...(o.certMode === 'cert-manager' ? { annotations: { 'cert-manager.io/inject-ca-from': `${ns}/${NAME}` } } : {}),
+  };
+  objects.push(
+    { apiVersion: 'admissionregistration.k8s.io/v1', kind: 'MutatingWebhookConfiguration', metadata: configMeta, webhooks: [webhook] },
+    { apiVersion: 'admissionregistration.k8s.io/v1', kind: 'ValidatingWebhookConfiguration', metadata: configMeta, webhooks: [workloads] },
+  );
   return objects;
 }
 
