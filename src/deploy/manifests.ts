@@ -38,6 +38,11 @@ export interface BundleOptions {
    * anywhere, so any pod can call /mutate (and, without a client CA, is answered).
    */
   webhookIngressFrom: string[];
+  /**
+   * The pods' PriorityClass; empty for none. A fail-closed webhook stops pod creation while no
+   * replica runs, so by default its replicas outrank (and may preempt) ordinary workloads.
+   */
+  priorityClassName: string;
 }
 
 export const DEFAULTS: BundleOptions = {
@@ -48,6 +53,7 @@ export const DEFAULTS: BundleOptions = {
   optOutMatchCondition: true,
   apiServerPorts: [443, 6443],
   webhookIngressFrom: [],
+  priorityClassName: 'system-cluster-critical',
 };
 
 export const NAME = 'outrigger';
@@ -196,6 +202,7 @@ export function bundle(o: BundleOptions): JsonObject[] {
           metadata: { labels: { ...labels } },
           spec: {
             serviceAccountName: NAME,
+            ...(o.priorityClassName ? { priorityClassName: o.priorityClassName } : {}),
             // The delay and the drain, plus time to exit.
             terminationGracePeriodSeconds: SHUTDOWN_DELAY_SECONDS + DRAIN_SECONDS + 10,
             securityContext: { runAsNonRoot: true, runAsUser: 65532, runAsGroup: 65532, seccompProfile: { type: 'RuntimeDefault' } },

@@ -237,9 +237,9 @@ export function parseServeArgs(argv: string[]): ServeOptions | 'help' {
   if (certMode === 'self' && (values['tls-cert'] || values['tls-key'])) {
     throw new UsageError('--cert-mode self makes its own certificate: drop --tls-cert and --tls-key');
   }
-  const selfOnly = (['tls-secret', 'ca-secret', 'service', 'webhook-config', 'validating-webhook-config', 'leader-lease', 'cert-validity', 'cert-check-interval'] as const).filter(
-    (f) => values[f] !== undefined,
-  );
+  const selfOnly = (
+    ['tls-secret', 'ca-secret', 'service', 'webhook-config', 'validating-webhook-config', 'leader-lease', 'cert-validity', 'cert-check-interval'] as const
+  ).filter((f) => values[f] !== undefined);
   if (certMode !== 'self' && selfOnly.length > 0) throw new UsageError(`${selfOnly.map((f) => `--${f}`).join(', ')} only apply to --cert-mode self`);
   const connected = fromCluster || certMode === 'self' || values.kubeconfig !== undefined;
   const cluster: ClusterOptions | undefined = connected
