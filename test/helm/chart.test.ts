@@ -168,6 +168,15 @@ describe('charts/outrigger', { skip }, () => {
     );
     const np = find(template(h, ['--set', 'networkPolicy.webhookIngressFrom[0]=192.0.2.0/24']), 'NetworkPolicy');
     assert.deepEqual((np.spec as { ingress: unknown }).ingress, [{ ports: [{ protocol: 'TCP', port: 8443 }], from: [{ ipBlock: { cidr: '192.0.2.0/24' } }] }]);
+    const monitoring = { namespaceSelector: { matchLabels: { 'kubernetes.io/metadata.name': 'monitoring' } } };
+    const withPrometheus = find(
+      template(h, ['-f', valuesFile('np', { networkPolicy: { webhookIngressFrom: ['192.0.2.0/24'], metricsIngressFrom: [monitoring] } })]),
+      'NetworkPolicy',
+    );
+    assert.deepEqual((withPrometheus.spec as { ingress: unknown }).ingress, [
+      { ports: [{ protocol: 'TCP', port: 8443 }], from: [{ ipBlock: { cidr: '192.0.2.0/24' } }] },
+      { ports: [{ protocol: 'TCP', port: 8443 }], from: [monitoring] },
+    ]);
   });
 
   test('metrics.serviceMonitor: scrapes /metrics on the webhook port, verifying the server against the CA in the serving Secret', () => {
@@ -252,6 +261,10 @@ describe('charts/outrigger', { skip }, () => {
       [['--set', 'logLevel=loud'], /\/logLevel': value must be one of/],
       [['--set', 'podLabels.app\\.kubernetes\\.io/name=other'], /\/podLabels\/app\.kubernetes\.io~1name': 'not' failed/],
       [['--set', 'replica=3'], /additional properties 'replica' not allowed/],
+      [
+        ['--set', 'networkPolicy.metricsIngressFrom[0].namespace=monitoring'],
+        /\/networkPolicy\/metricsIngressFrom\/0': additional properties 'namespace' not allowed/,
+      ],
       [['--set', 'metrics.serviceMonitor.enable=true'], /at '\/metrics\/serviceMonitor': additional properties 'enable' not allowed/],
     ];
     for (const [args, message] of bad) {
