@@ -3,11 +3,13 @@
 // values rejected by values.schema.json or the templates with a message naming the value.
 
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { after, describe, test } from 'node:test';
+import { parse } from 'yaml';
 import { generateCA } from '../../src/tls/certs.ts';
+import { VERSION } from '../../src/version.ts';
 import { helmAvailability } from '../tools/helm.ts';
 import { byKey, chartCopy, chartDir, key, manifests, type Obj, run, template } from './chart.ts';
 
@@ -272,6 +274,11 @@ describe('charts/outrigger', { skip }, () => {
       assert.notEqual(r.status, 0, `${args.join(' ')} was accepted`);
       assert.match(r.stderr, message, `${args.join(' ')}`);
     }
+  });
+
+  test("Chart.yaml's version and appVersion are Outrigger's version, the image tag the bundle runs", () => {
+    const chart = parse(readFileSync(join(chartDir, 'Chart.yaml'), 'utf8')) as { version: string; appVersion: string };
+    assert.deepEqual([chart.version, chart.appVersion], [VERSION, VERSION]);
   });
 
   test('helm package makes an archive of the chart', () => {
