@@ -9,7 +9,8 @@ import { parseFlags, UsageError } from './options.ts';
 export const MANIFESTS_HELP = `Usage: outrigger manifests [options] | kubectl apply --server-side -f -
 
 Prints everything needed to run Outrigger: Namespace, CRD, ServiceAccount, RBAC, Deployment,
-PodDisruptionBudget, Service, NetworkPolicy and MutatingWebhookConfiguration.
+PodDisruptionBudget, Service, NetworkPolicy, MutatingWebhookConfiguration (pods) and
+ValidatingWebhookConfiguration (workloads: warnings only).
 
 Options:
   -n, --namespace NAME        Outrigger's namespace (default ${DEFAULTS.namespace})
@@ -28,6 +29,8 @@ Options:
       --webhook-ingress-from CIDR  only these sources (the control plane's addresses) may reach the
                               webhook port (repeatable; default: any pod, which without a client
                               CA may call /mutate and learn what every profile would inject)
+      --priority-class NAME   the pods' PriorityClass, "" for none (default ${DEFAULTS.priorityClassName}: a
+                              fail-closed webhook should be scheduled before what it admits)
   -h, --help                  show this help
 
 Exit codes: 0 printed, 2 usage error.
@@ -50,6 +53,7 @@ export async function manifestsCommand(argv: string[], io: Io): Promise<number> 
     'api-server-port': { type: 'string', multiple: true },
     'client-ca-configmap': { type: 'string' },
     'webhook-ingress-from': { type: 'string', multiple: true },
+    'priority-class': { type: 'string' },
   });
   if (values.help) {
     io.stdout.write(MANIFESTS_HELP);
@@ -87,8 +91,12 @@ export async function manifestsCommand(argv: string[], io: Io): Promise<number> 
     const error = cidrError(cidr);
     if (error) throw new UsageError(`--webhook-ingress-from: ${JSON.stringify(cidr)} ${error}`);
   }
+  const priorityClassName = values['priority-class'] ?? DEFAULTS.priorityClassName;
+  const pcError = priorityClassName === '' ? undefined : dns1123Subdomain(priorityClassName);
+  if (pcError) throw new UsageError(`--priority-class: ${JSON.stringify(priorityClassName)} ${pcError}`);
   io.stdout.write(
     renderBundle({
+      priorityClassName,
       webhookIngressFrom: ingressFrom,
       namespace,
       image: values.image ?? DEFAULTS.image,

@@ -36,7 +36,8 @@ test('RBAC is least privilege: names where Kubernetes allows it, no access to po
     const verbs = r.verbs as string[];
     assert.ok(!verbs.includes('*') && !(r.resources as string[]).includes('*'), JSON.stringify(r));
     assert.ok(!(r.resources as string[]).includes('pods'), 'the webhook needs no pod access');
-    if ((r.resources as string[]).includes('secrets') || (r.resources as string[]).includes('mutatingwebhookconfigurations')) {
+    const named = ['secrets', 'mutatingwebhookconfigurations', 'validatingwebhookconfigurations'];
+    if ((r.resources as string[]).some((x) => named.includes(x))) {
       assert.ok(verbs.every((v) => v === 'create') || Array.isArray(r.resourceNames), JSON.stringify(r));
     }
   }
@@ -161,4 +162,47 @@ test('the heap is bounded well under the memory limit', () => {
   const limit = ((c.resources as JsonObject).limits as JsonObject).memory;
   assert.equal(limit, '256Mi');
   assert.deepEqual(c.env, [{ name: 'NODE_OPTIONS', value: '--max-old-space-size=128 --max-semi-space-size=8' }]);
+});
+
+test('the workloads webhook, which only warns, is the one webhook of a ValidatingWebhookConfiguration; cert mode self keeps its caBundle by name', () => {
+  for (const certMode of ['self', 'cert-manager', 'files'] as CertMode[]) {
+    const objs = bundle({ ...DEFAULTS, certMode, ...(certMode === 'files' ? { caBundle: 'PEM' } : {}) });
+    const mutating = find(objs, 'MutatingWebhookConfiguration');
+    const validating = find(objs, 'ValidatingWebhookConfiguration');
+    assert.deepEqual(
+      (mutating.webhooks as JsonObject[]).map((w) => w.name),
+      ['pods.outrigger.dev'],
+    );
+    assert.deepEqual(
+      (validating.webhooks as JsonObject[]).map((w) => w.name),
+      ['workloads.outrigger.dev'],
+    );
+    const hook = (validating.webhooks as JsonObject[])[0] as JsonObject;
+    assert.deepEqual([hook.failurePolicy, hook.sideEffects, hook.reinvocationPolicy], ['Ignore', 'None', undefined], 'validating webhooks are never reinvoked');
+    assert.deepEqual(hook.clientConfig, ((mutating.webhooks as JsonObject[])[0] as JsonObject).clientConfig, certMode);
+    assert.deepEqual(validating.metadata, mutating.metadata, 'the same name, and the same CA injection with cert-manager');
+    const o = parseServeArgs((container(objs).args as string[]).slice(1));
+    assert.ok(o !== 'help');
+    assert.equal(o.cluster?.self?.validatingWebhookConfig, certMode === 'self' ? 'outrigger' : undefined, certMode);
+    const webhookRule = (find(objs, 'ClusterRole').rules as JsonObject[]).find((r) => (r.apiGroups as string[]).includes('admissionregistration.k8s.io'));
+    assert.deepEqual(
+      webhookRule && [webhookRule.resources, webhookRule.resourceNames, webhookRule.verbs],
+      certMode === 'self' ? [['mutatingwebhookconfigurations', 'validatingwebhookconfigurations'], ['outrigger'], ['get', 'patch']] : undefined,
+      certMode,
+    );
+  }
+});
+
+test('--priority-class: system-cluster-critical by default (a fail-closed webhook), another class, or none', async () => {
+  const spec = (objs: JsonObject[]) => ((find(objs, 'Deployment').spec as JsonObject).template as JsonObject).spec as JsonObject;
+  assert.equal(spec(bundle(DEFAULTS)).priorityClassName, 'system-cluster-critical');
+  const other = await runCli(['manifests', '--priority-class', 'webhooks']);
+  assert.equal(other.code, 0, other.stderr);
+  assert.match(other.stdout, /\n {6}priorityClassName: webhooks\n/);
+  const none = await runCli(['manifests', '--priority-class', '']);
+  assert.equal(none.code, 0, none.stderr);
+  assert.doesNotMatch(none.stdout, /priorityClassName/);
+  const bad = await runCli(['manifests', '--priority-class', 'Not_A_Name']);
+  assert.equal(bad.code, 2);
+  assert.match(bad.stderr, /--priority-class: "Not_A_Name" /);
 });

@@ -1,6 +1,7 @@
 /**
  * The install bundle as data: Namespace, CRD, ServiceAccount, least-privilege RBAC, Deployment,
- * PodDisruptionBudget, Service, NetworkPolicy and the MutatingWebhookConfiguration. Pure; `outrigger manifests`
+ * PodDisruptionBudget, Service, NetworkPolicy, the MutatingWebhookConfiguration (pods) and the
+ * ValidatingWebhookConfiguration (workloads, warnings only). Pure; `outrigger manifests`
  * prints it and deploy/outrigger.yaml is its output for the defaults.
  */
 import { isIP } from 'node:net';
@@ -37,6 +38,11 @@ export interface BundleOptions {
    * anywhere, so any pod can call /mutate (and, without a client CA, is answered).
    */
   webhookIngressFrom: string[];
+  /**
+   * The pods' PriorityClass; empty for none. A fail-closed webhook stops pod creation while no
+   * replica runs, so by default its replicas outrank (and may preempt) ordinary workloads.
+   */
+  priorityClassName: string;
 }
 
 export const DEFAULTS: BundleOptions = {
@@ -47,6 +53,7 @@ export const DEFAULTS: BundleOptions = {
   optOutMatchCondition: true,
   apiServerPorts: [443, 6443],
   webhookIngressFrom: [],
+  priorityClassName: 'system-cluster-critical',
 };
 
 export const NAME = 'outrigger';
@@ -109,6 +116,7 @@ export function bundle(o: BundleOptions): JsonObject[] {
           `--ca-secret=${CA_SECRET}`,
           `--service=${NAME}`,
           `--webhook-config=${NAME}`,
+          `--validating-webhook-config=${NAME}`,
           `--leader-lease=${LEADER_LEASE}`,
         ]),
     ...(o.clientCaConfigMap ? [`--client-ca=${CLIENT_CA_DIR}/ca.crt`] : []),
@@ -134,7 +142,14 @@ export function bundle(o: BundleOptions): JsonObject[] {
         // Events on the owning workload when a pod is skipped or denied.
         { apiGroups: ['events.k8s.io'], resources: ['events'], verbs: ['create'] },
         ...(o.certMode === 'self'
-          ? [{ apiGroups: ['admissionregistration.k8s.io'], resources: ['mutatingwebhookconfigurations'], resourceNames: [NAME], verbs: ['get', 'patch'] }]
+          ? [
+              {
+                apiGroups: ['admissionregistration.k8s.io'],
+                resources: ['mutatingwebhookconfigurations', 'validatingwebhookconfigurations'],
+                resourceNames: [NAME],
+                verbs: ['get', 'patch'],
+              },
+            ]
           : []),
       ],
     },
@@ -193,6 +208,7 @@ export function bundle(o: BundleOptions): JsonObject[] {
           metadata: { labels: { ...labels } },
           spec: {
             serviceAccountName: NAME,
+            ...(o.priorityClassName ? { priorityClassName: o.priorityClassName } : {}),
             // The delay and the drain, plus time to exit.
             terminationGracePeriodSeconds: SHUTDOWN_DELAY_SECONDS + DRAIN_SECONDS + 10,
             securityContext: { runAsNonRoot: true, runAsUser: 65532, runAsGroup: 65532, seccompProfile: { type: 'RuntimeDefault' } },
@@ -291,7 +307,8 @@ export function bundle(o: BundleOptions): JsonObject[] {
   };
   // Workloads are only read, to warn about an inject annotation on the workload instead of its pod
   // template (it has no effect there). Called only when the workload's own metadata has it; never
-  // blocks a workload (Ignore) and never changes one.
+  // blocks a workload (Ignore) and never changes one, so it is a validating webhook: the API server
+  // calls it after mutation, in parallel with other validating webhooks, and never reinvokes it.
   const workloads: JsonObject = {
     name: WORKLOADS_WEBHOOK_NAME,
     clientConfig: webhook.clientConfig as JsonObject,
@@ -306,22 +323,20 @@ export function bundle(o: BundleOptions): JsonObject[] {
     sideEffects: 'None',
     admissionReviewVersions: ['v1'],
     timeoutSeconds: 2,
-    reinvocationPolicy: 'Never',
     namespaceSelector: webhook.namespaceSelector as JsonObject,
     matchConditions: [
       { name: 'inject-annotation-on-workload', expression: `has(object.metadata.annotations) && '${INJECT_ANNOTATION}' in object.metadata.annotations` },
     ],
   };
-  objects.push({
-    apiVersion: 'admissionregistration.k8s.io/v1',
-    kind: 'MutatingWebhookConfiguration',
-    metadata: {
-      name: NAME,
-      labels: { ...labels },
-      ...(o.certMode === 'cert-manager' ? { annotations: { 'cert-manager.io/inject-ca-from': `${ns}/${NAME}` } } : {}),
-    },
-    webhooks: [webhook, workloads],
-  });
+  const configMeta = {
+    name: NAME,
+    labels: { ...labels },
+    ...(o.certMode === 'cert-manager' ? { annotations: { 'cert-manager.io/inject-ca-from': `${ns}/${NAME}` } } : {}),
+  };
+  objects.push(
+    { apiVersion: 'admissionregistration.k8s.io/v1', kind: 'MutatingWebhookConfiguration', metadata: configMeta, webhooks: [webhook] },
+    { apiVersion: 'admissionregistration.k8s.io/v1', kind: 'ValidatingWebhookConfiguration', metadata: configMeta, webhooks: [workloads] },
+  );
   return objects;
 }
 

@@ -26,6 +26,8 @@ export interface SelfTlsOptions {
   caSecretName: string;
   service: string;
   webhookConfig: string;
+  /** A ValidatingWebhookConfiguration whose webhooks calling our Service get the caBundle too; none when unset. */
+  validatingWebhookConfig?: string;
   policy?: Partial<Omit<RenewalPolicy, 'dnsNames'>>;
   isLeader: () => boolean;
   onMaterial: (m: ServingMaterial) => void;
@@ -134,8 +136,14 @@ export class SelfManagedTls {
     return `/api/v1/namespaces/${this.#o.namespace}/secrets`;
   }
 
-  get #webhookPath(): string {
-    return `/apis/admissionregistration.k8s.io/v1/mutatingwebhookconfigurations/${this.#o.webhookConfig}`;
+  /** The webhook configurations whose caBundle this keeps: the mutating one, and the validating one if named. */
+  get #webhookPaths(): string[] {
+    const base = '/apis/admissionregistration.k8s.io/v1';
+    const { webhookConfig, validatingWebhookConfig } = this.#o;
+    return [
+      `${base}/mutatingwebhookconfigurations/${webhookConfig}`,
+      ...(validatingWebhookConfig ? [`${base}/validatingwebhookconfigurations/${validatingWebhookConfig}`] : []),
+    ];
   }
 
   start(): void {
@@ -199,17 +207,22 @@ export class SelfManagedTls {
   async #lead(serving: JsonObject | undefined): Promise<JsonObject | undefined | false> {
     const { namespace, secretName, caSecretName } = this.#o;
     const ca = await this.#getSecret(caSecretName);
-    let webhook: JsonObject;
+    let configs: { path: string; ours: { h: JsonObject; index: number }[] }[];
     try {
-      webhook = await this.#client.request('GET', this.#webhookPath);
+      configs = await Promise.all(
+        this.#webhookPaths.map(async (path) => {
+          const config = await this.#client.request('GET', path);
+          const hooks = (Array.isArray(config.webhooks) ? config.webhooks : []).filter(isObject).map((h, index) => ({ h, index }));
+          return { path, ours: hooks.filter(({ h }) => this.#isOurs(h)) };
+        }),
+      );
     } catch (e) {
       // Not readable (deleted, or RBAC): the caBundle cannot be checked, let alone kept.
       this.#o.onCaBundleMismatch?.(true);
       throw e;
     }
-    const hooks = (Array.isArray(webhook.webhooks) ? webhook.webhooks : []).filter(isObject).map((h, index) => ({ h, index }));
-    const ours = hooks.filter(({ h }) => this.#isOurs(h));
-    const trusted = ours.map(({ h }) => unb64((isObject(h.clientConfig) ? h.clientConfig : {}).caBundle) ?? '');
+    // A CA counts as trusted only once every webhook calling us, in either configuration, has it.
+    const trusted = configs.flatMap(({ ours }) => ours.map(({ h }) => unb64((isObject(h.clientConfig) ? h.clientConfig : {}).caBundle) ?? ''));
     const p = plan(
       readMaterial(serving, ca),
       this.#policy,
@@ -219,12 +232,13 @@ export class SelfManagedTls {
     // The caBundle first, then the Secrets: every replica serves what the serving Secret holds, so
     // the API server must already trust it by the time any replica can read it.
     try {
-      await this.#ensureCaBundle(ours, p.material.bundle.join(''));
+      for (const { path, ours } of configs) await this.#ensureCaBundle(path, ours, p.material.bundle.join(''));
     } catch (e) {
       this.#o.onCaBundleMismatch?.(true);
       throw e;
     }
-    this.#o.onCaBundleMismatch?.(ours.length === 0);
+    // A configuration with no webhook calling our Service is one the API server cannot reach us through.
+    this.#o.onCaBundleMismatch?.(configs.some(({ ours }) => ours.length === 0));
     const migrate = holdsCaKey(serving);
     if (p.reasons.length === 0 && !migrate) return serving;
     // The CA Secret before the serving one: once the serving Secret drops the CA key, the key must already be kept.
@@ -248,7 +262,7 @@ export class SelfManagedTls {
    * webhook's name and on the caBundle read, so a reordered list or a concurrent writer makes the
    * patch fail instead of clobbering it.
    */
-  async #ensureCaBundle(ours: { h: JsonObject; index: number }[], bundle: string): Promise<void> {
+  async #ensureCaBundle(path: string, ours: { h: JsonObject; index: number }[], bundle: string): Promise<void> {
     const want = b64(bundle);
     const ops: JsonObject[] = [];
     for (const { h, index } of ours) {
@@ -259,7 +273,7 @@ export class SelfManagedTls {
       ops.push({ op: cc.caBundle === undefined ? 'add' : 'replace', path: `/webhooks/${index}/clientConfig/caBundle`, value: want });
     }
     if (ops.length === 0) return;
-    await this.#client.request('PATCH', this.#webhookPath, { body: ops as unknown as JsonObject, contentType: 'application/json-patch+json' });
-    this.#o.log?.('info', 'caBundle written to the webhook configuration', { webhookConfig: this.#o.webhookConfig });
+    await this.#client.request('PATCH', path, { body: ops as unknown as JsonObject, contentType: 'application/json-patch+json' });
+    this.#o.log?.('info', 'caBundle written to the webhook configuration', { webhookConfig: path.slice(path.lastIndexOf('/', path.lastIndexOf('/') - 1) + 1) });
   }
 }

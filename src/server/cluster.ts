@@ -35,6 +35,7 @@ export interface ClusterOptions {
     caSecretName: string;
     service: string;
     webhookConfig: string;
+    validatingWebhookConfig?: string;
     leaderLease: string;
     leafValiditySeconds?: number;
     checkIntervalMs?: number;
@@ -160,6 +161,7 @@ export async function startCluster(o: ClusterOptions, log: Logger, kubeVersionFl
         caSecretName: o.self.caSecretName,
         service: o.self.service,
         webhookConfig: o.self.webhookConfig,
+        ...(o.self.validatingWebhookConfig ? { validatingWebhookConfig: o.self.validatingWebhookConfig } : {}),
         isLeader: () => leader.leader,
         ...(o.self.leafValiditySeconds ? { policy: { leafValiditySeconds: o.self.leafValiditySeconds } } : {}),
         ...(o.self.checkIntervalMs ? { intervalMs: o.self.checkIntervalMs } : {}),

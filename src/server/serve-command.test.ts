@@ -84,6 +84,7 @@ test('flags: usage errors name the flag', () => {
     [[...base, '--cert-mode', 'self'], /--cert-mode self makes its own certificate: drop --tls-cert and --tls-key/],
     [[...base, '--tls-secret', 's'], /--tls-secret only apply to --cert-mode self/],
     [[...base, '--ca-secret', 's'], /--ca-secret only apply to --cert-mode self/],
+    [[...base, '--validating-webhook-config', 'v'], /--validating-webhook-config only apply to --cert-mode self/],
     [['--profiles-from-cluster', '--cert-mode', 'self', '--cert-check-interval', '0'], /--cert-check-interval: must be at least 100ms/],
     [['--profiles-from-cluster'], /missing --tls-cert, --tls-key/],
     [[...base, '--kube-version', 'latest'], /--kube-version/],

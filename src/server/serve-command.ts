@@ -82,6 +82,8 @@ Cluster (connects with --kubeconfig, $KUBECONFIG, or the pod's service account):
       --ca-secret NAME       cert mode self: the CA's Secret, read by the elected replica only (default outrigger-ca)
       --service NAME         cert mode self: the Service the certificate is for (default outrigger)
       --webhook-config NAME  cert mode self: the MutatingWebhookConfiguration (default outrigger)
+      --validating-webhook-config NAME  cert mode self: also keep the caBundle of this
+                             ValidatingWebhookConfiguration (default none; the bundle sets outrigger)
       --leader-lease NAME    cert mode self: the Lease electing the replica that writes (default outrigger-certificates)
       --cert-validity DUR    cert mode self: lifetime of the serving certificate (default 2160h = 90 days)
       --cert-check-interval DUR  cert mode self: how often the Secret and caBundle are checked (default 10s)
@@ -221,6 +223,7 @@ export function parseServeArgs(argv: string[]): ServeOptions | 'help' {
     'ca-secret': { type: 'string' },
     service: { type: 'string' },
     'webhook-config': { type: 'string' },
+    'validating-webhook-config': { type: 'string' },
     'leader-lease': { type: 'string' },
     'cert-validity': { type: 'string' },
     'cert-check-interval': { type: 'string' },
@@ -236,9 +239,9 @@ export function parseServeArgs(argv: string[]): ServeOptions | 'help' {
   if (certMode === 'self' && (values['tls-cert'] || values['tls-key'])) {
     throw new UsageError('--cert-mode self makes its own certificate: drop --tls-cert and --tls-key');
   }
-  const selfOnly = (['tls-secret', 'ca-secret', 'service', 'webhook-config', 'leader-lease', 'cert-validity', 'cert-check-interval'] as const).filter(
-    (f) => values[f] !== undefined,
-  );
+  const selfOnly = (
+    ['tls-secret', 'ca-secret', 'service', 'webhook-config', 'validating-webhook-config', 'leader-lease', 'cert-validity', 'cert-check-interval'] as const
+  ).filter((f) => values[f] !== undefined);
   if (certMode !== 'self' && selfOnly.length > 0) throw new UsageError(`${selfOnly.map((f) => `--${f}`).join(', ')} only apply to --cert-mode self`);
   const connected = fromCluster || certMode === 'self' || values.kubeconfig !== undefined;
   const cluster: ClusterOptions | undefined = connected
@@ -256,6 +259,7 @@ export function parseServeArgs(argv: string[]): ServeOptions | 'help' {
                 caSecretName: values['ca-secret'] ?? 'outrigger-ca',
                 service: values.service ?? 'outrigger',
                 webhookConfig: values['webhook-config'] ?? 'outrigger',
+                ...(values['validating-webhook-config'] ? { validatingWebhookConfig: values['validating-webhook-config'] } : {}),
                 leaderLease: values['leader-lease'] ?? 'outrigger-certificates',
                 ...(values['cert-check-interval'] !== undefined ? { checkIntervalMs: parseCheckInterval(values['cert-check-interval']) } : {}),
                 ...(values['cert-validity'] !== undefined

@@ -90,7 +90,7 @@ export function goAvailable(): boolean {
   return goCommand() !== undefined;
 }
 
-function goEnv(): NodeJS.ProcessEnv {
+export function goEnv(): NodeJS.ProcessEnv {
   const flags = (process.env.GOFLAGS ?? '').split(/\s+/).filter((f) => f && !f.startsWith('-mod='));
   // The module lives inside this git repository; VCS stamping is not wanted (and fails on a repo
   // without commits).

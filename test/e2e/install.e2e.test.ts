@@ -114,7 +114,22 @@ const adminPort = (p: ServeProcess) => p.logs.find((l) => l.msg === 'listening')
 function startReplica(kubeconfig: string, identity: string, extra: string[] = []): Promise<ServeProcess> {
   // No CA to check /readyz with before the replica has made one: the tests check readiness.
   return startServeProcess(
-    ['--kubeconfig', kubeconfig, '--port', '0', '--host', '127.0.0.1', '--identity', identity, '--drain-timeout', '5s', ...extra],
+    // The bundle's Deployment names the validating configuration too (the workloads webhook).
+    [
+      '--kubeconfig',
+      kubeconfig,
+      '--port',
+      '0',
+      '--host',
+      '127.0.0.1',
+      '--identity',
+      identity,
+      '--drain-timeout',
+      '5s',
+      '--validating-webhook-config',
+      NAME,
+      ...extra,
+    ],
     undefined,
     90_000,
   );
@@ -143,8 +158,8 @@ describe('install bundle with self-managed certificates', { skip: availability.s
       [{ op: 'replace', path: '/webhooks/0/clientConfig/caBundle', value: Buffer.from(generateCA({ commonName }).certPem).toString('base64') }],
       'application/json-patch+json',
     );
-  const caBundle = async () => {
-    const w = await k<JsonObject>('GET', `/apis/admissionregistration.k8s.io/v1/mutatingwebhookconfigurations/${NAME}`);
+  const caBundle = async (kind = 'mutatingwebhookconfigurations') => {
+    const w = await k<JsonObject>('GET', `/apis/admissionregistration.k8s.io/v1/${kind}/${NAME}`);
     const cc = ((w.webhooks as JsonObject[])[0] as JsonObject).clientConfig as JsonObject;
     return typeof cc.caBundle === 'string' ? Buffer.from(cc.caBundle, 'base64').toString('utf8') : '';
   };
@@ -225,6 +240,8 @@ describe('install bundle with self-managed certificates', { skip: availability.s
     const ca = await secretData('ca.crt');
     assert.match(ca, /BEGIN CERTIFICATE/);
     await eventually('the caBundle to carry the CA', async () => (await caBundle()).includes(ca.trim()));
+    // The workloads webhook's configuration too: by the replica, as the ServiceAccount whose RBAC names it.
+    await eventually('the validating caBundle to carry the CA', async () => (await caBundle('validatingwebhookconfigurations')).includes(ca.trim()));
     const ready = await replicaGet(adminPort(a), await caBundle(), '/readyz?verbose');
     assert.equal(ready.status, 200, JSON.stringify(ready.body));
     assert.equal((ready.body.cluster as JsonObject | undefined)?.leader, true, JSON.stringify(ready.body));
