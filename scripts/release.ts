@@ -9,6 +9,7 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
+import { helmBinary } from '../test/tools/helm.ts';
 import { type Context, findStep, gitCommit, packageVersion, ReleaseError, STEPS, type Step } from './release/steps.ts';
 
 const HELP = `Usage: npm run release -- --step ID [--tag vX.Y.Z] [--out DIR]
@@ -109,6 +110,8 @@ if (!tag && dryRun) {
 if (!tag) usage('--tag is required (or run on a tag push, which sets GITHUB_REF_NAME)');
 const out = resolve(values.out ?? (dryRun ? mkdtempSync(join(tmpdir(), 'outrigger-release-')) : join(repo, 'release-out')));
 const c: Context = { repo, out, version, tag, commit: gitCommit(repo), dryRun, log };
+// The chart steps use helm built from the module the tests pin (test/tools/helm), unless HELM names one.
+if (!process.env.HELM && (dryRun || values.step?.startsWith('helm-'))) process.env.HELM = await helmBinary();
 
 try {
   if (values.step !== undefined) runStep(findStep(values.step), c);
