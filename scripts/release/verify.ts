@@ -6,15 +6,10 @@
 import { createHash } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import type { Descriptor } from '../image/oci.ts';
 import { SBOM_MEDIA_TYPE } from '../image/sbom.ts';
 
-export interface Descriptor {
-  mediaType: string;
-  digest: string;
-  size: number;
-  platform?: { architecture: string; os: string };
-  annotations?: Record<string, string>;
-}
+export type { Descriptor };
 
 export interface ReleaseImage {
   /** The multi-platform index, as pushed and signed. */

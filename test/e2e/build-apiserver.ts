@@ -121,7 +121,8 @@ function inputHash(goVersion: string): string {
   return h.digest('hex');
 }
 
-function run(cmd: string, args: string[], cwd: string): Promise<{ code: number; output: string }> {
+/** Runs a command of the Go toolchain with the tests' Go environment; its exit code and everything it printed. */
+export function runGo(cmd: string, args: string[], cwd: string): Promise<{ code: number; output: string }> {
   return new Promise((resolvePromise, reject) => {
     const child = spawn(cmd, args, { cwd, env: goEnv(), stdio: ['ignore', 'pipe', 'pipe'] });
     let output = '';
@@ -134,7 +135,7 @@ function run(cmd: string, args: string[], cwd: string): Promise<{ code: number; 
 
 /** The release's commit time, for -X version.buildDate (reproducible, unlike "now"). */
 async function releaseDate(version: string): Promise<string> {
-  const r = await run(goCommand() ?? 'go', ['mod', 'download', '-json', `k8s.io/kubernetes@${version}`], moduleDir);
+  const r = await runGo(goCommand() ?? 'go', ['mod', 'download', '-json', `k8s.io/kubernetes@${version}`], moduleDir);
   try {
     const info = JSON.parse(r.output) as { Info?: string };
     if (info.Info) {
@@ -160,7 +161,8 @@ function ldflags(version: string, buildDate: string): string {
   ].join(' ');
 }
 
-async function withLock<T>(lockDir: string, fn: () => Promise<T>, log: (l: string) => void): Promise<T> {
+/** Runs `fn` holding a lock directory; shared by every Go build of the tests (test/tools/go-tool.ts too). */
+export async function withLock<T>(lockDir: string, fn: () => Promise<T>, log: (l: string) => void = () => {}): Promise<T> {
   // mkdir is atomic: parallel test processes wait for one build instead of racing.
   const started = Date.now();
   let warned = false;
@@ -269,7 +271,7 @@ export async function ensureApiserverBinary(opts: BuildOptions = {}): Promise<Bu
         const t0 = Date.now();
         mkdirSync(dirname(t.out), { recursive: true });
         const tmp = `${t.out}.tmp-${process.pid}`;
-        const r = await run(goCommand() ?? 'go', ['build', '-o', tmp, '-ldflags', flags, t.pkg], moduleDir);
+        const r = await runGo(goCommand() ?? 'go', ['build', '-o', tmp, '-ldflags', flags, t.pkg], moduleDir);
         if (r.code !== 0) {
           rmSync(tmp, { force: true });
           throw new BuildError(`e2e build: go build ${t.pkg} failed (exit ${r.code})`, r.output);

@@ -23,7 +23,7 @@ const NS = DEFAULTS.namespace;
 const SVC_HOST = `${NAME}.${NS}.svc`;
 
 /** HTTPS GET to a replica as the API server reaches it: TLS server name `<svc>.<ns>.svc`, the caBundle as CA. */
-function replicaGet(port: number, ca: string, path: string): Promise<{ status: number; body: JsonObject }> {
+function replicaRequest(port: number, ca: string, path: string): Promise<{ status: number; text: string }> {
   return new Promise((resolve, reject) => {
     const req = httpsRequest({ host: '127.0.0.1', port, path, servername: SVC_HOST, ca, method: 'GET', agent: false }, (res) => {
       let text = '';
@@ -31,27 +31,23 @@ function replicaGet(port: number, ca: string, path: string): Promise<{ status: n
       res.on('data', (c: string) => {
         text += c;
       });
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, body: text.startsWith('{') ? (JSON.parse(text) as JsonObject) : {} }));
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, text }));
     });
     req.on('error', reject);
     req.end();
   });
 }
 
-/** HTTPS GET to a replica as the API server reaches it, answering the body as text. */
-function replicaText(port: number, ca: string, path: string): Promise<string> {
-  return new Promise((resolve, reject) => {
-    const req = httpsRequest({ host: '127.0.0.1', port, path, servername: SVC_HOST, ca, method: 'GET', agent: false }, (res) => {
-      let text = '';
-      res.setEncoding('utf8');
-      res.on('data', (c: string) => {
-        text += c;
-      });
-      res.on('end', () => (res.statusCode === 200 ? resolve(text) : reject(new Error(`GET ${path}: ${res.statusCode} ${text}`))));
-    });
-    req.on('error', reject);
-    req.end();
-  });
+async function replicaGet(port: number, ca: string, path: string): Promise<{ status: number; body: JsonObject }> {
+  const { status, text } = await replicaRequest(port, ca, path);
+  return { status, body: text.startsWith('{') ? (JSON.parse(text) as JsonObject) : {} };
+}
+
+/** The body as text; anything but 200 is an error. */
+async function replicaText(port: number, ca: string, path: string): Promise<string> {
+  const { status, text } = await replicaRequest(port, ca, path);
+  if (status !== 200) throw new Error(`GET ${path}: ${status} ${text}`);
+  return text;
 }
 
 /** POST /mutate to a replica, with a client certificate or without. */

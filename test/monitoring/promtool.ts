@@ -3,31 +3,11 @@
  * installed with apt-get when missing and a missing tool is a failure; elsewhere the tests that need
  * it are skipped with a message naming what to install.
  */
-import { execFileSync, spawnSync } from 'node:child_process';
-import { CI } from '../image/tools.ts';
-
-function present(): boolean {
-  try {
-    execFileSync('promtool', ['--version'], { stdio: 'ignore' });
-    return true;
-  } catch (e) {
-    if ((e as NodeJS.ErrnoException).code === 'ENOENT') return false;
-    throw e;
-  }
-}
+import { spawnSync } from 'node:child_process';
+import { debianToolsProblem } from '../support/debian-tools.ts';
 
 /** undefined when promtool runs (after installing it under CI), else why not. */
-export function promtoolProblem(): string | undefined {
-  if (!present() && CI) {
-    const o = { stdio: 'inherit' as const, env: { ...process.env, DEBIAN_FRONTEND: 'noninteractive' } };
-    execFileSync('apt-get', ['update'], o);
-    execFileSync('apt-get', ['install', '-y', '--no-install-recommends', 'prometheus'], o);
-  }
-  if (present()) return undefined;
-  const problem = 'the monitoring tests need promtool: apt-get install prometheus';
-  if (CI) throw new Error(`${problem} (CI=true: not skipping)`);
-  return problem;
-}
+export const promtoolProblem = (): string | undefined => debianToolsProblem('the monitoring tests', { promtool: 'prometheus' });
 
 export interface PromtoolResult {
   status: number | null;

@@ -3,11 +3,11 @@
 // test/e2e/build-apiserver.ts builds the apiserver: rebuilt only when go.mod, go.sum, tools.go or
 // the Go toolchain change; GOFLAGS=-mod=readonly, GOTOOLCHAIN=local. Never a downloaded binary.
 
-import { spawn, spawnSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { BuildError, goCommand, goEnv, repoRoot } from '../e2e/build-apiserver.ts';
+import { BuildError, goCommand, goEnv, repoRoot, runGo, withLock } from '../e2e/build-apiserver.ts';
 
 export interface GoTool {
   /** Directory under test/tools, and the binary's name. */
@@ -32,52 +32,6 @@ export function toolVersion(t: GoTool): string {
   const m = new RegExp(`^\\s*(?:require\\s+)?${escaped}\\s+(v\\d+\\.\\d+\\.\\d+)\\s*$`, 'm').exec(goMod);
   if (!m?.[1]) throw new Error(`no ${t.module} vX.Y.Z requirement in ${join(toolDir(t), 'go.mod')}`);
   return m[1];
-}
-
-function run(cmd: string, args: string[], cwd: string): Promise<{ code: number; output: string }> {
-  return new Promise((resolvePromise, reject) => {
-    const child = spawn(cmd, args, { cwd, env: goEnv(), stdio: ['ignore', 'pipe', 'pipe'] });
-    let output = '';
-    child.stdout.on('data', (d: Buffer) => (output += d.toString()));
-    child.stderr.on('data', (d: Buffer) => (output += d.toString()));
-    child.on('error', reject);
-    child.on('close', (code) => resolvePromise({ code: code ?? 1, output }));
-  });
-}
-
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (e) {
-    return (e as NodeJS.ErrnoException).code === 'EPERM';
-  }
-}
-
-async function withLock<T>(lockDir: string, fn: () => Promise<T>): Promise<T> {
-  // mkdir is atomic: parallel test files wait for one build instead of racing.
-  for (;;) {
-    try {
-      mkdirSync(lockDir);
-      writeFileSync(join(lockDir, 'pid'), String(process.pid));
-      break;
-    } catch (e) {
-      if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e;
-      let holder = Number.NaN;
-      try {
-        holder = Number(readFileSync(join(lockDir, 'pid'), 'utf8'));
-      } catch {
-        // being created or removed
-      }
-      if (Number.isInteger(holder) && holder > 0 && !alive(holder)) rmSync(lockDir, { recursive: true, force: true });
-      else await new Promise((r) => setTimeout(r, 1000));
-    }
-  }
-  try {
-    return await fn();
-  } finally {
-    rmSync(lockDir, { recursive: true, force: true });
-  }
 }
 
 const builds = new Map<string, Promise<string>>();
@@ -118,7 +72,7 @@ async function build(t: GoTool): Promise<string> {
     if (fresh()) return bin; // built by another process while this one waited
     process.stderr.write(`${t.name} build: building ${t.pkg}@${version} with ${goVersion} (a cold build takes minutes)\n`);
     const tmp = `${bin}.tmp-${process.pid}`;
-    const r = await run(go, ['build', '-o', tmp, ...(ldflags ? ['-ldflags', ldflags] : []), t.pkg], dir);
+    const r = await runGo(go, ['build', '-o', tmp, ...(ldflags ? ['-ldflags', ldflags] : []), t.pkg], dir);
     if (r.code !== 0) {
       rmSync(tmp, { force: true });
       throw new BuildError(`${t.name} build: go build ${t.pkg} failed (exit ${r.code})`, r.output);
