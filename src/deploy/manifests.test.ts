@@ -206,3 +206,28 @@ test('--priority-class: system-cluster-critical by default (a fail-closed webhoo
   assert.equal(bad.code, 2);
   assert.match(bad.stderr, /--priority-class: "Not_A_Name" /);
 });
+
+test('cert-manager mode: self-signed root → CA Certificate → CA Issuer → serving Certificate; the caBundle is injected from the CA', () => {
+  const objs = bundle({ ...DEFAULTS, namespace: 'ops', certMode: 'cert-manager' });
+  const named = (kind: string, name: string) => {
+    const o = objs.find((x) => x.kind === kind && (x.metadata as JsonObject).name === name);
+    assert.ok(o, `${kind} ${name}`);
+    return o.spec as JsonObject;
+  };
+  const serving = named('Certificate', 'outrigger');
+  assert.equal(serving.secretName, TLS_SECRET);
+  const servingIssuer = serving.issuerRef as JsonObject;
+  assert.equal(servingIssuer.kind, 'Issuer');
+  const caIssuer = named('Issuer', servingIssuer.name as string);
+  const caSecret = (caIssuer.ca as JsonObject | undefined)?.secretName;
+  assert.ok(typeof caSecret === 'string', 'the serving certificate is signed by a CA Issuer');
+  const ca = objs.find((x) => x.kind === 'Certificate' && (x.spec as JsonObject).secretName === caSecret);
+  assert.ok(ca, 'a Certificate makes the CA Issuer’s Secret');
+  const caSpec = ca.spec as JsonObject;
+  assert.equal(caSpec.isCA, true);
+  assert.equal((caSpec.privateKey as JsonObject).rotationPolicy, 'Never', 'a renewed CA keeps its key, so certificates it signed stay valid');
+  assert.deepEqual(named('Issuer', (caSpec.issuerRef as JsonObject).name as string), { selfSigned: {} });
+  const caName = (ca.metadata as JsonObject).name;
+  for (const kind of ['MutatingWebhookConfiguration', 'ValidatingWebhookConfiguration'])
+    assert.equal(((find(objs, kind).metadata as JsonObject).annotations as JsonObject)['cert-manager.io/inject-ca-from'], `ops/${caName}`, kind);
+});

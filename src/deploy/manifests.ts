@@ -73,6 +73,8 @@ export const DRAIN_SECONDS = 25;
 /** Not ready but still accepting after SIGTERM, while the API server learns the endpoint is gone. */
 export const SHUTDOWN_DELAY_SECONDS = 5;
 /** V8's old-space bound in the bundle: half the 256 MiB memory limit, the rest for code, buffers and request bodies. */
+/** cert-manager mode: the CA Certificate, its Secret and the Issuer that signs with it share this name. */
+export const CA_CERTIFICATE = `${NAME}-ca`;
 export const HEAP_MIB = 128;
 /** V8's young-generation semi-space bound. Left to itself V8 grows the young generation under a
  * steady allocation rate and keeps the pages: a 30-minute soak saw RSS climb 126 → 243 MiB with the
@@ -253,8 +255,27 @@ export function bundle(o: BundleOptions): JsonObject[] {
   );
 
   if (o.certMode === 'cert-manager') {
+    // A CA of our own between the self-signed root and the serving certificate: the caBundle holds
+    // the CA, so renewing the serving certificate (every 60 days, a new key each time) never changes
+    // what the API server trusts. The CA keeps its key when it is renewed (rotationPolicy Never),
+    // so serving certificates it signed before stay valid under the renewed CA.
     objects.push(
       { apiVersion: 'cert-manager.io/v1', kind: 'Issuer', metadata: meta(`${NAME}-selfsigned`), spec: { selfSigned: {} } },
+      {
+        apiVersion: 'cert-manager.io/v1',
+        kind: 'Certificate',
+        metadata: meta(CA_CERTIFICATE),
+        spec: {
+          isCA: true,
+          commonName: CA_CERTIFICATE,
+          secretName: CA_CERTIFICATE,
+          duration: '43800h',
+          renewBefore: '8760h',
+          privateKey: { algorithm: 'ECDSA', size: 256, rotationPolicy: 'Never' },
+          issuerRef: { name: `${NAME}-selfsigned`, kind: 'Issuer' },
+        },
+      },
+      { apiVersion: 'cert-manager.io/v1', kind: 'Issuer', metadata: meta(CA_CERTIFICATE), spec: { ca: { secretName: CA_CERTIFICATE } } },
       {
         apiVersion: 'cert-manager.io/v1',
         kind: 'Certificate',
@@ -265,7 +286,7 @@ export function bundle(o: BundleOptions): JsonObject[] {
           duration: '2160h',
           renewBefore: '720h',
           privateKey: { algorithm: 'ECDSA', size: 256, rotationPolicy: 'Always' },
-          issuerRef: { name: `${NAME}-selfsigned`, kind: 'Issuer' },
+          issuerRef: { name: CA_CERTIFICATE, kind: 'Issuer' },
         },
       },
     );
@@ -331,7 +352,8 @@ export function bundle(o: BundleOptions): JsonObject[] {
   const configMeta = {
     name: NAME,
     labels: { ...labels },
-    ...(o.certMode === 'cert-manager' ? { annotations: { 'cert-manager.io/inject-ca-from': `${ns}/${NAME}` } } : {}),
+    // The CA, not the serving certificate: the caBundle changes only when the CA does.
+    ...(o.certMode === 'cert-manager' ? { annotations: { 'cert-manager.io/inject-ca-from': `${ns}/${CA_CERTIFICATE}` } } : {}),
   };
   objects.push(
     { apiVersion: 'admissionregistration.k8s.io/v1', kind: 'MutatingWebhookConfiguration', metadata: configMeta, webhooks: [webhook] },
