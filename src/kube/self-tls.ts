@@ -207,21 +207,37 @@ export class SelfManagedTls {
   async #lead(serving: JsonObject | undefined): Promise<JsonObject | undefined | false> {
     const { namespace, secretName, caSecretName } = this.#o;
     const ca = await this.#getSecret(caSecretName);
-    let configs: { path: string; ours: { h: JsonObject; index: number }[] }[];
+    type Config = { path: string; ours: { h: JsonObject; index: number }[] };
+    const read = async (path: string): Promise<Config> => {
+      const config = await this.#client.request('GET', path);
+      const hooks = (Array.isArray(config.webhooks) ? config.webhooks : []).filter(isObject).map((h, index) => ({ h, index }));
+      return { path, ours: hooks.filter(({ h }) => this.#isOurs(h)) };
+    };
+    // The pods webhook's configuration is required; the warnings-only one (failurePolicy Ignore) is
+    // kept when it can be, but a missing or forbidden one must never hold up the certificates the
+    // fail-closed webhook is served with.
+    const [requiredPath = '', ...optionalPaths] = this.#webhookPaths;
+    let mismatch = false;
+    const skipOptional = (path: string, e: unknown) => {
+      mismatch = true;
+      this.#o.log?.('warn', 'webhook configuration caBundle not kept', { path, error: e instanceof Error ? e.message : String(e) });
+    };
+    const configs: Config[] = [];
     try {
-      configs = await Promise.all(
-        this.#webhookPaths.map(async (path) => {
-          const config = await this.#client.request('GET', path);
-          const hooks = (Array.isArray(config.webhooks) ? config.webhooks : []).filter(isObject).map((h, index) => ({ h, index }));
-          return { path, ours: hooks.filter(({ h }) => this.#isOurs(h)) };
-        }),
-      );
+      configs.push(await read(requiredPath));
     } catch (e) {
       // Not readable (deleted, or RBAC): the caBundle cannot be checked, let alone kept.
       this.#o.onCaBundleMismatch?.(true);
       throw e;
     }
-    // A CA counts as trusted only once every webhook calling us, in either configuration, has it.
+    for (const path of optionalPaths) {
+      try {
+        configs.push(await read(path));
+      } catch (e) {
+        skipOptional(path, e);
+      }
+    }
+    // A CA counts as trusted only once every webhook calling us, in every configuration read, has it.
     const trusted = configs.flatMap(({ ours }) => ours.map(({ h }) => unb64((isObject(h.clientConfig) ? h.clientConfig : {}).caBundle) ?? ''));
     const p = plan(
       readMaterial(serving, ca),
@@ -231,14 +247,21 @@ export class SelfManagedTls {
     );
     // The caBundle first, then the Secrets: every replica serves what the serving Secret holds, so
     // the API server must already trust it by the time any replica can read it.
-    try {
-      for (const { path, ours } of configs) await this.#ensureCaBundle(path, ours, p.material.bundle.join(''));
-    } catch (e) {
-      this.#o.onCaBundleMismatch?.(true);
-      throw e;
+    const bundle = p.material.bundle.join('');
+    for (const [i, { path, ours }] of configs.entries()) {
+      try {
+        await this.#ensureCaBundle(path, ours, bundle);
+      } catch (e) {
+        if (i > 0) {
+          skipOptional(path, e);
+          continue;
+        }
+        this.#o.onCaBundleMismatch?.(true);
+        throw e;
+      }
     }
     // A configuration with no webhook calling our Service is one the API server cannot reach us through.
-    this.#o.onCaBundleMismatch?.(configs.some(({ ours }) => ours.length === 0));
+    this.#o.onCaBundleMismatch?.(mismatch || configs.some(({ ours }) => ours.length === 0));
     const migrate = holdsCaKey(serving);
     if (p.reasons.length === 0 && !migrate) return serving;
     // The CA Secret before the serving one: once the serving Secret drops the CA key, the key must already be kept.

@@ -166,7 +166,9 @@ export async function startCluster(o: ClusterOptions, log: Logger, kubeVersionFl
         ...(o.self.leafValiditySeconds ? { policy: { leafValiditySeconds: o.self.leafValiditySeconds } } : {}),
         ...(o.self.checkIntervalMs ? { intervalMs: o.self.checkIntervalMs } : {}),
         log: kubeLog,
-        ...(o.onCaBundleMismatch ? { onCaBundleMismatch: o.onCaBundleMismatch } : {}),
+        // Only the leader keeps the caBundle, so only the leader reports on it: a round still in
+        // flight when the Lease is lost must not set the gauge again after onChange cleared it.
+        ...(o.onCaBundleMismatch ? { onCaBundleMismatch: (m: boolean) => o.onCaBundleMismatch?.(m && leader.leader) } : {}),
         onMaterial: (m) => {
           first?.(m);
           first = undefined;

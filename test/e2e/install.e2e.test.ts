@@ -342,6 +342,41 @@ describe('install bundle with self-managed certificates', { skip: availability.s
     await eventually('the caBundle to be restored', async () => (await caBundle()) === good);
   });
 
+  test('the validating configuration deleted: the pods webhook keeps its caBundle and certificates still renew; recreated, it is filled again', async () => {
+    const path = `/apis/admissionregistration.k8s.io/v1/validatingwebhookconfigurations/${NAME}`;
+    const mismatch = async () =>
+      (await replicaText(a.port, await caBundle(), '/metrics'))
+        .split('\n')
+        .find((l) => l.startsWith('outrigger_webhook_ca_bundle_mismatch '))
+        ?.slice('outrigger_webhook_ca_bundle_mismatch '.length);
+    const saved = await k<JsonObject>('GET', path);
+    const { name, labels, annotations } = saved.metadata as JsonObject;
+    const webhooks = (saved.webhooks as JsonObject[]).map((h) => {
+      const { caBundle: _, ...clientConfig } = h.clientConfig as JsonObject;
+      return { ...h, clientConfig };
+    });
+    await k('DELETE', path);
+    try {
+      const served = await secretData('tls.crt');
+      // The warnings-only configuration is gone: the fail-closed one is still kept, and renewal goes on.
+      await replaceCaBundle('someone-else');
+      await eventually('the mutating caBundle to be restored', async () => (await caBundle()).includes((await secretData('ca.crt')).trim()));
+      await eventually('the serving certificate to be renewed', async () => (await secretData('tls.crt')) !== served, 90_000);
+      await eventually('the missing configuration to be reported', async () => (await mismatch()) === '1');
+    } finally {
+      await k('POST', '/apis/admissionregistration.k8s.io/v1/validatingwebhookconfigurations', {
+        apiVersion: 'admissionregistration.k8s.io/v1',
+        kind: 'ValidatingWebhookConfiguration',
+        metadata: { name, ...(labels ? { labels } : {}), ...(annotations ? { annotations } : {}) },
+        webhooks,
+      });
+    }
+    await eventually('the recreated configuration to get the caBundle', async () =>
+      (await caBundle('validatingwebhookconfigurations')).includes((await secretData('ca.crt')).trim()),
+    );
+    await eventually('the mismatch to clear', async () => (await mismatch()) === '0');
+  });
+
   test('metrics in cert mode self: the leader, the CA expiry, and a caBundle the leader cannot fix', async () => {
     const webhookPath = `/apis/admissionregistration.k8s.io/v1/mutatingwebhookconfigurations/${NAME}`;
     const metric = async (series: string) => {
