@@ -213,6 +213,21 @@ describe('charts/outrigger', { skip }, () => {
     );
     const cm = (monitor('cert-manager').spec as typeof spec).endpoints[0]?.tlsConfig as { ca: { secret: { key: string } } };
     assert.equal(cm.ca.secret.key, 'ca.crt');
+    // Mode files: the operator's Secret holds no CA, so the caBundle value is published in a ConfigMap.
+    const caFile = join(tmp, 'metrics-ca.pem');
+    writeFileSync(caFile, generateCA({ commonName: 'outrigger-metrics-test' }).certPem);
+    const files = template(h, [
+      '--set',
+      'metrics.serviceMonitor.enabled=true',
+      '--set',
+      'certificates.mode=files',
+      '--set-file',
+      `certificates.caBundle=${caFile}`,
+    ]);
+    const filesTls = ((find(files, 'ServiceMonitor').spec as typeof spec).endpoints[0]?.tlsConfig ?? {}) as { ca?: unknown };
+    assert.deepEqual(filesTls.ca, { configMap: { name: 'outrigger-metrics-ca', key: 'ca.crt' } });
+    const caMap = files.find((o) => o.kind === 'ConfigMap' && (o.metadata as { name?: string }).name === 'outrigger-metrics-ca');
+    assert.equal((caMap?.data as Record<string, string> | undefined)?.['ca.crt'], readFileSync(caFile, 'utf8'));
   });
 
   test('metrics.prometheusRule: groups from files/prometheus-rules.yaml; nothing when that file is absent', () => {
