@@ -10,7 +10,8 @@ import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { helmBinary } from '../test/tools/helm.ts';
-import { type Context, findStep, gitCommit, packageVersion, ReleaseError, STEPS, type Step } from './release/steps.ts';
+import { gitCommit } from './build/info.ts';
+import { type Context, findStep, packageVersion, ReleaseError, STEPS, type Step } from './release/steps.ts';
 
 const HELP = `Usage: npm run release -- --step ID [--tag vX.Y.Z] [--out DIR]
        npm run release:dry-run [-- --tag vX.Y.Z] [--out DIR]

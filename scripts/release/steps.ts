@@ -9,7 +9,6 @@ import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync
 import { join } from 'node:path';
 import { IMAGE_REPOSITORY, IMAGE_TAG, SOURCE_URL } from '../../src/deploy/image.ts';
 import { VERSION } from '../../src/version.ts';
-import { gitCommit } from '../build/info.ts';
 import { ARCHES } from '../image/lock.ts';
 import { provenanceStatement, subjectName } from './provenance.ts';
 import { checkImageOutputs, checkPackageFiles, readReleaseImage } from './verify.ts';
@@ -245,5 +244,3 @@ export function findStep(id: string): Step {
 export function packageVersion(repo: string): string {
   return (JSON.parse(readFileSync(join(repo, 'package.json'), 'utf8')) as { version: string }).version;
 }
-
-export { gitCommit };

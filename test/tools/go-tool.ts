@@ -6,7 +6,8 @@
 import { spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { BuildError, goCommand, goEnv, repoRoot, runGo, withLock } from '../e2e/build-apiserver.ts';
 
 export interface GoTool {
@@ -93,4 +94,15 @@ export async function goToolAvailability(t: GoTool): Promise<{ bin: string; skip
   if (process.env.CI === 'true' || process.env.CI === '1') throw new Error(`cannot run the ${t.name} tests with CI=true: ${msg}`);
   process.stderr.write(`\n${msg}\n\n`);
   return { bin: undefined, skip: msg };
+}
+
+/** For a tool module run as a program (`node test/tools/helm.ts`): build if needed, print the binary's path. */
+export async function printWhenMain(moduleUrl: string, t: GoTool): Promise<void> {
+  if (!process.argv[1] || resolve(process.argv[1]) !== fileURLToPath(moduleUrl)) return;
+  try {
+    process.stdout.write(`${await goToolBinary(t)}\n`);
+  } catch (e) {
+    process.stderr.write(`${e instanceof Error ? e.message : String(e)}\n`);
+    process.exit(1);
+  }
 }

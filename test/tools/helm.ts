@@ -2,9 +2,7 @@
 //
 //   ./node_modules/.bin/node test/tools/helm.ts     # build if needed, print the path
 
-import { resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { type GoTool, goToolAvailability, goToolBinary, toolVersion } from './go-tool.ts';
+import { type GoTool, goToolAvailability, goToolBinary, printWhenMain, toolVersion } from './go-tool.ts';
 
 export const HELM: GoTool = {
   name: 'helm',
@@ -26,11 +24,4 @@ export async function helmAvailability(): Promise<{ helm: string; skip: false } 
   return a.skip === false ? { helm: a.bin, skip: false } : { helm: undefined, skip: a.skip };
 }
 
-if (process.argv[1] && resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {
-  try {
-    process.stdout.write(`${await helmBinary()}\n`);
-  } catch (e) {
-    process.stderr.write(`${e instanceof Error ? e.message : String(e)}\n`);
-    process.exit(1);
-  }
-}
+await printWhenMain(import.meta.url, HELM);
