@@ -163,6 +163,38 @@ describe('charts/outrigger', { skip }, () => {
     assert.deepEqual([workloads.failurePolicy, workloads.timeoutSeconds], ['Ignore', 2]);
   });
 
+  test("hostNetwork, extraArgs and extraEnv reach the Deployment; unset, the pod runs on its own network with the chart's flags only", () => {
+    const plain = template(h, []);
+    assert.equal(podSpec(plain).hostNetwork, undefined);
+    assert.equal(podSpec(plain).dnsPolicy, undefined);
+    const objs = template(h, [
+      '-f',
+      valuesFile('host', {
+        hostNetwork: true,
+        extraArgs: ['--host=$(HOST_IP)', '--drain-timeout=40s'],
+        extraEnv: [{ name: 'HOST_IP', valueFrom: { fieldRef: { fieldPath: 'status.hostIP' } } }],
+      }),
+    ]);
+    const spec = podSpec(objs);
+    assert.equal(spec.hostNetwork, true);
+    assert.equal(spec.dnsPolicy, 'ClusterFirstWithHostNet');
+    const args = container(objs).args as string[];
+    const chartArgs = container(plain).args as string[];
+    // Appended after the chart's own, so a flag given again (the drain timeout) overrides the chart's.
+    assert.deepEqual(args, [...chartArgs, '--host=$(HOST_IP)', '--drain-timeout=40s']);
+    const env = (container(objs).env as { name: string }[]).map((e) => e.name);
+    assert.deepEqual(env, ['NODE_OPTIONS', 'POD_NAME', 'HOST_IP'], 'POD_NAME names the Lease holder: on the host network every replica has the node name');
+    for (const [args, message] of [
+      [['--set', 'extraArgs[0]=serve'], /\/extraArgs\/0': 'serve' does not match pattern/],
+      [['--set', 'extraEnv[0].value=x'], /\/extraEnv\/0': missing property 'name'/],
+      [['--set', 'hostNetwork=yes'], /\/hostNetwork': got string, want boolean/],
+    ] as [string[], RegExp][]) {
+      const r = run(h, ['template', 'outrigger', chartDir, ...args]);
+      assert.notEqual(r.status, 0, `${args.join(' ')} was accepted`);
+      assert.match(r.stderr, message, args.join(' '));
+    }
+  });
+
   test('networkPolicy.enabled=false renders no NetworkPolicy; on, it admits the sources given to the webhook port', () => {
     assert.equal(
       template(h, ['--set', 'networkPolicy.enabled=false']).some((o) => o.kind === 'NetworkPolicy'),
