@@ -17,20 +17,27 @@
 // plays the endpoints controller and kube-proxy: it routes the Service to a Ready replica.
 
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
+import { spawn } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { request as httpsRequest } from 'node:https';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { bundle, DEFAULTS, LEADER_LEASE, NAME, TLS_SECRET } from '../../../src/deploy/manifests.ts';
 import type { JsonObject } from '../../../src/engine/json.ts';
+import { chartDir } from '../../helm/chart.ts';
+import { helmAvailability } from '../../tools/helm.ts';
 import { type ControlPlane, e2eAvailability, sleep, startControlPlane } from '../harness.ts';
 import { hostSnapshot, nodeAvailability, snapshotDiff } from './host.ts';
-import { applyAll, busyboxPod, create, type Pod, podLog, podReady, podsOf, until, waitForPod } from './kube.ts';
+import { applyAll, busyboxPod, collectionPath, create, type Pod, podLog, podReady, podsOf, until, waitForPod } from './kube.ts';
 import { type KubeNode, startNode } from './node.ts';
 import { BUSYBOX_REF } from './oci.ts';
 import { type BuiltImage, buildOutriggerImage } from './outrigger-image.ts';
 
 const e2e = await e2eAvailability();
 const skip = e2e.skip || nodeAvailability();
+// Built from its Go module like the API server (test/tools/helm.ts); test 9 needs it.
+const helmAvail = skip ? { helm: undefined, skip } : await helmAvailability();
 const NS = DEFAULTS.namespace;
 const SELECTOR = 'app.kubernetes.io/name=outrigger';
 const PORT = 8443;
@@ -127,6 +134,28 @@ describe('e2e node: Outrigger as a real workload', { skip, timeout: 30 * 60_000 
       ? true
       : undefined;
   };
+  const apiPort = () => Number(new URL(cp.url).port);
+  const helmHome = mkdtempSync(join(tmpdir(), 'outrigger-node-helm-'));
+  /** helm against this control plane, asynchronously (creates go on meanwhile); rejects on a non-zero exit. */
+  const helm = (args: string[]) =>
+    new Promise<string>((resolve, reject) => {
+      const child = spawn(String(helmAvail.helm), args, {
+        cwd: chartDir,
+        env: {
+          ...process.env,
+          KUBECONFIG: cp.kubeconfigPath,
+          HELM_CONFIG_HOME: join(helmHome, 'config'),
+          HELM_CACHE_HOME: join(helmHome, 'cache'),
+          HELM_DATA_HOME: join(helmHome, 'data'),
+        },
+        stdio: ['ignore', 'pipe', 'pipe'],
+      });
+      let out = '';
+      child.stdout.on('data', (b: Buffer) => (out += b.toString()));
+      child.stderr.on('data', (b: Buffer) => (out += b.toString()));
+      child.on('error', reject);
+      child.on('close', (code) => (code === 0 ? resolve(out) : reject(new Error(`helm ${args.join(' ')} exited ${code}:\n${out}`))));
+    });
   const nodeOf = (p: Pod) => {
     const n = nodes.find((x) => x.name === p.spec.nodeName);
     if (!n) throw new Error(`pod ${p.metadata.name} is on unknown node ${p.spec.nodeName}`);
@@ -140,7 +169,7 @@ describe('e2e node: Outrigger as a real workload', { skip, timeout: 30 * 60_000 
     image = buildOutriggerImage(`${nodes[0]?.dir}/image`);
     for (const n of nodes) n.importImage(image.archive);
     process.stderr.write(`e2e node: Outrigger image ${image.ref} built and imported in ${((Date.now() - t0) / 1000).toFixed(1)}s\n`);
-    await applyAll(cp, bundleForNodes(image.ref, Number(new URL(cp.url).port)));
+    await applyAll(cp, bundleForNodes(image.ref, apiPort()));
     endpoints = new EndpointFollower(cp);
     endpoints.start();
     await until(
@@ -168,6 +197,7 @@ describe('e2e node: Outrigger as a real workload', { skip, timeout: 30 * 60_000 
     // The node running the controllers first: nothing recreates the pods the others then stop.
     for (const n of nodes) await n.stop();
     await cp?.stop();
+    rmSync(helmHome, { recursive: true, force: true });
   });
 
   it('1: the bundle runs the image as two Ready pods; caBundle written; build_info reports the image version', async () => {
@@ -405,6 +435,101 @@ describe('e2e node: Outrigger as a real workload', { skip, timeout: 30 * 60_000 
     endpoints.preferPod = undefined;
     assert.deepEqual(after.failures, []);
     assert.equal(after.created, 5);
+  });
+
+  it('9: the Helm chart takes over from the bundle: helm install runs it on the nodes, helm upgrade rolls it with zero failed creates, helm uninstall removes the webhook first', async (t) => {
+    if (helmAvail.skip) return t.skip(String(helmAvail.skip));
+    // The bundle's objects go, the webhook configurations first (the order docs/operations.md gives);
+    // the namespace stays (its Pod Security labels are this environment's, see bundleForNodes).
+    const objects = bundleForNodes(image.ref, apiPort()).filter((o) => o.kind !== 'Namespace');
+    const webhooksFirst = [
+      ...objects.filter((o) => /WebhookConfiguration$/.test(String(o.kind))),
+      ...objects.filter((o) => !/WebhookConfiguration$/.test(String(o.kind))),
+    ];
+    for (const o of webhooksFirst) await k('DELETE', `${collectionPath(o as Parameters<typeof collectionPath>[0])}/${(o.metadata as JsonObject).name}`);
+    await until('the bundle gone: no Outrigger pods, no SidecarProfile CRD', 180_000, async () => {
+      const crd = await cp.request('GET', '/apis/apiextensions.k8s.io/v1/customresourcedefinitions/sidecarprofiles.outrigger.dev');
+      return crd.status === 404 && (await podsOf(cp, NS, SELECTOR)).length === 0 ? true : undefined;
+    });
+
+    // The same environment patches as the bundle's, as chart values.
+    const values = join(String(nodes[0]?.dir), 'values.json');
+    writeFileSync(
+      values,
+      JSON.stringify({
+        image: { pullPolicy: 'Never' },
+        hostNetwork: true,
+        extraArgs: ['--host=$(HOST_IP)', '--admin-address=$(HOST_IP):9443'],
+        extraEnv: [
+          { name: 'KUBERNETES_SERVICE_HOST', value: '127.0.0.1' },
+          { name: 'KUBERNETES_SERVICE_PORT', value: String(apiPort()) },
+          { name: 'HOST_IP', valueFrom: { fieldRef: { fieldPath: 'status.hostIP' } } },
+        ],
+      }),
+    );
+    await helm(['install', 'outrigger', chartDir, '--namespace', NS, '-f', values, '--wait', '--timeout', '5m']);
+    await until('two Ready replicas of the chart', 180_000, () => rolledOut(2));
+    const dep = await deployment();
+    assert.equal(((dep.metadata as JsonObject).labels as JsonObject)['app.kubernetes.io/managed-by'], 'Helm');
+    await k('POST', `/apis/outrigger.dev/v1alpha1/namespaces/${NS}/sidecarprofiles`, agentProfile());
+    await until('the profile injected through the chart', 90_000, async () => {
+      const r = await cp.request<Pod>('POST', '/api/v1/namespaces/shop/pods', probePod(), { query: { dryRun: 'All' } });
+      return r.status === 201 && (r.body.spec.initContainers ?? []).some((c) => c.name === 'agent') ? true : undefined;
+    });
+    // An injected pod really runs: its sidecar started and wrote the file the app reads.
+    await create(cp, '/api/v1/namespaces/shop/pods', busyboxPodFor('under-helm', { 'outrigger.dev/inject': 'agent' }));
+    const running = await waitForPod(cp, 'shop', 'under-helm', 'running with its sidecar', (p) => p.status?.phase === 'Running' && podReady(p), 120_000);
+    assert.deepEqual(
+      (running.spec.initContainers ?? []).map((c) => c.name),
+      ['agent'],
+    );
+
+    // helm upgrade changes the pod template (log level): a rolling update while pods are created.
+    const before = new Set((await outriggerPods()).map((p) => p.metadata.name));
+    const upgrade = helm(['upgrade', 'outrigger', chartDir, '--namespace', NS, '-f', values, '--set', 'logLevel=debug', '--wait', '--timeout', '5m']);
+    let upgraded = false;
+    void upgrade.then(
+      () => (upgraded = true),
+      () => (upgraded = true),
+    );
+    const rolled = await createWhile('helm-roll', async () => {
+      const pods = await outriggerPods();
+      return upgraded && pods.length === 2 && pods.every((p) => !before.has(p.metadata.name)) && (await rolledOut(2)) === true;
+    });
+    await upgrade;
+    assert.ok(rolled.created >= 10, `only ${rolled.created} creates during the upgrade`);
+    assert.deepEqual(rolled.failures, []);
+    assert.ok(
+      ((await deployment()).spec as { template: { spec: { containers: { args: string[] }[] } } }).template.spec.containers[0]?.args.includes(
+        '--log-level=debug',
+      ),
+    );
+
+    // helm uninstall: creates go on throughout and none fails. Helm deletes the webhook
+    // configurations before the Deployment, so no create meets a configuration without a replica.
+    let uninstalled = false;
+    const uninstall = helm(['uninstall', 'outrigger', '--namespace', NS, '--wait', '--timeout', '5m']).finally(() => (uninstalled = true));
+    const failures: string[] = [];
+    let injected = 0;
+    let plain = 0;
+    for (let i = 0; !uninstalled || i < 5; i++) {
+      const r = await cp.request<Pod>('POST', '/api/v1/namespaces/shop/pods', probePod(`helm-gone-${i}`), { timeoutMs: 30_000 });
+      if (r.status !== 201) failures.push(`${new Date().toISOString()} helm-gone-${i}: ${r.status} ${r.text.slice(0, 300)}`);
+      else if ((r.body.spec.initContainers ?? []).some((c) => c.name === 'agent')) injected++;
+      else plain++;
+      await sleep(50);
+    }
+    await uninstall;
+    assert.deepEqual(failures, []);
+    assert.ok(plain >= 5, `only ${plain} creates after the webhook was gone (${injected} injected before)`);
+    for (const path of [
+      `/apis/admissionregistration.k8s.io/v1/mutatingwebhookconfigurations/${NAME}`,
+      `/apis/admissionregistration.k8s.io/v1/validatingwebhookconfigurations/${NAME}`,
+      `/apis/apps/v1/namespaces/${NS}/deployments/${NAME}`,
+      `/apis/rbac.authorization.k8s.io/v1/clusterroles/${NAME}`,
+    ])
+      assert.equal((await cp.request('GET', path)).status, 404, `${path} is still there`);
+    await until('no Outrigger pods after helm uninstall', 120_000, async () => ((await podsOf(cp, NS, SELECTOR)).length === 0 ? true : undefined));
   });
 
   it('leaves the host as found after the nodes stop', async () => {
