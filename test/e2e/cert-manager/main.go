@@ -125,11 +125,11 @@ func main() {
 	}
 	fmt.Fprintf(os.Stderr, "outrigger-e2e-cert-manager: ready in %.1fs (%d controllers, cainjector)\n", time.Since(start).Seconds(), len(controllers))
 
-	reason := ""
+	reason, code := "", 0
 	select {
 	case reason = <-why:
 	case err := <-errs:
-		reason = fmt.Sprintf("a component stopped: %v", err)
+		reason, code = fmt.Sprintf("a component stopped: %v", err), 1
 	}
 	fmt.Fprintf(os.Stderr, "outrigger-e2e-cert-manager: stopping (%s)\n", reason)
 	if *readyFile != "" {
@@ -139,6 +139,7 @@ func main() {
 	// Controllers drain their queues on cancel; don't wait on them for long.
 	time.Sleep(200 * time.Millisecond)
 	klog.Flush()
+	os.Exit(code)
 }
 
 // applyCRDs creates or updates each CRD in dir and waits until all are Established.
