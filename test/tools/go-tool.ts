@@ -1,11 +1,12 @@
 // Builds a Go program from a Go module in test/tools/<name> (go.mod/go.sum pin it; tools.go imports
-// its main package) into the git-ignored .cache/tools/<name>/<version>/<name>, the way
-// test/e2e/build-apiserver.ts builds the apiserver: rebuilt only when go.mod, go.sum, tools.go or
-// the Go toolchain change; GOFLAGS=-mod=readonly, GOTOOLCHAIN=local. Never a downloaded binary.
+// its main package), or in another directory with a main of its own, into the git-ignored
+// .cache/tools/<name>/<version>/<name>, the way test/e2e/build-apiserver.ts builds the apiserver:
+// rebuilt only when go.mod, go.sum, the module's .go files or the Go toolchain change;
+// GOFLAGS=-mod=readonly, GOTOOLCHAIN=local. Never a downloaded binary.
 
 import { spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { BuildError, goCommand, goEnv, repoRoot, runGo, withLock } from '../e2e/build-apiserver.ts';
@@ -17,6 +18,8 @@ export interface GoTool {
   module: string;
   /** The main package to build. */
   pkg: string;
+  /** The module's directory relative to the repository; test/tools/<name> when absent. */
+  dir?: string;
   /** -ldflags for a version, e.g. to stamp it where `<tool> version` reads it. */
   ldflags?: (version: string) => string;
 }
@@ -24,7 +27,7 @@ export interface GoTool {
 // Bump when the way binaries are built changes (flags).
 const recipe = '1';
 
-export const toolDir = (t: GoTool): string => join(repoRoot, 'test', 'tools', t.name);
+export const toolDir = (t: GoTool): string => join(repoRoot, ...(t.dir ? [t.dir] : ['test', 'tools', t.name]));
 
 /** The version of t.module that test/tools/<name>/go.mod requires. */
 export function toolVersion(t: GoTool): string {
@@ -58,7 +61,11 @@ async function build(t: GoTool): Promise<string> {
   const goVersion = spawnSync(go, ['version'], { encoding: 'utf8', env: goEnv() }).stdout.trim();
   const ldflags = t.ldflags?.(version) ?? '';
   const h = createHash('sha256').update(`recipe ${recipe}\n${goVersion}\n${t.pkg}\n${ldflags}\n`);
-  for (const f of ['go.mod', 'go.sum', 'tools.go']) h.update(`${f}\n`).update(readFileSync(join(dir, f)));
+  // The module's own sources (tools.go alone for a pinned tool), in a stable order.
+  const sources = readdirSync(dir)
+    .filter((f) => f.endsWith('.go'))
+    .sort();
+  for (const f of ['go.mod', 'go.sum', ...sources]) h.update(`${f}\n`).update(readFileSync(join(dir, f)));
   const hash = h.digest('hex');
   const fresh = (): boolean => {
     try {
@@ -71,7 +78,9 @@ async function build(t: GoTool): Promise<string> {
   mkdirSync(outDir, { recursive: true });
   return withLock(join(outDir, '.build-lock'), async () => {
     if (fresh()) return bin; // built by another process while this one waited
-    process.stderr.write(`${t.name} build: building ${t.pkg}@${version} with ${goVersion} (a cold build takes minutes)\n`);
+    process.stderr.write(
+      `${t.name} build: building ${t.pkg === '.' ? `${dir} (${t.module}@${version})` : `${t.pkg}@${version}`} with ${goVersion} (a cold build takes minutes)\n`,
+    );
     const tmp = `${bin}.tmp-${process.pid}`;
     const r = await runGo(go, ['build', '-o', tmp, ...(ldflags ? ['-ldflags', ldflags] : []), t.pkg], dir);
     if (r.code !== 0) {
