@@ -4,9 +4,10 @@
  * shows the response `/mutate` would send. Env values are redacted everywhere in the answer (pod,
  * patch and the response's patch): they are tenant data, and no decision depends on showing them.
  */
+
+import { isObject } from '../common/json.ts';
+import { dns1123Label } from '../common/k8s-names.ts';
 import { type Decision, type JsonValue, type KubeVersion, REASONS, type ReasonCode } from '../engine/index.ts';
-import { isObject } from '../engine/json.ts';
-import { dns1123Label } from '../engine/k8s-names.ts';
 import { ADMISSION_ERRORS, type AdmissionReason, decide, type HandlerConfig, handleDecoded, nestsDeeperThan } from './handle.ts';
 import { redactEnv, redactPatch } from './redact.ts';
 import type { AdmissionReviewResponse } from './responses.ts';

@@ -3,6 +3,8 @@
  * need to know about it. Pure given the profile set and the cluster facts passed in: no I/O, no
  * clock (the server times the call), so tests can drive it directly with the exact wire JSON.
  */
+
+import { isObject as isObjectValue } from '../common/json.ts';
 import {
   type Decision,
   ERROR_REASONS,
@@ -16,7 +18,6 @@ import {
   REASONS,
   type ReasonCode,
 } from '../engine/index.ts';
-import { isObject as isObjectValue } from '../engine/json.ts';
 import { CHECKED_WORKLOADS, findPodSites, misplacedAnnotationWarning } from '../manifest/workloads.ts';
 import { type AdmissionReviewResponse, allowed, denied, errored, patched } from './responses.ts';
 import { type AdmissionRequest, type Decoded, type HttpError, isPodCreate, preview, type ReviewError } from './review.ts';

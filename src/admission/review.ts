@@ -9,7 +9,7 @@
  *   answers HTTP 200 with an AdmissionReview that refuses the request and says which field.
  */
 import { isUtf8 } from 'node:buffer';
-import { isObject, type JsonObject, type JsonValue } from '../engine/json.ts';
+import { isObject, type JsonObject, type JsonValue } from '../common/json.ts';
 
 export const REVIEW_VERSIONS = ['admission.k8s.io/v1', 'admission.k8s.io/v1beta1'] as const;
 export type ReviewVersion = (typeof REVIEW_VERSIONS)[number];

@@ -1,7 +1,7 @@
 /** `outrigger manifests`: prints the install bundle. */
 import { readFileSync } from 'node:fs';
+import { dns1123Label, dns1123Subdomain } from '../common/k8s-names.ts';
 import { type BundleOptions, bundle, type CertMode, cidrError, DEFAULTS } from '../deploy/manifests.ts';
-import { dns1123Label, dns1123Subdomain } from '../engine/k8s-names.ts';
 import { toYaml } from '../io/yaml.ts';
 import { EXIT, type Io } from './commands.ts';
 import { parseFlags, UsageError } from './options.ts';

@@ -1,5 +1,5 @@
 /** `outrigger status`: which pods in the cluster are behind their profiles (a read-only report). */
-import { isObject, type JsonObject } from '../engine/json.ts';
+import { isObject, type JsonObject } from '../common/json.ts';
 import type { SidecarProfile } from '../engine/profile.ts';
 import { KubeApiError } from '../kube/client.ts';
 import { connect, serverVersion } from '../kube/connect.ts';

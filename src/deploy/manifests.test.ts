@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { runCli } from '../../test/support/run-cli.ts';
-import { isObject, type JsonObject } from '../engine/json.ts';
+import { isObject, type JsonObject } from '../common/json.ts';
 import { parseServeArgs } from '../server/serve-command.ts';
 import { bundle, CA_SECRET, type CertMode, DEFAULTS, NEVER_INJECTED, TLS_SECRET } from './manifests.ts';
 

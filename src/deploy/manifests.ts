@@ -5,7 +5,7 @@
  * prints it and deploy/outrigger.yaml is its output for the defaults.
  */
 import { isIP } from 'node:net';
-import type { JsonObject } from '../engine/json.ts';
+import type { JsonObject } from '../common/json.ts';
 import { INJECT_ANNOTATION } from '../engine/status.ts';
 import { CHECKED_WORKLOADS } from '../manifest/workloads.ts';
 import { GROUP, PLURAL, sidecarProfileCrd } from '../profiles/crd.ts';

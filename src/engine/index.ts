@@ -1,6 +1,7 @@
 /** The engine's public surface: everything the webhook and the CLI need, nothing else. */
+
+export { deepEqual, type JsonObject, type JsonValue } from '../common/json.ts';
 export { type Decision, type InjectContext, inject, type KubeVersion, type ProfileOutcome, supportsNativeSidecars } from './inject.ts';
-export { deepEqual, type JsonObject, type JsonValue } from './json.ts';
 export { type AnyPatchOp, applyPatch, PatchApplyError } from './patch-apply.ts';
 export { diff, type PatchOp } from './patch-diff.ts';
 export { type ProfileSet, profileSet, type SidecarProfile } from './profile.ts';

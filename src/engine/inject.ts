@@ -5,8 +5,8 @@
  * select → (uninject a stale record) → per profile: render → merge → validate → record status
  * → diff original → desired → apply the patch independently and compare (self-check).
  */
-import { deepEqual, isObject, type JsonObject, listOf, nameOf, stringMap } from './json.ts';
-import { globList } from './k8s-names.ts';
+import { deepEqual, isObject, type JsonObject, listOf, nameOf, stringMap } from '../common/json.ts';
+import { globList } from '../common/k8s-names.ts';
 import { type MergeState, mergeProfile } from './merge.ts';
 import { applyPatch } from './patch-apply.ts';
 import { diff, type PatchOp } from './patch-diff.ts';

@@ -3,8 +3,8 @@
  * namespace, then the per-pod overrides the profile allows. Profiles without templates or overrides
  * are returned as loaded (frozen, shared), so the common case allocates nothing.
  */
-import { deepFreeze, isObject, type JsonObject, type JsonValue, setOwn } from './json.ts';
-import { imageTag } from './k8s-names.ts';
+import { deepFreeze, isObject, type JsonObject, type JsonValue, setOwn } from '../common/json.ts';
+import { imageTag } from '../common/k8s-names.ts';
 import type { SidecarProfile } from './profile.ts';
 import { MAX_QUANTITY_LENGTH, parseQuantity } from './quantity.ts';
 import { compileTemplate, lookup, renderTemplate, type Template, type TemplateValues, type ValueRule, type Variable } from './template.ts';

@@ -2,8 +2,8 @@
  * Which profiles a pod gets: the ones its `outrigger.dev/inject` annotation names, plus the ones
  * whose selector matches it and its namespace; `"false"` drops all that are not mandatory.
  */
-import { isObject, type JsonObject, stringMap } from './json.ts';
-import { dns1123Label } from './k8s-names.ts';
+import { isObject, type JsonObject, stringMap } from '../common/json.ts';
+import { dns1123Label } from '../common/k8s-names.ts';
 import type { LabelSelector, ProfileSet, SidecarProfile } from './profile.ts';
 import type { ReasonCode } from './reasons.ts';
 import { INJECT_ANNOTATION } from './status.ts';

@@ -6,8 +6,8 @@
  * Checks of one container alone are memoised per container object: the engine shares unchanged
  * containers between the original and the injected pod, so they are checked once.
  */
-import { isObject, type JsonObject, type JsonValue, listOf } from './json.ts';
-import { dns1123Label, envName, labelValue, portName, qualifiedName } from './k8s-names.ts';
+import { isObject, type JsonObject, type JsonValue, listOf } from '../common/json.ts';
+import { dns1123Label, envName, labelValue, portName, qualifiedName } from '../common/k8s-names.ts';
 import { parseQuantity } from './quantity.ts';
 
 type Kind = 'container' | 'init container';

@@ -5,8 +5,8 @@
  * ReplicaSet re-creating pods cannot turn into an event storm against the API server, and flooding
  * namespaces, however many, cannot silence the events of namespaces within their own rate.
  */
-import { isObject, type JsonObject } from '../engine/json.ts';
-import { dns1123Subdomain } from '../engine/k8s-names.ts';
+import { isObject, type JsonObject } from '../common/json.ts';
+import { dns1123Subdomain } from '../common/k8s-names.ts';
 import type { KubeClient } from './client.ts';
 
 export interface EventTarget {

@@ -8,7 +8,7 @@
  * tenancy index for that one profile, and queues at most that profile's status. A list (at start,
  * after a 410) goes through the same path for every object, reusing what did not change.
  */
-import { isObject, type JsonObject, type JsonValue } from '../engine/json.ts';
+import { isObject, type JsonObject, type JsonValue } from '../common/json.ts';
 import type { SidecarProfile } from '../engine/profile.ts';
 import { compileProfile } from '../profiles/compile.ts';
 import { GROUP, PLURAL, VERSION } from '../profiles/crd.ts';

@@ -7,7 +7,7 @@
  * An install from before the split keeps the CA key in the serving Secret: the elected replica moves
  * it to the CA Secret, then rewrites the serving Secret without it.
  */
-import { isObject, type JsonObject } from '../engine/json.ts';
+import { isObject, type JsonObject } from '../common/json.ts';
 import { pemCertificates } from '../tls/certs.ts';
 import { type CertMaterial, DEFAULT_POLICY, plan, type RenewalPolicy } from '../tls/renewal.ts';
 import { KubeApiError, type KubeClient } from './client.ts';

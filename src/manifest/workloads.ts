@@ -4,7 +4,7 @@
  * ReplicationControllers, Jobs and any other object whose template is a pod template; `List` items
  * are visited in order. Pure: callers get a function to put the changed pod back.
  */
-import { isObject, type JsonObject, type JsonValue } from '../engine/json.ts';
+import { isObject, type JsonObject, type JsonValue } from '../common/json.ts';
 import { INJECT_ANNOTATION } from '../engine/status.ts';
 
 export interface PodSite {

@@ -3,8 +3,8 @@
  * applied, hash computed, templates detected. Runs once per load, never per request.
  */
 import { createHash } from 'node:crypto';
-import { canonicalJson, deepFreeze, isObject, type JsonObject, type JsonValue, stringMap } from '../engine/json.ts';
-import { globList } from '../engine/k8s-names.ts';
+import { canonicalJson, deepFreeze, isObject, type JsonObject, type JsonValue, stringMap } from '../common/json.ts';
+import { globList } from '../common/k8s-names.ts';
 import type { LabelSelector, SidecarMode, SidecarProfile } from '../engine/profile.ts';
 import type { ValueRule } from '../engine/template.ts';
 

@@ -3,8 +3,8 @@
  * with (schema.ts), so the API server and Outrigger can never disagree on what a profile may hold.
  * `npm run generate` writes it to deploy/; a test fails when the file is stale.
  */
-import type { JsonObject, JsonValue } from '../engine/json.ts';
-import { MAX_GLOB_LENGTH } from '../engine/k8s-names.ts';
+import type { JsonObject, JsonValue } from '../common/json.ts';
+import { MAX_GLOB_LENGTH } from '../common/k8s-names.ts';
 import { type Format, profileSpecSchema, type Schema } from './schema.ts';
 
 export const GROUP = 'outrigger.dev';

@@ -4,7 +4,7 @@
  * on them; everything else inside them is preserved as given and checked by the API server.
  */
 
-import { MAX_GLOBS } from '../engine/k8s-names.ts';
+import { MAX_GLOBS } from '../common/k8s-names.ts';
 import { VALUE_RULE_NAMES } from '../engine/template.ts';
 
 export type Format = 'dns1123-label' | 'dns1123-subdomain' | 'port-name' | 'glob' | 'label-key' | 'label-value' | 'env-name';

@@ -3,8 +3,8 @@
  * Returns every problem at once, each with its field path, so one run of `outrigger validate` shows
  * everything to fix.
  */
-import { isObject, type JsonValue } from '../engine/json.ts';
-import * as names from '../engine/k8s-names.ts';
+import { isObject, type JsonValue } from '../common/json.ts';
+import * as names from '../common/k8s-names.ts';
 import { compileTemplate } from '../engine/template.ts';
 import { type Format, profileSchema, type Schema } from './schema.ts';
 

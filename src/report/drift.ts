@@ -3,8 +3,9 @@
  * (drift), or never injected although the engine would inject them now (created while the webhook
  * was down, or before the profile existed). Pure: the caller lists pods and namespaces.
  */
+
+import { isObject, type JsonObject } from '../common/json.ts';
 import { inject, type KubeVersion, recordMismatchIn } from '../engine/inject.ts';
-import { isObject, type JsonObject } from '../engine/json.ts';
 import { readStatus, STATUS_ANNOTATION } from '../engine/status.ts';
 import type { Tenancy } from '../profiles/tenancy.ts';
 
