@@ -6,5 +6,5 @@ export { type AnyPatchOp, applyPatch, PatchApplyError } from './patch-apply.ts';
 export { diff, type PatchOp } from './patch-diff.ts';
 export { type ProfileSet, profileSet, type SidecarProfile } from './profile.ts';
 export { ERROR_REASONS, REASONS, type ReasonCode } from './reasons.ts';
-export { INJECT_ANNOTATION, readStatus, STATUS_ANNOTATION, type StatusRecord } from './status.ts';
+export { readStatus, type StatusRecord } from './status.ts';
 export { type UninjectResult, uninject } from './uninject.ts';

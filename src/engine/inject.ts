@@ -7,6 +7,7 @@
  */
 import { deepEqual, isObject, type JsonObject, listOf, nameOf, stringMap } from '../common/json.ts';
 import { globList } from '../common/k8s-names.ts';
+import { STATUS_ANNOTATION } from '../common/labels.ts';
 import { type MergeState, mergeProfile } from './merge.ts';
 import { applyPatch } from './patch-apply.ts';
 import { diff, type PatchOp } from './patch-diff.ts';
@@ -17,7 +18,7 @@ import { type CheckOptions, type InitOrder, initOrderMismatch, recordMismatch } 
 import { recordScope } from './record-scope.ts';
 import { type RenderBudget, RenderError, renderBudget, renderParts } from './render.ts';
 import { selectProfiles } from './select.ts';
-import { NULL_SUFFIX, type ProfileRecord, readStatus, STATUS_ANNOTATION, type StatusRecord } from './status.ts';
+import { NULL_SUFFIX, type ProfileRecord, readStatus, type StatusRecord } from './status.ts';
 import { tooManyTargetChecks } from './target-bound.ts';
 import type { TemplateValues } from './template.ts';
 import { removeRecorded } from './uninject.ts';

@@ -5,6 +5,7 @@
  */
 import { deepFreeze, isObject, type JsonObject, type JsonValue, setOwn } from '../common/json.ts';
 import { imageTag } from '../common/k8s-names.ts';
+import { overrideAnnotation } from '../common/labels.ts';
 import type { SidecarProfile } from './profile.ts';
 import { MAX_QUANTITY_LENGTH, parseQuantity } from './quantity.ts';
 import { compileTemplate, lookup, renderTemplate, type Template, type TemplateValues, type ValueRule, type Variable } from './template.ts';
@@ -29,8 +30,6 @@ export class RenderError extends Error {
     this.reason = reason;
   }
 }
-
-export const overrideAnnotation = (profile: string, what: 'image-tag' | 'resources') => `outrigger.dev/${profile}.${what}`;
 
 const OVERRIDABLE_RESOURCES = new Set(['cpu', 'memory', 'ephemeral-storage']);
 

@@ -4,9 +4,9 @@
  */
 import { isObject, type JsonObject, stringMap } from '../common/json.ts';
 import { dns1123Label } from '../common/k8s-names.ts';
+import { INJECT_ANNOTATION } from '../common/labels.ts';
 import type { LabelSelector, ProfileSet, SidecarProfile } from './profile.ts';
 import type { ReasonCode } from './reasons.ts';
-import { INJECT_ANNOTATION } from './status.ts';
 import { MAX_ANNOTATION_BYTES } from './validate-pod.ts';
 
 /** @example matchesSelector({ matchLabels: { team: 'a' } }, { team: 'a', x: 'y' }) // true */

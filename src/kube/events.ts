@@ -7,6 +7,7 @@
  */
 import { isObject, type JsonObject } from '../common/json.ts';
 import { dns1123Subdomain } from '../common/k8s-names.ts';
+import { REPORTING_CONTROLLER } from '../common/labels.ts';
 import type { KubeClient } from './client.ts';
 
 export interface EventTarget {
@@ -235,7 +236,7 @@ export class EventRecorder {
             kind: 'Event',
             metadata: { generateName: `${e.target.name}.outrigger-`, namespace: e.target.namespace },
             eventTime: now,
-            reportingController: 'outrigger.dev/webhook',
+            reportingController: REPORTING_CONTROLLER,
             reportingInstance: this.#instance,
             action: 'Inject',
             reason: e.reason,

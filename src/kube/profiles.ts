@@ -9,9 +9,9 @@
  * after a 410) goes through the same path for every object, reusing what did not change.
  */
 import { isObject, type JsonObject, type JsonValue } from '../common/json.ts';
+import { API_GROUP, API_VERSION, PROFILE_PLURAL } from '../common/labels.ts';
 import type { SidecarProfile } from '../engine/profile.ts';
 import { compileProfile } from '../profiles/compile.ts';
-import { GROUP, PLURAL, VERSION } from '../profiles/crd.ts';
 import { type Tenancy, TenancyIndex } from '../profiles/tenancy.ts';
 import { validateProfileDocument } from '../profiles/validate.ts';
 import type { KubeClient } from './client.ts';
@@ -20,7 +20,7 @@ import { Informer, type StoreChange } from './informer.ts';
 /** Status checks done before the writer yields to other work (each is two small serialisations). */
 const STATUS_CHECKS_PER_TURN = 100;
 
-export const PROFILES_PATH = `/apis/${GROUP}/${VERSION}/${PLURAL}`;
+export const PROFILES_PATH = `/apis/${API_GROUP}/${API_VERSION}/${PROFILE_PLURAL}`;
 
 export interface ProfileState {
   key: string;
@@ -236,7 +236,7 @@ export class ClusterProfiles {
       const desired = this.#desiredStatus(s, obj.status);
       if (sameStatus(obj.status, desired)) continue;
       const [ns, name] = key.split('/') as [string, string];
-      const path = `/apis/${GROUP}/${VERSION}/namespaces/${ns}/${PLURAL}/${name}/status`;
+      const path = `/apis/${API_GROUP}/${API_VERSION}/namespaces/${ns}/${PROFILE_PLURAL}/${name}/status`;
       try {
         await this.#client.request('PATCH', path, { body: { status: desired }, contentType: 'application/merge-patch+json' });
       } catch (e) {

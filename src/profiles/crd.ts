@@ -5,12 +5,8 @@
  */
 import type { JsonObject, JsonValue } from '../common/json.ts';
 import { MAX_GLOB_LENGTH } from '../common/k8s-names.ts';
+import { API_GROUP, API_VERSION, PROFILE_KIND, PROFILE_PLURAL } from '../common/labels.ts';
 import { type Format, profileSpecSchema, type Schema } from './schema.ts';
-
-export const GROUP = 'outrigger.dev';
-export const VERSION = 'v1alpha1';
-export const KIND = 'SidecarProfile';
-export const PLURAL = 'sidecarprofiles';
 
 /** Patterns the API server checks; the loader's own messages stay more precise. */
 const FORMAT_PATTERNS: Record<Format, { pattern: string; maxLength?: number }> = {
@@ -87,14 +83,21 @@ export function sidecarProfileCrd(): JsonObject {
   return {
     apiVersion: 'apiextensions.k8s.io/v1',
     kind: 'CustomResourceDefinition',
-    metadata: { name: `${PLURAL}.${GROUP}` },
+    metadata: { name: `${PROFILE_PLURAL}.${API_GROUP}` },
     spec: {
-      group: GROUP,
+      group: API_GROUP,
       scope: 'Namespaced',
-      names: { kind: KIND, listKind: `${KIND}List`, plural: PLURAL, singular: 'sidecarprofile', shortNames: ['scp'], categories: ['outrigger'] },
+      names: {
+        kind: PROFILE_KIND,
+        listKind: `${PROFILE_KIND}List`,
+        plural: PROFILE_PLURAL,
+        singular: 'sidecarprofile',
+        shortNames: ['scp'],
+        categories: ['outrigger'],
+      },
       versions: [
         {
-          name: VERSION,
+          name: API_VERSION,
           served: true,
           storage: true,
           subresources: { status: {} },

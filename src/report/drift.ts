@@ -5,11 +5,10 @@
  */
 
 import { isObject, type JsonObject } from '../common/json.ts';
+import { INJECTION_LABEL, STATUS_ANNOTATION } from '../common/labels.ts';
 import { inject, type KubeVersion, recordMismatchIn } from '../engine/inject.ts';
-import { readStatus, STATUS_ANNOTATION } from '../engine/status.ts';
+import { readStatus } from '../engine/status.ts';
 import type { Tenancy } from '../profiles/tenancy.ts';
-
-export const INJECTION_LABEL = 'outrigger.dev/injection';
 
 export interface PodReport {
   namespace: string;
