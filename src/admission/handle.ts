@@ -4,10 +4,10 @@
  * clock (the server times the call), so tests can drive it directly with the exact wire JSON.
  */
 
+import { type AdmissionErrorCode, bugMessage, isStackOverflow, MAX_DEPTH, nestsDeeperThan, REASONS, type ReasonCode } from '../common/errors.ts';
 import { isObject as isObjectValue } from '../common/json.ts';
 import {
   type Decision,
-  ERROR_REASONS,
   type InjectContext,
   inject,
   type JsonObject,
@@ -15,20 +15,10 @@ import {
   type KubeVersion,
   type ProfileOutcome,
   type ProfileSet,
-  REASONS,
-  type ReasonCode,
 } from '../engine/index.ts';
 import { CHECKED_WORKLOADS, findPodSites, misplacedAnnotationWarning } from '../manifest/workloads.ts';
 import { type AdmissionReviewResponse, allowed, denied, errored, patched } from './responses.ts';
 import { type AdmissionRequest, type Decoded, type HttpError, isPodCreate, preview, type ReviewError } from './review.ts';
-
-/** Reasons for an `errored` outcome: the webhook could not decide. Closed list, like the engine's REASONS. */
-export const ADMISSION_ERRORS = {
-  'malformed-request': 'The AdmissionReview has a uid but a field the webhook needs is missing or has the wrong type.',
-  'nesting-too-deep': 'The object nests JSON more deeply than any Kubernetes object does.',
-  'internal-error': 'Outrigger failed while handling the request; this is a bug. Nothing was changed.',
-} as const;
-export type AdmissionErrorCode = keyof typeof ADMISSION_ERRORS;
 
 export type AdmissionOutcome = 'injected' | 'unchanged' | 'denied' | 'errored';
 export type AdmissionReason = ReasonCode | AdmissionErrorCode;
@@ -66,25 +56,6 @@ export interface AdmissionResult {
   profileSet?: ProfileSet;
   /** The exception behind an internal error, for the log. */
   error?: unknown;
-}
-
-const MAX_DEPTH = 200;
-
-/** True when a value nests deeper than `max` (iterative: this runs exactly when recursion already overflowed). */
-export function nestsDeeperThan(value: JsonValue | undefined, max: number): boolean {
-  const stack: [JsonValue, number][] = [];
-  if (value !== undefined) stack.push([value, 0]);
-  while (stack.length > 0) {
-    const [v, d] = stack.pop() as [JsonValue, number];
-    if (typeof v !== 'object' || v === null) continue;
-    if (d >= max) return true;
-    for (const x of Array.isArray(v) ? v : Object.values(v)) if (typeof x === 'object' && x !== null) stack.push([x, d + 1]);
-  }
-  return false;
-}
-
-function isStackOverflow(e: unknown): boolean {
-  return e instanceof RangeError && /call stack/i.test(e.message);
 }
 
 function podName(obj: JsonValue | undefined, fallback: string): string {
@@ -218,7 +189,7 @@ export function handleRequest(r: AdmissionRequest, cfg: HandlerConfig): Admissio
         warnings: [],
       });
     }
-    const message = `Outrigger failed on this pod (a bug; please report it): ${e instanceof Error ? e.message : String(e)}. The pod was not changed.`;
+    const message = `${bugMessage(e)}. The pod was not changed.`;
     return finish({
       ...base,
       response: errored(r.header, 500, message),
@@ -237,8 +208,4 @@ export function handleDecoded(decoded: Decoded, cfg: HandlerConfig): AdmissionRe
   if (decoded.ok === true) return handleRequest(decoded.request, cfg);
   if (decoded.ok === 'review-error') return handleReviewError(decoded);
   return decoded;
-}
-
-export function isErrorReason(reason: AdmissionReason): boolean {
-  return Object.hasOwn(ADMISSION_ERRORS, reason) || ERROR_REASONS.has(reason as ReasonCode);
 }

@@ -3,9 +3,10 @@
  * documents to stdout only when the whole run succeeded, so a pipe into `kubectl apply` never gets
  * half a result.
  */
+
+import { REASONS } from '../common/errors.ts';
 import type { Decision } from '../engine/inject.ts';
 import type { ProfileSet } from '../engine/profile.ts';
-import { REASONS } from '../engine/reasons.ts';
 import { readStatus } from '../engine/status.ts';
 import { injectDocuments, uninjectDocuments } from '../manifest/process.ts';
 import { loadProfiles, ProfileLoadError } from '../profiles/load.ts';

@@ -5,6 +5,5 @@ export { type Decision, type InjectContext, inject, type KubeVersion, type Profi
 export { type AnyPatchOp, applyPatch, PatchApplyError } from './patch-apply.ts';
 export { diff, type PatchOp } from './patch-diff.ts';
 export { type ProfileSet, profileSet, type SidecarProfile } from './profile.ts';
-export { ERROR_REASONS, REASONS, type ReasonCode } from './reasons.ts';
 export { readStatus, type StatusRecord } from './status.ts';
 export { type UninjectResult, uninject } from './uninject.ts';
