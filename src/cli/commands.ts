@@ -5,9 +5,7 @@
  */
 
 import { REASONS } from '../common/errors.ts';
-import type { Decision } from '../engine/inject.ts';
-import type { ProfileSet } from '../engine/profile.ts';
-import { readStatus } from '../engine/status.ts';
+import { type Decision, type ProfileSet, readStatus } from '../engine/index.ts';
 import { injectDocuments, uninjectDocuments } from '../manifest/process.ts';
 import { loadProfiles, ProfileLoadError } from '../profiles/load.ts';
 import { InputError, readInputs } from './input.ts';

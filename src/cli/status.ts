@@ -1,7 +1,7 @@
 /** `outrigger status`: which pods in the cluster are behind their profiles (a read-only report). */
 import { isObject, type JsonObject } from '../common/json.ts';
 import { DEFAULT_NAMESPACE, PROFILE_API_VERSION, PROFILE_KIND } from '../common/labels.ts';
-import type { SidecarProfile } from '../engine/profile.ts';
+import type { SidecarProfile } from '../engine/index.ts';
 import { KubeApiError } from '../kube/client.ts';
 import { connect, serverVersion } from '../kube/connect.ts';
 import { PROFILES_PATH } from '../kube/profiles.ts';

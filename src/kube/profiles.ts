@@ -10,7 +10,7 @@
  */
 import { isObject, type JsonObject, type JsonValue } from '../common/json.ts';
 import { API_GROUP, API_VERSION, PROFILE_PLURAL } from '../common/labels.ts';
-import type { SidecarProfile } from '../engine/profile.ts';
+import type { SidecarProfile } from '../engine/index.ts';
 import { compileProfile } from '../profiles/compile.ts';
 import { type Tenancy, TenancyIndex } from '../profiles/tenancy.ts';
 import { validateProfileDocument } from '../profiles/validate.ts';

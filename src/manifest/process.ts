@@ -4,9 +4,7 @@
  */
 
 import type { JsonObject, JsonValue } from '../common/json.ts';
-import { type Decision, type InjectContext, inject } from '../engine/inject.ts';
-import type { ProfileSet } from '../engine/profile.ts';
-import { uninject } from '../engine/uninject.ts';
+import { type Decision, type InjectContext, inject, type ProfileSet, uninject } from '../engine/index.ts';
 import { findPodSites, misplacedAnnotationWarning, type PodSite } from './workloads.ts';
 
 export interface SourcedDocument {

@@ -5,8 +5,7 @@
 import { createHash } from 'node:crypto';
 import { canonicalJson, deepFreeze, isObject, type JsonObject, type JsonValue, stringMap } from '../common/json.ts';
 import { globList } from '../common/k8s-names.ts';
-import type { LabelSelector, SidecarMode, SidecarProfile } from '../engine/profile.ts';
-import type { ValueRule } from '../engine/template.ts';
+import type { LabelSelector, SidecarMode, SidecarProfile, ValueRule } from '../engine/index.ts';
 
 function hasTemplate(v: JsonValue): boolean {
   if (typeof v === 'string') return v.includes('{{');

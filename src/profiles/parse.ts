@@ -3,7 +3,7 @@
  * document and field path instead of stopping at the first.
  */
 import { isObject, type JsonValue } from '../common/json.ts';
-import type { SidecarProfile } from '../engine/profile.ts';
+import type { SidecarProfile } from '../engine/index.ts';
 import { parseYamlDocuments, YamlError } from '../io/yaml.ts';
 import { compileProfile } from './compile.ts';
 import { validateProfileDocument } from './validate.ts';

@@ -6,7 +6,7 @@
 
 import { MAX_GLOBS } from '../common/k8s-names.ts';
 import { PROFILE_API_VERSION, PROFILE_KIND } from '../common/labels.ts';
-import { VALUE_RULE_NAMES } from '../engine/template.ts';
+import { VALUE_RULE_NAMES } from '../engine/index.ts';
 
 export type Format = 'dns1123-label' | 'dns1123-subdomain' | 'port-name' | 'glob' | 'label-key' | 'label-value' | 'env-name';
 

@@ -6,7 +6,7 @@
 import { isObject, type JsonValue } from '../common/json.ts';
 import * as names from '../common/k8s-names.ts';
 import { PREFIX } from '../common/labels.ts';
-import { compileTemplate } from '../engine/template.ts';
+import { compileTemplate } from '../engine/index.ts';
 import { type Format, profileSchema, type Schema } from './schema.ts';
 
 export interface FieldError {

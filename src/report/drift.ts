@@ -6,8 +6,7 @@
 
 import { isObject, type JsonObject } from '../common/json.ts';
 import { INJECTION_LABEL, STATUS_ANNOTATION } from '../common/labels.ts';
-import { inject, type KubeVersion, recordMismatchIn } from '../engine/inject.ts';
-import { readStatus } from '../engine/status.ts';
+import { inject, type KubeVersion, readStatus, recordMismatchIn } from '../engine/index.ts';
 import type { Tenancy } from '../profiles/tenancy.ts';
 
 export interface PodReport {
