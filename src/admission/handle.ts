@@ -71,7 +71,7 @@ function resourceOf(r: AdmissionRequest): string {
 }
 
 /** Adds the serialised response (in place: this runs once per admission). */
-function finish(base: Omit<AdmissionResult, 'body'>): AdmissionResult {
+function withBody(base: Omit<AdmissionResult, 'body'>): AdmissionResult {
   const r = base as AdmissionResult;
   r.body = JSON.stringify(base.response);
   return r;
@@ -79,7 +79,7 @@ function finish(base: Omit<AdmissionResult, 'body'>): AdmissionResult {
 
 /** A review that has a uid but is malformed: refused with 400 and the field at fault. */
 export function handleReviewError(err: ReviewError): AdmissionResult {
-  return finish({
+  return withBody({
     response: errored(err.header, 400, err.message),
     outcome: 'errored',
     reason: 'malformed-request',
@@ -148,7 +148,7 @@ export function handleRequest(r: AdmissionRequest, cfg: HandlerConfig): Admissio
   };
   if (!isPodCreate(r)) {
     const warnings = workloadWarnings(r);
-    return finish({
+    return withBody({
       ...base,
       response: allowed(r.header, warnings),
       outcome: 'unchanged',
@@ -159,7 +159,7 @@ export function handleRequest(r: AdmissionRequest, cfg: HandlerConfig): Admissio
     });
   }
   const malformed = (message: string): AdmissionResult =>
-    finish({ ...base, response: errored(r.header, 400, message), outcome: 'errored', reason: 'malformed-request', message, profiles: [], warnings: [] });
+    withBody({ ...base, response: errored(r.header, 400, message), outcome: 'errored', reason: 'malformed-request', message, profiles: [], warnings: [] });
   const pod = r.object;
   if (!isObjectValue(pod)) return malformed(`malformed AdmissionReview: request.object must be the Pod being created, got ${preview(pod)}`);
   if (Object.hasOwn(pod, 'kind') && pod.kind !== 'Pod') {
@@ -175,11 +175,11 @@ export function handleRequest(r: AdmissionRequest, cfg: HandlerConfig): Admissio
     const d = decide(pod, namespace, cfg, set);
     const { response, outcome } = respond(r, d);
     const message = d.message;
-    return finish({ ...base, response, outcome, reason: d.reason, message, profiles: d.profiles, warnings: d.warnings, decision: d, profileSet: set });
+    return withBody({ ...base, response, outcome, reason: d.reason, message, profiles: d.profiles, warnings: d.warnings, decision: d, profileSet: set });
   } catch (e) {
     if (isStackOverflow(e) && nestsDeeperThan(pod, MAX_DEPTH)) {
       const message = `request.object nests JSON more than ${MAX_DEPTH} levels deep; no Kubernetes Pod does`;
-      return finish({
+      return withBody({
         ...base,
         response: errored(r.header, 400, message),
         outcome: 'errored',
@@ -190,7 +190,7 @@ export function handleRequest(r: AdmissionRequest, cfg: HandlerConfig): Admissio
       });
     }
     const message = `${bugMessage(e)}. The pod was not changed.`;
-    return finish({
+    return withBody({
       ...base,
       response: errored(r.header, 500, message),
       outcome: 'errored',
