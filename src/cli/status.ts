@@ -112,7 +112,7 @@ export async function statusCommand(argv: string[], io: Io): Promise<number> {
         ]),
       );
     }
-    return rows.some((r) => r.state !== 'current') ? 5 : EXIT.ok;
+    return rows.some((r) => r.state !== 'current') ? EXIT.behind : EXIT.ok;
   } catch (e) {
     if (e instanceof UsageError) throw e;
     io.stderr.write(`error: cannot read the cluster at ${client.config.server}: ${(e as Error).message}\n`);

@@ -3,10 +3,14 @@
  * undefined. Shared by profile validation at load and pod validation after injection.
  */
 
-const DNS1123_LABEL = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
-const DNS1123_SUBDOMAIN = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/;
-const QUALIFIED_NAME = /^([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9]$/;
-const IANA_SVC_NAME = /^[a-z0-9]([a-z0-9-]*[a-z0-9])?$/;
+// The patterns themselves are exported for the CRD (profiles/crd.ts), which the API server checks.
+export const DNS1123_LABEL = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
+export const DNS1123_SUBDOMAIN = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/;
+export const QUALIFIED_NAME = /^([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9]$/;
+export const IANA_SVC_NAME = /^[a-z0-9]([a-z0-9-]*[a-z0-9])?$/;
+/** Printable ASCII other than "=". */
+export const ENV_NAME = /^[ -<>-~]+$/;
+export const GLOB = /^[a-z0-9*?-]+$/;
 
 export function dns1123Label(v: string): string | undefined {
   if (v.length > 63) return 'must be no more than 63 characters';
@@ -63,10 +67,7 @@ export function imageTag(v: string): string | undefined {
 /** Env var names: since Kubernetes 1.34 any printable ASCII except "="; older servers also accept C identifiers, a subset. */
 export function envName(v: string): string | undefined {
   if (v.length === 0) return 'must not be empty';
-  for (let i = 0; i < v.length; i++) {
-    const c = v.charCodeAt(i);
-    if (c < 0x20 || c > 0x7e || c === 0x3d) return 'must consist of printable ASCII characters other than "="';
-  }
+  if (!ENV_NAME.test(v)) return 'must consist of printable ASCII characters other than "="';
   return undefined;
 }
 
@@ -79,7 +80,7 @@ export const MAX_GLOBS = 64;
 export function glob(v: string): string | undefined {
   if (v.length === 0) return 'must not be empty';
   if (v.length > MAX_GLOB_LENGTH) return `must be no more than ${MAX_GLOB_LENGTH} characters`;
-  if (!/^[a-z0-9*?-]+$/.test(v)) return 'must be a container name or a glob of lower case alphanumerics, "-", "*" and "?"';
+  if (!GLOB.test(v)) return 'must be a container name or a glob of lower case alphanumerics, "-", "*" and "?"';
   return undefined;
 }
 

@@ -48,7 +48,7 @@ function compiledTemplate(text: string): Template | undefined {
 
 // Whether a (frozen, profile-owned) subtree holds a template; untemplated subtrees are shared as is.
 const templatedTree = new WeakMap<object, boolean>();
-function holdsTemplate(v: JsonValue): boolean {
+export function holdsTemplate(v: JsonValue): boolean {
   if (typeof v === 'string') return v.includes('{{');
   if (typeof v !== 'object' || v === null) return false;
   let known = templatedTree.get(v);

@@ -5,14 +5,7 @@
 import { createHash } from 'node:crypto';
 import { canonicalJson, deepFreeze, isObject, type JsonObject, type JsonValue, stringMap } from '../common/json.ts';
 import { globList } from '../common/k8s-names.ts';
-import type { LabelSelector, SidecarMode, SidecarProfile, ValueRule } from '../engine/index.ts';
-
-function hasTemplate(v: JsonValue): boolean {
-  if (typeof v === 'string') return v.includes('{{');
-  if (Array.isArray(v)) return v.some(hasTemplate);
-  if (isObject(v)) return Object.values(v).some(hasTemplate);
-  return false;
-}
+import { holdsTemplate, type LabelSelector, type SidecarMode, type SidecarProfile, type ValueRule } from '../engine/index.ts';
 
 const list = (v: JsonValue | undefined): JsonObject[] => (Array.isArray(v) ? (v.filter(isObject) as JsonObject[]) : []);
 const strings = (v: JsonValue | undefined): string[] => (Array.isArray(v) ? v.filter((s): s is string => typeof s === 'string') : []);
@@ -67,7 +60,7 @@ export function compileProfile(doc: JsonObject, source: string): SidecarProfile 
     overrides: { imageTag: overrides.imageTag === true, resources: overrides.resources === true },
     // Only when set, so the hash of every profile without it stays what it was.
     ...(rule ? { templateRule: rule } : {}),
-    templated: hasTemplate(parts),
+    templated: holdsTemplate(parts),
   };
   // Hashed after defaults are applied, so a profile from a file and the same profile read back from
   // the API server (which fills in the CRD's defaults) carry the same hash.

@@ -1,6 +1,6 @@
 /**
- * Property-based tests of the engine's contract (DESIGN.md): over generated pods and profiles, the
- * patch applies (with our applier and with fast-json-patch) and gives exactly the decided pod, the
+ * Property-based tests of the engine's contract (README: "How the engine works"): over generated
+ * pods and profiles, the patch applies (with our applier and with fast-json-patch) and gives exactly the decided pod, the
  * input is never mutated, injection is idempotent, uninject restores the original, no `add` lands
  * under a missing parent, unknown fields survive byte for byte, and injection introduces no pod
  * validation errors.
@@ -39,7 +39,7 @@ const params = (offset: number, numRuns = RUNS) => ({ seed: SEED + offset, numRu
 const normalize = (v: unknown): JsonObject => JSON.parse(JSON.stringify(v)) as JsonObject;
 const clone = <T>(v: T): T => JSON.parse(JSON.stringify(v)) as T;
 
-/** Applies with fast-json-patch as the brief asks: validating, not mutating, on a JSON copy of the ops. */
+/** Applies with fast-json-patch, a second, independent implementation: validating, not mutating, on a JSON copy of the ops. */
 function fjpApply(doc: JsonObject, ops: readonly PatchOp[]): JsonValue {
   return jsonpatch.applyPatch(clone(doc), clone(ops) as Operation[], true, false).newDocument as JsonValue;
 }
