@@ -4,7 +4,6 @@
  */
 import { createHash } from 'node:crypto';
 import { canonicalJson, deepFreeze, isObject, type JsonObject, type JsonValue, stringMap } from '../common/json.ts';
-import { globList } from '../common/k8s-names.ts';
 import { holdsTemplate, type LabelSelector, type SidecarMode, type SidecarProfile, type ValueRule } from '../engine/index.ts';
 
 const list = (v: JsonValue | undefined): JsonObject[] => (Array.isArray(v) ? (v.filter(isObject) as JsonObject[]) : []);
@@ -69,9 +68,5 @@ export function compileProfile(doc: JsonObject, source: string): SidecarProfile 
     .update(canonicalJson(content as unknown as JsonValue))
     .digest('hex')
     .slice(0, 16)}`;
-  const frozen = deepFreeze(structuredClone(profile));
-  // Compiled at load, so a pod's first request pays no compile.
-  globList(frozen.targets);
-  globList(frozen.initContainerTargets);
-  return frozen;
+  return deepFreeze(structuredClone(profile));
 }
