@@ -1,5 +1,5 @@
 /**
- * The API server's pod validation rules that injection can break (README: "Never an invalid pod"), as a pure
+ * The API server's pod validation rules that injection can break (the README lists them), as a pure
  * function returning one message per problem. Messages name containers and volumes by name, not
  * index, so the engine can tell problems a profile introduced from ones the pod already had.
  *
