@@ -12,8 +12,8 @@
  * is total time / operations, median is the median of the per-batch ns/op. Prints, never asserts.
  */
 import { readFileSync } from 'node:fs';
+import type { JsonObject } from '../src/common/json.ts';
 import { inject } from '../src/engine/inject.ts';
-import type { JsonObject } from '../src/engine/json.ts';
 import { profileSet } from '../src/engine/profile.ts';
 import { parseProfiles } from '../src/profiles/parse.ts';
 

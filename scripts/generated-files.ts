@@ -1,8 +1,8 @@
 /** Every generated file, path → content; shared by the generator and the staleness test. */
 
 import { renderBundle } from '../src/cli/manifests.ts';
+import type { JsonObject } from '../src/common/json.ts';
 import { bundle, DEFAULTS } from '../src/deploy/manifests.ts';
-import type { JsonObject } from '../src/engine/json.ts';
 import { toYaml } from '../src/io/yaml.ts';
 import { sidecarProfileCrd } from '../src/profiles/crd.ts';
 import { PROMETHEUS_RULE, readRuleGroups } from './prometheus-rules.ts';

@@ -1,6 +1,6 @@
 /** The alert groups of deploy/monitoring/prometheus-rule.yaml: the one source for the chart's copy and promtool. */
 import { readFileSync } from 'node:fs';
-import { isObject, type JsonValue } from '../src/engine/json.ts';
+import { isObject, type JsonValue } from '../src/common/json.ts';
 import { parseYamlDocuments } from '../src/io/yaml.ts';
 
 export const PROMETHEUS_RULE = 'deploy/monitoring/prometheus-rule.yaml';

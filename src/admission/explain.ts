@@ -4,10 +4,12 @@
  * shows the response `/mutate` would send. Env values are redacted everywhere in the answer (pod,
  * patch and the response's patch): they are tenant data, and no decision depends on showing them.
  */
-import { type Decision, type JsonValue, type KubeVersion, REASONS, type ReasonCode } from '../engine/index.ts';
-import { isObject } from '../engine/json.ts';
-import { dns1123Label } from '../engine/k8s-names.ts';
-import { ADMISSION_ERRORS, type AdmissionReason, decide, type HandlerConfig, handleDecoded, nestsDeeperThan } from './handle.ts';
+
+import { bugMessage, guardNesting, MAX_DEPTH, REASONS, type ReasonCode, sentence } from '../common/errors.ts';
+import { isObject } from '../common/json.ts';
+import { dns1123Label } from '../common/k8s-names.ts';
+import type { Decision, JsonValue, KubeVersion } from '../engine/index.ts';
+import { type AdmissionReason, decide, type HandlerConfig, handleDecoded } from './handle.ts';
 import { redactEnv, redactPatch } from './redact.ts';
 import type { AdmissionReviewResponse } from './responses.ts';
 import { decodeReviewValue, type HttpError, httpError, preview } from './review.ts';
@@ -36,8 +38,7 @@ export interface Explanation {
   response?: AdmissionReviewResponse;
 }
 
-const reasonText = (r: AdmissionReason): string =>
-  Object.hasOwn(REASONS, r) ? REASONS[r as ReasonCode] : ADMISSION_ERRORS[r as keyof typeof ADMISSION_ERRORS];
+const reasonText = (r: AdmissionReason): string => sentence(r);
 const version = (v: KubeVersion) => `${v.major}.${v.minor}`;
 
 function fromDecision(d: Decision, namespace: string, cfg: HandlerConfig): Explanation {
@@ -108,10 +109,12 @@ export function explain(body: JsonValue, namespace: string | undefined, cfg: Han
   const meta = isObject(body.metadata) ? body.metadata : undefined;
   const ns = namespace ?? (meta && typeof meta.namespace === 'string' && meta.namespace !== '' ? meta.namespace : 'default');
   try {
-    return { ok: true, explanation: redacted(fromDecision(decide(body, ns, cfg), ns, cfg)) };
+    return guardNesting<{ ok: true; explanation: Explanation } | HttpError>(
+      body,
+      () => ({ ok: true, explanation: redacted(fromDecision(decide(body, ns, cfg), ns, cfg)) }),
+      () => httpError('nesting-too-deep', `the pod nests JSON more than ${MAX_DEPTH} levels deep; no Kubernetes Pod does`),
+    );
   } catch (e) {
-    if (e instanceof RangeError && nestsDeeperThan(body, 200))
-      return httpError('nesting-too-deep', 'the pod nests JSON more than 200 levels deep; no Kubernetes Pod does');
-    return httpError('internal-error', `Outrigger failed on this pod (a bug; please report it): ${e instanceof Error ? e.message : String(e)}`);
+    return httpError('internal-error', bugMessage(e));
   }
 }

@@ -6,12 +6,13 @@ import assert from 'node:assert/strict';
 import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, test } from 'node:test';
-import { parseYamlDocuments } from '../../src/io/yaml.ts';
 import { exampleProfiles, profilesFromYaml } from '../../test/support/profiles.ts';
 import { decodePatch, pod, review, TEST_PROFILES } from '../../test/support/webhook.ts';
+import { nestsDeeperThan } from '../common/errors.ts';
 import { applyPatch, inject, type JsonObject, type JsonValue } from '../engine/index.ts';
+import { parseYamlDocuments } from '../io/yaml.ts';
 import { findPodSites } from '../manifest/workloads.ts';
-import { type AdmissionResult, type HandlerConfig, handleDecoded, nestsDeeperThan } from './handle.ts';
+import { type AdmissionResult, type HandlerConfig, handleDecoded } from './handle.ts';
 import { decodeReview } from './review.ts';
 
 const set = profilesFromYaml(Object.values(TEST_PROFILES).join('\n---\n'));

@@ -3,9 +3,11 @@
  * need to know about it. Pure given the profile set and the cluster facts passed in: no I/O, no
  * clock (the server times the call), so tests can drive it directly with the exact wire JSON.
  */
+
+import { type AdmissionErrorCode, bugMessage, isStackOverflow, MAX_DEPTH, nestsDeeperThan, REASONS, type ReasonCode } from '../common/errors.ts';
+import { isObject as isObjectValue } from '../common/json.ts';
 import {
   type Decision,
-  ERROR_REASONS,
   type InjectContext,
   inject,
   type JsonObject,
@@ -13,21 +15,10 @@ import {
   type KubeVersion,
   type ProfileOutcome,
   type ProfileSet,
-  REASONS,
-  type ReasonCode,
 } from '../engine/index.ts';
-import { isObject as isObjectValue } from '../engine/json.ts';
 import { CHECKED_WORKLOADS, findPodSites, misplacedAnnotationWarning } from '../manifest/workloads.ts';
 import { type AdmissionReviewResponse, allowed, denied, errored, patched } from './responses.ts';
 import { type AdmissionRequest, type Decoded, type HttpError, isPodCreate, preview, type ReviewError } from './review.ts';
-
-/** Reasons for an `errored` outcome: the webhook could not decide. Closed list, like the engine's REASONS. */
-export const ADMISSION_ERRORS = {
-  'malformed-request': 'The AdmissionReview has a uid but a field the webhook needs is missing or has the wrong type.',
-  'nesting-too-deep': 'The object nests JSON more deeply than any Kubernetes object does.',
-  'internal-error': 'Outrigger failed while handling the request; this is a bug. Nothing was changed.',
-} as const;
-export type AdmissionErrorCode = keyof typeof ADMISSION_ERRORS;
 
 export type AdmissionOutcome = 'injected' | 'unchanged' | 'denied' | 'errored';
 export type AdmissionReason = ReasonCode | AdmissionErrorCode;
@@ -67,25 +58,6 @@ export interface AdmissionResult {
   error?: unknown;
 }
 
-const MAX_DEPTH = 200;
-
-/** True when a value nests deeper than `max` (iterative: this runs exactly when recursion already overflowed). */
-export function nestsDeeperThan(value: JsonValue | undefined, max: number): boolean {
-  const stack: [JsonValue, number][] = [];
-  if (value !== undefined) stack.push([value, 0]);
-  while (stack.length > 0) {
-    const [v, d] = stack.pop() as [JsonValue, number];
-    if (typeof v !== 'object' || v === null) continue;
-    if (d >= max) return true;
-    for (const x of Array.isArray(v) ? v : Object.values(v)) if (typeof x === 'object' && x !== null) stack.push([x, d + 1]);
-  }
-  return false;
-}
-
-function isStackOverflow(e: unknown): boolean {
-  return e instanceof RangeError && /call stack/i.test(e.message);
-}
-
 function podName(obj: JsonValue | undefined, fallback: string): string {
   const meta = isObjectValue(obj) && isObjectValue(obj.metadata) ? obj.metadata : undefined;
   if (meta && typeof meta.name === 'string' && meta.name !== '') return meta.name;
@@ -99,7 +71,7 @@ function resourceOf(r: AdmissionRequest): string {
 }
 
 /** Adds the serialised response (in place: this runs once per admission). */
-function finish(base: Omit<AdmissionResult, 'body'>): AdmissionResult {
+function withBody(base: Omit<AdmissionResult, 'body'>): AdmissionResult {
   const r = base as AdmissionResult;
   r.body = JSON.stringify(base.response);
   return r;
@@ -107,7 +79,7 @@ function finish(base: Omit<AdmissionResult, 'body'>): AdmissionResult {
 
 /** A review that has a uid but is malformed: refused with 400 and the field at fault. */
 export function handleReviewError(err: ReviewError): AdmissionResult {
-  return finish({
+  return withBody({
     response: errored(err.header, 400, err.message),
     outcome: 'errored',
     reason: 'malformed-request',
@@ -176,7 +148,7 @@ export function handleRequest(r: AdmissionRequest, cfg: HandlerConfig): Admissio
   };
   if (!isPodCreate(r)) {
     const warnings = workloadWarnings(r);
-    return finish({
+    return withBody({
       ...base,
       response: allowed(r.header, warnings),
       outcome: 'unchanged',
@@ -187,7 +159,7 @@ export function handleRequest(r: AdmissionRequest, cfg: HandlerConfig): Admissio
     });
   }
   const malformed = (message: string): AdmissionResult =>
-    finish({ ...base, response: errored(r.header, 400, message), outcome: 'errored', reason: 'malformed-request', message, profiles: [], warnings: [] });
+    withBody({ ...base, response: errored(r.header, 400, message), outcome: 'errored', reason: 'malformed-request', message, profiles: [], warnings: [] });
   const pod = r.object;
   if (!isObjectValue(pod)) return malformed(`malformed AdmissionReview: request.object must be the Pod being created, got ${preview(pod)}`);
   if (Object.hasOwn(pod, 'kind') && pod.kind !== 'Pod') {
@@ -203,11 +175,11 @@ export function handleRequest(r: AdmissionRequest, cfg: HandlerConfig): Admissio
     const d = decide(pod, namespace, cfg, set);
     const { response, outcome } = respond(r, d);
     const message = d.message;
-    return finish({ ...base, response, outcome, reason: d.reason, message, profiles: d.profiles, warnings: d.warnings, decision: d, profileSet: set });
+    return withBody({ ...base, response, outcome, reason: d.reason, message, profiles: d.profiles, warnings: d.warnings, decision: d, profileSet: set });
   } catch (e) {
     if (isStackOverflow(e) && nestsDeeperThan(pod, MAX_DEPTH)) {
       const message = `request.object nests JSON more than ${MAX_DEPTH} levels deep; no Kubernetes Pod does`;
-      return finish({
+      return withBody({
         ...base,
         response: errored(r.header, 400, message),
         outcome: 'errored',
@@ -217,8 +189,8 @@ export function handleRequest(r: AdmissionRequest, cfg: HandlerConfig): Admissio
         warnings: [],
       });
     }
-    const message = `Outrigger failed on this pod (a bug; please report it): ${e instanceof Error ? e.message : String(e)}. The pod was not changed.`;
-    return finish({
+    const message = `${bugMessage(e)}. The pod was not changed.`;
+    return withBody({
       ...base,
       response: errored(r.header, 500, message),
       outcome: 'errored',
@@ -236,8 +208,4 @@ export function handleDecoded(decoded: Decoded, cfg: HandlerConfig): AdmissionRe
   if (decoded.ok === true) return handleRequest(decoded.request, cfg);
   if (decoded.ok === 'review-error') return handleReviewError(decoded);
   return decoded;
-}
-
-export function isErrorReason(reason: AdmissionReason): boolean {
-  return Object.hasOwn(ADMISSION_ERRORS, reason) || ERROR_REASONS.has(reason as ReasonCode);
 }

@@ -3,7 +3,7 @@
  * and the pod's own values are no business of whoever asks why a pod got a sidecar; the names,
  * `valueFrom` references and every decision stay visible. Pure.
  */
-import { isObject, type JsonObject, type JsonValue } from '../engine/json.ts';
+import { isObject, type JsonObject, type JsonValue } from '../common/json.ts';
 
 export const REDACTED = '(redacted)';
 

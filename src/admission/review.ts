@@ -9,38 +9,11 @@
  *   answers HTTP 200 with an AdmissionReview that refuses the request and says which field.
  */
 import { isUtf8 } from 'node:buffer';
-import { isObject, type JsonObject, type JsonValue } from '../engine/json.ts';
+import { HTTP_ERRORS, type HttpErrorCode } from '../common/errors.ts';
+import { isObject, type JsonObject, type JsonValue } from '../common/json.ts';
 
 export const REVIEW_VERSIONS = ['admission.k8s.io/v1', 'admission.k8s.io/v1beta1'] as const;
 export type ReviewVersion = (typeof REVIEW_VERSIONS)[number];
-
-/** Stable error codes of HTTP-level failures (no uid to answer to). Clients and tests key on these. */
-export const HTTP_ERRORS = {
-  'client-certificate-required': 401,
-  'not-found': 404,
-  'method-not-allowed': 405,
-  'unsupported-media-type': 415,
-  'body-too-large': 413,
-  'body-too-complex': 413,
-  'empty-body': 400,
-  'invalid-utf8': 400,
-  'invalid-json': 400,
-  'not-an-admission-review': 400,
-  'unsupported-version': 400,
-  'missing-request': 400,
-  'missing-uid': 400,
-  'invalid-query': 400,
-  'not-a-pod': 400,
-  'nesting-too-deep': 400,
-  'request-timeout': 408,
-  'body-too-slow': 408,
-  'headers-too-large': 431,
-  'bad-request': 400,
-  'not-ready': 503,
-  overloaded: 503,
-  'internal-error': 500,
-} as const;
-export type HttpErrorCode = keyof typeof HTTP_ERRORS;
 
 export interface HttpError {
   ok: false;

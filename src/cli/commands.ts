@@ -3,11 +3,11 @@
  * documents to stdout only when the whole run succeeded, so a pipe into `kubectl apply` never gets
  * half a result.
  */
-import type { Decision } from '../engine/inject.ts';
-import type { ProfileSet } from '../engine/profile.ts';
-import { REASONS } from '../engine/reasons.ts';
-import { readStatus } from '../engine/status.ts';
+
+import { REASONS } from '../common/errors.ts';
+import { type Decision, type ProfileSet, readStatus } from '../engine/index.ts';
 import { injectDocuments, uninjectDocuments } from '../manifest/process.ts';
+import { misplacedAnnotationWarning } from '../manifest/workloads.ts';
 import { loadProfiles, ProfileLoadError } from '../profiles/load.ts';
 import { InputError, readInputs } from './input.ts';
 import { DEFAULT_KUBE_VERSION, parseFlags, parseKubeVersion, parseLabels, UsageError } from './options.ts';
@@ -20,7 +20,8 @@ export interface Io {
 }
 
 /** Documented exit codes (README "Exit codes"). */
-export const EXIT = { ok: 0, internal: 1, usage: 2, invalidInput: 3, notInjectable: 4 } as const;
+/** Exit codes of every command; `behind` is `outrigger status` finding pods behind their profiles. */
+export const EXIT = { ok: 0, internal: 1, usage: 2, invalidInput: 3, notInjectable: 4, behind: 5 } as const;
 
 const inputFlags = {
   filename: { type: 'string', short: 'f', multiple: true },
@@ -202,10 +203,7 @@ export async function explainCommand(argv: string[], io: Io): Promise<number> {
       reason: s.decision.reason,
       message: s.decision.message,
       profiles: s.decision.profiles.map((p) => ({ ...p, description: REASONS[p.reason] })),
-      warnings: [
-        ...(s.site.misplacedAnnotation ? ['the outrigger.dev/inject annotation is on the workload, not its pod template'] : []),
-        ...s.decision.warnings,
-      ],
+      warnings: [...(s.site.misplacedAnnotation ? [misplacedAnnotationWarning(s.site)] : []), ...s.decision.warnings],
       changes: describeChanges(s.decision),
       patch: s.decision.patch,
     })),

@@ -10,7 +10,7 @@ import { parseYamlDocuments } from '../io/yaml.ts';
 
 export interface InputDocument {
   where: string;
-  value: import('../engine/json.ts').JsonValue;
+  value: import('../common/json.ts').JsonValue;
   doc: Document;
 }
 

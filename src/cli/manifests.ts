@@ -1,7 +1,8 @@
 /** `outrigger manifests`: prints the install bundle. */
 import { readFileSync } from 'node:fs';
+import { dns1123Label, dns1123Subdomain } from '../common/k8s-names.ts';
+import { TLS_SECRET } from '../common/labels.ts';
 import { type BundleOptions, bundle, type CertMode, cidrError, DEFAULTS } from '../deploy/manifests.ts';
-import { dns1123Label, dns1123Subdomain } from '../engine/k8s-names.ts';
 import { toYaml } from '../io/yaml.ts';
 import { EXIT, type Io } from './commands.ts';
 import { parseFlags, UsageError } from './options.ts';
@@ -18,7 +19,7 @@ Options:
       --replicas N            replicas (default ${DEFAULTS.replicas})
       --cert-mode MODE        self (default): Outrigger makes and renews its own CA and certificate;
                               cert-manager: a cert-manager Certificate and CA injection;
-                              files: you provide Secret ${'outrigger-tls'} and --ca-bundle
+                              files: you provide Secret ${TLS_SECRET} and --ca-bundle
       --ca-bundle FILE        PEM CA for --cert-mode files
       --no-opt-out-condition  do not skip opted-out pods in the API server; needed when a profile is
                               mandatory, or opted-out pods never reach Outrigger

@@ -1,6 +1,6 @@
 /** Flag parsing shared by the CLI commands (node:util parseArgs), with errors that name the flag. */
 import { parseArgs } from 'node:util';
-import type { KubeVersion } from '../engine/inject.ts';
+import type { KubeVersion } from '../engine/index.ts';
 
 export class UsageError extends Error {}
 

@@ -1,6 +1,6 @@
 /** Writing documents back as one YAML stream: unchanged documents keep their text and comments. */
 import type { Document } from 'yaml';
-import type { JsonValue } from '../engine/json.ts';
+import type { JsonValue } from '../common/json.ts';
 import { toYaml } from '../io/yaml.ts';
 
 export function writeStream(docs: readonly { value: JsonValue; changed: boolean; doc: Document }[]): string {

@@ -1,6 +1,7 @@
 /** `outrigger status`: which pods in the cluster are behind their profiles (a read-only report). */
-import { isObject, type JsonObject } from '../engine/json.ts';
-import type { SidecarProfile } from '../engine/profile.ts';
+import { isObject, type JsonObject } from '../common/json.ts';
+import { DEFAULT_NAMESPACE, PROFILE_API_VERSION, PROFILE_KIND } from '../common/labels.ts';
+import type { SidecarProfile } from '../engine/index.ts';
 import { KubeApiError } from '../kube/client.ts';
 import { connect, serverVersion } from '../kube/connect.ts';
 import { PROFILES_PATH } from '../kube/profiles.ts';
@@ -77,7 +78,7 @@ export async function statusCommand(argv: string[], io: Io): Promise<number> {
     ]);
     const cluster: SidecarProfile[] = [];
     for (const o of profileObjects) {
-      const withKind = { apiVersion: 'outrigger.dev/v1alpha1', kind: 'SidecarProfile', ...o };
+      const withKind = { apiVersion: PROFILE_API_VERSION, kind: PROFILE_KIND, ...o };
       if (validateProfileDocument(withKind).length === 0) cluster.push(compileProfile(withKind, 'cluster'));
     }
     const labels = new Map(
@@ -90,7 +91,7 @@ export async function statusCommand(argv: string[], io: Io): Promise<number> {
       {
         pods,
         namespaceLabels: (n) => labels.get(n),
-        tenancy: tenancy([...files, ...cluster], values['controller-namespace'] ?? 'outrigger-system'),
+        tenancy: tenancy([...files, ...cluster], values['controller-namespace'] ?? DEFAULT_NAMESPACE),
         kubeVersion,
       },
       values.all === true,
@@ -111,7 +112,7 @@ export async function statusCommand(argv: string[], io: Io): Promise<number> {
         ]),
       );
     }
-    return rows.some((r) => r.state !== 'current') ? 5 : EXIT.ok;
+    return rows.some((r) => r.state !== 'current') ? EXIT.behind : EXIT.ok;
   } catch (e) {
     if (e instanceof UsageError) throw e;
     io.stderr.write(`error: cannot read the cluster at ${client.config.server}: ${(e as Error).message}\n`);

@@ -1,9 +1,10 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { runCli } from '../../test/support/run-cli.ts';
-import { isObject, type JsonObject } from '../engine/json.ts';
+import { isObject, type JsonObject } from '../common/json.ts';
+import { CA_SECRET, TLS_SECRET } from '../common/labels.ts';
 import { parseServeArgs } from '../server/serve-command.ts';
-import { bundle, CA_SECRET, type CertMode, DEFAULTS, NEVER_INJECTED, TLS_SECRET } from './manifests.ts';
+import { bundle, type CertMode, DEFAULTS, NEVER_INJECTED } from './manifests.ts';
 
 const find = (objs: JsonObject[], kind: string) => objs.find((o) => o.kind === kind) as JsonObject;
 const container = (objs: JsonObject[]) =>

@@ -5,11 +5,24 @@
  * prints it and deploy/outrigger.yaml is its output for the defaults.
  */
 import { isIP } from 'node:net';
-import type { JsonObject } from '../engine/json.ts';
-import { INJECT_ANNOTATION } from '../engine/status.ts';
+import type { JsonObject } from '../common/json.ts';
+import {
+  ADMIN_ADDRESS,
+  API_GROUP,
+  CA_SECRET,
+  DEFAULT_NAMESPACE,
+  INJECT_ANNOTATION,
+  INJECTION_LABEL,
+  LEADER_LEASE,
+  NAME,
+  PROFILE_PLURAL,
+  TLS_SECRET,
+  WEBHOOK_NAME,
+  WEBHOOK_PORT,
+  WORKLOADS_WEBHOOK_NAME,
+} from '../common/labels.ts';
 import { CHECKED_WORKLOADS } from '../manifest/workloads.ts';
-import { GROUP, PLURAL, sidecarProfileCrd } from '../profiles/crd.ts';
-import { INJECTION_LABEL } from '../report/drift.ts';
+import { sidecarProfileCrd } from '../profiles/crd.ts';
 import { IMAGE } from './image.ts';
 
 export type CertMode = 'self' | 'cert-manager' | 'files';
@@ -46,7 +59,7 @@ export interface BundleOptions {
 }
 
 export const DEFAULTS: BundleOptions = {
-  namespace: 'outrigger-system',
+  namespace: DEFAULT_NAMESPACE,
   image: IMAGE,
   replicas: 2,
   certMode: 'self',
@@ -56,18 +69,8 @@ export const DEFAULTS: BundleOptions = {
   priorityClassName: 'system-cluster-critical',
 };
 
-export const NAME = 'outrigger';
-export const TLS_SECRET = 'outrigger-tls';
-/** Cert mode self: the CA's private key, apart from the serving Secret every replica reads. */
-export const CA_SECRET = 'outrigger-ca';
-export const LEADER_LEASE = 'outrigger-certificates';
-export const WEBHOOK_NAME = 'pods.outrigger.dev';
-export const WORKLOADS_WEBHOOK_NAME = 'workloads.outrigger.dev';
-const PORT = 8443;
 const TLS_DIR = '/etc/outrigger/tls';
 const CLIENT_CA_DIR = '/etc/outrigger/client-ca';
-/** The admin listener (/explain, verbose readiness): loopback only, reached with kubectl port-forward or exec. */
-export const ADMIN_ADDRESS = '127.0.0.1:9443';
 /** Drain time on SIGTERM; the pod's grace period is longer so in-flight admissions always finish. */
 export const DRAIN_SECONDS = 25;
 /** Not ready but still accepting after SIGTERM, while the API server learns the endpoint is gone. */
@@ -102,7 +105,7 @@ export function bundle(o: BundleOptions): JsonObject[] {
 
   const serveArgs = [
     'serve',
-    `--port=${PORT}`,
+    `--port=${WEBHOOK_PORT}`,
     `--admin-address=${ADMIN_ADDRESS}`,
     `--drain-timeout=${DRAIN_SECONDS}s`,
     `--shutdown-delay=${SHUTDOWN_DELAY_SECONDS}s`,
@@ -139,8 +142,8 @@ export function bundle(o: BundleOptions): JsonObject[] {
       rules: [
         // Caches for profile selectors and tenancy; the admission path reads only these.
         { apiGroups: [''], resources: ['namespaces'], verbs: ['list', 'watch'] },
-        { apiGroups: [GROUP], resources: [PLURAL], verbs: ['list', 'watch'] },
-        { apiGroups: [GROUP], resources: [`${PLURAL}/status`], verbs: ['patch'] },
+        { apiGroups: [API_GROUP], resources: [PROFILE_PLURAL], verbs: ['list', 'watch'] },
+        { apiGroups: [API_GROUP], resources: [`${PROFILE_PLURAL}/status`], verbs: ['patch'] },
         // Events on the owning workload when a pod is skipped or denied.
         { apiGroups: ['events.k8s.io'], resources: ['events'], verbs: ['create'] },
         ...(o.certMode === 'self'
@@ -226,7 +229,7 @@ export function bundle(o: BundleOptions): JsonObject[] {
                 // A heap bound well under the memory limit: V8 collects before it grows the heap, so
                 // garbage left by large requests does not add up to the limit (docs/operations.md).
                 env: [{ name: 'NODE_OPTIONS', value: NODE_MEMORY_FLAGS.join(' ') }],
-                ports: [{ name: 'https', containerPort: PORT, protocol: 'TCP' }],
+                ports: [{ name: 'https', containerPort: WEBHOOK_PORT, protocol: 'TCP' }],
                 readinessProbe: probe('/readyz', 5),
                 livenessProbe: probe('/healthz', 10),
                 resources: { requests: { cpu: '100m', memory: '128Mi' }, limits: { memory: '256Mi' } },
@@ -379,7 +382,7 @@ function networkPolicy(metadata: JsonObject, o: BundleOptions): JsonObject {
     spec: {
       podSelector: { matchLabels: { ...labels } },
       policyTypes: ['Ingress', 'Egress'],
-      ingress: [{ ...(from.length > 0 ? { from } : {}), ports: [{ protocol: 'TCP', port: PORT }] }],
+      ingress: [{ ...(from.length > 0 ? { from } : {}), ports: [{ protocol: 'TCP', port: WEBHOOK_PORT }] }],
       egress: [{ ports: o.apiServerPorts.map((port) => ({ protocol: 'TCP', port })) }],
     },
   };

@@ -1,9 +1,11 @@
 /** The engine's public surface: everything the webhook and the CLI need, nothing else. */
-export { type Decision, type InjectContext, inject, type KubeVersion, type ProfileOutcome, supportsNativeSidecars } from './inject.ts';
-export { deepEqual, type JsonObject, type JsonValue } from './json.ts';
+
+export { deepEqual, type JsonObject, type JsonValue } from '../common/json.ts';
+export { type Decision, type InjectContext, inject, type KubeVersion, type ProfileOutcome, recordMismatchIn, supportsNativeSidecars } from './inject.ts';
 export { type AnyPatchOp, applyPatch, PatchApplyError } from './patch-apply.ts';
 export { diff, type PatchOp } from './patch-diff.ts';
-export { type ProfileSet, profileSet, type SidecarProfile } from './profile.ts';
-export { ERROR_REASONS, REASONS, type ReasonCode } from './reasons.ts';
-export { INJECT_ANNOTATION, readStatus, STATUS_ANNOTATION, type StatusRecord } from './status.ts';
+export { type LabelSelector, type ProfileSet, profileSet, type SidecarMode, type SidecarProfile } from './profile.ts';
+export { holdsTemplate } from './render.ts';
+export { readStatus, type StatusRecord } from './status.ts';
+export { compileTemplate, VALUE_RULE_NAMES, type ValueRule } from './template.ts';
 export { type UninjectResult, uninject } from './uninject.ts';

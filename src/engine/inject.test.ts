@@ -1,8 +1,8 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { profilesFromYaml, profileYaml } from '../../test/support/profiles.ts';
+import { deepEqual, deepFreeze, type JsonObject, type JsonValue } from '../common/json.ts';
 import { inject } from './inject.ts';
-import { deepEqual, deepFreeze, type JsonObject, type JsonValue } from './json.ts';
 import { applyPatch } from './patch-apply.ts';
 import { readStatus } from './status.ts';
 import { uninject } from './uninject.ts';

@@ -5,19 +5,21 @@
  * select → (uninject a stale record) → per profile: render → merge → validate → record status
  * → diff original → desired → apply the patch independently and compare (self-check).
  */
-import { deepEqual, isObject, type JsonObject, listOf, nameOf, stringMap } from './json.ts';
-import { globList } from './k8s-names.ts';
+
+import { ERROR_REASONS, REASONS, type ReasonCode } from '../common/errors.ts';
+import { deepEqual, isObject, type JsonObject, listOf, nameOf, stringMap } from '../common/json.ts';
+import { globList } from '../common/k8s-names.ts';
+import { STATUS_ANNOTATION } from '../common/labels.ts';
 import { type MergeState, mergeProfile } from './merge.ts';
 import { applyPatch } from './patch-apply.ts';
 import { diff, type PatchOp } from './patch-diff.ts';
 import { addedBytes, MAX_OBJECT_BYTES, podBytes, TOO_LARGE } from './pod-size.ts';
 import type { ProfileSet, SidecarProfile } from './profile.ts';
-import { ERROR_REASONS, REASONS, type ReasonCode } from './reasons.ts';
 import { type CheckOptions, type InitOrder, initOrderMismatch, recordMismatch } from './record-check.ts';
 import { recordScope } from './record-scope.ts';
 import { type RenderBudget, RenderError, renderBudget, renderParts } from './render.ts';
 import { selectProfiles } from './select.ts';
-import { NULL_SUFFIX, type ProfileRecord, readStatus, STATUS_ANNOTATION, type StatusRecord } from './status.ts';
+import { NULL_SUFFIX, type ProfileRecord, readStatus, type StatusRecord } from './status.ts';
 import { tooManyTargetChecks } from './target-bound.ts';
 import type { TemplateValues } from './template.ts';
 import { removeRecorded } from './uninject.ts';

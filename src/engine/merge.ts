@@ -4,8 +4,8 @@
  * for volume mounts); an identical item already present is left alone and not recorded, a different
  * one is a conflict settled by the profile's conflictPolicy.
  */
-import { deepEqual, isObject, type JsonObject, type JsonValue, listOf, nameOf, setOwn } from './json.ts';
-import { globList } from './k8s-names.ts';
+import { deepEqual, isObject, type JsonObject, type JsonValue, listOf, nameOf, setOwn } from '../common/json.ts';
+import { globList } from '../common/k8s-names.ts';
 import type { SidecarProfile } from './profile.ts';
 import type { Parts } from './render.ts';
 import { NULL_SUFFIX, type ProfileRecord, type TargetRecord } from './status.ts';

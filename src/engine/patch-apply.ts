@@ -7,7 +7,7 @@
  * The input document is never modified: containers along each path are copied once per call and
  * everything else is shared.
  */
-import { deepEqual, isObject, type JsonObject, type JsonValue, setOwn } from './json.ts';
+import { deepEqual, isObject, type JsonObject, type JsonValue, setOwn } from '../common/json.ts';
 import { parsePointer } from './pointer.ts';
 
 export interface AnyPatchOp {

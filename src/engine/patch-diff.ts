@@ -7,7 +7,7 @@
  * (insert before, append after, or change elements in place); anything else in the middle is
  * removed and re-added.
  */
-import { deepEqual, isObject, type JsonValue } from './json.ts';
+import { deepEqual, isObject, type JsonValue } from '../common/json.ts';
 import { escapeToken } from './pointer.ts';
 
 export interface PatchOp {

@@ -5,7 +5,7 @@
  * the profile's own parts, measured once, plus the characters its templates rendered (JSON escapes
  * of rendered text are not counted: an estimate, bounded by the render budget).
  */
-import type { JsonObject } from './json.ts';
+import type { JsonObject } from '../common/json.ts';
 import type { SidecarProfile } from './profile.ts';
 import { type Parts, renderedTextOf } from './render.ts';
 import type { ProfileRecord } from './status.ts';

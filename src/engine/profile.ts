@@ -1,8 +1,8 @@
 /**
- * The engine's view of a SidecarProfile: validated, defaults applied, frozen, with its content hash
- * and globs compiled. Built once at load (profiles/compile.ts), read by every request.
+ * The engine's view of a SidecarProfile: validated, defaults applied, frozen, with its content hash.
+ * Built once at load (profiles/compile.ts), read by every request.
  */
-import type { JsonObject } from './json.ts';
+import type { JsonObject } from '../common/json.ts';
 import type { ValueRule } from './template.ts';
 
 export type SidecarMode = 'auto' | 'native' | 'classic';

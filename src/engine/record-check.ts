@@ -6,8 +6,8 @@
  * rendering up to the API server's defaults (server-defaults.ts), and the record may name nothing
  * the profile does not add.
  */
-import { isObject, type JsonObject, type JsonValue, listOf, nameOf, stringMap } from './json.ts';
-import { globList } from './k8s-names.ts';
+import { isObject, type JsonObject, type JsonValue, listOf, nameOf, stringMap } from '../common/json.ts';
+import { globList } from '../common/k8s-names.ts';
 import type { SidecarProfile } from './profile.ts';
 import type { Parts } from './render.ts';
 import { CONTAINER, difference, ENV_VAR, EXACT, type Shape, VOLUME } from './server-defaults.ts';

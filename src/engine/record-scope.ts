@@ -6,7 +6,7 @@
  * the same name or key: that is replaced by the current rendering anyway. What an older version
  * added and the current one no longer adds cannot be shown to be Outrigger's, and stays.
  */
-import { canonicalJson, nameOf } from './json.ts';
+import { canonicalJson, nameOf } from '../common/json.ts';
 import type { ProfileSet, SidecarProfile } from './profile.ts';
 import type { ProfileRecord, StatusRecord, TargetRecord } from './status.ts';
 

@@ -3,8 +3,9 @@
  * namespace, then the per-pod overrides the profile allows. Profiles without templates or overrides
  * are returned as loaded (frozen, shared), so the common case allocates nothing.
  */
-import { deepFreeze, isObject, type JsonObject, type JsonValue, setOwn } from './json.ts';
-import { imageTag } from './k8s-names.ts';
+import { deepFreeze, isObject, type JsonObject, type JsonValue, setOwn } from '../common/json.ts';
+import { imageTag } from '../common/k8s-names.ts';
+import { overrideAnnotation } from '../common/labels.ts';
 import type { SidecarProfile } from './profile.ts';
 import { MAX_QUANTITY_LENGTH, parseQuantity } from './quantity.ts';
 import { compileTemplate, lookup, renderTemplate, type Template, type TemplateValues, type ValueRule, type Variable } from './template.ts';
@@ -30,8 +31,6 @@ export class RenderError extends Error {
   }
 }
 
-export const overrideAnnotation = (profile: string, what: 'image-tag' | 'resources') => `outrigger.dev/${profile}.${what}`;
-
 const OVERRIDABLE_RESOURCES = new Set(['cpu', 'memory', 'ephemeral-storage']);
 
 // Profile strings are few and fixed per load; their compiled templates are kept. Pod values are
@@ -49,7 +48,7 @@ function compiledTemplate(text: string): Template | undefined {
 
 // Whether a (frozen, profile-owned) subtree holds a template; untemplated subtrees are shared as is.
 const templatedTree = new WeakMap<object, boolean>();
-function holdsTemplate(v: JsonValue): boolean {
+export function holdsTemplate(v: JsonValue): boolean {
   if (typeof v === 'string') return v.includes('{{');
   if (typeof v !== 'object' || v === null) return false;
   let known = templatedTree.get(v);

@@ -2,11 +2,12 @@
  * Which profiles a pod gets: the ones its `outrigger.dev/inject` annotation names, plus the ones
  * whose selector matches it and its namespace; `"false"` drops all that are not mandatory.
  */
-import { isObject, type JsonObject, stringMap } from './json.ts';
-import { dns1123Label } from './k8s-names.ts';
+
+import type { ReasonCode } from '../common/errors.ts';
+import { isObject, type JsonObject, stringMap } from '../common/json.ts';
+import { dns1123Label } from '../common/k8s-names.ts';
+import { INJECT_ANNOTATION } from '../common/labels.ts';
 import type { LabelSelector, ProfileSet, SidecarProfile } from './profile.ts';
-import type { ReasonCode } from './reasons.ts';
-import { INJECT_ANNOTATION } from './status.ts';
 import { MAX_ANNOTATION_BYTES } from './validate-pod.ts';
 
 /** @example matchesSelector({ matchLabels: { team: 'a' } }, { team: 'a', x: 'y' }) // true */

@@ -8,7 +8,7 @@
  * (k8s.io/kubernetes pkg/apis/core/v1/defaults.go and the admission plugins that add to every
  * container); docs/operations.md describes it.
  */
-import { deepEqual, isObject, type JsonObject, type JsonValue } from './json.ts';
+import { deepEqual, isObject, type JsonObject, type JsonValue } from '../common/json.ts';
 import { parseQuantity } from './quantity.ts';
 
 /** Where a default is computed: the object holding the field, the object holding that, the pod, and what the profile sets for holder and parent. */

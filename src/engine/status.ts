@@ -3,10 +3,9 @@
  * a no-op and uninject can remove exactly that and nothing else. It is written with JSON.stringify
  * of a structure and read back through a strict shape check: the annotation is user-editable input.
  */
-import { isObject, type JsonObject, type JsonValue } from './json.ts';
+import { isObject, type JsonObject, type JsonValue } from '../common/json.ts';
+import { STATUS_ANNOTATION } from '../common/labels.ts';
 
-export const STATUS_ANNOTATION = 'outrigger.dev/status';
-export const INJECT_ANNOTATION = 'outrigger.dev/inject';
 /** Equal to the API server's limit on all annotations together: a record in a stored pod is never larger. */
 export const MAX_STATUS_BYTES = 256 * 1024;
 

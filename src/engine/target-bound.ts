@@ -3,7 +3,7 @@
  * server sets no limit on containers other than the object size, so a pod with tens of thousands of
  * containers against many profiles' globs could still block the event loop for seconds.
  */
-import { isObject, type JsonObject, listOf } from './json.ts';
+import { isObject, type JsonObject, listOf } from '../common/json.ts';
 import type { SidecarProfile } from './profile.ts';
 
 /** Most (container, glob) pairs one pod may cost: 256 containers against 64 globs. */

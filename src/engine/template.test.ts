@@ -1,9 +1,9 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { profilesFromYaml, profileYaml } from '../../test/support/profiles.ts';
+import { deepFreeze, type JsonObject } from '../common/json.ts';
 import { parseProfiles } from '../profiles/parse.ts';
 import { inject } from './inject.ts';
-import { deepFreeze, type JsonObject } from './json.ts';
 
 const ctx = { namespace: 'shop', kubeVersion: { major: 1, minor: 33 } };
 const agent = (args: string[], spec: object = {}) =>

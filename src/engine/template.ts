@@ -8,7 +8,7 @@
  * string that replaces a string: values from the pod never become YAML or JSON text, but they can
  * carry any character into it (a newline, `;`, `..`), which is what the rules are for.
  */
-import { dns1123Label, dns1123Subdomain, imageTag, labelValue } from './k8s-names.ts';
+import { dns1123Label, dns1123Subdomain, imageTag, labelValue } from '../common/k8s-names.ts';
 
 export type Variable =
   | { root: 'pod'; field: 'name' | 'generateName' | 'namespace' | 'serviceAccountName' }

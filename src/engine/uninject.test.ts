@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { deepFreeze, type JsonObject } from './json.ts';
+import { deepFreeze, type JsonObject } from '../common/json.ts';
 import { readStatus } from './status.ts';
 import { uninject } from './uninject.ts';
 

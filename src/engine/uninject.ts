@@ -2,8 +2,9 @@
  * Removes exactly what the status annotation records, and the annotation itself, giving back the
  * pod as it was before injection. Needs no profiles: the record is self-contained.
  */
-import { canonicalJson, isObject, type JsonObject, type JsonValue, listOf, nameOf } from './json.ts';
-import { CREATED_CONTAINER_FIELD, createdPath, NULL_SUFFIX, readStatus, STATUS_ANNOTATION, type StatusRecord } from './status.ts';
+import { canonicalJson, isObject, type JsonObject, type JsonValue, listOf, nameOf } from '../common/json.ts';
+import { STATUS_ANNOTATION } from '../common/labels.ts';
+import { CREATED_CONTAINER_FIELD, createdPath, NULL_SUFFIX, readStatus, type StatusRecord } from './status.ts';
 
 export type UninjectResult = { ok: true; pod: JsonObject; removed: string[] } | { ok: false; message: string };
 

@@ -1,13 +1,13 @@
 /**
- * The API server's pod validation rules that injection can break (DESIGN.md lists them), as a pure
+ * The API server's pod validation rules that injection can break (the README lists them), as a pure
  * function returning one message per problem. Messages name containers and volumes by name, not
  * index, so the engine can tell problems a profile introduced from ones the pod already had.
  *
  * Checks of one container alone are memoised per container object: the engine shares unchanged
  * containers between the original and the injected pod, so they are checked once.
  */
-import { isObject, type JsonObject, type JsonValue, listOf } from './json.ts';
-import { dns1123Label, envName, labelValue, portName, qualifiedName } from './k8s-names.ts';
+import { isObject, type JsonObject, type JsonValue, listOf } from '../common/json.ts';
+import { dns1123Label, envName, labelValue, portName, qualifiedName } from '../common/k8s-names.ts';
 import { parseQuantity } from './quantity.ts';
 
 type Kind = 'container' | 'init container';

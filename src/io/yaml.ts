@@ -4,7 +4,7 @@
  * Errors name the source and the document (1-based) and the line.
  */
 import { Document, isScalar, parseAllDocuments, type Tags, visit } from 'yaml';
-import type { JsonValue } from '../engine/json.ts';
+import type { JsonValue } from '../common/json.ts';
 import { checkDocument } from './yaml-checks.ts';
 
 export interface YamlDocument {

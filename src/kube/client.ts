@@ -6,7 +6,7 @@
 
 import type { ClientRequest, IncomingMessage } from 'node:http';
 import { Agent, request as httpsRequest } from 'node:https';
-import type { JsonObject, JsonValue } from '../engine/json.ts';
+import type { JsonObject, JsonValue } from '../common/json.ts';
 import type { KubeConfig } from './config.ts';
 
 export class KubeApiError extends Error {

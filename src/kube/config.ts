@@ -7,7 +7,7 @@
 import { readFileSync } from 'node:fs';
 import { dirname, isAbsolute, join } from 'node:path';
 import { parse } from 'yaml';
-import { isObject, type JsonObject, type JsonValue } from '../engine/json.ts';
+import { isObject, type JsonObject, type JsonValue } from '../common/json.ts';
 
 export interface KubeConfig {
   server: string;

@@ -2,7 +2,7 @@
 import { existsSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
-import type { KubeVersion } from '../engine/inject.ts';
+import type { KubeVersion } from '../engine/index.ts';
 import { KubeClient } from './client.ts';
 import { inClusterConfig, loadKubeconfig } from './config.ts';
 

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import type { JsonObject } from '../engine/json.ts';
+import type { JsonObject } from '../common/json.ts';
 import { EventLimiter, eventTarget, podEvent } from './events.ts';
 
 const UID = '6f1c2b7e-0d7a-4c1e-9a3f-2b8e4d5c6a71';

@@ -5,8 +5,9 @@
  * ReplicaSet re-creating pods cannot turn into an event storm against the API server, and flooding
  * namespaces, however many, cannot silence the events of namespaces within their own rate.
  */
-import { isObject, type JsonObject } from '../engine/json.ts';
-import { dns1123Subdomain } from '../engine/k8s-names.ts';
+import { isObject, type JsonObject } from '../common/json.ts';
+import { dns1123Subdomain } from '../common/k8s-names.ts';
+import { REPORTING_CONTROLLER } from '../common/labels.ts';
 import type { KubeClient } from './client.ts';
 
 export interface EventTarget {
@@ -235,7 +236,7 @@ export class EventRecorder {
             kind: 'Event',
             metadata: { generateName: `${e.target.name}.outrigger-`, namespace: e.target.namespace },
             eventTime: now,
-            reportingController: 'outrigger.dev/webhook',
+            reportingController: REPORTING_CONTROLLER,
             reportingInstance: this.#instance,
             action: 'Inject',
             reason: e.reason,

@@ -6,7 +6,7 @@
  * store is re-listed; errors back off exponentially. Consumers get each change as it happens, so
  * one event costs them one object, not the whole store.
  */
-import { isObject, type JsonObject } from '../engine/json.ts';
+import { isObject, type JsonObject } from '../common/json.ts';
 import { KubeApiError, type KubeClient, type WatchEvent } from './client.ts';
 
 /** One change to the store: a whole new list, or one object set or deleted. */

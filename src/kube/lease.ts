@@ -3,7 +3,7 @@
  * holder renews every `renewEvery`; anyone may take the lease once `renewTime + leaseDuration` has
  * passed; every write carries the resourceVersion it read, so two replicas can never both win.
  */
-import { isObject, type JsonObject } from '../engine/json.ts';
+import { isObject, type JsonObject } from '../common/json.ts';
 import { KubeApiError, type KubeClient } from './client.ts';
 
 export interface LeaseOptions {

@@ -2,7 +2,7 @@
  * Namespace labels, watched into memory for profile selectors (never read from the API per request).
  * Each watch event updates the one namespace it is about: its cost does not grow with the cluster.
  */
-import { isObject, type JsonObject, stringMap } from '../engine/json.ts';
+import { isObject, type JsonObject, stringMap } from '../common/json.ts';
 import type { KubeClient } from './client.ts';
 import { Informer, type InformerEvents, type StoreChange } from './informer.ts';
 

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import { FakeApiServer } from '../../test/support/fake-apiserver.ts';
-import { isObject, type JsonObject } from '../engine/json.ts';
+import { isObject, type JsonObject } from '../common/json.ts';
 import { ClusterProfiles } from './profiles.ts';
 
 const SYSTEM = 'outrigger-system';

@@ -8,10 +8,10 @@
  * tenancy index for that one profile, and queues at most that profile's status. A list (at start,
  * after a 410) goes through the same path for every object, reusing what did not change.
  */
-import { isObject, type JsonObject, type JsonValue } from '../engine/json.ts';
-import type { SidecarProfile } from '../engine/profile.ts';
+import { isObject, type JsonObject, type JsonValue } from '../common/json.ts';
+import { API_GROUP, API_VERSION, PROFILE_PLURAL } from '../common/labels.ts';
+import type { SidecarProfile } from '../engine/index.ts';
 import { compileProfile } from '../profiles/compile.ts';
-import { GROUP, PLURAL, VERSION } from '../profiles/crd.ts';
 import { type Tenancy, TenancyIndex } from '../profiles/tenancy.ts';
 import { validateProfileDocument } from '../profiles/validate.ts';
 import type { KubeClient } from './client.ts';
@@ -20,9 +20,10 @@ import { Informer, type StoreChange } from './informer.ts';
 /** Status checks done before the writer yields to other work (each is two small serialisations). */
 const STATUS_CHECKS_PER_TURN = 100;
 
-export const PROFILES_PATH = `/apis/${GROUP}/${VERSION}/${PLURAL}`;
+export const PROFILES_PATH = `/apis/${API_GROUP}/${API_VERSION}/${PROFILE_PLURAL}`;
 
-export interface ProfileState {
+/** What the watch knows of one SidecarProfile object (the served set is server/profile-reloader.ts's ProfileState). */
+export interface ProfileObjectState {
   key: string;
   generation: number;
   /** The profile in use for this object: the current spec when valid, else the last valid one. */
@@ -55,9 +56,9 @@ export class ClusterProfiles {
   readonly #index: TenancyIndex;
   readonly #checked = new Map<string, Checked>();
   readonly #lastValid = new Map<string, SidecarProfile>();
-  readonly #states = new Map<string, ProfileState>();
+  readonly #states = new Map<string, ProfileObjectState>();
   /** The states with a problem, kept per event so readiness never walks every profile. */
-  readonly #problems = new Map<string, ProfileState>();
+  readonly #problems = new Map<string, ProfileObjectState>();
   /** Objects whose status may need writing; a set, so a profile edited in a loop queues one write. */
   readonly #dirty = new Set<string>();
   #writing: Promise<void> | undefined;
@@ -77,12 +78,12 @@ export class ClusterProfiles {
     return this.#index;
   }
 
-  get states(): ReadonlyMap<string, ProfileState> {
+  get states(): ReadonlyMap<string, ProfileObjectState> {
     return this.#states;
   }
 
   /** The profiles not in use as written (Invalid or NameTaken). */
-  get problems(): ReadonlyMap<string, ProfileState> {
+  get problems(): ReadonlyMap<string, ProfileObjectState> {
     return this.#problems;
   }
 
@@ -179,9 +180,9 @@ export class ClusterProfiles {
   }
 
   /** One object's state from its last check, the file profiles and the tenancy rules; puts it in the index or takes it out. */
-  #stateOf(key: string, generation: number): ProfileState {
+  #stateOf(key: string, generation: number): ProfileObjectState {
     const name = nameOfKey(key);
-    const state: ProfileState = { key, generation };
+    const state: ProfileObjectState = { key, generation };
     const file = this.#isGlobalKey(key) ? (this.#opts.fileProfiles ?? []).find((p) => p.name === name) : undefined;
     if (file) {
       this.#index.delete(key);
@@ -236,7 +237,7 @@ export class ClusterProfiles {
       const desired = this.#desiredStatus(s, obj.status);
       if (sameStatus(obj.status, desired)) continue;
       const [ns, name] = key.split('/') as [string, string];
-      const path = `/apis/${GROUP}/${VERSION}/namespaces/${ns}/${PLURAL}/${name}/status`;
+      const path = `/apis/${API_GROUP}/${API_VERSION}/namespaces/${ns}/${PROFILE_PLURAL}/${name}/status`;
       try {
         await this.#client.request('PATCH', path, { body: { status: desired }, contentType: 'application/merge-patch+json' });
       } catch (e) {
@@ -246,7 +247,7 @@ export class ClusterProfiles {
   }
 
   /** The status one object should have: conditions keep their transition time unless their status changes. */
-  #desiredStatus(s: ProfileState, current: JsonValue | undefined): JsonObject {
+  #desiredStatus(s: ProfileObjectState, current: JsonValue | undefined): JsonObject {
     const now = (this.#opts.now?.() ?? new Date()).toISOString().replace(/\.\d{3}Z$/, 'Z');
     const previous = isObject(current) && Array.isArray(current.conditions) ? current.conditions.filter(isObject) : [];
     const cond = (type: string, status: 'True' | 'False', reason: string, message: string): Condition => {

@@ -7,7 +7,8 @@
  * An install from before the split keeps the CA key in the serving Secret: the elected replica moves
  * it to the CA Secret, then rewrites the serving Secret without it.
  */
-import { isObject, type JsonObject } from '../engine/json.ts';
+import { isObject, type JsonObject } from '../common/json.ts';
+import { CA_NEXT_CREATED_ANNOTATION } from '../common/labels.ts';
 import { pemCertificates } from '../tls/certs.ts';
 import { type CertMaterial, DEFAULT_POLICY, plan, type RenewalPolicy } from '../tls/renewal.ts';
 import { KubeApiError, type KubeClient } from './client.ts';
@@ -38,7 +39,6 @@ export interface SelfTlsOptions {
   now?: () => Date;
 }
 
-const NEXT_CREATED = 'outrigger.dev/ca-next-created';
 const b64 = (s: string) => Buffer.from(s).toString('base64');
 const unb64 = (v: unknown) => (typeof v === 'string' ? Buffer.from(v, 'base64').toString('utf8') : undefined);
 
@@ -65,7 +65,7 @@ export function readMaterial(serving: JsonObject | undefined, ca: JsonObject | u
   const [caCert, caKey, nextCert, nextKey] = ['ca.crt', 'ca.key', 'ca-next.crt', 'ca-next.key'].map((k) => unb64(caData[k]));
   if (!caCert || !caKey || !cert || !key) return undefined;
   const ann = isObject(caSecret?.metadata) && isObject(caSecret.metadata.annotations) ? caSecret.metadata.annotations : {};
-  const createdAt = typeof ann[NEXT_CREATED] === 'string' ? ann[NEXT_CREATED] : new Date(0).toISOString();
+  const createdAt = typeof ann[CA_NEXT_CREATED_ANNOTATION] === 'string' ? ann[CA_NEXT_CREATED_ANNOTATION] : new Date(0).toISOString();
   return {
     caCert,
     caKey,
@@ -100,7 +100,7 @@ function secretFor(name: string, namespace: string, type: string, data: JsonObje
 /** The serving Secret: no private key but the serving certificate's. */
 function servingSecret(name: string, namespace: string, m: CertMaterial, previous?: JsonObject): JsonObject {
   const data = { 'tls.crt': b64(m.cert), 'tls.key': b64(m.key), 'ca.crt': b64(m.caCert), 'ca-bundle.crt': b64(m.bundle.join('')) };
-  return secretFor(name, namespace, 'kubernetes.io/tls', data, previous, (a) => delete a[NEXT_CREATED]);
+  return secretFor(name, namespace, 'kubernetes.io/tls', data, previous, (a) => delete a[CA_NEXT_CREATED_ANNOTATION]);
 }
 
 /** The CA Secret: the keys that sign serving certificates. */
@@ -111,8 +111,8 @@ function caSecret(name: string, namespace: string, m: CertMaterial, previous?: J
     ...(m.next ? { 'ca-next.crt': b64(m.next.cert), 'ca-next.key': b64(m.next.key) } : {}),
   };
   return secretFor(name, namespace, 'Opaque', data, previous, (a) => {
-    if (m.next) a[NEXT_CREATED] = m.next.createdAt;
-    else delete a[NEXT_CREATED];
+    if (m.next) a[CA_NEXT_CREATED_ANNOTATION] = m.next.createdAt;
+    else delete a[CA_NEXT_CREATED_ANNOTATION];
   });
 }
 

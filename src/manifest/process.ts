@@ -2,10 +2,9 @@
  * Runs the engine over every pod site of a stream of documents: the shared core of
  * `outrigger inject`, `uninject` and `explain`. Pure; reading files and printing live in cli/.
  */
-import { type Decision, type InjectContext, inject } from '../engine/inject.ts';
-import type { JsonObject, JsonValue } from '../engine/json.ts';
-import type { ProfileSet } from '../engine/profile.ts';
-import { uninject } from '../engine/uninject.ts';
+
+import type { JsonObject, JsonValue } from '../common/json.ts';
+import { type Decision, type InjectContext, inject, type ProfileSet, uninject } from '../engine/index.ts';
 import { findPodSites, misplacedAnnotationWarning, type PodSite } from './workloads.ts';
 
 export interface SourcedDocument {

@@ -4,8 +4,8 @@
  * ReplicationControllers, Jobs and any other object whose template is a pod template; `List` items
  * are visited in order. Pure: callers get a function to put the changed pod back.
  */
-import { isObject, type JsonObject, type JsonValue } from '../engine/json.ts';
-import { INJECT_ANNOTATION } from '../engine/status.ts';
+import { isObject, type JsonObject, type JsonValue } from '../common/json.ts';
+import { INJECT_ANNOTATION } from '../common/labels.ts';
 
 export interface PodSite {
   /** Human name for messages: `Deployment shop/frontend`, `List item 3: Pod web`. */

@@ -3,17 +3,8 @@
  * applied, hash computed, templates detected. Runs once per load, never per request.
  */
 import { createHash } from 'node:crypto';
-import { canonicalJson, deepFreeze, isObject, type JsonObject, type JsonValue, stringMap } from '../engine/json.ts';
-import { globList } from '../engine/k8s-names.ts';
-import type { LabelSelector, SidecarMode, SidecarProfile } from '../engine/profile.ts';
-import type { ValueRule } from '../engine/template.ts';
-
-function hasTemplate(v: JsonValue): boolean {
-  if (typeof v === 'string') return v.includes('{{');
-  if (Array.isArray(v)) return v.some(hasTemplate);
-  if (isObject(v)) return Object.values(v).some(hasTemplate);
-  return false;
-}
+import { canonicalJson, deepFreeze, isObject, type JsonObject, type JsonValue, stringMap } from '../common/json.ts';
+import { holdsTemplate, type LabelSelector, type SidecarMode, type SidecarProfile, type ValueRule } from '../engine/index.ts';
 
 const list = (v: JsonValue | undefined): JsonObject[] => (Array.isArray(v) ? (v.filter(isObject) as JsonObject[]) : []);
 const strings = (v: JsonValue | undefined): string[] => (Array.isArray(v) ? v.filter((s): s is string => typeof s === 'string') : []);
@@ -68,7 +59,7 @@ export function compileProfile(doc: JsonObject, source: string): SidecarProfile 
     overrides: { imageTag: overrides.imageTag === true, resources: overrides.resources === true },
     // Only when set, so the hash of every profile without it stays what it was.
     ...(rule ? { templateRule: rule } : {}),
-    templated: hasTemplate(parts),
+    templated: holdsTemplate(parts),
   };
   // Hashed after defaults are applied, so a profile from a file and the same profile read back from
   // the API server (which fills in the CRD's defaults) carry the same hash.
@@ -77,9 +68,5 @@ export function compileProfile(doc: JsonObject, source: string): SidecarProfile 
     .update(canonicalJson(content as unknown as JsonValue))
     .digest('hex')
     .slice(0, 16)}`;
-  const frozen = deepFreeze(structuredClone(profile));
-  // Compiled at load, so a pod's first request pays no compile.
-  globList(frozen.targets);
-  globList(frozen.initContainerTargets);
-  return frozen;
+  return deepFreeze(structuredClone(profile));
 }

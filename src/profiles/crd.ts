@@ -3,24 +3,22 @@
  * with (schema.ts), so the API server and Outrigger can never disagree on what a profile may hold.
  * `npm run generate` writes it to deploy/; a test fails when the file is stale.
  */
-import type { JsonObject, JsonValue } from '../engine/json.ts';
-import { MAX_GLOB_LENGTH } from '../engine/k8s-names.ts';
+import type { JsonObject, JsonValue } from '../common/json.ts';
+import { DNS1123_LABEL, DNS1123_SUBDOMAIN, ENV_NAME, GLOB, IANA_SVC_NAME, MAX_GLOB_LENGTH, QUALIFIED_NAME } from '../common/k8s-names.ts';
+import { API_GROUP, API_VERSION, PROFILE_KIND, PROFILE_PLURAL } from '../common/labels.ts';
 import { type Format, profileSpecSchema, type Schema } from './schema.ts';
 
-export const GROUP = 'outrigger.dev';
-export const VERSION = 'v1alpha1';
-export const KIND = 'SidecarProfile';
-export const PLURAL = 'sidecarprofiles';
-
 /** Patterns the API server checks; the loader's own messages stay more precise. */
+/** A pattern without its anchors, to build a larger one. */
+const inner = (re: RegExp) => re.source.slice(1, -1);
 const FORMAT_PATTERNS: Record<Format, { pattern: string; maxLength?: number }> = {
-  'dns1123-label': { pattern: '^[a-z0-9]([-a-z0-9]*[a-z0-9])?$', maxLength: 63 },
-  'dns1123-subdomain': { pattern: '^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$', maxLength: 253 },
-  'port-name': { pattern: '^[a-z0-9]([a-z0-9-]*[a-z0-9])?$', maxLength: 15 },
-  glob: { pattern: '^[a-z0-9*?-]+$', maxLength: MAX_GLOB_LENGTH },
-  'label-key': { pattern: '^([a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*/)?([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9]$' },
-  'label-value': { pattern: '^(([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9])?$', maxLength: 63 },
-  'env-name': { pattern: '^[ -<>-~]+$' },
+  'dns1123-label': { pattern: DNS1123_LABEL.source, maxLength: 63 },
+  'dns1123-subdomain': { pattern: DNS1123_SUBDOMAIN.source, maxLength: 253 },
+  'port-name': { pattern: IANA_SVC_NAME.source, maxLength: 15 },
+  glob: { pattern: GLOB.source, maxLength: MAX_GLOB_LENGTH },
+  'label-key': { pattern: `^(${inner(DNS1123_SUBDOMAIN)}/)?${inner(QUALIFIED_NAME)}$` },
+  'label-value': { pattern: `^(${inner(QUALIFIED_NAME)})?$`, maxLength: 63 },
+  'env-name': { pattern: ENV_NAME.source },
 };
 
 /** OpenAPI v3 (structural) for one schema node. */
@@ -87,14 +85,21 @@ export function sidecarProfileCrd(): JsonObject {
   return {
     apiVersion: 'apiextensions.k8s.io/v1',
     kind: 'CustomResourceDefinition',
-    metadata: { name: `${PLURAL}.${GROUP}` },
+    metadata: { name: `${PROFILE_PLURAL}.${API_GROUP}` },
     spec: {
-      group: GROUP,
+      group: API_GROUP,
       scope: 'Namespaced',
-      names: { kind: KIND, listKind: `${KIND}List`, plural: PLURAL, singular: 'sidecarprofile', shortNames: ['scp'], categories: ['outrigger'] },
+      names: {
+        kind: PROFILE_KIND,
+        listKind: `${PROFILE_KIND}List`,
+        plural: PROFILE_PLURAL,
+        singular: 'sidecarprofile',
+        shortNames: ['scp'],
+        categories: ['outrigger'],
+      },
       versions: [
         {
-          name: VERSION,
+          name: API_VERSION,
           served: true,
           storage: true,
           subresources: { status: {} },

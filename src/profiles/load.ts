@@ -4,7 +4,7 @@
  * links followed only within the directory, as a ConfigMap volume's are).
  * Either every profile loads, or the caller gets every error and no set: never half a set.
  */
-import { type ProfileSet, profileSet, type SidecarProfile } from '../engine/profile.ts';
+import { type ProfileSet, profileSet, type SidecarProfile } from '../engine/index.ts';
 import { DirectoryError, listFiles } from '../io/directory.ts';
 import { readFileSnapshot } from '../io/file-snapshot.ts';
 import { checkDuplicates, parseProfiles } from './parse.ts';

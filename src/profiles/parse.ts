@@ -2,8 +2,8 @@
  * Profile documents → validated, compiled profiles. Collects every error with its source,
  * document and field path instead of stopping at the first.
  */
-import { isObject, type JsonValue } from '../engine/json.ts';
-import type { SidecarProfile } from '../engine/profile.ts';
+import { isObject, type JsonValue } from '../common/json.ts';
+import type { SidecarProfile } from '../engine/index.ts';
 import { parseYamlDocuments, YamlError } from '../io/yaml.ts';
 import { compileProfile } from './compile.ts';
 import { validateProfileDocument } from './validate.ts';

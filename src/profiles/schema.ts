@@ -4,8 +4,9 @@
  * on them; everything else inside them is preserved as given and checked by the API server.
  */
 
-import { MAX_GLOBS } from '../engine/k8s-names.ts';
-import { VALUE_RULE_NAMES } from '../engine/template.ts';
+import { MAX_GLOBS } from '../common/k8s-names.ts';
+import { PROFILE_API_VERSION, PROFILE_KIND } from '../common/labels.ts';
+import { VALUE_RULE_NAMES } from '../engine/index.ts';
 
 export type Format = 'dns1123-label' | 'dns1123-subdomain' | 'port-name' | 'glob' | 'label-key' | 'label-value' | 'env-name';
 
@@ -167,8 +168,8 @@ export const profileSchema: Schema = {
   type: 'object',
   required: ['apiVersion', 'kind', 'metadata', 'spec'],
   properties: {
-    apiVersion: str({ enum: ['outrigger.dev/v1alpha1'] }),
-    kind: str({ enum: ['SidecarProfile'] }),
+    apiVersion: str({ enum: [PROFILE_API_VERSION] }),
+    kind: str({ enum: [PROFILE_KIND] }),
     metadata: {
       type: 'object',
       required: ['name'],

@@ -9,7 +9,7 @@
  * namespaces in the cluster. A cluster-wide change (platform-owned, rare) marks every namespace's
  * set stale, and each is rebuilt on its next request.
  */
-import { type ProfileSet, profileSet, type SidecarProfile } from '../engine/profile.ts';
+import { type ProfileSet, profileSet, type SidecarProfile } from '../engine/index.ts';
 
 export interface Tenancy {
   /** The profile set for pods of `namespace`; cached until the profiles change. */

@@ -3,9 +3,10 @@
  * Returns every problem at once, each with its field path, so one run of `outrigger validate` shows
  * everything to fix.
  */
-import { isObject, type JsonValue } from '../engine/json.ts';
-import * as names from '../engine/k8s-names.ts';
-import { compileTemplate } from '../engine/template.ts';
+import { isObject, type JsonValue } from '../common/json.ts';
+import * as names from '../common/k8s-names.ts';
+import { PREFIX } from '../common/labels.ts';
+import { compileTemplate } from '../engine/index.ts';
 import { type Format, profileSchema, type Schema } from './schema.ts';
 
 export interface FieldError {
@@ -150,7 +151,7 @@ export function validateProfileDocument(doc: JsonValue): FieldError[] {
       for (const [k, v] of Object.entries(map)) {
         const e = names.qualifiedName(k);
         if (e) errors.push({ path: `spec.metadata.${kind}[${JSON.stringify(k)}]`, message: `key ${e}` });
-        if (k.startsWith('outrigger.dev/'))
+        if (k.startsWith(PREFIX))
           errors.push({ path: `spec.metadata.${kind}[${JSON.stringify(k)}]`, message: 'the outrigger.dev/ prefix is reserved for Outrigger itself' });
         if (kind === 'labels' && typeof v === 'string' && !v.includes('{{')) {
           const ve = names.labelValue(v);

@@ -1,8 +1,8 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { profilesFromYaml, profileYaml } from '../../test/support/profiles.ts';
+import { deepFreeze, type JsonObject } from '../common/json.ts';
 import { inject } from '../engine/inject.ts';
-import { deepFreeze, type JsonObject } from '../engine/json.ts';
 import { tenancy } from '../profiles/tenancy.ts';
 import { driftReport } from './drift.ts';
 

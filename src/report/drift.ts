@@ -3,12 +3,11 @@
  * (drift), or never injected although the engine would inject them now (created while the webhook
  * was down, or before the profile existed). Pure: the caller lists pods and namespaces.
  */
-import { inject, type KubeVersion, recordMismatchIn } from '../engine/inject.ts';
-import { isObject, type JsonObject } from '../engine/json.ts';
-import { readStatus, STATUS_ANNOTATION } from '../engine/status.ts';
-import type { Tenancy } from '../profiles/tenancy.ts';
 
-export const INJECTION_LABEL = 'outrigger.dev/injection';
+import { isObject, type JsonObject } from '../common/json.ts';
+import { INJECTION_LABEL, STATUS_ANNOTATION } from '../common/labels.ts';
+import { inject, type KubeVersion, readStatus, recordMismatchIn } from '../engine/index.ts';
+import type { Tenancy } from '../profiles/tenancy.ts';
 
 export interface PodReport {
   namespace: string;

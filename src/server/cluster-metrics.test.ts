@@ -4,7 +4,7 @@ import { PassThrough } from 'node:stream';
 import { test } from 'node:test';
 import { FakeApiServer } from '../../test/support/fake-apiserver.ts';
 import { tempDir } from '../../test/support/webhook.ts';
-import type { JsonObject } from '../engine/json.ts';
+import type { JsonObject } from '../common/json.ts';
 import { startCluster } from './cluster.ts';
 import { clusterMetricsHooks } from './cluster-metrics.ts';
 import { createLogger } from './log.ts';

@@ -7,9 +7,8 @@
  */
 import { hostname } from 'node:os';
 import type { AdmissionResult, HandlerConfig } from '../admission/handle.ts';
-import type { KubeVersion } from '../engine/inject.ts';
-import type { ProfileSet, SidecarProfile } from '../engine/profile.ts';
-import { ERROR_REASONS } from '../engine/reasons.ts';
+import { ERROR_REASONS } from '../common/errors.ts';
+import type { KubeVersion, ProfileSet, SidecarProfile } from '../engine/index.ts';
 import type { KubeClient } from '../kube/client.ts';
 import { connect, serverVersion } from '../kube/connect.ts';
 import { EventRecorder, podEvent } from '../kube/events.ts';

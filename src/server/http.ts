@@ -13,8 +13,9 @@ import type { Duplex } from 'node:stream';
 import type { TLSSocket } from 'node:tls';
 import { explain } from '../admission/explain.ts';
 import { type AdmissionResult, type HandlerConfig, handleDecoded } from '../admission/handle.ts';
-import { decodeReview, type HttpError, type HttpErrorCode, httpError, parseJsonBody } from '../admission/review.ts';
-import { ERROR_REASONS, type ProfileSet, type ReasonCode, type SidecarProfile } from '../engine/index.ts';
+import { decodeReview, type HttpError, httpError, parseJsonBody } from '../admission/review.ts';
+import { BUG_SEE_LOG, ERROR_REASONS, type HttpErrorCode, type ReasonCode } from '../common/errors.ts';
+import type { ProfileSet, SidecarProfile } from '../engine/index.ts';
 import { type BodyShare, createBodyBudget } from './body-budget.ts';
 import { createConnectionTable } from './connections.ts';
 import { createJsonBudgetScanner, DEFAULT_JSON_BUDGET, type JsonBudget, type JsonBudgetScanner } from './json-budget.ts';
@@ -304,7 +305,7 @@ export function createRequestHandler(
         then(chunks.length === 1 ? (chunks[0] as Buffer) : Buffer.concat(chunks, share.size));
       } catch (e) {
         log.error('request failed', { route, ...errorFields(e, true) });
-        fail(req, res, route, httpError('internal-error', 'Outrigger failed while handling the request (a bug); see its log'));
+        fail(req, res, route, httpError('internal-error', BUG_SEE_LOG));
       } finally {
         release();
       }
@@ -501,7 +502,7 @@ export function createRequestHandler(
       }
     } catch (e) {
       log.error('request failed', { route: entry?.route ?? 'other', ...errorFields(e, true) });
-      fail(req, res, entry?.route ?? 'other', httpError('internal-error', 'Outrigger failed while handling the request (a bug); see its log'));
+      fail(req, res, entry?.route ?? 'other', httpError('internal-error', BUG_SEE_LOG));
     }
   };
 }

@@ -7,7 +7,7 @@
  * otherwise every loaded mandatory profile is reported: a log line, a metric and, for cluster
  * profiles, a `MandatoryBypassable` condition.
  */
-import type { SidecarProfile } from '../engine/profile.ts';
+import type { SidecarProfile } from '../engine/index.ts';
 import type { Logger } from './log.ts';
 import type { WebhookMetrics } from './metrics.ts';
 

@@ -5,9 +5,7 @@
  * lists or the loaded profile names, so a pod cannot grow the number of series.
  */
 import { monitorEventLoopDelay } from 'node:perf_hooks';
-import { ADMISSION_ERRORS } from '../admission/handle.ts';
-import type { HttpErrorCode } from '../admission/review.ts';
-import { ERROR_REASONS, REASONS } from '../engine/reasons.ts';
+import { ADMISSION_ERRORS, ERROR_REASONS, type HttpErrorCode, REASONS } from '../common/errors.ts';
 
 type Labels = readonly string[];
 

@@ -9,6 +9,7 @@ import type { AddressInfo } from 'node:net';
 import { Server as TlsServer } from 'node:tls';
 import type { HandlerConfig } from '../admission/handle.ts';
 import { DEFAULT_KUBE_VERSION, parseFlags, parseKubeVersion, UsageError } from '../cli/options.ts';
+import { ADMIN_PORT, CA_SECRET, DEFAULT_NAMESPACE, LEADER_LEASE, NAME, TLS_SECRET, WEBHOOK_PORT } from '../common/labels.ts';
 import type { KubeVersion, ProfileSet, SidecarProfile } from '../engine/index.ts';
 import { ProfileLoadError } from '../profiles/load.ts';
 import { isClusterWide } from '../profiles/tenancy.ts';
@@ -158,7 +159,7 @@ export interface RunningServer {
   recheck(): Promise<void>;
 }
 
-const DEFAULT_CONTROLLER_NAMESPACE = 'outrigger-system';
+const DEFAULT_CONTROLLER_NAMESPACE = DEFAULT_NAMESPACE;
 
 /** How long idle keep-alive connections are kept after SIGTERM (bounded by half the drain timeout). */
 const IDLE_GRACE_MS = 5_000;
@@ -255,12 +256,12 @@ export function parseServeArgs(argv: string[]): ServeOptions | 'help' {
         ...(certMode === 'self'
           ? {
               self: {
-                secretName: values['tls-secret'] ?? 'outrigger-tls',
-                caSecretName: values['ca-secret'] ?? 'outrigger-ca',
-                service: values.service ?? 'outrigger',
-                webhookConfig: values['webhook-config'] ?? 'outrigger',
+                secretName: values['tls-secret'] ?? TLS_SECRET,
+                caSecretName: values['ca-secret'] ?? CA_SECRET,
+                service: values.service ?? NAME,
+                webhookConfig: values['webhook-config'] ?? NAME,
                 ...(values['validating-webhook-config'] ? { validatingWebhookConfig: values['validating-webhook-config'] } : {}),
-                leaderLease: values['leader-lease'] ?? 'outrigger-certificates',
+                leaderLease: values['leader-lease'] ?? LEADER_LEASE,
                 ...(values['cert-check-interval'] !== undefined ? { checkIntervalMs: parseCheckInterval(values['cert-check-interval']) } : {}),
                 ...(values['cert-validity'] !== undefined
                   ? { leafValiditySeconds: Math.max(1, Math.round(parseDuration(values['cert-validity'], '--cert-validity') / 1000)) }
@@ -278,9 +279,9 @@ export function parseServeArgs(argv: string[]): ServeOptions | 'help' {
   if (optOut !== undefined && optOut !== 'true' && optOut !== 'false')
     throw new UsageError(`--webhook-opt-out: ${JSON.stringify(optOut)} must be true or false`);
   const kubeVersionFlag = values['kube-version'] !== undefined ? parseKubeVersion(values['kube-version']) : undefined;
-  const port = values.port !== undefined ? parseInteger(values.port, '--port', 0, 65535) : 8443;
+  const port = values.port !== undefined ? parseInteger(values.port, '--port', 0, 65535) : WEBHOOK_PORT;
   // With --port 0 (tests, several servers on one machine) the admin port is picked freely too.
-  const admin = parseAdminAddress(values['admin-address'] ?? `127.0.0.1:${port === 0 ? 0 : 9443}`);
+  const admin = parseAdminAddress(values['admin-address'] ?? `127.0.0.1:${port === 0 ? 0 : ADMIN_PORT}`);
   return {
     profiles: (values.profiles as string[] | undefined) ?? [],
     ...(certMode === 'files'

@@ -3,7 +3,7 @@
  * alone (no openssl binary, no npm dependency): ECDSA P-256 keys, SHA-256 signatures, PEM out.
  */
 import { createPrivateKey, generateKeyPairSync, type KeyObject, randomBytes, X509Certificate } from 'node:crypto';
-import { dns1123Subdomain } from '../engine/k8s-names.ts';
+import { dns1123Subdomain } from '../common/k8s-names.ts';
 import * as der from './der.ts';
 import {
   authorityKeyIdentifier,

@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import { Agent } from 'node:https';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import type { JsonObject } from '../../src/engine/json.ts';
+import type { JsonObject } from '../../src/common/json.ts';
 import { NamespaceCache } from '../../src/kube/namespaces.ts';
 import { ClusterProfiles } from '../../src/kube/profiles.ts';
 import { FakeApiServer } from '../support/fake-apiserver.ts';

@@ -6,8 +6,8 @@
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
+import type { JsonObject } from '../../src/common/json.ts';
 import { inject } from '../../src/engine/inject.ts';
-import type { JsonObject } from '../../src/engine/json.ts';
 import { tenancy } from '../../src/profiles/tenancy.ts';
 import { driftReport } from '../../src/report/drift.ts';
 import { profilesFromYaml, profileYaml } from '../support/profiles.ts';

@@ -8,7 +8,7 @@ import { copyFileSync, readdirSync, readFileSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { readRuleGroups } from '../../scripts/prometheus-rules.ts';
-import { isObject, type JsonValue } from '../../src/engine/json.ts';
+import { isObject, type JsonValue } from '../../src/common/json.ts';
 import { toYaml } from '../../src/io/yaml.ts';
 import { startTarget, type Target } from '../adversarial/support.ts';
 import { send, tempDir } from '../support/webhook.ts';

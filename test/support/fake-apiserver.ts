@@ -14,7 +14,7 @@ import { writeFileSync } from 'node:fs';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { createServer, type Server } from 'node:https';
 import type { AddressInfo } from 'node:net';
-import { isObject, type JsonObject, type JsonValue } from '../../src/engine/json.ts';
+import { isObject, type JsonObject, type JsonValue } from '../../src/common/json.ts';
 import { KubeClient } from '../../src/kube/client.ts';
 import { generateCA, generateServingCert } from '../../src/tls/certs.ts';
 

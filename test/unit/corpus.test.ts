@@ -8,7 +8,7 @@ import { existsSync, readdirSync, statSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { describe, test } from 'node:test';
 import { readInputs } from '../../src/cli/input.ts';
-import { deepEqual } from '../../src/engine/json.ts';
+import { deepEqual } from '../../src/common/json.ts';
 import { uninject } from '../../src/engine/uninject.ts';
 import { injectDocuments } from '../../src/manifest/process.ts';
 import { findPodSites } from '../../src/manifest/workloads.ts';

@@ -1,6 +1,6 @@
 /**
- * Property-based tests of the engine's contract (DESIGN.md): over generated pods and profiles, the
- * patch applies (with our applier and with fast-json-patch) and gives exactly the decided pod, the
+ * Property-based tests of the engine's contract (README: "How the engine works"): over generated
+ * pods and profiles, the patch applies (with our applier and with fast-json-patch) and gives exactly the decided pod, the
  * input is never mutated, injection is idempotent, uninject restores the original, no `add` lands
  * under a missing parent, unknown fields survive byte for byte, and injection introduces no pod
  * validation errors.
@@ -14,14 +14,15 @@ import { describe, test } from 'node:test';
 import fc from 'fast-check';
 import jsonpatch, { type Operation } from 'fast-json-patch';
 import { stringify as yamlStringify } from 'yaml';
+import { deepFreeze, isObject, type JsonObject, type JsonValue } from '../../src/common/json.ts';
+import { STATUS_ANNOTATION } from '../../src/common/labels.ts';
 import { type Decision, type InjectContext, inject } from '../../src/engine/inject.ts';
-import { deepFreeze, isObject, type JsonObject, type JsonValue } from '../../src/engine/json.ts';
 import { applyPatch } from '../../src/engine/patch-apply.ts';
 import { diff, type PatchOp } from '../../src/engine/patch-diff.ts';
 import { parsePointer, pointer } from '../../src/engine/pointer.ts';
 import { type ProfileSet, profileSet, type SidecarProfile } from '../../src/engine/profile.ts';
 import { recordScope } from '../../src/engine/record-scope.ts';
-import { readStatus, STATUS_ANNOTATION } from '../../src/engine/status.ts';
+import { readStatus } from '../../src/engine/status.ts';
 import { uninject } from '../../src/engine/uninject.ts';
 import { validatePod } from '../../src/engine/validate-pod.ts';
 import { parseProfiles } from '../../src/profiles/parse.ts';
@@ -38,7 +39,7 @@ const params = (offset: number, numRuns = RUNS) => ({ seed: SEED + offset, numRu
 const normalize = (v: unknown): JsonObject => JSON.parse(JSON.stringify(v)) as JsonObject;
 const clone = <T>(v: T): T => JSON.parse(JSON.stringify(v)) as T;
 
-/** Applies with fast-json-patch as the brief asks: validating, not mutating, on a JSON copy of the ops. */
+/** Applies with fast-json-patch, a second, independent implementation: validating, not mutating, on a JSON copy of the ops. */
 function fjpApply(doc: JsonObject, ops: readonly PatchOp[]): JsonValue {
   return jsonpatch.applyPatch(clone(doc), clone(ops) as Operation[], true, false).newDocument as JsonValue;
 }

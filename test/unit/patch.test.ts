@@ -8,8 +8,8 @@
  */
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
+import { deepFreeze, type JsonObject, type JsonValue } from '../../src/common/json.ts';
 import { inject } from '../../src/engine/inject.ts';
-import { deepFreeze, type JsonObject, type JsonValue } from '../../src/engine/json.ts';
 import { type AnyPatchOp, applyPatch, PatchApplyError } from '../../src/engine/patch-apply.ts';
 import { diff } from '../../src/engine/patch-diff.ts';
 import { exampleProfiles } from '../support/profiles.ts';

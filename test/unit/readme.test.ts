@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { test } from 'node:test';
-import { REASONS } from '../../src/engine/reasons.ts';
+import { REASONS } from '../../src/common/errors.ts';
 
 test('the README documents every reason with the same sentence', () => {
   const readme = readFileSync(new URL('../../README.md', import.meta.url), 'utf8');

@@ -3,10 +3,14 @@
  * undefined. Shared by profile validation at load and pod validation after injection.
  */
 
-const DNS1123_LABEL = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
-const DNS1123_SUBDOMAIN = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/;
-const QUALIFIED_NAME = /^([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9]$/;
-const IANA_SVC_NAME = /^[a-z0-9]([a-z0-9-]*[a-z0-9])?$/;
+// The patterns themselves are exported for the CRD (profiles/crd.ts), which the API server checks.
+export const DNS1123_LABEL = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
+export const DNS1123_SUBDOMAIN = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/;
+export const QUALIFIED_NAME = /^([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9]$/;
+export const IANA_SVC_NAME = /^[a-z0-9]([a-z0-9-]*[a-z0-9])?$/;
+/** Printable ASCII other than "=". */
+export const ENV_NAME = /^[ -<>-~]+$/;
+export const GLOB = /^[a-z0-9*?-]+$/;
 
 export function dns1123Label(v: string): string | undefined {
   if (v.length > 63) return 'must be no more than 63 characters';
@@ -63,10 +67,7 @@ export function imageTag(v: string): string | undefined {
 /** Env var names: since Kubernetes 1.34 any printable ASCII except "="; older servers also accept C identifiers, a subset. */
 export function envName(v: string): string | undefined {
   if (v.length === 0) return 'must not be empty';
-  for (let i = 0; i < v.length; i++) {
-    const c = v.charCodeAt(i);
-    if (c < 0x20 || c > 0x7e || c === 0x3d) return 'must consist of printable ASCII characters other than "="';
-  }
+  if (!ENV_NAME.test(v)) return 'must consist of printable ASCII characters other than "="';
   return undefined;
 }
 
@@ -79,7 +80,7 @@ export const MAX_GLOBS = 64;
 export function glob(v: string): string | undefined {
   if (v.length === 0) return 'must not be empty';
   if (v.length > MAX_GLOB_LENGTH) return `must be no more than ${MAX_GLOB_LENGTH} characters`;
-  if (!/^[a-z0-9*?-]+$/.test(v)) return 'must be a container name or a glob of lower case alphanumerics, "-", "*" and "?"';
+  if (!GLOB.test(v)) return 'must be a container name or a glob of lower case alphanumerics, "-", "*" and "?"';
   return undefined;
 }
 
@@ -92,9 +93,11 @@ const QUESTION = 63; // '?'
  * costs a few bit operations whatever the glob: O(length(name)) per glob.
  */
 interface GlobNfa {
-  /** Per character code below 128: the states whose next glob character is it or `?` (low, high half). */
-  lo: Int32Array;
-  hi: Int32Array;
+  /** Per name character (CHAR_INDEX): the states whose next glob character is it, low half at 2k, high at 2k+1. */
+  masks: number[];
+  /** States whose glob character is `?`: they advance on any character. */
+  anyLo: number;
+  anyHi: number;
   /** States whose glob character is `*` (stars collapsed, so a star is never followed by another). */
   starLo: number;
   starHi: number;
@@ -102,18 +105,30 @@ interface GlobNfa {
   accept: number;
 }
 
+/** A matched name is a DNS-1123 label (containerName is checked first): 37 characters, each with an index. */
+const ALPHABET = 'abcdefghijklmnopqrstuvwxyz0123456789-';
+const CHAR_INDEX = new Int8Array(128).fill(-1);
+for (let k = 0; k < ALPHABET.length; k++) CHAR_INDEX[ALPHABET.charCodeAt(k)] = k;
+const indexOf = (c: number): number => (c < 128 ? (CHAR_INDEX[c] as number) : -1);
+
 function compileNfa(raw: string): GlobNfa {
   const g = raw.replace(/\*+/g, '*');
-  const nfa: GlobNfa = { lo: new Int32Array(128), hi: new Int32Array(128), starLo: 0, starHi: 0, accept: g.length };
+  const nfa: GlobNfa = { masks: new Array<number>(2 * ALPHABET.length).fill(0), anyLo: 0, anyHi: 0, starLo: 0, starHi: 0, accept: g.length };
+  // One step per glob character: compiled wherever a list is used, so compiling stays as cheap as matching.
   for (let i = 0; i < g.length; i++) {
     const c = g.charCodeAt(i);
-    const [half, bit] = i < 32 ? (['lo', 1 << i] as const) : (['hi', 1 << (i - 32)] as const);
+    const low = i < 32;
+    const bit = low ? 1 << i : 1 << (i - 32);
     if (c === STAR) {
-      if (half === 'lo') nfa.starLo |= bit;
+      if (low) nfa.starLo |= bit;
       else nfa.starHi |= bit;
+    } else if (c === QUESTION) {
+      if (low) nfa.anyLo |= bit;
+      else nfa.anyHi |= bit;
     } else {
-      const masks = nfa[half];
-      for (let k = 0; k < 128; k++) if (c === QUESTION || k === c) masks[k] = (masks[k] as number) | bit;
+      // A character no container name holds never advances: the glob cannot match past it.
+      const k = indexOf(c);
+      if (k >= 0) nfa.masks[2 * k + (low ? 0 : 1)] = (nfa.masks[2 * k + (low ? 0 : 1)] as number) | bit;
     }
   }
   return nfa;
@@ -124,10 +139,10 @@ function runNfa(n: GlobNfa, name: string): boolean {
   let lo = 1 | ((1 & n.starLo) << 1);
   let hi = 0;
   for (let i = 0; i < name.length && (lo | hi) !== 0; i++) {
-    const c = name.charCodeAt(i);
-    if (c >= 128) return false;
-    const aLo = lo & (n.lo[c] as number);
-    const aHi = hi & (n.hi[c] as number);
+    const k = indexOf(name.charCodeAt(i));
+    if (k < 0) return false;
+    const aLo = lo & ((n.masks[2 * k] as number) | n.anyLo);
+    const aHi = hi & ((n.masks[2 * k + 1] as number) | n.anyHi);
     // Advance past a matching character, or stay on a star; then a star may also match nothing.
     let nLo = (aLo << 1) | (lo & n.starLo);
     let nHi = (aHi << 1) | (aLo >>> 31) | (hi & n.starHi);
@@ -145,10 +160,13 @@ function runNfa(n: GlobNfa, name: string): boolean {
  * it, and each middle one is found by indexOf after the previous (leftmost is always best), so a
  * match is O(length(name)) in native string search.
  */
+const anyName = () => true;
+
 function segmentMatcher(raw: string): ((name: string) => boolean) | undefined {
   if (raw.includes('?')) return undefined;
+  if (raw === '*') return anyName;
+  if (!raw.includes('*')) return (name) => name === raw;
   const segs = raw.split('*');
-  if (segs.length === 1) return (name) => name === raw;
   const first = segs[0] as string;
   const last = segs[segs.length - 1] as string;
   const middle = segs.slice(1, -1).filter((x) => x !== '');
@@ -199,16 +217,11 @@ export interface GlobList {
   test(name: string): boolean;
 }
 
-// Target lists are frozen arrays owned by a loaded profile: each is compiled once, on first use.
-const compiledLists = new WeakMap<readonly string[], GlobList>();
-
-/** The compiled form of a profile's target list, built once per list. */
+/**
+ * A target list compiled for matching. No cache: compiling costs one step per glob character, less
+ * than matching one name, so it is done wherever a list is used.
+ */
 export function globList(globs: readonly string[]): GlobList {
-  let list = compiledLists.get(globs);
-  if (!list) {
-    const matchers = globs.map(compileOne);
-    list = { size: matchers.length, test: (name) => matchers.length > 0 && containerName(name) && matchers.some((m) => m(name)) };
-    compiledLists.set(globs, list);
-  }
-  return list;
+  const matchers = globs.map(compileOne);
+  return { size: matchers.length, test: (name) => matchers.length > 0 && containerName(name) && matchers.some((m) => m(name)) };
 }

@@ -11,11 +11,6 @@ export function isObject(v: unknown): v is JsonObject {
   return typeof v === 'object' && v !== null && !Array.isArray(v);
 }
 
-/** Own-property lookup that never reaches Object.prototype (a pod may carry a key named `constructor`). */
-export function own(obj: JsonObject, key: string): JsonValue | undefined {
-  return Object.hasOwn(obj, key) ? obj[key] : undefined;
-}
-
 /**
  * Structural equality with an identity shortcut, so comparing two copy-on-write versions of a large
  * pod only walks the parts that were rebuilt.
