@@ -1,5 +1,15 @@
 /** The engine's public surface: everything the webhook and the CLI need, nothing else. */
-export { type Decision, type InjectContext, inject, type KubeVersion, type ProfileOutcome, supportsNativeSidecars } from './inject.ts';
+export {
+  type Decision,
+  type InjectContext,
+  type InjectOptions,
+  inject,
+  type KubeVersion,
+  type PatchVerifier,
+  type ProfileOutcome,
+  patchReproducesPod,
+  supportsNativeSidecars,
+} from './inject.ts';
 export { deepEqual, type JsonObject, type JsonValue } from './json.ts';
 export { type AnyPatchOp, applyPatch, PatchApplyError } from './patch-apply.ts';
 export { diff, type PatchOp } from './patch-diff.ts';
