@@ -5,15 +5,10 @@
 import { createHash } from 'node:crypto';
 import { canonicalJson, deepFreeze, isObject, type JsonObject, type JsonValue, stringMap } from '../engine/json.ts';
 import { globList } from '../engine/k8s-names.ts';
+import { asNativeSidecar } from '../engine/native-sidecar.ts';
 import type { LabelSelector, SidecarMode, SidecarProfile } from '../engine/profile.ts';
+import { compileProfileTemplates, type TemplatedPart } from '../engine/profile-templates.ts';
 import type { ValueRule } from '../engine/template.ts';
-
-function hasTemplate(v: JsonValue): boolean {
-  if (typeof v === 'string') return v.includes('{{');
-  if (Array.isArray(v)) return v.some(hasTemplate);
-  if (isObject(v)) return Object.values(v).some(hasTemplate);
-  return false;
-}
 
 const list = (v: JsonValue | undefined): JsonObject[] => (Array.isArray(v) ? (v.filter(isObject) as JsonObject[]) : []);
 const strings = (v: JsonValue | undefined): string[] => (Array.isArray(v) ? v.filter((s): s is string => typeof s === 'string') : []);
@@ -26,15 +21,6 @@ export function compileProfile(doc: JsonObject, source: string): SidecarProfile 
   const sel = isObject(spec.selector) ? spec.selector : undefined;
   const overrides = isObject(spec.overrides) ? spec.overrides : {};
   const rule = isObject(spec.templateValues) && typeof spec.templateValues.rule === 'string' ? (spec.templateValues.rule as ValueRule) : undefined;
-  const parts = {
-    containers: spec.containers,
-    initContainers: spec.initContainers,
-    volumes: spec.volumes,
-    volumeMounts: spec.volumeMounts,
-    env: spec.env,
-    envFrom: spec.envFrom,
-    metadata: md,
-  } as JsonObject;
   const profile: SidecarProfile = {
     name: meta.name as string,
     ...(typeof meta.namespace === 'string' ? { namespace: meta.namespace } : {}),
@@ -68,11 +54,11 @@ export function compileProfile(doc: JsonObject, source: string): SidecarProfile 
     overrides: { imageTag: overrides.imageTag === true, resources: overrides.resources === true },
     // Only when set, so the hash of every profile without it stays what it was.
     ...(rule ? { templateRule: rule } : {}),
-    templated: hasTemplate(parts),
+    templated: false, // set below, with the compiled templates
   };
   // Hashed after defaults are applied, so a profile from a file and the same profile read back from
   // the API server (which fills in the CRD's defaults) carry the same hash.
-  const { name: _n, namespace: _ns, source: _s, hash: _h, templated: _t, ...content } = profile;
+  const { name: _n, namespace: _ns, source: _s, hash: _h, templated: _t, templates: _tt, ...content } = profile;
   profile.hash = `sha256:${createHash('sha256')
     .update(canonicalJson(content as unknown as JsonValue))
     .digest('hex')
@@ -81,5 +67,12 @@ export function compileProfile(doc: JsonObject, source: string): SidecarProfile 
   // Compiled at load, so a pod's first request pays no compile.
   globList(frozen.targets);
   globList(frozen.initContainerTargets);
-  return frozen;
+  // Templates are compiled from the frozen parts the renderer walks along them.
+  const templates = compileProfileTemplates(frozen as unknown as Record<TemplatedPart, JsonValue>);
+  return Object.freeze({
+    ...frozen,
+    templated: templates !== undefined,
+    ...(templates ? { templates } : {}),
+    nativeContainers: Object.freeze(frozen.containers.map(asNativeSidecar)),
+  });
 }

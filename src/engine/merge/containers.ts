@@ -1,23 +1,9 @@
 /** Merging a profile's sidecars and init containers into the pod's spec. */
 import { type JsonObject, type JsonValue, listOf, nameOf } from '../json.ts';
+import { asNativeSidecar } from '../native-sidecar.ts';
 import type { Parts } from '../render.ts';
 import type { ProfileRecord } from '../status.ts';
 import { addTo, markCreated, type Settle } from './settle.ts';
-
-/**
- * A rendered container as a native sidecar. Kept per rendered container (profile-owned, frozen) so
- * pods get the same object each time, and its validation (memoised per object) runs once.
- */
-const nativeForms = new WeakMap<JsonObject, JsonObject>();
-function asNativeSidecar(c: JsonObject): JsonObject {
-  if (c.restartPolicy === 'Always') return c;
-  let native = nativeForms.get(c);
-  if (!native) {
-    native = Object.freeze({ ...c, restartPolicy: 'Always' });
-    nativeForms.set(c, native);
-  }
-  return native;
-}
 
 /**
  * Adds the profile's containers to `spec` (a copy the caller owns): init containers and native
@@ -50,10 +36,8 @@ export function mergeContainers(
     addTo(record, field, name);
   };
   for (const c of parts.initContainers) add(c, newInit, 'initContainers', 'init container');
-  for (const c of parts.containers) {
-    if (mode === 'native') add(asNativeSidecar(c), newInit, 'initContainers', 'native sidecar');
-    else add(c, newContainers, 'containers', 'container');
-  }
+  if (mode === 'native') for (const c of parts.nativeContainers ?? parts.containers.map(asNativeSidecar)) add(c, newInit, 'initContainers', 'native sidecar');
+  else for (const c of parts.containers) add(c, newContainers, 'containers', 'container');
   if (newInit.length > 0) {
     markCreated(created, 'spec.initContainers', spec, 'initContainers');
     const init = listOf(spec.initContainers).slice();
