@@ -44,21 +44,29 @@ export function inject(pod: JsonObject, set: ProfileSet, ctx: InjectContext, opt
   const budget = renderBudget();
   const { status, base, warnings } = readRecord(pod, recorded, set, ctx, budget);
 
-  // Selection looks at the pod as it was before injection: labels a profile added must not pull in
-  // further profiles on the next run (that would make injection depend on how often it ran).
-  const selection = selectProfiles(base, set, ctx.namespaceLabels ?? {});
-  const skipped: ProfileOutcome[] = selection.skipped.map((s) => ({ profile: s.profile, reason: s.reason, message: s.message }));
-  const notes: Notes = { outcomes: skipped, warnings: [...selection.warnings, ...warnings] };
-  const wanted = selection.profiles;
+  const selected = select(base, set, ctx, warnings);
+  const { wanted, notes } = selected;
   const tooMany = tooManyTargetChecks(base, wanted);
   if (tooMany) return failAll(pod, wanted, tooMany, notes);
 
   if (recordsExactly(status, wanted)) return keepOrExtend({ pod, base, status, wanted, ctx, budget }, notes, verify);
-  if (wanted.length === 0 && !status) return nothingWanted(pod, selection.optedOut, notes);
+  if (wanted.length === 0 && !status) return nothingWanted(pod, selected.optedOut, notes);
 
   const merged = mergeWithinRecordLimit(mergePlan(pod, base, status, ctx, budget), wanted, notes);
   if ('decision' in merged) return merged.decision;
   return verifiedDecision({ pod, desired: merged.desired, ...headline(merged), notes: merged.notes, wanted: merged.active }, verify);
+}
+
+/**
+ * The profiles to inject, with the skipped ones as outcomes. Selection looks at the pod as it was
+ * before injection: labels a profile added must not pull in further profiles on the next run (that
+ * would make injection depend on how often it ran). `recordWarnings` follow selection's own.
+ */
+function select(base: JsonObject, set: ProfileSet, ctx: InjectContext, recordWarnings: readonly string[]) {
+  const selection = selectProfiles(base, set, ctx.namespaceLabels ?? {});
+  const skipped: ProfileOutcome[] = selection.skipped.map((s) => ({ profile: s.profile, reason: s.reason, message: s.message }));
+  const notes: Notes = { outcomes: skipped, warnings: [...selection.warnings, ...recordWarnings] };
+  return { wanted: selection.profiles, optedOut: selection.optedOut, notes };
 }
 
 /** No profile applies and none was injected before: why, from the selection. */
@@ -68,6 +76,7 @@ function nothingWanted(pod: JsonObject, optedOut: boolean, notes: Notes): Decisi
   return settled(pod, 'unchanged', reason, outcomes.find((o) => o.reason === reason)?.message ?? REASONS[reason], notes);
 }
 
+/** The decision's reason and message when the merged patch is sent. */
 function headline(m: Merged): { headline: ReasonCode; message: string } {
   const { outcomes } = m.notes;
   const reason =
