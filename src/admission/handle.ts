@@ -13,6 +13,7 @@ import {
   type JsonObject,
   type JsonValue,
   type KubeVersion,
+  type PatchVerifier,
   type ProfileOutcome,
   type ProfileSet,
 } from '../engine/index.ts';
@@ -31,6 +32,8 @@ export interface HandlerConfig {
   kubeVersion: KubeVersion;
   /** Labels of a namespace, from a cache (never an API call on the hot path); undefined when unknown. */
   namespaceLabels?: (namespace: string) => Readonly<Record<string, string>> | undefined;
+  /** The engine's self-check of each patch; its own unless replaced (tests hand it one that fails). */
+  verifyPatch?: PatchVerifier;
 }
 
 export interface AdmissionResult {
@@ -99,7 +102,7 @@ export function handleReviewError(err: ReviewError): AdmissionResult {
 export function decide(pod: JsonObject, namespace: string, cfg: HandlerConfig, set: ProfileSet = profilesFor(namespace, cfg)): Decision {
   const labels = cfg.namespaceLabels?.(namespace);
   const ctx: InjectContext = labels ? { namespace, namespaceLabels: labels, kubeVersion: cfg.kubeVersion } : { namespace, kubeVersion: cfg.kubeVersion };
-  return inject(pod, set, ctx);
+  return inject(pod, set, ctx, cfg.verifyPatch ? { verifyPatch: cfg.verifyPatch } : {});
 }
 
 export function profilesFor(namespace: string, cfg: HandlerConfig): ProfileSet {

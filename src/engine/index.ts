@@ -1,11 +1,23 @@
 /** The engine's public surface: everything the webhook and the CLI need, nothing else. */
 
 export { deepEqual, type JsonObject, type JsonValue } from '../common/json.ts';
-export { type Decision, type InjectContext, inject, type KubeVersion, type ProfileOutcome, recordMismatchIn, supportsNativeSidecars } from './inject.ts';
+export {
+  type Decision,
+  type InjectContext,
+  type InjectOptions,
+  inject,
+  type KubeVersion,
+  type PatchVerifier,
+  type ProfileOutcome,
+  patchReproducesPod,
+  recordMismatchIn,
+  supportsNativeSidecars,
+} from './inject.ts';
+export { asNativeSidecar } from './native-sidecar.ts';
 export { type AnyPatchOp, applyPatch, PatchApplyError } from './patch-apply.ts';
 export { diff, type PatchOp } from './patch-diff.ts';
 export { type LabelSelector, type ProfileSet, profileSet, type SidecarMode, type SidecarProfile } from './profile.ts';
-export { holdsTemplate } from './render.ts';
+export { compileProfileTemplates, type TemplatedPart } from './profile-templates.ts';
 export { readStatus, type StatusRecord } from './status.ts';
 export { compileTemplate, VALUE_RULE_NAMES, type ValueRule } from './template.ts';
 export { type UninjectResult, uninject } from './uninject.ts';

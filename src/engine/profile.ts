@@ -1,8 +1,9 @@
 /**
- * The engine's view of a SidecarProfile: validated, defaults applied, frozen, with its content hash.
- * Built once at load (profiles/compile.ts), read by every request.
+ * The engine's view of a SidecarProfile: validated, defaults applied, frozen, with its content hash
+ * and globs compiled. Built once at load (profiles/compile.ts), read by every request.
  */
 import type { JsonObject } from '../common/json.ts';
+import type { ProfileTemplates } from './profile-templates.ts';
 import type { ValueRule } from './template.ts';
 
 export type SidecarMode = 'auto' | 'native' | 'classic';
@@ -49,6 +50,10 @@ export interface SidecarProfile {
   templateRule?: ValueRule;
   /** True when some string value holds a `{{ }}` template, so rendering can be skipped otherwise. */
   templated: boolean;
+  /** The templates, compiled at load; present exactly when `templated`. */
+  templates?: ProfileTemplates;
+  /** `containers` as native sidecars, made at load (see Parts.nativeContainers). */
+  nativeContainers?: readonly JsonObject[];
 }
 
 /** A loaded set of profiles, sorted by (order, name): the order in which they are injected. */

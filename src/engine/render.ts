@@ -5,10 +5,11 @@
  */
 import { deepFreeze, isObject, type JsonObject, type JsonValue, setOwn } from '../common/json.ts';
 import { imageTag } from '../common/k8s-names.ts';
-import { overrideAnnotation } from '../common/labels.ts';
+import { asNativeSidecar } from './native-sidecar.ts';
 import type { SidecarProfile } from './profile.ts';
+import type { ProfileTemplates, TemplateTree } from './profile-templates.ts';
 import { MAX_QUANTITY_LENGTH, parseQuantity } from './quantity.ts';
-import { compileTemplate, lookup, renderTemplate, type Template, type TemplateValues, type ValueRule, type Variable } from './template.ts';
+import { lookup, renderTemplate, type TemplateValues, type ValueRule } from './template.ts';
 import { MAX_ANNOTATION_BYTES } from './validate-pod.ts';
 
 export interface Parts {
@@ -21,6 +22,10 @@ export interface Parts {
   labels: Readonly<Record<string, string>>;
   annotations: Readonly<Record<string, string>>;
   imagePullSecrets: readonly JsonObject[];
+  /** `containers` as native sidecars, made once with them (the merge's own otherwise): the same objects each time, so their validation is memoised. */
+  nativeContainers?: readonly JsonObject[];
+  /** What the templates rendered; absent for a profile's own parts (nothing rendered). */
+  text?: RenderedText;
 }
 
 export class RenderError extends Error {
@@ -31,33 +36,9 @@ export class RenderError extends Error {
   }
 }
 
+export const overrideAnnotation = (profile: string, what: 'image-tag' | 'resources') => `outrigger.dev/${profile}.${what}`;
+
 const OVERRIDABLE_RESOURCES = new Set(['cpu', 'memory', 'ephemeral-storage']);
-
-// Profile strings are few and fixed per load; their compiled templates are kept. Pod values are
-// never compiled, so the cache is bounded by the profiles' own text.
-const compiled = new Map<string, Template | undefined>();
-function compiledTemplate(text: string): Template | undefined {
-  let t = compiled.get(text);
-  if (t === undefined && !compiled.has(text)) {
-    t = compileTemplate(text);
-    if (compiled.size >= 10_000) compiled.clear();
-    compiled.set(text, t);
-  }
-  return t;
-}
-
-// Whether a (frozen, profile-owned) subtree holds a template; untemplated subtrees are shared as is.
-const templatedTree = new WeakMap<object, boolean>();
-export function holdsTemplate(v: JsonValue): boolean {
-  if (typeof v === 'string') return v.includes('{{');
-  if (typeof v !== 'object' || v === null) return false;
-  let known = templatedTree.get(v);
-  if (known === undefined) {
-    known = Array.isArray(v) ? v.some(holdsTemplate) : Object.values(v).some(holdsTemplate);
-    templatedTree.set(v, known);
-  }
-  return known;
-}
 
 /**
  * Most text the templates of all profiles may render for one pod (one admission), together. The API
@@ -90,13 +71,12 @@ interface Rendering {
   left: number;
 }
 
-function renderValue(v: JsonValue, r: Rendering, path: string): JsonValue {
-  if (!holdsTemplate(v)) return v;
-  if (typeof v === 'string') {
-    const t = compiledTemplate(v);
-    if (!t) return v;
+/** `v` with the templates `tree` locates rendered; subtrees without one are shared as they are. */
+function renderValue(v: JsonValue, tree: TemplateTree, r: Rendering, path: string): JsonValue {
+  if (tree === null) return v;
+  if ('template' in tree) {
     try {
-      const out = renderTemplate(t, r.values, r.rule, r.left);
+      const out = renderTemplate(tree.template, r.values, r.rule, r.left);
       r.left -= out.length;
       return out;
     } catch (e) {
@@ -104,13 +84,10 @@ function renderValue(v: JsonValue, r: Rendering, path: string): JsonValue {
       throw new RenderError('template-error', `${path}: ${(e as Error).message}`);
     }
   }
-  if (Array.isArray(v)) return v.map((x, i) => renderValue(x, r, `${path}[${i}]`));
-  if (isObject(v)) {
-    const out: JsonObject = {};
-    for (const [k, x] of Object.entries(v)) setOwn(out, k, renderValue(x, r, `${path}.${k}`));
-    return out;
-  }
-  return v;
+  if ('items' in tree) return (v as JsonValue[]).map((x, i) => renderValue(x, tree.items[i] ?? null, r, `${path}[${i}]`));
+  const out: JsonObject = {};
+  for (const [k, x] of Object.entries(v as JsonObject)) setOwn(out, k, renderValue(x, tree.fields.get(k) ?? null, r, `${path}.${k}`));
+  return out;
 }
 
 /** Replaces the tag (and drops any digest) of an image reference. */
@@ -168,82 +145,51 @@ export interface RenderedText {
   total: number;
   perTarget: number;
 }
-const renderedText = new WeakMap<Parts, RenderedText>();
-export const renderedTextOf = (parts: Parts): RenderedText => renderedText.get(parts) ?? { total: 0, perTarget: 0 };
+export const renderedTextOf = (parts: Parts): RenderedText => parts.text ?? { total: 0, perTarget: 0 };
 
-function render(profile: SidecarProfile, vals: TemplateValues, left: number): Parts {
+function render(profile: SidecarProfile, templates: ProfileTemplates, vals: TemplateValues, left: number): Parts {
   const rendering: Rendering = { values: vals, rule: profile.templateRule, left };
   const text = { total: 0, perTarget: 0 };
-  const parts = deepFreeze(renderAll(profile, rendering, text));
+  const parts = renderAll(profile, templates, rendering, text);
   text.total = left - rendering.left;
-  renderedText.set(parts, text);
-  return parts;
+  return deepFreeze({ ...parts, nativeContainers: parts.containers.map(asNativeSidecar), text });
 }
 
-function renderAll(profile: SidecarProfile, rendering: Rendering, text: RenderedText): Parts {
-  const r = (v: readonly JsonObject[], p: string) => renderValue(v as JsonValue, rendering, `spec.${p}`) as JsonObject[];
-  const perTarget = (v: readonly JsonObject[], p: string) => {
+function renderAll(profile: SidecarProfile, { parts: trees }: ProfileTemplates, rendering: Rendering, text: RenderedText): Parts {
+  const r = (part: 'containers' | 'initContainers' | 'volumes' | 'volumeMounts' | 'env' | 'envFrom') =>
+    renderValue(profile[part] as JsonValue, trees[part], rendering, `spec.${part}`) as JsonObject[];
+  const perTarget = (part: 'volumeMounts' | 'env' | 'envFrom') => {
     const before = rendering.left;
-    const out = r(v, p);
+    const out = r(part);
     text.perTarget += before - rendering.left;
     return out;
   };
+  const meta = (part: 'labels' | 'annotations') =>
+    renderValue(profile[part] as JsonObject, trees[part], rendering, `spec.metadata.${part}`) as Record<string, string>;
   return {
-    containers: r(profile.containers, 'containers'),
-    initContainers: r(profile.initContainers, 'initContainers'),
-    volumes: r(profile.volumes, 'volumes'),
-    volumeMounts: perTarget(profile.volumeMounts, 'volumeMounts'),
-    env: perTarget(profile.env, 'env'),
-    envFrom: perTarget(profile.envFrom, 'envFrom'),
-    labels: renderValue(profile.labels as JsonObject, rendering, 'spec.metadata.labels') as Record<string, string>,
-    annotations: renderValue(profile.annotations as JsonObject, rendering, 'spec.metadata.annotations') as Record<string, string>,
+    containers: r('containers'),
+    initContainers: r('initContainers'),
+    volumes: r('volumes'),
+    volumeMounts: perTarget('volumeMounts'),
+    env: perTarget('env'),
+    envFrom: perTarget('envFrom'),
+    labels: meta('labels'),
+    annotations: meta('annotations'),
     imagePullSecrets: profile.imagePullSecrets,
   };
 }
 
-/** Every variable a profile's templates read, found once per profile. */
-const variablesOf = new WeakMap<SidecarProfile, Variable[]>();
-function profileVariables(profile: SidecarProfile): Variable[] {
-  let vars = variablesOf.get(profile);
-  if (!vars) {
-    const found = new Map<string, Variable>();
-    const walk = (v: unknown): void => {
-      if (typeof v === 'string') {
-        for (const seg of compiledTemplate(v)?.segments ?? []) if (typeof seg !== 'string') found.set(JSON.stringify(seg.variable), seg.variable);
-      } else if (Array.isArray(v)) v.forEach(walk);
-      else if (isObject(v as JsonValue)) Object.values(v as JsonObject).forEach(walk);
-    };
-    walk([
-      profile.containers,
-      profile.initContainers,
-      profile.volumes,
-      profile.volumeMounts,
-      profile.env,
-      profile.envFrom,
-      profile.labels,
-      profile.annotations,
-    ]);
-    vars = [...found.values()];
-    variablesOf.set(profile, vars);
-  }
-  return vars;
-}
-
 /**
- * Rendered parts, remembered per profile by the values its templates read: pods of one workload
- * share labels and namespace, so most requests reuse a rendering. Bounded per profile.
+ * Rendered parts, remembered on the profile's templates by the values they read: pods of one
+ * workload share labels and namespace, so most requests reuse a rendering (and its containers,
+ * whose validation is memoised per object). Each admission is charged once per set of values.
  */
-const renderings = new WeakMap<SidecarProfile, Map<string, Parts>>();
-function renderedParts(profile: SidecarProfile, vals: TemplateValues, budget: RenderBudget): Parts {
-  const key = JSON.stringify(profileVariables(profile).map((v) => lookup(v, vals) ?? null));
-  let cache = renderings.get(profile);
-  if (!cache) {
-    cache = new Map();
-    renderings.set(profile, cache);
-  }
+function renderedParts(profile: SidecarProfile, templates: ProfileTemplates, vals: TemplateValues, budget: RenderBudget): Parts {
+  const key = JSON.stringify(templates.variables.map((v) => lookup(v, vals) ?? null));
+  const cache = templates.renderings;
   let parts = cache.get(key);
   if (!parts) {
-    parts = render(profile, vals, budget.charged.get(profile)?.has(key) ? MAX_RENDERED_TEXT : budget.left);
+    parts = render(profile, templates, vals, budget.charged.get(profile)?.has(key) ? MAX_RENDERED_TEXT : budget.left);
     // Values from pods are keys here: large ones (a templated annotation) are rendered, not kept.
     if (key.length <= 4096) {
       if (cache.size >= 256) cache.clear();
@@ -268,7 +214,7 @@ export function renderParts(
   podAnnotations: Readonly<Record<string, string>>,
   budget: RenderBudget,
 ): Parts {
-  const parts = profile.templated ? renderedParts(profile, values(), budget) : profile;
+  const parts = profile.templates ? renderedParts(profile, profile.templates, values(), budget) : profile;
 
   const tagKey = overrideAnnotation(profile.name, 'image-tag');
   const resKey = overrideAnnotation(profile.name, 'resources');
@@ -296,7 +242,6 @@ export function renderParts(
     if (resources) out = applyResources(out, resources);
     return out;
   };
-  const out = { ...parts, containers: parts.containers.map(apply), initContainers: parts.initContainers.map(apply) };
-  renderedText.set(out, renderedTextOf(parts));
-  return out;
+  const { nativeContainers: _, ...own } = parts;
+  return { ...own, containers: parts.containers.map(apply), initContainers: parts.initContainers.map(apply) };
 }

@@ -4,7 +4,15 @@
  */
 import { createHash } from 'node:crypto';
 import { canonicalJson, deepFreeze, isObject, type JsonObject, type JsonValue, stringMap } from '../common/json.ts';
-import { holdsTemplate, type LabelSelector, type SidecarMode, type SidecarProfile, type ValueRule } from '../engine/index.ts';
+import {
+  asNativeSidecar,
+  compileProfileTemplates,
+  type LabelSelector,
+  type SidecarMode,
+  type SidecarProfile,
+  type TemplatedPart,
+  type ValueRule,
+} from '../engine/index.ts';
 
 const list = (v: JsonValue | undefined): JsonObject[] => (Array.isArray(v) ? (v.filter(isObject) as JsonObject[]) : []);
 const strings = (v: JsonValue | undefined): string[] => (Array.isArray(v) ? v.filter((s): s is string => typeof s === 'string') : []);
@@ -17,15 +25,6 @@ export function compileProfile(doc: JsonObject, source: string): SidecarProfile 
   const sel = isObject(spec.selector) ? spec.selector : undefined;
   const overrides = isObject(spec.overrides) ? spec.overrides : {};
   const rule = isObject(spec.templateValues) && typeof spec.templateValues.rule === 'string' ? (spec.templateValues.rule as ValueRule) : undefined;
-  const parts = {
-    containers: spec.containers,
-    initContainers: spec.initContainers,
-    volumes: spec.volumes,
-    volumeMounts: spec.volumeMounts,
-    env: spec.env,
-    envFrom: spec.envFrom,
-    metadata: md,
-  } as JsonObject;
   const profile: SidecarProfile = {
     name: meta.name as string,
     ...(typeof meta.namespace === 'string' ? { namespace: meta.namespace } : {}),
@@ -59,14 +58,22 @@ export function compileProfile(doc: JsonObject, source: string): SidecarProfile 
     overrides: { imageTag: overrides.imageTag === true, resources: overrides.resources === true },
     // Only when set, so the hash of every profile without it stays what it was.
     ...(rule ? { templateRule: rule } : {}),
-    templated: holdsTemplate(parts),
+    templated: false, // set below, with the compiled templates
   };
   // Hashed after defaults are applied, so a profile from a file and the same profile read back from
   // the API server (which fills in the CRD's defaults) carry the same hash.
-  const { name: _n, namespace: _ns, source: _s, hash: _h, templated: _t, ...content } = profile;
+  const { name: _n, namespace: _ns, source: _s, hash: _h, templated: _t, templates: _tt, ...content } = profile;
   profile.hash = `sha256:${createHash('sha256')
     .update(canonicalJson(content as unknown as JsonValue))
     .digest('hex')
     .slice(0, 16)}`;
-  return deepFreeze(structuredClone(profile));
+  const frozen = deepFreeze(structuredClone(profile));
+  // Templates are compiled from the frozen parts the renderer walks along them.
+  const templates = compileProfileTemplates(frozen as unknown as Record<TemplatedPart, JsonValue>);
+  return Object.freeze({
+    ...frozen,
+    templated: templates !== undefined,
+    ...(templates ? { templates } : {}),
+    nativeContainers: Object.freeze(frozen.containers.map(asNativeSidecar)),
+  });
 }
