@@ -10,7 +10,7 @@ import { globList } from './k8s-names.ts';
 import { type MergeState, mergeProfile } from './merge.ts';
 import { applyPatch } from './patch-apply.ts';
 import { diff, type PatchOp } from './patch-diff.ts';
-import { addedBytes, MAX_OBJECT_BYTES, podBytes, TOO_LARGE } from './pod-size.ts';
+import { addedBytes, podSize, TOO_LARGE } from './pod-size.ts';
 import type { ProfileSet, SidecarProfile } from './profile.ts';
 import { ERROR_REASONS, REASONS, type ReasonCode } from './reasons.ts';
 import { type CheckOptions, type InitOrder, initOrderMismatch, recordMismatch } from './record-check.ts';
@@ -21,7 +21,7 @@ import { NULL_SUFFIX, type ProfileRecord, readStatus, STATUS_ANNOTATION, type St
 import { tooManyTargetChecks } from './target-bound.ts';
 import type { TemplateValues } from './template.ts';
 import { removeRecorded } from './uninject.ts';
-import { annotationsTooLarge, MAX_ANNOTATION_BYTES, validatePod } from './validate-pod.ts';
+import { annotationsTooLarge, introducedErrors, MAX_ANNOTATION_BYTES, validatePod } from './validate-pod.ts';
 
 export interface KubeVersion {
   major: number;
@@ -321,7 +321,7 @@ export function inject(pod: JsonObject, set: ProfileSet, ctx: InjectContext): De
     outcomes.length = initial.outcomes;
     warnings.length = initial.warnings;
     let current = initial.state;
-    let bytes = podBytes(base);
+    const size = podSize(base);
     const records: ProfileRecord[] = [];
     for (const profile of active) {
       const pn = JSON.stringify(profile.name);
@@ -359,15 +359,14 @@ export function inject(pod: JsonObject, set: ProfileSet, ctx: InjectContext): De
         if (d) return d;
         continue;
       }
-      const grown = bytes + addedBytes(profile, parts, merged.record);
-      if (grown > MAX_OBJECT_BYTES) {
-        const d = fail('invalid-result', TOO_LARGE(grown));
+      const tooLarge = size.add(addedBytes(profile, parts, merged.record));
+      if (tooLarge !== undefined) {
+        const d = fail('invalid-result', TOO_LARGE(tooLarge));
         if (d) return d;
         continue;
       }
-      bytes = grown;
       if (validateEach) {
-        const introduced = validatePod(merged.state.pod).filter((e) => !baseErrors.has(e));
+        const introduced = introducedErrors(base, merged.state.pod, () => baseErrors);
         if (introduced.length > 0) {
           const d = fail('invalid-result', `the API server would reject the pod: ${introduced.join('; ')}`);
           if (d) return d;
@@ -404,8 +403,7 @@ export function inject(pod: JsonObject, set: ProfileSet, ctx: InjectContext): De
     result = applyProfiles(false, new Set());
     if ('outcome' in result) result = applyProfiles(true, errorsOfBase());
     else {
-      const finalErrors = validatePod(result.state.pod);
-      if (finalErrors.length > 0 && finalErrors.some((e) => !errorsOfBase().has(e))) result = applyProfiles(true, errorsOfBase());
+      if (introducedErrors(base, result.state.pod, errorsOfBase).length > 0) result = applyProfiles(true, errorsOfBase());
     }
     noteDropped();
     if ('outcome' in result) return result;
@@ -570,9 +568,10 @@ function extendToNewContainers(
   const added = new Map<string, string[]>();
   const records = [...status.profiles];
   let state: MergeState = { pod, initInsertAt: 0, created: [], own: { containers: new Set(), initContainers: new Set() } };
-  const before = new Set(validatePod(pod));
+  let before: ReadonlySet<string> | undefined;
+  const errorsBefore = () => (before ??= new Set(validatePod(pod)));
   const values = templateValuesFor(base, ctx);
-  let bytes = podBytes(pod);
+  const size = podSize(pod);
   for (const { p, i, record, own } of plans) {
     let parts: ReturnType<typeof renderParts>;
     try {
@@ -588,13 +587,12 @@ function extendToNewContainers(
       fail(p, 'name-conflict', merged.message);
       continue;
     }
-    const grown = bytes + addedBytes(p, parts, merged.record, true);
-    if (grown > MAX_OBJECT_BYTES) {
-      fail(p, 'invalid-result', TOO_LARGE(grown));
+    const tooLarge = size.add(addedBytes(p, parts, merged.record, true));
+    if (tooLarge !== undefined) {
+      fail(p, 'invalid-result', TOO_LARGE(tooLarge));
       continue;
     }
-    bytes = grown;
-    const introduced = validatePod(merged.state.pod).filter((e) => !before.has(e));
+    const introduced = introducedErrors(pod, merged.state.pod, errorsBefore);
     if (introduced.length > 0) {
       fail(p, 'invalid-result', `the API server would reject the pod: ${introduced.join('; ')}`);
       continue;
