@@ -5,10 +5,10 @@
  * select → (uninject a stale record) → per profile: render → merge → validate → record status
  * → diff original → desired → apply the patch independently and compare (self-check).
  */
-import { deepEqual, isObject, type JsonObject, listOf, nameOf, stringMap } from './json.ts';
+import { isObject, type JsonObject, listOf, nameOf, stringMap } from './json.ts';
 import { globList } from './k8s-names.ts';
 import { type MergeState, mergeProfile } from './merge.ts';
-import { applyPatch } from './patch-apply.ts';
+import { patchReproduces } from './patch-apply.ts';
 import { diff, type PatchOp } from './patch-diff.ts';
 import { addedBytes, podSize, TOO_LARGE } from './pod-size.ts';
 import type { ProfileSet, SidecarProfile } from './profile.ts';
@@ -509,7 +509,7 @@ function verifiedDecision(
   }
   let verified = false;
   try {
-    verified = deepEqual(applyPatch(pod, patch), desired);
+    verified = patchReproduces(pod, patch, desired);
   } catch {
     verified = false;
   }

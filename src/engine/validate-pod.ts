@@ -59,7 +59,7 @@ function intrinsic(c: JsonObject, kind: Kind, like?: JsonObject): string[] {
     mountPaths.add(m.mountPath);
   }
 
-  if (like === undefined || c.env !== like.env) checkEnv(c, at, like ? new Set(listOf(like.env)) : undefined, errors);
+  if (like === undefined || c.env !== like.env) checkEnv(c, at, listOf(like?.env), errors);
   if (like === undefined || c.resources !== like.resources) checkResources(c, at, errors);
 
   if (kind === 'container' && c.restartPolicy !== undefined) errors.push(`${at}: restartPolicy is only allowed on init containers`);
@@ -85,10 +85,18 @@ function checkPorts(c: JsonObject, at: string, errors: string[]): void {
   }
 }
 
-/** Env var names; those in `known` (the very objects of a container like this one) are left out. */
-function checkEnv(c: JsonObject, at: string, known: ReadonlySet<JsonValue> | undefined, errors: string[]): void {
+/**
+ * Env var names; the very objects of `known` (a container like this one), in their order, are left
+ * out: the merge keeps a container's env and adds to it, so it finds them walking both at once.
+ */
+function checkEnv(c: JsonObject, at: string, known: readonly JsonValue[], errors: string[]): void {
+  let j = 0;
   for (const v of listOf(c.env)) {
-    if (isObject(v) && typeof v.name === 'string' && !known?.has(v)) {
+    if (j < known.length && v === known[j]) {
+      j++;
+      continue;
+    }
+    if (isObject(v) && typeof v.name === 'string') {
       const ve = envName(v.name);
       if (ve) errors.push(`${at}: env ${JSON.stringify(v.name)} ${ve}`);
     }
