@@ -132,10 +132,18 @@ function read(root: JsonValue, path: string[], fail: (d: string) => never): Json
   return cur;
 }
 
-const CANONICAL_INDEX = /^(0|[1-9][0-9]*)$/;
+/** A canonical decimal: digits only, no leading zero (a character test: this runs for every index of every operation). */
+function canonicalIndex(t: string): boolean {
+  if (t.length === 0 || (t.length > 1 && t.charCodeAt(0) === 0x30)) return false;
+  for (let i = 0; i < t.length; i++) {
+    const c = t.charCodeAt(i);
+    if (c < 0x30 || c > 0x39) return false;
+  }
+  return true;
+}
 
 function arrayIndex(t: string, max: number, fail: (d: string) => never): number {
-  if (!CANONICAL_INDEX.test(t)) fail(`invalid array index ${JSON.stringify(t)}`);
+  if (!canonicalIndex(t)) fail(`invalid array index ${JSON.stringify(t)}`);
   const i = Number(t);
   if (i > max) fail(`array index ${i} out of range (upper bound ${max})`);
   return i;

@@ -61,13 +61,15 @@ export function createJsonBudgetScanner(b: JsonBudget): JsonBudgetScanner {
   const exact = exactScanner(b);
   let held: Uint8Array[] | undefined = [];
   let bytes = 0;
-  let colons = 0;
+  /** Counted only once there are more bytes than the key bound (until then there are fewer colons too). */
+  let colons: number | undefined;
   return {
     feed(chunk) {
       if (held) {
         bytes += chunk.length;
-        colons += colonsIn(chunk);
-        if (bytes <= b.maxContainers && bytes <= b.maxTokens && colons <= b.maxDistinctKeys) {
+        if (colons !== undefined) colons += colonsIn(chunk);
+        else if (bytes > b.maxDistinctKeys) colons = [...held, chunk].reduce((n, c) => n + colonsIn(c), 0);
+        if (bytes <= b.maxContainers && bytes <= b.maxTokens && (colons ?? bytes) <= b.maxDistinctKeys) {
           held.push(chunk);
           return { ok: true };
         }
