@@ -33,7 +33,38 @@ type Container = JsonObject | JsonValue[];
 /** @example applyPatch({ a: 1 }, [{ op: 'add', path: '/b', value: 2 }]) // { a: 1, b: 2 } */
 export function applyPatch(doc: JsonValue, ops: readonly AnyPatchOp[]): JsonValue {
   // Lives for one call only; a Set is cheaper than a WeakSet here.
+  return applyOwning(doc, ops, new Set<object>());
+}
+
+/**
+ * The self-check: whether applying `ops` to `doc` gives exactly `expected` (throws PatchApplyError
+ * when they do not apply). Only what the patch touched is compared: the applier copies each object
+ * and array it writes to (`owned`), so every other part of the result is the input's own object,
+ * and compared in full with `expected`'s: one identity check where `expected` shares it with the
+ * input (copy-on-write), a deep comparison where it does not. A patch that misses a change, or
+ * makes one `expected` lacks, fails either way.
+ */
+export function patchReproduces(doc: JsonValue, ops: readonly AnyPatchOp[], expected: JsonValue): boolean {
   const owned = new Set<object>();
+  return sameWhereTouched(applyOwning(doc, ops, owned), expected, owned);
+}
+
+function sameWhereTouched(r: JsonValue, e: JsonValue, owned: ReadonlySet<object>): boolean {
+  if (r === e) return true;
+  if (typeof r !== 'object' || r === null || !owned.has(r)) return deepEqual(r, e);
+  if (Array.isArray(r)) {
+    if (!Array.isArray(e) || r.length !== e.length) return false;
+    for (let i = 0; i < r.length; i++) if (!sameWhereTouched(r[i] as JsonValue, e[i] as JsonValue, owned)) return false;
+    return true;
+  }
+  if (!isObject(e)) return false;
+  const keys = Object.keys(r);
+  if (keys.length !== Object.keys(e).length) return false;
+  for (const k of keys) if (!Object.hasOwn(e, k) || !sameWhereTouched(r[k] as JsonValue, e[k] as JsonValue, owned)) return false;
+  return true;
+}
+
+function applyOwning(doc: JsonValue, ops: readonly AnyPatchOp[], owned: Set<object>): JsonValue {
   let root = doc;
   ops.forEach((op, index) => {
     const fail = (detail: string): never => {
@@ -101,10 +132,18 @@ function read(root: JsonValue, path: string[], fail: (d: string) => never): Json
   return cur;
 }
 
-const CANONICAL_INDEX = /^(0|[1-9][0-9]*)$/;
+/** A canonical decimal: digits only, no leading zero (a character test: this runs for every index of every operation). */
+function canonicalIndex(t: string): boolean {
+  if (t.length === 0 || (t.length > 1 && t.charCodeAt(0) === 0x30)) return false;
+  for (let i = 0; i < t.length; i++) {
+    const c = t.charCodeAt(i);
+    if (c < 0x30 || c > 0x39) return false;
+  }
+  return true;
+}
 
 function arrayIndex(t: string, max: number, fail: (d: string) => never): number {
-  if (!CANONICAL_INDEX.test(t)) fail(`invalid array index ${JSON.stringify(t)}`);
+  if (!canonicalIndex(t)) fail(`invalid array index ${JSON.stringify(t)}`);
   const i = Number(t);
   if (i > max) fail(`array index ${i} out of range (upper bound ${max})`);
   return i;
@@ -122,14 +161,8 @@ function write(
     if (mode === 'remove') fail('cannot remove the document root');
     return value as JsonValue;
   }
-  const own = (c: Container): Container => {
-    if (owned.has(c)) return c;
-    const copy: Container = Array.isArray(c) ? c.slice() : { ...c };
-    owned.add(copy);
-    return copy;
-  };
   if (typeof root !== 'object' || root === null) fail('the document root is not an object or array');
-  const newRoot = own(root as Container);
+  const newRoot = own(root as Container, owned);
   let parent: Container = newRoot;
   for (let d = 0; d < path.length - 1; d++) {
     const t = path[d] as string;
@@ -139,7 +172,7 @@ function write(
     if (typeof child !== 'object' || child === null) {
       fail(child === undefined ? `parent ${JSON.stringify(t)} does not exist` : `parent ${JSON.stringify(t)} is not an object or array`);
     }
-    const copy = own(child as Container);
+    const copy = own(child as Container, owned);
     if (Array.isArray(parent)) parent[Number(t)] = copy;
     else setOwn(parent, t, copy);
     parent = copy;
@@ -160,4 +193,12 @@ function write(
     else setOwn(parent, last, value as JsonValue);
   }
   return newRoot;
+}
+
+/** The container itself when this call already copied it, else its copy (which is then this call's). */
+function own(c: Container, owned: Set<object>): Container {
+  if (owned.has(c)) return c;
+  const copy: Container = Array.isArray(c) ? c.slice() : { ...c };
+  owned.add(copy);
+  return copy;
 }

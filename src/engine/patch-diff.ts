@@ -35,8 +35,11 @@ function diffObject(a: { [k: string]: JsonValue }, b: { [k: string]: JsonValue }
     if (!Object.hasOwn(b, k)) ops.push({ op: 'remove', path: `${path}/${escapeToken(k)}` });
   }
   for (const k of Object.keys(b)) {
+    const has = Object.hasOwn(a, k);
+    // Most keys hold the very same value in both (copy-on-write): no path is built for them.
+    if (has && a[k] === b[k]) continue;
     const p = `${path}/${escapeToken(k)}`;
-    if (!Object.hasOwn(a, k)) ops.push({ op: 'add', path: p, value: b[k] as JsonValue });
+    if (!has) ops.push({ op: 'add', path: p, value: b[k] as JsonValue });
     else diffValue(a[k] as JsonValue, b[k] as JsonValue, p, ops);
   }
 }

@@ -5,7 +5,7 @@
  * the profile's own parts, measured once, plus the characters its templates rendered (JSON escapes
  * of rendered text are not counted: an estimate, bounded by the render budget).
  */
-import type { JsonObject } from '../common/json.ts';
+import type { JsonObject, JsonValue } from '../common/json.ts';
 import type { SidecarProfile } from './profile.ts';
 import { type Parts, renderedTextOf } from './render.ts';
 import type { ProfileRecord } from './status.ts';
@@ -36,15 +36,54 @@ function profileSize(p: SidecarProfile): PartsSize {
   return s;
 }
 
-/** The pod's own size, measured once per pod object. */
-const podSizes = new WeakMap<JsonObject, number>();
+/** The pod's own size as JSON, exactly. */
 export function podBytes(pod: JsonObject): number {
-  let n = podSizes.get(pod);
-  if (n === undefined) {
-    n = JSON.stringify(pod).length;
-    podSizes.set(pod, n);
+  return JSON.stringify(pod).length;
+}
+
+/**
+ * At least the pod's size as JSON, from a walk that only adds up lengths: a character is at most
+ * 6 as JSON (`\u001f`), a number, boolean or null at most 32. A tenth of the cost of serialising
+ * the pod, which most pods need not be: they are far below the limit even at this bound.
+ */
+function bytesBound(v: JsonValue | undefined): number {
+  if (typeof v === 'string') return 6 * v.length + 2;
+  if (typeof v !== 'object' || v === null) return 32;
+  let n = 2;
+  if (Array.isArray(v)) {
+    for (let i = 0; i < v.length; i++) n += bytesBound(v[i]) + 1;
+    return n;
   }
+  // Anything but a plain object (a Date from a YAML document) serialises its own way: measured.
+  const proto = Object.getPrototypeOf(v);
+  if (proto !== Object.prototype && proto !== null) return JSON.stringify(v)?.length ?? 0;
+  for (const k in v) n += 6 * k.length + 4 + bytesBound(v[k]);
   return n;
+}
+
+/**
+ * The pod's size as profiles are merged into it: `add` takes what a profile adds (addedBytes) and
+ * returns the total when it would pass MAX_OBJECT_BYTES (then nothing is added), or undefined.
+ * The pod is serialised to measure it exactly only when the cheap bound is not enough to decide.
+ */
+export interface PodSize {
+  add(bytes: number): number | undefined;
+}
+
+export function podSize(pod: JsonObject): PodSize {
+  const bound = bytesBound(pod);
+  let exact: number | undefined;
+  let added = 0;
+  return {
+    add(bytes) {
+      if (bound + added + bytes > MAX_OBJECT_BYTES) {
+        exact ??= podBytes(pod);
+        if (exact + added + bytes > MAX_OBJECT_BYTES) return exact + added + bytes;
+      }
+      added += bytes;
+      return undefined;
+    },
+  };
 }
 
 /**

@@ -3,15 +3,15 @@
  * function returning one message per problem. Messages name containers and volumes by name, not
  * index, so the engine can tell problems a profile introduced from ones the pod already had.
  *
- * Checks of one container alone are memoised per container object: the engine shares unchanged
- * containers between the original and the injected pod, so they are checked once.
+ * The engine asks which problems injection introduced (`introducedErrors`): the injected pod shares
+ * what it did not change with the pod before injection (copy-on-write), and whatever it shares has
+ * the same problems in both, so only the changed parts are checked.
  */
 import { isObject, type JsonObject, type JsonValue, listOf } from '../common/json.ts';
 import { dns1123Label, envName, labelValue, portName, qualifiedName } from '../common/k8s-names.ts';
 import { parseQuantity } from './quantity.ts';
 
 type Kind = 'container' | 'init container';
-const memo: Record<Kind, WeakMap<JsonObject, string[]>> = { container: new WeakMap(), 'init container': new WeakMap() };
 
 function checkResources(c: JsonObject, at: string, errors: string[]): void {
   const res = isObject(c.resources) ? c.resources : {};
@@ -35,25 +35,22 @@ function checkResources(c: JsonObject, at: string, errors: string[]): void {
   }
 }
 
-/** Everything about one container that does not depend on the rest of the pod. */
-function intrinsic(c: JsonObject, kind: Kind): string[] {
-  const known = memo[kind].get(c);
-  if (known) return known;
+/**
+ * Everything about one container that does not depend on the rest of the pod. With `like`, a
+ * container of the same name and kind whose problems are known to be reported anyway: a check of a
+ * field it has too (the same value or object) is left out, as is an env var it has, since each
+ * message depends only on the kind, the name and that field.
+ */
+function intrinsic(c: JsonObject, kind: Kind, like?: JsonObject): string[] {
   const errors: string[] = [];
+  if (c === like) return errors;
   const name = typeof c.name === 'string' ? c.name : '';
   const at = `${kind} ${JSON.stringify(name)}`;
-  const e = dns1123Label(name);
+  const e = like ? undefined : dns1123Label(name);
   if (e) errors.push(`${at}: name ${e}`);
-  if (typeof c.image !== 'string' || c.image.trim() === '') errors.push(`${at}: image is required`);
+  if ((like === undefined || c.image !== like.image) && (typeof c.image !== 'string' || c.image.trim() === '')) errors.push(`${at}: image is required`);
 
-  const portNames = new Set<string>();
-  for (const p of listOf(c.ports)) {
-    if (!isObject(p) || typeof p.name !== 'string') continue;
-    const pe = portName(p.name);
-    if (pe) errors.push(`${at}: port name ${JSON.stringify(p.name)} ${pe}`);
-    if (portNames.has(p.name)) errors.push(`${at}: port name ${JSON.stringify(p.name)} is used more than once`);
-    portNames.add(p.name);
-  }
+  if (like === undefined || c.ports !== like.ports) checkPorts(c, at, errors);
 
   const mountPaths = new Set<string>();
   for (const m of listOf(c.volumeMounts)) {
@@ -62,14 +59,8 @@ function intrinsic(c: JsonObject, kind: Kind): string[] {
     mountPaths.add(m.mountPath);
   }
 
-  for (const v of listOf(c.env)) {
-    if (isObject(v) && typeof v.name === 'string') {
-      const ve = envName(v.name);
-      if (ve) errors.push(`${at}: env ${JSON.stringify(v.name)} ${ve}`);
-    }
-  }
-
-  checkResources(c, at, errors);
+  if (like === undefined || c.env !== like.env) checkEnv(c, at, listOf(like?.env), errors);
+  if (like === undefined || c.resources !== like.resources) checkResources(c, at, errors);
 
   if (kind === 'container' && c.restartPolicy !== undefined) errors.push(`${at}: restartPolicy is only allowed on init containers`);
   if (kind === 'init container') {
@@ -80,8 +71,36 @@ function intrinsic(c: JsonObject, kind: Kind): string[] {
       }
     }
   }
-  memo[kind].set(c, errors);
   return errors;
+}
+
+function checkPorts(c: JsonObject, at: string, errors: string[]): void {
+  const portNames = new Set<string>();
+  for (const p of listOf(c.ports)) {
+    if (!isObject(p) || typeof p.name !== 'string') continue;
+    const pe = portName(p.name);
+    if (pe) errors.push(`${at}: port name ${JSON.stringify(p.name)} ${pe}`);
+    if (portNames.has(p.name)) errors.push(`${at}: port name ${JSON.stringify(p.name)} is used more than once`);
+    portNames.add(p.name);
+  }
+}
+
+/**
+ * Env var names; the very objects of `known` (a container like this one), in their order, are left
+ * out: the merge keeps a container's env and adds to it, so it finds them walking both at once.
+ */
+function checkEnv(c: JsonObject, at: string, known: readonly JsonValue[], errors: string[]): void {
+  let j = 0;
+  for (const v of listOf(c.env)) {
+    if (j < known.length && v === known[j]) {
+      j++;
+      continue;
+    }
+    if (isObject(v) && typeof v.name === 'string') {
+      const ve = envName(v.name);
+      if (ve) errors.push(`${at}: env ${JSON.stringify(v.name)} ${ve}`);
+    }
+  }
 }
 
 /** The API server's limit on all of an object's annotations together: keys and values, in UTF-8 bytes. */
@@ -118,6 +137,47 @@ export function annotationsTooLarge(annotations: JsonValue | undefined): boolean
 }
 
 export function validatePod(pod: JsonObject): string[] {
+  return problems(pod, undefined);
+}
+
+/**
+ * The problems of `pod` that `base` does not have, in validatePod's order: validatePod(pod) less
+ * `baseErrors()`, which must be validatePod(base) (asked for only when the pod has a problem in a
+ * part it does not share with `base`, which most pods never have).
+ */
+export function introducedErrors(base: JsonObject, pod: JsonObject, baseErrors: () => ReadonlySet<string>): string[] {
+  if (pod === base) return [];
+  const found = problems(pod, partsOf(base));
+  if (found.length === 0) return found;
+  const known = baseErrors();
+  return found.filter((e) => !known.has(e));
+}
+
+/** The parts of a base pod a problem can be shared with: its containers by kind and name, its labels and annotations. */
+interface BaseParts {
+  containers: Record<Kind, Map<string, JsonObject>>;
+  meta: JsonObject;
+}
+
+function partsOf(base: JsonObject): BaseParts {
+  const spec = isObject(base.spec) ? base.spec : {};
+  const byName = (list: JsonValue | undefined) => {
+    const out = new Map<string, JsonObject>();
+    for (const c of listOf(list)) if (isObject(c) && typeof c.name === 'string') out.set(c.name, c);
+    return out;
+  };
+  return {
+    containers: { container: byName(spec.containers), 'init container': byName(spec.initContainers) },
+    meta: isObject(base.metadata) ? base.metadata : {},
+  };
+}
+
+/**
+ * validatePod; with `base`, leaving out problems that `base` is known to have too: those of a
+ * container of the same kind and name (see intrinsic) and of a label or annotation it has with
+ * the same value. What it keeps is in validatePod's order.
+ */
+function problems(pod: JsonObject, base: BaseParts | undefined): string[] {
   const errors: string[] = [];
   const spec = isObject(pod.spec) ? pod.spec : {};
   const meta = isObject(pod.metadata) ? pod.metadata : {};
@@ -127,8 +187,10 @@ export function validatePod(pod: JsonObject): string[] {
 
   for (const kind of ['labels', 'annotations'] as const) {
     const map = meta[kind];
-    if (!isObject(map)) continue;
+    const known = base && isObject(base.meta[kind]) ? (base.meta[kind] as JsonObject) : undefined;
+    if (!isObject(map) || map === known) continue;
     for (const [k, v] of Object.entries(map)) {
+      if (known && Object.hasOwn(known, k) && known[k] === v) continue;
       const e = qualifiedName(k);
       if (e) errors.push(`metadata.${kind}: key ${JSON.stringify(k)} ${e}`);
       if (kind === 'labels' && typeof v === 'string') {
@@ -153,7 +215,7 @@ export function validatePod(pod: JsonObject): string[] {
     if (!isObject(c)) return;
     const name = typeof c.name === 'string' ? c.name : '';
     const at = `${kind} ${JSON.stringify(name)}`;
-    errors.push(...intrinsic(c, kind));
+    errors.push(...intrinsic(c, kind, base?.containers[kind].get(name)));
     if (names.has(name)) errors.push(`${at}: name is used by another container or init container`);
     names.add(name);
     for (const p of listOf(c.ports)) {

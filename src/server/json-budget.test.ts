@@ -78,3 +78,27 @@ test('keys whose hashes collide are still counted as distinct (FNV-1a: "costarri
     assert.equal((r.ok ? sc.feed(text.subarray(cut)) : r).ok, false, `cut at ${cut}`);
   }
 });
+
+test('chunks are counted exactly from the start once the bytes or colons so far could pass a bound: same answer, same offset', () => {
+  // Colons inside strings make the native colon count pass the key bound while the exact count does not.
+  const text = b('{"a":"::::","b":[{"c":"x"},{"d":"::"}],"b":{}}');
+  const limits = [
+    budget({ maxDistinctKeys: 4 }),
+    budget({ maxDistinctKeys: 3 }),
+    budget({ maxContainers: 4 }),
+    budget({ maxTokens: 13 }),
+    budget({ maxContainers: 30 }),
+  ];
+  for (const l of limits) {
+    const whole = checkJsonBudget(text, l);
+    for (const size of [1, 2, 5, 7]) {
+      const sc = createJsonBudgetScanner(l);
+      let r: ReturnType<typeof sc.feed> = { ok: true };
+      for (let i = 0; r.ok && i < text.length; i += size) r = sc.feed(text.subarray(i, i + size));
+      assert.deepEqual(r, whole, `${JSON.stringify(l)} in chunks of ${size}`);
+    }
+  }
+  assert.deepEqual(checkJsonBudget(text, budget({ maxDistinctKeys: 4 })), { ok: true }, 'keys a, b, c, d');
+  assert.deepEqual(checkJsonBudget(text, budget({ maxDistinctKeys: 3 })), { ok: false, what: 'distinct keys', limit: 3, offset: text.indexOf(':"::"') });
+  assert.equal(checkJsonBudget(text, budget({ maxContainers: 4 })).ok, false, '5 objects and arrays');
+});

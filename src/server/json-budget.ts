@@ -50,8 +50,47 @@ export interface JsonBudgetScanner {
  * Counts until a bound is passed, so a hostile body is refused after its first few hundred KiB and
  * the rest is never read. Invalid JSON is not detected here (JSON.parse does that); a key is the
  * last string before a `:`, which in valid JSON is exactly the key.
+ *
+ * The exact count walks every byte in JavaScript, which costs about as much as the parse itself.
+ * Most bodies cannot pass a bound at all: each object, array and token is one byte, and each key
+ * is counted at a `:`. So while the bytes so far are fewer than the container and token bounds and
+ * the colons (counted natively) fewer than the key bound, the chunks are only kept; past that the
+ * exact count runs over them and goes on from there, with the same answer and offset.
  */
 export function createJsonBudgetScanner(b: JsonBudget): JsonBudgetScanner {
+  const exact = exactScanner(b);
+  let held: Uint8Array[] | undefined = [];
+  let bytes = 0;
+  /** Counted only once there are more bytes than the key bound (until then there are fewer colons too). */
+  let colons: number | undefined;
+  return {
+    feed(chunk) {
+      if (held) {
+        bytes += chunk.length;
+        if (colons !== undefined) colons += colonsIn(chunk);
+        else if (bytes > b.maxDistinctKeys) colons = [...held, chunk].reduce((n, c) => n + colonsIn(c), 0);
+        if (bytes <= b.maxContainers && bytes <= b.maxTokens && (colons ?? bytes) <= b.maxDistinctKeys) {
+          held.push(chunk);
+          return { ok: true };
+        }
+        // Within the bounds so far (see above), so the earlier chunks cannot fail.
+        for (const h of held) exact.feed(h);
+        held = undefined;
+      }
+      return exact.feed(chunk);
+    },
+  };
+}
+
+/** The `:` bytes of a chunk, found with a string's native indexOf (latin1 maps bytes to characters one to one). */
+function colonsIn(chunk: Uint8Array): number {
+  const text = Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength).toString('latin1');
+  let n = 0;
+  for (let i = text.indexOf(':'); i >= 0; i = text.indexOf(':', i + 1)) n++;
+  return n;
+}
+
+function exactScanner(b: JsonBudget): JsonBudgetScanner {
   let containers = 0;
   let tokens = 0;
   let offset = 0;

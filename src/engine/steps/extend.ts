@@ -10,11 +10,11 @@ import { REASONS, type ReasonCode } from '../../common/errors.ts';
 import type { JsonObject } from '../../common/json.ts';
 import { globList } from '../../common/k8s-names.ts';
 import { type MergeState, mergeProfile } from '../merge.ts';
-import { addedBytes, MAX_OBJECT_BYTES, podBytes, TOO_LARGE } from '../pod-size.ts';
+import { addedBytes, type PodSize, podSize, TOO_LARGE } from '../pod-size.ts';
 import type { SidecarProfile } from '../profile.ts';
 import { type RenderBudget, RenderError, renderParts } from '../render.ts';
 import type { ProfileRecord, StatusRecord } from '../status.ts';
-import { validatePod } from '../validate-pod.ts';
+import { introducedErrors, validatePod } from '../validate-pod.ts';
 import { recordCrossesLimit, withStatus } from './attach-status.ts';
 import { type InjectContext, ownNames, podAnnotations, templateValuesFor } from './context.ts';
 import { admittedWithout, type Decision, joinNotes, type Notes, type ProfileOutcome, RECORD_TOO_LARGE, settled } from './decision.ts';
@@ -115,19 +115,20 @@ function extendToNewContainers(k: Kept): Extension | undefined {
   const { pod } = k;
   const plans = extensionPlans(pod, k.status, k.wanted);
   if (plans.length === 0) return undefined;
+  let before: ReadonlySet<string> | undefined;
   const run: ExtensionRun = {
     values: templateValuesFor(k.base, k.ctx),
     annotations: podAnnotations(pod),
     budget: k.budget,
-    before: new Set(validatePod(pod)),
+    pod,
+    before: () => (before ??= new Set(validatePod(pod))),
   };
   const ext: Extension = { pod, added: new Map(), warnings: [], failed: [] };
   const records = [...k.status.profiles];
   let state: MergeState = { pod, initInsertAt: 0, created: [], own: { containers: new Set(), initContainers: new Set() } };
-  let bytes = podBytes(pod);
+  const size = podSize(pod);
   for (const plan of plans) {
-    const step = extendOne(run, plan, state, bytes);
-    bytes = step.bytes ?? bytes;
+    const step = extendOne(run, plan, state, size);
     if ('detail' in step) {
       ext.failed.push(extensionFailure(plan.p, step.reason, step.detail));
       continue;
@@ -151,8 +152,10 @@ interface ExtensionRun {
   values: ReturnType<typeof templateValuesFor>;
   annotations: Readonly<Record<string, string>>;
   budget: RenderBudget;
-  /** The pod's own validation errors: only new ones are the profile's. */
-  before: ReadonlySet<string>;
+  /** The pod being extended. */
+  pod: JsonObject;
+  /** The pod's own validation errors (asked for only when needed): only new ones are the profile's. */
+  before: () => ReadonlySet<string>;
 }
 
 const extensionFailure = (p: SidecarProfile, reason: ReasonCode, detail: string): ExtensionFailure => ({
@@ -161,12 +164,10 @@ const extensionFailure = (p: SidecarProfile, reason: ReasonCode, detail: string)
   message: `profile ${JSON.stringify(p.name)} cannot be extended to new containers: ${detail}`,
 });
 
-type ExtensionStep =
-  | { state: MergeState; bytes: number; record: ProfileRecord; names: string[]; warnings: string[] }
-  | { reason: ReasonCode; detail: string; bytes?: number };
+type ExtensionStep = { state: MergeState; record: ProfileRecord; names: string[]; warnings: string[] } | { reason: ReasonCode; detail: string };
 
 /** One profile's env, envFrom and mounts into the new containers it targets (no sidecars, volumes or metadata). */
-function extendOne(run: ExtensionRun, { p, record, own }: Plan, state: MergeState, bytes: number): ExtensionStep {
+function extendOne(run: ExtensionRun, { p, record, own }: Plan, state: MergeState, size: PodSize): ExtensionStep {
   let parts: ReturnType<typeof renderParts>;
   try {
     parts = renderParts(p, () => run.values(p), run.annotations, run.budget);
@@ -177,16 +178,16 @@ function extendOne(run: ExtensionRun, { p, record, own }: Plan, state: MergeStat
   const targetsOnly = { ...parts, containers: [], initContainers: [], volumes: [], imagePullSecrets: [], labels: {}, annotations: {} };
   const merged = mergeProfile({ ...state, own }, p, targetsOnly, record.mode);
   if (!merged.ok) return { reason: 'name-conflict', detail: merged.message };
-  const grown = bytes + addedBytes(p, parts, merged.record, true);
-  if (grown > MAX_OBJECT_BYTES) return { reason: 'invalid-result', detail: TOO_LARGE(grown) };
-  const introduced = validatePod(merged.state.pod).filter((e) => !run.before.has(e));
-  // Its size stays counted: the estimate only ever errs high.
-  if (introduced.length > 0) return { reason: 'invalid-result', detail: `the API server would reject the pod: ${introduced.join('; ')}`, bytes: grown };
+  const tooLarge = size.add(addedBytes(p, parts, merged.record, true));
+  if (tooLarge !== undefined) return { reason: 'invalid-result', detail: TOO_LARGE(tooLarge) };
+  const introduced = introducedErrors(run.pod, merged.state.pod, run.before);
+  // Its size stays counted (size.add kept it): the estimate only ever errs high.
+  if (introduced.length > 0) return { reason: 'invalid-result', detail: `the API server would reject the pod: ${introduced.join('; ')}` };
   const names = [...Object.keys(merged.record.targets ?? {}), ...Object.keys(merged.record.initTargets ?? {})];
   const extendedRecord: ProfileRecord = {
     ...record,
     ...(merged.record.targets ? { targets: { ...record.targets, ...merged.record.targets } } : {}),
     ...(merged.record.initTargets ? { initTargets: { ...record.initTargets, ...merged.record.initTargets } } : {}),
   };
-  return { state: merged.state, bytes: grown, record: extendedRecord, names, warnings: merged.warnings };
+  return { state: merged.state, record: extendedRecord, names, warnings: merged.warnings };
 }

@@ -7,12 +7,12 @@
 import type { ReasonCode } from '../../common/errors.ts';
 import type { JsonObject } from '../../common/json.ts';
 import { type MergeState, mergeProfile } from '../merge.ts';
-import { addedBytes, MAX_OBJECT_BYTES, podBytes, TOO_LARGE } from '../pod-size.ts';
+import { addedBytes, type PodSize, podSize, TOO_LARGE } from '../pod-size.ts';
 import type { SidecarProfile } from '../profile.ts';
 import { type RenderBudget, RenderError, renderParts } from '../render.ts';
 import type { ProfileRecord, StatusRecord } from '../status.ts';
 import type { TemplateValues } from '../template.ts';
-import { validatePod } from '../validate-pod.ts';
+import { introducedErrors, validatePod } from '../validate-pod.ts';
 import { recordCrossesLimit, withStatus } from './attach-status.ts';
 import { type InjectContext, ownNames, podAnnotations, sidecarModeFor, supportsNativeSidecars, templateValuesFor } from './context.ts';
 import { admittedWithout, cannotInject, type Decision, joinNotes, type Notes, noNotes, RECORD_TOO_LARGE, recordTooLarge, settled } from './decision.ts';
@@ -27,7 +27,8 @@ export interface MergePlan {
   budget: RenderBudget;
   values: (p: SidecarProfile) => TemplateValues;
   annotations: Readonly<Record<string, string>>;
-  baseBytes: number;
+  /** The pod before injection, the one `start` merges into. */
+  base: JsonObject;
   /** The pod's own validation errors, looked up only when a merged pod has any (most pods have none). */
   baseErrors: () => ReadonlySet<string>;
 }
@@ -43,7 +44,7 @@ export function mergePlan(pod: JsonObject, base: JsonObject, status: StatusRecor
     budget,
     values: templateValuesFor(base, ctx),
     annotations: podAnnotations(pod),
-    baseBytes: podBytes(base),
+    base,
     baseErrors: () => {
       baseErrors ??= new Set(validatePod(base));
       return baseErrors;
@@ -121,20 +122,19 @@ interface Attempt {
 function mergeValidated(plan: MergePlan, active: readonly SidecarProfile[]): Attempt {
   const fast = mergeEach(plan, active, undefined);
   if (!fast.denial) {
-    const finalErrors = validatePod(fast.state.pod);
-    if (finalErrors.length === 0 || finalErrors.every((e) => plan.baseErrors().has(e))) return fast;
+    if (introducedErrors(plan.base, fast.state.pod, plan.baseErrors).length === 0) return fast;
   }
-  return mergeEach(plan, active, plan.baseErrors());
+  return mergeEach(plan, active, plan.baseErrors);
 }
 
 /** Merges the profiles in order; with `baseErrors`, validates after each one against the pod's own errors. */
-function mergeEach(plan: MergePlan, active: readonly SidecarProfile[], baseErrors: ReadonlySet<string> | undefined): Attempt {
+function mergeEach(plan: MergePlan, active: readonly SidecarProfile[], baseErrors: (() => ReadonlySet<string>) | undefined): Attempt {
   const notes = noNotes();
   let state = plan.start;
-  let bytes = plan.baseBytes;
+  const size = podSize(plan.base);
   const records: ProfileRecord[] = [];
   for (const profile of active) {
-    const step = mergeOne(plan, profile, state, bytes, baseErrors);
+    const step = mergeOne(plan, profile, state, size, baseErrors);
     if (!step.ok) {
       const message = cannotInject(profile, step.detail);
       notes.outcomes.push({ profile: profile.name, reason: step.reason, message, version: profile.version });
@@ -142,7 +142,7 @@ function mergeEach(plan: MergePlan, active: readonly SidecarProfile[], baseError
       notes.warnings.push(admittedWithout(message));
       continue;
     }
-    ({ state, bytes } = step);
+    ({ state } = step);
     notes.warnings.push(...step.warnings);
     records.push(step.record);
     notes.outcomes.push(mergedOutcome(profile, plan.previous.get(profile.name)));
@@ -150,12 +150,16 @@ function mergeEach(plan: MergePlan, active: readonly SidecarProfile[], baseError
   return { state, records, notes };
 }
 
-type ProfileStep =
-  | { ok: true; state: MergeState; bytes: number; record: ProfileRecord; warnings: string[] }
-  | { ok: false; reason: ReasonCode; detail: string };
+type ProfileStep = { ok: true; state: MergeState; record: ProfileRecord; warnings: string[] } | { ok: false; reason: ReasonCode; detail: string };
 
 /** One profile: render, merge, and check the pod's size (and, with `baseErrors`, its validity). */
-function mergeOne(plan: MergePlan, profile: SidecarProfile, state: MergeState, bytes: number, baseErrors: ReadonlySet<string> | undefined): ProfileStep {
+function mergeOne(
+  plan: MergePlan,
+  profile: SidecarProfile,
+  state: MergeState,
+  size: PodSize,
+  baseErrors: (() => ReadonlySet<string>) | undefined,
+): ProfileStep {
   const kube = plan.ctx.kubeVersion;
   const mode = sidecarModeFor(profile, kube);
   if (mode === 'native' && !supportsNativeSidecars(kube) && profile.containers.length > 0)
@@ -173,13 +177,13 @@ function mergeOne(plan: MergePlan, profile: SidecarProfile, state: MergeState, b
   }
   const merged = mergeProfile(state, profile, parts, mode);
   if (!merged.ok) return { ok: false, reason: 'name-conflict', detail: merged.message };
-  const grown = bytes + addedBytes(profile, parts, merged.record);
-  if (grown > MAX_OBJECT_BYTES) return { ok: false, reason: 'invalid-result', detail: TOO_LARGE(grown) };
+  const tooLarge = size.add(addedBytes(profile, parts, merged.record));
+  if (tooLarge !== undefined) return { ok: false, reason: 'invalid-result', detail: TOO_LARGE(tooLarge) };
   if (baseErrors) {
-    const introduced = validatePod(merged.state.pod).filter((e) => !baseErrors.has(e));
+    const introduced = introducedErrors(plan.base, merged.state.pod, baseErrors);
     if (introduced.length > 0) return { ok: false, reason: 'invalid-result', detail: `the API server would reject the pod: ${introduced.join('; ')}` };
   }
-  return { ok: true, state: merged.state, bytes: grown, record: merged.record, warnings: merged.warnings };
+  return { ok: true, state: merged.state, record: merged.record, warnings: merged.warnings };
 }
 
 function mergedOutcome(profile: SidecarProfile, before: ProfileRecord | undefined) {

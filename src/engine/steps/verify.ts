@@ -4,8 +4,8 @@
  */
 
 import type { ReasonCode } from '../../common/errors.ts';
-import { deepEqual, type JsonObject } from '../../common/json.ts';
-import { applyPatch } from '../patch-apply.ts';
+import type { JsonObject } from '../../common/json.ts';
+import { patchReproduces } from '../patch-apply.ts';
 import { diff, type PatchOp } from '../patch-diff.ts';
 import type { SidecarProfile } from '../profile.ts';
 import { type Decision, joinNotes, type Notes, settled, unchangedAfter } from './decision.ts';
@@ -13,10 +13,10 @@ import { type Decision, joinNotes, type Notes, settled, unchangedAfter } from '.
 /** True when applying `patch` to `pod` gives exactly `desired`. */
 export type PatchVerifier = (pod: JsonObject, patch: readonly PatchOp[], desired: JsonObject) => boolean;
 
-/** The self-check inject() runs unless told otherwise: the strict second applier, then a deep compare. */
+/** The self-check inject() runs unless told otherwise: the strict second applier, then a compare of what it touched. */
 export const patchReproducesPod: PatchVerifier = (pod, patch, desired) => {
   try {
-    return deepEqual(applyPatch(pod, patch), desired);
+    return patchReproduces(pod, patch, desired);
   } catch {
     // A patch the applier refuses reproduces nothing.
     return false;
