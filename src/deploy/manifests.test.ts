@@ -1,8 +1,8 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { runCli } from '../../test/support/run-cli.ts';
+import { parseServeArgs } from '../cli/serve-flags.ts';
 import { isObject, type JsonObject } from '../engine/json.ts';
-import { parseServeArgs } from '../server/serve-command.ts';
 import { bundle, CA_SECRET, type CertMode, DEFAULTS, NEVER_INJECTED, TLS_SECRET } from './manifests.ts';
 
 const find = (objs: JsonObject[], kind: string) => objs.find((o) => o.kind === kind) as JsonObject;
