@@ -21,7 +21,7 @@ import type { Limits } from './limits.ts';
 import type { Logger } from './log.ts';
 import type { WebhookMetrics } from './metrics.ts';
 import { createResponder, type Exchange, truncate } from './respond.ts';
-import { ROUTES, routeSteps, served } from './routes.ts';
+import { routeTable, served } from './routes.ts';
 import type { TlsMaterial } from './tls-reloader.ts';
 
 export { isJsonContentType } from './guards.ts';
@@ -51,7 +51,7 @@ export interface WebhookContext {
   clusterWide?: (p: SidecarProfile) => boolean;
 }
 
-/** Which listener serves what (see ROUTES in routes.ts): the webhook port, or the admin listener. */
+/** Which listener serves what (see routeTable in routes.ts): the webhook port, or the admin listener. */
 export type Listener = 'webhook' | 'admin';
 
 /**
@@ -64,8 +64,9 @@ export function createRequestHandler(
 ): (req: IncomingMessage, res: ServerResponse) => void {
   const listener = opts.listener ?? 'webhook';
   const respond = createResponder(ctx);
-  const steps = routeSteps(ctx, { listener, clientAuth: opts.clientAuth === true, respond, bodies: createBodyBudget(ctx.limits) });
-  const byPath = new Map(ROUTES.map((r) => [r.path, r]));
+  const table = routeTable(ctx, { listener, clientAuth: opts.clientAuth === true, respond, bodies: createBodyBudget(ctx.limits) });
+  const byPath = new Map(table.map((r) => [r.path, r]));
+  const serves = served(table, listener);
 
   return (req, res) => {
     const start = performance.now();
@@ -76,15 +77,15 @@ export function createRequestHandler(
     const x: Exchange = { req, res, path, start, query: () => new URLSearchParams(q < 0 ? '' : url.slice(q + 1)) };
     try {
       if (!spec) {
-        respond.fail(x, 'other', httpError('not-found', `no route for ${truncate(path, 100)}; this port serves ${served(listener)}`));
+        respond.fail(x, 'other', httpError('not-found', `no route for ${truncate(path, 100)}; this port serves ${serves}`));
         return;
       }
       if (!spec.on.includes(listener)) {
         const where = listener === 'webhook' ? 'the admin listener (--admin-address)' : 'the webhook port';
-        respond.fail(x, spec.route, httpError('not-found', `${path} is served on ${where}, not here; this port serves ${served(listener)}`));
+        respond.fail(x, spec.route, httpError('not-found', `${path} is served on ${where}, not here; this port serves ${serves}`));
         return;
       }
-      steps[spec.route](x);
+      spec.handler(x);
     } catch (e) {
       respond.internalError(x, spec?.route ?? 'other', e);
     }

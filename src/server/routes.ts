@@ -25,53 +25,68 @@ export interface RouteSpec {
   on: readonly Listener[];
   /** Needs a client certificate the --client-ca signed, when there is one. */
   auth: boolean;
+  /** Runs once the route is found, behind its guards. */
+  handler: Step;
 }
-
-export const ROUTES: readonly RouteSpec[] = [
-  { path: '/mutate', route: 'mutate', methods: ['POST'], on: ['webhook'], auth: true },
-  { path: '/explain', route: 'explain', methods: ['POST'], on: ['admin'], auth: true },
-  { path: '/healthz', route: 'healthz', methods: ['GET', 'HEAD'], on: ['webhook', 'admin'], auth: false },
-  { path: '/readyz', route: 'readyz', methods: ['GET', 'HEAD'], on: ['webhook', 'admin'], auth: false },
-  { path: '/metrics', route: 'metrics', methods: ['GET', 'HEAD'], on: ['webhook', 'admin'], auth: false },
-];
-
-/** The routes a listener serves, for the not-found message. */
-export const served = (l: Listener) =>
-  ROUTES.filter((r) => r.on.includes(l))
-    .map((r) => `${r.methods[0]} ${r.path}`)
-    .join(', ');
 
 const NO_STORE = { 'Cache-Control': 'no-store' };
 
-/** The handlers of one listener, each behind its guards: route → what runs once the route is found. */
-export function routeSteps(ctx: WebhookContext, o: { listener: Listener; clientAuth: boolean; respond: Responder; bodies: BodyBudget }): Record<Route, Step> {
+/** The routes of one listener. Method first, then the client certificate: a wrong method on /mutate is a 405 whoever asks. */
+export function routeTable(ctx: WebhookContext, o: { listener: Listener; clientAuth: boolean; respond: Responder; bodies: BodyBudget }): RouteSpec[] {
   const { respond, bodies } = o;
   const simple =
     (route: Route, handle: (x: Exchange) => Answer): Step =>
     (x) =>
       respond.answer(x, route, handle(x));
   const json = (route: Route, handle: JsonHandler) => jsonRequest(ctx, bodies, respond, route, handle);
-  const steps: Record<Route, Step> = {
-    mutate: countedInFlight(
-      ctx.metrics,
-      json(
-        'mutate',
-        instrumentedAdmission(ctx, respond, (body, cfg) => handleDecoded(decodeReview(body), cfg)),
-      ),
-    ),
-    explain: json('explain', (x, body, cfg) => respond.answer(x, 'explain', explainAnswer(body, x.query(), cfg))),
-    healthz: simple('healthz', () => ({ status: 200, contentType: 'text/plain; charset=utf-8', body: 'ok\n', headers: NO_STORE })),
-    readyz: simple('readyz', (x) => readyzAnswer(ctx, o.listener, x)),
-    metrics: simple('metrics', () => ({ status: 200, contentType: 'text/plain; version=0.0.4; charset=utf-8', body: () => ctx.metrics.registry.render() })),
-  };
-  // Method first, then the client certificate: a wrong method on /mutate is a 405 whoever asks.
-  const guardedSteps = {} as Record<Route, Step>;
-  for (const spec of ROUTES) {
-    const checks: Check[] = [allowedMethod(spec.methods), ...(o.clientAuth && spec.auth ? [clientCertificate] : [])];
-    guardedSteps[spec.route] = guarded(respond, spec.route, checks, steps[spec.route]);
-  }
-  return guardedSteps;
+  const admit = instrumentedAdmission(ctx, respond, (body, cfg) => handleDecoded(decodeReview(body), cfg));
+  const table: RouteSpec[] = [
+    { path: '/mutate', route: 'mutate', methods: ['POST'], on: ['webhook'], auth: true, handler: countedInFlight(ctx.metrics, json('mutate', admit)) },
+    {
+      path: '/explain',
+      route: 'explain',
+      methods: ['POST'],
+      on: ['admin'],
+      auth: true,
+      handler: json('explain', (x, body, cfg) => respond.answer(x, 'explain', explainAnswer(body, x.query(), cfg))),
+    },
+    {
+      path: '/healthz',
+      route: 'healthz',
+      methods: ['GET', 'HEAD'],
+      on: ['webhook', 'admin'],
+      auth: false,
+      handler: simple('healthz', () => ({ status: 200, contentType: 'text/plain; charset=utf-8', body: 'ok\n', headers: NO_STORE })),
+    },
+    {
+      path: '/readyz',
+      route: 'readyz',
+      methods: ['GET', 'HEAD'],
+      on: ['webhook', 'admin'],
+      auth: false,
+      handler: simple('readyz', (x) => readyzAnswer(ctx, o.listener, x)),
+    },
+    {
+      path: '/metrics',
+      route: 'metrics',
+      methods: ['GET', 'HEAD'],
+      on: ['webhook', 'admin'],
+      auth: false,
+      handler: simple('metrics', () => ({ status: 200, contentType: 'text/plain; version=0.0.4; charset=utf-8', body: () => ctx.metrics.registry.render() })),
+    },
+  ];
+  return table.map((r) => {
+    const checks: Check[] = [allowedMethod(r.methods), ...(o.clientAuth && r.auth ? [clientCertificate] : [])];
+    return { ...r, handler: guarded(respond, r.route, checks, r.handler) };
+  });
 }
+
+/** The routes a listener serves, for the not-found message. */
+export const served = (table: readonly RouteSpec[], l: Listener) =>
+  table
+    .filter((r) => r.on.includes(l))
+    .map((r) => `${r.methods[0]} ${r.path}`)
+    .join(', ');
 
 function explainAnswer(body: Buffer, query: URLSearchParams, cfg: Parameters<typeof explain>[2]): Answer {
   const parsed = parseJsonBody(body);
