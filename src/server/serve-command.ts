@@ -13,15 +13,15 @@ import { isClusterWide } from '../profiles/tenancy.ts';
 import { COMMIT, VERSION } from '../version.ts';
 import type { ClusterOptions, ClusterRuntime } from './cluster.ts';
 import { createDrain, type Drain } from './drain.ts';
-import { createWebhookServer, type Limits, type WebhookContext } from './http.ts';
+import { createWebhookServer, type Limits, type ServerHandle, type WebhookContext } from './http.ts';
 import { errorFields, type Level, type Logger } from './log.ts';
 import { mandatoryBypassReporter } from './mandatory-bypass.ts';
 import { createWebhookMetrics, type WebhookMetrics } from './metrics.ts';
-import { loadInitialProfiles, type ProfileState, profileSummary, startProfileReloader } from './profile-reloader.ts';
-import { startSecretTlsReloader } from './secret-tls-reloader.ts';
+import { loadInitialProfiles, type ProfileState, profileSummary } from './profile-reloader.ts';
+import { startReloaders } from './reloaders.ts';
 import { serveReadiness } from './serve-readiness.ts';
 import { clusterFailed, connectCluster, initialTls, listenAll, listenFailed, profilesFailed, StartError, startStep, tlsFailed } from './startup.ts';
-import { certLogFields, startTlsReloader, type TlsFiles, type TlsMaterial, type TlsState } from './tls-reloader.ts';
+import { certLogFields, type TlsFiles, type TlsMaterial, type TlsState } from './tls-reloader.ts';
 
 export { StartError };
 
@@ -92,56 +92,14 @@ export const UNAUTHENTICATED_WARNING =
 export async function startServe(opts: ServeOptions, log: Logger): Promise<RunningServer> {
   // What outlives the listeners, stopped in reverse order: after the drain, or at once when a later step fails.
   const resources = new AsyncDisposableStack();
-  const metrics = resources.adopt(createWebhookMetrics({ version: VERSION, commit: COMMIT }), (m) => m.stop());
-  const profiles = await startStep(
-    resources,
-    () => loadInitialProfiles(opts.profiles),
-    (e) => profilesFailed(e, log),
-  );
-
-  const reportBypass = mandatoryBypassReporter(opts.webhookOptOut ?? true, log, metrics);
-  let clusterProfiles: readonly SidecarProfile[] = [];
-  const checkMandatory = () => reportBypass([...profiles.set.profiles, ...clusterProfiles]);
-  checkMandatory();
-  const onClusterProfiles = (ps: readonly SidecarProfile[]) => {
-    clusterProfiles = ps;
-    checkMandatory();
-  };
-  const clusterOpts = opts.cluster;
-  const cluster = clusterOpts
-    ? resources.adopt(
-        await startStep(
-          resources,
-          () => connectCluster({ ...opts, cluster: clusterOpts }, log, metrics, onClusterProfiles),
-          (e) => clusterFailed(e, log),
-        ),
-        (c) => c.stop(),
-      )
-    : undefined;
-  const kubeVersion = cluster?.kubeVersion ?? opts.kubeVersion;
-
-  const secretSource = opts.cluster?.self ? `Secret ${opts.cluster.controllerNamespace}/${opts.cluster.self.secretName}` : '';
-  const tlsMaterial = await startStep(
-    resources,
-    () => initialTls(opts, cluster, secretSource),
-    (e) => tlsFailed(e, log),
-  );
-  if (tlsMaterial.notAfter.getTime() <= Date.now()) log.warn('the serving certificate has expired; clients will refuse it', certLogFields(tlsMaterial));
-  reportStarted(metrics, profiles);
-
+  const { metrics, profiles, cluster, kubeVersion, tlsMaterial, secretSource, checkMandatory } = await startFoundation(opts, log, resources);
   const makeConfig = (set: ProfileSet): HandlerConfig => {
     let cfg: HandlerConfig = { profiles: set, kubeVersion };
     if (cluster) cfg = cluster.extendConfig(cfg);
     return opts.extendConfig ? opts.extendConfig(cfg) : cfg;
   };
   let config = makeConfig(profiles.set);
-  const clientAuth = (opts.tls?.clientCaFile ?? opts.clientCaFile) !== undefined;
-  metrics.clientAuth.set(clientAuth ? 1 : 0);
-  if (!clientAuth)
-    log.warn(UNAUTHENTICATED_WARNING, {
-      clientAuth,
-      fix: 'serve --client-ca FILE (manifests --client-ca-configmap), or manifests --webhook-ingress-from CIDR',
-    });
+  const clientAuth = announceClientAuth(opts, log, metrics);
 
   // The handler asks whether the server drains; the drain needs the listeners: bound once they listen.
   let drain: Drain | undefined;
@@ -205,17 +163,10 @@ export async function startServe(opts: ServeOptions, log: Logger): Promise<Runni
     release: () => afterDrain.disposeAsync(),
   });
 
-  const address = webhook.server.address() as AddressInfo;
-  const adminAddress = admin?.server.address() as AddressInfo | undefined;
-  log.info('listening', {
-    version: VERSION,
-    commit: COMMIT,
-    host: address.address,
-    port: address.port,
-    ...(adminAddress ? { adminHost: adminAddress.address, adminPort: adminAddress.port } : {}),
-    profiles: profileSummary(profiles.set),
-    kubeVersion: `${kubeVersion.major}.${kubeVersion.minor}`,
-    certificate: certLogFields(tlsMaterial),
+  const { address, adminAddress } = logListening(log, webhook, admin, {
+    profiles,
+    kubeVersion,
+    tlsMaterial,
     clientAuth,
     maxBodyBytes: opts.limits.maxBodyBytes,
   });
@@ -232,6 +183,84 @@ export async function startServe(opts: ServeOptions, log: Logger): Promise<Runni
   };
 }
 
+/**
+ * What the listeners need, in order: metrics, the profiles, the cluster connection (caches synced
+ * and, in cert mode self, a certificate in hand, so a replica never answers from an empty cache),
+ * the first certificate. Each part goes on `resources` as it starts.
+ */
+async function startFoundation(opts: ServeOptions, log: Logger, resources: AsyncDisposableStack) {
+  const metrics = resources.adopt(createWebhookMetrics({ version: VERSION, commit: COMMIT }), (m) => m.stop());
+  const profiles = await startStep(
+    resources,
+    () => loadInitialProfiles(opts.profiles),
+    (e) => profilesFailed(e, log),
+  );
+  const reportBypass = mandatoryBypassReporter(opts.webhookOptOut ?? true, log, metrics);
+  let clusterProfiles: readonly SidecarProfile[] = [];
+  const checkMandatory = () => reportBypass([...profiles.set.profiles, ...clusterProfiles]);
+  checkMandatory();
+  const onClusterProfiles = (ps: readonly SidecarProfile[]) => {
+    clusterProfiles = ps;
+    checkMandatory();
+  };
+  const clusterOpts = opts.cluster;
+  const cluster = clusterOpts
+    ? resources.adopt(
+        await startStep(
+          resources,
+          () => connectCluster({ ...opts, cluster: clusterOpts }, log, metrics, onClusterProfiles),
+          (e) => clusterFailed(e, log),
+        ),
+        (c) => c.stop(),
+      )
+    : undefined;
+  const secretSource = opts.cluster?.self ? `Secret ${opts.cluster.controllerNamespace}/${opts.cluster.self.secretName}` : '';
+  const tlsMaterial = await startStep(
+    resources,
+    () => initialTls(opts, cluster, secretSource),
+    (e) => tlsFailed(e, log),
+  );
+  if (tlsMaterial.notAfter.getTime() <= Date.now()) log.warn('the serving certificate has expired; clients will refuse it', certLogFields(tlsMaterial));
+  reportStarted(metrics, profiles);
+  return { metrics, profiles, cluster, kubeVersion: cluster?.kubeVersion ?? opts.kubeVersion, tlsMaterial, secretSource, checkMandatory };
+}
+
+/** The one line that says the server is up, and with what. */
+function logListening(
+  log: Logger,
+  webhook: ServerHandle,
+  admin: ServerHandle | undefined,
+  o: { profiles: ProfileState; kubeVersion: KubeVersion; tlsMaterial: TlsMaterial; clientAuth: boolean; maxBodyBytes: number },
+) {
+  const address = webhook.server.address() as AddressInfo;
+  const adminAddress = admin?.server.address() as AddressInfo | undefined;
+  log.info('listening', {
+    version: VERSION,
+    commit: COMMIT,
+    host: address.address,
+    port: address.port,
+    ...(adminAddress ? { adminHost: adminAddress.address, adminPort: adminAddress.port } : {}),
+    profiles: profileSummary(o.profiles.set),
+    kubeVersion: `${o.kubeVersion.major}.${o.kubeVersion.minor}`,
+    certificate: certLogFields(o.tlsMaterial),
+    clientAuth: o.clientAuth,
+    maxBodyBytes: o.maxBodyBytes,
+  });
+  return { address, adminAddress };
+}
+
+/** Whether /mutate and /explain need a client certificate; without one, says loudly what that exposes. */
+function announceClientAuth(opts: ServeOptions, log: Logger, metrics: WebhookMetrics): boolean {
+  const clientAuth = (opts.tls?.clientCaFile ?? opts.clientCaFile) !== undefined;
+  metrics.clientAuth.set(clientAuth ? 1 : 0);
+  if (!clientAuth)
+    log.warn(UNAUTHENTICATED_WARNING, {
+      clientAuth,
+      fix: 'serve --client-ca FILE (manifests --client-ca-configmap), or manifests --webhook-ingress-from CIDR',
+    });
+  return clientAuth;
+}
+
 /** The gauges of a successful first load, as a reload would set them. */
 function reportStarted(metrics: WebhookMetrics, profiles: ProfileState): void {
   metrics.profileReloads.inc(['success']);
@@ -241,47 +270,6 @@ function reportStarted(metrics: WebhookMetrics, profiles: ProfileState): void {
   metrics.profilesInSync.set(1);
   metrics.tlsReloads.inc(['success']);
   metrics.tlsReloadOk.set(1);
-}
-
-/** The certificate reloader (files, or the cluster's Secret) and the profile reloader, started and stopped together. */
-function startReloaders(
-  opts: ServeOptions,
-  p: {
-    log: Logger;
-    metrics: WebhookMetrics;
-    profiles: ProfileState;
-    cluster: ClusterRuntime | undefined;
-    tlsMaterial: TlsMaterial;
-    secretSource: string;
-    setTls(m: TlsMaterial): void;
-  },
-  onLoad: (set: ProfileSet) => void,
-): { tls: TlsState; stop(): void; check(): Promise<void> } {
-  const { log, metrics } = p;
-  const settle = opts.settleMs !== undefined ? { settleMs: opts.settleMs } : {};
-  const tls = opts.tls
-    ? startTlsReloader({ files: opts.tls, initial: p.tlsMaterial, apply: p.setTls, log, metrics, pollMs: opts.pollMs, ...settle })
-    : startSecretTlsReloader({
-        feed: p.cluster?.tls,
-        initial: p.tlsMaterial,
-        source: p.secretSource,
-        apply: p.setTls,
-        log,
-        metrics,
-        pollMs: opts.pollMs,
-        ...(opts.clientCaFile ? { clientCaFile: opts.clientCaFile } : {}),
-      });
-  const profiles = startProfileReloader({ paths: opts.profiles, state: p.profiles, log, metrics, pollMs: opts.pollMs, ...settle, onLoad });
-  return {
-    tls: tls.state,
-    stop() {
-      tls.stop();
-      profiles.stop();
-    },
-    async check() {
-      await Promise.all([tls.check(), profiles.check()]);
-    },
-  };
 }
 
 function sideEffectsOf(own: ServeOptions['sideEffects'], cluster: ClusterRuntime | undefined): NonNullable<WebhookContext['sideEffects']> {
