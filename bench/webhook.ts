@@ -29,9 +29,10 @@ import { availableParallelism, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { connect, type TLSSocket } from 'node:tls';
 import { parseArgs } from 'node:util';
+import { parseServeArgs } from '../src/cli/serve-flags.ts';
 import type { JsonObject } from '../src/engine/index.ts';
 import { createLogger } from '../src/server/log.ts';
-import { parseServeArgs, startServe } from '../src/server/serve-command.ts';
+import { startServe } from '../src/server/serve-command.ts';
 import { generateCA, generateServingCert } from '../src/tls/certs.ts';
 
 const ROOT = new URL('../', import.meta.url).pathname;

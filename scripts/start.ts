@@ -7,10 +7,10 @@
 import { chmodSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { join, relative } from 'node:path';
+import { runServe } from '../src/cli/serve.ts';
 import type { JsonObject } from '../src/engine/index.ts';
 import { parseYamlDocuments } from '../src/io/yaml.ts';
 import { findPodSites } from '../src/manifest/workloads.ts';
-import { runServe } from '../src/server/serve-command.ts';
 import { generateCA, generateServingCert } from '../src/tls/certs.ts';
 
 const ROOT = new URL('../', import.meta.url).pathname;

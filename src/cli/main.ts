@@ -2,35 +2,70 @@
 /**
  * `outrigger`: one engine, offline (inject, uninject, explain, validate) and in the cluster (serve).
  */
-import { EXIT, explainCommand, HELP, type Io, injectCommand, reportError, uninjectCommand, validateCommand } from './commands.ts';
-
-const USAGE = `Usage: outrigger COMMAND [options]
-
-Commands:
-  inject     add sidecars to the pods in manifests (offline)
-  uninject   remove what Outrigger added, giving back the original manifests
-  explain    say, per workload, which profiles apply, why, and what would change
-  validate   check SidecarProfile files
-  manifests  print the install bundle (kubectl apply -f -)
-  serve      run the mutating admission webhook
-  status     list pods in the cluster whose sidecars are out of date or missing
-  version    print the version, the commit it was built from and the Node.js version
-
-Run 'outrigger COMMAND --help' for a command's options.
-`;
+import { EXIT, type Io, reportError } from './commands.ts';
 
 type Command = (argv: string[], io: Io) => Promise<number>;
 
-const COMMANDS: Record<string, Command> = {
-  inject: injectCommand,
-  uninject: uninjectCommand,
-  explain: explainCommand,
-  validate: validateCommand,
-  serve: async (argv, io) => (await import('../server/serve-command.ts')).runServe(argv, io),
-  manifests: async (argv, io) => (await import('./manifests.ts')).manifestsCommand(argv, io),
-  status: async (argv, io) => (await import('./status.ts')).statusCommand(argv, io),
-  version: async (argv, io) => (await import('./version.ts')).versionCommand(argv, io),
-};
+/** One command: what `outrigger help` says of it, and (loaded on use) how it runs and its `--help`. */
+export interface CommandEntry {
+  name: string;
+  summary: string;
+  /** Loaded when the command runs, so an offline command never loads the server or the cluster client. */
+  load(): Promise<{ run: Command; help: string }>;
+}
+
+/** Every command, in the order `outrigger help` lists them: the one registry of commands and their help. */
+export const COMMANDS: readonly CommandEntry[] = [
+  { name: 'inject', summary: 'add sidecars to the pods in manifests (offline)', load: async () => offline('inject') },
+  { name: 'uninject', summary: 'remove what Outrigger added, giving back the original manifests', load: async () => offline('uninject') },
+  { name: 'explain', summary: 'say, per workload, which profiles apply, why, and what would change', load: async () => offline('explain') },
+  { name: 'validate', summary: 'check SidecarProfile files', load: async () => offline('validate') },
+  {
+    name: 'manifests',
+    summary: 'print the install bundle (kubectl apply -f -)',
+    load: async () => {
+      const m = await import('./manifests.ts');
+      return { run: m.manifestsCommand, help: m.MANIFESTS_HELP };
+    },
+  },
+  {
+    name: 'serve',
+    summary: 'run the mutating admission webhook',
+    load: async () => {
+      const [{ runServe }, { SERVE_HELP }] = await Promise.all([import('./serve.ts'), import('./serve-flags.ts')]);
+      return { run: (argv, io) => runServe(argv, io), help: SERVE_HELP };
+    },
+  },
+  {
+    name: 'status',
+    summary: 'list pods in the cluster whose sidecars are out of date or missing',
+    load: async () => {
+      const m = await import('./status.ts');
+      return { run: m.statusCommand, help: m.STATUS_HELP };
+    },
+  },
+  {
+    name: 'version',
+    summary: 'print the version, the commit it was built from and the Node.js version',
+    load: async () => {
+      const m = await import('./version.ts');
+      return { run: m.versionCommand, help: m.VERSION_HELP };
+    },
+  },
+];
+
+async function offline(name: 'inject' | 'uninject' | 'explain' | 'validate'): Promise<{ run: Command; help: string }> {
+  const m = await import('./commands.ts');
+  const run = { inject: m.injectCommand, uninject: m.uninjectCommand, explain: m.explainCommand, validate: m.validateCommand }[name];
+  return { run, help: m.HELP[name] };
+}
+
+export const USAGE = `Usage: outrigger COMMAND [options]
+
+Commands:
+${COMMANDS.map((c) => `  ${c.name.padEnd(11)}${c.summary}\n`).join('')}
+Run 'outrigger COMMAND --help' for a command's options.
+`;
 
 export async function main(argv: string[], io: Io): Promise<number> {
   const [name, ...rest] = argv;
@@ -38,19 +73,17 @@ export async function main(argv: string[], io: Io): Promise<number> {
     io.stdout.write(USAGE);
     return name === undefined ? EXIT.usage : EXIT.ok;
   }
-  const command = Object.hasOwn(COMMANDS, name) ? COMMANDS[name] : undefined;
-  if (!command) {
+  const entry = COMMANDS.find((c) => c.name === name);
+  if (!entry) {
     io.stderr.write(`error: unknown command ${JSON.stringify(name)}\n\n${USAGE}`);
     return EXIT.usage;
   }
   try {
-    return await command(rest, io);
+    return await (await entry.load()).run(rest, io);
   } catch (e) {
     return reportError(e, io);
   }
 }
-
-export { HELP };
 
 if (import.meta.main) {
   process.exitCode = await main(process.argv.slice(2), { stdin: process.stdin, stdout: process.stdout, stderr: process.stderr });

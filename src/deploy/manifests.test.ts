@@ -1,9 +1,9 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { runCli } from '../../test/support/run-cli.ts';
+import { parseServeArgs } from '../cli/serve-flags.ts';
 import { isObject, type JsonObject } from '../common/json.ts';
 import { CA_SECRET, TLS_SECRET } from '../common/labels.ts';
-import { parseServeArgs } from '../server/serve-command.ts';
 import { bundle, type CertMode, DEFAULTS, NEVER_INJECTED } from './manifests.ts';
 
 const find = (objs: JsonObject[], kind: string) => objs.find((o) => o.kind === kind) as JsonObject;

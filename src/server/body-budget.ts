@@ -2,7 +2,7 @@
  * The bytes of request bodies held in memory at once, over all connections. Large bodies share
  * only part of the budget: the rest is kept for the bodies of everyday reviews (a pod is a few
  * KiB), so clients that send large bodies and stall cannot take every review's room. Stalled
- * bodies are cut separately by the minimum data rate (see readBody in http.ts).
+ * bodies are cut separately by the minimum data rate (see read-body.ts).
  */
 
 export interface BodyBudgetLimits {

@@ -3,8 +3,8 @@ import { test } from 'node:test';
 import { profileYaml } from '../../test/support/profiles.ts';
 import { makeCerts, pod, review, send, startTestServer } from '../../test/support/webhook.ts';
 import { UsageError } from '../cli/options.ts';
+import { parseServeArgs } from '../cli/serve-flags.ts';
 import type { JsonObject } from '../engine/index.ts';
-import { parseServeArgs } from './serve-command.ts';
 
 const mandatory = profileYaml('policy', {
   version: '1',

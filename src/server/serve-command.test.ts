@@ -7,8 +7,9 @@ import { test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { LogSink, makeCerts, TEST_PROFILES, tempDir } from '../../test/support/webhook.ts';
 import { UsageError } from '../cli/options.ts';
+import { parseDuration, parseServeArgs } from '../cli/serve-flags.ts';
 import { createLogger } from './log.ts';
-import { parseDuration, parseServeArgs, StartError, startServe, UNAUTHENTICATED_WARNING } from './serve-command.ts';
+import { StartError, startServe, UNAUTHENTICATED_WARNING } from './serve-command.ts';
 import { watchPaths } from './watch.ts';
 
 test('flags: defaults and every option', () => {
