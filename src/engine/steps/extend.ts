@@ -11,7 +11,7 @@ import { type MergeState, mergeProfile } from '../merge.ts';
 import { addedBytes, MAX_OBJECT_BYTES, podBytes, TOO_LARGE } from '../pod-size.ts';
 import type { SidecarProfile } from '../profile.ts';
 import { REASONS, type ReasonCode } from '../reasons.ts';
-import { type RenderBudget, RenderError, renderParts } from '../render.ts';
+import { type Parts, type RenderBudget, RenderError, renderParts } from '../render.ts';
 import type { ProfileRecord, StatusRecord } from '../status.ts';
 import { validatePod } from '../validate-pod.ts';
 import { recordCrossesLimit, withStatus } from './attach-status.ts';
@@ -173,7 +173,18 @@ function extendOne(run: ExtensionRun, { p, record, own }: Plan, state: MergeStat
     if (!(e instanceof RenderError)) throw e;
     return { reason: e.reason, detail: e.message };
   }
-  const targetsOnly = { ...parts, containers: [], initContainers: [], volumes: [], imagePullSecrets: [], labels: {}, annotations: {} };
+  // Built field by field: a copy of `parts` would carry its sidecars along (nativeContainers).
+  const targetsOnly: Parts = {
+    containers: [],
+    initContainers: [],
+    volumes: [],
+    imagePullSecrets: [],
+    labels: {},
+    annotations: {},
+    env: parts.env,
+    envFrom: parts.envFrom,
+    volumeMounts: parts.volumeMounts,
+  };
   const merged = mergeProfile({ ...state, own }, p, targetsOnly, record.mode);
   if (!merged.ok) return { reason: 'name-conflict', detail: merged.message };
   const grown = bytes + addedBytes(p, parts, merged.record, true);
