@@ -22,7 +22,11 @@ export interface Parts {
   labels: Readonly<Record<string, string>>;
   annotations: Readonly<Record<string, string>>;
   imagePullSecrets: readonly JsonObject[];
-  /** `containers` as native sidecars, made once with them (the merge's own otherwise): the same objects each time, so their validation is memoised. */
+  /**
+   * `containers` as native sidecars, made once with them, so pods get the same objects each time and
+   * their validation (memoised per object) runs once; without it the merge makes its own. Parts with
+   * other `containers` must not carry it along.
+   */
   nativeContainers?: readonly JsonObject[];
   /** What the templates rendered; absent for a profile's own parts (nothing rendered). */
   text?: RenderedText;

@@ -62,7 +62,7 @@ export function compileProfile(doc: JsonObject, source: string): SidecarProfile 
   };
   // Hashed after defaults are applied, so a profile from a file and the same profile read back from
   // the API server (which fills in the CRD's defaults) carry the same hash.
-  const { name: _n, namespace: _ns, source: _s, hash: _h, templated: _t, templates: _tt, ...content } = profile;
+  const { name: _n, namespace: _ns, source: _s, hash: _h, templated: _t, ...content } = profile;
   profile.hash = `sha256:${createHash('sha256')
     .update(canonicalJson(content as unknown as JsonValue))
     .digest('hex')

@@ -12,7 +12,7 @@ import { globList } from '../../common/k8s-names.ts';
 import { type MergeState, mergeProfile } from '../merge.ts';
 import { addedBytes, type PodSize, podSize, TOO_LARGE } from '../pod-size.ts';
 import type { SidecarProfile } from '../profile.ts';
-import { type RenderBudget, RenderError, renderParts } from '../render.ts';
+import { type Parts, type RenderBudget, RenderError, renderParts } from '../render.ts';
 import type { ProfileRecord, StatusRecord } from '../status.ts';
 import { introducedErrors, validatePod } from '../validate-pod.ts';
 import { recordCrossesLimit, withStatus } from './attach-status.ts';
@@ -175,7 +175,18 @@ function extendOne(run: ExtensionRun, { p, record, own }: Plan, state: MergeStat
     if (!(e instanceof RenderError)) throw e;
     return { reason: e.reason, detail: e.message };
   }
-  const targetsOnly = { ...parts, containers: [], initContainers: [], volumes: [], imagePullSecrets: [], labels: {}, annotations: {} };
+  // Built field by field: a copy of `parts` would carry its sidecars along (nativeContainers).
+  const targetsOnly: Parts = {
+    containers: [],
+    initContainers: [],
+    volumes: [],
+    imagePullSecrets: [],
+    labels: {},
+    annotations: {},
+    env: parts.env,
+    envFrom: parts.envFrom,
+    volumeMounts: parts.volumeMounts,
+  };
   const merged = mergeProfile({ ...state, own }, p, targetsOnly, record.mode);
   if (!merged.ok) return { reason: 'name-conflict', detail: merged.message };
   const tooLarge = size.add(addedBytes(p, parts, merged.record, true));
