@@ -4,7 +4,7 @@
  * clock (the server times the call), so tests can drive it directly with the exact wire JSON.
  */
 
-import { type AdmissionErrorCode, bugMessage, isStackOverflow, MAX_DEPTH, nestsDeeperThan, REASONS, type ReasonCode } from '../common/errors.ts';
+import { type AdmissionErrorCode, bugMessage, guardNesting, MAX_DEPTH, REASONS, type ReasonCode } from '../common/errors.ts';
 import { isObject as isObjectValue } from '../common/json.ts';
 import {
   type Decision,
@@ -173,25 +173,40 @@ export function handleRequest(r: AdmissionRequest, cfg: HandlerConfig): Admissio
   if (namespace === '') return malformed('malformed AdmissionReview: request.namespace is empty; a pod is always created in a namespace');
   base.namespace = namespace;
 
+  const tooDeep = () => {
+    const message = `request.object nests JSON more than ${MAX_DEPTH} levels deep; no Kubernetes Pod does`;
+    return withBody({
+      ...base,
+      response: errored(r.header, 400, message),
+      outcome: 'errored',
+      reason: 'nesting-too-deep',
+      message,
+      profiles: [],
+      warnings: [],
+    });
+  };
   try {
-    const set = profilesFor(namespace, cfg);
-    const d = decide(pod, namespace, cfg, set);
-    const { response, outcome } = respond(r, d);
-    const message = d.message;
-    return withBody({ ...base, response, outcome, reason: d.reason, message, profiles: d.profiles, warnings: d.warnings, decision: d, profileSet: set });
+    return guardNesting(
+      pod,
+      () => {
+        const set = profilesFor(namespace, cfg);
+        const d = decide(pod, namespace, cfg, set);
+        const { response, outcome } = respond(r, d);
+        return withBody({
+          ...base,
+          response,
+          outcome,
+          reason: d.reason,
+          message: d.message,
+          profiles: d.profiles,
+          warnings: d.warnings,
+          decision: d,
+          profileSet: set,
+        });
+      },
+      tooDeep,
+    );
   } catch (e) {
-    if (isStackOverflow(e) && nestsDeeperThan(pod, MAX_DEPTH)) {
-      const message = `request.object nests JSON more than ${MAX_DEPTH} levels deep; no Kubernetes Pod does`;
-      return withBody({
-        ...base,
-        response: errored(r.header, 400, message),
-        outcome: 'errored',
-        reason: 'nesting-too-deep',
-        message,
-        profiles: [],
-        warnings: [],
-      });
-    }
     const message = `${bugMessage(e)}. The pod was not changed.`;
     return withBody({
       ...base,

@@ -6,6 +6,7 @@
 import { explain } from '../admission/explain.ts';
 import { handleDecoded } from '../admission/handle.ts';
 import { decodeReview, httpError, parseJsonBody } from '../admission/review.ts';
+import { guardNesting } from '../common/errors.ts';
 import type { BodyBudget } from './body-budget.ts';
 import { allowedMethod, type Check, clientCertificate, guarded, type JsonHandler, jsonRequest, type Step } from './guards.ts';
 import type { Listener, WebhookContext } from './http.ts';
@@ -93,11 +94,11 @@ function explainAnswer(body: Buffer, query: URLSearchParams, cfg: Parameters<typ
   if (!parsed.ok) return { error: parsed };
   const r = explain(parsed.value, query.get('namespace') ?? undefined, cfg);
   if (!r.ok) return { error: r };
-  try {
-    return { status: 200, contentType: 'application/json', body: `${JSON.stringify(r.explanation, null, 2)}\n` };
-  } catch {
-    return { error: httpError('nesting-too-deep', 'the pod nests JSON too deeply to be written back') };
-  }
+  return guardNesting<Answer>(
+    r.explanation,
+    () => ({ status: 200, contentType: 'application/json', body: `${JSON.stringify(r.explanation, null, 2)}\n` }),
+    () => ({ error: httpError('nesting-too-deep', 'the pod nests JSON too deeply to be written back') }),
+  );
 }
 
 function readyzAnswer(ctx: WebhookContext, listener: Listener, x: Exchange): Answer {
