@@ -3,7 +3,7 @@
  * and the pod's own values are no business of whoever asks why a pod got a sidecar; the names,
  * `valueFrom` references and every decision stay visible. Pure.
  */
-import { isObject, type JsonObject, type JsonValue } from '../common/json.ts';
+import { isObject, type JsonObject, type JsonValue, setOwn } from '../common/json.ts';
 
 export const REDACTED = '(redacted)';
 
@@ -14,7 +14,8 @@ export function redactEnv(v: JsonValue): JsonValue {
   if (Array.isArray(v)) return v.map(redactEnv);
   if (!isObject(v)) return v;
   const out: JsonObject = {};
-  for (const [k, x] of Object.entries(v)) out[k] = k === 'env' && Array.isArray(x) ? x.map((e) => redactEnv(redactVar(e))) : redactEnv(x);
+  // setOwn: a `__proto__` key of the pod stays a key of the answer instead of becoming its prototype.
+  for (const [k, x] of Object.entries(v)) setOwn(out, k, k === 'env' && Array.isArray(x) ? x.map((e) => redactEnv(redactVar(e))) : redactEnv(x));
   return out;
 }
 

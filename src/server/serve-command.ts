@@ -143,10 +143,22 @@ export async function startServe(opts: ServeOptions, log: Logger): Promise<Runni
     webhook.setTls(m);
     admin?.setTls(m);
   };
-  const reloaders = startReloaders(opts, { log, metrics, profiles, cluster, tlsMaterial, secretSource, setTls }, (set) => {
-    config = makeConfig(set);
-    checkMandatory();
-  });
+  let reloaders: ReturnType<typeof startReloaders>;
+  try {
+    reloaders = startReloaders(opts, { log, metrics, profiles, cluster, tlsMaterial, secretSource, setTls }, (set) => {
+      config = makeConfig(set);
+      checkMandatory();
+    });
+  } catch (e) {
+    // Not a step that can fail today (watchers report their own errors); if it ever does, nothing
+    // that already started is left running.
+    for (const s of [webhook.server, admin?.server]) {
+      s?.close();
+      s?.closeAllConnections();
+    }
+    await resources.disposeAsync();
+    throw e;
+  }
   tlsState = reloaders.tls;
   const afterDrain = resources.move();
   drain = createDrain({
