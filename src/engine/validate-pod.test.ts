@@ -197,3 +197,38 @@ describe('validatePod: the pod as a whole', () => {
     assert.deepEqual(errors, ['init container "i": image is required', 'container "c": image is required']);
   });
 });
+
+describe('UTF-8 lengths at each encoding boundary', () => {
+  // A value of `n` copies of `ch` plus ASCII filling it to exactly the limit, then one byte more.
+  const at = (ch: string) => {
+    const bytes = Buffer.byteLength(ch);
+    const n = Math.floor((LIMIT - 1) / bytes);
+    const fill = 'x'.repeat(LIMIT - 1 - n * bytes);
+    return { exact: { k: ch.repeat(n) + fill }, over: { k: `${ch.repeat(n) + fill}x` } };
+  };
+  for (const ch of ['\u007f', '\u0080', '\u07ff', '\u0800', '\ud7ff', '\ue000', '\uffff', '\u{10000}', '\u{10ffff}']) {
+    test(`U+${ch.codePointAt(0)?.toString(16).toUpperCase().padStart(4, '0')} (${Buffer.byteLength(ch)} bytes)`, () => {
+      const { exact, over } = at(ch);
+      assert.equal(annotationsTooLarge(exact), false);
+      assert.equal(annotationsTooLarge(over), true);
+    });
+  }
+
+  test('a high surrogate followed by something other than a low one is 3 bytes, and so is the next unit', () => {
+    const n = Math.floor((LIMIT - 1) / 6);
+    const pairs = '\ud800a'.repeat(n); // 3 + 1 bytes each
+    const fill = 'x'.repeat(LIMIT - 1 - n * 4);
+    assert.equal(annotationsTooLarge({ k: pairs + fill }), false);
+    assert.equal(annotationsTooLarge({ k: `${pairs + fill}x` }), true);
+    const lowFirst = '\udc00\ud800'.repeat(Math.floor((LIMIT - 1) / 6)); // two lone surrogates: 6 bytes
+    const rest = 'x'.repeat(LIMIT - 1 - Buffer.byteLength(lowFirst.toWellFormed()));
+    assert.equal(annotationsTooLarge({ k: lowFirst + rest }), false);
+    assert.equal(annotationsTooLarge({ k: `${lowFirst + rest}x` }), true);
+  });
+
+  test('non-string values count nothing, their keys do', () => {
+    const big = 'v'.repeat(LIMIT - 10);
+    assert.equal(annotationsTooLarge({ k: big, n: 5 as unknown as string, ['x'.repeat(8)]: '' }), false);
+    assert.equal(annotationsTooLarge({ k: big, n: 5 as unknown as string, ['x'.repeat(9)]: '' }), true);
+  });
+});
