@@ -17,6 +17,7 @@ import { NAME, TLS_SECRET } from '../../src/common/labels.ts';
 import { type BundleOptions, bundle, CA_CERTIFICATE, DEFAULTS } from '../../src/deploy/manifests.ts';
 import { type CertManager, certManagerAvailability, certManagerVersion, startCertManager } from './cert-manager.ts';
 import { type ControlPlane, e2eAvailability, startControlPlane } from './harness.ts';
+import { applyAll } from './node/kube.ts';
 import { writeSecretVolume } from './secret-volume.ts';
 import { eventually, type ServeProcess, sleep, startServeProcess } from './support-webhook.ts';
 
@@ -133,16 +134,7 @@ describe(`cert mode cert-manager against cert-manager ${certManagerVersion()}`, 
     const t0 = Date.now();
     certManager = await startCertManager(cp, tool.bin as string);
     console.error(`e2e: cert-manager ${certManagerVersion()} (pid ${certManager.pid}) ready in ${Date.now() - t0} ms`);
-    for (const obj of bundle(OPTS)) {
-      const meta = obj.metadata as JsonObject;
-      const [group, version] = String(obj.apiVersion).includes('/') ? String(obj.apiVersion).split('/') : ['', String(obj.apiVersion)];
-      const kind = String(obj.kind).toLowerCase();
-      const plural = kind.endsWith('y') ? `${kind.slice(0, -1)}ies` : `${kind}s`;
-      const base = group ? `/apis/${group}/${version}` : `/api/${version}`;
-      const path = typeof meta.namespace === 'string' ? `${base}/namespaces/${meta.namespace}/${plural}` : `${base}/${plural}`;
-      const r = await cp.request('POST', path, obj);
-      assert.equal(r.status, 201, `${obj.kind} ${meta.name}: ${r.status} ${r.text}`);
-    }
+    await applyAll(cp, bundle(OPTS));
   });
 
   after(async () => {

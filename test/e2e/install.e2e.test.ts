@@ -17,6 +17,7 @@ import { CA_SECRET, LEADER_LEASE, NAME, TLS_SECRET } from '../../src/common/labe
 import { bundle, DEFAULTS } from '../../src/deploy/manifests.ts';
 import { generateCA, generateServingCert } from '../../src/tls/certs.ts';
 import { type ControlPlane, e2eAvailability, startControlPlane } from './harness.ts';
+import { applyAll } from './node/kube.ts';
 import { eventually, type ServeProcess, sleep, startServeProcess } from './support-webhook.ts';
 
 const availability = await e2eAvailability();
@@ -174,16 +175,7 @@ describe('install bundle with self-managed certificates', { skip: availability.s
     cp = await startControlPlane();
     dir = mkdtempSync(join(tmpdir(), 'outrigger-install-'));
     // Apply the bundle as `kubectl apply` would, in order.
-    for (const obj of bundle(DEFAULTS)) {
-      const meta = obj.metadata as JsonObject;
-      const [group, version] = String(obj.apiVersion).includes('/') ? String(obj.apiVersion).split('/') : ['', String(obj.apiVersion)];
-      const kind = String(obj.kind).toLowerCase();
-      const plural = kind.endsWith('y') ? `${kind.slice(0, -1)}ies` : `${kind}s`;
-      const base = group ? `/apis/${group}/${version}` : `/api/${version}`;
-      const path = typeof meta.namespace === 'string' ? `${base}/namespaces/${meta.namespace}/${plural}` : `${base}/${plural}`;
-      const r = await cp.request('POST', path, obj);
-      assert.ok(r.status === 201, `${obj.kind} ${meta.name}: ${r.status} ${r.text}`);
-    }
+    await applyAll(cp, bundle(DEFAULTS));
     await eventually('the CRD to be established', async () => {
       const crd = await k<JsonObject>('GET', '/apis/apiextensions.k8s.io/v1/customresourcedefinitions/sidecarprofiles.outrigger.dev');
       return isObject(crd.status) && (crd.status.conditions as JsonObject[] | undefined)?.some((c) => c.type === 'Established' && c.status === 'True');
