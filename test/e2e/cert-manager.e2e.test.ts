@@ -7,7 +7,7 @@
  */
 import assert from 'node:assert/strict';
 import { X509Certificate } from 'node:crypto';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
@@ -16,7 +16,7 @@ import type { JsonObject } from '../../src/common/json.ts';
 import { NAME, TLS_SECRET } from '../../src/common/labels.ts';
 import { type BundleOptions, bundle, CA_CERTIFICATE, DEFAULTS } from '../../src/deploy/manifests.ts';
 import { type CertManager, certManagerAvailability, certManagerVersion, startCertManager } from './cert-manager.ts';
-import { type ControlPlane, e2eAvailability, startControlPlane } from './harness.ts';
+import { type ControlPlane, e2eAvailability, startControlPlane, writeServiceAccountKubeconfig } from './harness.ts';
 import { applyAll } from './node/kube.ts';
 import { writeSecretVolume } from './secret-volume.ts';
 import { eventually, type ServeProcess, sleep, startServeProcess } from './support-webhook.ts';
@@ -172,23 +172,8 @@ describe(`cert mode cert-manager against cert-manager ${certManagerVersion()}`, 
   test('Outrigger serves the issued certificate from the Secret volume; pods are injected through the API server', async () => {
     const tlsDir = join(dir, 'tls');
     await syncVolume(tlsDir);
-    const tr = await k<JsonObject>('POST', `/api/v1/namespaces/${NS}/serviceaccounts/${NAME}/token`, {
-      apiVersion: 'authentication.k8s.io/v1',
-      kind: 'TokenRequest',
-      spec: { expirationSeconds: 3600 },
-    });
     const kubeconfig = join(dir, 'kubeconfig');
-    writeFileSync(
-      kubeconfig,
-      JSON.stringify({
-        apiVersion: 'v1',
-        kind: 'Config',
-        'current-context': 'sa',
-        contexts: [{ name: 'sa', context: { cluster: 'e2e', user: 'sa', namespace: NS } }],
-        clusters: [{ name: 'e2e', cluster: { server: cp.url, 'certificate-authority-data': Buffer.from(cp.caPem).toString('base64') } }],
-        users: [{ name: 'sa', user: { token: (tr.status as JsonObject).token } }],
-      }),
-    );
+    await writeServiceAccountKubeconfig(cp, NS, NAME, kubeconfig);
     await cp.createNamespace('shop', { 'outrigger.dev/injection': 'enabled' });
     await k('POST', `/apis/outrigger.dev/v1alpha1/namespaces/${NS}/sidecarprofiles`, {
       apiVersion: 'outrigger.dev/v1alpha1',

@@ -741,6 +741,31 @@ function httpGet(url: string): Promise<{ status: number; text: string }> {
 // ---------------------------------------------------------------------------------------------
 // small helpers
 
+/**
+ * Writes to `path` a kubeconfig that authenticates as ServiceAccount `namespace/name` with a fresh
+ * token (TokenRequest, one hour): what a replica running as that ServiceAccount is allowed, exactly.
+ */
+export async function writeServiceAccountKubeconfig(cp: ControlPlane, namespace: string, name: string, path: string): Promise<void> {
+  const r = await cp.request<{ status?: { token?: string } }>('POST', `/api/v1/namespaces/${namespace}/serviceaccounts/${name}/token`, {
+    apiVersion: 'authentication.k8s.io/v1',
+    kind: 'TokenRequest',
+    spec: { expirationSeconds: 3600 },
+  });
+  const token = r.body.status?.token;
+  if (r.status !== 201 || !token) throw new Error(`TokenRequest for ${namespace}/${name}: ${r.status} ${r.text}`);
+  writeFileSync(
+    path,
+    JSON.stringify({
+      apiVersion: 'v1',
+      kind: 'Config',
+      'current-context': 'sa',
+      contexts: [{ name: 'sa', context: { cluster: 'e2e', user: 'sa', namespace } }],
+      clusters: [{ name: 'e2e', cluster: { server: cp.url, 'certificate-authority-data': Buffer.from(cp.caPem).toString('base64') } }],
+      users: [{ name: 'sa', user: { token } }],
+    }),
+  );
+}
+
 export async function waitFor(check: () => boolean | Promise<boolean>, timeoutMs: number, what: string): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {

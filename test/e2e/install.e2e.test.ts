@@ -16,7 +16,7 @@ import { isObject, type JsonObject } from '../../src/common/json.ts';
 import { CA_SECRET, LEADER_LEASE, NAME, TLS_SECRET } from '../../src/common/labels.ts';
 import { bundle, DEFAULTS } from '../../src/deploy/manifests.ts';
 import { generateCA, generateServingCert } from '../../src/tls/certs.ts';
-import { type ControlPlane, e2eAvailability, startControlPlane } from './harness.ts';
+import { type ControlPlane, e2eAvailability, startControlPlane, writeServiceAccountKubeconfig } from './harness.ts';
 import { applyAll } from './node/kube.ts';
 import { eventually, type ServeProcess, sleep, startServeProcess } from './support-webhook.ts';
 
@@ -181,24 +181,8 @@ describe('install bundle with self-managed certificates', { skip: availability.s
       return isObject(crd.status) && (crd.status.conditions as JsonObject[] | undefined)?.some((c) => c.type === 'Established' && c.status === 'True');
     });
     // The replicas authenticate as the bundle's ServiceAccount: its RBAC is what they get.
-    const tr = await k<JsonObject>('POST', `/api/v1/namespaces/${NS}/serviceaccounts/${NAME}/token`, {
-      apiVersion: 'authentication.k8s.io/v1',
-      kind: 'TokenRequest',
-      spec: { expirationSeconds: 3600 },
-    });
-    const token = (tr.status as JsonObject).token as string;
     kubeconfig = join(dir, 'kubeconfig');
-    writeFileSync(
-      kubeconfig,
-      JSON.stringify({
-        apiVersion: 'v1',
-        kind: 'Config',
-        'current-context': 'sa',
-        contexts: [{ name: 'sa', context: { cluster: 'e2e', user: 'sa', namespace: NS } }],
-        clusters: [{ name: 'e2e', cluster: { server: cp.url, 'certificate-authority-data': Buffer.from(cp.caPem).toString('base64') } }],
-        users: [{ name: 'sa', user: { token } }],
-      }),
-    );
+    await writeServiceAccountKubeconfig(cp, NS, NAME, kubeconfig);
     await cp.createNamespace('shop', { 'outrigger.dev/injection': 'enabled' });
     await k('POST', `/apis/outrigger.dev/v1alpha1/namespaces/${NS}/sidecarprofiles`, {
       apiVersion: 'outrigger.dev/v1alpha1',
