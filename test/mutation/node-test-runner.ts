@@ -79,7 +79,7 @@ class NodeTestRunner implements TestRunner {
 
   constructor(options: StrykerOptions) {
     const o = (options as StrykerOptions & { nodeTest?: { testFiles?: string[]; skipTests?: string[] } }).nodeTest;
-    this.#files = (o?.testFiles ?? []).flatMap((g) => globSync(g)).sort();
+    this.#files = [...new Set((o?.testFiles ?? []).flatMap((g) => globSync(g)))].sort();
     this.#skip = o?.skipTests ?? [];
     const g = globalThis as { __stryker__?: Namespace };
     g.__stryker__ ??= {};
