@@ -1,5 +1,5 @@
 /**
- * The command registry (main.ts COMMANDS) is the one place commands and their help live: every
+ * The command registry (registry.ts COMMANDS) is the one place commands and their help live: every
  * command answers `--help` and `-h` with its registered text, `outrigger help` lists every one, and
  * no command's usage text exists outside the registry.
  */
@@ -8,7 +8,7 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { runCli } from '../../test/support/run-cli.ts';
-import { COMMANDS } from './main.ts';
+import { COMMANDS } from './registry.ts';
 
 const CLI_DIR = new URL('.', import.meta.url).pathname;
 

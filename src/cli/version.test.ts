@@ -1,11 +1,12 @@
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { copyFileSync, mkdtempSync, readFileSync, rmSync, symlinkSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { buildInfoJson, gitCommit, writeBuildInfo } from '../../scripts/build/info.ts';
+import { type BuiltPackage, buildPackage } from '../../test/support/built-package.ts';
 import { runCli } from '../../test/support/run-cli.ts';
 import { COMMIT, VERSION } from '../version.ts';
 
@@ -47,20 +48,14 @@ describe('build stamp', () => {
 });
 
 describe('outrigger version (the built binary)', () => {
-  let pkg = '';
+  let pkg: BuiltPackage | undefined;
   before(() => {
-    // A package directory as npm installs it: package.json, dist/ from `npm run build`, node_modules.
-    pkg = mkdtempSync(join(tmpdir(), 'outrigger-built-'));
-    copyFileSync(join(repo, 'package.json'), join(pkg, 'package.json'));
-    symlinkSync(join(repo, 'node_modules'), join(pkg, 'node_modules'));
-    execFileSync(process.execPath, [join(repo, 'scripts/build.ts'), '--out', join(pkg, 'dist')], { cwd: repo, stdio: 'pipe' });
+    pkg = buildPackage();
   });
-  after(() => {
-    if (pkg) rmSync(pkg, { recursive: true, force: true });
-  });
+  after(() => pkg?.remove());
 
   test('dist/cli/main.js reports the version, the stamped commit and its Node', () => {
-    const run = (args: string[]) => execFileSync(process.execPath, [join(pkg, 'dist/cli/main.js'), ...args], { encoding: 'utf8' });
+    const run = (args: string[]) => execFileSync(process.execPath, [(pkg as BuiltPackage).bin, ...args], { encoding: 'utf8' });
     assert.deepEqual(JSON.parse(run(['version', '--output', 'json'])), { version: pkgVersion, commit: head, node: process.version });
     assert.equal(run(['version']), `outrigger ${pkgVersion}\ncommit: ${head}\nnode: ${process.version}\n`);
   });

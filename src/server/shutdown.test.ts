@@ -7,7 +7,7 @@
  */
 import assert from 'node:assert/strict';
 import { type ChildProcess, spawn } from 'node:child_process';
-import { readFileSync, writeFileSync } from 'node:fs';
+import { writeFileSync } from 'node:fs';
 import { Agent } from 'node:https';
 import { join } from 'node:path';
 import { test } from 'node:test';
@@ -19,12 +19,9 @@ import type { JsonObject } from '../engine/index.ts';
 const ROOT = new URL('../../', import.meta.url).pathname;
 const NODE = process.execPath;
 
-/** `outrigger serve` through the CLI once it routes `serve`, else through runServe directly (same code). */
+/** `outrigger serve ARGS` through the CLI's executable. */
 function serveCommand(args: string[]): string[] {
-  const main = readFileSync(join(ROOT, 'src/cli/main.ts'), 'utf8');
-  if (/\bserve\b.*runServe|runServe/.test(main)) return [join(ROOT, 'src/cli/main.ts'), 'serve', ...args];
-  const entry = `import { runServe } from ${JSON.stringify(join(ROOT, 'src/server/serve-command.ts'))}; process.exitCode = await runServe(process.argv.slice(1), process);`;
-  return ['--input-type=module', '-e', entry, '--', ...args];
+  return [join(ROOT, 'src/cli/main.ts'), 'serve', ...args];
 }
 
 interface Child {

@@ -1,6 +1,6 @@
 /** Runs the CLI in-process with captured stdout/stderr, as a user would see them. */
 import { Readable, Writable } from 'node:stream';
-import { main } from '../../src/cli/main.ts';
+import { main } from '../../src/cli/registry.ts';
 
 export interface CliResult {
   code: number;
