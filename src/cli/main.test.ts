@@ -1,4 +1,8 @@
 import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { describe, test } from 'node:test';
 import { runCli } from '../../test/support/run-cli.ts';
 
@@ -68,5 +72,22 @@ describe('outrigger CLI', () => {
       [['envoy', 'injected']],
     );
     assert.ok(out.workloads[0].patch.length > 0);
+  });
+
+  test('a reader that stops early ends the CLI quietly with the SIGPIPE status, not a stack trace', () => {
+    // Far more than a pipe buffer of output, so the CLI is still writing when `head` goes away.
+    const dir = mkdtempSync(join(tmpdir(), 'outrigger-epipe-'));
+    try {
+      const input = join(dir, 'pods.yaml');
+      writeFileSync(input, Array.from({ length: 400 }, (_, i) => pod.replace('name: p,', `name: p${i},`)).join('---\n'));
+      const cli = `${JSON.stringify(process.execPath)} src/cli/main.ts inject -f ${JSON.stringify(input)} --profiles examples/profiles`;
+      const r = spawnSync('bash', ['-c', `set -o pipefail; ${cli} | head -c 1 >/dev/null`], { encoding: 'utf8' });
+      assert.deepEqual({ status: r.status, stderr: r.stderr }, { status: 141, stderr: '' });
+      const whole = spawnSync('bash', ['-c', `set -o pipefail; ${cli} | wc -c`], { encoding: 'utf8' });
+      assert.equal(whole.status, 0);
+      assert.ok(Number(whole.stdout) > 1 << 17, whole.stdout);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });

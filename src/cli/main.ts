@@ -11,6 +11,12 @@ if (refusal !== undefined) {
   process.stderr.write(refusal);
   process.exitCode = 1;
 } else {
+  // A reader that stops early (`outrigger inject ... | head`) closes the pipe: end quietly with the
+  // status a process killed by SIGPIPE has, as cat and git do, instead of an unhandled 'error' trace.
+  process.stdout.on('error', (e: NodeJS.ErrnoException) => {
+    if (e.code !== 'EPIPE') throw e;
+    process.exit(141);
+  });
   const { main } = await import('./registry.ts');
   process.exitCode = await main(process.argv.slice(2), { stdin: process.stdin, stdout: process.stdout, stderr: process.stderr });
 }
