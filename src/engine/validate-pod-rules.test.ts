@@ -79,6 +79,10 @@ describe('validatePod: metadata', () => {
     assert.deepEqual(validatePod({}), []);
     assert.deepEqual(validatePod({ metadata: 'x', spec: 3 }), []);
   });
+
+  test('a label value that is not a string (null, which the API server reads as empty) is not judged as a value', () => {
+    assert.deepEqual(validatePod(podWith({ containers: [app()] }, { labels: { a: null, b: 'ok' } })), []);
+  });
 });
 
 describe('validatePod: one container', () => {
@@ -110,10 +114,18 @@ describe('validatePod: one container', () => {
     assert.deepEqual(one(app({ volumeMounts: mounts }), vols), ['container "app": mountPath "/a" is used more than once']);
   });
 
+  test('mounts without a mountPath, and entries that are not objects, have no mount path to repeat', () => {
+    assert.deepEqual(one(app({ volumeMounts: [{ name: 'v' }, { name: 'v' }, null, 'junk'] }), { volumes: [{ name: 'v' }] }), []);
+  });
+
   test('env names are printable ASCII without "="', () => {
     assert.deepEqual(one(app({ env: [{ name: 'OK_1' }, { name: 'A=B' }, 'junk'] })), [
       'container "app": env "A=B" must consist of printable ASCII characters other than "="',
     ]);
+  });
+
+  test('env entries without a string name, or that are not objects, are not checked by name', () => {
+    assert.deepEqual(one(app({ env: [{ value: 'x' }, { name: 5 }, null] })), []);
   });
 
   test('resources: quantities must parse, and a request may equal its limit but not exceed it', () => {
@@ -132,6 +144,14 @@ describe('validatePod: one container', () => {
     assert.deepEqual(res({ cpu: '2' }, { memory: '1Gi' }), []);
     assert.deepEqual(res({ cpu: true }, { cpu: '1' }), []);
     assert.deepEqual(res({ cpu: '2' }, { cpu: null }), []);
+  });
+
+  test('resources: a number is a quantity as a limit too; a limit that is neither string nor number is not compared', () => {
+    const res = (requests: JsonObject, limits: JsonObject) => one(app({ resources: { requests, limits } }));
+    assert.deepEqual(res({ cpu: '2' }, { cpu: 1 }), ['container "app": resources.requests.cpu (2) must not be greater than resources.limits.cpu (1)']);
+    assert.deepEqual(res({ cpu: '2' }, { cpu: ['1'] }), []);
+    assert.deepEqual(res({}, { cpu: 1e100 }), ['container "app": resources.limits.cpu 1e+100 is not a valid quantity']);
+    assert.deepEqual(res({ cpu: 1e100 }, {}), ['container "app": resources.requests.cpu 1e+100 is not a valid quantity']);
   });
 
   test('restartPolicy: never on an app container; on an init container only "Always"', () => {
@@ -185,11 +205,32 @@ describe('validatePod: the pod as a whole', () => {
     assert.deepEqual(ports({ containerPort: 80 }, { containerPort: 80 }), []);
   });
 
+  test('an empty hostIP is the unset one; a hostPort that is not a number is no host port', () => {
+    const ports = (...ps: JsonObject[]) => validatePod(podWith({ containers: ps.map((p, i) => ({ name: `c${i}`, image: 'i', ports: [p] })) }));
+    assert.deepEqual(ports({ hostPort: 80 }, { hostPort: 80, hostIP: '' }), ['container "c1": hostPort 80/TCP is already used by another container']);
+    assert.deepEqual(ports({ hostPort: '80' }, { hostPort: '80' }), []);
+  });
+
   test('a volumeMount must name a volume of the pod', () => {
     assert.deepEqual(one(app({ volumeMounts: [{ name: 'missing', mountPath: '/m' }] })), [
       'container "app": volumeMount "missing" names a volume the pod does not have',
     ]);
     assert.deepEqual(one(app({ volumeMounts: [{ name: 'v', mountPath: '/m' }] }), { volumes: [{ name: 'v' }] }), []);
+  });
+
+  test('a volumeMount without a name names no volume', () => {
+    assert.deepEqual(one(app({ volumeMounts: [{ mountPath: '/m' }, null] })), []);
+  });
+
+  test('a container without a name is reported as ""', () => {
+    assert.deepEqual(validatePod(podWith({ containers: [{ image: 'i', volumeMounts: [{ name: 'gone', mountPath: '/g' }] }] })), [
+      'container "": name must be a DNS-1123 label (lower case alphanumerics and "-", starting and ending with an alphanumeric)',
+      'container "": volumeMount "gone" names a volume the pod does not have',
+    ]);
+  });
+
+  test('entries of the container lists that are not objects are left out', () => {
+    assert.deepEqual(validatePod(podWith({ initContainers: [null, 'junk'], containers: [app(), 7] })), []);
   });
 
   test('init containers are reported before containers, each problem once', () => {
@@ -226,9 +267,19 @@ describe('UTF-8 lengths at each encoding boundary', () => {
     assert.equal(annotationsTooLarge({ k: `${lowFirst + rest}x` }), true);
   });
 
+  test('a low surrogate is lone (3 bytes) unless a high surrogate comes just before it', () => {
+    for (const pair of ['\u0800\udc00', '\ud7ff\udc00', '\ue000\udc00', '\udc00\udc00', '\udbff\udfff']) {
+      const { exact, over } = at(pair);
+      assert.equal(annotationsTooLarge(exact), false, JSON.stringify(pair));
+      assert.equal(annotationsTooLarge(over), true, JSON.stringify(pair));
+    }
+  });
+
   test('non-string values count nothing, their keys do', () => {
     const big = 'v'.repeat(LIMIT - 10);
     assert.equal(annotationsTooLarge({ k: big, n: 5 as unknown as string, ['x'.repeat(8)]: '' }), false);
     assert.equal(annotationsTooLarge({ k: big, n: 5 as unknown as string, ['x'.repeat(9)]: '' }), true);
+    assert.equal(annotationsTooLarge({ k: big, n: null, ['x'.repeat(8)]: '' }), false);
+    assert.equal(annotationsTooLarge({ k: big, n: null, ['x'.repeat(9)]: '' }), true);
   });
 });

@@ -100,3 +100,71 @@ test('a valid pod with valid additions never needs the base pod validated', () =
   assert.equal(got.length, 1);
   assert.match(got[0] as string, /^container "app": env "B=AD" /);
 });
+
+/**
+ * A base pod whose problems are all in parts a copy-on-write edit can share: a label key, and
+ * containers whose problems each lie in one field. "old" also has problems of the container as a
+ * whole (a repeated mountPath, a restartPolicy), which only sharing the very object leaves out.
+ */
+const flawed = (): JsonObject => ({
+  metadata: { labels: { 'bad key!': 'x' } },
+  spec: {
+    initContainers: [null],
+    containers: [
+      {
+        name: 'app',
+        image: '',
+        ports: [{ name: 'p' }, { name: 'p' }],
+        env: [
+          { name: 'A', value: '1' },
+          { name: 'B=B', value: '2' },
+        ],
+        resources: { requests: { cpu: '2' }, limits: { cpu: '1' } },
+      },
+      {
+        name: 'old',
+        image: 'old',
+        restartPolicy: 'Always',
+        volumeMounts: [
+          { name: 'data', mountPath: '/d' },
+          { name: 'data', mountPath: '/d' },
+        ],
+      },
+    ],
+    volumes: [{ name: 'data', emptyDir: {} }],
+  },
+});
+
+test('the base pod’s problems are not looked up when each changed part is fine in what it changed', () => {
+  const notAsked = () => assert.fail('the base pod’s problems were asked for');
+  const base = flawed();
+  const own = [
+    /^metadata\.labels: key "bad key!" /,
+    /^container "app": image is required$/,
+    /^container "app": port name "p" is used more than once$/,
+    /^container "app": env "B=B" /,
+    /^container "app": resources\.requests\.cpu \(2\) must not be greater/,
+    /^container "old": mountPath "\/d" is used more than once$/,
+    /^container "old": restartPolicy is only allowed on init containers$/,
+  ];
+  const errors = validatePod(base);
+  assert.equal(errors.length, own.length, errors.join('\n'));
+  for (const [i, re] of own.entries()) assert.match(errors[i] ?? '', re);
+  const [app, old] = list(base, 'containers') as [JsonObject, JsonObject];
+  const changed: JsonObject[] = [
+    edits['a valid sidecar added']?.(base) as JsonObject,
+    withMeta(base, { labels: { ...(meta(base).labels as JsonObject), fine: 'ok' } }),
+    withSpec(base, { containers: [{ ...app, env: [...(app.env as JsonObject[]), { name: 'C', value: '3' }] }, old] }),
+  ];
+  for (const pod of changed) assert.deepEqual(introducedErrors(base, pod, notAsked), []);
+});
+
+test('an env var added before those a container already has is checked, and theirs are not reported again', () => {
+  const base = flawed();
+  const [app, old] = list(base, 'containers') as [JsonObject, JsonObject];
+  const pod = withSpec(base, { containers: [{ ...app, env: [{ name: 'X=Y', value: '0' }, ...(app.env as JsonObject[])] }, old] });
+  assert.deepEqual(
+    introducedErrors(base, pod, () => new Set(validatePod(base))),
+    ['container "app": env "X=Y" must consist of printable ASCII characters other than "="'],
+  );
+});
