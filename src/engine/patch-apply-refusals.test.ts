@@ -34,6 +34,9 @@ describe('applyPatch refusals', () => {
     refused(doc, [{ op: 'replace', path: '/nope', value: 1 }], 'patch operation 0 (replace /nope): missing key "nope"');
     refused(doc, [{ op: 'remove', path: '' }], 'patch operation 0 (remove ): cannot remove the document root');
     refused('scalar', [{ op: 'add', path: '/a', value: 1 }], 'patch operation 0 (add /a): the document root is not an object or array');
+    refused(null, [{ op: 'add', path: '/a', value: 1 }], 'patch operation 0 (add /a): the document root is not an object or array');
+    refused(doc, [{ op: 'add', path: '/a/b/2/x', value: 1 }], 'patch operation 0 (add /a/b/2/x): array index 2 out of range (upper bound 1)');
+    refused(doc, [{ op: 'add', path: '/a/b/01/x', value: 1 }], 'patch operation 0 (add /a/b/01/x): invalid array index "01"');
     refused(doc, [{ op: 'move', from: '/a', path: '/a/c' }], 'patch operation 0 (move /a/c): cannot move a value into itself');
     refused(doc, [{ op: 'test', path: '/s', value: 'y' }], 'patch operation 0 (test /s): test failed');
     refused(
@@ -62,6 +65,17 @@ describe('applyPatch results', () => {
     ] as AnyPatchOp[]);
     assert.deepEqual(out, { a: { b: [0, 2, 3] }, c: { b: ['copied', 0, 1, 2, 3] }, t: 'y' });
     assert.deepEqual(doc, { a: { b: [1, 2] }, s: 'x' });
+  });
+
+  test('a move deeper into a sibling of its source is not a move into itself', () => {
+    const doc = deepFreeze({ a: { b: 1, c: {} } });
+    assert.deepEqual(applyPatch(doc, [{ op: 'move', from: '/a/b', path: '/a/c/d' }]), { a: { c: { d: 1 } } });
+  });
+
+  test('an element of an array on the way to the target is written through, the input left as it was', () => {
+    const doc = deepFreeze({ l: [{ x: 1 }, { x: 2 }] });
+    assert.deepEqual(applyPatch(doc, [{ op: 'add', path: '/l/1/y', value: 3 }]), { l: [{ x: 1 }, { x: 2, y: 3 }] });
+    assert.deepEqual(doc, { l: [{ x: 1 }, { x: 2 }] });
   });
 
   test('the empty path replaces the whole document; a move to where it is moves nothing', () => {

@@ -68,6 +68,19 @@ test('the self-check refuses a patch that misses a change, or makes it wrongly',
   assert.equal(patchReproduces(pod, ops, labels), false);
 });
 
+test('the self-check refuses a result whose touched object is not an object in the expected pod', () => {
+  const ops: AnyPatchOp[] = [{ op: 'replace', path: '/a/b', value: 2 }];
+  for (const other of [null, [2], 'b', 2]) assert.equal(patchReproduces({ a: { b: 1 } }, ops, { a: other }), false, JSON.stringify(other));
+  assert.equal(patchReproduces({ a: { b: 1 } }, ops, { a: { b: 2 } }), true);
+});
+
+test('the self-check refuses an untouched value that the expected pod has as an object or array', () => {
+  const ops: AnyPatchOp[] = [{ op: 'add', path: '/b', value: 2 }];
+  for (const a of [1, null, 'x']) {
+    for (const other of [{}, []]) assert.equal(patchReproduces({ a }, ops, { a: other, b: 2 }), false, `${JSON.stringify(a)} against ${JSON.stringify(other)}`);
+  }
+});
+
 test('a patch that does not apply is an error, as in applyPatch', () => {
   assert.throws(() => patchReproduces(original(), [{ op: 'add', path: '/spec/missing/x', value: 1 }], original()), PatchApplyError);
 });

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { deepFreeze, type JsonObject } from '../common/json.ts';
 import { readStatus } from './status.ts';
-import { uninject } from './uninject.ts';
+import { removeRecorded, uninject } from './uninject.ts';
 
 const withRecord = (record: object, spec: JsonObject = { containers: [{ name: 'app', image: 'a' }] }): JsonObject =>
   deepFreeze({ metadata: { name: 'p', annotations: { 'outrigger.dev/status': JSON.stringify(record) } }, spec }) as JsonObject;
@@ -188,5 +188,56 @@ describe('uninject removes exactly what the record names', () => {
     const n = uninject({ kind: 'Pod', metadata: { annotations: { 'outrigger.dev/status': nulled } } });
     assert.ok(n.ok);
     assert.deepEqual(n.pod, { kind: 'Pod', metadata: null });
+  });
+});
+
+describe('uninject leaves alone what the record does not name', () => {
+  const rec = (p: object, created?: string[]) =>
+    JSON.stringify({ v: 1, profiles: [{ name: 'agent', version: '1', hash: 'h', mode: 'classic', ...p }], ...(created ? { created } : {}) });
+  const removed = (pod: JsonObject) => {
+    const r = uninject(deepFreeze(pod));
+    assert.ok(r.ok);
+    return r.pod;
+  };
+
+  test('lists the pod lacks stay absent, though the record names items or targets in them', () => {
+    const status = rec({ volumes: ['v'], imagePullSecrets: ['s'], initContainers: ['setup'], initTargets: { init: { env: ['A'] } } });
+    assert.deepEqual(removed({ metadata: { annotations: { 'outrigger.dev/status': status } }, spec: { containers: [{ name: 'app', image: 'a' }] } }), {
+      metadata: { annotations: {} },
+      spec: { containers: [{ name: 'app', image: 'a' }] },
+    });
+  });
+
+  test('a label with the status annotation’s key is the pod’s own', () => {
+    const pod = { metadata: { labels: { 'outrigger.dev/status': 'x' }, annotations: { 'outrigger.dev/status': rec({}) } }, spec: { containers: [] } };
+    assert.deepEqual(removed(pod).metadata, { labels: { 'outrigger.dev/status': 'x' }, annotations: {} });
+  });
+
+  test('a spec or metadata the pod had stays, even when nothing is left in it', () => {
+    assert.deepEqual(removed({ metadata: { annotations: { 'outrigger.dev/status': rec({}, ['metadata.annotations']) } }, spec: {} }), {
+      metadata: {},
+      spec: {},
+    });
+  });
+
+  test('created spec and metadata stay when something else is in them, and metadata that was null is not nulled then', () => {
+    const pod = (created: string[]): JsonObject => ({
+      metadata: { labels: { theirs: 'x' }, annotations: { 'outrigger.dev/status': rec({ containers: ['agent'] }, created) } },
+      spec: { containers: [{ name: 'agent', image: 'x' }], nodeName: 'n' },
+    });
+    assert.deepEqual(removed(pod(['spec', 'spec.containers', 'metadata', 'metadata.annotations'])), {
+      metadata: { labels: { theirs: 'x' } },
+      spec: { nodeName: 'n' },
+    });
+    assert.deepEqual(removed(pod(['metadata=null', 'metadata.annotations'])).metadata, { labels: { theirs: 'x' } });
+  });
+
+  test('a created labels map with another webhook’s label in it stays, with that label', () => {
+    const pod = { metadata: { labels: { team: 'a', theirs: 'x' }, annotations: { 'outrigger.dev/status': rec({ labels: ['team'] }, ['metadata.labels']) } } };
+    assert.deepEqual(removed(pod).metadata, { labels: { theirs: 'x' }, annotations: {} });
+  });
+
+  test('removing an empty record from a pod without metadata adds none', () => {
+    assert.deepEqual(removeRecorded({ spec: { containers: [] } }, { v: 1, profiles: [] }), { spec: { containers: [] } });
   });
 });
