@@ -1,9 +1,11 @@
 /** Extending an injected pod to containers added later touches only those containers. */
 import assert from 'node:assert/strict';
-import { test } from 'node:test';
+import { describe, test } from 'node:test';
 import { profilesFromYaml, profileYaml } from '../../../test/support/profiles.ts';
 import type { JsonObject } from '../../common/json.ts';
-import { inject } from '../inject.ts';
+import { type Decision, inject } from '../inject.ts';
+import { readStatus } from '../status.ts';
+import { uninject } from '../uninject.ts';
 
 const ctx = { namespace: 'shop', kubeVersion: { major: 1, minor: 33 } };
 const set = profilesFromYaml(
@@ -39,4 +41,279 @@ test('a native sidecar the API server defaulted is left alone when the profile i
     d.patch.map((op) => op.path),
     ['/metadata/annotations/outrigger.dev~1status', '/spec/containers/1/env'],
   );
+});
+
+/** The pod `first` injected, as another webhook left it: with these containers and init containers added. */
+function grown(first: Decision, add: { containers?: JsonObject[]; initContainers?: JsonObject[] }): JsonObject {
+  const spec = first.pod.spec as JsonObject;
+  return {
+    ...first.pod,
+    spec: {
+      ...spec,
+      containers: [...((spec.containers as JsonObject[] | undefined) ?? []), ...(add.containers ?? [])],
+      ...(add.initContainers ? { initContainers: [...((spec.initContainers as JsonObject[] | undefined) ?? []), ...add.initContainers] } : {}),
+    },
+  };
+}
+
+const annotated = (inject: string, spec: JsonObject): JsonObject => ({ metadata: { name: 'web', annotations: { 'outrigger.dev/inject': inject } }, spec });
+const recorded = (d: Decision) => readStatus(d.pod).status;
+const envOf = (pod: JsonObject, field: 'containers' | 'initContainers', name: string) =>
+  ((pod.spec as JsonObject)[field] as JsonObject[]).find((c) => c.name === name)?.env;
+
+describe('whether the record is kept', () => {
+  const two = (logsVersion: string) =>
+    profilesFromYaml(
+      [
+        profileYaml('agent', { version: '1', env: [{ name: 'AGENT', value: 'on' }] }),
+        profileYaml('logs', { version: logsVersion, env: [{ name: 'LOG_DIR', value: `/var/log/${logsVersion}` }] }),
+      ].join('\n---\n'),
+    );
+
+  test('a record that matches only some of the wanted profiles is rebuilt: the changed one is updated', () => {
+    const first = inject(annotated('agent, logs', { containers: [{ name: 'app', image: 'a' }] }), two('1'), ctx);
+    assert.equal(first.outcome, 'injected', first.message);
+    const d = inject(first.pod, two('2'), ctx);
+    assert.deepEqual([d.outcome, d.reason], ['injected', 'updated']);
+    assert.deepEqual(
+      d.profiles.map((o) => [o.profile, o.reason]),
+      [
+        ['agent', 'already-injected'],
+        ['logs', 'updated'],
+      ],
+    );
+    assert.deepEqual(envOf(d.pod, 'containers', 'app'), [
+      { name: 'AGENT', value: 'on' },
+      { name: 'LOG_DIR', value: '/var/log/2' },
+    ]);
+  });
+
+  test('a record of another profile with the same content is not kept for the profile now asked for', () => {
+    const same = { version: '1', env: [{ name: 'AGENT', value: 'on' }] };
+    const set = profilesFromYaml([profileYaml('agent', same), profileYaml('twin', same)].join('\n---\n'));
+    const first = inject(annotated('agent', { containers: [{ name: 'app', image: 'a' }] }), set, ctx);
+    assert.equal(first.outcome, 'injected', first.message);
+    const meta = first.pod.metadata as JsonObject;
+    const asked = { ...first.pod, metadata: { ...meta, annotations: { ...(meta.annotations as JsonObject), 'outrigger.dev/inject': 'twin' } } };
+    const d = inject(asked, set, ctx);
+    assert.deepEqual([d.outcome, d.reason, d.message], ['injected', 'injected', 'injected twin@1']);
+    assert.deepEqual(
+      recorded(d)?.profiles.map((r) => r.name),
+      ['twin'],
+    );
+  });
+});
+
+describe('extending to containers added after injection', () => {
+  const agentAndLogs = (logs: object = {}) =>
+    profilesFromYaml(
+      [
+        profileYaml('agent', {
+          version: '1',
+          conflictPolicy: 'keep-pod',
+          env: [
+            { name: 'AGENT', value: 'on' },
+            { name: 'MODE', value: 'quiet' },
+          ],
+        }),
+        profileYaml('logs', { version: '2', env: [{ name: 'LOG_DIR', value: '/var/log' }], targets: ['late*'], ...logs }),
+      ].join('\n---\n'),
+    );
+  const app = { name: 'app', image: 'a', env: [{ name: 'X', value: '1' }] };
+
+  test('the decision names the profiles extended and the new containers; a profile with nothing new is already injected', () => {
+    const set = agentAndLogs();
+    const first = inject(annotated('agent, logs', { containers: [app] }), set, ctx);
+    assert.equal(first.outcome, 'injected', first.message);
+    const d = inject(grown(first, { containers: [{ name: 'side', image: 's', env: [{ name: 'MODE', value: 'loud' }] }] }), set, ctx);
+    assert.deepEqual([d.outcome, d.reason, d.message], ['injected', 'injected', 'extended agent to new containers']);
+    assert.deepEqual(d.profiles, [
+      { profile: 'agent', reason: 'injected', message: 'profile "agent" extended to container(s) added after injection: side', version: '1' },
+      { profile: 'logs', reason: 'already-injected', message: 'profile "logs" is already injected at version 2', version: '2' },
+    ]);
+    assert.deepEqual(d.warnings, [`profile "agent": kept the pod's own env "MODE" in container "side" (conflictPolicy: keep-pod)`]);
+    assert.deepEqual(envOf(d.pod, 'containers', 'side'), [
+      { name: 'MODE', value: 'loud' },
+      { name: 'AGENT', value: 'on' },
+    ]);
+    // Every profile stays in the record, the one not extended as it was.
+    assert.deepEqual(recorded(d)?.profiles, [
+      { ...recorded(first)?.profiles[0], targets: { app: { env: ['AGENT', 'MODE'] }, side: { env: ['AGENT'] } } },
+      recorded(first)?.profiles[1],
+    ]);
+  });
+
+  test('several profiles extended to several new containers are all named', () => {
+    const set = agentAndLogs();
+    const first = inject(annotated('agent, logs', { containers: [app] }), set, ctx);
+    const d = inject(
+      grown(first, {
+        containers: [
+          { name: 'late-a', image: 'l' },
+          { name: 'late-b', image: 'l' },
+        ],
+      }),
+      set,
+      ctx,
+    );
+    assert.deepEqual([d.outcome, d.reason, d.message], ['injected', 'injected', 'extended agent, logs to new containers']);
+    assert.deepEqual(
+      d.profiles.map((o) => o.message),
+      [
+        'profile "agent" extended to container(s) added after injection: late-a, late-b',
+        'profile "logs" extended to container(s) added after injection: late-a, late-b',
+      ],
+    );
+    assert.deepEqual(d.warnings, []);
+  });
+
+  test('the record lists what the extension created, and only that, when injection created nothing before', () => {
+    const set = agentAndLogs();
+    const first = inject(annotated('agent, logs', { containers: [app] }), set, ctx);
+    assert.equal(recorded(first)?.created, undefined);
+    const d = inject(grown(first, { containers: [{ name: 'late', image: 'l' }] }), set, ctx);
+    assert.equal(d.outcome, 'injected', d.message);
+    assert.deepEqual(recorded(d)?.created, ['spec.containers[late].env']);
+    const u = uninject(d.pod);
+    assert.ok(u.ok);
+    assert.deepEqual((u.pod.spec as JsonObject).containers, [app, { name: 'late', image: 'l' }]);
+  });
+
+  test('a profile that fails to extend (failurePolicy ignore) is noted in its own place while the others are extended', () => {
+    const set = agentAndLogs({ failurePolicy: 'ignore' });
+    const first = inject(annotated('agent, logs', { containers: [app] }), set, ctx);
+    const d = inject(grown(first, { containers: [{ name: 'late', image: 'l', env: [{ name: 'LOG_DIR', value: '/tmp' }] }] }), set, ctx);
+    assert.deepEqual([d.outcome, d.reason, d.message], ['injected', 'injected', 'extended agent to new containers']);
+    const failure =
+      'profile "logs" cannot be extended to new containers: it adds env "LOG_DIR" in container "late", but that container already sets "LOG_DIR" differently (conflictPolicy: fail)';
+    assert.deepEqual(d.profiles, [
+      { profile: 'agent', reason: 'injected', message: 'profile "agent" extended to container(s) added after injection: late', version: '1' },
+      { profile: 'logs', reason: 'name-conflict', message: failure, version: '2' },
+    ]);
+    assert.deepEqual(d.warnings, [`${failure} (the pod is admitted without it: failurePolicy ignore)`]);
+    assert.deepEqual(
+      recorded(d)?.profiles.map((r) => [r.name, Object.keys(r.targets ?? {})]),
+      [
+        ['agent', ['app', 'late']],
+        ['logs', []],
+      ],
+    );
+  });
+
+  test('a profile with failurePolicy fail that cannot be extended denies the pod, with every profile’s outcome', () => {
+    const set = agentAndLogs();
+    const first = inject(annotated('agent, logs', { containers: [app] }), set, ctx);
+    const d = inject(grown(first, { containers: [{ name: 'late', image: 'l', env: [{ name: 'LOG_DIR', value: '/tmp' }] }] }), set, ctx);
+    const failure =
+      'profile "logs" cannot be extended to new containers: it adds env "LOG_DIR" in container "late", but that container already sets "LOG_DIR" differently (conflictPolicy: fail)';
+    assert.deepEqual([d.outcome, d.reason, d.message], ['denied', 'name-conflict', failure]);
+    assert.deepEqual(
+      d.profiles.map((o) => [o.profile, o.reason]),
+      [
+        ['agent', 'injected'],
+        ['logs', 'name-conflict'],
+      ],
+    );
+    assert.deepEqual(d.warnings, []);
+    assert.deepEqual(d.patch, []);
+  });
+
+  test('when the only extension fails (failurePolicy ignore), the pod is admitted unchanged, headed by that failure', () => {
+    const set = profilesFromYaml(
+      profileYaml('logs', { version: '2', failurePolicy: 'ignore', env: [{ name: 'LOG_DIR', value: '/var/log' }], targets: ['late*'] }),
+    );
+    // The unknown profile is an error outcome of its own, ahead of the extension's.
+    const first = inject(annotated('nope, logs', { containers: [app] }), set, ctx);
+    assert.equal(first.outcome, 'injected', first.message);
+    const d = inject(grown(first, { containers: [{ name: 'late', image: 'l', env: [{ name: 'LOG_DIR', value: '/tmp' }] }] }), set, ctx);
+    const failure =
+      'profile "logs" cannot be extended to new containers: it adds env "LOG_DIR" in container "late", but that container already sets "LOG_DIR" differently (conflictPolicy: fail)';
+    assert.deepEqual([d.outcome, d.reason, d.message], ['unchanged', 'name-conflict', failure]);
+    assert.deepEqual(
+      d.profiles.map((o) => [o.profile, o.reason]),
+      [
+        ['nope', 'unknown-profile'],
+        ['logs', 'name-conflict'],
+      ],
+    );
+    assert.deepEqual(d.patch, []);
+  });
+});
+
+describe('which containers are new', () => {
+  test('a new init container is extended too when the profile targets init containers, next to a new container', () => {
+    const set = profilesFromYaml(profileYaml('agent', { version: '1', env: [{ name: 'AGENT', value: 'on' }], initContainerTargets: ['*'] }));
+    const first = inject(annotated('agent', { initContainers: [{ name: 'setup', image: 's' }], containers: [{ name: 'app', image: 'a' }] }), set, ctx);
+    assert.equal(first.outcome, 'injected', first.message);
+    const d = inject(grown(first, { containers: [{ name: 'late', image: 'l' }], initContainers: [{ name: 'migrate', image: 'm' }] }), set, ctx);
+    assert.deepEqual([d.outcome, d.message], ['injected', 'extended agent to new containers']);
+    assert.equal(d.profiles[0]?.message, 'profile "agent" extended to container(s) added after injection: late, migrate');
+    assert.deepEqual(envOf(d.pod, 'initContainers', 'migrate'), [{ name: 'AGENT', value: 'on' }]);
+    const r = recorded(d)?.profiles[0];
+    assert.deepEqual(r?.targets, { app: { env: ['AGENT'] }, late: { env: ['AGENT'] } });
+    assert.deepEqual(r?.initTargets, { setup: { env: ['AGENT'] }, migrate: { env: ['AGENT'] } });
+  });
+
+  test('a new init container alone is extended', () => {
+    const set = profilesFromYaml(profileYaml('agent', { version: '1', env: [{ name: 'AGENT', value: 'on' }], initContainerTargets: ['*'] }));
+    const first = inject(annotated('agent', { containers: [{ name: 'app', image: 'a' }] }), set, ctx);
+    const d = inject(grown(first, { initContainers: [{ name: 'migrate', image: 'm' }] }), set, ctx);
+    assert.equal(d.outcome, 'injected', d.message);
+    assert.deepEqual(recorded(d)?.profiles[0]?.initTargets, { migrate: { env: ['AGENT'] } });
+  });
+
+  test('the profile’s own sidecar among the init containers is not a new container', () => {
+    const set = profilesFromYaml(
+      profileYaml('agent', {
+        version: '1',
+        sidecarMode: 'native',
+        containers: [{ name: 'agent', image: 'example.com/agent:1' }],
+        env: [{ name: 'AGENT', value: 'on' }],
+        initContainerTargets: ['*'],
+      }),
+    );
+    const first = inject(annotated('agent', { initContainers: [{ name: 'setup', image: 's' }], containers: [{ name: 'app', image: 'a' }] }), set, ctx);
+    assert.equal(first.outcome, 'injected', first.message);
+    assert.deepEqual(
+      ((first.pod.spec as JsonObject).initContainers as JsonObject[]).map((c) => c.name),
+      ['agent', 'setup'],
+    );
+    const d = inject(first.pod, set, ctx);
+    assert.deepEqual([d.outcome, d.reason], ['unchanged', 'already-injected']);
+  });
+
+  test('a new container the profile does not target, or one already carrying its env, leaves the pod as it is', () => {
+    const set = profilesFromYaml(profileYaml('agent', { version: '1', env: [{ name: 'AGENT', value: 'on' }], targets: ['app*'] }));
+    const first = inject(annotated('agent', { containers: [{ name: 'app', image: 'a' }] }), set, ctx);
+    const lates: JsonObject[] = [
+      { name: 'other', image: 'o' },
+      { name: 'app-late', image: 'l', env: [{ name: 'AGENT', value: 'on' }] },
+    ];
+    for (const late of lates) {
+      const d = inject(grown(first, { containers: [late] }), set, ctx);
+      assert.deepEqual(
+        [d.outcome, d.reason, d.message],
+        ['unchanged', 'already-injected', 'The pod already carries this profile at its current version; nothing to do.'],
+        String(late.name),
+      );
+      assert.deepEqual(d.profiles, [
+        { profile: 'agent', reason: 'already-injected', message: 'profile "agent" is already injected at version 1', version: '1' },
+      ]);
+    }
+  });
+
+  test('a profile with only envFrom, or only volume mounts, is extended too', () => {
+    for (const spec of [
+      { envFrom: [{ configMapRef: { name: 'settings' } }] },
+      { volumes: [{ name: 'data', emptyDir: {} }], volumeMounts: [{ name: 'data', mountPath: '/data' }] },
+    ]) {
+      const set = profilesFromYaml(profileYaml('agent', { version: '1', ...spec }));
+      const first = inject(annotated('agent', { containers: [{ name: 'app', image: 'a' }] }), set, ctx);
+      assert.equal(first.outcome, 'injected', first.message);
+      const d = inject(grown(first, { containers: [{ name: 'late', image: 'l' }] }), set, ctx);
+      assert.deepEqual([d.outcome, d.message], ['injected', 'extended agent to new containers'], JSON.stringify(spec));
+      const late = ((d.pod.spec as JsonObject).containers as JsonObject[])[1];
+      assert.deepEqual(late?.envFrom ?? late?.volumeMounts, spec.envFrom ?? spec.volumeMounts);
+    }
+  });
 });
