@@ -4,8 +4,14 @@ import { describe, test } from 'node:test';
 import { profilesFromYaml, profileYaml } from '../../../test/support/profiles.ts';
 import type { JsonObject } from '../../common/json.ts';
 import { type Decision, inject } from '../inject.ts';
-import { readStatus } from '../status.ts';
-import { uninject } from '../uninject.ts';
+import { MAX_OBJECT_BYTES } from '../pod-size.ts';
+import type { ProfileSet } from '../profile.ts';
+import { renderBudget } from '../render.ts';
+import { readStatus, type StatusRecord } from '../status.ts';
+import { removeRecorded, uninject } from '../uninject.ts';
+import { noNotes } from './decision.ts';
+import { keepOrExtend } from './extend.ts';
+import { patchReproducesPod } from './verify.ts';
 
 const ctx = { namespace: 'shop', kubeVersion: { major: 1, minor: 33 } };
 const set = profilesFromYaml(
@@ -314,6 +320,108 @@ describe('which containers are new', () => {
       assert.deepEqual([d.outcome, d.message], ['injected', 'extended agent to new containers'], JSON.stringify(spec));
       const late = ((d.pod.spec as JsonObject).containers as JsonObject[])[1];
       assert.deepEqual(late?.envFrom ?? late?.volumeMounts, spec.envFrom ?? spec.volumeMounts);
+    }
+  });
+});
+
+describe('the extended pod stays one the API server accepts', () => {
+  /** The pod injected with `set`, grown by a container `late`, `headroom` bytes below the size the API server stores. */
+  function nearSizeLimit(set: ProfileSet, headroom: number): JsonObject {
+    const make = (n: number) => annotated('agent', { containers: [{ name: 'app', image: 'a', args: ['x'.repeat(n)] }] });
+    const late = { name: 'late', image: 'l' };
+    const grownAt = (n: number) => grown(inject(make(n), set, ctx), { containers: [late] });
+    const pod = grownAt(MAX_OBJECT_BYTES - headroom - JSON.stringify(grownAt(0)).length);
+    assert.equal(JSON.stringify(pod).length, MAX_OBJECT_BYTES - headroom);
+    return pod;
+  }
+
+  test('an extension that would take the pod over the size the API server stores fails, denying the pod (failurePolicy fail)', () => {
+    const set = profilesFromYaml(profileYaml('agent', { version: '1', env: [{ name: 'AGENT', value: 'v'.repeat(2000) }] }));
+    const d = inject(nearSizeLimit(set, 1000), set, ctx);
+    assert.deepEqual([d.outcome, d.reason], ['denied', 'invalid-result']);
+    assert.match(
+      d.message,
+      /^profile "agent" cannot be extended to new containers: the pod would be about \d+ bytes as JSON, more than the 1572864 the API server stores/,
+    );
+  });
+
+  test('only the env, envFrom and mounts an extension adds count toward the size, not the sidecars already in the pod', () => {
+    const set = profilesFromYaml(
+      profileYaml('agent', {
+        version: '1',
+        sidecarMode: 'native',
+        containers: [{ name: 'agent', image: 'example.com/agent:1', args: ['y'.repeat(100_000)] }],
+        env: [{ name: 'AGENT', value: 'on' }],
+      }),
+    );
+    const d = inject(nearSizeLimit(set, 1000), set, ctx);
+    assert.deepEqual([d.outcome, d.message], ['injected', 'extended agent to new containers']);
+  });
+
+  test('an extension the API server would reject fails with the problem it introduced, not the pod’s own', () => {
+    const set = profilesFromYaml(profileYaml('agent', { version: '1', volumeMounts: [{ name: 'shared', mountPath: '/shared' }] }));
+    const first = inject(annotated('agent', { volumes: [{ name: 'shared', emptyDir: {} }], containers: [{ name: 'app', image: 'a' }] }), set, ctx);
+    assert.equal(first.outcome, 'injected', first.message);
+    // Another webhook dropped the volume: the container already mounting it is the pod's own problem.
+    const { volumes: _, ...spec } = grown(first, { containers: [{ name: 'late', image: 'l' }] }).spec as JsonObject;
+    const d = inject({ ...first.pod, spec }, set, ctx);
+    assert.deepEqual(
+      [d.outcome, d.reason, d.message],
+      [
+        'denied',
+        'invalid-result',
+        'profile "agent" cannot be extended to new containers: the API server would reject the pod: container "late": volumeMount "shared" names a volume the pod does not have',
+      ],
+    );
+  });
+
+  test('a pod with problems of its own is still extended', () => {
+    const set = profilesFromYaml(profileYaml('agent', { version: '1', env: [{ name: 'AGENT', value: 'on' }] }));
+    const broken = { name: 'app', image: 'a', volumeMounts: [{ name: 'missing', mountPath: '/m' }] };
+    const first = inject(annotated('agent', { containers: [broken] }), set, ctx);
+    assert.equal(first.outcome, 'injected', first.message);
+    const d = inject(grown(first, { containers: [{ name: 'late', image: 'l' }] }), set, ctx);
+    assert.deepEqual([d.outcome, d.message], ['injected', 'extended agent to new containers']);
+  });
+});
+
+describe('rendering for an extension', () => {
+  // Called directly, to hand it an admission whose render budget earlier steps have spent.
+  const spent = () => ({ ...renderBudget(), left: 0 });
+  const keep = (pod: JsonObject, set: ProfileSet) => {
+    const status = readStatus(pod).status as StatusRecord;
+    const kept = { pod, base: removeRecorded(pod, status), status, wanted: set.profiles, ctx, budget: spent() };
+    return keepOrExtend(kept, noNotes(), patchReproducesPod);
+  };
+  const templated = (spec: object) => profilesFromYaml(profileYaml('agent', { version: '1', ...spec }));
+  const targeted = templated({ env: [{ name: 'POD', value: '{{ pod.name }}' }], targets: ['app*'] });
+
+  test('a profile whose templates the admission can no longer pay for fails to extend with a template error', () => {
+    const first = inject(annotated('agent', { containers: [{ name: 'app', image: 'a' }] }), targeted, ctx);
+    assert.equal(first.outcome, 'injected', first.message);
+    const d = keep(grown(first, { containers: [{ name: 'app-late', image: 'l' }] }), targeted);
+    assert.deepEqual(
+      [d.outcome, d.reason, d.message],
+      [
+        'denied',
+        'template-error',
+        'profile "agent" cannot be extended to new containers: spec: the templates of the profiles this pod requests render more than 1048576 characters together',
+      ],
+    );
+  });
+
+  test('nothing is rendered when no new container is targeted: the pod is kept as it is', () => {
+    const sidecarOnly = templated({ sidecarMode: 'native', containers: [{ name: 'agent', image: 'example.com/agent:1', args: ['--pod={{ pod.name }}'] }] });
+    const cases: [string, ProfileSet, JsonObject[]][] = [
+      ['no new container', targeted, []],
+      ['a new container the profile does not target', targeted, [{ name: 'other', image: 'o' }]],
+      ['a profile with nothing to give a container', sidecarOnly, [{ name: 'app-late', image: 'l' }]],
+    ];
+    for (const [what, set, containers] of cases) {
+      const first = inject(annotated('agent', { containers: [{ name: 'app', image: 'a' }] }), set, ctx);
+      assert.equal(first.outcome, 'injected', first.message);
+      const d = keep(grown(first, { containers }), set);
+      assert.deepEqual([d.outcome, d.reason], ['unchanged', 'already-injected'], what);
     }
   });
 });
