@@ -3,13 +3,13 @@ import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { profilesFromYaml, profileYaml } from '../../../test/support/profiles.ts';
 import type { JsonObject } from '../../common/json.ts';
-import { type Decision, inject } from '../inject.ts';
+import { type Decision, type InjectContext, inject } from '../inject.ts';
 import { MAX_OBJECT_BYTES } from '../pod-size.ts';
 import type { ProfileSet } from '../profile.ts';
 import { renderBudget } from '../render.ts';
 import { readStatus, type StatusRecord } from '../status.ts';
 import { removeRecorded, uninject } from '../uninject.ts';
-import { noNotes } from './decision.ts';
+import { noNotes, RECORD_TOO_LARGE } from './decision.ts';
 import { keepOrExtend } from './extend.ts';
 import { patchReproducesPod } from './verify.ts';
 
@@ -363,15 +363,50 @@ describe('the extended pod stays one the API server accepts', () => {
     const first = inject(annotated('agent', { volumes: [{ name: 'shared', emptyDir: {} }], containers: [{ name: 'app', image: 'a' }] }), set, ctx);
     assert.equal(first.outcome, 'injected', first.message);
     // Another webhook dropped the volume: the container already mounting it is the pod's own problem.
-    const { volumes: _, ...spec } = grown(first, { containers: [{ name: 'late', image: 'l' }] }).spec as JsonObject;
+    const { volumes: _, ...spec } = grown(first, {
+      containers: [
+        { name: 'late', image: 'l' },
+        { name: 'later', image: 'l' },
+      ],
+    }).spec as JsonObject;
     const d = inject({ ...first.pod, spec }, set, ctx);
     assert.deepEqual(
       [d.outcome, d.reason, d.message],
       [
         'denied',
         'invalid-result',
-        'profile "agent" cannot be extended to new containers: the API server would reject the pod: container "late": volumeMount "shared" names a volume the pod does not have',
+        'profile "agent" cannot be extended to new containers: the API server would reject the pod: ' +
+          'container "late": volumeMount "shared" names a volume the pod does not have; container "later": volumeMount "shared" names a volume the pod does not have',
       ],
+    );
+  });
+
+  test('when the record of an extension would be too large, only the profiles it extended fail for that', () => {
+    const set = profilesFromYaml(
+      [
+        // A long env name makes each target's entry in the record long.
+        profileYaml('agent', { version: '1', failurePolicy: 'ignore', env: [{ name: 'A'.repeat(2000), value: '1' }], targets: ['late-*'] }),
+        profileYaml('logs', { version: '1', failurePolicy: 'ignore', env: [{ name: 'LOG_DIR', value: '/var/log' }], targets: ['late-*'] }),
+      ].join('\n---\n'),
+    );
+    const first = inject(annotated('agent, logs', { containers: [{ name: 'app', image: 'a' }] }), set, ctx);
+    assert.equal(first.outcome, 'injected', first.message);
+    const late = Array.from({ length: 200 }, (_, i) => ({ name: `late-${i}`, image: 'l', ...(i === 0 ? { env: [{ name: 'LOG_DIR', value: '/tmp' }] } : {}) }));
+    const d = inject(grown(first, { containers: late }), set, ctx);
+    const tooLarge = `profile "agent" cannot be extended to new containers: ${RECORD_TOO_LARGE}`;
+    const conflict =
+      'profile "logs" cannot be extended to new containers: it adds env "LOG_DIR" in container "late-0", but that container already sets "LOG_DIR" differently (conflictPolicy: fail)';
+    assert.deepEqual([d.outcome, d.reason, d.message], ['unchanged', 'name-conflict', conflict]);
+    assert.deepEqual(
+      d.profiles.map((o) => [o.profile, o.reason, o.message]),
+      [
+        ['agent', 'invalid-result', tooLarge],
+        ['logs', 'name-conflict', conflict],
+      ],
+    );
+    assert.deepEqual(
+      d.warnings,
+      [conflict, tooLarge].map((m) => `${m} (the pod is admitted without it: failurePolicy ignore)`),
     );
   });
 
@@ -388,9 +423,9 @@ describe('the extended pod stays one the API server accepts', () => {
 describe('rendering for an extension', () => {
   // Called directly, to hand it an admission whose render budget earlier steps have spent.
   const spent = () => ({ ...renderBudget(), left: 0 });
-  const keep = (pod: JsonObject, set: ProfileSet) => {
+  const keep = (pod: JsonObject, set: ProfileSet, context: InjectContext = ctx, budget = spent()) => {
     const status = readStatus(pod).status as StatusRecord;
-    const kept = { pod, base: removeRecorded(pod, status), status, wanted: set.profiles, ctx, budget: spent() };
+    const kept = { pod, base: removeRecorded(pod, status), status, wanted: set.profiles, ctx: context, budget };
     return keepOrExtend(kept, noNotes(), patchReproducesPod);
   };
   const templated = (spec: object) => profilesFromYaml(profileYaml('agent', { version: '1', ...spec }));
@@ -423,5 +458,19 @@ describe('rendering for an extension', () => {
       const d = keep(grown(first, { containers }), set);
       assert.deepEqual([d.outcome, d.reason], ['unchanged', 'already-injected'], what);
     }
+  });
+
+  test('an error that is not a template’s is not taken for the profile’s failure', () => {
+    const first = inject(annotated('agent', { containers: [{ name: 'app', image: 'a' }] }), targeted, ctx);
+    const failing: InjectContext = {
+      ...ctx,
+      get namespaceLabels(): Record<string, string> {
+        throw new Error('namespace labels unavailable');
+      },
+    };
+    assert.throws(
+      () => keep(grown(first, { containers: [{ name: 'app-late', image: 'l' }] }), targeted, failing, renderBudget()),
+      /namespace labels unavailable/,
+    );
   });
 });
