@@ -3,10 +3,12 @@
  * profiles or older versions remove nothing else, with a warning that names (a few of) them.
  */
 import assert from 'node:assert/strict';
-import { test } from 'node:test';
+import { describe, test } from 'node:test';
 import { profilesFromYaml, profileYaml } from '../../test/support/profiles.ts';
 import type { JsonObject } from '../common/json.ts';
 import { inject } from './inject.ts';
+import type { SidecarProfile } from './profile.ts';
+import { recordScope } from './record-scope.ts';
 
 const ctx = { namespace: 'shop', kubeVersion: { major: 1, minor: 33 } };
 const set = profilesFromYaml(profileYaml('agent', { version: '2', sidecarMode: 'classic', containers: [{ name: 'agent', image: 'a:2' }] }));
@@ -65,4 +67,103 @@ test('what a claim names in targets counts too; a claim that names nothing is no
   assert.deepEqual(d.warnings, [
     'the status record claims for a profile that does not exist, and it names "E", "/m", "F": left in the pod (it may not be Outrigger\'s)',
   ]);
+});
+
+describe('what of a record may be removed', () => {
+  const agent = set.byName.get('agent') as SidecarProfile;
+  const current = profilesFromYaml(
+    profileYaml('agent', {
+      version: '2',
+      sidecarMode: 'classic',
+      containers: [{ name: 'agent', image: 'a:2' }],
+      initContainers: [{ name: 'agent-init', image: 'a:2' }],
+      volumes: [{ name: 'data', emptyDir: {} }],
+      imagePullSecrets: [{ name: 'registry' }],
+      env: [{ name: 'E', value: '1' }],
+      envFrom: [{ configMapRef: { name: 'settings' } }],
+      volumeMounts: [{ name: 'data', mountPath: '/data' }],
+      metadata: { labels: { team: 'a' }, annotations: { 'example.com/a': 'x' } },
+    }),
+  );
+
+  test('an entry of the current version is trusted as it is, whatever it names', () => {
+    const r = { name: 'agent', version: '2', hash: agent.hash, mode: 'classic' as const, containers: ['agent', 'extra'], targets: { app: { env: ['X'] } } };
+    const scope = recordScope({ v: 1, profiles: [r], created: ['spec.containers[app].env'] }, set);
+    assert.deepEqual(scope.removable, { v: 1, profiles: [r], created: ['spec.containers[app].env'] });
+    assert.deepEqual(scope.warnings, []);
+  });
+
+  test('an entry of an unknown profile removes nothing, and every list it names is in the warning', () => {
+    const ghost = {
+      name: 'ghost',
+      version: '1',
+      hash: 'h',
+      mode: 'classic' as const,
+      containers: ['c'],
+      initContainers: ['i'],
+      volumes: ['v'],
+      imagePullSecrets: ['s'],
+      labels: ['l'],
+      annotations: ['a'],
+      targets: { app: { volumeMounts: ['/m'] } },
+    };
+    const scope = recordScope({ v: 1, profiles: [ghost] }, set);
+    assert.deepEqual(scope.removable.profiles, [{ name: 'ghost', version: '1', hash: 'h', mode: 'classic' }]);
+    assert.deepEqual(scope.warnings, [
+      'the status record claims for a profile that does not exist, and it names "c", "i", "v", "s", "l", and 2 more: left in the pod (it may not be Outrigger\'s)',
+    ]);
+    const mountsOnly = recordScope(
+      { v: 1, profiles: [{ name: 'ghost', version: '1', hash: 'h', mode: 'classic', targets: { app: { volumeMounts: ['/m'] } } }] },
+      set,
+    );
+    assert.deepEqual(mountsOnly.warnings, [
+      'the status record claims for a profile that does not exist, and it names "/m": left in the pod (it may not be Outrigger\'s)',
+    ]);
+  });
+
+  test('an entry of an older version is cut to what the current version adds, in every list and target', () => {
+    const settings = { configMapRef: { name: 'settings' } };
+    const old = {
+      name: 'agent',
+      version: '1',
+      hash: 'old',
+      mode: 'classic' as const,
+      containers: ['agent', 'helper'],
+      initContainers: ['agent-init'],
+      volumes: ['data', 'cache'],
+      imagePullSecrets: ['registry'],
+      labels: ['team'],
+      annotations: ['example.com/a'],
+      targets: { app: { env: ['E', 'OLD'], volumeMounts: ['/data'], envFrom: [settings, { secretRef: { name: 'old' } }] } },
+      initTargets: { setup: { env: ['E'] } },
+    };
+    const scope = recordScope({ v: 1, profiles: [old] }, current);
+    assert.deepEqual(scope.removable.profiles, [
+      {
+        name: 'agent',
+        version: '1',
+        hash: 'old',
+        mode: 'classic',
+        containers: ['agent'],
+        initContainers: ['agent-init'],
+        volumes: ['data'],
+        imagePullSecrets: ['registry'],
+        labels: ['team'],
+        annotations: ['example.com/a'],
+        targets: { app: { env: ['E'], volumeMounts: ['/data'], envFrom: [settings] } },
+        initTargets: { setup: { env: ['E'], volumeMounts: [], envFrom: [] } },
+      },
+    ]);
+    assert.deepEqual(scope.warnings, [
+      'the status record claims for version "1", and the current version does not add "helper", "cache", "OLD": left in the pod (it may not be Outrigger\'s)',
+    ]);
+  });
+
+  test('a name of exactly 63 characters is shown whole', () => {
+    const name = 'y'.repeat(63);
+    const scope = recordScope({ v: 1, profiles: [{ name: 'ghost', version: '1', hash: 'h', mode: 'classic', containers: [name] }] }, set);
+    assert.deepEqual(scope.warnings, [
+      `the status record claims for a profile that does not exist, and it names "${name}": left in the pod (it may not be Outrigger's)`,
+    ]);
+  });
 });
