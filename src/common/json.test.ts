@@ -66,7 +66,7 @@ test('setOwn sets __proto__ as an ordinary own property: enumerable, writable an
   setOwn(o, '__proto__', 1);
   assert.equal(Object.getOwnPropertyDescriptor(o, '__proto__')?.value, 1);
   assert.deepEqual(Object.getOwnPropertyDescriptor(o, '__proto__'), { value: 1, writable: true, enumerable: true, configurable: true });
-  assert.equal(delete o.__proto__, true);
+  assert.equal(Reflect.deleteProperty(o, '__proto__'), true);
   assert.deepEqual(Object.keys(o), []);
   setOwn(o, 'a', 2);
   assert.deepEqual(o, { a: 2 });
