@@ -194,3 +194,11 @@ test('a middle segment must end before the last segment starts', () => {
     assert.equal(matchesByNfa(g, name), want, `${g} vs ${name} (NFA)`);
   }
 });
+
+test('a glob of literal segments longer than any container name matches none', () => {
+  // Profiles hold globs of at most MAX_GLOB_LENGTH characters; matching a longer one still answers no.
+  assert.equal(matchesGlob('a'.repeat(70), 'a'.repeat(38)), false);
+  assert.equal(matchesGlob('a'.repeat(70), 'a'.repeat(63)), false);
+  assert.equal(matchesGlob(`${'a'.repeat(64)}*`, 'a'.repeat(63)), false);
+  assert.equal(globList(['a'.repeat(70)]).test('a'.repeat(38)), false);
+});
