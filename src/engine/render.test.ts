@@ -184,7 +184,7 @@ describe('renderParts: renderings remembered per profile', () => {
     assert.equal(parts.volumeMounts[0]?.mountPath, '/data/abc');
   });
 
-  test('the same values give the same rendering, shared, also between other values', () => {
+  test('renderings are remembered by the values they read, one per set of values', () => {
     const p = load();
     const first = renderParts(p, values('a'), {}, renderBudget());
     assert.equal(renderParts(p, values('a'), {}, renderBudget()), first);
@@ -194,7 +194,7 @@ describe('renderParts: renderings remembered per profile', () => {
     assert.equal(renderParts(p, values('b'), {}, renderBudget()), other);
   });
 
-  test('values of up to 4096 characters as a key are remembered, longer ones rendered each time', () => {
+  test('a rendering is remembered when the values it read are at most 4096 characters as JSON, else rendered each time', () => {
     const p = load();
     // The key is the values read, as a JSON list: ["…"] is 4 characters more than the value.
     const kept = renderParts(p, values('k'.repeat(4092)), {}, renderBudget());
