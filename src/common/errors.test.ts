@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { bugMessage, guardNesting, MAX_DEPTH, nestsDeeperThan, sentence } from './errors.ts';
+import { bugMessage, guardNesting, isStackOverflow, MAX_DEPTH, nestsDeeperThan, sentence } from './errors.ts';
 
 /** A value nesting `depth` arrays deep. */
 const nested = (depth: number): unknown => {
@@ -50,4 +50,19 @@ test('the bug message names the failure; sentences come from the table', () => {
   assert.equal(bugMessage(new Error('x is undefined')), 'Outrigger failed on this pod (a bug; please report it): x is undefined');
   assert.equal(bugMessage('thrown text'), 'Outrigger failed on this pod (a bug; please report it): thrown text');
   assert.equal(sentence('internal-error'), 'Outrigger failed while handling the request; this is a bug. Nothing was changed.');
+});
+
+test('nestsDeeperThan: a scalar or null nests no deeper than 0, an empty object or array does', () => {
+  for (const v of [1, 'x', null, true]) assert.equal(nestsDeeperThan(v, 0), false, JSON.stringify(v));
+  assert.equal(nestsDeeperThan({}, 0), true);
+  assert.equal(nestsDeeperThan([], 0), true);
+  assert.equal(nestsDeeperThan({ a: null, b: 1, c: [] }, 1), true);
+  assert.equal(nestsDeeperThan({ a: null, b: 1, c: 'x' }, 1), false);
+});
+
+test('isStackOverflow: only a RangeError about the call stack', () => {
+  assert.equal(isStackOverflow(new RangeError('Maximum call stack size exceeded')), true);
+  assert.equal(isStackOverflow(new RangeError('Invalid array length')), false);
+  assert.equal(isStackOverflow(new Error('Maximum call stack size exceeded')), false);
+  assert.equal(isStackOverflow('Maximum call stack size exceeded'), false);
 });

@@ -47,6 +47,7 @@ describe('withTag', () => {
     assert.equal(withTag('registry.example.com:5000/team/agent:1', '2'), 'registry.example.com:5000/team/agent:2');
     assert.equal(withTag(`agent:1@sha256:${'a'.repeat(64)}`, '2'), 'agent:2');
     assert.equal(withTag(`registry:5000/agent@sha256:${'a'.repeat(64)}`, '2'), 'registry:5000/agent:2');
+    assert.equal(withTag(`@sha256:${'a'.repeat(64)}`, '2'), ':2', 'a digest alone leaves no repository');
   });
 });
 
@@ -92,6 +93,11 @@ describe('renderParts: overrides from pod annotations', () => {
     const p = rendered({ 'outrigger.dev/agent.resources': '{"requests":{"cpu":"50m"},"limits":{"cpu":"1"}}' });
     assert.deepEqual(p.containers[0]?.resources, { requests: { cpu: '50m', memory: '16Mi' }, limits: { memory: '64Mi', cpu: '1' } });
     assert.deepEqual(p.initContainers[0]?.resources, { requests: { cpu: '50m' }, limits: { cpu: '1' } });
+    assert.deepEqual(
+      [...p.initContainers, ...p.containers].map((c) => c.image),
+      ['example.com/setup:1', 'example.com/agent:1'],
+      'images keep their tags',
+    );
   });
 
   test('a profile that does not allow an override refuses it, naming the setting', () => {
@@ -116,6 +122,10 @@ describe('renderParts: overrides from pod annotations', () => {
       { 'outrigger.dev/agent.image-tag': 'x'.repeat(129) },
       'outrigger.dev/agent.image-tag: the value (129 characters) must be no more than 128 characters',
     );
+    refused(
+      { 'outrigger.dev/agent.image-tag': `-${'x'.repeat(127)}` },
+      `outrigger.dev/agent.image-tag: "-${'x'.repeat(127)}" must be an image tag (letters, digits, "_", "." and "-", not starting with "." or "-")`,
+    );
     assert.equal(rendered({ 'outrigger.dev/agent.image-tag': 'x'.repeat(128) }).containers[0]?.image, `example.com/agent:${'x'.repeat(128)}`);
   });
 
@@ -134,9 +144,89 @@ describe('renderParts: overrides from pod annotations', () => {
       [' '.repeat(262_145), `${key}: the value is longer than the 256 KiB the API server allows for all annotations together`],
     ];
     for (const [value, message] of bad) refused({ [key]: value }, message);
+    refused(
+      { [key]: `{"requests":{"cpu":[${new Array(65).fill('1').join(',')}]}}` },
+      `${key}: requests.cpu must be a quantity string such as "100m" or "128Mi"`,
+    );
+    const padded = `{"requests":{"cpu":"${'0'.repeat(62)}1m"}}`;
+    // A value of exactly 256 KiB, with a quantity of exactly 64 characters.
+    assert.deepEqual(rendered({ [key]: padded + ' '.repeat(262_144 - padded.length) }).containers[0]?.resources, {
+      requests: { cpu: `${'0'.repeat(62)}1m`, memory: '16Mi' },
+      limits: { memory: '64Mi' },
+    });
     assert.deepEqual(rendered({ [key]: '{"requests":{"ephemeral-storage":"1Gi"}}' }).containers[0]?.resources, {
       requests: { cpu: '10m', memory: '16Mi', 'ephemeral-storage': '1Gi' },
       limits: { memory: '64Mi' },
     });
+  });
+});
+
+describe('renderParts: renderings remembered per profile', () => {
+  // A fresh profile per test: its renderings live with it.
+  const load = () => {
+    const p = profilesFromYaml(
+      profileYaml('copy', {
+        version: '1',
+        containers: [{ name: 'agent', image: 'example.com/agent:1', env: [{ name: 'A', value: "{{ pod.annotations['a'] }}" }] }],
+        env: [{ name: 'B', value: "{{ pod.annotations['a'] }}-b" }],
+        volumeMounts: [{ name: 'data', mountPath: "/data/{{ pod.annotations['a'] }}" }],
+      }),
+    ).byName.get('copy');
+    assert.ok(p);
+    return p;
+  };
+
+  test('counts the rendered text, and apart from it what goes into every target', () => {
+    const parts = renderParts(load(), values('abc'), {}, renderBudget());
+    // "abc" in the sidecar; "abc-b" and "/data/abc" go into each target.
+    assert.deepEqual(renderedTextOf(parts), { total: 3 + 5 + 9, perTarget: 5 + 9 });
+    assert.equal(parts.env[0]?.value, 'abc-b');
+    assert.equal(parts.volumeMounts[0]?.mountPath, '/data/abc');
+  });
+
+  test('renderings are remembered by the values they read, one per set of values', () => {
+    const p = load();
+    const first = renderParts(p, values('a'), {}, renderBudget());
+    assert.equal(renderParts(p, values('a'), {}, renderBudget()), first);
+    const other = renderParts(p, values('b'), {}, renderBudget());
+    assert.notEqual(other, first);
+    assert.equal(renderParts(p, values('a'), {}, renderBudget()), first);
+    assert.equal(renderParts(p, values('b'), {}, renderBudget()), other);
+  });
+
+  test('a rendering is remembered when the values it read are at most 4096 characters as JSON, else rendered each time', () => {
+    const p = load();
+    // The key is the values read, as a JSON list: ["…"] is 4 characters more than the value.
+    const kept = renderParts(p, values('k'.repeat(4092)), {}, renderBudget());
+    assert.equal(renderParts(p, values('k'.repeat(4092)), {}, renderBudget()), kept);
+    const long = renderParts(p, values('k'.repeat(4093)), {}, renderBudget());
+    assert.notEqual(renderParts(p, values('k'.repeat(4093)), {}, renderBudget()), long);
+    assert.deepEqual(renderParts(p, values('k'.repeat(4093)), {}, renderBudget()), long);
+  });
+
+  test('at most 256 renderings are remembered: the next one starts afresh', () => {
+    const p = load();
+    const first = renderParts(p, values('v0'), {}, renderBudget());
+    for (let i = 1; i < 256; i++) renderParts(p, values(`v${i}`), {}, renderBudget());
+    assert.equal(renderParts(p, values('v0'), {}, renderBudget()), first, '256 are kept');
+    renderParts(p, values('v256'), {}, renderBudget());
+    const again = renderParts(p, values('v0'), {}, renderBudget());
+    assert.notEqual(again, first);
+    assert.deepEqual(again, first);
+  });
+
+  test('a remembered rendering is charged to each admission, and refused when it no longer fits', () => {
+    const p = load();
+    const text = renderedTextOf(renderParts(p, values('abc'), {}, renderBudget())).total;
+    const exact = { left: text, charged: new Map() };
+    renderParts(p, values('abc'), {}, exact);
+    assert.equal(exact.left, 0, 'exactly the budget left fits');
+    assert.throws(
+      () => renderParts(p, values('abc'), {}, { left: text - 1, charged: new Map() }),
+      (e: unknown) =>
+        e instanceof RenderError &&
+        e.reason === 'template-error' &&
+        e.message === `spec: the templates of the profiles this pod requests render more than ${MAX_RENDERED_TEXT} characters together`,
+    );
   });
 });
