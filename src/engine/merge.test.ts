@@ -97,6 +97,26 @@ describe('containers', () => {
     assert.equal(same.record.containers, undefined);
   });
 
+  test('the same container in the other list is a conflict, not already present', () => {
+    // A classic sidecar the pod has as an init container, and a native sidecar or init container
+    // the pod has among its containers: in the wrong list it would not run as the profile means.
+    const cases: [JsonObject, object, 'native' | 'classic', string][] = [
+      [{ initContainers: [agent], containers: [app] }, { containers: [agent] }, 'classic', 'container'],
+      [{ containers: [app, { ...agent, restartPolicy: 'Always' }] }, { containers: [agent] }, 'native', 'native sidecar'],
+      [{ containers: [app, { name: 'setup', image: 's' }] }, { initContainers: [{ name: 'setup', image: 's' }] }, 'classic', 'init container'],
+    ];
+    for (const [spec, profile, mode, label] of cases) {
+      const name = label === 'init container' ? 'setup' : 'agent';
+      assert.deepEqual(merge(podOf(spec), profile, mode).r, {
+        ok: false,
+        message: `it adds ${label} "${name}", but the pod already has a container or init container named "${name}" (conflictPolicy: fail)`,
+      });
+      const kept = ok(merge(podOf(spec), { ...profile, conflictPolicy: 'keep-pod' }, mode).r);
+      assert.deepEqual(kept.warnings, [`profile "agent": kept the pod's own ${label} "${name}" (conflictPolicy: keep-pod)`]);
+      assert.deepEqual(kept.state.pod.spec, spec);
+    }
+  });
+
   test('keep-pod keeps the pod’s container, says so, and merges the rest', () => {
     const m = ok(
       merge(podOf({ containers: [app, { name: 'agent', image: 'other' }] }), {

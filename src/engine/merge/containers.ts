@@ -20,19 +20,25 @@ export function mergeContainers(
   created: string[],
 ): number {
   // Containers and init containers share one name space.
-  const existingByName = new Map<string, JsonValue>();
-  for (const c of [...listOf(spec.initContainers), ...listOf(spec.containers)]) {
-    const n = nameOf(c);
-    if (n !== undefined) existingByName.set(n, c);
+  const existingByName = new Map<string, { value: JsonValue; field: 'initContainers' | 'containers' }>();
+  for (const field of ['initContainers', 'containers'] as const) {
+    for (const c of listOf(spec[field])) {
+      const n = nameOf(c);
+      if (n !== undefined) existingByName.set(n, { value: c, field });
+    }
   }
   const newInit: JsonObject[] = [];
   const newContainers: JsonObject[] = [];
   const add = (c: JsonObject, into: JsonObject[], field: 'initContainers' | 'containers', label: string) => {
     const name = c.name as string;
     const clash = `the pod already has a container or init container named ${JSON.stringify(name)}`;
-    if (!settle(existingByName.get(name), c, () => [`${label} ${JSON.stringify(name)}`, clash])) return;
+    const had = existingByName.get(name);
+    // The same container counts as present only in the list it would go into: a classic sidecar the
+    // pod has as an init container would run to completion before the app, not beside it.
+    const existing = had === undefined ? undefined : had.field === field ? had.value : null;
+    if (!settle(existing, c, () => [`${label} ${JSON.stringify(name)}`, clash])) return;
     into.push(c);
-    existingByName.set(name, c);
+    existingByName.set(name, { value: c, field });
     addTo(record, field, name);
   };
   for (const c of parts.initContainers) add(c, newInit, 'initContainers', 'init container');
