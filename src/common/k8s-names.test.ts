@@ -92,6 +92,14 @@ test('names that are no container name match nothing, and cost nothing however l
 test('a glob is at most as long as a container name', () => {
   assert.equal(glob('*'.repeat(MAX_GLOB_LENGTH)), undefined);
   assert.equal(glob('*'.repeat(MAX_GLOB_LENGTH + 1)), `must be no more than ${MAX_GLOB_LENGTH} characters`);
+  // The matcher refuses what validation refuses, rather than wrap its state mask and match wrongly.
+  const tooLong = `${'a'.repeat(MAX_GLOB_LENGTH)}?`;
+  const refusal = { name: 'RangeError', message: `glob of ${MAX_GLOB_LENGTH + 1} characters: globs hold at most ${MAX_GLOB_LENGTH}` };
+  assert.throws(() => matchesGlob(tooLong, 'a'.repeat(38)), refusal);
+  assert.throws(() => matchesByNfa('a'.repeat(70), 'a'.repeat(38)), { name: 'RangeError' });
+  assert.throws(() => globList(['app', tooLong]), refusal);
+  // Runs of stars collapse first, so a glob within the limit once collapsed still compiles.
+  assert.equal(matchesByNfa(`${'*'.repeat(40)}${'a'.repeat(40)}?`, 'a'.repeat(41)), true);
 });
 
 test('DNS-1123 labels and subdomains: their length limits, to the character, and their alphabet', () => {

@@ -113,6 +113,9 @@ const indexOf = (c: number): number => (c < 128 ? (CHAR_INDEX[c] as number) : -1
 
 function compileNfa(raw: string): GlobNfa {
   const g = raw.replace(/\*+/g, '*');
+  // States live in two 32-bit halves: past 63 glob characters they would wrap onto earlier ones and
+  // match wrongly. Profiles cannot hold such a glob (MAX_GLOB_LENGTH); a caller that skips that check is refused.
+  if (g.length > MAX_GLOB_LENGTH) throw new RangeError(`glob of ${g.length} characters: globs hold at most ${MAX_GLOB_LENGTH}`);
   const nfa: GlobNfa = { masks: new Array<number>(2 * ALPHABET.length).fill(0), anyLo: 0, anyHi: 0, starLo: 0, starHi: 0, accept: g.length };
   // One step per glob character: compiled wherever a list is used, so compiling stays as cheap as matching.
   for (let i = 0; i < g.length; i++) {
