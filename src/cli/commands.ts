@@ -10,7 +10,7 @@ import { injectDocuments, uninjectDocuments } from '../manifest/process.ts';
 import { misplacedAnnotationWarning } from '../manifest/workloads.ts';
 import { loadProfiles, ProfileLoadError } from '../profiles/load.ts';
 import { InputError, readInputs } from './input.ts';
-import { DEFAULT_KUBE_VERSION, parseFlags, parseKubeVersion, parseLabels, UsageError } from './options.ts';
+import { DEFAULT_KUBE_VERSION, namespaceFlag, parseFlags, parseKubeVersion, parseLabels, UsageError } from './options.ts';
 import { table, writeStream } from './output.ts';
 
 export interface Io {
@@ -96,7 +96,7 @@ function needInputs(files: string[] | undefined): string[] {
 function engineOptions(values: { 'kube-version'?: string; namespace?: string; 'namespace-label'?: string[] }) {
   return {
     kubeVersion: values['kube-version'] ? parseKubeVersion(values['kube-version']) : DEFAULT_KUBE_VERSION,
-    defaultNamespace: values.namespace ?? 'default',
+    defaultNamespace: values.namespace === undefined ? 'default' : namespaceFlag('-n/--namespace', values.namespace),
     namespaceLabels: parseLabels(values['namespace-label'] ?? [], '--namespace-label'),
   };
 }

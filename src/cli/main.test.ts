@@ -74,6 +74,50 @@ describe('outrigger CLI', () => {
     assert.ok(out.workloads[0].patch.length > 0);
   });
 
+  test('versions, namespaces, labels and images given on the command line are checked and named', async () => {
+    const inject = ['inject', '-f', '-', '--profiles', 'examples/profiles'];
+    const refused: [string[], string][] = [
+      [[...inject, '--kube-version', '2.0'], 'error: --kube-version: "2.0": Kubernetes has only major version 1 (a version such as 1.33)'],
+      [[...inject, '--kube-version', '0.9'], 'error: --kube-version: "0.9": Kubernetes has only major version 1 (a version such as 1.33)'],
+      [
+        [...inject, '-n', 'Bad NS'],
+        'error: -n/--namespace: "Bad NS" is not a namespace name: it must be a DNS-1123 label (lower case alphanumerics and "-", starting and ending with an alphanumeric)',
+      ],
+      [[...inject, '-n', 'x'.repeat(64)], `error: -n/--namespace: "${'x'.repeat(64)}" is not a namespace name: it must be no more than 63 characters`],
+      [
+        [...inject, '--namespace-label', 'team=a b'],
+        'error: --namespace-label: "team=a b": the label value must be empty or consist of alphanumerics, "-", "_" or ".", starting and ending with an alphanumeric',
+      ],
+      [[...inject, '--namespace-label', '/x=y'], 'error: --namespace-label: "/x=y": the label key prefix must not be empty'],
+      [['manifests', '--image', ''], 'error: --image: "" must not be empty'],
+      [
+        ['manifests', '--image', 'Registry/App:1'],
+        'error: --image: "Registry/App:1" must be an image reference such as registry.example.com/team/app:1.2 (lower-case repository, optional :tag and @digest)',
+      ],
+      [
+        ['manifests', '-n', 'Bad'],
+        'error: -n/--namespace: "Bad" is not a namespace name: it must be a DNS-1123 label (lower case alphanumerics and "-", starting and ending with an alphanumeric)',
+      ],
+      [
+        ['status', '--controller-namespace', 'a_b'],
+        'error: --controller-namespace: "a_b" is not a namespace name: it must be a DNS-1123 label (lower case alphanumerics and "-", starting and ending with an alphanumeric)',
+      ],
+      [['status', '--kube-version', '2.1'], 'error: --kube-version: "2.1": Kubernetes has only major version 1 (a version such as 1.33)'],
+    ];
+    for (const [args, message] of refused) {
+      const r = await runCli(args, pod);
+      assert.deepEqual({ code: r.code, first: r.stderr.split('\n')[0], stdout: r.stdout }, { code: 2, first: message, stdout: '' }, args.join(' '));
+    }
+    const fine = await runCli(
+      [...inject, '--kube-version', 'v1.36.2', '-n', 'team-a', '--namespace-label', 'example.com/team=a.b_c', '--namespace-label', 'empty='],
+      pod,
+    );
+    assert.equal(fine.code, 0, fine.stderr);
+    const image = await runCli(['manifests', '--image', `registry.example.com:5000/team/outrigger:1.2@sha256:${'ab'.repeat(32)}`]);
+    assert.equal(image.code, 0, image.stderr);
+    assert.match(image.stdout, /image: registry\.example\.com:5000\/team\/outrigger:1\.2@sha256:(ab){32}/);
+  });
+
   test('a reader that stops early ends the CLI quietly with the SIGPIPE status, not a stack trace', () => {
     // Far more than a pipe buffer of output, so the CLI is still writing when `head` goes away.
     const dir = mkdtempSync(join(tmpdir(), 'outrigger-epipe-'));

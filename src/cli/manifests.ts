@@ -1,11 +1,11 @@
 /** `outrigger manifests`: prints the install bundle. */
 import { readFileSync } from 'node:fs';
-import { dns1123Label, dns1123Subdomain } from '../common/k8s-names.ts';
+import { dns1123Subdomain } from '../common/k8s-names.ts';
 import { TLS_SECRET } from '../common/labels.ts';
 import { type BundleOptions, bundle, type CertMode, cidrError, DEFAULTS } from '../deploy/manifests.ts';
 import { toYaml } from '../io/yaml.ts';
 import { EXIT, type Io } from './commands.ts';
-import { parseFlags, UsageError } from './options.ts';
+import { imageFlag, namespaceFlag, parseFlags, UsageError } from './options.ts';
 
 export const MANIFESTS_HELP = `Usage: outrigger manifests [options] | kubectl apply --server-side -f -
 
@@ -60,9 +60,8 @@ export async function manifestsCommand(argv: string[], io: Io): Promise<number> 
     io.stdout.write(MANIFESTS_HELP);
     return EXIT.ok;
   }
-  const namespace = values.namespace ?? DEFAULTS.namespace;
-  const nsError = dns1123Label(namespace);
-  if (nsError) throw new UsageError(`--namespace: ${JSON.stringify(namespace)} ${nsError}`);
+  const namespace = namespaceFlag('-n/--namespace', values.namespace ?? DEFAULTS.namespace);
+  const image = imageFlag('--image', values.image ?? DEFAULTS.image);
   const replicas = values.replicas === undefined ? DEFAULTS.replicas : Number(values.replicas);
   if (!Number.isInteger(replicas) || replicas < 1) throw new UsageError(`--replicas: ${JSON.stringify(values.replicas)} must be a whole number of at least 1`);
   const certMode = (values['cert-mode'] ?? DEFAULTS.certMode) as CertMode;
@@ -100,7 +99,7 @@ export async function manifestsCommand(argv: string[], io: Io): Promise<number> 
       priorityClassName,
       webhookIngressFrom: ingressFrom,
       namespace,
-      image: values.image ?? DEFAULTS.image,
+      image,
       replicas,
       certMode,
       optOutMatchCondition: values['no-opt-out-condition'] !== true,

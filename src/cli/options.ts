@@ -1,5 +1,6 @@
 /** Flag parsing shared by the CLI commands (node:util parseArgs), with errors that name the flag. */
 import { parseArgs } from 'node:util';
+import { dns1123Label, imageReference, labelValue, qualifiedName } from '../common/k8s-names.ts';
 import type { KubeVersion } from '../engine/index.ts';
 
 export class UsageError extends Error {}
@@ -10,7 +11,22 @@ export const DEFAULT_KUBE_VERSION: KubeVersion = { major: 1, minor: 33 };
 export function parseKubeVersion(v: string): KubeVersion {
   const m = /^v?(\d+)\.(\d+)(\.\d+)?([-+].*)?$/.exec(v.trim());
   if (!m) throw new UsageError(`--kube-version: ${JSON.stringify(v)} is not a version such as 1.33`);
-  return { major: Number(m[1]), minor: Number(m[2]) };
+  if (Number(m[1]) !== 1) throw new UsageError(`--kube-version: ${JSON.stringify(v)}: Kubernetes has only major version 1 (a version such as 1.33)`);
+  return { major: 1, minor: Number(m[2]) };
+}
+
+/** A namespace flag's value, checked as the API server checks a namespace name. */
+export function namespaceFlag(flag: string, v: string): string {
+  const e = dns1123Label(v);
+  if (e) throw new UsageError(`${flag}: ${JSON.stringify(v)} is not a namespace name: it ${e}`);
+  return v;
+}
+
+/** An image flag's value, checked as a container runtime parses a reference. */
+export function imageFlag(flag: string, v: string): string {
+  const e = imageReference(v);
+  if (e) throw new UsageError(`${flag}: ${JSON.stringify(v)} ${e}`);
+  return v;
 }
 
 export function parseLabels(values: readonly string[], flag: string): Record<string, string> {
@@ -18,7 +34,10 @@ export function parseLabels(values: readonly string[], flag: string): Record<str
   for (const v of values) {
     const eq = v.indexOf('=');
     if (eq <= 0) throw new UsageError(`${flag}: ${JSON.stringify(v)} must be KEY=VALUE`);
-    out[v.slice(0, eq)] = v.slice(eq + 1);
+    const [key, value] = [v.slice(0, eq), v.slice(eq + 1)];
+    const e = qualifiedName(key) ?? labelValue(value);
+    if (e) throw new UsageError(`${flag}: ${JSON.stringify(v)}: the label ${qualifiedName(key) ? 'key' : 'value'} ${e}`);
+    out[key] = value;
   }
   return out;
 }

@@ -11,7 +11,7 @@ import { tenancy } from '../profiles/tenancy.ts';
 import { validateProfileDocument } from '../profiles/validate.ts';
 import { driftReport } from '../report/drift.ts';
 import { EXIT, type Io } from './commands.ts';
-import { parseFlags, parseKubeVersion, UsageError } from './options.ts';
+import { namespaceFlag, parseFlags, parseKubeVersion, UsageError } from './options.ts';
 import { table } from './output.ts';
 
 export const STATUS_HELP = `Usage: outrigger status [--kubeconfig FILE] [-n NAMESPACE] [options]
@@ -56,6 +56,9 @@ export async function statusCommand(argv: string[], io: Io): Promise<number> {
   }
   const format = values.output ?? 'table';
   if (format !== 'table' && format !== 'json') throw new UsageError(`--output: ${JSON.stringify(format)} must be table or json`);
+  const ns = values.namespace === undefined ? undefined : namespaceFlag('-n/--namespace', values.namespace);
+  const controllerNamespace = namespaceFlag('--controller-namespace', values['controller-namespace'] ?? DEFAULT_NAMESPACE);
+  const kubeVersionFlag = values['kube-version'] ? parseKubeVersion(values['kube-version']) : undefined;
   const files = values.profiles?.length ? (await loadProfiles(values.profiles)).profiles : [];
   let client: ReturnType<typeof connect>;
   try {
@@ -65,8 +68,7 @@ export async function statusCommand(argv: string[], io: Io): Promise<number> {
     return EXIT.internal;
   }
   try {
-    const kubeVersion = values['kube-version'] ? parseKubeVersion(values['kube-version']) : await serverVersion(client);
-    const ns = values.namespace;
+    const kubeVersion = kubeVersionFlag ?? (await serverVersion(client));
     const [pods, namespaces, profileObjects] = await Promise.all([
       list(client, ns ? `/api/v1/namespaces/${encodeURIComponent(ns)}/pods` : '/api/v1/pods'),
       list(client, '/api/v1/namespaces'),
@@ -91,7 +93,7 @@ export async function statusCommand(argv: string[], io: Io): Promise<number> {
       {
         pods,
         namespaceLabels: (n) => labels.get(n),
-        tenancy: tenancy([...files, ...cluster], values['controller-namespace'] ?? DEFAULT_NAMESPACE),
+        tenancy: tenancy([...files, ...cluster], controllerNamespace),
         kubeVersion,
       },
       values.all === true,

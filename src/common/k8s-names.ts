@@ -64,6 +64,24 @@ export function imageTag(v: string): string | undefined {
   return undefined;
 }
 
+// Image references as container runtimes parse them (the distribution reference grammar): an
+// optional registry host[:port], lower-case path components, an optional tag and digest.
+const PATH_COMPONENT = '[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*';
+const HOST_COMPONENT = '[a-zA-Z0-9](?:[a-zA-Z0-9-]*[a-zA-Z0-9])?';
+const REGISTRY = `(?:${HOST_COMPONENT}(?:\\.${HOST_COMPONENT})*|\\[[0-9a-fA-F:.]+\\])(?::[0-9]+)?`;
+const IMAGE_REFERENCE = new RegExp(
+  `^(?:${REGISTRY}/)?${PATH_COMPONENT}(?:/${PATH_COMPONENT})*(?::[A-Za-z0-9_][A-Za-z0-9_.-]{0,127})?(?:@[A-Za-z][A-Za-z0-9]*(?:[-_+.][A-Za-z][A-Za-z0-9]*)*:[0-9a-fA-F]{32,})?$`,
+);
+
+/** An image reference such as `registry.example.com:5000/team/app:1.2@sha256:…`. */
+export function imageReference(v: string): string | undefined {
+  if (v.length === 0) return 'must not be empty';
+  if (v.length > 4096) return 'must be no more than 4096 characters';
+  if (!IMAGE_REFERENCE.test(v))
+    return 'must be an image reference such as registry.example.com/team/app:1.2 (lower-case repository, optional :tag and @digest)';
+  return undefined;
+}
+
 /** Env var names: since Kubernetes 1.34 any printable ASCII except "="; older servers also accept C identifiers, a subset. */
 export function envName(v: string): string | undefined {
   if (v.length === 0) return 'must not be empty';

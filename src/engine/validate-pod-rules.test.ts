@@ -47,8 +47,8 @@ describe('the annotation size limit, at its exact boundary', () => {
     assert.equal(annotationsTooLarge({ k: lone.repeat(n) + fill }), false);
     assert.equal(annotationsTooLarge({ k: `${lone.repeat(n) + fill}x` }), true);
     // A high surrogate at the very end has no pair: 3 bytes, not 4.
-    assert.equal(annotationsTooLarge({ k: 'x'.repeat(LIMIT - 4) + '\ud83d' }), false);
-    assert.equal(annotationsTooLarge({ k: 'x'.repeat(LIMIT - 3) + '\ud83d' }), true);
+    assert.equal(annotationsTooLarge({ k: `${'x'.repeat(LIMIT - 4)}\ud83d` }), false);
+    assert.equal(annotationsTooLarge({ k: `${'x'.repeat(LIMIT - 3)}\ud83d` }), true);
   });
 
   test('more UTF-16 code units than the limit has bytes is too large; no annotations, or non-string values, are not', () => {
