@@ -25,12 +25,6 @@ export class KubeConfigError extends Error {}
 
 const SA_DIR = '/var/run/secrets/kubernetes.io/serviceaccount';
 
-function named(list: JsonValue | undefined, name: string, what: string, file: string): JsonObject {
-  const hit = Array.isArray(list) ? list.find((x) => isObject(x) && x.name === name) : undefined;
-  if (!isObject(hit)) throw new KubeConfigError(`${file}: no ${what} named ${JSON.stringify(name)}`);
-  return hit;
-}
-
 function fileOrData(obj: JsonObject, key: string, base: string): string | undefined {
   const data = obj[`${key}-data`];
   if (typeof data === 'string') return Buffer.from(data, 'base64').toString('utf8');
@@ -52,40 +46,87 @@ function tokenFromFile(path: string): () => string {
   };
 }
 
-export function loadKubeconfig(file: string, context?: string): KubeConfig {
-  let doc: JsonValue;
-  try {
-    doc = parse(readFileSync(file, 'utf8')) as JsonValue;
-  } catch (e) {
-    throw new KubeConfigError(`${file}: ${(e as Error).message}`);
+/** An entry of a kubeconfig's clusters, users or contexts, with the file it came from (relative paths are resolved against it). */
+interface Entry {
+  value: JsonObject;
+  file: string;
+}
+
+/**
+ * The kubeconfig files, merged as kubectl merges a multi-path KUBECONFIG: the first file to set
+ * current-context wins, and so does the first to name a cluster, user or context.
+ */
+function mergeFiles(files: readonly string[]): {
+  currentContext?: string;
+  clusters: Map<string, Entry>;
+  users: Map<string, Entry>;
+  contexts: Map<string, Entry>;
+} {
+  const merged = { clusters: new Map<string, Entry>(), users: new Map<string, Entry>(), contexts: new Map<string, Entry>() };
+  let currentContext: string | undefined;
+  for (const file of files) {
+    let doc: JsonValue;
+    try {
+      doc = parse(readFileSync(file, 'utf8')) as JsonValue;
+    } catch (e) {
+      throw new KubeConfigError(`${file}: ${(e as Error).message}`);
+    }
+    if (doc === null || doc === undefined) continue; // an empty file, as kubectl allows
+    if (!isObject(doc)) throw new KubeConfigError(`${file}: not a kubeconfig`);
+    if (currentContext === undefined && typeof doc['current-context'] === 'string' && doc['current-context'] !== '') currentContext = doc['current-context'];
+    for (const [list, key] of [
+      ['clusters', 'cluster'],
+      ['users', 'user'],
+      ['contexts', 'context'],
+    ] as const) {
+      const items = doc[list];
+      if (items === undefined || items === null) continue;
+      if (!Array.isArray(items)) throw new KubeConfigError(`${file}: ${list} must be a list`);
+      for (const item of items) {
+        if (!isObject(item) || typeof item.name !== 'string') throw new KubeConfigError(`${file}: every entry of ${list} needs a name`);
+        if (merged[list].has(item.name)) continue;
+        merged[list].set(item.name, { value: isObject(item[key]) ? item[key] : {}, file });
+      }
+    }
   }
-  if (!isObject(doc)) throw new KubeConfigError(`${file}: not a kubeconfig`);
-  const ctxName = context ?? doc['current-context'];
-  if (typeof ctxName !== 'string' || ctxName === '') throw new KubeConfigError(`${file}: no current-context and no --context given`);
-  const ctx = named(doc.contexts, ctxName, 'context', file).context;
-  if (!isObject(ctx)) throw new KubeConfigError(`${file}: context ${JSON.stringify(ctxName)} is empty`);
-  const cluster = named(doc.clusters, ctx.cluster as string, 'cluster', file).cluster;
-  const user = ctx.user === undefined ? {} : named(doc.users, ctx.user as string, 'user', file).user;
-  if (!isObject(cluster) || typeof cluster.server !== 'string') throw new KubeConfigError(`${file}: cluster ${JSON.stringify(ctx.cluster)} has no server`);
-  const u = isObject(user) ? user : {};
+  return currentContext === undefined ? merged : { ...merged, currentContext };
+}
+
+/** The current context's server and credentials from one kubeconfig file or several merged. */
+export function loadKubeconfig(fileOrFiles: string | readonly string[], context?: string): KubeConfig {
+  const files = typeof fileOrFiles === 'string' ? [fileOrFiles] : fileOrFiles;
+  const where = files.join(', ');
+  const m = mergeFiles(files);
+  const ctxName = context ?? m.currentContext;
+  if (typeof ctxName !== 'string' || ctxName === '') throw new KubeConfigError(`${where}: no current-context and no --context given`);
+  const ctx = m.contexts.get(ctxName);
+  if (!ctx) throw new KubeConfigError(`${where}: no context named ${JSON.stringify(ctxName)}`);
+  const clusterEntry = m.clusters.get(ctx.value.cluster as string);
+  if (!clusterEntry) throw new KubeConfigError(`${ctx.file}: no cluster named ${JSON.stringify(ctx.value.cluster)}`);
+  const cluster = clusterEntry.value;
+  const userEntry = ctx.value.user === undefined ? undefined : m.users.get(ctx.value.user as string);
+  if (ctx.value.user !== undefined && !userEntry) throw new KubeConfigError(`${ctx.file}: no user named ${JSON.stringify(ctx.value.user)}`);
+  if (typeof cluster.server !== 'string') throw new KubeConfigError(`${clusterEntry.file}: cluster ${JSON.stringify(ctx.value.cluster)} has no server`);
+  const u = userEntry?.value ?? {};
   if (u.exec !== undefined || u['auth-provider'] !== undefined) {
     throw new KubeConfigError(
-      `${file}: user ${JSON.stringify(ctx.user)} uses an exec or auth-provider plugin, which Outrigger does not run; use a client certificate or a token`,
+      `${userEntry?.file}: user ${JSON.stringify(ctx.value.user)} uses an exec or auth-provider plugin, which Outrigger does not run; use a client certificate or a token`,
     );
   }
-  const base = dirname(file);
   const token = typeof u.token === 'string' ? u.token : undefined;
-  const ca = fileOrData(cluster, 'certificate-authority', base);
-  const cert = fileOrData(u, 'client-certificate', base);
-  const key = fileOrData(u, 'client-key', base);
+  const ca = fileOrData(cluster, 'certificate-authority', dirname(clusterEntry.file));
+  const userBase = dirname(userEntry?.file ?? ctx.file);
+  const cert = fileOrData(u, 'client-certificate', userBase);
+  const key = fileOrData(u, 'client-key', userBase);
+  const tokenFile = typeof u.tokenFile === 'string' ? (isAbsolute(u.tokenFile) ? u.tokenFile : join(userBase, u.tokenFile)) : undefined;
   return {
     server: cluster.server.replace(/\/+$/, ''),
     ...(ca ? { ca } : {}),
     ...(cert ? { cert } : {}),
     ...(key ? { key } : {}),
-    ...(token !== undefined ? { token: () => token } : typeof u.tokenFile === 'string' ? { token: tokenFromFile(u.tokenFile) } : {}),
+    ...(token !== undefined ? { token: () => token } : tokenFile !== undefined ? { token: tokenFromFile(tokenFile) } : {}),
     ...(cluster['insecure-skip-tls-verify'] === true ? { insecureSkipTlsVerify: true } : {}),
-    namespace: typeof ctx.namespace === 'string' ? ctx.namespace : 'default',
+    namespace: typeof ctx.value.namespace === 'string' ? ctx.value.namespace : 'default',
   };
 }
 

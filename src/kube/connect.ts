@@ -1,16 +1,34 @@
-/** Builds a client from flags: --kubeconfig (or $KUBECONFIG, ~/.kube/config), else in-cluster. */
+/**
+ * Builds a client from flags, as kubectl finds its configuration: --kubeconfig (one file, which
+ * must exist), else every file of $KUBECONFIG that exists, merged, else (outside a pod)
+ * ~/.kube/config when it exists, else the in-cluster service account.
+ */
 import { existsSync } from 'node:fs';
 import { homedir } from 'node:os';
-import { join } from 'node:path';
+import { delimiter, join } from 'node:path';
 import type { KubeVersion } from '../engine/index.ts';
 import { KubeClient } from './client.ts';
-import { inClusterConfig, loadKubeconfig } from './config.ts';
+import { inClusterConfig, KubeConfigError, loadKubeconfig } from './config.ts';
+
+/** The kubeconfig files to merge, or undefined for the in-cluster configuration. */
+export function kubeconfigFiles(kubeconfig: string | undefined, env: NodeJS.ProcessEnv, home = homedir()): string[] | undefined {
+  if (kubeconfig !== undefined) return [kubeconfig];
+  const listed = [...new Set((env.KUBECONFIG ?? '').split(delimiter).filter((f) => f !== ''))];
+  if (listed.length > 0) {
+    const present = listed.filter((f) => existsSync(f));
+    if (present.length === 0) throw new KubeConfigError(`KUBECONFIG names no file that exists: ${listed.join(', ')}`);
+    return present;
+  }
+  // In a pod the service account is meant, whatever kubeconfig the image happens to hold.
+  if (env.KUBERNETES_SERVICE_HOST) return undefined;
+  const fallback = join(home, '.kube', 'config');
+  return existsSync(fallback) ? [fallback] : undefined;
+}
 
 export function connect(opts: { kubeconfig?: string | undefined; context?: string | undefined; env?: NodeJS.ProcessEnv }): KubeClient {
   const env = opts.env ?? process.env;
-  const file = opts.kubeconfig ?? env.KUBECONFIG?.split(':')[0] ?? (env.KUBERNETES_SERVICE_HOST ? undefined : join(homedir(), '.kube', 'config'));
-  if (file && (opts.kubeconfig || existsSync(file))) return new KubeClient(loadKubeconfig(file, opts.context));
-  return new KubeClient(inClusterConfig(env));
+  const files = kubeconfigFiles(opts.kubeconfig, env);
+  return new KubeClient(files ? loadKubeconfig(files, opts.context) : inClusterConfig(env));
 }
 
 /** The API server's version from /version, e.g. { major: 1, minor: 35 } (minor may carry a "+"). */
