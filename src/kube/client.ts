@@ -4,7 +4,7 @@
  * client would bring far more code (and dependencies) into a process that can change every pod.
  */
 
-import type { ClientRequest, IncomingMessage } from 'node:http';
+import { type ClientRequest, Agent as HttpAgent, request as httpRequest, type IncomingMessage } from 'node:http';
 import { Agent, request as httpsRequest } from 'node:https';
 import type { JsonObject, JsonValue } from '../common/json.ts';
 import type { KubeConfig } from './config.ts';
@@ -68,23 +68,46 @@ function abortWith(req: ClientRequest, signal: AbortSignal | undefined): void {
 
 export class KubeClient {
   readonly config: KubeConfig;
-  #agent: Agent;
+  #agent: Agent | HttpAgent;
 
   constructor(config: KubeConfig) {
     this.config = config;
     this.#agent = this.#newAgent();
   }
 
-  #newAgent(): Agent {
+  /** The client certificate the pooled connections present: the kubeconfig's, or the exec plugin's latest. */
+  #cert: { cert?: string; key?: string } = {};
+
+  /** A plain-HTTP server (`kubectl proxy` on loopback) has no TLS to set up. */
+  get #plain(): boolean {
+    return this.config.server.startsWith('http:');
+  }
+
+  #newAgent(): Agent | HttpAgent {
     const c = this.config;
+    const pool = { keepAlive: true, maxSockets: 8, proxyEnv: c.proxyEnv ?? {} };
+    if (this.#plain) return new HttpAgent(pool);
+    const cert = this.#cert.cert ?? c.cert;
+    const key = this.#cert.key ?? c.key;
     return new Agent({
-      keepAlive: true,
-      maxSockets: 8,
+      ...pool,
+      ...(c.tlsServerName ? { servername: c.tlsServerName } : {}),
       ...(c.ca ? { ca: c.ca } : {}),
-      ...(c.cert ? { cert: c.cert } : {}),
-      ...(c.key ? { key: c.key } : {}),
+      ...(cert ? { cert } : {}),
+      ...(key ? { key } : {}),
       rejectUnauthorized: c.insecureSkipTlsVerify !== true,
     });
+  }
+
+  /** The bearer token for the next request; an exec plugin's new client certificate replaces the pool. */
+  async #credentials(): Promise<string | undefined> {
+    if (!this.config.exec) return this.config.token?.();
+    const cred = await this.config.exec.get();
+    if (cred.cert !== undefined && (cred.cert !== this.#cert.cert || cred.key !== this.#cert.key)) {
+      this.#cert = { cert: cred.cert, ...(cred.key !== undefined ? { key: cred.key } : {}) };
+      this.resetConnections();
+    }
+    return cred.token ?? this.config.token?.();
   }
 
   /** Drops pooled connections and picks up changed credentials (a rotated client certificate). */
@@ -99,12 +122,20 @@ export class KubeClient {
     return url;
   }
 
-  #open(method: string, path: string, opts: RequestOptions): Promise<IncomingMessage> {
+  /** Sends one request; an exec credential the API server refuses (401) is fetched again once. */
+  async #open(method: string, path: string, opts: RequestOptions): Promise<IncomingMessage> {
+    const res = await this.#send(method, path, opts, await this.#credentials());
+    if (res.statusCode !== 401 || !this.config.exec) return res;
+    res.resume();
+    this.config.exec.invalidate();
+    return this.#send(method, path, opts, await this.#credentials());
+  }
+
+  #send(method: string, path: string, opts: RequestOptions, token: string | undefined): Promise<IncomingMessage> {
     const url = this.#url(path, opts.query);
     const body = opts.body === undefined ? undefined : Buffer.from(JSON.stringify(opts.body));
-    const token = this.config.token?.();
     return new Promise((resolve, reject) => {
-      const req = httpsRequest(url, {
+      const req = (this.#plain ? httpRequest : httpsRequest)(url, {
         method,
         agent: this.#agent,
         headers: {

@@ -1,13 +1,13 @@
 /**
  * Where the API server is and how to authenticate: a kubeconfig file (current context: server,
- * CA, client certificate or bearer token) or the in-cluster service account. Only what Outrigger
- * uses is supported; exec and auth-provider plugins are refused with a clear error rather than
- * half-supported.
+ * CA, client certificate, bearer token or an exec credential plugin) or the in-cluster service
+ * account. Legacy auth-provider users are refused with a clear error rather than half-supported.
  */
 import { readFileSync } from 'node:fs';
 import { dirname, isAbsolute, join } from 'node:path';
 import { parse } from 'yaml';
 import { isObject, type JsonObject, type JsonValue } from '../common/json.ts';
+import { type ClusterInfo, type ExecCredentialSource, execCredentialSource, execPlugin } from './exec-credential.ts';
 
 export interface KubeConfig {
   server: string;
@@ -17,6 +17,14 @@ export interface KubeConfig {
   /** Returns the current bearer token; re-reads a token file so rotated service-account tokens are used. */
   token?: () => string;
   insecureSkipTlsVerify?: boolean;
+  /** The cluster's `tls-server-name`: the name its certificate is checked against instead of the server's host. */
+  tlsServerName?: string;
+  /** The cluster's `proxy-url`. */
+  proxyUrl?: string;
+  /** Proxy variables (HTTPS_PROXY, HTTP_PROXY, NO_PROXY) that apply when there is no proxy-url; set by connect(). */
+  proxyEnv?: Record<string, string>;
+  /** An exec plugin's credentials (token, or client certificate and key), run when needed. */
+  exec?: ExecCredentialSource;
   /** Namespace of the context, or of the service account in-cluster. */
   namespace: string;
 }
@@ -92,6 +100,16 @@ function mergeFiles(files: readonly string[]): {
   return currentContext === undefined ? merged : { ...merged, currentContext };
 }
 
+function execSource(exec: JsonObject, user: string, file: string, server: string, ca: string | undefined, cluster: JsonObject): ExecCredentialSource {
+  const info: ClusterInfo = { server };
+  if (ca) info['certificate-authority-data'] = Buffer.from(ca).toString('base64');
+  if (cluster['insecure-skip-tls-verify'] === true) info['insecure-skip-tls-verify'] = true;
+  // The cluster's client.authentication.k8s.io/exec extension is the plugin's per-cluster config.
+  const ext = Array.isArray(cluster.extensions) ? cluster.extensions.find((e) => isObject(e) && e.name === 'client.authentication.k8s.io/exec') : undefined;
+  if (isObject(ext) && ext.extension !== undefined) info.config = ext.extension;
+  return execCredentialSource(execPlugin(exec, user, file, info));
+}
+
 /** The current context's server and credentials from one kubeconfig file or several merged. */
 export function loadKubeconfig(fileOrFiles: string | readonly string[], context?: string): KubeConfig {
   const files = typeof fileOrFiles === 'string' ? [fileOrFiles] : fileOrFiles;
@@ -108,9 +126,9 @@ export function loadKubeconfig(fileOrFiles: string | readonly string[], context?
   if (ctx.value.user !== undefined && !userEntry) throw new KubeConfigError(`${ctx.file}: no user named ${JSON.stringify(ctx.value.user)}`);
   if (typeof cluster.server !== 'string') throw new KubeConfigError(`${clusterEntry.file}: cluster ${JSON.stringify(ctx.value.cluster)} has no server`);
   const u = userEntry?.value ?? {};
-  if (u.exec !== undefined || u['auth-provider'] !== undefined) {
+  if (u['auth-provider'] !== undefined) {
     throw new KubeConfigError(
-      `${userEntry?.file}: user ${JSON.stringify(ctx.value.user)} uses an exec or auth-provider plugin, which Outrigger does not run; use a client certificate or a token`,
+      `${userEntry?.file}: user ${JSON.stringify(ctx.value.user)} uses an auth-provider plugin, which kubectl itself no longer runs; use an exec credential plugin, a client certificate or a token`,
     );
   }
   const token = typeof u.token === 'string' ? u.token : undefined;
@@ -118,14 +136,30 @@ export function loadKubeconfig(fileOrFiles: string | readonly string[], context?
   const userBase = dirname(userEntry?.file ?? ctx.file);
   const cert = fileOrData(u, 'client-certificate', userBase);
   const key = fileOrData(u, 'client-key', userBase);
+  const server = cluster.server.replace(/\/+$/, '');
+  if (!/^https?:\/\/[^/]/.test(server))
+    throw new KubeConfigError(
+      `${clusterEntry.file}: cluster ${JSON.stringify(ctx.value.cluster)}: server ${JSON.stringify(server)} is not an https:// or http:// URL`,
+    );
+  const proxyUrl = typeof cluster['proxy-url'] === 'string' && cluster['proxy-url'] !== '' ? cluster['proxy-url'] : undefined;
+  if (proxyUrl !== undefined && !/^https?:\/\/[^/]/.test(proxyUrl)) {
+    throw new KubeConfigError(
+      `${clusterEntry.file}: cluster ${JSON.stringify(ctx.value.cluster)}: proxy-url ${JSON.stringify(proxyUrl)} is not an http:// or https:// proxy (SOCKS is not supported)`,
+    );
+  }
+  const exec = isObject(u.exec) ? execSource(u.exec, ctx.value.user as string, userEntry?.file ?? ctx.file, server, ca, cluster) : undefined;
+  if (u.exec !== undefined && !exec) throw new KubeConfigError(`${userEntry?.file}: user ${JSON.stringify(ctx.value.user)}: exec must be an object`);
   const tokenFile = typeof u.tokenFile === 'string' ? (isAbsolute(u.tokenFile) ? u.tokenFile : join(userBase, u.tokenFile)) : undefined;
   return {
-    server: cluster.server.replace(/\/+$/, ''),
+    server,
     ...(ca ? { ca } : {}),
     ...(cert ? { cert } : {}),
     ...(key ? { key } : {}),
     ...(token !== undefined ? { token: () => token } : tokenFile !== undefined ? { token: tokenFromFile(tokenFile) } : {}),
     ...(cluster['insecure-skip-tls-verify'] === true ? { insecureSkipTlsVerify: true } : {}),
+    ...(exec ? { exec } : {}),
+    ...(typeof cluster['tls-server-name'] === 'string' && cluster['tls-server-name'] !== '' ? { tlsServerName: cluster['tls-server-name'] } : {}),
+    ...(proxyUrl ? { proxyUrl } : {}),
     namespace: typeof ctx.value.namespace === 'string' ? ctx.value.namespace : 'default',
   };
 }

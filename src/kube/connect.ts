@@ -25,10 +25,22 @@ export function kubeconfigFiles(kubeconfig: string | undefined, env: NodeJS.Proc
   return existsSync(fallback) ? [fallback] : undefined;
 }
 
+/** The proxy for the API server, as kubectl picks it: the cluster's proxy-url, else HTTPS_PROXY/HTTP_PROXY/NO_PROXY (either case). */
+export function proxyEnvFor(proxyUrl: string | undefined, env: NodeJS.ProcessEnv): Record<string, string> {
+  if (proxyUrl !== undefined) return { HTTPS_PROXY: proxyUrl, HTTP_PROXY: proxyUrl };
+  const out: Record<string, string> = {};
+  for (const k of ['HTTPS_PROXY', 'HTTP_PROXY', 'NO_PROXY']) {
+    const v = env[k] ?? env[k.toLowerCase()];
+    if (v) out[k] = v;
+  }
+  return out;
+}
+
 export function connect(opts: { kubeconfig?: string | undefined; context?: string | undefined; env?: NodeJS.ProcessEnv }): KubeClient {
   const env = opts.env ?? process.env;
   const files = kubeconfigFiles(opts.kubeconfig, env);
-  return new KubeClient(files ? loadKubeconfig(files, opts.context) : inClusterConfig(env));
+  const config = files ? loadKubeconfig(files, opts.context) : inClusterConfig(env);
+  return new KubeClient({ ...config, proxyEnv: proxyEnvFor(config.proxyUrl, env) });
 }
 
 /** The API server's version from /version, e.g. { major: 1, minor: 35 } (minor may carry a "+"). */
