@@ -37,7 +37,8 @@ export function parseYamlDocuments(text: string, source: string): YamlDocument[]
     const err = doc.errors[0];
     if (err) {
       const line = err.linePos?.[0]?.line;
-      throw new YamlError(`${source}, document ${index}${line ? ` (line ${line})` : ''}: ${(err.message.split('\n')[0] ?? '').replace(/:$/, '')}`);
+      const message = err.code === 'DUPLICATE_KEY' ? duplicateKey(text, err.pos[0]) : (err.message.split('\n')[0] ?? '').replace(/:$/, '');
+      throw new YamlError(`${source}, document ${index}${line ? ` (line ${line})` : ''}: ${message}`);
     }
     const problem = checkDocument(doc);
     if (problem) {
@@ -54,6 +55,14 @@ export function parseYamlDocuments(text: string, source: string): YamlDocument[]
     out.push({ index, value: value as JsonValue, doc });
   });
   return out;
+}
+
+/** The message for a key set twice in one mapping, naming the key (the parser's names only the line). */
+function duplicateKey(text: string, offset: number): string {
+  const rest = text.slice(offset, offset + 256);
+  const key = /^\s*(?:"((?:[^"\\\n]|\\.)*)"|'((?:[^'\n]|'')*)'|([^:#\n]*?))\s*:/.exec(rest);
+  const name = key ? (key[1] ?? key[2]?.replaceAll("''", "'") ?? key[3]) : undefined;
+  return name ? `key ${JSON.stringify(name)} is set twice in one mapping` : 'a key is set twice in one mapping';
 }
 
 function lineOf(text: string, offset: number): number {

@@ -27,7 +27,7 @@ describe('profile validation names file, document and field', () => {
       'profiles/log.yaml, document 1: spec.sidecarMode: must be one of "auto", "native", "classic", not "sometimes"',
       'profiles/log.yaml, document 1: spec.containers[0].image: is required',
       // YAML 1.1, as kubectl reads it: an unquoted y is a boolean.
-      'profiles/log.yaml, document 1: spec.containers[1].image: must be a string, not boolean',
+      'profiles/log.yaml, document 1: spec.containers[1].image: must be a string, not boolean (YAML reads unquoted y, n, yes, no, on, off, true and false as booleans: write the value in quotes if a string was meant)',
       'profiles/log.yaml, document 1: spec.containers[1].name: "x" is already used by spec.containers[0]',
       'profiles/log.yaml, document 1: spec.targets[0]: "App" must be a container name or a glob of lower case alphanumerics, "-", "*" and "?"',
       'profiles/log.yaml, document 1: spec.unknwn: unknown field; known fields are version, containers, initContainers, volumes, volumeMounts, env, envFrom, targets, initContainerTargets, metadata, imagePullSecrets, sidecarMode, selector, mandatory, order, conflictPolicy, failurePolicy, templateValues, overrides',
@@ -59,11 +59,20 @@ describe('profile validation names file, document and field', () => {
     ]);
   });
 
-  test('YAML syntax errors and duplicate keys name the line', () => {
-    assert.match(
-      errorsOf(`${header}metadata: {name: a}\nmetadata: {name: b}\n`)[0] ?? '',
-      /^profiles\/log\.yaml, document 1 \(line 4\): Map keys must be unique/,
-    );
+  test('a number where a string belongs says to quote it, as YAML 1.1 reads 1.0 as a number', () => {
+    assert.deepEqual(errorsOf(`${header}metadata: {name: a}\nspec: {version: 1.0}\n`), [
+      'profiles/log.yaml, document 1: spec.version: must be a string, not integer (YAML reads unquoted values such as 1.0, 1e3 and 0644 as numbers: write the value in quotes, as in "1.0", if a string was meant)',
+    ]);
+  });
+
+  test('YAML syntax errors name the line; duplicate keys name the key and the line', () => {
+    assert.deepEqual(errorsOf(`${header}metadata: {name: a}\nmetadata: {name: b}\n`), [
+      'profiles/log.yaml, document 1 (line 4): key "metadata" is set twice in one mapping',
+    ]);
+    assert.deepEqual(errorsOf(`${header}metadata: {name: a, name: b}\n`), ['profiles/log.yaml, document 1 (line 3): key "name" is set twice in one mapping']);
+    assert.deepEqual(errorsOf(`${header}metadata:\n  labels:\n    "a b": x\n    'it''s': y\n    'it''s': z\n`), [
+      'profiles/log.yaml, document 1 (line 7): key "it\'s" is set twice in one mapping',
+    ]);
     assert.match(errorsOf('a: [1, 2\n')[0] ?? '', /^profiles\/log\.yaml, document 1 \(line \d\):/);
   });
 

@@ -31,12 +31,21 @@ function typeName(v: JsonValue): string {
   return typeof v;
 }
 
+/** What YAML 1.1 made of an unquoted scalar that was probably meant as a string, and how to keep it one. */
+function quoteHint(v: JsonValue): string {
+  if (typeof v === 'boolean')
+    return ' (YAML reads unquoted y, n, yes, no, on, off, true and false as booleans: write the value in quotes if a string was meant)';
+  if (typeof v === 'number')
+    return ' (YAML reads unquoted values such as 1.0, 1e3 and 0644 as numbers: write the value in quotes, as in "1.0", if a string was meant)';
+  return '';
+}
+
 /** Checks `value` against `schema`, appending errors; `path` is the field path so far. */
 export function checkSchema(value: JsonValue, schema: Schema, path: string, errors: FieldError[]): void {
   const at = (message: string) => errors.push({ path: path || '(document)', message });
   switch (schema.type) {
     case 'string':
-      if (typeof value !== 'string') return void at(`must be a string, not ${typeName(value)}`);
+      if (typeof value !== 'string') return void at(`must be a string, not ${typeName(value)}${quoteHint(value)}`);
       if (schema.enum && !schema.enum.includes(value))
         return void at(`must be one of ${schema.enum.map((e) => JSON.stringify(e)).join(', ')}, not ${JSON.stringify(value)}`);
       if (schema.minLength !== undefined && value.length < schema.minLength)
