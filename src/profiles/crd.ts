@@ -44,7 +44,11 @@ export function openApi(s: Schema): JsonObject {
     case 'array':
       out.items = openApi(s.items);
       if (s.maxItems !== undefined) out.maxItems = s.maxItems;
-      if (s.listKey && s.items.type === 'object' && s.items.required?.includes(s.listKey)) {
+      // A list keyed by a field the API server defaults (a port's protocol) cannot be a map here: map
+      // keys must be required or defaulted, and a CRD default would change the stored profile and so
+      // its hash. It is atomic; load-time validation refuses duplicates by both fields.
+      if (s.listKeyAlso) out['x-kubernetes-list-type'] = 'atomic';
+      else if (s.listKey && s.items.type === 'object' && s.items.required?.includes(s.listKey)) {
         out['x-kubernetes-list-type'] = 'map';
         out['x-kubernetes-list-map-keys'] = [s.listKey];
       }

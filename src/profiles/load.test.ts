@@ -59,6 +59,25 @@ describe('profile validation names file, document and field', () => {
     ]);
   });
 
+  test('ports are keyed by number and protocol: 53/UDP beside 53/TCP is fine, a port twice with one protocol is not', () => {
+    const dns = (ports: string) =>
+      `${header}metadata: {name: a}\nspec:\n  version: "1"\n  containers:\n    - name: dns\n      image: d\n      ports: ${ports}\n`;
+    assert.deepEqual(errorsOf(dns('[{containerPort: 53, protocol: UDP}, {containerPort: 53, protocol: TCP}]')), []);
+    // An unset protocol is TCP, as the API server defaults it.
+    assert.deepEqual(errorsOf(dns('[{containerPort: 53, protocol: UDP}, {containerPort: 53}, {containerPort: 53, protocol: TCP}]')), [
+      'profiles/log.yaml, document 1: spec.containers[0].ports[2].containerPort: 53 with protocol TCP is already used by spec.containers[0].ports[1]',
+    ]);
+  });
+
+  test('an empty selector is refused with what to write instead; an empty podSelector selects every pod', () => {
+    const withSelector = (sel: string) => `${header}metadata: {name: a}\nspec: {version: "1", selector: ${sel}}\n`;
+    assert.deepEqual(errorsOf(withSelector('{}')), [
+      'profiles/log.yaml, document 1: spec.selector: is empty, which selects no pod: write podSelector: {} to inject into every pod the profile may serve, namespaceSelector or podSelector with labels to choose them, or leave selector out to inject only into pods that ask for the profile',
+    ]);
+    assert.deepEqual(errorsOf(withSelector('{podSelector: {}}')), []);
+    assert.deepEqual(errorsOf(withSelector('{namespaceSelector: {matchLabels: {team: a}}}')), []);
+  });
+
   test('a number where a string belongs says to quote it, as YAML 1.1 reads 1.0 as a number', () => {
     assert.deepEqual(errorsOf(`${header}metadata: {name: a}\nspec: {version: 1.0}\n`), [
       'profiles/log.yaml, document 1: spec.version: must be a string, not integer (YAML reads unquoted values such as 1.0, 1e3 and 0644 as numbers: write the value in quotes, as in "1.0", if a string was meant)',

@@ -14,7 +14,15 @@ export type Schema =
   | { type: 'string'; description?: string; enum?: readonly string[]; format?: Format; minLength?: number; maxLength?: number; default?: string }
   | { type: 'integer'; description?: string; minimum?: number; maximum?: number; default?: number }
   | { type: 'boolean'; description?: string; default?: boolean }
-  | { type: 'array'; description?: string; items: Schema; listKey?: string; maxItems?: number }
+  | {
+      type: 'array';
+      description?: string;
+      items: Schema;
+      listKey?: string;
+      /** A second key field and the value the API server defaults it to (a port is keyed by number and protocol). */
+      listKeyAlso?: { field: string; default: string };
+      maxItems?: number;
+    }
   | {
       type: 'object';
       description?: string;
@@ -76,6 +84,7 @@ const container: Schema = {
     ports: {
       type: 'array',
       listKey: 'containerPort',
+      listKeyAlso: { field: 'protocol', default: 'TCP' },
       items: {
         type: 'object',
         required: ['containerPort'],

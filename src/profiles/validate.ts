@@ -75,10 +75,12 @@ export function checkSchema(value: JsonValue, schema: Schema, path: string, erro
         if (schema.listKey && isObject(item)) {
           const key = item[schema.listKey];
           if (typeof key === 'string' || typeof key === 'number') {
-            const k = String(key);
+            const also = schema.listKeyAlso;
+            const second = also ? (item[also.field] ?? also.default) : undefined;
+            const k = also ? `${key}/${String(second)}` : String(key);
+            const shown = also ? `${JSON.stringify(key)} with ${also.field} ${String(second)}` : JSON.stringify(key);
             const first = seen.get(k);
-            if (first !== undefined)
-              errors.push({ path: `${path}[${i}].${schema.listKey}`, message: `${JSON.stringify(key)} is already used by ${path}[${first}]` });
+            if (first !== undefined) errors.push({ path: `${path}[${i}].${schema.listKey}`, message: `${shown} is already used by ${path}[${first}]` });
             else seen.set(k, i);
           }
         }
@@ -141,6 +143,15 @@ export function validateProfileDocument(doc: JsonValue): FieldError[] {
       });
   });
 
+  // An empty selector reads as "every pod" to a Kubernetes user, but selects nothing here: refused
+  // with what to write instead, rather than silently injecting nowhere.
+  if (isObject(spec.selector) && spec.selector.namespaceSelector === undefined && spec.selector.podSelector === undefined) {
+    errors.push({
+      path: 'spec.selector',
+      message:
+        'is empty, which selects no pod: write podSelector: {} to inject into every pod the profile may serve, namespaceSelector or podSelector with labels to choose them, or leave selector out to inject only into pods that ask for the profile',
+    });
+  }
   for (const key of ['namespaceSelector', 'podSelector'] as const) {
     const sel = isObject(spec.selector) ? spec.selector[key] : undefined;
     if (!isObject(sel) || !Array.isArray(sel.matchExpressions)) continue;
