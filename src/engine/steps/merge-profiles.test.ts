@@ -141,3 +141,50 @@ test('an error that is not a template’s is not taken for the profile’s failu
   const plan = mergePlan(p, p, undefined, failing, renderBudget());
   assert.throws(() => mergeWithinRecordLimit(plan, set.profiles, noNotes()), /namespace labels unavailable/);
 });
+
+describe('a classic sidecar in a pod that runs to completion is warned about', () => {
+  const profiles = profilesFromYaml(
+    [
+      profileYaml('shipper', { version: '1', containers: [{ name: 'shipper', image: 's' }] }),
+      profileYaml('pinned', {
+        version: '1',
+        sidecarMode: 'classic',
+        containers: [
+          { name: 'a', image: 'a' },
+          { name: 'b', image: 'b' },
+        ],
+      }),
+      profileYaml('env-only', { version: '1', env: [{ name: 'X', value: '1' }] }),
+    ].join('\n---\n'),
+  );
+  const jobPod = (inject: string, restartPolicy?: string): JsonObject => ({
+    apiVersion: 'v1',
+    kind: 'Pod',
+    metadata: { name: 'job-x', annotations: { 'outrigger.dev/inject': inject } },
+    spec: { ...(restartPolicy ? { restartPolicy } : {}), containers: [{ name: 'app', image: 'a' }] },
+  });
+  const at = (minor: number) => ({ namespace: 'shop', kubeVersion: { major: 1, minor } });
+
+  test('sidecarMode auto before Kubernetes 1.29, for restartPolicy Never and OnFailure', () => {
+    for (const policy of ['Never', 'OnFailure']) {
+      const d = inject(jobPod('shipper', policy), profiles, at(28));
+      assert.equal(d.outcome, 'injected');
+      assert.deepEqual(d.warnings, [
+        `profile "shipper": Kubernetes 1.28 has no native sidecars (1.29 and later do), so "shipper" runs as an ordinary container in a pod with restartPolicy ${policy}: the pod does not complete while it runs (a Job never finishes) unless the sidecar exits on its own`,
+      ]);
+    }
+  });
+
+  test('sidecarMode classic on any version, naming every sidecar', () => {
+    assert.deepEqual(inject(jobPod('pinned', 'Never'), profiles, at(33)).warnings, [
+      'profile "pinned": the profile sets sidecarMode: classic, so "a", "b" run as ordinary containers in a pod with restartPolicy Never: the pod does not complete while they run (a Job never finishes) unless the sidecar exits on its own',
+    ]);
+  });
+
+  test('not for native sidecars, long-running pods, or a profile that adds no sidecar', () => {
+    assert.deepEqual(inject(jobPod('shipper', 'Never'), profiles, at(29)).warnings, []);
+    assert.deepEqual(inject(jobPod('shipper'), profiles, at(28)).warnings, []);
+    assert.deepEqual(inject(jobPod('shipper', 'Always'), profiles, at(28)).warnings, []);
+    assert.deepEqual(inject(jobPod('env-only', 'Never'), profiles, at(28)).warnings, []);
+  });
+});

@@ -5,7 +5,7 @@
  */
 
 import type { ReasonCode } from '../../common/errors.ts';
-import type { JsonObject } from '../../common/json.ts';
+import { isObject, type JsonObject } from '../../common/json.ts';
 import { type MergeState, mergeProfile } from '../merge.ts';
 import { addedBytes, type PodSize, podSize, TOO_LARGE } from '../pod-size.ts';
 import type { SidecarProfile } from '../profile.ts';
@@ -183,7 +183,23 @@ function mergeOne(
     const introduced = introducedErrors(plan.base, merged.state.pod, baseErrors);
     if (introduced.length > 0) return { ok: false, reason: 'invalid-result', detail: `the API server would reject the pod: ${introduced.join('; ')}` };
   }
-  return { ok: true, state: merged.state, record: merged.record, warnings: merged.warnings };
+  const completing = runToCompletion(profile, merged.record, merged.state.pod, kube);
+  return { ok: true, state: merged.state, record: merged.record, warnings: completing ? [...merged.warnings, completing] : merged.warnings };
+}
+
+/**
+ * A classic sidecar in a pod meant to run to completion (restartPolicy Never or OnFailure, as every
+ * Job's pod has) keeps the pod running after its app has finished, so the Job never completes.
+ */
+function runToCompletion(profile: SidecarProfile, record: ProfileRecord, pod: JsonObject, kube: InjectContext['kubeVersion']): string | undefined {
+  const policy = isObject(pod.spec) ? pod.spec.restartPolicy : undefined;
+  if (record.mode !== 'classic' || !record.containers?.length || (policy !== 'Never' && policy !== 'OnFailure')) return undefined;
+  const why =
+    profile.sidecarMode === 'auto'
+      ? `Kubernetes ${kube.major}.${kube.minor} has no native sidecars (1.29 and later do)`
+      : 'the profile sets sidecarMode: classic';
+  const names = record.containers.map((n) => JSON.stringify(n)).join(', ');
+  return `profile ${JSON.stringify(profile.name)}: ${why}, so ${names} ${record.containers.length === 1 ? 'runs as an ordinary container' : 'run as ordinary containers'} in a pod with restartPolicy ${policy}: the pod does not complete while ${record.containers.length === 1 ? 'it runs' : 'they run'} (a Job never finishes) unless the sidecar exits on its own`;
 }
 
 function mergedOutcome(profile: SidecarProfile, before: ProfileRecord | undefined) {
