@@ -16,6 +16,7 @@ import {
   type PatchVerifier,
   type ProfileOutcome,
   type ProfileSet,
+  type UnknownProfiles,
 } from '../engine/index.ts';
 import { CHECKED_WORKLOADS, findPodSites, misplacedAnnotationWarning } from '../manifest/workloads.ts';
 import { type AdmissionReviewResponse, allowed, denied, errored, patched } from './responses.ts';
@@ -30,6 +31,8 @@ export interface HandlerConfig {
   /** Per-namespace profile sets (tenant profiles), when profiles are namespaced; else `profiles` applies everywhere. */
   profilesFor?: (namespace: string) => ProfileSet;
   kubeVersion: KubeVersion;
+  /** Pods that request a profile that does not exist: admitted without it (default) or denied; a namespace label overrides. */
+  unknownProfiles?: UnknownProfiles;
   /** Labels of a namespace, from a cache (never an API call on the hot path); undefined when unknown. */
   namespaceLabels?: (namespace: string) => Readonly<Record<string, string>> | undefined;
   /** The engine's self-check of each patch; its own unless replaced (tests hand it one that fails). */
@@ -101,7 +104,12 @@ export function handleReviewError(err: ReviewError): AdmissionResult {
 /** Runs the engine for one pod. Throws only on engine bugs (the caller turns them into `internal-error`). */
 export function decide(pod: JsonObject, namespace: string, cfg: HandlerConfig, set: ProfileSet = profilesFor(namespace, cfg)): Decision {
   const labels = cfg.namespaceLabels?.(namespace);
-  const ctx: InjectContext = labels ? { namespace, namespaceLabels: labels, kubeVersion: cfg.kubeVersion } : { namespace, kubeVersion: cfg.kubeVersion };
+  const ctx: InjectContext = {
+    namespace,
+    kubeVersion: cfg.kubeVersion,
+    ...(labels ? { namespaceLabels: labels } : {}),
+    ...(cfg.unknownProfiles ? { unknownProfiles: cfg.unknownProfiles } : {}),
+  };
   return inject(pod, set, ctx, cfg.verifyPatch ? { verifyPatch: cfg.verifyPatch } : {});
 }
 

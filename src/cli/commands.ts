@@ -10,7 +10,7 @@ import { injectDocuments, uninjectDocuments } from '../manifest/process.ts';
 import { misplacedAnnotationWarning } from '../manifest/workloads.ts';
 import { loadProfiles, ProfileLoadError } from '../profiles/load.ts';
 import { InputError, readInputs } from './input.ts';
-import { DEFAULT_KUBE_VERSION, namespaceFlag, parseFlags, parseKubeVersion, parseLabels, UsageError } from './options.ts';
+import { DEFAULT_KUBE_VERSION, namespaceFlag, parseFlags, parseKubeVersion, parseLabels, parseUnknownProfiles, UsageError } from './options.ts';
 import { table, writeStream } from './output.ts';
 
 export interface Io {
@@ -30,6 +30,7 @@ const inputFlags = {
 const engineFlags = {
   profiles: { type: 'string', short: 'p', multiple: true },
   'kube-version': { type: 'string' },
+  'unknown-profiles': { type: 'string' },
   namespace: { type: 'string', short: 'n' },
   'namespace-label': { type: 'string', multiple: true },
 } as const;
@@ -49,6 +50,8 @@ Options:
       --kube-version X.Y   Kubernetes version of the target cluster (default ${DEFAULT_KUBE_VERSION.major}.${DEFAULT_KUBE_VERSION.minor}); decides native sidecars
   -n, --namespace NAME     namespace for objects that name none (default "default")
       --namespace-label K=V  labels of that namespace, for profile selectors (repeatable)
+      --unknown-profiles admit|deny  a workload requesting a profile that does not exist: injected
+                           without it, with a warning (admit, the default), or refused (deny)
   -h, --help               show this help
 
 Exit codes: 0 done, 2 usage error, 3 unreadable input or invalid profiles, 4 a workload could not be
@@ -93,9 +96,10 @@ function needInputs(files: string[] | undefined): string[] {
   return files;
 }
 
-function engineOptions(values: { 'kube-version'?: string; namespace?: string; 'namespace-label'?: string[] }) {
+function engineOptions(values: { 'kube-version'?: string; 'unknown-profiles'?: string; namespace?: string; 'namespace-label'?: string[] }) {
   return {
     kubeVersion: values['kube-version'] ? parseKubeVersion(values['kube-version']) : DEFAULT_KUBE_VERSION,
+    ...(values['unknown-profiles'] !== undefined ? { unknownProfiles: parseUnknownProfiles(values['unknown-profiles']) } : {}),
     defaultNamespace: values.namespace === undefined ? 'default' : namespaceFlag('-n/--namespace', values.namespace),
     namespaceLabels: parseLabels(values['namespace-label'] ?? [], '--namespace-label'),
   };

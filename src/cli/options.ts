@@ -1,7 +1,7 @@
 /** Flag parsing shared by the CLI commands (node:util parseArgs), with errors that name the flag. */
 import { parseArgs } from 'node:util';
 import { dns1123Label, imageReference, labelValue, qualifiedName } from '../common/k8s-names.ts';
-import type { KubeVersion } from '../engine/index.ts';
+import type { KubeVersion, UnknownProfiles } from '../engine/index.ts';
 
 export class UsageError extends Error {}
 
@@ -13,6 +13,12 @@ export function parseKubeVersion(v: string): KubeVersion {
   if (!m) throw new UsageError(`--kube-version: ${JSON.stringify(v)} is not a version such as 1.33`);
   if (Number(m[1]) !== 1) throw new UsageError(`--kube-version: ${JSON.stringify(v)}: Kubernetes has only major version 1 (a version such as 1.33)`);
   return { major: 1, minor: Number(m[2]) };
+}
+
+/** --unknown-profiles: what happens to a pod that requests a profile that does not exist. */
+export function parseUnknownProfiles(v: string): UnknownProfiles {
+  if (v !== 'admit' && v !== 'deny') throw new UsageError(`--unknown-profiles: ${JSON.stringify(v)} must be admit or deny`);
+  return v;
 }
 
 /** A namespace flag's value, checked as the API server checks a namespace name. */

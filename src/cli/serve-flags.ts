@@ -8,7 +8,7 @@ import type { ClusterOptions } from '../server/cluster.ts';
 import { DEFAULT_LIMITS } from '../server/http.ts';
 import type { Level } from '../server/log.ts';
 import { type AdminAddress, DEFAULT_CONTROLLER_NAMESPACE, type ServeOptions } from '../server/serve-command.ts';
-import { DEFAULT_KUBE_VERSION, parseFlags, parseKubeVersion, UsageError } from './options.ts';
+import { DEFAULT_KUBE_VERSION, parseFlags, parseKubeVersion, parseUnknownProfiles, UsageError } from './options.ts';
 
 export const SERVE_HELP = `Usage: outrigger serve --profiles PATH --tls-cert FILE --tls-key FILE [options]
        outrigger serve --profiles-from-cluster --cert-mode self [options]     (in a cluster)
@@ -35,6 +35,9 @@ Options:
                              none: no admin listener
       --kube-version X.Y     Kubernetes version of the cluster; decides native sidecars for sidecarMode auto.
                              Default: read from the API server when connected, else ${DEFAULT_KUBE_VERSION.major}.${DEFAULT_KUBE_VERSION.minor}
+      --unknown-profiles admit|deny  a pod that requests a profile that does not exist is admitted
+                             without it, with a warning (admit, the default), or denied (deny); a
+                             namespace's label outrigger.dev/unknown-profiles overrides it
       --drain-timeout DUR    on SIGTERM, longest wait for requests in flight (default 25s)
       --shutdown-delay DUR   on SIGTERM, keep accepting connections this long while not ready, so the
                              API server learns of the endpoint's removal first (default 0; the bundle sets 5s)
@@ -110,6 +113,7 @@ const SERVE_FLAGS = {
   host: { type: 'string' },
   'admin-address': { type: 'string' },
   'kube-version': { type: 'string' },
+  'unknown-profiles': { type: 'string' },
   'drain-timeout': { type: 'string' },
   'shutdown-delay': { type: 'string' },
   'reload-interval': { type: 'string' },
@@ -172,6 +176,7 @@ export function parseServeArgs(argv: string[]): ServeOptions | 'help' {
     host: values.host ?? '0.0.0.0',
     ...(admin ? { admin } : {}),
     kubeVersion: kubeVersionFlag ?? DEFAULT_KUBE_VERSION,
+    ...(values['unknown-profiles'] !== undefined ? { unknownProfiles: parseUnknownProfiles(values['unknown-profiles']) } : {}),
     drainTimeoutMs: values['drain-timeout'] !== undefined ? parseDuration(values['drain-timeout'], '--drain-timeout') : 25_000,
     shutdownDelayMs: values['shutdown-delay'] !== undefined ? parseDuration(values['shutdown-delay'], '--shutdown-delay') : 0,
     pollMs,

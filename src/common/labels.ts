@@ -14,6 +14,12 @@ export const INJECT_ANNOTATION = 'outrigger.dev/inject';
 export const STATUS_ANNOTATION = 'outrigger.dev/status';
 /** Namespace label that turns the webhook on: `outrigger.dev/injection: enabled`. */
 export const INJECTION_LABEL = 'outrigger.dev/injection';
+/**
+ * Namespace label: what happens to a pod there that requests a profile that does not exist —
+ * `deny` refuses it, `admit` admits it without that profile (with a warning). Without the label
+ * the server's `--unknown-profiles` decides (default admit).
+ */
+export const UNKNOWN_PROFILES_LABEL = 'outrigger.dev/unknown-profiles';
 /** Annotation on the CA Secret: when the next CA was made (cert mode self). */
 export const CA_NEXT_CREATED_ANNOTATION = 'outrigger.dev/ca-next-created';
 /** `reportingController` of the Events Outrigger records. */

@@ -12,6 +12,7 @@ export {
   patchReproducesPod,
   recordMismatchIn,
   supportsNativeSidecars,
+  type UnknownProfiles,
 } from './inject.ts';
 export { asNativeSidecar } from './native-sidecar.ts';
 export { type AnyPatchOp, applyPatch, PatchApplyError } from './patch-apply.ts';

@@ -7,6 +7,7 @@
 
 import { ERROR_REASONS, REASONS, type ReasonCode } from '../common/errors.ts';
 import type { JsonObject } from '../common/json.ts';
+import { UNKNOWN_PROFILES_LABEL } from '../common/labels.ts';
 import type { ProfileSet } from './profile.ts';
 import { renderBudget } from './render.ts';
 import { selectProfiles } from './select.ts';
@@ -19,7 +20,7 @@ import { corruptRecord, readRecord } from './steps/read-record.ts';
 import { type PatchVerifier, patchReproducesPod, verifiedDecision } from './steps/verify.ts';
 import { tooManyTargetChecks } from './target-bound.ts';
 
-export { type InjectContext, type KubeVersion, sidecarModeFor, supportsNativeSidecars } from './steps/context.ts';
+export { type InjectContext, type KubeVersion, sidecarModeFor, supportsNativeSidecars, type UnknownProfiles } from './steps/context.ts';
 export type { Decision, ProfileOutcome } from './steps/decision.ts';
 export { recordMismatchIn } from './steps/read-record.ts';
 export { type PatchVerifier, patchReproducesPod } from './steps/verify.ts';
@@ -47,6 +48,8 @@ export function inject(pod: JsonObject, set: ProfileSet, ctx: InjectContext, opt
 
   const selected = select(base, set, ctx, warnings);
   const { wanted, notes } = selected;
+  const unknown = unknownProfileDenial(pod, notes, ctx);
+  if (unknown) return unknown;
   const tooMany = tooManyTargetChecks(base, wanted);
   if (tooMany) return failAll(pod, wanted, tooMany, notes);
 
@@ -68,6 +71,24 @@ function select(base: JsonObject, set: ProfileSet, ctx: InjectContext, recordWar
   const skipped: ProfileOutcome[] = selection.skipped.map((s) => ({ profile: s.profile, reason: s.reason, message: s.message }));
   const notes: Notes = { outcomes: skipped, warnings: [...selection.warnings, ...recordWarnings] };
   return { wanted: selection.profiles, optedOut: selection.optedOut, notes };
+}
+
+/**
+ * A pod that requests a profile that does not exist, where unknown profiles are denied (the
+ * namespace's label, else the server's setting): denied, naming the profile. Admitted without it
+ * otherwise, as selection already said in a warning.
+ */
+function unknownProfileDenial(pod: JsonObject, notes: Notes, ctx: InjectContext): Decision | undefined {
+  const unknown = notes.outcomes.find((o) => o.reason === 'unknown-profile');
+  if (!unknown) return undefined;
+  const label = ctx.namespaceLabels?.[UNKNOWN_PROFILES_LABEL];
+  if (label !== undefined && label !== 'deny' && label !== 'admit') {
+    notes.warnings.push(`namespace label ${UNKNOWN_PROFILES_LABEL}: ${JSON.stringify(label.slice(0, 63))} is neither deny nor admit; the server's setting applies`);
+  }
+  const policy = label === 'deny' || label === 'admit' ? label : (ctx.unknownProfiles ?? 'admit');
+  if (policy !== 'deny') return undefined;
+  const by = label === 'deny' ? `the namespace's label ${UNKNOWN_PROFILES_LABEL}=deny` : '--unknown-profiles deny';
+  return settled(pod, 'denied', 'unknown-profile', `${unknown.message}; pods that request an unknown profile are denied by ${by}`, notes);
 }
 
 /** No profile applies and none was injected before: why, from the selection. */

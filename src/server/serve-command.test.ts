@@ -57,8 +57,10 @@ test('flags: defaults and every option', () => {
     '--max-connections=10',
     '--max-connections-per-peer=4',
     '--log-level=debug',
+    '--unknown-profiles=deny',
   ]);
   assert.ok(o !== 'help');
+  assert.equal(o.unknownProfiles, 'deny');
   assert.deepEqual(o.profiles, ['a', 'b']);
   assert.deepEqual(o.tls, { certFile: 'c', keyFile: 'k', clientCaFile: 'ca' });
   assert.equal(o.port, 0);
@@ -90,6 +92,7 @@ test('flags: usage errors name the flag', () => {
     [['--profiles-from-cluster'], /missing --tls-cert, --tls-key/],
     [[...base, '--kube-version', 'latest'], /--kube-version/],
     [[...base, '--log-level', 'loud'], /--log-level/],
+    [[...base, '--unknown-profiles', 'reject'], /^--unknown-profiles: "reject" must be admit or deny$/],
     [[...base, '--reload-interval', '10ms'], /at least 100ms/],
     [[...base, '--nope'], /nope/],
     [[...base, '--admin-address', '9443'], /--admin-address: "9443" must be HOST:PORT, \[IPv6\]:PORT or none/],

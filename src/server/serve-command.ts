@@ -9,7 +9,7 @@
 import type { AddressInfo } from 'node:net';
 import type { HandlerConfig } from '../admission/handle.ts';
 import { DEFAULT_NAMESPACE } from '../common/labels.ts';
-import type { KubeVersion, ProfileSet, SidecarProfile } from '../engine/index.ts';
+import type { KubeVersion, ProfileSet, SidecarProfile, UnknownProfiles } from '../engine/index.ts';
 import { isClusterWide } from '../profiles/tenancy.ts';
 import { COMMIT, VERSION } from '../version.ts';
 import type { ClusterOptions, ClusterRuntime } from './cluster.ts';
@@ -46,6 +46,8 @@ export interface ServeOptions {
   /** The admin listener (/explain, verbose readiness); absent: none. */
   admin?: AdminAddress;
   kubeVersion: KubeVersion;
+  /** Pods that request a profile that does not exist (see --unknown-profiles); default admit. */
+  unknownProfiles?: UnknownProfiles;
   drainTimeoutMs: number;
   /** Not ready but still accepting, before the drain (see --shutdown-delay); default 0. */
   shutdownDelayMs?: number;
@@ -95,7 +97,7 @@ export async function startServe(opts: ServeOptions, log: Logger): Promise<Runni
   const resources = new AsyncDisposableStack();
   const { metrics, profiles, cluster, kubeVersion, tlsMaterial, secretSource, checkMandatory } = await startFoundation(opts, log, resources);
   const makeConfig = (set: ProfileSet): HandlerConfig => {
-    let cfg: HandlerConfig = { profiles: set, kubeVersion };
+    let cfg: HandlerConfig = { profiles: set, kubeVersion, ...(opts.unknownProfiles ? { unknownProfiles: opts.unknownProfiles } : {}) };
     if (cluster) cfg = cluster.extendConfig(cfg);
     return opts.extendConfig ? opts.extendConfig(cfg) : cfg;
   };

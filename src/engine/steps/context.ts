@@ -17,7 +17,11 @@ export interface InjectContext {
   namespaceLabels?: Readonly<Record<string, string>>;
   /** Version of the API server; decides native vs classic sidecars for `sidecarMode: auto`. */
   kubeVersion: KubeVersion;
+  /** A pod requesting a profile that does not exist: admitted without it (the default) or denied; the namespace's UNKNOWN_PROFILES_LABEL overrides it. */
+  unknownProfiles?: UnknownProfiles;
 }
+
+export type UnknownProfiles = 'admit' | 'deny';
 
 /** Kubernetes 1.29 turned native sidecars (SidecarContainers) on by default. */
 export function supportsNativeSidecars(v: KubeVersion): boolean {
