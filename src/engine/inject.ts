@@ -83,7 +83,9 @@ function unknownProfileDenial(pod: JsonObject, notes: Notes, ctx: InjectContext)
   if (!unknown) return undefined;
   const label = ctx.namespaceLabels?.[UNKNOWN_PROFILES_LABEL];
   if (label !== undefined && label !== 'deny' && label !== 'admit') {
-    notes.warnings.push(`namespace label ${UNKNOWN_PROFILES_LABEL}: ${JSON.stringify(label.slice(0, 63))} is neither deny nor admit; the server's setting applies`);
+    notes.warnings.push(
+      `namespace label ${UNKNOWN_PROFILES_LABEL}: ${JSON.stringify(label.slice(0, 63))} is neither deny nor admit; the server's setting applies`,
+    );
   }
   const policy = label === 'deny' || label === 'admit' ? label : (ctx.unknownProfiles ?? 'admit');
   if (policy !== 'deny') return undefined;
