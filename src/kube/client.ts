@@ -66,6 +66,17 @@ function abortWith(req: ClientRequest, signal: AbortSignal | undefined): void {
   else signal.addEventListener('abort', abort, { once: true });
 }
 
+/** `p`, or an AbortError as soon as `signal` aborts (what `p` waits for keeps its own bound). */
+function abortable<T>(p: Promise<T>, signal: AbortSignal | undefined): Promise<T> {
+  if (!signal) return p;
+  if (signal.aborted) return Promise.reject(Object.assign(new Error('The operation was aborted'), { name: 'AbortError', code: 'ABORT_ERR' }));
+  return new Promise((resolve, reject) => {
+    const abort = () => reject(Object.assign(new Error('The operation was aborted'), { name: 'AbortError', code: 'ABORT_ERR' }));
+    signal.addEventListener('abort', abort, { once: true });
+    p.then(resolve, reject).finally(() => signal.removeEventListener('abort', abort));
+  });
+}
+
 export class KubeClient {
   readonly config: KubeConfig;
   #agent: Agent | HttpAgent;
@@ -74,9 +85,6 @@ export class KubeClient {
     this.config = config;
     this.#agent = this.#newAgent();
   }
-
-  /** The client certificate the pooled connections present: the kubeconfig's, or the exec plugin's latest. */
-  #cert: { cert?: string; key?: string } = {};
 
   /** A plain-HTTP server (`kubectl proxy` on loopback) has no TLS to set up. */
   get #plain(): boolean {
@@ -87,27 +95,27 @@ export class KubeClient {
     const c = this.config;
     const pool = { keepAlive: true, maxSockets: 8, proxyEnv: c.proxyEnv ?? {} };
     if (this.#plain) return new HttpAgent(pool);
-    const cert = this.#cert.cert ?? c.cert;
-    const key = this.#cert.key ?? c.key;
     return new Agent({
       ...pool,
       ...(c.tlsServerName ? { servername: c.tlsServerName } : {}),
       ...(c.ca ? { ca: c.ca } : {}),
-      ...(cert ? { cert } : {}),
-      ...(key ? { key } : {}),
+      ...(c.cert ? { cert: c.cert } : {}),
+      ...(c.key ? { key: c.key } : {}),
       rejectUnauthorized: c.insecureSkipTlsVerify !== true,
     });
   }
 
-  /** The bearer token for the next request; an exec plugin's new client certificate replaces the pool. */
-  async #credentials(): Promise<string | undefined> {
-    if (!this.config.exec) return this.config.token?.();
-    const cred = await this.config.exec.get();
-    if (cred.cert !== undefined && (cred.cert !== this.#cert.cert || cred.key !== this.#cert.key)) {
-      this.#cert = { cert: cred.cert, ...(cred.key !== undefined ? { key: cred.key } : {}) };
-      this.resetConnections();
-    }
-    return cred.token ?? this.config.token?.();
+  /**
+   * The credentials for the next request. An exec plugin's client certificate goes on the request:
+   * the agent pools sockets per certificate, so a rotated one opens new connections and leaves
+   * watches on the old ones running. A static token in the kubeconfig wins over the plugin's, as in kubectl.
+   */
+  async #credentials(signal: AbortSignal | undefined): Promise<{ token?: string; cert?: string; key?: string }> {
+    const exec = this.config.exec;
+    const token = this.config.token?.();
+    if (!exec) return token ? { token } : {};
+    const cred = await abortable(exec.get(), signal);
+    return { ...cred, ...(token ? { token } : {}) };
   }
 
   /** Drops pooled connections and picks up changed credentials (a rotated client certificate). */
@@ -124,24 +132,26 @@ export class KubeClient {
 
   /** Sends one request; an exec credential the API server refuses (401) is fetched again once. */
   async #open(method: string, path: string, opts: RequestOptions): Promise<IncomingMessage> {
-    const res = await this.#send(method, path, opts, await this.#credentials());
+    const cred = await this.#credentials(opts.signal);
+    const res = await this.#send(method, path, opts, cred);
     if (res.statusCode !== 401 || !this.config.exec) return res;
     res.resume();
-    this.config.exec.invalidate();
-    return this.#send(method, path, opts, await this.#credentials());
+    this.config.exec.invalidate(cred.token);
+    return this.#send(method, path, opts, await this.#credentials(opts.signal));
   }
 
-  #send(method: string, path: string, opts: RequestOptions, token: string | undefined): Promise<IncomingMessage> {
+  #send(method: string, path: string, opts: RequestOptions, cred: { token?: string; cert?: string; key?: string }): Promise<IncomingMessage> {
     const url = this.#url(path, opts.query);
     const body = opts.body === undefined ? undefined : Buffer.from(JSON.stringify(opts.body));
     return new Promise((resolve, reject) => {
       const req = (this.#plain ? httpRequest : httpsRequest)(url, {
         method,
         agent: this.#agent,
+        ...(cred.cert && cred.key && !this.#plain ? { cert: cred.cert, key: cred.key } : {}),
         headers: {
           accept: 'application/json',
           'user-agent': 'outrigger',
-          ...(token ? { authorization: `Bearer ${token}` } : {}),
+          ...(cred.token ? { authorization: `Bearer ${cred.token}` } : {}),
           ...(body ? { 'content-type': opts.contentType ?? 'application/json', 'content-length': body.length } : {}),
         },
         ...(opts.timeoutMs ? { timeout: opts.timeoutMs } : {}),
@@ -220,6 +230,7 @@ export class KubeClient {
   }
 
   close(): void {
+    this.config.exec?.stop();
     this.#agent.destroy();
   }
 }

@@ -76,6 +76,8 @@ contexts: [{name: prod, context: {cluster: west, user: nobody}}]
     assert.deepEqual(kubeconfigFiles(undefined, env, dir), [first, second]);
     assert.throws(() => kubeconfigFiles(undefined, { KUBECONFIG: '/nonexistent' }, dir), { message: 'KUBECONFIG names no file that exists: /nonexistent' });
     assert.throws(() => kubeconfigFiles(undefined, { KUBECONFIG: '/x:/y' }, dir), { message: 'KUBECONFIG names no file that exists: /x, /y' });
+    // In a pod a KUBECONFIG naming nothing that exists leaves the service account, as in client-go.
+    assert.equal(kubeconfigFiles(undefined, { KUBECONFIG: '/nonexistent', KUBERNETES_SERVICE_HOST: '10.96.0.1' }, dir), undefined);
     // --kubeconfig wins and is used even if missing (loading it then names it).
     assert.deepEqual(kubeconfigFiles('/given', env, dir), ['/given']);
   });

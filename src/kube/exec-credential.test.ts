@@ -64,7 +64,8 @@ describe('the plugin’s answer', () => {
   });
   test('anything else is refused with what is wrong', () => {
     const refused: [string, RegExp][] = [
-      ['nope', /printed no JSON ExecCredential/],
+      // The parser's own message would quote the output, which may be a bare token.
+      ['eyJhbGciOiJSUzI1NiJ9.secret', /^exec plugin "p" printed no JSON ExecCredential$/],
       [JSON.stringify({ kind: 'Pod' }), /printed something other than an ExecCredential/],
       [
         answer({ token: 't' }, { apiVersion: 'client.authentication.k8s.io/v1beta1' }),
@@ -138,6 +139,56 @@ describe('running the plugin', () => {
     await assert.rejects(s.get());
     writeFileSync(flag, '');
     assert.deepEqual(await s.get(), { token: 'ok' });
+  });
+});
+
+describe('a plugin that will not stop', () => {
+  const source = (command: string, timeoutMs: number) =>
+    execCredentialSource(execPlugin({ apiVersion: V1, command }, 'u', join(dir, 'config'), cluster), { timeoutMs });
+  const alive = (pid: number) => {
+    try {
+      process.kill(pid, 0);
+      return true;
+    } catch {
+      return false;
+    }
+  };
+  const until = async (check: () => boolean) => {
+    for (let i = 0; i < 100 && !check(); i++) await new Promise((r) => setTimeout(r, 50));
+    return check();
+  };
+
+  test('one that ignores SIGTERM is given up on at the time limit and killed, with the children it started', async () => {
+    const pids = join(dir, 'pids');
+    const stubborn = script('stubborn', `trap '' TERM; sleep 3600 & echo $$ $! > ${pids}; wait; sleep 3600`);
+    const started = Date.now();
+    await assert.rejects(source(stubborn, 500).get(), { message: `exec plugin "${stubborn}" did not answer within 500 ms and was stopped` });
+    assert.ok(Date.now() - started < 5000, 'rejected at the limit, not when the plugin exits');
+    const [shell, child] = readFileSync(pids, 'utf8').trim().split(' ').map(Number) as [number, number];
+    assert.ok(await until(() => !alive(shell) && !alive(child)), 'the plugin and its child are gone after the SIGKILL grace');
+  });
+
+  test('stdin is closed: a plugin that reads it gets end of input at once, not a hang', async () => {
+    const reader = script('reader', `read line; printf '{"apiVersion":"${V1}","kind":"ExecCredential","status":{"token":"read-%s"}}' "$line"`);
+    assert.deepEqual(await source(reader, 10_000).get(), { token: 'read-' });
+  });
+
+  test('a refused token is dropped only if it is still the current one; a short-lived one is used for most of its life', async () => {
+    const count = join(dir, 'count2');
+    writeFileSync(count, '');
+    const p = script(
+      'short',
+      `echo x >> ${count}; n=$(wc -l < ${count}); printf '{"apiVersion":"${V1}","kind":"ExecCredential","status":{"token":"t%s","expirationTimestamp":"2026-01-01T00:00:08Z"}}' $n`,
+    );
+    let clock = Date.parse('2026-01-01T00:00:00Z');
+    const s = execCredentialSource(execPlugin({ apiVersion: V1, command: p }, 'u', join(dir, 'config'), cluster), { now: () => clock });
+    assert.deepEqual(await s.get(), { token: 't1' });
+    clock += 5000; // 3 s before an 8 s credential expires: still fresh (the margin is a quarter of its life)
+    assert.deepEqual(await s.get(), { token: 't1' });
+    s.invalidate('t0');
+    assert.deepEqual(await s.get(), { token: 't1' });
+    s.invalidate('t1');
+    assert.deepEqual(await s.get(), { token: 't2' });
   });
 });
 

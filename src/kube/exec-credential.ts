@@ -2,10 +2,10 @@
  * Kubeconfig `exec` users (client.authentication.k8s.io ExecCredential plugins, as EKS, GKE, AKS
  * and OIDC clusters use): the plugin is run the way kubectl runs it, with KUBERNETES_EXEC_INFO set,
  * never interactively; its credential is kept until it expires, and run again when the API server
- * answers 401. The plugin runs asynchronously with a time and output bound, so a hung or chatty
- * plugin can neither stall a server's event loop nor fill its memory.
+ * answers 401. The plugin runs asynchronously, in its own process group, with a time and output
+ * bound, so a hung or chatty plugin can neither stall a server's event loop nor fill its memory.
  */
-import { execFile } from 'node:child_process';
+import { type ChildProcess, spawn } from 'node:child_process';
 import { isAbsolute, join } from 'node:path';
 import { isObject, type JsonObject, type JsonValue } from '../common/json.ts';
 
@@ -84,8 +84,9 @@ export function parseExecCredential(text: string, plugin: Pick<ExecPlugin, 'apiV
   let doc: JsonValue;
   try {
     doc = JSON.parse(text) as JsonValue;
-  } catch (e) {
-    throw new ExecCredentialError(`${what} printed no JSON ExecCredential: ${(e as Error).message}`);
+  } catch {
+    // Not the parser's message: it would quote the output, which may be a credential.
+    throw new ExecCredentialError(`${what} printed no JSON ExecCredential`);
   }
   if (!isObject(doc) || doc.kind !== 'ExecCredential') throw new ExecCredentialError(`${what} printed something other than an ExecCredential`);
   if (doc.apiVersion !== plugin.apiVersion) {
@@ -106,56 +107,131 @@ export function parseExecCredential(text: string, plugin: Pick<ExecPlugin, 'apiV
   return { credential, expiresAt };
 }
 
-function run(plugin: ExecPlugin, timeoutMs: number): Promise<string> {
-  return new Promise((resolve, reject) => {
-    execFile(
-      plugin.command,
-      plugin.args,
-      {
+/** After SIGTERM, how long a plugin's process group has before SIGKILL. */
+const KILL_GRACE_MS = 2000;
+
+/** A running plugin: its output when it succeeds, and a way to stop it. */
+interface Run {
+  output: Promise<string>;
+  stop(): void;
+}
+
+/**
+ * Runs the plugin in its own process group with no stdin (as kubectl runs a non-interactive one).
+ * At the time limit, or past the output limit, the promise is rejected at once and the whole group
+ * is stopped (SIGTERM, then SIGKILL): a plugin that ignores SIGTERM, or leaves children behind,
+ * cannot hold a caller.
+ */
+function run(plugin: ExecPlugin, timeoutMs: number): Run {
+  const what = `exec plugin ${JSON.stringify(plugin.command)}`;
+  let child: ChildProcess | undefined;
+  let settled = false;
+  let killTimer: NodeJS.Timeout | undefined;
+  const killGroup = () => {
+    const pid = child?.pid;
+    if (pid === undefined || child?.exitCode !== null || child.signalCode !== null) return;
+    const signal = (s: NodeJS.Signals) => {
+      try {
+        process.kill(-pid, s);
+      } catch {
+        // The group is gone already.
+      }
+    };
+    signal('SIGTERM');
+    killTimer = setTimeout(() => signal('SIGKILL'), KILL_GRACE_MS);
+    killTimer.unref();
+  };
+  const output = new Promise<string>((resolve, reject) => {
+    const fail = (message: string) => {
+      if (settled) return;
+      settled = true;
+      clearTimeout(timer);
+      killGroup();
+      reject(new ExecCredentialError(message));
+    };
+    const timer = setTimeout(() => fail(`${what} did not answer within ${timeoutMs} ms and was stopped`), timeoutMs);
+    timer.unref();
+    try {
+      child = spawn(plugin.command, plugin.args, {
         env: { ...process.env, ...plugin.env, KUBERNETES_EXEC_INFO: plugin.execInfo },
-        timeout: timeoutMs,
-        maxBuffer: EXEC_MAX_OUTPUT,
-        encoding: 'utf8',
+        stdio: ['ignore', 'pipe', 'pipe'],
+        detached: true,
         windowsHide: true,
-      },
-      (error, stdout, stderr) => {
-        if (!error) return resolve(stdout);
-        const what = `exec plugin ${JSON.stringify(plugin.command)}`;
-        const e = error as NodeJS.ErrnoException & { killed?: boolean; signal?: string | null; code?: string | number | null };
-        const tail = stderr.trim().split('\n').slice(-3).join(' / ').slice(0, 500);
-        if (e.code === 'ENOENT') return reject(new ExecCredentialError(`${what} was not found${plugin.installHint ? `: ${plugin.installHint.trim()}` : ''}`));
-        if (e.code === 'ERR_CHILD_PROCESS_STDIO_MAXBUFFER') return reject(new ExecCredentialError(`${what} printed more than ${EXEC_MAX_OUTPUT} bytes`));
-        if (e.killed) return reject(new ExecCredentialError(`${what} did not answer within ${timeoutMs} ms and was stopped`));
-        reject(new ExecCredentialError(`${what} failed (${e.signal ? `signal ${e.signal}` : `exit ${e.code}`})${tail ? `: ${tail}` : ''}`));
-      },
+      });
+    } catch (e) {
+      return fail(`${what} could not be started: ${(e as Error).message}`);
+    }
+    const out: Buffer[] = [];
+    const err: Buffer[] = [];
+    let size = 0;
+    const collect = (into: Buffer[]) => (chunk: Buffer) => {
+      size += chunk.length;
+      if (size > EXEC_MAX_OUTPUT) return fail(`${what} printed more than ${EXEC_MAX_OUTPUT} bytes`);
+      into.push(chunk);
+    };
+    child.stdout?.on('data', collect(out));
+    child.stderr?.on('data', collect(err));
+    child.on('error', (e: NodeJS.ErrnoException) =>
+      fail(
+        e.code === 'ENOENT'
+          ? `${what} was not found${plugin.installHint ? `: ${plugin.installHint.trim()}` : ''}`
+          : `${what} could not be started: ${e.message}`,
+      ),
     );
+    child.on('close', (code, sig) => {
+      if (settled) return;
+      if (code === 0) {
+        settled = true;
+        clearTimeout(timer);
+        return resolve(Buffer.concat(out).toString('utf8'));
+      }
+      // Its last words on stderr, as kubectl shows them: usually why the login failed.
+      const tail = Buffer.concat(err).toString('utf8').trim().split('\n').slice(-3).join(' / ').slice(0, 300);
+      fail(`${what} failed (${sig ? `signal ${sig}` : `exit ${code}`})${tail ? `: ${tail}` : ''}`);
+    });
   });
+  return { output, stop: () => (settled ? undefined : killGroup()) };
 }
 
 /**
  * The credential source for one plugin: `get()` runs the plugin when there is no credential or it
- * is about to expire (concurrent callers share one run), `invalidate()` after a 401.
+ * is about to expire (concurrent callers share one run); `invalidate(token)` after the API server
+ * refused that token (a 401), unless a newer one has replaced it; `stop()` ends a run in progress.
  */
 export function execCredentialSource(plugin: ExecPlugin, opts: { now?: () => number; timeoutMs?: number } = {}) {
   const now = opts.now ?? Date.now;
-  let current: { credential: ExecCredential; expiresAt?: number } | undefined;
-  let pending: Promise<ExecCredential> | undefined;
-  const fresh = () => current !== undefined && (current.expiresAt === undefined || current.expiresAt - EXPIRY_MARGIN_MS > now());
+  let current: { credential: ExecCredential; expiresAt?: number; fetchedAt: number } | undefined;
+  let pending: { run: Run; credential: Promise<ExecCredential> } | undefined;
+  const fresh = () => {
+    if (current === undefined) return false;
+    if (current.expiresAt === undefined) return true;
+    // Refreshed a little before it expires; a short-lived credential is used for most of its life.
+    const margin = Math.min(EXPIRY_MARGIN_MS, (current.expiresAt - current.fetchedAt) / 4);
+    return current.expiresAt - margin > now();
+  };
   return {
     async get(): Promise<ExecCredential> {
       if (fresh()) return (current as { credential: ExecCredential }).credential;
-      pending ??= run(plugin, opts.timeoutMs ?? EXEC_TIMEOUT_MS)
-        .then((text) => {
-          current = parseExecCredential(text, plugin);
-          return current.credential;
-        })
-        .finally(() => {
-          pending = undefined;
-        });
-      return pending;
+      if (!pending) {
+        const started = now();
+        const r = run(plugin, opts.timeoutMs ?? EXEC_TIMEOUT_MS);
+        const credential = r.output
+          .then((text) => {
+            current = { ...parseExecCredential(text, plugin), fetchedAt: started };
+            return current.credential;
+          })
+          .finally(() => {
+            pending = undefined;
+          });
+        pending = { run: r, credential };
+      }
+      return pending.credential;
     },
-    invalidate(): void {
-      current = undefined;
+    invalidate(refused?: string): void {
+      if (refused === undefined || current?.credential.token === refused) current = undefined;
+    },
+    stop(): void {
+      pending?.run.stop();
     },
   };
 }

@@ -12,7 +12,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { generateCA, generateServingCert } from '../tls/certs.ts';
-import { connect, proxyEnvFor } from './connect.ts';
+import { connect } from './connect.ts';
 
 const dir = mkdtempSync(join(tmpdir(), 'outrigger-transport-'));
 const ca = generateCA({ commonName: 'test-ca' });
@@ -29,8 +29,9 @@ let tunnels: string[] = [];
 const proxy = createHttpServer((_req, res) => res.writeHead(502).end());
 proxy.on('connect', (req, socket, head) => {
   tunnels.push(req.url ?? '');
+  // The proxy resolves names, not the client: api.internal is this machine's test server.
   const [host, port] = (req.url ?? '').split(':');
-  const upstream = netConnect(Number(port), host as string, () => {
+  const upstream = netConnect(Number(port), host === 'api.internal' ? '127.0.0.1' : (host as string), () => {
     socket.write('HTTP/1.1 200 Connection Established\r\n\r\n');
     upstream.write(head);
     upstream.pipe(socket);
@@ -74,26 +75,39 @@ describe('reaching the API server', () => {
     await assert.rejects(version(kubeconfig('unnamed', server)), /altnames|IP: 127\.0\.0\.1 is not in the cert/);
   });
 
-  test('HTTPS_PROXY tunnels through the proxy unless NO_PROXY names the server; proxy-url wins over both', async () => {
-    const file = kubeconfig('proxied', `server: 'https://127.0.0.1:${port(https)}', certificate-authority: ca.pem, tls-server-name: api.internal`);
+  test('HTTPS_PROXY tunnels through the proxy; proxy-url wins over the environment and NO_PROXY', async () => {
+    // api.internal resolves nowhere but in the proxy: the request succeeds only through it.
+    const file = kubeconfig('proxied', `server: 'https://api.internal:${port(https)}', certificate-authority: ca.pem`);
     const proxyUrl = `http://127.0.0.1:${port(proxy)}`;
     tunnels = [];
-    assert.deepEqual(await version(file, { https_proxy: proxyUrl }), VERSION);
-    assert.deepEqual(tunnels, [`127.0.0.1:${port(https)}`]);
+    assert.deepEqual(await version(file, { https_proxy: proxyUrl, NO_PROXY: '10.0.0.0/8,example.com' }), VERSION);
+    assert.deepEqual(tunnels, [`api.internal:${port(https)}`]);
     tunnels = [];
-    assert.deepEqual(await version(file, { HTTPS_PROXY: proxyUrl, NO_PROXY: '127.0.0.1' }), VERSION);
-    assert.deepEqual(tunnels, []);
-    const viaProxyUrl = kubeconfig(
-      'proxy-url',
-      `server: 'https://127.0.0.1:${port(https)}', certificate-authority: ca.pem, tls-server-name: api.internal, proxy-url: '${proxyUrl}'`,
-    );
-    assert.deepEqual(await version(viaProxyUrl, { NO_PROXY: '127.0.0.1' }), VERSION);
-    assert.deepEqual(tunnels, [`127.0.0.1:${port(https)}`]);
+    const viaProxyUrl = kubeconfig('proxy-url', `server: 'https://api.internal:${port(https)}', certificate-authority: ca.pem, proxy-url: '${proxyUrl}'`);
+    assert.deepEqual(await version(viaProxyUrl, { NO_PROXY: 'api.internal', HTTPS_PROXY: 'http://127.0.0.1:1' }), VERSION);
+    assert.deepEqual(tunnels, [`api.internal:${port(https)}`]);
   });
 
-  test('which proxy variables apply, and what a kubeconfig may not name', () => {
-    assert.deepEqual(proxyEnvFor(undefined, { https_proxy: 'http://p:1', no_proxy: 'x', HOME: '/h' }), { HTTPS_PROXY: 'http://p:1', NO_PROXY: 'x' });
-    assert.deepEqual(proxyEnvFor('http://q:2', { HTTPS_PROXY: 'http://p:1', NO_PROXY: 'x' }), { HTTPS_PROXY: 'http://q:2', HTTP_PROXY: 'http://q:2' });
+  test('a loopback server is never reached through an environment proxy, so a token over http stays on the machine', async () => {
+    let proxied = 0;
+    const plainProxy = createHttpServer((_req, res) => {
+      proxied++;
+      res.writeHead(502).end();
+    });
+    await new Promise<void>((r) => plainProxy.listen(0, '127.0.0.1', r));
+    try {
+      const file = kubeconfig('loopback', `server: 'http://127.0.0.1:${port(plain)}'`);
+      assert.deepEqual(
+        await version(file, { HTTP_PROXY: `http://127.0.0.1:${port(plainProxy)}`, HTTPS_PROXY: `http://127.0.0.1:${port(plainProxy)}` }),
+        VERSION,
+      );
+      assert.equal(proxied, 0);
+    } finally {
+      plainProxy.close();
+    }
+  });
+
+  test('what a kubeconfig may not name', () => {
     assert.throws(() => connect({ kubeconfig: kubeconfig('socks', `server: 'https://a', proxy-url: 'socks5://p:1080'`), env: {} }), {
       message: `${join(dir, 'socks')}: cluster "k": proxy-url "socks5://p:1080" is not an http:// or https:// proxy (SOCKS is not supported)`,
     });
