@@ -8,8 +8,8 @@ import { REASONS } from '../common/errors.ts';
 import { type Decision, type ProfileSet, readStatus } from '../engine/index.ts';
 import { injectDocuments, uninjectDocuments } from '../manifest/process.ts';
 import { misplacedAnnotationWarning } from '../manifest/workloads.ts';
-import { loadProfiles, ProfileLoadError } from '../profiles/load.ts';
-import { InputError, readInputs } from './input.ts';
+import { compileProfileSources, loadProfiles, ProfileLoadError, type ProfileSources, readProfileSources } from '../profiles/load.ts';
+import { type InputDocument, InputError, readEachInput } from './input.ts';
 import { DEFAULT_KUBE_VERSION, namespaceFlag, parseFlags, parseKubeVersion, parseLabels, parseUnknownProfiles, UsageError } from './options.ts';
 import { table, writeStream } from './output.ts';
 
@@ -26,6 +26,7 @@ export const EXIT = { ok: 0, internal: 1, usage: 2, invalidInput: 3, notInjectab
 const inputFlags = {
   filename: { type: 'string', short: 'f', multiple: true },
   recursive: { type: 'boolean', short: 'R' },
+  'continue-on-error': { type: 'boolean' },
 } as const;
 const engineFlags = {
   profiles: { type: 'string', short: 'p', multiple: true },
@@ -46,6 +47,7 @@ Other documents pass through unchanged.
 Options:
   -f, --filename PATH      manifest file, directory of *.yaml/*.yml/*.json, or - for stdin (repeatable)
   -R, --recursive          descend into subdirectories of a -f directory
+      --continue-on-error  report every unreadable file on stderr and still process the others
   -p, --profiles PATH      SidecarProfile file or directory (repeatable)
       --kube-version X.Y   Kubernetes version of the target cluster (default ${DEFAULT_KUBE_VERSION.major}.${DEFAULT_KUBE_VERSION.minor}); decides native sidecars
   -n, --namespace NAME     namespace for objects that name none (default "default")
@@ -54,8 +56,11 @@ Options:
                            without it, with a warning (admit, the default), or refused (deny)
   -h, --help               show this help
 
-Exit codes: 0 done, 2 usage error, 3 unreadable input or invalid profiles, 4 a workload could not be
-injected (nothing is written to stdout then).
+Exit codes: 0 done, 2 usage error, 3 unreadable input (also an empty file or stdin, or a directory
+with no manifests) or invalid profiles, 4 a workload could not be injected. Nothing is written to
+stdout unless the exit code is 0; with --continue-on-error an unreadable file gives exit 3 and
+stdout holds the other files' result (a workload that could not be injected still gives 4 and
+nothing on stdout).
 `,
   uninject: `Usage: outrigger uninject -f FILE|DIR|- [-f ...]
 
@@ -65,9 +70,13 @@ giving back the original manifests. Needs no profiles.
 Options:
   -f, --filename PATH   manifest file, directory, or - for stdin (repeatable)
   -R, --recursive       descend into subdirectories
+      --continue-on-error  report every unreadable file on stderr and still process the others
   -h, --help            show this help
 
-Exit codes: 0 done, 2 usage error, 3 unreadable input, 4 a status annotation is corrupt.
+Exit codes: 0 done, 2 usage error, 3 unreadable input (also an empty file or stdin, or a directory
+with no manifests), 4 a status annotation is corrupt. Nothing is written to stdout unless the exit
+code is 0; with --continue-on-error an unreadable file gives exit 3 and stdout holds the other
+files' result.
 `,
   explain: `Usage: outrigger explain -f FILE|DIR|- --profiles PATH [options] [-o table|json]
 
@@ -76,11 +85,20 @@ For every workload: which profiles apply, why or why not, and what injection wou
 Options: as for inject, plus
   -o, --output FORMAT   table (default) or json
 
-Exit codes: 0 done (whatever the decisions), 2 usage error, 3 unreadable input or invalid profiles.
+Exit codes: 0 done (whatever the decisions), 2 usage error, 3 unreadable input (also an empty file
+or stdin, or a directory with no manifests) or invalid profiles. Nothing is written to stdout
+unless the exit code is 0; with --continue-on-error an unreadable file gives exit 3 and stdout
+holds the explanation of the other files.
 `,
-  validate: `Usage: outrigger validate --profiles PATH [--profiles PATH ...]
+  validate: `Usage: outrigger validate --profiles PATH [--profiles PATH ...] [--require-profiles]
 
 Loads and validates SidecarProfiles; prints every error with its file, document and field path.
+A --profiles file or directory that holds no SidecarProfile is named in a warning.
+
+Options:
+  -p, --profiles PATH     SidecarProfile file or directory (repeatable)
+      --require-profiles  a --profiles path with no SidecarProfile is an error, not a warning
+  -h, --help              show this help
 
 Exit codes: 0 all valid, 2 usage error, 3 one or more errors.
 `,
@@ -109,6 +127,26 @@ const say = (io: Io, lines: readonly string[]) => {
   for (const l of lines) io.stderr.write(`${l}\n`);
 };
 
+/**
+ * The documents of `-f`. Without --continue-on-error the first bad file throws (nothing reaches
+ * stdout); with it every bad file is reported here and `failed` is the exit code the run ends with.
+ */
+async function inputsOf(
+  files: string[],
+  values: { recursive?: boolean; 'continue-on-error'?: boolean },
+  io: Io,
+): Promise<{ docs: InputDocument[]; failed: number }> {
+  const read = await readEachInput(files, values.recursive === true, io.stdin, {
+    continueOnError: values['continue-on-error'] === true,
+    requireObjects: true,
+  });
+  say(
+    io,
+    read.errors.map((e) => `error: ${e}`),
+  );
+  return { docs: read.docs, failed: read.errors.length > 0 ? EXIT.invalidInput : EXIT.ok };
+}
+
 export async function injectCommand(argv: string[], io: Io): Promise<number> {
   const { values } = parseFlags(argv, { ...inputFlags, ...engineFlags });
   if (values.help) {
@@ -118,7 +156,7 @@ export async function injectCommand(argv: string[], io: Io): Promise<number> {
   const files = needInputs(values.filename);
   const opts = engineOptions(values);
   const set = await profilesFrom(values.profiles);
-  const docs = await readInputs(files, values.recursive === true, io.stdin);
+  const { docs, failed } = await inputsOf(files, values, io);
   const { docs: processed, warnings } = injectDocuments(docs, set, opts);
   say(
     io,
@@ -135,7 +173,7 @@ export async function injectCommand(argv: string[], io: Io): Promise<number> {
     return EXIT.notInjectable;
   }
   io.stdout.write(writeStream(processed.map((p, i) => ({ value: p.value, changed: p.changed, doc: (docs[i] as (typeof docs)[number]).doc }))));
-  return EXIT.ok;
+  return failed;
 }
 
 export async function uninjectCommand(argv: string[], io: Io): Promise<number> {
@@ -144,7 +182,7 @@ export async function uninjectCommand(argv: string[], io: Io): Promise<number> {
     io.stdout.write(HELP.uninject);
     return EXIT.ok;
   }
-  const docs = await readInputs(needInputs(values.filename), values.recursive === true, io.stdin);
+  const { docs, failed } = await inputsOf(needInputs(values.filename), values, io);
   const processed = uninjectDocuments(docs);
   const errors = processed.flatMap((d) => d.sites.filter((s) => s.error).map((s) => `error: ${d.where}: ${s.site.label}: ${s.error}`));
   if (errors.length > 0) {
@@ -152,7 +190,7 @@ export async function uninjectCommand(argv: string[], io: Io): Promise<number> {
     return EXIT.notInjectable;
   }
   io.stdout.write(writeStream(processed.map((p, i) => ({ value: p.value, changed: p.changed, doc: (docs[i] as (typeof docs)[number]).doc }))));
-  return EXIT.ok;
+  return failed;
 }
 
 /** One line per change, from the status record of the would-be pod. */
@@ -196,7 +234,7 @@ export async function explainCommand(argv: string[], io: Io): Promise<number> {
   const files = needInputs(values.filename);
   const opts = engineOptions(values);
   const set = await profilesFrom(values.profiles);
-  const docs = await readInputs(files, values.recursive === true, io.stdin);
+  const { docs, failed } = await inputsOf(files, values, io);
   const { docs: processed } = injectDocuments(docs, set, opts);
   const workloads = processed.flatMap((d) =>
     d.sites.map((s) => ({
@@ -214,7 +252,7 @@ export async function explainCommand(argv: string[], io: Io): Promise<number> {
   );
   if (format === 'json') {
     io.stdout.write(`${JSON.stringify({ workloads }, null, 2)}\n`);
-    return EXIT.ok;
+    return failed;
   }
   const rows = [['WORKLOAD', 'OUTCOME', 'PROFILE', 'REASON', 'DETAIL']];
   for (const w of workloads) {
@@ -227,19 +265,34 @@ export async function explainCommand(argv: string[], io: Io): Promise<number> {
   }
   io.stdout.write(table(rows));
   if (workloads.length === 0) io.stdout.write('No pods or pod templates found in the input.\n');
-  return EXIT.ok;
+  return failed;
 }
 
 export async function validateCommand(argv: string[], io: Io): Promise<number> {
-  const { values } = parseFlags(argv, { profiles: engineFlags.profiles });
+  const { values } = parseFlags(argv, { profiles: engineFlags.profiles, 'require-profiles': { type: 'boolean' } });
   if (values.help) {
     io.stdout.write(HELP.validate);
     return EXIT.ok;
   }
-  const set = await profilesFrom(values.profiles);
+  if (!values.profiles || values.profiles.length === 0) throw new UsageError('--profiles is required');
+  const sources = await readProfileSources(values.profiles);
+  const set = compileProfileSources(sources);
   for (const p of set.profiles) io.stdout.write(`ok  ${p.name}@${p.version}  ${p.hash}  (${p.source})\n`);
   io.stdout.write(`${set.profiles.length} profile${set.profiles.length === 1 ? '' : 's'} valid\n`);
-  return EXIT.ok;
+  const empty = pathsWithoutProfiles(values.profiles, sources, set);
+  const level = values['require-profiles'] ? 'error' : 'warning';
+  say(
+    io,
+    empty.map((p) => `${level}: no SidecarProfiles found in ${p}`),
+  );
+  return empty.length > 0 && values['require-profiles'] ? EXIT.invalidInput : EXIT.ok;
+}
+
+/** The --profiles paths none of whose files holds a profile (an empty file, a directory of none). */
+function pathsWithoutProfiles(paths: readonly string[], sources: ProfileSources, set: ProfileSet): string[] {
+  // A profile's source is "FILE, document N".
+  const filesWithProfiles = new Set(set.profiles.map((p) => p.source.replace(/, document \d+.*$/, '')));
+  return paths.filter((path) => !sources.files.some((f) => f.path === path && filesWithProfiles.has(f.file)));
 }
 
 /** Maps the errors every command can meet to their exit codes and messages. */
