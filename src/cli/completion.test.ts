@@ -13,7 +13,7 @@ import { after, before, describe, test } from 'node:test';
 import { type BuiltPackage, buildPackage, REPO } from '../../test/support/built-package.ts';
 import { runCli } from '../../test/support/run-cli.ts';
 import { HELP } from './commands.ts';
-import { COMMAND_FLAGS, commandSpecs, completionScript, FLAG_VALUES, SHELLS } from './completion.ts';
+import { COMMAND_FLAGS, COMPLETION_HELP, commandSpecs, completionScript, FLAG_VALUES, SHELLS } from './completion.ts';
 import { COMMANDS } from './registry.ts';
 
 const have = (cmd: string) => spawnSync('sh', ['-c', `command -v ${cmd}`]).status === 0;
@@ -184,6 +184,13 @@ describe('outrigger completion', () => {
     assert.equal(tcsh.code, 2);
     assert.match(tcsh.stderr, /^error: completion: "tcsh" is not a supported shell: bash, zsh, fish\n/);
     assert.equal((await runCli(['completion', 'bash', 'extra'])).code, 2);
+  });
+
+  test('the README shows its help and how to install it', () => {
+    const readme = readFileSync(join(REPO, 'README.md'), 'utf8');
+    assert.ok(readme.includes(`\n\`\`\`\n${COMPLETION_HELP}\`\`\`\n`), 'README.md: the help of outrigger completion, as printed');
+    assert.ok(readme.includes('source <(outrigger completion bash)'));
+    assert.ok(readme.includes('kubectl outrigger inject'));
   });
 });
 
