@@ -23,12 +23,12 @@ export interface Io {
 /** Exit codes of every command; `behind` is `outrigger status` finding pods behind their profiles. */
 export const EXIT = { ok: 0, internal: 1, usage: 2, invalidInput: 3, notInjectable: 4, behind: 5 } as const;
 
-const inputFlags = {
+export const inputFlags = {
   filename: { type: 'string', short: 'f', multiple: true },
   recursive: { type: 'boolean', short: 'R' },
   'continue-on-error': { type: 'boolean' },
 } as const;
-const engineFlags = {
+export const engineFlags = {
   profiles: { type: 'string', short: 'p', multiple: true },
   'kube-version': { type: 'string' },
   'unknown-profiles': { type: 'string' },

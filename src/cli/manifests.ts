@@ -43,19 +43,22 @@ export function renderBundle(o: BundleOptions): string {
     .join('---\n');
 }
 
+/** The flags `parseFlags` accepts; also read by `outrigger completion`. */
+export const MANIFESTS_FLAGS = {
+  namespace: { type: 'string', short: 'n' },
+  image: { type: 'string' },
+  replicas: { type: 'string' },
+  'cert-mode': { type: 'string' },
+  'ca-bundle': { type: 'string' },
+  'no-opt-out-condition': { type: 'boolean' },
+  'api-server-port': { type: 'string', multiple: true },
+  'client-ca-configmap': { type: 'string' },
+  'webhook-ingress-from': { type: 'string', multiple: true },
+  'priority-class': { type: 'string' },
+} as const;
+
 export async function manifestsCommand(argv: string[], io: Io): Promise<number> {
-  const { values } = parseFlags(argv, {
-    namespace: { type: 'string', short: 'n' },
-    image: { type: 'string' },
-    replicas: { type: 'string' },
-    'cert-mode': { type: 'string' },
-    'ca-bundle': { type: 'string' },
-    'no-opt-out-condition': { type: 'boolean' },
-    'api-server-port': { type: 'string', multiple: true },
-    'client-ca-configmap': { type: 'string' },
-    'webhook-ingress-from': { type: 'string', multiple: true },
-    'priority-class': { type: 'string' },
-  });
+  const { values } = parseFlags(argv, MANIFESTS_FLAGS);
   if (values.help) {
     io.stdout.write(MANIFESTS_HELP);
     return EXIT.ok;

@@ -52,6 +52,14 @@ export const COMMANDS: readonly CommandEntry[] = [
       return { run: m.versionCommand, help: m.VERSION_HELP };
     },
   },
+  {
+    name: 'completion',
+    summary: 'print a bash, zsh or fish completion script',
+    load: async () => {
+      const m = await import('./completion.ts');
+      return { run: m.completionCommand, help: m.COMPLETION_HELP };
+    },
+  },
 ];
 
 async function offline(name: 'inject' | 'uninject' | 'explain' | 'validate'): Promise<{ run: Command; help: string }> {

@@ -102,9 +102,9 @@ export function parseAdminAddress(v: string): AdminAddress | undefined {
   return { host: (m[1] ?? m[2]) as string, port: parseInteger(m[3] as string, '--admin-address port', 0, 65535) };
 }
 
-const LEVELS: readonly Level[] = ['debug', 'info', 'warn', 'error'];
+export const LEVELS: readonly Level[] = ['debug', 'info', 'warn', 'error'];
 
-const SERVE_FLAGS = {
+export const SERVE_FLAGS = {
   profiles: { type: 'string', short: 'p', multiple: true },
   'tls-cert': { type: 'string' },
   'tls-key': { type: 'string' },

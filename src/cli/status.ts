@@ -39,17 +39,20 @@ const list = async (client: ReturnType<typeof connect>, path: string): Promise<J
   return Array.isArray(r.items) ? r.items.filter(isObject) : [];
 };
 
+/** The flags `parseFlags` accepts; also read by `outrigger completion`. */
+export const STATUS_FLAGS = {
+  kubeconfig: { type: 'string' },
+  context: { type: 'string' },
+  namespace: { type: 'string', short: 'n' },
+  'controller-namespace': { type: 'string' },
+  profiles: { type: 'string', short: 'p', multiple: true },
+  'kube-version': { type: 'string' },
+  all: { type: 'boolean' },
+  output: { type: 'string', short: 'o' },
+} as const;
+
 export async function statusCommand(argv: string[], io: Io): Promise<number> {
-  const { values } = parseFlags(argv, {
-    kubeconfig: { type: 'string' },
-    context: { type: 'string' },
-    namespace: { type: 'string', short: 'n' },
-    'controller-namespace': { type: 'string' },
-    profiles: { type: 'string', short: 'p', multiple: true },
-    'kube-version': { type: 'string' },
-    all: { type: 'boolean' },
-    output: { type: 'string', short: 'o' },
-  });
+  const { values } = parseFlags(argv, STATUS_FLAGS);
   if (values.help) {
     io.stdout.write(STATUS_HELP);
     return EXIT.ok;

@@ -15,8 +15,11 @@ Options:
 Exit codes: 0 done, 2 usage error.
 `;
 
+/** The flags `parseFlags` accepts; also read by `outrigger completion`. */
+export const VERSION_FLAGS = { output: { type: 'string', short: 'o' } } as const;
+
 export async function versionCommand(argv: string[], io: Io): Promise<number> {
-  const { values } = parseFlags(argv, { output: { type: 'string', short: 'o' } });
+  const { values } = parseFlags(argv, VERSION_FLAGS);
   if (values.help) {
     io.stdout.write(VERSION_HELP);
     return EXIT.ok;
