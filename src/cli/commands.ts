@@ -35,6 +35,7 @@ export const engineFlags = {
   namespace: { type: 'string', short: 'n' },
   'namespace-label': { type: 'string', multiple: true },
 } as const;
+export const VALIDATE_FLAGS = { profiles: engineFlags.profiles, 'require-profiles': { type: 'boolean' } } as const;
 
 export const HELP = {
   inject: `Usage: outrigger inject -f FILE|DIR|- [-f ...] --profiles PATH [options]
@@ -269,7 +270,7 @@ export async function explainCommand(argv: string[], io: Io): Promise<number> {
 }
 
 export async function validateCommand(argv: string[], io: Io): Promise<number> {
-  const { values } = parseFlags(argv, { profiles: engineFlags.profiles, 'require-profiles': { type: 'boolean' } });
+  const { values } = parseFlags(argv, VALIDATE_FLAGS);
   if (values.help) {
     io.stdout.write(HELP.validate);
     return EXIT.ok;

@@ -3,7 +3,7 @@
  * registry and the option objects each command hands to `parseFlags`, so a new command or flag is
  * completed without being written down twice.
  */
-import { EXIT, engineFlags, type Io, inputFlags } from './commands.ts';
+import { EXIT, engineFlags, type Io, inputFlags, VALIDATE_FLAGS } from './commands.ts';
 import { MANIFESTS_FLAGS } from './manifests.ts';
 import { parseFlags, UsageError } from './options.ts';
 import { COMMANDS } from './registry.ts';
@@ -49,7 +49,7 @@ export const COMMAND_FLAGS: Readonly<Record<string, Options>> = {
   inject: { ...inputFlags, ...engineFlags },
   uninject: inputFlags,
   explain: { ...inputFlags, ...engineFlags, output: { type: 'string', short: 'o' } },
-  validate: { profiles: engineFlags.profiles },
+  validate: VALIDATE_FLAGS,
   manifests: MANIFESTS_FLAGS,
   serve: SERVE_FLAGS,
   status: STATUS_FLAGS,
@@ -59,11 +59,12 @@ export const COMMAND_FLAGS: Readonly<Record<string, Options>> = {
 
 /** Closed sets of values, by command and flag; the tests check each against the command's own error message. */
 export const FLAG_VALUES: Readonly<Record<string, Readonly<Record<string, readonly string[]>>>> = {
-  explain: { output: ['table', 'json'] },
+  inject: { 'unknown-profiles': ['admit', 'deny'] },
+  explain: { output: ['table', 'json'], 'unknown-profiles': ['admit', 'deny'] },
   status: { output: ['table', 'json'] },
   version: { output: ['text', 'json'] },
   manifests: { 'cert-mode': ['self', 'cert-manager', 'files'] },
-  serve: { 'cert-mode': ['files', 'self'], 'log-level': LEVELS, 'webhook-opt-out': ['true', 'false'] },
+  serve: { 'cert-mode': ['files', 'self'], 'log-level': LEVELS, 'webhook-opt-out': ['true', 'false'], 'unknown-profiles': ['admit', 'deny'] },
 };
 
 /** Positional arguments a command takes from a fixed set. */
