@@ -25,6 +25,8 @@ half-written file is never loaded); a broken update keeps the previous one.
 
 Options:
   -p, --profiles PATH        SidecarProfile file or directory (repeatable; required without --profiles-from-cluster)
+      --require-profiles     refuse to start when the --profiles paths hold no profile (without
+                             --profiles-from-cluster; by default that is a warning)
       --tls-cert FILE        serving certificate, PEM (may hold the chain; required with --cert-mode files)
       --tls-key FILE         its private key, PEM (required with --cert-mode files)
       --client-ca FILE       require client certificates signed by this CA (PEM) on /mutate and /explain
@@ -114,6 +116,7 @@ export const SERVE_FLAGS = {
   'admin-address': { type: 'string' },
   'kube-version': { type: 'string' },
   'unknown-profiles': { type: 'string' },
+  'require-profiles': { type: 'boolean' },
   'drain-timeout': { type: 'string' },
   'shutdown-delay': { type: 'string' },
   'reload-interval': { type: 'string' },
@@ -177,6 +180,7 @@ export function parseServeArgs(argv: string[]): ServeOptions | 'help' {
     ...(admin ? { admin } : {}),
     kubeVersion: kubeVersionFlag ?? DEFAULT_KUBE_VERSION,
     ...(values['unknown-profiles'] !== undefined ? { unknownProfiles: parseUnknownProfiles(values['unknown-profiles']) } : {}),
+    ...(values['require-profiles'] ? { requireProfiles: true } : {}),
     drainTimeoutMs: values['drain-timeout'] !== undefined ? parseDuration(values['drain-timeout'], '--drain-timeout') : 25_000,
     shutdownDelayMs: values['shutdown-delay'] !== undefined ? parseDuration(values['shutdown-delay'], '--shutdown-delay') : 0,
     pollMs,

@@ -264,3 +264,55 @@ test('without --client-ca: one loud warning naming what any caller can learn, an
     cleanup();
   }
 });
+
+test('no profiles in the --profiles paths: a warning at start, or with --require-profiles a start error naming them', async () => {
+  const { dir, cleanup } = tempDir();
+  try {
+    const certs = makeCerts();
+    writeFileSync(join(dir, 'tls.crt'), certs.certPem);
+    writeFileSync(join(dir, 'tls.key'), certs.keyPem);
+    const profiles = join(dir, 'profiles');
+    mkdirSync(profiles);
+    const base = [
+      '-p',
+      profiles,
+      '--tls-cert',
+      join(dir, 'tls.crt'),
+      '--tls-key',
+      join(dir, 'tls.key'),
+      '--host',
+      '127.0.0.1',
+      '--port',
+      '0',
+      '--admin-address',
+      'none',
+    ];
+    const opts = parseServeArgs(base);
+    assert.ok(opts !== 'help');
+    const sink = new LogSink();
+    const running = await startServe(opts, createLogger(sink));
+    try {
+      const warned = sink.find('no profiles loaded: every pod is admitted unchanged');
+      assert.equal(warned.length, 1);
+      assert.deepEqual([warned[0]?.level, warned[0]?.paths], ['warn', [profiles]]);
+    } finally {
+      await running.shutdown('test');
+    }
+    const strict = parseServeArgs([...base, '--require-profiles']);
+    assert.ok(strict !== 'help');
+    await assert.rejects(startServe(strict, createLogger(new LogSink())), (e: Error) => {
+      assert.ok(e instanceof StartError);
+      assert.equal(e.exitCode, 3);
+      assert.equal(e.message, `error: --profiles ${profiles}: no SidecarProfiles found (--require-profiles)`);
+      return true;
+    });
+    // With a profile there, neither.
+    writeFileSync(join(profiles, 'probe.yaml'), TEST_PROFILES['probe.yaml']);
+    const quiet = new LogSink();
+    const ok = await startServe(strict, createLogger(quiet));
+    await ok.shutdown('test');
+    assert.equal(quiet.find('no profiles loaded: every pod is admitted unchanged').length, 0);
+  } finally {
+    cleanup();
+  }
+});

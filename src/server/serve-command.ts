@@ -21,7 +21,7 @@ import { createWebhookMetrics, type WebhookMetrics } from './metrics.ts';
 import { loadInitialProfiles, type ProfileState, profileSummary } from './profile-reloader.ts';
 import { startReloaders } from './reloaders.ts';
 import { serveReadiness } from './serve-readiness.ts';
-import { clusterFailed, connectCluster, initialTls, listenAll, listenFailed, profilesFailed, StartError, startStep, tlsFailed } from './startup.ts';
+import { clusterFailed, connectCluster, initialTls, listenAll, listenFailed, noProfiles, profilesFailed, StartError, startStep, tlsFailed } from './startup.ts';
 import { certLogFields, type TlsFiles, type TlsMaterial, type TlsState } from './tls-reloader.ts';
 
 export { StartError };
@@ -46,6 +46,8 @@ export interface ServeOptions {
   /** The admin listener (/explain, verbose readiness); absent: none. */
   admin?: AdminAddress;
   kubeVersion: KubeVersion;
+  /** Refuse to start when the --profiles paths hold no profile and none come from the cluster. */
+  requireProfiles?: boolean;
   /** Pods that request a profile that does not exist (see --unknown-profiles); default admit. */
   unknownProfiles?: UnknownProfiles;
   drainTimeoutMs: number;
@@ -209,6 +211,11 @@ async function startFoundation(opts: ServeOptions, log: Logger, resources: Async
     resources,
     () => loadInitialProfiles(opts.profiles),
     (e) => profilesFailed(e, log),
+  );
+  await startStep(
+    resources,
+    async () => noProfiles(opts, profiles.set, log),
+    () => undefined,
   );
   const reportBypass = mandatoryBypassReporter(opts.webhookOptOut ?? true, log, metrics);
   let clusterProfiles: readonly SidecarProfile[] = [];

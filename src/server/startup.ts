@@ -4,7 +4,7 @@
  * order), logs why, and ends the process with the code the help text documents.
  */
 import type { Server } from 'node:https';
-import type { SidecarProfile } from '../engine/index.ts';
+import type { ProfileSet, SidecarProfile } from '../engine/index.ts';
 import { ProfileLoadError } from '../profiles/load.ts';
 import { type ClusterRuntime, startCluster } from './cluster.ts';
 import { clusterMetricsHooks } from './cluster-metrics.ts';
@@ -41,6 +41,20 @@ export function profilesFailed(e: unknown, log: Logger): StartError | undefined 
   if (!(e instanceof ProfileLoadError)) return undefined;
   log.error('cannot start: invalid profiles', { errors: e.errors });
   return new StartError(e.errors.map((x) => `error: ${x}`).join('\n'), 3);
+}
+
+/**
+ * Zero profiles from the files, with none to come from the cluster, serves nothing: usually a wrong
+ * path or an empty ConfigMap. Said at start (a warning), or refused with --require-profiles.
+ */
+export function noProfiles(opts: ServeOptions, set: ProfileSet, log: Logger): void {
+  if (set.profiles.length > 0 || opts.cluster?.profilesFromCluster) return;
+  const paths = opts.profiles.join(', ');
+  if (opts.requireProfiles) {
+    log.error('cannot start: no profiles', { paths: opts.profiles });
+    throw new StartError(`error: --profiles ${paths}: no SidecarProfiles found (--require-profiles)`, 3);
+  }
+  log.warn('no profiles loaded: every pod is admitted unchanged', { paths: opts.profiles });
 }
 
 /** Connected: caches synced and (cert mode self) a certificate in hand before listening, so a replica never answers from an empty cache. */
