@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { profilesFromYaml, profileYaml } from '../../test/support/profiles.ts';
+import { serviceAccountTokenVolume } from '../../test/support/service-account.ts';
 import { deepEqual, deepFreeze, type JsonObject, type JsonValue } from '../common/json.ts';
 import { inject } from './inject.ts';
 import { applyPatch } from './patch-apply.ts';
@@ -10,17 +11,7 @@ import { uninject } from './uninject.ts';
 const v133 = { namespace: 'shop', kubeVersion: { major: 1, minor: 33 } };
 /** The ServiceAccount token volume exactly as a 1.35 kube-apiserver stores it (test/e2e/record.e2e.test.ts). */
 const TOKEN_NAME = 'kube-api-access-g46j9';
-const TOKEN_VOLUME: JsonObject = {
-  name: TOKEN_NAME,
-  projected: {
-    sources: [
-      { serviceAccountToken: { expirationSeconds: 3607, path: 'token' } },
-      { configMap: { name: 'kube-root-ca.crt', items: [{ key: 'ca.crt', path: 'ca.crt' }] } },
-      { downwardAPI: { items: [{ path: 'namespace', fieldRef: { apiVersion: 'v1', fieldPath: 'metadata.namespace' } }] } },
-    ],
-    defaultMode: 420,
-  },
-};
+const TOKEN_VOLUME = serviceAccountTokenVolume(TOKEN_NAME);
 const v128 = { namespace: 'shop', kubeVersion: { major: 1, minor: 28 } };
 
 const sidecar = { name: 'agent', image: 'example.com/agent:1' };

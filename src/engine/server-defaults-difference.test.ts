@@ -4,6 +4,7 @@
  */
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
+import { serviceAccountTokenVolume, TOKEN_PATH } from '../../test/support/service-account.ts';
 import type { JsonObject, JsonValue } from '../common/json.ts';
 import { CONTAINER, difference, EXACT, VOLUME } from './server-defaults.ts';
 
@@ -70,19 +71,8 @@ describe('difference: quantities', () => {
 });
 
 describe('difference: the service-account token mount', () => {
-  const TOKEN_PATH = '/var/run/secrets/kubernetes.io/serviceaccount';
   const NAME = 'kube-api-access-x7k2q';
-  const tokenVolume = (name = NAME): JsonObject => ({
-    name,
-    projected: {
-      sources: [
-        { serviceAccountToken: { expirationSeconds: 3607, path: 'token' } },
-        { configMap: { name: 'kube-root-ca.crt', items: [{ key: 'ca.crt', path: 'ca.crt' }] } },
-        { downwardAPI: { items: [{ path: 'namespace', fieldRef: { apiVersion: 'v1', fieldPath: 'metadata.namespace' } }] } },
-      ],
-      defaultMode: 420,
-    },
-  });
+  const tokenVolume = (name = NAME): JsonObject => serviceAccountTokenVolume(name);
   const tokenMount = (o: JsonObject = {}): JsonObject => ({ name: NAME, readOnly: true, mountPath: TOKEN_PATH, ...o });
   const own = { name: 'data', mountPath: '/data' };
   const withVolumes = (...volumes: JsonObject[]): JsonObject => ({ spec: { containers: [], volumes } });
