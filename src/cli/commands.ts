@@ -173,7 +173,7 @@ export async function injectCommand(argv: string[], io: Io): Promise<number> {
     );
     return EXIT.notInjectable;
   }
-  io.stdout.write(writeStream(processed.map((p, i) => ({ value: p.value, changed: p.changed, doc: (docs[i] as (typeof docs)[number]).doc }))));
+  io.stdout.write(writeStream(processed.map((p, i) => ({ value: p.value, changed: p.changed, text: (docs[i] as (typeof docs)[number]).text }))));
   return failed;
 }
 
@@ -190,7 +190,7 @@ export async function uninjectCommand(argv: string[], io: Io): Promise<number> {
     say(io, errors);
     return EXIT.notInjectable;
   }
-  io.stdout.write(writeStream(processed.map((p, i) => ({ value: p.value, changed: p.changed, doc: (docs[i] as (typeof docs)[number]).doc }))));
+  io.stdout.write(writeStream(processed.map((p, i) => ({ value: p.value, changed: p.changed, text: (docs[i] as (typeof docs)[number]).text }))));
   return failed;
 }
 

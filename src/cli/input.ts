@@ -12,6 +12,8 @@ export interface InputDocument {
   where: string;
   value: import('../common/json.ts').JsonValue;
   doc: Document;
+  /** The document's source text (see YamlDocument.text). */
+  text: string;
 }
 
 export class InputError extends Error {}
@@ -81,7 +83,7 @@ export async function readEachInput(paths: readonly string[], recursive: boolean
       }
       try {
         const parsed = parseYamlDocuments(text, source);
-        for (const d of parsed) out.docs.push({ where: `${source}, document ${d.index}`, value: d.value, doc: d.doc });
+        for (const d of parsed) out.docs.push({ where: `${source}, document ${d.index}`, value: d.value, doc: d.doc, text: d.text });
       } catch (e) {
         fail((e as Error).message);
       }

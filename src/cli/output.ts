@@ -1,18 +1,27 @@
-/** Writing documents back as one YAML stream: unchanged documents keep their text and comments. */
-import type { Document } from 'yaml';
+/** Writing documents back as one YAML stream: unchanged documents keep their text exactly. */
 import type { JsonValue } from '../common/json.ts';
 import { toYaml } from '../io/yaml.ts';
 
-export function writeStream(docs: readonly { value: JsonValue; changed: boolean; doc: Document }[]): string {
-  return docs
-    .map((d) => {
-      // The separator is written here, so an unchanged document's own `---` marker is dropped.
-      if (!d.changed && d.doc.directives) d.doc.directives.docStart = null;
-      const text = d.changed ? toYaml(d.value) : d.doc.toString({ lineWidth: 0 });
-      return text.endsWith('\n') ? text : `${text}\n`;
-    })
-    .join('---\n');
+/**
+ * The documents as one stream. A document nothing changed is its source text, byte for byte
+ * (comments, quoting, key order, its own `---`); a changed one is written anew. A `---` goes
+ * between documents where the next does not start with its own.
+ */
+export function writeStream(docs: readonly { value: JsonValue; changed: boolean; text: string }[]): string {
+  let out = '';
+  for (const d of docs) {
+    const piece = d.changed ? toYaml(d.value) : d.text;
+    if (out !== '') {
+      if (!out.endsWith('\n')) out += '\n';
+      if (d.changed || !STARTS_DOCUMENT.test(piece)) out += '---\n';
+    }
+    out += piece;
+  }
+  return out;
 }
+
+/** Directives, then a `---` marker: the text starts a document of its own. */
+const STARTS_DOCUMENT = /^(?:%[^\n]*\n)*---(?:[ \t\r\n]|$)/;
 
 /** A fixed-width table; the last column is not padded. */
 export function table(rows: readonly string[][]): string {

@@ -11,8 +11,14 @@ export interface YamlDocument {
   /** 1-based position in the file. */
   index: number;
   value: JsonValue;
-  /** The parsed document, for writing it back with its comments when it is not changed. */
+  /** The parsed document. */
   doc: Document;
+  /**
+   * The document's own source text, written back as it is when nothing changes it. The texts of a
+   * file's documents, in order, are the whole file (leading comments go with the first, a `---`
+   * marker with the document it starts, an empty document with the one before it).
+   */
+  text: string;
 }
 
 export class YamlError extends Error {}
@@ -32,7 +38,12 @@ export function parseYamlDocuments(text: string, source: string): YamlDocument[]
   const docs = parseAllDocuments(text, PARSE_OPTIONS);
   if (!Array.isArray(docs)) return []; // an empty stream
   const out: YamlDocument[] = [];
+  // Text that belongs to no kept document yet (an empty document before the first kept one).
+  let pendingText = '';
   docs.forEach((doc, i) => {
+    const start = i === 0 ? 0 : doc.range[0];
+    const next = docs[i + 1];
+    const own = text.slice(start, next ? next.range[0] : text.length);
     const index = i + 1;
     const err = doc.errors[0];
     if (err) {
@@ -51,8 +62,15 @@ export function parseYamlDocuments(text: string, source: string): YamlDocument[]
     } catch (e) {
       throw new YamlError(`${source}, document ${index}: ${(e as Error).message}`);
     }
-    if (value === null || value === undefined) return; // `---` with nothing after it
-    out.push({ index, value: value as JsonValue, doc });
+    if (value === null || value === undefined) {
+      // `---` with nothing after it: its text stays with the document before it.
+      const last = out.at(-1);
+      if (last) last.text += own;
+      else pendingText += own;
+      return;
+    }
+    out.push({ index, value: value as JsonValue, doc, text: pendingText + own });
+    pendingText = '';
   });
   return out;
 }
