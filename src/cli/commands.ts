@@ -5,13 +5,13 @@
  */
 
 import { REASONS } from '../common/errors.ts';
-import { type Decision, type ProfileSet, readStatus } from '../engine/index.ts';
+import { type Decision, type JsonValue, type ProfileSet, readStatus } from '../engine/index.ts';
 import { injectDocuments, uninjectDocuments } from '../manifest/process.ts';
 import { misplacedAnnotationWarning } from '../manifest/workloads.ts';
 import { compileProfileSources, loadProfiles, ProfileLoadError, type ProfileSources, readProfileSources } from '../profiles/load.ts';
 import { type InputDocument, InputError, readEachInput } from './input.ts';
-import { DEFAULT_KUBE_VERSION, namespaceFlag, parseFlags, parseKubeVersion, parseLabels, parseUnknownProfiles, UsageError } from './options.ts';
-import { table, writeStream } from './output.ts';
+import { DEFAULT_KUBE_VERSION, namespaceFlag, parseFlags, parseKubeVersion, parseLabels, parseOutput, parseUnknownProfiles, UsageError } from './options.ts';
+import { jsonDocuments, table, writeStream } from './output.ts';
 
 export interface Io {
   stdin: NodeJS.ReadableStream;
@@ -35,7 +35,10 @@ export const engineFlags = {
   namespace: { type: 'string', short: 'n' },
   'namespace-label': { type: 'string', multiple: true },
 } as const;
-export const VALIDATE_FLAGS = { profiles: engineFlags.profiles, 'require-profiles': { type: 'boolean' } } as const;
+const outputFlag = { output: { type: 'string', short: 'o' } } as const;
+export const VALIDATE_FLAGS = { profiles: engineFlags.profiles, 'require-profiles': { type: 'boolean' }, ...outputFlag } as const;
+export const INJECT_FLAGS = { ...inputFlags, ...engineFlags, ...outputFlag } as const;
+export const UNINJECT_FLAGS = { ...inputFlags, ...outputFlag } as const;
 
 export const HELP = {
   inject: `Usage: outrigger inject -f FILE|DIR|- [-f ...] --profiles PATH [options]
@@ -55,6 +58,7 @@ Options:
       --namespace-label K=V  labels of that namespace, for profile selectors (repeatable)
       --unknown-profiles admit|deny  a workload requesting a profile that does not exist: injected
                            without it, with a warning (admit, the default), or refused (deny)
+  -o, --output FORMAT      yaml (default) or json (one object, or a List of several)
   -h, --help               show this help
 
 Exit codes: 0 done, 2 usage error, 3 unreadable input (also an empty file or stdin, or a directory
@@ -72,6 +76,7 @@ Options:
   -f, --filename PATH   manifest file, directory, or - for stdin (repeatable)
   -R, --recursive       descend into subdirectories
       --continue-on-error  report every unreadable file on stderr and still process the others
+  -o, --output FORMAT   yaml (default) or json (one object, or a List of several)
   -h, --help            show this help
 
 Exit codes: 0 done, 2 usage error, 3 unreadable input (also an empty file or stdin, or a directory
@@ -83,7 +88,7 @@ files' result.
 
 For every workload: which profiles apply, why or why not, and what injection would change.
 
-Options: as for inject, plus
+Options: as for inject, except
   -o, --output FORMAT   table (default) or json
 
 Exit codes: 0 done (whatever the decisions), 2 usage error, 3 unreadable input (also an empty file
@@ -99,6 +104,7 @@ A --profiles file or directory that holds no SidecarProfile is named in a warnin
 Options:
   -p, --profiles PATH     SidecarProfile file or directory (repeatable)
       --require-profiles  a --profiles path with no SidecarProfile is an error, not a warning
+  -o, --output FORMAT     text (default) or json: the valid profiles and the paths without any
   -h, --help              show this help
 
 Exit codes: 0 all valid, 2 usage error, 3 one or more errors.
@@ -149,11 +155,12 @@ async function inputsOf(
 }
 
 export async function injectCommand(argv: string[], io: Io): Promise<number> {
-  const { values } = parseFlags(argv, { ...inputFlags, ...engineFlags });
+  const { values } = parseFlags(argv, INJECT_FLAGS);
   if (values.help) {
     io.stdout.write(HELP.inject);
     return EXIT.ok;
   }
+  const format = parseOutput(values.output, ['yaml', 'json']);
   const files = needInputs(values.filename);
   const opts = engineOptions(values);
   const set = await profilesFrom(values.profiles);
@@ -173,16 +180,23 @@ export async function injectCommand(argv: string[], io: Io): Promise<number> {
     );
     return EXIT.notInjectable;
   }
-  io.stdout.write(writeStream(processed.map((p, i) => ({ value: p.value, changed: p.changed, text: (docs[i] as (typeof docs)[number]).text }))));
+  io.stdout.write(documentsAs(format, processed, docs));
   return failed;
 }
 
+/** The documents as YAML (unchanged ones as they came) or as JSON (one object, or a List as kubectl prints several). */
+function documentsAs(format: 'yaml' | 'json', processed: readonly { value: JsonValue; changed: boolean }[], docs: readonly InputDocument[]): string {
+  if (format === 'json') return jsonDocuments(processed.map((p) => p.value));
+  return writeStream(processed.map((p, i) => ({ value: p.value, changed: p.changed, text: (docs[i] as InputDocument).text })));
+}
+
 export async function uninjectCommand(argv: string[], io: Io): Promise<number> {
-  const { values } = parseFlags(argv, inputFlags);
+  const { values } = parseFlags(argv, UNINJECT_FLAGS);
   if (values.help) {
     io.stdout.write(HELP.uninject);
     return EXIT.ok;
   }
+  const format = parseOutput(values.output, ['yaml', 'json']);
   const { docs, failed } = await inputsOf(needInputs(values.filename), values, io);
   const processed = uninjectDocuments(docs);
   const errors = processed.flatMap((d) => d.sites.filter((s) => s.error).map((s) => `error: ${d.where}: ${s.site.label}: ${s.error}`));
@@ -190,7 +204,7 @@ export async function uninjectCommand(argv: string[], io: Io): Promise<number> {
     say(io, errors);
     return EXIT.notInjectable;
   }
-  io.stdout.write(writeStream(processed.map((p, i) => ({ value: p.value, changed: p.changed, text: (docs[i] as (typeof docs)[number]).text }))));
+  io.stdout.write(documentsAs(format, processed, docs));
   return failed;
 }
 
@@ -276,11 +290,23 @@ export async function validateCommand(argv: string[], io: Io): Promise<number> {
     return EXIT.ok;
   }
   if (!values.profiles || values.profiles.length === 0) throw new UsageError('--profiles is required');
+  const format = parseOutput(values.output, ['text', 'json']);
   const sources = await readProfileSources(values.profiles);
   const set = compileProfileSources(sources);
-  for (const p of set.profiles) io.stdout.write(`ok  ${p.name}@${p.version}  ${p.hash}  (${p.source})\n`);
-  io.stdout.write(`${set.profiles.length} profile${set.profiles.length === 1 ? '' : 's'} valid\n`);
   const empty = pathsWithoutProfiles(values.profiles, sources, set);
+  if (format === 'json') {
+    const profiles = set.profiles.map((p) => ({
+      name: p.name,
+      ...(p.namespace ? { namespace: p.namespace } : {}),
+      version: p.version,
+      hash: p.hash,
+      source: p.source,
+    }));
+    io.stdout.write(`${JSON.stringify({ profiles, pathsWithoutProfiles: empty }, null, 2)}\n`);
+  } else {
+    for (const p of set.profiles) io.stdout.write(`ok  ${p.name}@${p.version}  ${p.hash}  (${p.source})\n`);
+    io.stdout.write(`${set.profiles.length} profile${set.profiles.length === 1 ? '' : 's'} valid\n`);
+  }
   const level = values['require-profiles'] ? 'error' : 'warning';
   say(
     io,

@@ -50,7 +50,7 @@ describe('outrigger completion bash, in a real bash', () => {
       [['outrigger', 'inject', '--pro'], ['--profiles']],
       [
         ['kubectl-outrigger', 'uninject', '--'],
-        ['--filename', '--recursive', '--continue-on-error', '--help'],
+        ['--filename', '--recursive', '--continue-on-error', '--output', '--help'],
       ],
       [
         ['outrigger', 'explain', '-o', ''],
@@ -163,7 +163,12 @@ describe('the flag lists agree with the commands', () => {
 
   test('every closed set of values is the one the command names when it refuses a value', async () => {
     const offline = ['-f', 'examples/workloads/shop.yaml', '--profiles', 'examples/profiles'];
-    const base: Record<string, string[]> = { serve: ['--profiles', 'x', '--tls-cert', 'c', '--tls-key', 'k'], inject: offline, explain: offline };
+    const base: Record<string, string[]> = {
+      serve: ['--profiles', 'x', '--tls-cert', 'c', '--tls-key', 'k'],
+      inject: offline,
+      explain: offline,
+      validate: ['--profiles', 'examples/profiles'],
+    };
     for (const [command, flags] of Object.entries(FLAG_VALUES)) {
       for (const [flag, values] of Object.entries(flags)) {
         const r = await runCli([command, ...(base[command] ?? []), `--${flag}`, 'no-such-value']);

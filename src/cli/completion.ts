@@ -3,7 +3,7 @@
  * registry and the option objects each command hands to `parseFlags`, so a new command or flag is
  * completed without being written down twice.
  */
-import { EXIT, engineFlags, type Io, inputFlags, VALIDATE_FLAGS } from './commands.ts';
+import { EXIT, engineFlags, INJECT_FLAGS, type Io, inputFlags, UNINJECT_FLAGS, VALIDATE_FLAGS } from './commands.ts';
 import { MANIFESTS_FLAGS } from './manifests.ts';
 import { parseFlags, UsageError } from './options.ts';
 import { COMMANDS } from './registry.ts';
@@ -46,8 +46,8 @@ const HELP_FLAG: OptionSpec = { type: 'boolean', short: 'h' };
  * the tests check every flag below against the real parsers.
  */
 export const COMMAND_FLAGS: Readonly<Record<string, Options>> = {
-  inject: { ...inputFlags, ...engineFlags },
-  uninject: inputFlags,
+  inject: INJECT_FLAGS,
+  uninject: UNINJECT_FLAGS,
   explain: { ...inputFlags, ...engineFlags, output: { type: 'string', short: 'o' } },
   validate: VALIDATE_FLAGS,
   manifests: MANIFESTS_FLAGS,
@@ -59,11 +59,13 @@ export const COMMAND_FLAGS: Readonly<Record<string, Options>> = {
 
 /** Closed sets of values, by command and flag; the tests check each against the command's own error message. */
 export const FLAG_VALUES: Readonly<Record<string, Readonly<Record<string, readonly string[]>>>> = {
-  inject: { 'unknown-profiles': ['admit', 'deny'] },
+  inject: { 'unknown-profiles': ['admit', 'deny'], output: ['yaml', 'json'] },
+  uninject: { output: ['yaml', 'json'] },
+  validate: { output: ['text', 'json'] },
   explain: { output: ['table', 'json'], 'unknown-profiles': ['admit', 'deny'] },
   status: { output: ['table', 'json'] },
   version: { output: ['text', 'json'] },
-  manifests: { 'cert-mode': ['self', 'cert-manager', 'files'] },
+  manifests: { 'cert-mode': ['self', 'cert-manager', 'files'], output: ['yaml', 'json'] },
   serve: { 'cert-mode': ['files', 'self'], 'log-level': LEVELS, 'webhook-opt-out': ['true', 'false'], 'unknown-profiles': ['admit', 'deny'] },
 };
 

@@ -118,6 +118,37 @@ describe('outrigger CLI', () => {
     assert.match(image.stdout, /image: registry\.example\.com:5000\/team\/outrigger:1\.2@sha256:(ab){32}/);
   });
 
+  test('-o json: inject and uninject print one object, or a List of several; validate and manifests print JSON too', async () => {
+    const inject = ['inject', '-f', '-', '--profiles', 'examples/profiles', '-o', 'json'];
+    const one = JSON.parse((await runCli(inject, pod)).stdout);
+    assert.equal(one.kind, 'Pod');
+    assert.ok(
+      one.spec.initContainers.some((c: { name: string }) => c.name === 'envoy') || one.spec.containers.some((c: { name: string }) => c.name === 'envoy'),
+    );
+    const two = JSON.parse((await runCli(inject, `${pod}---\n${pod.replace('name: p,', 'name: q,')}`)).stdout);
+    assert.deepEqual([two.apiVersion, two.kind, two.items.map((i: { metadata: { name: string } }) => i.metadata.name)], ['v1', 'List', ['p', 'q']]);
+    const back = JSON.parse((await runCli(['uninject', '-f', '-', '-o', 'json'], JSON.stringify(one))).stdout);
+    assert.deepEqual(back.spec, { containers: [{ name: 'app', image: 'a' }] });
+    const profiles = JSON.parse((await runCli(['validate', '--profiles', 'examples/profiles', '-o', 'json'])).stdout);
+    assert.deepEqual(
+      profiles.profiles.map((p: { name: string }) => p.name),
+      ['envoy', 'log-shipper', 'secrets-agent'],
+    );
+    assert.deepEqual(profiles.pathsWithoutProfiles, []);
+    const bundle = JSON.parse((await runCli(['manifests', '-o', 'json'])).stdout);
+    assert.equal(bundle.kind, 'List');
+    assert.ok(bundle.items.some((o: { kind: string }) => o.kind === 'MutatingWebhookConfiguration'));
+    for (const [args, formats] of [
+      [inject.slice(0, -1), 'yaml or json'],
+      [['uninject', '-f', '-', '-o'], 'yaml or json'],
+      [['validate', '--profiles', 'examples/profiles', '-o'], 'text or json'],
+      [['manifests', '-o'], 'yaml or json'],
+    ] as const) {
+      const r = await runCli([...args, 'xml'], pod);
+      assert.deepEqual([r.code, r.stderr.split('\n')[0]], [2, `error: --output: "xml" must be ${formats}`], args.join(' '));
+    }
+  });
+
   test('a reader that stops early ends the CLI quietly with the SIGPIPE status, not a stack trace', () => {
     // Far more than a pipe buffer of output, so the CLI is still writing when `head` goes away.
     const dir = mkdtempSync(join(tmpdir(), 'outrigger-epipe-'));

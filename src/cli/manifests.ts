@@ -5,7 +5,8 @@ import { TLS_SECRET } from '../common/labels.ts';
 import { type BundleOptions, bundle, type CertMode, cidrError, DEFAULTS } from '../deploy/manifests.ts';
 import { toYaml } from '../io/yaml.ts';
 import { EXIT, type Io } from './commands.ts';
-import { imageFlag, namespaceFlag, parseFlags, UsageError } from './options.ts';
+import { imageFlag, namespaceFlag, parseFlags, parseOutput, UsageError } from './options.ts';
+import { jsonDocuments } from './output.ts';
 
 export const MANIFESTS_HELP = `Usage: outrigger manifests [options] | kubectl apply --server-side -f -
 
@@ -32,15 +33,16 @@ Options:
                               CA may call /mutate and learn what every profile would inject)
       --priority-class NAME   the pods' PriorityClass, "" for none (default ${DEFAULTS.priorityClassName}: a
                               fail-closed webhook should be scheduled before what it admits)
+  -o, --output FORMAT         yaml (default) or json (a v1 List)
   -h, --help                  show this help
 
 Exit codes: 0 printed, 2 usage error.
 `;
 
-export function renderBundle(o: BundleOptions): string {
-  return bundle(o)
-    .map((obj) => toYaml(obj))
-    .join('---\n');
+export function renderBundle(o: BundleOptions, format: 'yaml' | 'json' = 'yaml'): string {
+  const objects = bundle(o);
+  if (format === 'json') return jsonDocuments(objects);
+  return objects.map((obj) => toYaml(obj)).join('---\n');
 }
 
 /** The flags `parseFlags` accepts; also read by `outrigger completion`. */
@@ -55,6 +57,7 @@ export const MANIFESTS_FLAGS = {
   'client-ca-configmap': { type: 'string' },
   'webhook-ingress-from': { type: 'string', multiple: true },
   'priority-class': { type: 'string' },
+  output: { type: 'string', short: 'o' },
 } as const;
 
 export async function manifestsCommand(argv: string[], io: Io): Promise<number> {
@@ -63,6 +66,7 @@ export async function manifestsCommand(argv: string[], io: Io): Promise<number> 
     io.stdout.write(MANIFESTS_HELP);
     return EXIT.ok;
   }
+  const format = parseOutput(values.output, ['yaml', 'json']);
   const namespace = namespaceFlag('-n/--namespace', values.namespace ?? DEFAULTS.namespace);
   const image = imageFlag('--image', values.image ?? DEFAULTS.image);
   const replicas = values.replicas === undefined ? DEFAULTS.replicas : Number(values.replicas);
@@ -98,18 +102,21 @@ export async function manifestsCommand(argv: string[], io: Io): Promise<number> 
   const pcError = priorityClassName === '' ? undefined : dns1123Subdomain(priorityClassName);
   if (pcError) throw new UsageError(`--priority-class: ${JSON.stringify(priorityClassName)} ${pcError}`);
   io.stdout.write(
-    renderBundle({
-      priorityClassName,
-      webhookIngressFrom: ingressFrom,
-      namespace,
-      image,
-      replicas,
-      certMode,
-      optOutMatchCondition: values['no-opt-out-condition'] !== true,
-      apiServerPorts: ports.map(Number),
-      ...(clientCa ? { clientCaConfigMap: clientCa } : {}),
-      ...(caBundle ? { caBundle } : {}),
-    }),
+    renderBundle(
+      {
+        priorityClassName,
+        webhookIngressFrom: ingressFrom,
+        namespace,
+        image,
+        replicas,
+        certMode,
+        optOutMatchCondition: values['no-opt-out-condition'] !== true,
+        apiServerPorts: ports.map(Number),
+        ...(clientCa ? { clientCaConfigMap: clientCa } : {}),
+        ...(caBundle ? { caBundle } : {}),
+      },
+      format,
+    ),
   );
   return EXIT.ok;
 }

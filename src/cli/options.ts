@@ -15,6 +15,14 @@ export function parseKubeVersion(v: string): KubeVersion {
   return { major: 1, minor: Number(m[2]) };
 }
 
+/** -o/--output: one of `formats`, the first being the default. */
+export function parseOutput<F extends string>(v: string | undefined, formats: readonly [F, ...F[]]): F {
+  if (v === undefined) return formats[0];
+  if (!(formats as readonly string[]).includes(v))
+    throw new UsageError(`--output: ${JSON.stringify(v)} must be ${formats.slice(0, -1).join(', ')} or ${formats.at(-1)}`);
+  return v as F;
+}
+
 /** --unknown-profiles: what happens to a pod that requests a profile that does not exist. */
 export function parseUnknownProfiles(v: string): UnknownProfiles {
   if (v !== 'admit' && v !== 'deny') throw new UsageError(`--unknown-profiles: ${JSON.stringify(v)} must be admit or deny`);

@@ -23,6 +23,12 @@ export function writeStream(docs: readonly { value: JsonValue; changed: boolean;
 /** Directives, then a `---` marker: the text starts a document of its own. */
 const STARTS_DOCUMENT = /^(?:%[^\n]*\n)*---(?:[ \t\r\n]|$)/;
 
+/** Documents as JSON: one object as it is, several as a v1 List (as `kubectl get -o json` prints them). */
+export function jsonDocuments(values: readonly JsonValue[]): string {
+  const out = values.length === 1 ? values[0] : { apiVersion: 'v1', kind: 'List', items: [...values] };
+  return `${JSON.stringify(out, null, 2)}\n`;
+}
+
 /** A fixed-width table; the last column is not padded. */
 export function table(rows: readonly string[][]): string {
   const widths: number[] = [];
