@@ -11,6 +11,7 @@ import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, test } from 'node:test';
+import { processAlive } from '../../test/support/processes.ts';
 import { generateCA, generateServingCert } from '../tls/certs.ts';
 import { KubeApiError, KubeClient } from './client.ts';
 import { loadKubeconfig } from './config.ts';
@@ -145,14 +146,7 @@ describe('running the plugin', () => {
 describe('a plugin that will not stop', () => {
   const source = (command: string, timeoutMs: number) =>
     execCredentialSource(execPlugin({ apiVersion: V1, command }, 'u', join(dir, 'config'), cluster), { timeoutMs });
-  const alive = (pid: number) => {
-    try {
-      process.kill(pid, 0);
-      return true;
-    } catch {
-      return false;
-    }
-  };
+
   const until = async (check: () => boolean) => {
     for (let i = 0; i < 100 && !check(); i++) await new Promise((r) => setTimeout(r, 50));
     return check();
@@ -165,7 +159,7 @@ describe('a plugin that will not stop', () => {
     await assert.rejects(source(stubborn, 500).get(), { message: `exec plugin "${stubborn}" did not answer within 500 ms and was stopped` });
     assert.ok(Date.now() - started < 5000, 'rejected at the limit, not when the plugin exits');
     const [shell, child] = readFileSync(pids, 'utf8').trim().split(' ').map(Number) as [number, number];
-    assert.ok(await until(() => !alive(shell) && !alive(child)), 'the plugin and its child are gone after the SIGKILL grace');
+    assert.ok(await until(() => !processAlive(shell) && !processAlive(child)), 'the plugin and its child are gone after the SIGKILL grace');
   });
 
   test('stdin is closed: a plugin that reads it gets end of input at once, not a hang', async () => {

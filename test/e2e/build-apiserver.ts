@@ -17,6 +17,7 @@ import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { dirname, join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { processAlive } from '../support/processes.ts';
 
 export const repoRoot: string = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
 export const moduleDir: string = join(repoRoot, 'test', 'e2e', 'apiserver');
@@ -195,15 +196,6 @@ export async function withLock<T>(lockDir: string, fn: () => Promise<T>, log: (l
     return await fn();
   } finally {
     rmSync(lockDir, { recursive: true, force: true });
-  }
-}
-
-function processAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (e) {
-    return (e as NodeJS.ErrnoException).code === 'EPERM';
   }
 }
 

@@ -35,6 +35,7 @@ import * as https from 'node:https';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { processAlive } from '../support/processes.ts';
 import { BuildError, ensureApiserverBinary, goAvailable, kubernetesVersion } from './build-apiserver.ts';
 
 export type ControlPlaneMode = 'in-process' | 'envtest';
@@ -366,18 +367,9 @@ function sweepStaleDirs(): void {
     } catch {
       continue; // not ours, or being created
     }
-    if (!Number.isInteger(owner) || owner <= 0 || pidAlive(owner)) continue;
+    if (!Number.isInteger(owner) || owner <= 0 || processAlive(owner)) continue;
     if (existsSync(join(d, 'keep'))) continue;
     rmSync(d, { recursive: true, force: true });
-  }
-}
-
-function pidAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (e) {
-    return (e as NodeJS.ErrnoException).code === 'EPERM';
   }
 }
 

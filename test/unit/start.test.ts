@@ -8,15 +8,8 @@ import { spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { test } from 'node:test';
 import { REPO } from '../support/built-package.ts';
+import { processAlive } from '../support/processes.ts';
 
-const alive = (pid: number) => {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-};
 const children = (pid: number): number[] => {
   try {
     return readFileSync(`/proc/${pid}/task/${pid}/children`, 'utf8').split(' ').filter(Boolean).map(Number);
@@ -55,12 +48,12 @@ test('SIGTERM to npm start stops the server it runs, which drains and exits', { 
     const exited = new Promise<number | null>((r) => npm.on('exit', (code) => r(code)));
     npm.kill('SIGTERM');
     await exited;
-    for (let i = 0; i < 100 && alive(server); i++) await new Promise((r) => setTimeout(r, 50));
-    assert.equal(alive(server), false, 'the server is gone after npm');
+    for (let i = 0; i < 100 && processAlive(server); i++) await new Promise((r) => setTimeout(r, 50));
+    assert.equal(processAlive(server), false, 'the server is gone after npm');
     assert.match(out, /"msg":"shutting down: not ready, draining","reason":"SIGTERM"/);
     assert.match(out, /"msg":"stopped","exitCode":0/);
   } finally {
-    for (const d of [...started, ...(server !== undefined ? [server] : [])]) if (alive(d)) process.kill(d, 'SIGKILL');
+    for (const d of [...started, ...(server !== undefined ? [server] : [])]) if (processAlive(d)) process.kill(d, 'SIGKILL');
     if (npm.exitCode === null && npm.signalCode === null) npm.kill('SIGKILL');
   }
 });
