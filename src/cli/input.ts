@@ -4,14 +4,12 @@
  * `-` for stdin. Every document keeps where it came from.
  */
 import { readFile } from 'node:fs/promises';
-import type { Document } from 'yaml';
 import { DirectoryError, listFiles } from '../io/directory.ts';
 import { parseYamlDocuments } from '../io/yaml.ts';
 
 export interface InputDocument {
   where: string;
   value: import('../common/json.ts').JsonValue;
-  doc: Document;
   /** The document's source text (see YamlDocument.text). */
   text: string;
 }
@@ -83,7 +81,7 @@ export async function readEachInput(paths: readonly string[], recursive: boolean
       }
       try {
         const parsed = parseYamlDocuments(text, source);
-        for (const d of parsed) out.docs.push({ where: `${source}, document ${d.index}`, value: d.value, doc: d.doc, text: d.text });
+        for (const d of parsed) out.docs.push({ where: `${source}, document ${d.index}`, value: d.value, text: d.text });
       } catch (e) {
         fail((e as Error).message);
       }

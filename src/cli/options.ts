@@ -49,8 +49,10 @@ export function parseLabels(values: readonly string[], flag: string): Record<str
     const eq = v.indexOf('=');
     if (eq <= 0) throw new UsageError(`${flag}: ${JSON.stringify(v)} must be KEY=VALUE`);
     const [key, value] = [v.slice(0, eq), v.slice(eq + 1)];
-    const e = qualifiedName(key) ?? labelValue(value);
-    if (e) throw new UsageError(`${flag}: ${JSON.stringify(v)}: the label ${qualifiedName(key) ? 'key' : 'value'} ${e}`);
+    const keyError = qualifiedName(key);
+    const valueError = keyError ? undefined : labelValue(value);
+    const e = keyError ? `key ${keyError}` : valueError ? `value ${valueError}` : undefined;
+    if (e) throw new UsageError(`${flag}: ${JSON.stringify(v)}: the label ${e}`);
     out[key] = value;
   }
   return out;

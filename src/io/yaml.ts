@@ -11,8 +11,6 @@ export interface YamlDocument {
   /** 1-based position in the file. */
   index: number;
   value: JsonValue;
-  /** The parsed document. */
-  doc: Document;
   /**
    * The document's own source text, written back as it is when nothing changes it. The texts of a
    * file's documents, in order, are the whole file (leading comments go with the first, a `---`
@@ -69,7 +67,7 @@ export function parseYamlDocuments(text: string, source: string): YamlDocument[]
       else pendingText += own;
       return;
     }
-    out.push({ index, value: value as JsonValue, doc, text: pendingText + own });
+    out.push({ index, value: value as JsonValue, text: pendingText + own });
     pendingText = '';
   });
   return out;

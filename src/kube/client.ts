@@ -42,6 +42,9 @@ export interface WatchEvent {
 
 const MAX_RESPONSE = 64 * 1024 * 1024;
 
+/** The error an aborted request or wait ends with, shaped as Node's own. */
+const abortError = () => Object.assign(new Error('The operation was aborted'), { name: 'AbortError', code: 'ABORT_ERR' });
+
 /**
  * Aborts the request, or its response once there is one. Node's own `signal` option destroys the
  * request even when the response has just been read in full and its keep-alive socket is back in
@@ -52,7 +55,7 @@ function abortWith(req: ClientRequest, signal: AbortSignal | undefined): void {
   if (!signal) return;
   let res: IncomingMessage | undefined;
   const abort = () => {
-    const e = Object.assign(new Error('The operation was aborted'), { name: 'AbortError', code: 'ABORT_ERR' });
+    const e = abortError();
     if (res) res.destroy(e);
     else req.destroy(e);
   };
@@ -69,9 +72,9 @@ function abortWith(req: ClientRequest, signal: AbortSignal | undefined): void {
 /** `p`, or an AbortError as soon as `signal` aborts (what `p` waits for keeps its own bound). */
 function abortable<T>(p: Promise<T>, signal: AbortSignal | undefined): Promise<T> {
   if (!signal) return p;
-  if (signal.aborted) return Promise.reject(Object.assign(new Error('The operation was aborted'), { name: 'AbortError', code: 'ABORT_ERR' }));
+  if (signal.aborted) return Promise.reject(abortError());
   return new Promise((resolve, reject) => {
-    const abort = () => reject(Object.assign(new Error('The operation was aborted'), { name: 'AbortError', code: 'ABORT_ERR' }));
+    const abort = () => reject(abortError());
     signal.addEventListener('abort', abort, { once: true });
     p.then(resolve, reject).finally(() => signal.removeEventListener('abort', abort));
   });

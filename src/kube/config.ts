@@ -21,7 +21,7 @@ export interface KubeConfig {
   tlsServerName?: string;
   /** The cluster's `proxy-url`. */
   proxyUrl?: string;
-  /** Proxy variables (HTTPS_PROXY, HTTP_PROXY, NO_PROXY) that apply when there is no proxy-url; set by connect(). */
+  /** The proxy the agent uses (HTTPS_PROXY/HTTP_PROXY, both the one URL), as connect() decided it; absent: direct. */
   proxyEnv?: Record<string, string>;
   /** An exec plugin's credentials (token, or client certificate and key), run when needed. */
   exec?: ExecCredentialSource;
@@ -110,6 +110,9 @@ function execSource(exec: JsonObject, user: string, file: string, server: string
   return execCredentialSource(execPlugin(exec, user, file, info));
 }
 
+/** An http:// or https:// URL with a host: what a server and a proxy-url may be. */
+const HTTP_URL = /^https?:\/\/[^/]/;
+
 /** The current context's server and credentials from one kubeconfig file or several merged. */
 export function loadKubeconfig(fileOrFiles: string | readonly string[], context?: string): KubeConfig {
   const files = typeof fileOrFiles === 'string' ? [fileOrFiles] : fileOrFiles;
@@ -137,12 +140,12 @@ export function loadKubeconfig(fileOrFiles: string | readonly string[], context?
   const cert = fileOrData(u, 'client-certificate', userBase);
   const key = fileOrData(u, 'client-key', userBase);
   const server = cluster.server.replace(/\/+$/, '');
-  if (!/^https?:\/\/[^/]/.test(server))
+  if (!HTTP_URL.test(server))
     throw new KubeConfigError(
       `${clusterEntry.file}: cluster ${JSON.stringify(ctx.value.cluster)}: server ${JSON.stringify(server)} is not an https:// or http:// URL`,
     );
   const proxyUrl = typeof cluster['proxy-url'] === 'string' && cluster['proxy-url'] !== '' ? cluster['proxy-url'] : undefined;
-  if (proxyUrl !== undefined && !/^https?:\/\/[^/]/.test(proxyUrl)) {
+  if (proxyUrl !== undefined && !HTTP_URL.test(proxyUrl)) {
     throw new KubeConfigError(
       `${clusterEntry.file}: cluster ${JSON.stringify(ctx.value.cluster)}: proxy-url ${JSON.stringify(proxyUrl)} is not an http:// or https:// proxy (SOCKS is not supported)`,
     );
