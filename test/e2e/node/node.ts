@@ -50,12 +50,15 @@ interface Parts {
   sock: string;
   before: HostSnapshot;
   createdPaths: string[];
+  /** Start order: a lower one's snapshot is the older. Nodes of a dead process get -1. */
+  seq: number;
   holder?: { pid?: number | undefined };
   procs: Map<string, Tracked>;
   log: (l: string) => void;
 }
 
 const liveNodes = new Set<Parts>();
+let nextSeq = 0;
 let hooksInstalled = false;
 
 function installHooks(): void {
@@ -91,7 +94,7 @@ export async function startNode(cp: ControlPlane, opts: NodeOptions = {}): Promi
   sweepStaleNodes();
   const before = hostSnapshot();
   const dir = mkdtempSync(join('/tmp', STALE_PREFIX)); // short: unix socket paths live under it
-  const parts: Parts = { index, dir, sock: join(dir, 'containerd.sock'), before, createdPaths: [], procs: new Map(), log };
+  const parts: Parts = { index, dir, sock: join(dir, 'containerd.sock'), before, createdPaths: [], seq: nextSeq++, procs: new Map(), log };
   liveNodes.add(parts);
   try {
     const logFd = (name: string) => openSync(join(dir, `${name}.log`), 'a');
@@ -204,7 +207,7 @@ function sweepStaleNodes(): void {
       continue; // being created, or not a node's
     }
     if (alive(r.owner)) continue;
-    const parts: Parts = { index: r.index, dir, sock: r.sock, before: r.before, createdPaths: r.createdPaths, procs: new Map(), log: () => {} };
+    const parts: Parts = { index: r.index, dir, sock: r.sock, before: r.before, createdPaths: r.createdPaths, seq: -1, procs: new Map(), log: () => {} };
     liveNodes.add(parts);
     teardownSync(parts);
     process.stderr.write(`e2e node: cleaned up after node ${nodeName(r.index)} of dead process ${r.owner} (${dir})\n`);
@@ -445,11 +448,28 @@ function teardownSync(p: Parts): void {
   killAndWait(p.holder?.pid, 'SIGKILL', 5000);
   for (const c of ours) removeCgroup(c);
   if (!p.before.links.includes(bridgeName(p.index))) spawnSync('ip', ['link', 'delete', bridgeName(p.index)], { stdio: 'ignore' });
-  restoreIptables('iptables', p.before.iptables);
-  restoreIptables('ip6tables', p.before.ip6tables);
-  removeCreatedPaths(p.createdPaths);
+  if (!handOverSharedState(p)) {
+    restoreIptables('iptables', p.before.iptables);
+    restoreIptables('ip6tables', p.before.ip6tables);
+    removeCreatedPaths(p.createdPaths);
+  }
   if (process.env.E2E_KEEP_DIR !== '1') rmSync(p.dir, { recursive: true, force: true });
   for (const t of p.procs.values()) t.child.stdin?.destroy();
+}
+
+/**
+ * The host paths a node created are mount points in every other node's namespace: removing one
+ * while another node runs detaches that node's bind mount (its shim sockets go, containerd hangs
+ * on them, and the node writes the path back onto the host). The iptables snapshot likewise holds
+ * for every node. So the last node to stop puts both back, from the oldest snapshot.
+ */
+function handOverSharedState(p: Parts): boolean {
+  const heir = [...liveNodes].at(-1);
+  if (!heir) return false;
+  heir.createdPaths.push(...p.createdPaths);
+  if (p.seq < heir.seq) heir.before = { ...heir.before, iptables: p.before.iptables, ip6tables: p.before.ip6tables };
+  if (heir.holder) writeRecord(heir);
+  return true;
 }
 
 /**
