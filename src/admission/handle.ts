@@ -19,7 +19,7 @@ import {
   type UnknownProfiles,
 } from '../engine/index.ts';
 import { CHECKED_WORKLOADS, findPodSites, misplacedAnnotationWarning } from '../manifest/workloads.ts';
-import { type AdmissionReviewResponse, allowed, denied, errored, patched } from './responses.ts';
+import { type AdmissionReviewResponse, allowed, denied, errored, patched, reviewJson } from './responses.ts';
 import { type AdmissionRequest, type Decoded, type HttpError, isPodCreate, preview, type ReviewError } from './review.ts';
 
 export type AdmissionOutcome = 'injected' | 'unchanged' | 'denied' | 'errored';
@@ -79,7 +79,7 @@ function resourceOf(r: AdmissionRequest): string {
 /** Adds the serialised response (in place: this runs once per admission). */
 function withBody(base: Omit<AdmissionResult, 'body'>): AdmissionResult {
   const r = base as AdmissionResult;
-  r.body = JSON.stringify(base.response);
+  r.body = reviewJson(base.response);
   return r;
 }
 

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { allowed, cleanWarnings, denied, errored, oneLine, patched, WARNING_MAX_CHARS } from './responses.ts';
+import { allowed, cleanWarnings, denied, errored, oneLine, patched, reviewJson, WARNING_MAX_CHARS } from './responses.ts';
 import type { ReviewHeader } from './review.ts';
 
 const h: ReviewHeader = { apiVersion: 'admission.k8s.io/v1', uid: 'u-1' };
@@ -48,4 +48,19 @@ test('warnings: one line each, cut at a word under 256 characters, deduplicated,
   const total = many.reduce((n, w) => n + w.length, 0);
   assert.ok(total <= 4096, `${total}`);
   assert.match(many.at(-1) as string, /^\d+ more warnings not shown/);
+});
+
+test('reviewJson: the same bytes as JSON.stringify, whatever the uid, warnings and patch hold', () => {
+  const ops = [{ op: 'add' as const, path: '/metadata/labels/a', value: '"patch":"" ü \u2028' }];
+  const uids = ['u-1', '"patch":""', 'a"b\\c', '\u0000\u001f', '😀'];
+  const warnings = [[], ['"patch":"" careful'], ['x\ny', 'é']];
+  for (const uid of uids) {
+    for (const w of warnings) {
+      for (const apiVersion of ['admission.k8s.io/v1', 'admission.k8s.io/v1beta1'] as const) {
+        const header = { apiVersion, uid };
+        for (const r of [patched(header, ops, w), allowed(header, w), denied(header, 'no "patch":""', w), errored(header, 500, 'bug', w)])
+          assert.equal(reviewJson(r), JSON.stringify(r), `${uid} ${JSON.stringify(w)} ${r.response.allowed}`);
+      }
+    }
+  }
 });

@@ -94,6 +94,21 @@ function review(h: ReviewHeader, response: Omit<AdmissionResponse, 'uid'>, warni
   };
 }
 
+const PATCH_KEY = '"patch":"';
+
+/**
+ * JSON.stringify(review), without stringify's escape scan of the longest string in it: the base64
+ * patch, whose alphabet never needs escaping. The patch is spliced into its own slot, so the bytes
+ * are the same. No string before the slot can hold `"patch":""`: quotes inside strings are escaped.
+ */
+export function reviewJson(r: AdmissionReviewResponse): string {
+  const { patch } = r.response;
+  if (patch === undefined) return JSON.stringify(r);
+  const text = JSON.stringify({ ...r, response: { ...r.response, patch: '' } });
+  const at = text.indexOf(`${PATCH_KEY}"`) + PATCH_KEY.length;
+  return text.slice(0, at) + patch + text.slice(at);
+}
+
 /** Admit unchanged. */
 export function allowed(h: ReviewHeader, warnings: readonly string[] = []): AdmissionReviewResponse {
   return review(h, { allowed: true }, warnings);

@@ -7,7 +7,7 @@ import type { HttpError } from '../admission/review.ts';
 import { createBodyBudget } from './body-budget.ts';
 import { createJsonBudgetScanner, DEFAULT_JSON_BUDGET } from './json-budget.ts';
 import { DEFAULT_LIMITS, type Limits } from './limits.ts';
-import { readBody } from './read-body.ts';
+import { readBody, YIELD_BYTES } from './read-body.ts';
 
 const MAX = 64;
 const limits: Limits = { ...DEFAULT_LIMITS, maxBodyBytes: MAX, maxBufferedBytes: 4 * MAX, largeBodyBytes: MAX, maxLargeBufferedBytes: 2 * MAX };
@@ -141,4 +141,30 @@ test('readBody: a handler that throws is reported as failed, and the bytes are s
   assert.equal((r.failed as Error).message, 'bug');
   await sleep(0);
   assert.deepEqual(bodies.held(), { all: 0, large: 0 });
+});
+
+test('readBody: a large body yields the event loop after every YIELD_BYTES; a small one never pauses', async () => {
+  const big: Limits = { ...DEFAULT_LIMITS, maxBodyBytes: 4 * YIELD_BYTES, maxBufferedBytes: 8 * YIELD_BYTES, largeBodyBytes: 4 * YIELD_BYTES };
+  const req = request();
+  const { outcome } = read(req, { limits: big });
+  const half = Buffer.alloc(YIELD_BYTES / 2, 'a');
+  req.write(half);
+  assert.equal(req.isPaused(), false, 'paused after half of YIELD_BYTES');
+  req.write(half);
+  assert.equal(req.isPaused(), true, 'not paused after YIELD_BYTES');
+  await new Promise(setImmediate);
+  assert.equal(req.isPaused(), false, 'not resumed on the next turn');
+  req.end(half);
+  const r = await outcome;
+  assert.ok('body' in r);
+  assert.equal(r.body.length, 3 * half.length);
+
+  const small = request();
+  const read2 = read(small, { limits: big });
+  small.write('{"a":');
+  assert.equal(small.isPaused(), false);
+  small.end('1}');
+  const r2 = await read2.outcome;
+  assert.ok('body' in r2);
+  assert.equal(r2.body.toString(), '{"a":1}');
 });

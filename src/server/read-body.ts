@@ -20,6 +20,9 @@ export interface BodyCallbacks {
   failed(e: unknown): void;
 }
 
+/** Body bytes read in one turn of the event loop before reading yields to other connections. */
+export const YIELD_BYTES = 64 * 1024;
+
 /** Memory and time of a parse follow the number of values, not bytes (json-budget.ts). */
 function tooComplex(r: { what: string; limit: number; offset: number }): HttpError {
   const message = `the request body has more than ${r.limit} ${r.what} (the limit is passed at byte ${r.offset}); no object the API server can store has that many`;
@@ -44,6 +47,7 @@ export function readBody(
   const share: BodyShare = { size: 0, large: false };
   /** Bytes received, also those read after a refusal and dropped. */
   let received = 0;
+  let sinceYield = 0;
   let stopped = false;
   const release = () => {
     clearInterval(rateCheck);
@@ -82,10 +86,15 @@ export function readBody(
     const cost = scanner?.feed(c);
     if (cost && !cost.ok) return stop(tooComplex(cost));
     chunks.push(c);
-    // One chunk per turn of the event loop: a large body arriving fast cannot hold the loop for
-    // many chunks in a row while other connections (a probe, the next review) wait.
-    req.pause();
-    setImmediate(() => stopped || req.resume());
+    // At most YIELD_BYTES per turn of the event loop: a large body arriving fast cannot hold the
+    // loop for many chunks in a row while other connections (a probe, the next review) wait. A
+    // review of ordinary size never pauses: the pause and resume would cost it more than its parse.
+    sinceYield += c.length;
+    if (sinceYield >= YIELD_BYTES) {
+      sinceYield = 0;
+      req.pause();
+      setImmediate(() => stopped || req.resume());
+    }
   };
   // The minimum data rate: every window after the first must bring its share of bytes. The API
   // server writes a body at network speed; a body that stalls is refused and its bytes released,
