@@ -7,6 +7,7 @@ import {
   envName,
   glob,
   globList,
+  imageReference,
   labelValue,
   MAX_GLOB_LENGTH,
   matchesByNfa,
@@ -209,4 +210,30 @@ test('a glob of literal segments longer than any container name matches none', (
   assert.equal(matchesGlob('a'.repeat(70), 'a'.repeat(63)), false);
   assert.equal(matchesGlob(`${'a'.repeat(64)}*`, 'a'.repeat(63)), false);
   assert.equal(globList(['a'.repeat(70)]).test('a'.repeat(38)), false);
+});
+
+test('imageReference: what a container runtime pulls, and why the rest is refused', () => {
+  const sha = 'a'.repeat(64);
+  for (const ok of [
+    'nginx',
+    'nginx:1.27',
+    'registry.example.com:5000/team/app:1.2',
+    `team/app@sha256:${sha}`,
+    `app:1@sha512:${'0'.repeat(128)}`,
+    '[::1]:5000/app',
+    `${'a'.repeat(255)}:tag`,
+  ])
+    assert.equal(imageReference(ok), undefined, ok);
+  const refused: [string, RegExp][] = [
+    ['', /must not be empty/],
+    ['Registry/App:1', /must be an image reference/],
+    [`${'a'.repeat(256)}`, /at most 255 characters, not 256/],
+    [`r.example.com/${'a'.repeat(242)}:1`, /at most 255 characters, not 256/],
+    [`app@sha256:${'A'.repeat(64)}`, /sha256 digest of 64 lower-case hex digits, not "AAAAAAAAAAAAAAAAAAAA…"/],
+    [`app@sha256:${'a'.repeat(63)}`, /64 lower-case hex digits/],
+    [`app@md5:${'a'.repeat(32)}`, /@sha256:<64 lower-case hex digits> \(or sha384, sha512\)/],
+    [`app@${sha}`, /must have a digest of the form/],
+    ['app:-tag', /must be an image reference/],
+  ];
+  for (const [v, message] of refused) assert.match(imageReference(v) ?? 'accepted', message, v);
 });

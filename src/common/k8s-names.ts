@@ -69,16 +69,32 @@ export function imageTag(v: string): string | undefined {
 const PATH_COMPONENT = '[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*';
 const HOST_COMPONENT = '[a-zA-Z0-9](?:[a-zA-Z0-9-]*[a-zA-Z0-9])?';
 const REGISTRY = `(?:${HOST_COMPONENT}(?:\\.${HOST_COMPONENT})*|\\[[0-9a-fA-F:.]+\\])(?::[0-9]+)?`;
-const IMAGE_REFERENCE = new RegExp(
-  `^(?:${REGISTRY}/)?${PATH_COMPONENT}(?:/${PATH_COMPONENT})*(?::[A-Za-z0-9_][A-Za-z0-9_.-]{0,127})?(?:@[A-Za-z][A-Za-z0-9]*(?:[-_+.][A-Za-z][A-Za-z0-9]*)*:[0-9a-fA-F]{32,})?$`,
-);
+const IMAGE_NAME = new RegExp(`^(?:${REGISTRY}/)?${PATH_COMPONENT}(?:/${PATH_COMPONENT})*(?::[A-Za-z0-9_][A-Za-z0-9_.-]{0,127})?$`);
+/** The digest algorithms runtimes verify, and the length of their lower-case hex. */
+const DIGEST_HEX: Record<string, number> = { sha256: 64, sha384: 96, sha512: 128 };
+/** The longest repository name (registry and path, without tag or digest) a runtime accepts. */
+const MAX_IMAGE_NAME = 255;
 
-/** An image reference such as `registry.example.com:5000/team/app:1.2@sha256:…`. */
+/** An image reference such as `registry.example.com:5000/team/app:1.2@sha256:…`, as container runtimes parse it. */
 export function imageReference(v: string): string | undefined {
   if (v.length === 0) return 'must not be empty';
   if (v.length > 4096) return 'must be no more than 4096 characters';
-  if (!IMAGE_REFERENCE.test(v))
+  const at = v.indexOf('@');
+  const nameAndTag = at === -1 ? v : v.slice(0, at);
+  if (!IMAGE_NAME.test(nameAndTag))
     return 'must be an image reference such as registry.example.com/team/app:1.2 (lower-case repository, optional :tag and @digest)';
+  const tagAt = nameAndTag.lastIndexOf(':');
+  const name = tagAt > nameAndTag.lastIndexOf('/') ? nameAndTag.slice(0, tagAt) : nameAndTag;
+  if (name.length > MAX_IMAGE_NAME) return `must have a repository name (registry and path) of at most ${MAX_IMAGE_NAME} characters, not ${name.length}`;
+  if (at === -1) return undefined;
+  const digest = v.slice(at + 1);
+  const colon = digest.indexOf(':');
+  const algorithm = colon === -1 ? '' : digest.slice(0, colon);
+  const hex = digest.slice(colon + 1);
+  const length = Object.hasOwn(DIGEST_HEX, algorithm) ? DIGEST_HEX[algorithm] : undefined;
+  if (length === undefined) return 'must have a digest of the form @sha256:<64 lower-case hex digits> (or sha384, sha512)';
+  if (hex.length !== length || !/^[a-f0-9]+$/.test(hex))
+    return `must have a ${algorithm} digest of ${length} lower-case hex digits, not ${JSON.stringify(hex.length > 20 ? `${hex.slice(0, 20)}…` : hex)}`;
   return undefined;
 }
 

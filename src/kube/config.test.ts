@@ -1,6 +1,6 @@
 /** Kubeconfig loading: one file, or several merged as kubectl merges a multi-path KUBECONFIG. */
 import assert from 'node:assert/strict';
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, test } from 'node:test';
@@ -89,5 +89,42 @@ contexts: [{name: prod, context: {cluster: west, user: nobody}}]
     assert.deepEqual(kubeconfigFiles(undefined, {}, home), [f]);
     assert.deepEqual(kubeconfigFiles(undefined, { KUBECONFIG: '' }, home), [f]);
     assert.equal(kubeconfigFiles(undefined, { KUBERNETES_SERVICE_HOST: '10.0.0.1' }, home), undefined);
+  });
+});
+
+describe('exec plugins and the cluster they are told about', () => {
+  test('provideClusterInfo passes the server, CA, tls-server-name, proxy-url, disable-compression and the exec extension', async () => {
+    const seen = join(dir, 'exec-info/seen');
+    const plugin = write(
+      'exec-info/plugin.sh',
+      `#!/bin/sh\nprintf '%s' "$KUBERNETES_EXEC_INFO" > '${seen}'\nprintf '{"apiVersion":"client.authentication.k8s.io/v1","kind":"ExecCredential","status":{"token":"t"}}'\n`,
+    );
+    chmodSync(plugin, 0o755);
+    const f = write(
+      'exec-info/config',
+      `current-context: c
+contexts: [{name: c, context: {cluster: c, user: u}}]
+clusters:
+- name: c
+  cluster:
+    server: https://127.0.0.1:6443
+    certificate-authority-data: ${Buffer.from('CA\n').toString('base64')}
+    tls-server-name: api.internal
+    proxy-url: http://127.0.0.1:3128
+    disable-compression: true
+    extensions: [{name: client.authentication.k8s.io/exec, extension: {audience: x}}]
+users: [{name: u, user: {exec: {apiVersion: client.authentication.k8s.io/v1, command: ./plugin.sh, provideClusterInfo: true}}}]
+`,
+    );
+    const c = loadKubeconfig(f);
+    assert.deepEqual(await c.exec?.get(), { token: 't' });
+    assert.deepEqual(JSON.parse(readFileSync(seen, 'utf8')).spec.cluster, {
+      server: 'https://127.0.0.1:6443',
+      'certificate-authority-data': Buffer.from('CA\n').toString('base64'),
+      'tls-server-name': 'api.internal',
+      'proxy-url': 'http://127.0.0.1:3128',
+      'disable-compression': true,
+      config: { audience: 'x' },
+    });
   });
 });

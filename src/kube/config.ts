@@ -104,6 +104,9 @@ function execSource(exec: JsonObject, user: string, file: string, server: string
   const info: ClusterInfo = { server };
   if (ca) info['certificate-authority-data'] = Buffer.from(ca).toString('base64');
   if (cluster['insecure-skip-tls-verify'] === true) info['insecure-skip-tls-verify'] = true;
+  // The rest of client-go's Cluster a plugin may need to reach the API server as the client does.
+  for (const k of ['tls-server-name', 'proxy-url'] as const) if (typeof cluster[k] === 'string' && cluster[k] !== '') info[k] = cluster[k];
+  if (cluster['disable-compression'] === true) info['disable-compression'] = true;
   // The cluster's client.authentication.k8s.io/exec extension is the plugin's per-cluster config.
   const ext = Array.isArray(cluster.extensions) ? cluster.extensions.find((e) => isObject(e) && e.name === 'client.authentication.k8s.io/exec') : undefined;
   if (isObject(ext) && ext.extension !== undefined) info.config = ext.extension;

@@ -40,6 +40,9 @@ export interface ClusterInfo {
   server: string;
   'certificate-authority-data'?: string;
   'insecure-skip-tls-verify'?: boolean;
+  'tls-server-name'?: string;
+  'proxy-url'?: string;
+  'disable-compression'?: boolean;
   config?: JsonValue;
 }
 
@@ -186,7 +189,15 @@ function run(plugin: ExecPlugin, timeoutMs: number): Run {
         return resolve(Buffer.concat(out).toString('utf8'));
       }
       // Its last words on stderr, as kubectl shows them: usually why the login failed.
-      const tail = Buffer.concat(err).toString('utf8').trim().split('\n').slice(-3).join(' / ').slice(0, 300);
+      // Control characters (a terminal's escape sequences) are not passed on to the caller's terminal.
+      const tail = Buffer.concat(err)
+        .toString('utf8')
+        .trim()
+        .split('\n')
+        .slice(-3)
+        .join(' / ')
+        .replace(/[\u0000-\u001f\u007f-\u009f]/g, '')
+        .slice(0, 300);
       fail(`${what} failed (${sig ? `signal ${sig}` : `exit ${code}`})${tail ? `: ${tail}` : ''}`);
     });
   });
