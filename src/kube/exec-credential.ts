@@ -196,7 +196,7 @@ function run(plugin: ExecPlugin, timeoutMs: number): Run {
         .split('\n')
         .slice(-3)
         .join(' / ')
-        .replace(/[\u0000-\u001f\u007f-\u009f]/g, '')
+        .replace(/\p{Cc}/gu, '')
         .slice(0, 300);
       fail(`${what} failed (${sig ? `signal ${sig}` : `exit ${code}`})${tail ? `: ${tail}` : ''}`);
     });
