@@ -18,6 +18,9 @@ const TOOLS: { path: string; pkg: string }[] = [
   { path: 'busybox', pkg: 'busybox-static' },
   { path: 'catatonit', pkg: 'catatonit' },
   { path: 'iptables-save', pkg: 'iptables' },
+  // Outrigger's own image, built by `npm run image` (its tools; the image suite needs them too).
+  { path: 'umoci', pkg: 'umoci' },
+  { path: 'dpkg-deb', pkg: 'dpkg' },
   { path: 'unshare', pkg: 'util-linux' },
   { path: 'nsenter', pkg: 'util-linux' },
 ];
