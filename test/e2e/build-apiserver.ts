@@ -47,6 +47,8 @@ export interface BuildOptions {
   node?: boolean;
   /** Progress lines; defaults to stderr. */
   log?: (line: string) => void;
+  /** Another minor under versions/ (default: E2E_KUBE, else go.mod's version). */
+  minor?: string;
 }
 
 /** The node's programs, each a main under test/e2e/apiserver/cmd/. */
@@ -61,11 +63,39 @@ export class BuildError extends Error {
   }
 }
 
-/** The k8s.io/kubernetes version that test/e2e/apiserver/go.mod requires. */
-export function kubernetesVersion(): string {
-  const goMod = readFileSync(join(moduleDir, 'go.mod'), 'utf8');
-  const m = /^\s*(?:require\s+)?k8s\.io\/kubernetes\s+(v1\.\d+\.\d+)\s*$/m.exec(goMod);
-  if (!m?.[1]) throw new Error(`no k8s.io/kubernetes v1.X.Y requirement in ${join(moduleDir, 'go.mod')}`);
+/**
+ * The other Kubernetes minors the e2e tests run against: versions/<minor>/ holds the go.mod and
+ * go.sum of the same main.go built against that release (gen-replace.sh writes them). E2E_KUBE=<minor>
+ * selects one for a whole test run; unset, the module's own go.mod is the version.
+ */
+export const versionsDir: string = join(moduleDir, 'versions');
+
+/** The minors under versions/, oldest first. */
+export function otherMinors(): string[] {
+  if (!existsSync(versionsDir)) return [];
+  return readdirSync(versionsDir)
+    .filter((d) => /^1\.\d+$/.test(d) && existsSync(join(versionsDir, d, 'go.mod')))
+    .sort((a, b) => Number(a.split('.')[1]) - Number(b.split('.')[1]));
+}
+
+/** E2E_KUBE's minor, checked; undefined for the module's own version. */
+export function selectedMinor(): string | undefined {
+  const v = process.env.E2E_KUBE;
+  if (v === undefined || v === '') return undefined;
+  if (!otherMinors().includes(v)) throw new Error(`E2E_KUBE=${v}: not one of the e2e Kubernetes versions (${otherMinors().join(', ') || 'none'} under ${versionsDir}; unset for go.mod's)`);
+  return v;
+}
+
+/** Where the go.mod of a minor (or, undefined, of the module) is. */
+function goModDir(minor: string | undefined): string {
+  return minor === undefined ? moduleDir : join(versionsDir, minor);
+}
+
+/** The k8s.io/kubernetes version the e2e tests build: go.mod's, or E2E_KUBE's under versions/. */
+export function kubernetesVersion(minor: string | undefined = selectedMinor()): string {
+  const file = join(goModDir(minor), 'go.mod');
+  const m = /^\s*(?:require\s+)?k8s\.io\/kubernetes\s+(v1\.\d+\.\d+)\s*$/m.exec(readFileSync(file, 'utf8'));
+  if (!m?.[1]) throw new Error(`no k8s.io/kubernetes v1.X.Y requirement in ${file}`);
   return m[1];
 }
 
@@ -112,14 +142,33 @@ function sourceFiles(dir: string): string[] {
   return out;
 }
 
-function inputHash(goVersion: string): string {
+/** The files a build reads: the module's sources, or for another minor its main.go with that minor's go.mod and go.sum. */
+function buildInputs(minor: string | undefined): { rel: string; path: string }[] {
+  if (minor === undefined)
+    return sourceFiles(moduleDir)
+      .filter((f) => !f.startsWith(`${versionsDir}/`))
+      .map((f) => ({ rel: relative(moduleDir, f), path: f }));
+  return ['main.go', 'go.mod', 'go.sum'].map((rel) => ({ rel, path: join(rel === 'main.go' ? moduleDir : goModDir(minor), rel) }));
+}
+
+function inputHash(goVersion: string, minor: string | undefined): string {
   const h = createHash('sha256');
   h.update(`recipe ${recipe}\n${goVersion}\n`);
-  for (const f of sourceFiles(moduleDir)) {
-    h.update(`${relative(moduleDir, f)}\n`);
-    h.update(readFileSync(f));
+  for (const f of buildInputs(minor)) {
+    h.update(`${f.rel}\n`);
+    h.update(readFileSync(f.path));
   }
   return h.digest('hex');
+}
+
+/** The directory `go build` runs in: the module itself, or a copy of another minor's inputs under .cache. */
+function buildDir(minor: string | undefined): string {
+  if (minor === undefined) return moduleDir;
+  const dir = join(repoRoot, '.cache', 'e2e-src', minor);
+  rmSync(dir, { recursive: true, force: true });
+  mkdirSync(dir, { recursive: true });
+  for (const f of buildInputs(minor)) writeFileSync(join(dir, f.rel), readFileSync(f.path));
+  return dir;
 }
 
 /** Runs a command of the Go toolchain with the tests' Go environment; its exit code and everything it printed. */
@@ -203,7 +252,11 @@ export async function withLock<T>(lockDir: string, fn: () => Promise<T>, log: (l
 export async function ensureApiserverBinary(opts: BuildOptions = {}): Promise<BuildResult> {
   const log = opts.log ?? ((l: string) => process.stderr.write(`${l}\n`));
   const started = Date.now();
-  const version = kubernetesVersion();
+  const minor = opts.minor ?? selectedMinor();
+  if (minor !== undefined && (opts.node || opts.envtest)) {
+    throw new BuildError(`e2e build: the node and envtest binaries are built for go.mod's Kubernetes only, not ${minor}`, '');
+  }
+  const version = kubernetesVersion(minor);
   const outDir = join(repoRoot, '.cache', 'e2e-bin', version);
   const binPath = join(outDir, binName);
   const envtestDir = join(outDir, 'envtest');
@@ -214,7 +267,7 @@ export async function ensureApiserverBinary(opts: BuildOptions = {}): Promise<Bu
   if (goVersion.status !== 0) {
     throw new BuildError('e2e build: the Go toolchain is not available (`go version` failed)', `${goVersion.error ?? goVersion.stderr}`);
   }
-  const hash = inputHash(goVersion.stdout.trim());
+  const hash = inputHash(goVersion.stdout.trim(), minor);
 
   // Each output has its own stamp: a binary is rebuilt only when its inputs changed.
   interface Target {
@@ -259,11 +312,12 @@ export async function ensureApiserverBinary(opts: BuildOptions = {}): Promise<Bu
         `e2e build: building ${todo.map((t) => relative(repoRoot, t.out)).join(', ')} for Kubernetes ${version} with ${goVersion.stdout.trim()} (a cold build downloads modules and compiles for several minutes)`,
       );
       const flags = ldflags(version, await releaseDate(version));
+      const cwd = buildDir(minor);
       for (const t of todo) {
         const t0 = Date.now();
         mkdirSync(dirname(t.out), { recursive: true });
         const tmp = `${t.out}.tmp-${process.pid}`;
-        const r = await runGo(goCommand() ?? 'go', ['build', '-o', tmp, '-ldflags', flags, t.pkg], moduleDir);
+        const r = await runGo(goCommand() ?? 'go', ['build', '-o', tmp, '-ldflags', flags, t.pkg], cwd);
         if (r.code !== 0) {
           rmSync(tmp, { force: true });
           throw new BuildError(`e2e build: go build ${t.pkg} failed (exit ${r.code})`, r.output);

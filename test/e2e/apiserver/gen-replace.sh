@@ -3,6 +3,9 @@
 #
 #   test/e2e/apiserver/gen-replace.sh            # keep the version already in go.mod
 #   test/e2e/apiserver/gen-replace.sh v1.35.4    # switch to another release
+#   test/e2e/apiserver/gen-replace.sh v1.37.2 versions/1.37
+#       # another minor the e2e tests also run against (E2E_KUBE=1.37): go.mod and go.sum for
+#       # main.go alone (not the node's cmd/ programs), written into that directory
 #
 # k8s.io/kubernetes requires its staging modules (k8s.io/api, k8s.io/apiserver, ...) at the
 # nonexistent version v0.0.0 and replaces them with ./staging paths. Replace directives only apply
@@ -15,6 +18,19 @@ cd "$here"
 export GOTOOLCHAIN=local GOFLAGS=-mod=mod
 
 version="${1:-}"
+out="${2:-}"
+if [[ -n "$out" ]]; then
+  # Generated in a scratch copy holding main.go only, then moved into place.
+  mkdir -p "$here/$out"
+  work="$(mktemp -d)"
+  trap 'rm -rf "$work"' EXIT
+  cp "$here/main.go" "$here/gen-replace.sh" "$work/"
+  [[ -f "$here/$out/go.mod" ]] && cp "$here/$out/go.mod" "$work/"
+  (cd "$work" && bash ./gen-replace.sh "$version")
+  cp "$work/go.mod" "$work/go.sum" "$here/$out/"
+  sed -i "2s|.*|// run test/e2e/apiserver/gen-replace.sh $version $out instead.|" "$here/$out/go.mod"
+  exit 0
+fi
 if [[ -z "$version" ]]; then
   version="$(awk '$1 == "k8s.io/kubernetes" && $2 ~ /^v1\./ { print $2; exit }' go.mod)"
 fi

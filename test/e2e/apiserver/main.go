@@ -175,6 +175,9 @@ func serve(args []string) int {
 		"--tls-cert-file=" + pki.servingCert,
 		"--tls-private-key-file=" + pki.servingKey,
 		"--client-ca-file=" + pki.clientCA,
+		// One API server has no peers to proxy to. From 1.36 the gate is on by default, and the test
+		// server then wants its own generated certificate as the peer CA, which --tls-cert-file replaces.
+		"--feature-gates=UnknownVersionInteroperabilityProxy=false",
 	}
 	if !*saAdmission {
 		// No service account controller runs here to create the 'default' ServiceAccount.
@@ -669,4 +672,12 @@ func (t *processTB) TempDir() string {
 	}
 	t.Cleanup(func() { _ = os.RemoveAll(d) })
 	return d
+}
+
+// Attr and Chdir joined TB in later releases (1.37); older ones ignore them.
+func (t *processTB) Attr(key, value string) { t.Logf("%s=%s", key, value) }
+func (t *processTB) Chdir(dir string) {
+	if err := os.Chdir(dir); err != nil {
+		t.Fatalf("chdir %s: %v", dir, err)
+	}
 }
