@@ -1,5 +1,5 @@
 /**
- * The real `outrigger serve` behind a real kube-apiserver (v1.35), registered exactly as in
+ * The real `outrigger serve` behind a real kube-apiserver (go.mod's version, or E2E_KUBE's), registered exactly as in
  * production: the webhook entry of `outrigger manifests` (service outrigger/outrigger-system, path
  * /mutate, port 443, failurePolicy Fail, reinvocationPolicy IfNeeded, the opt-out matchCondition)
  * with the caBundle of the CA that signed the serving certificate.
@@ -33,7 +33,7 @@ import { type AnyPatchOp, applyPatch, type JsonObject, readStatus, uninject } fr
 import { findPodSites } from '../../src/manifest/workloads.ts';
 import { generateCA, generateServingCert } from '../../src/tls/certs.ts';
 import { runCli } from '../support/run-cli.ts';
-import { type ControlPlane, e2eAvailability, startControlPlane } from './harness.ts';
+import { type ControlPlane, e2eAvailability, kubernetesVersion, startControlPlane } from './harness.ts';
 import { httpsJson, SECOND_CONTAINER, type ServeProcess, type Summary, sleep, startHelperWebhook, startServeProcess, summarize } from './support-webhook.ts';
 
 const availability = await e2eAvailability();
@@ -41,6 +41,8 @@ const availability = await e2eAvailability();
 const REPO = new URL('../../', import.meta.url).pathname;
 const CORPUS = join(REPO, '..', 'shared', 'corpus');
 const SYSTEM_NS = DEFAULTS.namespace;
+/** The API server's minor (the e2e tests run on several, E2E_KUBE): Outrigger is told the cluster it serves. */
+const KUBE_MINOR = kubernetesVersion().replace(/^v(\d+\.\d+)\..*$/, '$1');
 const SVC_HOST = `${SERVICE_NAME}.${SYSTEM_NS}.svc`;
 const INJECTION = { 'outrigger.dev/injection': 'enabled' };
 const RECORD = { 'e2e.outrigger.dev/record': 'enabled' };
@@ -463,7 +465,7 @@ describe('outrigger serve behind a real kube-apiserver', { skip: availability.sk
           '--host',
           '127.0.0.1',
           '--kube-version',
-          '1.35',
+          KUBE_MINOR,
           '--drain-timeout',
           '4s',
         ],
@@ -800,7 +802,7 @@ describe('outrigger serve behind a real kube-apiserver', { skip: availability.sk
     pod.metadata.annotations = { ...pod.metadata.annotations, 'outrigger.dev/inject': 'envoy, log-shipper, secrets-agent' };
     const file = join(dir, 'cli-pod.json');
     writeFileSync(file, JSON.stringify(pod));
-    const cli = await runCli(['inject', '-f', file, '--profiles', profilesDir, '--kube-version', '1.35', '-n', NS.cli]);
+    const cli = await runCli(['inject', '-f', file, '--profiles', profilesDir, '--kube-version', KUBE_MINOR, '-n', NS.cli]);
     assert.equal(cli.code, 0, cli.stderr);
     const printed = parseYaml(cli.stdout) as Pod;
     assert.ok(hasAgent(printed));
