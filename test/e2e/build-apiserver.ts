@@ -82,7 +82,8 @@ export function otherMinors(): string[] {
 export function selectedMinor(): string | undefined {
   const v = process.env.E2E_KUBE;
   if (v === undefined || v === '') return undefined;
-  if (!otherMinors().includes(v)) throw new Error(`E2E_KUBE=${v}: not one of the e2e Kubernetes versions (${otherMinors().join(', ') || 'none'} under ${versionsDir}; unset for go.mod's)`);
+  if (!otherMinors().includes(v))
+    throw new Error(`E2E_KUBE=${v}: not one of the e2e Kubernetes versions (${otherMinors().join(', ') || 'none'} under ${versionsDir}; unset for go.mod's)`);
   return v;
 }
 
