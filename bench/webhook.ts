@@ -5,7 +5,10 @@
  * profiles. Each server runs in its own process; the client (this process) keeps 10 connections
  * busy with a minimal HTTP/1.1 framing so that the client is not the bottleneck.
  *
- *   node bench/webhook.ts [--seconds 6] [--rounds 6] [--warmup 2] [--connections 10] [--only small,large,none]
+ *   node bench/webhook.ts [--seconds 6] [--rounds 6] [--warmup 2] [--connections 10] [--rate N] [--only small,large,none]
+ *
+ * --rate N offers every server the same N reviews per second (paced over the connections) instead
+ * of as many as it answers: the CPU per admission at an equal load, as an API server offers it.
  *
  * Targets: server CPU per admission ≤ 2× the floor's, throughput ≥ 0.8× the floor's and p99 ≤
  * 1.25× the floor's, on both sizes; the summary at the end gives the three ratios, each against the
@@ -262,12 +265,28 @@ function summarise(phases: PhaseResult[]): Summary {
 }
 
 /** One keep-alive connection: request, read the whole response (Content-Length framing), repeat. */
-function runConnection(port: number, ca: string, bodies: Buffer[], until: () => boolean, record: (ms: number, ok: boolean) => void): Promise<void> {
+/**
+ * One keep-alive connection sending reviews one after another. With `pace`, each is sent no
+ * earlier than its turn (every `gapMs`, from `offsetMs`): the offered load is fixed, as the API
+ * server's is (pod creates), instead of as much as the server can take.
+ */
+function runConnection(
+  port: number,
+  ca: string,
+  bodies: Buffer[],
+  until: () => boolean,
+  record: (ms: number, ok: boolean) => void,
+  pace?: { gapMs: number; offsetMs: number },
+): Promise<void> {
   return new Promise((resolve, reject) => {
-    const sock: TLSSocket = connect({ host: '127.0.0.1', port, servername: 'localhost', ca }, () => next());
+    const sock: TLSSocket = connect({ host: '127.0.0.1', port, servername: 'localhost', ca }, () => {
+      due = performance.now() + (pace?.offsetMs ?? 0);
+      next();
+    });
     sock.setNoDelay(true);
     let i = 0;
     let started = 0;
+    let due = 0;
     let buf: Buffer = Buffer.alloc(0);
     let need = -1;
     let headerEnd = -1;
@@ -277,6 +296,17 @@ function runConnection(port: number, ca: string, bodies: Buffer[], until: () => 
         resolve();
         return;
       }
+      if (pace) {
+        const wait = due - performance.now();
+        due = Math.max(due, performance.now()) + pace.gapMs;
+        if (wait > 0) {
+          setTimeout(send, wait);
+          return;
+        }
+      }
+      send();
+    };
+    const send = () => {
       const body = bodies[i++ % bodies.length] as Buffer;
       started = performance.now();
       sock.write(
@@ -312,7 +342,7 @@ function runConnection(port: number, ca: string, bodies: Buffer[], until: () => 
   });
 }
 
-async function phase(port: number, ca: string, size: Scenario, connections: number, warmupS: number, seconds: number): Promise<PhaseResult> {
+async function phase(port: number, ca: string, size: Scenario, connections: number, warmupS: number, seconds: number, rate?: number): Promise<PhaseResult> {
   // Distinct uids, as the API server sends; bodies built up front so the client does no JSON work.
   const bodies = Array.from({ length: 64 }, (_, i) => Buffer.from(reviewBody(size, i)));
   let recording = false;
@@ -336,12 +366,20 @@ async function phase(port: number, ca: string, size: Scenario, connections: numb
     return false;
   };
   await Promise.all(
-    Array.from({ length: connections }, () =>
-      runConnection(port, ca, bodies, until, (ms, ok) => {
-        if (!ok) errors++;
-        else if (recording && performance.now() <= end) latencies.push(ms);
-      }),
-    ),
+    Array.from({ length: connections }, (_, c) => {
+      const gapMs = rate ? (connections * 1000) / rate : 0;
+      return runConnection(
+        port,
+        ca,
+        bodies,
+        until,
+        (ms, ok) => {
+          if (!ok) errors++;
+          else if (recording && performance.now() <= end) latencies.push(ms);
+        },
+        rate ? { gapMs, offsetMs: (c * gapMs) / connections } : undefined,
+      );
+    }),
   );
   return { latencies, seconds: (tEnd - tStart) / 1000, errors };
 }
@@ -439,6 +477,7 @@ async function main(): Promise<void> {
       rounds: { type: 'string', default: '6' },
       warmup: { type: 'string', default: '2' },
       connections: { type: 'string', default: '10' },
+      rate: { type: 'string' },
       only: { type: 'string' },
     },
   });
@@ -462,6 +501,8 @@ async function main(): Promise<void> {
   const warmup = Number(values.warmup);
   const connections = Number(values.connections);
   const rounds = Number(values.rounds);
+  const rate = values.rate === undefined ? undefined : Number(values.rate);
+  if (rate !== undefined && !(rate > 0)) throw new Error(`--rate must be a positive number of requests per second, got ${values.rate}`);
   const fmt = (r: Summary) =>
     `${(r.requests / r.seconds).toFixed(0).padStart(7)} req/s   p50 ${r.p50.toFixed(3).padStart(7)} ms   p99 ${r.p99.toFixed(3).padStart(7)} ms${r.errors ? `   ${r.errors} errors` : ''}`;
   let pass = true;
@@ -481,7 +522,7 @@ async function main(): Promise<void> {
       const roles: Role[] = patch === undefined ? ['floor', 'webhook'] : ['floor', 'floor+patch', 'webhook'];
       // Warm all up, then measure in short rounds that rotate which server goes first, so that
       // a change in the machine's other load hits all alike (this machine is shared).
-      for (const r of roles) await phase(servers[r].port, ca.certPem, size, connections, 0, warmup);
+      for (const r of roles) await phase(servers[r].port, ca.certPem, size, connections, 0, warmup, rate);
       const results = new Map<Role, Measured>(roles.map((r) => [r, { phases: [], cpu: 0, main: 0, served: 0, clientCpu: 0 }]));
       const measured = async (role: Role) => {
         const server = servers[role];
@@ -489,7 +530,7 @@ async function main(): Promise<void> {
         const before = await cpuOf(server.child);
         const client = process.cpuUsage();
         // No warm-up inside a round, so the CPU time matches the requests counted.
-        into.phases.push(await phase(server.port, ca.certPem, size, connections, 0, seconds / rounds));
+        into.phases.push(await phase(server.port, ca.certPem, size, connections, 0, seconds / rounds, rate));
         const c = process.cpuUsage(client);
         const after = await cpuOf(server.child);
         into.cpu += after.cpuMicros - before.cpuMicros;
@@ -517,7 +558,7 @@ async function main(): Promise<void> {
       summary.push({ size, cpu, tput: w.tput, p99: w.p99, ok });
       if (size !== 'none') pass &&= ok;
       console.log(
-        `\n${titles[size]} (${(bytes / 1024).toFixed(1)} KiB${patch === undefined ? '' : `, patch ${(patch.length / 1024).toFixed(1)} KiB base64`}), ${connections} keep-alive connections, ${seconds} s each in ${rounds} rotating rounds, after ${warmup} s warm-up`,
+        `\n${titles[size]} (${(bytes / 1024).toFixed(1)} KiB${patch === undefined ? '' : `, patch ${(patch.length / 1024).toFixed(1)} KiB base64`}), ${connections} keep-alive connections${rate ? ` paced at ${rate} req/s in all` : ' as fast as the server answers'}, ${seconds} s each in ${rounds} rotating rounds, after ${warmup} s warm-up`,
       );
       for (const role of roles) {
         const r = line(role);
