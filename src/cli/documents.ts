@@ -78,7 +78,7 @@ export async function transformInputs(
         errors.push(...t.errors);
         // Once a document has failed nothing is written: the rest are only checked.
         if (errors.length > 0) return;
-        await spool.write(format === 'json' ? json.next(t.value) : yaml.next({ value: t.value, changed: t.changed, text: doc.text }));
+        await spool.write(format === 'json' ? json.next(t.value) : yaml.next({ value: t.value, changed: t.changed, text: doc.text, before: doc.value }));
       },
       mark: () => ({ bytes: spool.length, yaml: yaml.mark(), json: json.count, warnings: warnings.length, errors: errors.length }),
       restore: async (m) => {

@@ -1,13 +1,15 @@
 /** Writing documents back as one YAML stream: unchanged documents keep their text exactly. */
 import type { JsonValue } from '../common/json.ts';
 import { toYaml } from '../io/yaml.ts';
+import { editYaml } from '../io/yaml-edit.ts';
 
 /**
  * The documents as one stream. A document nothing changed is its source text, byte for byte
- * (comments, quoting, key order, its own `---`); a changed one is written anew. A `---` goes
+ * (comments, quoting, key order, its own `---`); a changed one is edited with its comments where
+ * it can be (editYaml), else written anew. A `---` goes
  * between documents where the next does not start with its own.
  */
-export function writeStream(docs: readonly { value: JsonValue; changed: boolean; text: string }[]): string {
+export function writeStream(docs: readonly { value: JsonValue; changed: boolean; text: string; before?: JsonValue }[]): string {
   const w = new YamlWriter();
   return docs.map((d) => w.next(d)).join('');
 }
@@ -17,8 +19,9 @@ export class YamlWriter {
   /** Whether anything was written, and whether it ended a line. */
   private state = { started: false, lineEnded: true };
 
-  next(d: { value: JsonValue; changed: boolean; text: string }): string {
-    const piece = d.changed ? toYaml(d.value) : d.text;
+  /** `before`, the value `text` holds, lets a changed document keep its comments (see editYaml). */
+  next(d: { value: JsonValue; changed: boolean; text: string; before?: JsonValue }): string {
+    const piece = d.changed ? ((d.before === undefined ? undefined : editYaml(d.text, d.before, d.value)) ?? toYaml(d.value)) : d.text;
     let out = '';
     if (this.state.started) {
       if (!this.state.lineEnded) out += '\n';
