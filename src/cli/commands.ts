@@ -5,14 +5,15 @@
  */
 
 import { REASONS } from '../common/errors.ts';
-import { type Decision, type JsonValue, type ProfileSet, readStatus } from '../engine/index.ts';
-import { injectDocuments, uninjectDocuments } from '../manifest/process.ts';
+import { type Decision, type ProfileSet, readStatus } from '../engine/index.ts';
+import { injectDocuments, type ProcessedDocument, type SiteDecision, uninjectDocuments } from '../manifest/process.ts';
 import { misplacedAnnotationWarning } from '../manifest/workloads.ts';
 import { compileProfileSources, loadProfiles, ProfileLoadError, type ProfileSources, readProfileSources } from '../profiles/load.ts';
-import { type InputDocument, InputError, readEachInput } from './input.ts';
+import { eachDocument, type InputFlags, type Transformed, transformInputs } from './documents.ts';
+import { type InputDocument, InputError } from './input.ts';
 import { HELP } from './offline-help.ts';
 import { DEFAULT_KUBE_VERSION, namespaceFlag, parseFlags, parseKubeVersion, parseLabels, parseOutput, parseUnknownProfiles, UsageError } from './options.ts';
-import { jsonDocuments, table, writeStream } from './output.ts';
+import { table } from './output.ts';
 
 export interface Io {
   stdin: NodeJS.ReadableStream;
@@ -67,23 +68,39 @@ const say = (io: Io, lines: readonly string[]) => {
 };
 
 /**
- * The documents of `-f`. Without --continue-on-error the first bad file throws (nothing reaches
- * stdout); with it every bad file is reported here and `failed` is the exit code the run ends with.
+ * Reads, transforms and writes: read errors (with --continue-on-error), then warnings, then the
+ * documents that failed (exit 4, nothing written), else the output. Without --continue-on-error
+ * the first bad file throws and nothing reaches stdout.
  */
-async function inputsOf(
+async function runTransform(
   files: string[],
-  values: { recursive?: boolean; 'continue-on-error'?: boolean },
+  values: InputFlags,
+  format: 'yaml' | 'json',
   io: Io,
-): Promise<{ docs: InputDocument[]; failed: number }> {
-  const read = await readEachInput(files, values.recursive === true, io.stdin, {
-    continueOnError: values['continue-on-error'] === true,
-    requireObjects: true,
-  });
-  say(
-    io,
-    read.errors.map((e) => `error: ${e}`),
-  );
-  return { docs: read.docs, failed: read.errors.length > 0 ? EXIT.invalidInput : EXIT.ok };
+  transform: (doc: InputDocument) => Transformed,
+): Promise<number> {
+  const run = await transformInputs(files, values, io.stdin, format, transform);
+  try {
+    say(
+      io,
+      run.readErrors.map((e) => `error: ${e}`),
+    );
+    say(
+      io,
+      run.warnings.map((w) => `warning: ${w}`),
+    );
+    if (run.errors.length > 0) {
+      say(
+        io,
+        run.errors.map((e) => `error: ${e}`),
+      );
+      return EXIT.notInjectable;
+    }
+    await run.write(io.stdout);
+    return run.readErrors.length > 0 ? EXIT.invalidInput : EXIT.ok;
+  } finally {
+    await run.close();
+  }
 }
 
 export async function injectCommand(argv: string[], io: Io): Promise<number> {
@@ -96,30 +113,12 @@ export async function injectCommand(argv: string[], io: Io): Promise<number> {
   const files = needInputs(values.filename);
   const opts = engineOptions(values);
   const set = await profilesFrom(values.profiles);
-  const { docs, failed } = await inputsOf(files, values, io);
-  const { docs: processed, warnings } = injectDocuments(docs, set, opts);
-  say(
-    io,
-    warnings.map((w) => `warning: ${w}`),
-  );
-  const denied = processed.flatMap((d) =>
-    d.sites.filter((s) => s.decision.outcome === 'denied').map((s) => `${d.where}: ${s.site.label}: ${s.decision.message}`),
-  );
-  if (denied.length > 0) {
-    say(
-      io,
-      denied.map((d) => `error: ${d}`),
-    );
-    return EXIT.notInjectable;
-  }
-  io.stdout.write(documentsAs(format, processed, docs));
-  return failed;
-}
-
-/** The documents as YAML (unchanged ones as they came) or as JSON (one object, or a List as kubectl prints several). */
-function documentsAs(format: 'yaml' | 'json', processed: readonly { value: JsonValue; changed: boolean }[], docs: readonly InputDocument[]): string {
-  if (format === 'json') return jsonDocuments(processed.map((p) => p.value));
-  return writeStream(processed.map((p, i) => ({ value: p.value, changed: p.changed, text: (docs[i] as InputDocument).text })));
+  return runTransform(files, values, format, io, (doc) => {
+    const { docs, warnings } = injectDocuments([doc], set, opts);
+    const d = docs[0] as (typeof docs)[0];
+    const denied = d.sites.filter((s) => s.decision.outcome === 'denied').map((s) => `${d.where}: ${s.site.label}: ${s.decision.message}`);
+    return { value: d.value, changed: d.changed, warnings, errors: denied };
+  });
 }
 
 export async function uninjectCommand(argv: string[], io: Io): Promise<number> {
@@ -129,15 +128,11 @@ export async function uninjectCommand(argv: string[], io: Io): Promise<number> {
     return EXIT.ok;
   }
   const format = parseOutput(values.output, ['yaml', 'json']);
-  const { docs, failed } = await inputsOf(needInputs(values.filename), values, io);
-  const processed = uninjectDocuments(docs);
-  const errors = processed.flatMap((d) => d.sites.filter((s) => s.error).map((s) => `error: ${d.where}: ${s.site.label}: ${s.error}`));
-  if (errors.length > 0) {
-    say(io, errors);
-    return EXIT.notInjectable;
-  }
-  io.stdout.write(documentsAs(format, processed, docs));
-  return failed;
+  return runTransform(needInputs(values.filename), values, format, io, (doc) => {
+    const d = uninjectDocuments([doc])[0] as ReturnType<typeof uninjectDocuments>[0];
+    const errors = d.sites.filter((s) => s.error).map((s) => `${d.where}: ${s.site.label}: ${s.error}`);
+    return { value: d.value, changed: d.changed, warnings: [], errors };
+  });
 }
 
 /** One line per change, from the status record of the would-be pod. */
@@ -170,6 +165,24 @@ export function describeChanges(decision: Decision): string[] {
   return lines;
 }
 
+/** One entry of `explain`'s report per pod site of a document. */
+function explained(d: ProcessedDocument<SiteDecision>) {
+  return d.sites.map((s) => ({
+    source: d.where,
+    workload: s.site.label,
+    namespace: s.namespace,
+    outcome: s.decision.outcome,
+    reason: s.decision.reason,
+    message: s.decision.message,
+    profiles: s.decision.profiles.map((p) => ({ ...p, description: REASONS[p.reason] })),
+    warnings: [...(s.site.misplacedAnnotation ? [misplacedAnnotationWarning(s.site)] : []), ...s.decision.warnings],
+    changes: describeChanges(s.decision),
+    patch: s.decision.patch,
+  }));
+}
+
+type ExplainedWorkload = ReturnType<typeof explained>[number];
+
 export async function explainCommand(argv: string[], io: Io): Promise<number> {
   const { values } = parseFlags(argv, { ...inputFlags, ...engineFlags, output: { type: 'string', short: 'o' } });
   if (values.help) {
@@ -181,22 +194,21 @@ export async function explainCommand(argv: string[], io: Io): Promise<number> {
   const files = needInputs(values.filename);
   const opts = engineOptions(values);
   const set = await profilesFrom(values.profiles);
-  const { docs, failed } = await inputsOf(files, values, io);
-  const { docs: processed } = injectDocuments(docs, set, opts);
-  const workloads = processed.flatMap((d) =>
-    d.sites.map((s) => ({
-      source: d.where,
-      workload: s.site.label,
-      namespace: s.namespace,
-      outcome: s.decision.outcome,
-      reason: s.decision.reason,
-      message: s.decision.message,
-      profiles: s.decision.profiles.map((p) => ({ ...p, description: REASONS[p.reason] })),
-      warnings: [...(s.site.misplacedAnnotation ? [misplacedAnnotationWarning(s.site)] : []), ...s.decision.warnings],
-      changes: describeChanges(s.decision),
-      patch: s.decision.patch,
-    })),
+  const workloads: ExplainedWorkload[] = [];
+  const readErrors = await eachDocument(files, values, io.stdin, {
+    document: (doc) => {
+      for (const d of injectDocuments([doc], set, opts).docs) workloads.push(...explained(d));
+    },
+    mark: () => workloads.length,
+    restore: (m) => {
+      workloads.length = m as number;
+    },
+  });
+  say(
+    io,
+    readErrors.map((e) => `error: ${e}`),
   );
+  const failed = readErrors.length > 0 ? EXIT.invalidInput : EXIT.ok;
   if (format === 'json') {
     io.stdout.write(`${JSON.stringify({ workloads }, null, 2)}\n`);
     return failed;

@@ -1,11 +1,13 @@
 /**
  * Reads the CLI's `-f` inputs: files, directories (their `*.yaml`, `*.yml`, `*.json`, sorted;
  * `--recursive` descends; links are followed only within the directory, see io/directory.ts) and
- * `-` for stdin. Every document keeps where it came from.
+ * `-` for stdin. Every document keeps where it came from. Input is read a piece at a time and
+ * each document handed on as soon as it is complete, so a large input is never held whole.
  */
-import { readFile } from 'node:fs/promises';
+import { createReadStream } from 'node:fs';
+import { StringDecoder } from 'node:string_decoder';
 import { DirectoryError, listFiles } from '../io/directory.ts';
-import { parseYamlDocuments } from '../io/yaml.ts';
+import { YamlError, YamlStream } from '../io/yaml-stream.ts';
 
 export interface InputDocument {
   where: string;
@@ -27,10 +29,24 @@ async function expand(path: string, recursive: boolean): Promise<string[]> {
   }
 }
 
-async function readStdin(stdin: NodeJS.ReadableStream): Promise<string> {
-  const chunks: Buffer[] = [];
-  for await (const c of stdin) chunks.push(typeof c === 'string' ? Buffer.from(c) : (c as Buffer));
-  return Buffer.concat(chunks).toString('utf8');
+/** The text of a file or of stdin, a piece at a time. */
+async function* pieces(file: string, stdin: NodeJS.ReadableStream): AsyncGenerator<string> {
+  if (file !== '-') {
+    for await (const c of createReadStream(file, { encoding: 'utf8', highWaterMark: 1 << 16 })) yield c as string;
+    return;
+  }
+  const decoder = new StringDecoder('utf8');
+  for await (const c of stdin) yield typeof c === 'string' ? c : decoder.write(c as Buffer);
+  yield decoder.end();
+}
+
+/** Where the documents go as they are read. */
+export interface DocumentSink {
+  /** A file begins; its documents follow. */
+  beginFile(): void | Promise<void>;
+  document(doc: InputDocument): void | Promise<void>;
+  /** The file begun last could not be read or parsed (with continueOnError): forget its documents. */
+  dropFile(): void | Promise<void>;
 }
 
 export interface ReadOptions {
@@ -54,11 +70,22 @@ function nothingIn(path: string, files: readonly string[]): string {
   return `${path}: no objects in the directory (its ${files.length} manifest files are empty, or hold only comments and ---)`;
 }
 
-export async function readEachInput(paths: readonly string[], recursive: boolean, stdin: NodeJS.ReadableStream, opts: ReadOptions = {}): Promise<InputRead> {
-  const out: InputRead = { docs: [], errors: [] };
+/**
+ * Hands every document of the inputs to `sink` as it is read. Without continueOnError the first
+ * file that cannot be read or parsed throws InputError (its documents before the bad one have been
+ * handed on); with it the file is dropped and its error returned.
+ */
+export async function streamInputs(
+  paths: readonly string[],
+  recursive: boolean,
+  stdin: NodeJS.ReadableStream,
+  opts: ReadOptions,
+  sink: DocumentSink,
+): Promise<string[]> {
+  const errors: string[] = [];
   const fail = (message: string) => {
     if (!opts.continueOnError) throw new InputError(message);
-    out.errors.push(message);
+    errors.push(message);
   };
   for (const p of paths) {
     let files: string[];
@@ -69,26 +96,51 @@ export async function readEachInput(paths: readonly string[], recursive: boolean
       fail(e.message);
       continue;
     }
-    const [docsBefore, errorsBefore] = [out.docs.length, out.errors.length];
+    const errorsBefore = errors.length;
+    let docs = 0;
     for (const file of files) {
       const source = file === '-' ? '(stdin)' : file;
-      let text: string;
+      const yaml = new YamlStream(source);
+      let fileDocs = 0;
+      const hand = async (d: { index: number; value: InputDocument['value']; text: string }) => {
+        fileDocs++;
+        await sink.document({ where: `${source}, document ${d.index}`, value: d.value, text: d.text });
+      };
+      await sink.beginFile();
       try {
-        text = file === '-' ? await readStdin(stdin) : await readFile(file, 'utf8');
+        for await (const text of pieces(file, stdin)) for (const d of yaml.push(text)) await hand(d);
+        for (const d of yaml.end()) await hand(d);
       } catch (e) {
-        fail(`${source}: ${(e as Error).message}`);
+        // A file that cannot be opened says so with its name; a bad document names itself.
+        const message = e instanceof YamlError ? e.message : `${source}: ${(e as Error).message}`;
+        if (!(e instanceof YamlError) && !(e as NodeJS.ErrnoException).code) throw e;
+        if (opts.continueOnError) await sink.dropFile();
+        fail(message);
         continue;
       }
-      try {
-        const parsed = parseYamlDocuments(text, source);
-        for (const d of parsed) out.docs.push({ where: `${source}, document ${d.index}`, value: d.value, text: d.text });
-      } catch (e) {
-        fail((e as Error).message);
-      }
+      docs += fileDocs;
     }
     // A path whose files were bad has said so already; only a path with nothing in it is empty.
-    if (opts.requireObjects && out.docs.length === docsBefore && out.errors.length === errorsBefore) fail(nothingIn(p, files));
+    if (opts.requireObjects && docs === 0 && errors.length === errorsBefore) fail(nothingIn(p, files));
   }
+  return errors;
+}
+
+/** Every document of the inputs, held together (for tests and small inputs). */
+export async function readEachInput(paths: readonly string[], recursive: boolean, stdin: NodeJS.ReadableStream, opts: ReadOptions = {}): Promise<InputRead> {
+  const out: InputRead = { docs: [], errors: [] };
+  let fileStart = 0;
+  out.errors = await streamInputs(paths, recursive, stdin, opts, {
+    beginFile: () => {
+      fileStart = out.docs.length;
+    },
+    document: (d) => {
+      out.docs.push(d);
+    },
+    dropFile: () => {
+      out.docs.length = fileStart;
+    },
+  });
   return out;
 }
 

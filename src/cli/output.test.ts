@@ -1,9 +1,9 @@
 /** Writing documents back: what nothing changed comes back byte for byte; what changed is written anew. */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import type { JsonObject } from '../common/json.ts';
+import type { JsonObject, JsonValue } from '../common/json.ts';
 import { parseYamlDocuments } from '../io/yaml.ts';
-import { writeStream } from './output.ts';
+import { JsonWriter, jsonDocuments, writeStream } from './output.ts';
 
 const unchanged = (text: string, source = 'f.yaml') => parseYamlDocuments(text, source).map((d) => ({ value: d.value, changed: false, text: d.text }));
 
@@ -33,4 +33,16 @@ test('a changed document is written anew between the others, which keep their te
   const two = writeStream([...unchanged('kind: X # one\n', 'a.yaml'), ...unchanged('# two\nkind: Y\n', 'b.yaml'), ...unchanged('---\nkind: Z\n', 'c.yaml')]);
   assert.equal(two, 'kind: X # one\n---\n# two\nkind: Y\n---\nkind: Z\n');
   assert.equal(writeStream([...unchanged('kind: X', 'a.yaml'), ...unchanged('kind: Y\n', 'b.yaml')]), 'kind: X\n---\nkind: Y\n');
+});
+
+test('JsonWriter, a document at a time, writes what jsonDocuments writes for none, one and several', () => {
+  const values = [{ kind: 'Pod', metadata: { name: 'a', labels: { x: 'ü' } }, spec: { containers: [] } }, [1, { b: {} }], 'text', { kind: 'Pod' }];
+  for (const n of [0, 1, 2, 4]) {
+    const w = new JsonWriter();
+    const body = values
+      .slice(0, n)
+      .map((v) => w.next(v as JsonValue))
+      .join('');
+    assert.equal(`${w.head()}${w.map(body)}${w.end()}`, jsonDocuments(values.slice(0, n) as JsonValue[]), `${n} documents`);
+  }
 });

@@ -8,8 +8,11 @@ import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { describe, test } from 'node:test';
 import { readInputs } from '../../src/cli/input.ts';
+import { writeStream } from '../../src/cli/output.ts';
 import { deepEqual } from '../../src/common/json.ts';
 import { uninject } from '../../src/engine/uninject.ts';
+import { parseYamlDocuments } from '../../src/io/yaml.ts';
+import { editYaml } from '../../src/io/yaml-edit.ts';
 import { injectDocuments } from '../../src/manifest/process.ts';
 import { findPodSites } from '../../src/manifest/workloads.ts';
 import { exampleProfiles, profilesFromYaml, profileYaml } from '../support/profiles.ts';
@@ -44,6 +47,7 @@ describe('shared corpus', { skip: !existsSync(corpus) && !process.env.CI ? `no c
   });
 
   const set = profilesFromYaml(everyPod);
+  const injected = { total: 0, edited: 0 };
   const stdin = process.stdin;
   for (const file of all) {
     test(relative(corpus, file), async () => {
@@ -59,6 +63,16 @@ describe('shared corpus', { skip: !existsSync(corpus) && !process.env.CI ? `no c
         return;
       }
       const { docs: out } = injectDocuments(docs, set, { kubeVersion: { major: 1, minor: 33 }, defaultNamespace: 'corpus', namespaceLabels: {} });
+      // Injected documents written with their comments read as the same JSON as written anew.
+      const written = (before: boolean) =>
+        writeStream(out.map((d, i) => ({ value: d.value, changed: d.changed, text: docs[i]?.text ?? '', ...(before ? { before: docs[i]?.value } : {}) })));
+      const values = (text: string) => parseYamlDocuments(text, file).map((d) => d.value);
+      assert.deepEqual(values(written(true)), values(written(false)), `${file}: the same JSON with comments kept`);
+      for (const [i, d] of out.entries()) {
+        if (!d.changed) continue;
+        injected.total++;
+        if (editYaml(docs[i]?.text ?? '', docs[i]?.value ?? null, d.value) !== undefined) injected.edited++;
+      }
       for (const d of out) {
         if (d.sites.length === 0) {
           assert.equal(d.changed, false, `${d.where}: a document without pods must not change`);
@@ -100,6 +114,11 @@ describe('shared corpus', { skip: !existsSync(corpus) && !process.env.CI ? `no c
       if (r.code === 4) assert.equal(r.stdout, '');
     });
   }
+
+  test('nearly every injected corpus document keeps its comments (is edited, not written anew)', () => {
+    assert.ok(injected.total > 100, `${injected.total} injected`);
+    assert.ok(injected.edited >= injected.total * 0.95, `${injected.edited} of ${injected.total} edited`);
+  });
 });
 
 test('the example profiles load', () => {
