@@ -1,19 +1,18 @@
 /**
  * `kubectl_complete-outrigger`: the words after `kubectl outrigger` in, cobra's `__complete` output
  * out (candidates a line, then `:<directive>`); run from the built package by name on PATH as
- * kubectl runs it, and through a real kubectl's `__complete` when one is installed.
+ * kubectl runs it, and through a real kubectl's `__complete` (test/support/kubectl.ts).
  */
 import assert from 'node:assert/strict';
-import { execFileSync, spawnSync } from 'node:child_process';
+import { execFileSync } from 'node:child_process';
 import { chmodSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { delimiter, dirname, join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { type BuiltPackage, buildPackage, REPO } from '../../test/support/built-package.ts';
+import { realKubectl } from '../../test/support/kubectl.ts';
 import { completeWords, completionOutput, DIRECTIVE } from './complete-words.ts';
 import { COMMANDS } from './registry.ts';
-
-const have = (cmd: string) => spawnSync(cmd, ['version', '--client'], { stdio: 'ignore' }).status === 0;
 
 describe('completeWords', () => {
   test('the first word: every command, with its summary, and no files', () => {
@@ -89,8 +88,10 @@ describe('kubectl_complete-outrigger (the built package)', () => {
     );
   });
 
-  test('kubectl outrigger <TAB> asks it, through kubectl __complete', { skip: !have('kubectl') && 'kubectl is not installed' }, () => {
-    const ask = (...words: string[]) => execFileSync('kubectl', ['__complete', 'outrigger', ...words], { env, encoding: 'utf8', stdio: 'pipe' });
+  test('kubectl outrigger <TAB> asks it, through kubectl __complete', async (t) => {
+    const kubectl = await realKubectl();
+    if ('skip' in kubectl) return t.skip(kubectl.skip);
+    const ask = (...words: string[]) => execFileSync(kubectl.path, ['__complete', 'outrigger', ...words], { env, encoding: 'utf8', stdio: 'pipe' });
     assert.match(ask('inject', '--output', ''), /^yaml\njson\n:4\n/);
     assert.match(ask(''), /^inject\tadd sidecars[^\n]*\nuninject\t/);
     assert.match(ask('explain', '-f', ''), /^:0\n/);

@@ -33,6 +33,8 @@ export interface BuildResult {
   envtestDir?: string;
   /** With node: a directory holding kubelet, kube-scheduler and kube-controller-manager. */
   nodeDir?: string;
+  /** With kubectl: its path. */
+  kubectlPath?: string;
   /** Kubernetes release, e.g. v1.35.4, from go.mod. */
   version: string;
   /** False when the cached binary was reused. */
@@ -45,6 +47,8 @@ export interface BuildOptions {
   envtest?: boolean;
   /** Also build the node's binaries (kubelet, kube-scheduler, kube-controller-manager). */
   node?: boolean;
+  /** Also build kubectl (cmd/kubectl): the tests of kubectl plugin completion run a real one. */
+  kubectl?: boolean;
   /** Progress lines; defaults to stderr. */
   log?: (line: string) => void;
   /** Another minor under versions/ (default: E2E_KUBE, else go.mod's version). */
@@ -254,8 +258,8 @@ export async function ensureApiserverBinary(opts: BuildOptions = {}): Promise<Bu
   const log = opts.log ?? ((l: string) => process.stderr.write(`${l}\n`));
   const started = Date.now();
   const minor = opts.minor ?? selectedMinor();
-  if (minor !== undefined && (opts.node || opts.envtest)) {
-    throw new BuildError(`e2e build: the node and envtest binaries are built for go.mod's Kubernetes only, not ${minor}`, '');
+  if (minor !== undefined && (opts.node || opts.envtest || opts.kubectl)) {
+    throw new BuildError(`e2e build: the node, envtest and kubectl binaries are built for go.mod's Kubernetes only, not ${minor}`, '');
   }
   const version = kubernetesVersion(minor);
   const outDir = join(repoRoot, '.cache', 'e2e-bin', version);
@@ -286,6 +290,8 @@ export async function ensureApiserverBinary(opts: BuildOptions = {}): Promise<Bu
   if (opts.node) {
     for (const name of NODE_BINARIES) targets.push({ pkg: `./cmd/${name}`, out: join(nodeDir, name), stamp: join(nodeDir, `${name}.build.json`) });
   }
+  const kubectlPath = join(outDir, 'kubectl', 'kubectl');
+  if (opts.kubectl) targets.push({ pkg: './cmd/kubectl', out: kubectlPath, stamp: join(outDir, 'kubectl', 'kubectl.build.json') });
   const stale = (t: Target): boolean => {
     if (opts.force || !existsSync(t.out)) return true;
     try {
@@ -301,6 +307,7 @@ export async function ensureApiserverBinary(opts: BuildOptions = {}): Promise<Bu
     seconds: (Date.now() - started) / 1000,
     ...(opts.envtest ? { envtestDir } : {}),
     ...(opts.node ? { nodeDir } : {}),
+    ...(opts.kubectl ? { kubectlPath } : {}),
   });
   if (!targets.some(stale)) return result(false);
 
