@@ -19,6 +19,7 @@ export { type AnyPatchOp, applyPatch, PatchApplyError } from './patch-apply.ts';
 export { diff, type PatchOp } from './patch-diff.ts';
 export { type LabelSelector, type ProfileSet, profileSet, type SidecarMode, type SidecarProfile } from './profile.ts';
 export { compileProfileTemplates, type TemplatedPart } from './profile-templates.ts';
+export { parseQuantity } from './quantity.ts';
 export { readStatus, type StatusRecord } from './status.ts';
 export { compileTemplate, VALUE_RULE_NAMES, type ValueRule } from './template.ts';
 export { type UninjectResult, uninject } from './uninject.ts';

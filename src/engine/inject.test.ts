@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { profilesFromYaml, profileYaml } from '../../test/support/profiles.ts';
+import { profilesFromYaml, profileYaml, unvalidatedProfiles } from '../../test/support/profiles.ts';
 import { serviceAccountTokenVolume } from '../../test/support/service-account.ts';
 import { deepEqual, deepFreeze, type JsonObject, type JsonValue } from '../common/json.ts';
 import { inject } from './inject.ts';
@@ -224,8 +224,14 @@ describe('merge and conflicts', () => {
 });
 
 describe('validity of the result', () => {
+  // The loader refuses both profiles below (src/profiles/container-rules.ts); the engine must still
+  // refuse what it would be given anyway.
+  const doc = (name: string, spec: object) => ({ apiVersion: 'outrigger.dev/v1alpha1', kind: 'SidecarProfile', metadata: { name }, spec });
+
   test('requests above limits are refused before the API server sees them', () => {
-    const set = profilesFromYaml(basic({ containers: [{ ...sidecar, resources: { requests: { memory: '2Gi' }, limits: { memory: '1Gi' } } }] }));
+    const set = unvalidatedProfiles(
+      doc('agent', { version: '1', containers: [{ ...sidecar, resources: { requests: { memory: '2Gi' }, limits: { memory: '1Gi' } } }] }),
+    );
     const d = inject(pod({ 'outrigger.dev/inject': 'agent' }), set, v133);
     assert.equal(d.outcome, 'denied');
     assert.equal(d.reason, 'invalid-result');
@@ -245,8 +251,8 @@ describe('validity of the result', () => {
   });
 
   test('probes on a run-once profile init container are refused', () => {
-    const set = profilesFromYaml(
-      profileYaml('x', { version: '1', initContainers: [{ name: 'init', image: 'i', readinessProbe: { exec: { command: ['true'] } } }] }),
+    const set = unvalidatedProfiles(
+      doc('x', { version: '1', initContainers: [{ name: 'init', image: 'i', readinessProbe: { exec: { command: ['true'] } } }] }),
     );
     const d = inject(pod({ 'outrigger.dev/inject': 'x' }), set, v133);
     assert.equal(d.reason, 'invalid-result');

@@ -21,19 +21,32 @@ const FORMAT_PATTERNS: Record<Format, { pattern: string; maxLength?: number }> =
   'env-name': { pattern: ENV_NAME.source },
 };
 
+/** What apiextensions' generated CRDs write for resource.Quantity (the parser's grammar; the loader parses too). */
+const QUANTITY_PATTERN = '^(\\+|-)?(([0-9]+(\\.[0-9]*)?)|(\\.[0-9]+))(([KMGTPE]i)|[numkMGTPE]|([eE](\\+|-)?(([0-9]+(\\.[0-9]*)?)|(\\.[0-9]+))))?$';
+
 /** OpenAPI v3 (structural) for one schema node. */
 export function openApi(s: Schema): JsonObject {
+  // Structural-schema form of Kubernetes' own int-or-string and quantity types, as in its CRDs.
+  if (s.type === 'int-or-string' || s.type === 'quantity')
+    return {
+      ...(s.description ? { description: s.description } : {}),
+      anyOf: [{ type: 'integer' }, { type: 'string' }],
+      ...(s.type === 'quantity' ? { pattern: QUANTITY_PATTERN } : {}),
+      'x-kubernetes-int-or-string': true,
+    };
   const out: JsonObject = { type: s.type };
   if (s.description) out.description = s.description;
   switch (s.type) {
     case 'string':
       if (s.enum) out.enum = [...s.enum];
+      if (s.openApiFormat) out.format = s.openApiFormat;
       if (s.minLength !== undefined) out.minLength = s.minLength;
       if (s.format) Object.assign(out, FORMAT_PATTERNS[s.format]);
       if (s.maxLength !== undefined) out.maxLength = s.maxLength;
       if (s.default !== undefined) out.default = s.default;
       break;
     case 'integer':
+      if (s.format) out.format = s.format;
       if (s.minimum !== undefined) out.minimum = s.minimum;
       if (s.maximum !== undefined) out.maximum = s.maximum;
       if (s.default !== undefined) out.default = s.default;

@@ -1,19 +1,36 @@
 /**
  * The SidecarProfile schema as data: the one source of truth for load-time validation (validate.ts)
- * and for the CRD's OpenAPI v3 schema. Core/v1 types are described only as far as the engine relies
- * on them; everything else inside them is preserved as given and checked by the API server.
+ * and for the CRD's OpenAPI v3 schema. Core/v1 types (containers, volumes, env, mounts) come from
+ * the pinned Kubernetes version's own OpenAPI schema (core-v1.ts), with the profile's own stricter
+ * rules laid over them: a field Kubernetes does not know is refused, not carried into pods.
  */
 
 import { MAX_GLOBS } from '../common/k8s-names.ts';
 import { PROFILE_API_VERSION, PROFILE_KIND } from '../common/labels.ts';
 import { VALUE_RULE_NAMES } from '../engine/index.ts';
+import { coreObject, coreSchema, overlay } from './core-v1.ts';
 
 export type Format = 'dns1123-label' | 'dns1123-subdomain' | 'port-name' | 'glob' | 'label-key' | 'label-value' | 'env-name';
 
 export type Schema =
-  | { type: 'string'; description?: string; enum?: readonly string[]; format?: Format; minLength?: number; maxLength?: number; default?: string }
-  | { type: 'integer'; description?: string; minimum?: number; maximum?: number; default?: number }
+  | {
+      type: 'string';
+      description?: string;
+      enum?: readonly string[];
+      format?: Format;
+      /** An OpenAPI format the API server checks (a timestamp). */
+      openApiFormat?: 'date-time';
+      minLength?: number;
+      maxLength?: number;
+      default?: string;
+    }
+  | { type: 'integer'; description?: string; format?: 'int32' | 'int64'; minimum?: number; maximum?: number; default?: number }
+  | { type: 'number'; description?: string }
   | { type: 'boolean'; description?: string; default?: boolean }
+  /** A Kubernetes resource quantity ("100m", "1Gi", 2): an integer or a string. */
+  | { type: 'quantity'; description?: string }
+  /** An integer or a string (a port by number or by name). */
+  | { type: 'int-or-string'; description?: string }
   | {
       type: 'array';
       description?: string;
@@ -60,24 +77,12 @@ const labelSelector: Schema = {
   },
 };
 
-const envVar: Schema = {
-  type: 'object',
-  required: ['name'],
-  preserveUnknownFields: true,
-  properties: { name: str({ format: 'env-name' }), value: str() },
-};
+const envVar = overlay(coreObject('EnvVar'), { properties: { name: str({ format: 'env-name' }) } });
 
-const volumeMount: Schema = {
-  type: 'object',
-  required: ['name', 'mountPath'],
-  preserveUnknownFields: true,
-  properties: { name: str({ format: 'dns1123-label' }), mountPath: str(), subPath: str(), readOnly: { type: 'boolean' } },
-};
+const volumeMount = overlay(coreObject('VolumeMount'), { properties: { name: str({ format: 'dns1123-label' }) } });
 
-const container: Schema = {
-  type: 'object',
-  required: ['name', 'image'],
-  preserveUnknownFields: true,
+const container = overlay(coreObject('Container'), {
+  required: ['image'],
   properties: {
     name: str({ format: 'dns1123-label' }),
     image: str({ minLength: 1 }),
@@ -85,29 +90,18 @@ const container: Schema = {
       type: 'array',
       listKey: 'containerPort',
       listKeyAlso: { field: 'protocol', default: 'TCP' },
-      items: {
-        type: 'object',
-        required: ['containerPort'],
-        preserveUnknownFields: true,
-        properties: {
-          name: str({ format: 'port-name' }),
-          containerPort: { type: 'integer', minimum: 1, maximum: 65535 },
-          protocol: str({ enum: ['TCP', 'UDP', 'SCTP'] }),
-        },
-      },
+      items: overlay(coreObject('ContainerPort'), {
+        properties: { name: str({ format: 'port-name' }), containerPort: { type: 'integer', format: 'int32', minimum: 1, maximum: 65535 } },
+      }),
     },
     env: { type: 'array', listKey: 'name', items: envVar },
     volumeMounts: { type: 'array', listKey: 'mountPath', items: volumeMount },
+    // Only native sidecars have one; Kubernetes' other values are for the pod's own containers.
     restartPolicy: str({ enum: ['Always'] }),
   },
-};
+});
 
-const volume: Schema = {
-  type: 'object',
-  required: ['name'],
-  preserveUnknownFields: true,
-  properties: { name: str({ format: 'dns1123-label' }) },
-};
+const volume = overlay(coreObject('Volume'), { properties: { name: str({ format: 'dns1123-label' }) } });
 
 export const profileSpecSchema: Schema = {
   type: 'object',
@@ -119,7 +113,7 @@ export const profileSpecSchema: Schema = {
     volumes: { type: 'array', listKey: 'name', items: volume },
     volumeMounts: { type: 'array', listKey: 'mountPath', items: volumeMount, description: 'Mounts added to the targeted app containers.' },
     env: { type: 'array', listKey: 'name', items: envVar, description: 'Env vars added to the targeted app containers.' },
-    envFrom: { type: 'array', items: { type: 'object', preserveUnknownFields: true, properties: { prefix: str() } } },
+    envFrom: { type: 'array', items: coreSchema('EnvFromSource') },
     targets: {
       type: 'array',
       maxItems: MAX_GLOBS,
@@ -139,7 +133,7 @@ export const profileSpecSchema: Schema = {
     imagePullSecrets: {
       type: 'array',
       listKey: 'name',
-      items: { type: 'object', required: ['name'], properties: { name: str({ format: 'dns1123-subdomain' }) } },
+      items: overlay(coreObject('LocalObjectReference'), { required: ['name'], properties: { name: str({ format: 'dns1123-subdomain' }) } }),
     },
     sidecarMode: str({ enum: ['auto', 'native', 'classic'], default: 'auto' }),
     selector: {

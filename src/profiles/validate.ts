@@ -6,13 +6,12 @@
 import { isObject, type JsonValue } from '../common/json.ts';
 import * as names from '../common/k8s-names.ts';
 import { PREFIX } from '../common/labels.ts';
-import { compileTemplate } from '../engine/index.ts';
+import { compileTemplate, parseQuantity } from '../engine/index.ts';
+import { checkContainerRules } from './container-rules.ts';
+import { type FieldError, join } from './field-path.ts';
 import { type Format, profileSchema, type Schema } from './schema.ts';
 
-export interface FieldError {
-  path: string;
-  message: string;
-}
+export type { FieldError } from './field-path.ts';
 
 const FORMATS: Record<Format, (v: string) => string | undefined> = {
   'dns1123-label': names.dns1123Label,
@@ -57,10 +56,21 @@ export function checkSchema(value: JsonValue, schema: Schema, path: string, erro
         if (e) at(`${JSON.stringify(value)} ${e}`);
       }
       return;
-    case 'integer':
-      if (typeof value !== 'number' || !Number.isInteger(value)) return void at(`must be an integer, not ${typeName(value)}`);
-      if (schema.minimum !== undefined && value < schema.minimum) at(`must be at least ${schema.minimum}`);
-      if (schema.maximum !== undefined && value > schema.maximum) at(`must be at most ${schema.maximum}`);
+    case 'integer': {
+      if (typeof value !== 'number' || !Number.isInteger(value)) return void at(`must be an integer, not ${typeName(value)}${numberHint(value)}`);
+      const [min, max] = INTEGER_RANGES[schema.format ?? 'int64'];
+      if (value < (schema.minimum ?? min)) at(`must be at least ${schema.minimum ?? min}`);
+      if (value > (schema.maximum ?? max)) at(`must be at most ${schema.maximum ?? max}`);
+      return;
+    }
+    case 'number':
+      if (typeof value !== 'number') at(`must be a number, not ${typeName(value)}`);
+      return;
+    case 'int-or-string':
+      if (typeof value !== 'string' && !(typeof value === 'number' && Number.isInteger(value))) at(`must be an integer or a string, not ${typeName(value)}`);
+      return;
+    case 'quantity':
+      checkQuantity(value, at);
       return;
     case 'boolean':
       if (typeof value !== 'boolean') at(`must be true or false, not ${typeName(value)}`);
@@ -108,16 +118,65 @@ export function checkSchema(value: JsonValue, schema: Schema, path: string, erro
   }
 }
 
-function join(path: string, key: string): string {
-  const k = /^[A-Za-z_][A-Za-z0-9_]*$/.test(key) ? key : `[${JSON.stringify(key)}]`;
-  if (!path) return k;
-  return k.startsWith('[') ? `${path}${k}` : `${path}.${k}`;
+/** What the API server's int32 and int64 fields hold; 2^63 is past a double's exact integers, so int64 stops at the safe ones. */
+const INTEGER_RANGES: Record<'int32' | 'int64', [number, number]> = {
+  int32: [-(2 ** 31), 2 ** 31 - 1],
+  int64: [Number.MIN_SAFE_INTEGER, Number.MAX_SAFE_INTEGER],
+};
+
+function numberHint(v: JsonValue): string {
+  return typeof v === 'string' && /^-?[0-9]+$/.test(v) ? ' (write the number without quotes)' : '';
 }
 
-function suggest(k: string, known: string[]): string {
+/**
+ * A resource quantity: an integer, or a string the API server parses. A fraction is written as a
+ * string ("0.5" or "500m"): the CRD's schema, like every Kubernetes CRD's, takes only an integer or a
+ * string there. A templated value is checked once rendered, with the pod.
+ */
+function checkQuantity(value: JsonValue, at: (message: string) => void): void {
+  if (typeof value === 'number') {
+    if (!Number.isInteger(value))
+      at(`must be a quantity: an integer or a string such as "500m", not the number ${value} (write it in quotes, as in "${value}")`);
+    else if (value < 0) at('must not be negative');
+    return;
+  }
+  if (typeof value !== 'string') return void at(`must be a quantity such as "500m" or "1Gi", not ${typeName(value)}`);
+  if (value.includes('{{')) return;
+  const q = parseQuantity(value);
+  if (q === undefined)
+    return void at(`${JSON.stringify(value)} is not a quantity: write a number with an optional suffix, such as "500m", "1.5", "128Mi" or "1G"`);
+  if (q < 0n) at(`${JSON.stringify(value)} must not be negative`);
+}
+
+/** The known field a misspelt one was probably meant as: same letters in another case, or a few edits away. */
+export function suggest(k: string, known: readonly string[]): string {
   const lower = k.toLowerCase();
-  const hit = known.find((n) => n.toLowerCase() === lower || n.toLowerCase().startsWith(lower.slice(0, 4)));
-  return hit ? ` (did you mean ${JSON.stringify(hit)}?)` : `; known fields are ${known.join(', ')}`;
+  const limit = lower.length <= 4 ? 1 : lower.length <= 8 ? 2 : 3;
+  let best: string | undefined;
+  let bestDistance = limit + 1;
+  for (const n of known) {
+    const d = n.toLowerCase() === lower ? 0 : editDistance(lower, n.toLowerCase(), limit);
+    if (d < bestDistance) [best, bestDistance] = [n, d];
+  }
+  return best !== undefined ? ` (did you mean ${JSON.stringify(best)}?)` : `; known fields are ${known.join(', ')}`;
+}
+
+/** Optimal string alignment distance (a swap of neighbours is one edit), or limit + 1 when above `limit`. */
+function editDistance(a: string, b: string, limit: number): number {
+  if (Math.abs(a.length - b.length) > limit) return limit + 1;
+  let prev2: number[] = [];
+  let prev = Array.from({ length: b.length + 1 }, (_, j) => j);
+  for (let i = 1; i <= a.length; i++) {
+    const row = [i];
+    for (let j = 1; j <= b.length; j++) {
+      const cost = a[i - 1] === b[j - 1] ? 0 : 1;
+      let d = Math.min((prev[j] as number) + 1, (row[j - 1] as number) + 1, (prev[j - 1] as number) + cost);
+      if (i > 1 && j > 1 && a[i - 1] === b[j - 2] && a[i - 2] === b[j - 1]) d = Math.min(d, (prev2[j - 2] as number) + 1);
+      row.push(d);
+    }
+    [prev2, prev] = [prev, row];
+  }
+  return Math.min(prev[b.length] as number, limit + 1);
 }
 
 /** Full validation of one SidecarProfile document: schema, then cross-field rules and templates. */
@@ -180,6 +239,8 @@ export function validateProfileDocument(doc: JsonValue): FieldError[] {
       }
     }
   }
+
+  checkContainerRules(spec, errors);
 
   for (const part of ['containers', 'initContainers', 'volumes', 'volumeMounts', 'env', 'envFrom', 'metadata']) {
     if (Object.hasOwn(spec, part)) checkTemplates(spec[part] as JsonValue, `spec.${part}`, errors);

@@ -1,12 +1,21 @@
 /** Test helpers: build profile sets from YAML text, as users write them. */
 import { readFileSync } from 'node:fs';
 import { type ProfileSet, profileSet } from '../../src/engine/profile.ts';
+import { compileProfile } from '../../src/profiles/compile.ts';
 import { parseProfiles } from '../../src/profiles/parse.ts';
 
 export function profilesFromYaml(text: string): ProfileSet {
   const r = parseProfiles(text, 'test.yaml');
   if (r.errors.length > 0) throw new Error(r.errors.join('\n'));
   return profileSet(r.profiles);
+}
+
+/**
+ * Profiles compiled without load-time validation, as if a check had been missed: for the engine's
+ * own last line of defence (`invalid-result`), which must hold whatever reaches it.
+ */
+export function unvalidatedProfiles(...docs: object[]): ProfileSet {
+  return profileSet(docs.map((d, i) => compileProfile(structuredClone(d) as Parameters<typeof compileProfile>[0], `unvalidated ${i + 1}`)));
 }
 
 /** A SidecarProfile document with the given name and spec (YAML flow/JSON text for the spec). */

@@ -284,7 +284,26 @@ const profileMount = (paths: readonly string[]) =>
   );
 const profileEnv = fc.record({ name: fc.constantFrom('LOG_DIR', 'HTTP_PROXY', 'APP_ENV', 'OUTRIGGER'), value: templated });
 
-function sidecar(names: readonly string[]) {
+/**
+ * Fields of a core/v1 Container the engine knows nothing about: it must carry them over unchanged.
+ * Profiles are checked against the Container schema at load, so each is a real field with a value
+ * of its type (and no `{{`: profile strings are templates).
+ */
+const opaqueContainerFields = fc.record(
+  {
+    securityContext: fc.record(
+      { runAsNonRoot: fc.boolean(), runAsUser: fc.integer({ min: 0, max: 2 ** 40 }), capabilities: fc.constant({ drop: ['ALL'] }) },
+      { requiredKeys: [] },
+    ),
+    stdin: fc.boolean(),
+    workingDir: fc.string({ maxLength: 8 }).filter((v) => !v.includes('{{')),
+    terminationMessagePolicy: fc.constantFrom('File', 'FallbackToLogsOnError'),
+    lifecycle: fc.constant({ preStop: { sleep: { seconds: 5 } } }),
+  },
+  { requiredKeys: [] },
+);
+
+function sidecar(names: readonly string[], init = false) {
   return fc
     .record(
       {
@@ -296,25 +315,27 @@ function sidecar(names: readonly string[]) {
         volumeMounts: fc.uniqueArray(profileMount(['/outrigger', '/data']), { selector: (m) => m.mountPath, maxLength: 2 }),
         restartPolicy: fc.constant('Always'),
         readinessProbe: fc.constant({ httpGet: { path: '/ready', port: 9901 } }),
-        resources: fc.constantFrom({ requests: { cpu: '10m' } }, { requests: { cpu: '200m' }, limits: { cpu: '100m' } }),
-        // Profile strings are checked as templates at load, so unknown fields hold no `{{`.
-        unknown: fc.dictionary(
-          fc.constantFrom('futureSidecarField', 'securityContext', 'stdin'),
-          // `<<` as a key: yaml's stringify leaves it unquoted and YAML 1.1 reads it back as a merge key.
-          json.filter((v) => !JSON.stringify(v).includes('{{') && !JSON.stringify(v).includes('"<<"')),
-          { maxKeys: 2 },
-        ),
+        resources: fc.constantFrom({ requests: { cpu: '10m' } }, { requests: { cpu: '100m' }, limits: { cpu: '200m' } }),
+        unknown: opaqueContainerFields,
       },
       { requiredKeys: ['name', 'image', 'unknown'] },
     )
-    .map(({ unknown, ...c }) => ({ ...c, ...unknown }));
+    .map(({ unknown, ...c }) => {
+      const out: Record<string, unknown> = { ...c, ...unknown };
+      // A run-once init container may have no probes or lifecycle hooks (the loader refuses them).
+      if (init && out.restartPolicy !== 'Always') {
+        delete out.readinessProbe;
+        delete out.lifecycle;
+      }
+      return out;
+    });
 }
 
 const profileSpec = fc.record(
   {
     version: fc.constantFrom('1', '2.0.0', '1.0-rc1'),
     containers: fc.uniqueArray(sidecar(['agent', 'proxy', 'log-shipper', 'app']), { selector: (c) => c.name, maxLength: 2 }),
-    initContainers: fc.uniqueArray(sidecar(['setup', 'init-perms']), { selector: (c) => c.name, maxLength: 1 }),
+    initContainers: fc.uniqueArray(sidecar(['setup', 'init-perms'], true), { selector: (c) => c.name, maxLength: 1 }),
     volumes: fc.uniqueArray(
       fc
         .record({ name: fc.constantFrom('outrigger-vol', 'data', 'shared'), source: fc.constantFrom({ emptyDir: {} }, { emptyDir: { medium: 'Memory' } }) })
