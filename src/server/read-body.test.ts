@@ -7,7 +7,7 @@ import type { HttpError } from '../admission/review.ts';
 import { createBodyBudget } from './body-budget.ts';
 import { createJsonBudgetScanner, DEFAULT_JSON_BUDGET } from './json-budget.ts';
 import { DEFAULT_LIMITS, type Limits } from './limits.ts';
-import { readBody, YIELD_BYTES } from './read-body.ts';
+import { readBody, YIELD_BYTES, YIELD_CHUNKS } from './read-body.ts';
 
 const MAX = 64;
 const limits: Limits = { ...DEFAULT_LIMITS, maxBodyBytes: MAX, maxBufferedBytes: 4 * MAX, largeBodyBytes: MAX, maxLargeBufferedBytes: 2 * MAX };
@@ -167,4 +167,24 @@ test('readBody: a large body yields the event loop after every YIELD_BYTES; a sm
   const r2 = await read2.outcome;
   assert.ok('body' in r2);
   assert.equal(r2.body.toString(), '{"a":1}');
+});
+
+test('readBody: a body sent a byte at a time yields every YIELD_CHUNKS chunks and arrives whole', async () => {
+  const big: Limits = { ...DEFAULT_LIMITS, maxBodyBytes: 4 * YIELD_BYTES, maxBufferedBytes: 8 * YIELD_BYTES, largeBodyBytes: 4 * YIELD_BYTES };
+  const req = request();
+  const { outcome } = read(req, { limits: big });
+  const text = Array.from({ length: 5000 }, (_, i) => String.fromCharCode(97 + (i % 26))).join('');
+  let i = 0;
+  for (; i < YIELD_CHUNKS - 1; i++) req.write(text[i] as string);
+  assert.equal(req.isPaused(), false, `paused after ${YIELD_CHUNKS - 1} chunks`);
+  req.write(text[i++] as string);
+  assert.equal(req.isPaused(), true, `not paused after ${YIELD_CHUNKS} chunks`);
+  for (; i < text.length; i++) {
+    await new Promise(setImmediate);
+    req.write(text[i] as string);
+  }
+  req.end();
+  const r = await outcome;
+  assert.ok('body' in r);
+  assert.equal(r.body.toString(), text);
 });

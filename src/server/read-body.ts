@@ -20,8 +20,12 @@ export interface BodyCallbacks {
   failed(e: unknown): void;
 }
 
-/** Body bytes read in one turn of the event loop before reading yields to other connections. */
+/** Body bytes, or chunks, read in one turn of the event loop before reading yields to other connections. */
 export const YIELD_BYTES = 64 * 1024;
+export const YIELD_CHUNKS = 64;
+/** Chunks smaller than this are copied together into buffers of COALESCE_BUFFER bytes. */
+const COALESCE_BELOW = 4096;
+const COALESCE_BUFFER = 16 * 1024;
 
 /** Memory and time of a parse follow the number of values, not bytes (json-budget.ts). */
 function tooComplex(r: { what: string; limit: number; offset: number }): HttpError {
@@ -48,6 +52,27 @@ export function readBody(
   /** Bytes received, also those read after a refusal and dropped. */
   let received = 0;
   let sinceYield = 0;
+  let chunksSinceYield = 0;
+  // Small chunks are copied into one buffer: a Buffer per chunk costs about 200 bytes of heap,
+  // so a body sent in 1-byte chunks would hold 200 times what the body budget counts.
+  let small: Buffer | undefined;
+  let smallUsed = 0;
+  const flushSmall = () => {
+    if (small && smallUsed > 0) chunks.push(small.subarray(0, smallUsed));
+    small = undefined;
+    smallUsed = 0;
+  };
+  const keep = (c: Buffer) => {
+    if (c.length >= COALESCE_BELOW) {
+      flushSmall();
+      chunks.push(c);
+      return;
+    }
+    if (small && smallUsed + c.length > small.length) flushSmall();
+    small ??= Buffer.allocUnsafe(COALESCE_BUFFER);
+    c.copy(small, smallUsed);
+    smallUsed += c.length;
+  };
   let stopped = false;
   const release = () => {
     clearInterval(rateCheck);
@@ -56,6 +81,7 @@ export function readBody(
   const stop = (e: HttpError) => {
     stopped = true;
     chunks.length = 0;
+    small = undefined;
     release();
     req.off('data', onData);
     // A body of a declared length (at most maxBodyBytes) that still arrives is read and dropped,
@@ -85,13 +111,15 @@ export function readBody(
     }
     const cost = scanner?.feed(c);
     if (cost && !cost.ok) return stop(tooComplex(cost));
-    chunks.push(c);
-    // At most YIELD_BYTES per turn of the event loop: a large body arriving fast cannot hold the
-    // loop for many chunks in a row while other connections (a probe, the next review) wait. A
-    // review of ordinary size never pauses: the pause and resume would cost it more than its parse.
+    keep(c);
+    // At most YIELD_BYTES or YIELD_CHUNKS per turn of the event loop: a large body arriving fast,
+    // or one sent a byte at a time, cannot hold the loop while other connections (a probe, the next
+    // review) wait. A review of ordinary size never pauses: the pause and resume would cost it more
+    // than its parse.
     sinceYield += c.length;
-    if (sinceYield >= YIELD_BYTES) {
+    if (sinceYield >= YIELD_BYTES || ++chunksSinceYield >= YIELD_CHUNKS) {
       sinceYield = 0;
+      chunksSinceYield = 0;
       req.pause();
       setImmediate(() => stopped || req.resume());
     }
@@ -118,6 +146,7 @@ export function readBody(
     clearInterval(rateCheck);
     if (stopped) return;
     try {
+      flushSmall();
       cb.body(chunks.length === 1 ? (chunks[0] as Buffer) : Buffer.concat(chunks, share.size));
     } catch (e) {
       cb.failed(e);
