@@ -1,7 +1,8 @@
 /**
  * Where the offline commands put their output until the run has succeeded: in memory while it is
  * small, then in a private temporary file, so that a large output is never held whole and a run
- * that fails writes nothing. Marks let a bad file's documents be taken back.
+ * that fails writes nothing. Marks let a bad file's documents be taken back. The file is unlinked
+ * as soon as it is open: however the run ends (a signal, a closed stdout), nothing is left behind.
  */
 import { once } from 'node:events';
 import type { FileHandle } from 'node:fs/promises';
@@ -16,7 +17,7 @@ export class Spool {
   private readonly limit: number;
   private pieces: Buffer[] = [];
   private pending = 0;
-  private file: { dir: string; handle: FileHandle } | undefined;
+  private file: { handle: FileHandle } | undefined;
   private fileBytes = 0;
 
   constructor(limit = IN_MEMORY) {
@@ -62,16 +63,19 @@ export class Spool {
 
   async close(): Promise<void> {
     if (!this.file) return;
-    const { dir, handle } = this.file;
+    const { handle } = this.file;
     this.file = undefined;
     await handle.close();
-    await rm(dir, { recursive: true, force: true });
   }
 
   private async spill(): Promise<void> {
     if (!this.file) {
       const dir = await mkdtemp(join(tmpdir(), 'outrigger-output-'));
-      this.file = { dir, handle: await open(join(dir, 'output'), 'w+', 0o600) };
+      try {
+        this.file = { handle: await open(join(dir, 'output'), 'w+', 0o600) };
+      } finally {
+        await rm(dir, { recursive: true, force: true });
+      }
     }
     const data = Buffer.concat(this.pieces);
     await this.file.handle.write(data, 0, data.length, this.fileBytes);
