@@ -2,8 +2,11 @@
  * Multi-document YAML read as it arrives: text goes in a piece at a time, documents come out as
  * they complete, and only the text of the documents not yet done is held. The stream is cut where
  * a document starts whatever came before it, and each piece is parsed as `parseAllDocuments`
- * parses the whole text, with the same options: the same documents, values, texts and errors, with
- * line numbers counted from the start of the stream (yaml-stream.test.ts compares the two).
+ * parses the whole text, with the same options: the same documents, values and texts, with line
+ * numbers counted from the start of the stream (yaml-stream.test.ts compares the two). Where they
+ * differ, on purpose: a %TAG directive holds for its own document only (the YAML spec's reading; the
+ * whole-text parse carries it over), and an error that runs past a `---` (an unclosed quote, a
+ * stray `]`) is reported in the document where the parser sees it, with the line it gives there.
  */
 import { type Document, LineCounter, parseAllDocuments, type Tags } from 'yaml';
 import type { JsonValue } from '../common/json.ts';
@@ -58,13 +61,28 @@ export class YamlStream {
   /** Text of empty documents before the first kept one. */
   private pendingText = '';
 
+  /** Pieces of a line still without its line break. */
+  private unbroken: string[] = [];
+
+  private takeUnbroken(): string {
+    const text = this.unbroken.join('');
+    this.unbroken = [];
+    return text;
+  }
+
   constructor(source: string) {
     this.source = source;
   }
 
   /** Reads more of the stream; returns the documents it completed. Throws YamlError. */
   push(chunk: string): YamlDocument[] {
-    this.buf += chunk;
+    // A piece without a line break completes no line: it waits, so that a long line (minified
+    // JSON is one) is joined and searched once, not once per piece.
+    if (!chunk.includes('\n')) {
+      this.unbroken.push(chunk);
+      return [];
+    }
+    this.buf += this.takeUnbroken() + chunk;
     const out: YamlDocument[] = [];
     this.scanLines(false, out);
     // Keep only what is needed: the text of the open document and what is not parsed yet.
@@ -80,6 +98,7 @@ export class YamlStream {
 
   /** The end of the stream: the documents still open. Throws YamlError. */
   end(): YamlDocument[] {
+    this.buf += this.takeUnbroken();
     const out: YamlDocument[] = [];
     this.scanLines(true, out);
     this.cut(this.buf.length, out);
