@@ -5,7 +5,7 @@ import { runCli } from '../../test/support/run-cli.ts';
 import { writeStream } from '../cli/output.ts';
 import type { JsonValue } from '../common/json.ts';
 import { parseYamlDocuments } from './yaml.ts';
-import { editYaml } from './yaml-edit.ts';
+import { editYaml, MAX_EDITED_CHARS } from './yaml-edit.ts';
 
 const DEPLOYMENT = `# The shop's frontend.
 apiVersion: apps/v1
@@ -84,4 +84,15 @@ test('list items are matched by name: a sidecar put first leaves the comments on
     },
   );
   assert.equal(out, 'spec:\n  initContainers:\n    - name: proxy\n      image: p\n    - name: setup # runs first today\n      image: s\n');
+});
+
+test('JSON documents and documents over MAX_EDITED_CHARS are written anew', () => {
+  const before = { kind: 'Pod', metadata: { name: 'a' } };
+  const after = { kind: 'Pod', metadata: { name: 'a', labels: { x: 'y' } } };
+  assert.equal(editYaml('{"kind": "Pod", "metadata": {"name": "a"}}\n', before, after), undefined);
+  assert.equal(editYaml('# a comment\n\n  [1]\n', [1], [1, 2]), undefined);
+  const yaml = 'kind: Pod # the kind\nmetadata:\n  name: a\n';
+  assert.match(editYaml(yaml, before, after) ?? '', /# the kind/);
+  const padded = `${yaml}# ${'x'.repeat(MAX_EDITED_CHARS)}\n`;
+  assert.equal(editYaml(padded, before, after), undefined);
 });
