@@ -221,14 +221,17 @@ test('imageReference: what a container runtime pulls, and why the rest is refuse
     `team/app@sha256:${sha}`,
     `app:1@sha512:${'0'.repeat(128)}`,
     '[::1]:5000/app',
-    `${'a'.repeat(255)}:tag`,
+    `${'a'.repeat(237)}:tag`,
+    `r.example.com/${'a'.repeat(241)}`,
   ])
     assert.equal(imageReference(ok), undefined, ok);
   const refused: [string, RegExp][] = [
     ['', /must not be empty/],
     ['Registry/App:1', /must be an image reference/],
-    [`${'a'.repeat(256)}`, /at most 255 characters, not 256/],
-    [`r.example.com/${'a'.repeat(242)}:1`, /at most 255 characters, not 256/],
+    [`${'a'.repeat(238)}`, /at most 255 characters as runtimes read it \("docker.io\/library\/aaa.*: 256\)/],
+    [`team/${'a'.repeat(246)}`, /as runtimes read it \("docker.io\/team\/.*: 261\)/],
+    [`r.example.com/${'a'.repeat(242)}:1`, /at most 255 characters as runtimes read it .*: 256\)/],
+    ['a'.repeat(64), /must not be 64 hex digits alone/],
     [`app@sha256:${'A'.repeat(64)}`, /sha256 digest of 64 lower-case hex digits, not "AAAAAAAAAAAAAAAAAAAA…"/],
     [`app@sha256:${'a'.repeat(63)}`, /64 lower-case hex digits/],
     [`app@md5:${'a'.repeat(32)}`, /@sha256:<64 lower-case hex digits> \(or sha384, sha512\)/],

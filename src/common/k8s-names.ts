@@ -75,6 +75,14 @@ const DIGEST_HEX: Record<string, number> = { sha256: 64, sha384: 96, sha512: 128
 /** The longest repository name (registry and path, without tag or digest) a runtime accepts. */
 const MAX_IMAGE_NAME = 255;
 
+/** The name as runtimes read it: without a registry it is Docker Hub's, `library/` for a single component. */
+function normalizedName(name: string): string {
+  const slash = name.indexOf('/');
+  const first = slash === -1 ? '' : name.slice(0, slash);
+  if (slash !== -1 && (/[.:]/.test(first) || first === 'localhost' || first !== first.toLowerCase())) return name;
+  return `docker.io/${slash === -1 ? 'library/' : ''}${name}`;
+}
+
 /** An image reference such as `registry.example.com:5000/team/app:1.2@sha256:…`, as container runtimes parse it. */
 export function imageReference(v: string): string | undefined {
   if (v.length === 0) return 'must not be empty';
@@ -85,7 +93,10 @@ export function imageReference(v: string): string | undefined {
     return 'must be an image reference such as registry.example.com/team/app:1.2 (lower-case repository, optional :tag and @digest)';
   const tagAt = nameAndTag.lastIndexOf(':');
   const name = tagAt > nameAndTag.lastIndexOf('/') ? nameAndTag.slice(0, tagAt) : nameAndTag;
-  if (name.length > MAX_IMAGE_NAME) return `must have a repository name (registry and path) of at most ${MAX_IMAGE_NAME} characters, not ${name.length}`;
+  if (/^[a-f0-9]{64}$/.test(name)) return 'must not be 64 hex digits alone, which runtimes read as an image ID; write @sha256:<digest> after a repository';
+  const normalized = normalizedName(name);
+  if (normalized.length > MAX_IMAGE_NAME)
+    return `must have a repository name of at most ${MAX_IMAGE_NAME} characters as runtimes read it (${JSON.stringify(normalized.slice(0, 40))}…: ${normalized.length})`;
   if (at === -1) return undefined;
   const digest = v.slice(at + 1);
   const colon = digest.indexOf(':');

@@ -131,7 +131,7 @@ describe('running the plugin', () => {
     const failing = script('failing', 'echo "first line" >&2; echo "token expired, run login" >&2; exit 3');
     await assert.rejects(source(failing).get(), { message: `exec plugin "${failing}" failed (exit 3): first line / token expired, run login` });
     // A terminal escape sequence in its stderr does not reach the caller's terminal.
-    const escaping = script('escaping', "printf 'login \\033[2J\\033]0;owned\\007failed\\r\\n' >&2; exit 1");
+    const escaping = script('escaping', "printf 'login \\033[2J\\033]0;owned\\007fai\\342\\200\\256led\\r\\n' >&2; exit 1");
     await assert.rejects(source(escaping).get(), { message: `exec plugin "${escaping}" failed (exit 1): login [2J]0;ownedfailed` });
     const hung = script('hung', 'exec sleep 30');
     await assert.rejects(source(hung, {}, { timeoutMs: 300 }).get(), { message: `exec plugin "${hung}" did not answer within 300 ms and was stopped` });

@@ -189,14 +189,14 @@ function run(plugin: ExecPlugin, timeoutMs: number): Run {
         return resolve(Buffer.concat(out).toString('utf8'));
       }
       // Its last words on stderr, as kubectl shows them: usually why the login failed.
-      // Control characters (a terminal's escape sequences) are not passed on to the caller's terminal.
+      // Control and format characters (a terminal's escape sequences, bidi overrides) are not passed on.
       const tail = Buffer.concat(err)
         .toString('utf8')
         .trim()
         .split('\n')
         .slice(-3)
         .join(' / ')
-        .replace(/\p{Cc}/gu, '')
+        .replace(/[\p{Cc}\p{Cf}\u2028\u2029]/gu, '')
         .slice(0, 300);
       fail(`${what} failed (${sig ? `signal ${sig}` : `exit ${code}`})${tail ? `: ${tail}` : ''}`);
     });
