@@ -4,10 +4,10 @@
  * The reference is the `yaml` library's parseAllDocuments over the whole text.
  */
 import assert from 'node:assert/strict';
-import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
-import { join } from 'node:path';
+import { existsSync, readFileSync } from 'node:fs';
 import { test } from 'node:test';
 import { parseAllDocuments } from 'yaml';
+import { CORPUS, corpusFiles } from '../../test/support/corpus.ts';
 import { checkDocument } from './yaml-checks.ts';
 import { PARSE_OPTIONS, YamlStream } from './yaml-stream.ts';
 
@@ -96,15 +96,8 @@ const CASES: Record<string, string> = {
   'only a comment': '# nothing\n',
 };
 
-const corpus = new URL('../../../shared/corpus/', import.meta.url).pathname;
-function files(dir: string): string[] {
-  return readdirSync(dir)
-    .sort()
-    .flatMap((n) => {
-      const p = join(dir, n);
-      return statSync(p).isDirectory() ? files(p) : /\.ya?ml$/.test(n) ? [p] : [];
-    });
-}
+const corpus = CORPUS;
+const files = corpusFiles;
 
 const SIZES = [1, 3, 17, 256, 65536];
 

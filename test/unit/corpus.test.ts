@@ -4,8 +4,8 @@
  * uninjects back and re-injects to nothing. The corpus lives beside the repository (../shared/corpus).
  */
 import assert from 'node:assert/strict';
-import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
-import { join, relative } from 'node:path';
+import { existsSync, readFileSync } from 'node:fs';
+import { relative } from 'node:path';
 import { describe, test } from 'node:test';
 import { readInputs } from '../../src/cli/input.ts';
 import { writeStream } from '../../src/cli/output.ts';
@@ -15,19 +15,12 @@ import { parseYamlDocuments } from '../../src/io/yaml.ts';
 import { editYaml } from '../../src/io/yaml-edit.ts';
 import { injectDocuments } from '../../src/manifest/process.ts';
 import { findPodSites } from '../../src/manifest/workloads.ts';
+import { CORPUS, corpusFiles } from '../support/corpus.ts';
 import { exampleProfiles, profilesFromYaml, profileYaml } from '../support/profiles.ts';
 import { runCli } from '../support/run-cli.ts';
 
-const corpus = new URL('../../../shared/corpus/', import.meta.url).pathname;
-
-function files(dir: string): string[] {
-  return readdirSync(dir)
-    .sort()
-    .flatMap((n) => {
-      const p = join(dir, n);
-      return statSync(p).isDirectory() ? files(p) : /\.ya?ml$/.test(n) ? [p] : [];
-    });
-}
+const corpus = CORPUS;
+const files = corpusFiles;
 
 // A profile every pod gets (empty pod selector), plus the examples: exercises selection and requests.
 const everyPod = profileYaml('corpus-probe', {
