@@ -63,7 +63,8 @@ export function readBody(
     smallUsed = 0;
   };
   const keep = (c: Buffer) => {
-    if (c.length >= COALESCE_BELOW) {
+    // A first chunk is kept as it is: a review that arrives in one piece is never copied.
+    if (c.length >= COALESCE_BELOW || (chunks.length === 0 && small === undefined)) {
       flushSmall();
       chunks.push(c);
       return;
