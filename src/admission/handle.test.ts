@@ -3,9 +3,9 @@
  * and the patch applied to the request's pod giving exactly the engine's pod.
  */
 import assert from 'node:assert/strict';
-import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
-import { join } from 'node:path';
+import { existsSync, readFileSync } from 'node:fs';
 import { describe, test } from 'node:test';
+import { CORPUS, corpusFiles } from '../../test/support/corpus.ts';
 import { exampleProfiles, profilesFromYaml } from '../../test/support/profiles.ts';
 import { decodePatch, pod, review, TEST_PROFILES } from '../../test/support/webhook.ts';
 import { nestsDeeperThan } from '../common/errors.ts';
@@ -313,21 +313,14 @@ describe('the patch applied to the request pod is the engine pod (what the CLI p
     assert.ok(injected >= 2, `${injected}`);
   });
 
-  const corpus = new URL('../../../shared/corpus/', import.meta.url).pathname;
+  const corpus = CORPUS;
   // Under CI the corpus must be there (as in test/unit/corpus.test.ts): a missing one fails, not skips.
   const skip = !existsSync(corpus) && !process.env.CI ? `no shared corpus at ${corpus}` : false;
   test('every pod template in the shared corpus, asking for every example profile', { skip }, () => {
     assert.ok(existsSync(corpus), `expected the shared corpus at ${corpus}`);
-    const files = (dir: string): string[] =>
-      readdirSync(dir)
-        .sort()
-        .flatMap((n) => {
-          const p = join(dir, n);
-          return statSync(p).isDirectory() ? files(p) : /\.ya?ml$/.test(n) ? [p] : [];
-        });
     let pods = 0;
     let injected = 0;
-    for (const file of files(corpus)) {
+    for (const file of corpusFiles(corpus)) {
       let docs: ReturnType<typeof parseYamlDocuments>;
       try {
         docs = parseYamlDocuments(readFileSync(file, 'utf8'), file);
