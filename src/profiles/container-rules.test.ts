@@ -3,11 +3,8 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
+import { specErrors as errorsOf, SPEC_HEADER as header } from '../../test/support/profiles.ts';
 import { runCli } from '../../test/support/run-cli.ts';
-import { parseProfiles } from './parse.ts';
-
-const header = 'apiVersion: outrigger.dev/v1alpha1\nkind: SidecarProfile\nmetadata: {name: a}\nspec:\n  version: "1"\n';
-const errorsOf = (spec: string) => parseProfiles(header + spec, 'p.yaml').errors.map((e) => e.replace('p.yaml, document 1: ', ''));
 
 test('cross-field container rules name the field', () => {
   assert.deepEqual(errorsOf('  containers: [{name: s, image: i, resources: {requests: {memory: 2Gi}, limits: {memory: 1Gi}}}]\n'), [

@@ -1,12 +1,9 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
+import { specErrors as errorsOf } from '../../test/support/profiles.ts';
 import { coreObject, KUBERNETES_SCHEMA_VERSION } from './core-v1.ts';
-import { parseProfiles } from './parse.ts';
 import { suggest } from './validate.ts';
 
-const header = 'apiVersion: outrigger.dev/v1alpha1\nkind: SidecarProfile\nmetadata: {name: a}\n';
-/** Load errors of a profile whose spec is `spec` (YAML), without the file and document prefix. */
-const errorsOf = (spec: string) => parseProfiles(`${header}spec:\n  version: "1"\n${spec}`, 'p.yaml').errors.map((e) => e.replace('p.yaml, document 1: ', ''));
 const sidecar = (fields: string) => errorsOf(`  containers:\n    - name: s\n      image: i\n${fields.replace(/^/gm, '      ')}\n`);
 
 describe('sidecars are checked against the core/v1 Container schema', () => {

@@ -27,3 +27,11 @@ export function exampleProfiles(): ProfileSet {
   const dir = new URL('../../examples/profiles/', import.meta.url);
   return profilesFromYaml(['envoy.yaml', 'log-shipper.yaml', 'secrets-agent.yaml'].map((f) => readFileSync(new URL(f, dir), 'utf8')).join('\n---\n'));
 }
+
+/** A SidecarProfile named "a" at version "1", up to and including `spec:` and its version: append more spec lines (indented two spaces). */
+export const SPEC_HEADER = 'apiVersion: outrigger.dev/v1alpha1\nkind: SidecarProfile\nmetadata: {name: a}\nspec:\n  version: "1"\n';
+
+/** The load errors of that profile with `specLines` added, without the file and document prefix. */
+export function specErrors(specLines: string): string[] {
+  return parseProfiles(SPEC_HEADER + specLines, 'p.yaml').errors.map((e) => e.replace('p.yaml, document 1: ', ''));
+}
