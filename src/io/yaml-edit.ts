@@ -14,10 +14,10 @@ import { PARSE_OPTIONS } from './yaml-stream.ts';
 
 class Unsupported extends Error {}
 
-/** `text` (one document, whose value is `before`) changed to `after`, with its comments; undefined where it cannot be. */
 /** Larger documents are written anew: the edit parses the text twice more, and checks its result. */
 export const MAX_EDITED_CHARS = 512 * 1024;
 
+/** `text` (one document, whose value is `before`) changed to `after`, with its comments; undefined where it cannot be. */
 export function editYaml(text: string, before: JsonValue, after: JsonValue): string | undefined {
   // Nothing to keep in JSON (no comments; its flow style would come out mixed with block style),
   // and a large document (a List from kubectl get) would be parsed twice more for it.
