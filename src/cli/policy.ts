@@ -47,8 +47,8 @@ export async function policyCommand(argv: string[], io: Io): Promise<number> {
     io.stdout.write(POLICY_HELP);
     return EXIT.ok;
   }
-  if (!values.profiles || values.profiles.length === 0) throw new UsageError('--profiles is required');
   const format = parseOutput(values.output, ['yaml', 'json']);
+  if (!values.profiles || values.profiles.length === 0) throw new UsageError('--profiles is required');
   const kube = values['kube-version'] ? parseKubeVersion(values['kube-version']) : { major: 1, minor: FIRST_POLICY_MINOR };
   const set = await loadProfiles(values.profiles);
   let out: CompiledPolicies;

@@ -37,7 +37,9 @@ function targetRecord(t: Targeting): string {
  * JavaScript puts an object's integer-like keys ("0" to "4294967294", no leading zero) first, in
  * numeric order, then the others in insertion order: a container may be named "8".
  */
-const INDEX_KEY = `t.name.matches('^(0|[1-9][0-9]{0,9})$') && int(t.name) <= 4294967294`;
+export const INDEX_NAME = '^(0|[1-9][0-9]{0,9})$';
+export const MAX_INDEX = 4294967294;
+const INDEX_KEY = `t.name.matches('${INDEX_NAME}') && int(t.name) <= ${MAX_INDEX}`;
 
 function targetsPart(t: Targeting, key: string): string {
   if (!active(t)) return "''";

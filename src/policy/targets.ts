@@ -38,9 +38,11 @@ const globRegex = (g: string) => g.replaceAll('-', '\\-').replaceAll('*', '[-a-z
  * The engine matches only valid container names (a DNS-1123 label of at most 63 characters), so a
  * matched name is a label and needs no JSON escaping where the record names it.
  */
+export const CONTAINER_NAME = '^[a-z0-9]([-a-z0-9]*[a-z0-9])?$';
+export const globsRegex = (globs: readonly string[]) => `^(?:${globs.map(globRegex).join('|')})$`;
+
 export function targetedCel(t: Targeting, c: string): string {
-  const globs = `^(?:${t.globs.map(globRegex).join('|')})$`;
-  return `has(${c}.name) && size(${c}.name) <= 63 && ${c}.name.matches('^[a-z0-9]([-a-z0-9]*[a-z0-9])?$') && ${c}.name.matches(${str(globs)})`;
+  return `has(${c}.name) && size(${c}.name) <= 63 && ${c}.name.matches('${CONTAINER_NAME}') && ${c}.name.matches(${str(globsRegex(t.globs))})`;
 }
 
 /** Keyed by name (env) or mountPath (mounts): the last of repeated keys counts, as in the engine's index. */
