@@ -47,7 +47,8 @@ describe('outrigger policy: the compiler', () => {
   });
 
   it('records the profile and its version, hash and sidecar mode in the status record it writes', () => {
-    const record = (o: JsonObject | undefined) => ((o?.spec as JsonObject).variables as JsonObject[]).find((v) => v.name === 'record')?.expression as string;
+    const record = (o: JsonObject | undefined) =>
+      (((o as JsonObject).spec as JsonObject).variables as JsonObject[]).find((v) => v.name === 'record')?.expression as string;
     for (const [spec, mode] of [
       [base, 'native'],
       [{ ...base, sidecarMode: 'classic' }, 'classic'],
