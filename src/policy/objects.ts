@@ -26,6 +26,10 @@ const POD_CREATE = [{ apiGroups: [''], apiVersions: ['v1'], operations: ['CREATE
 /** A pod that carries a status record is left as it is (README, "Policy mode": the record cannot be checked in CEL). */
 const NOT_RECORDED = { name: 'no-status-record', expression: `!${hasAnnotation(STATUS_ANNOTATION)}` };
 
+/** The engine denies: a request for a profile the set lacks (where the namespace denies those), or the profile's own denial. */
+const DENIED = "variables.unknownDenial != '' || (variables.wanted && variables.denial != '')";
+const APPLY = "variables.unknownDenial == '' && variables.wanted && variables.denial == ''";
+
 export interface PolicyParts {
   /** Selection and denial, shared by both policies. */
   decide: Variable[];
@@ -58,7 +62,7 @@ export function policyObjects(p: SidecarProfile, parts: PolicyParts): JsonObject
         matchConstraints: { resourceRules: POD_CREATE },
         matchConditions: [NOT_RECORDED],
         variables: variables([...parts.decide, ...parts.mutate]),
-        mutations: [{ patchType: 'JSONPatch', jsonPatch: { expression: `variables.wanted && variables.denial == '' ? ${parts.patch} : []` } }],
+        mutations: [{ patchType: 'JSONPatch', jsonPatch: { expression: `${APPLY} ? ${parts.patch} : []` } }],
         failurePolicy: 'Fail',
         reinvocationPolicy: 'Never',
       },
@@ -77,7 +81,10 @@ export function policyObjects(p: SidecarProfile, parts: PolicyParts): JsonObject
         matchConstraints: { resourceRules: POD_CREATE },
         matchConditions: [NOT_RECORDED],
         variables: variables(parts.decide),
-        validations: [{ expression: "!variables.wanted || variables.denial == ''", messageExpression: 'variables.denial', reason: 'Forbidden' }],
+        // One validation, so a denied pod gets one message, as from the webhook.
+        validations: [
+          { expression: `!(${DENIED})`, messageExpression: "variables.unknownDenial != '' ? variables.unknownDenial : variables.denial", reason: 'Forbidden' },
+        ],
         failurePolicy: 'Fail',
       },
     },

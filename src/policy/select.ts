@@ -3,7 +3,7 @@
  * the `outrigger.dev/inject` list (trimmed as JavaScript trims, empty and repeated names skipped,
  * only the first 64 distinct names read), opt-out, and the profile's namespace and pod selectors.
  */
-import { INJECT_ANNOTATION } from '../common/labels.ts';
+import { INJECT_ANNOTATION, UNKNOWN_PROFILES_LABEL } from '../common/labels.ts';
 import { type LabelSelector, MAX_REQUESTED, type SidecarProfile } from '../engine/index.ts';
 import { hasAnnotation, jsTrim, str } from './cel.ts';
 import type { Variable } from './variables.ts';
@@ -33,6 +33,15 @@ function selectorMatch(p: SidecarProfile): string {
   return parts.length === 0 ? 'true' : parts.join(' && ');
 }
 
+/** The engine's denial of a pod that requests a profile the set lacks, in a namespace labelled to deny them. */
+function unknownDenial(): string {
+  const label = `namespaceObject.metadata.labels[${str(UNKNOWN_PROFILES_LABEL)}]`;
+  const deny = `has(namespaceObject.metadata.labels) && ${str(UNKNOWN_PROFILES_LABEL)} in namespaceObject.metadata.labels && ${label} == 'deny'`;
+  const before = `${INJECT_ANNOTATION} requests profile "`;
+  const after = `", which does not exist; pods that request an unknown profile are denied by the namespace's label ${UNKNOWN_PROFILES_LABEL}=deny`;
+  return `${deny} && size(variables.unknownRequested) > 0 ? ${str(before)} + variables.unknownRequested[0] + ${str(after)} : ''`;
+}
+
 /**
  * The variables that decide `wanted`. `injectNames` are the list's distinct non-empty trimmed
  * names in order (distinct() keeps first occurrences); the engine reads only the first
@@ -50,6 +59,12 @@ export function selectionVariables(p: SidecarProfile): Variable[] {
       name: 'requested',
       expression: `!variables.optedOut && variables.injectList.lowerAscii() != 'true' && variables.injectNames.exists(s, s == ${name}) && variables.injectNames.indexOf(${name}) < ${MAX_REQUESTED}`,
     },
+    // Names the set does not have, among those read: denied where the namespace says so (inject.ts).
+    {
+      name: 'unknownRequested',
+      expression: `!variables.optedOut && variables.injectList.lowerAscii() != 'true' ? variables.injectNames.filter(s, variables.injectNames.indexOf(s) < ${MAX_REQUESTED} && size(s) <= 63 && s.matches('^[a-z0-9]([-a-z0-9]*[a-z0-9])?$') && s != ${name}) : []`,
+    },
+    { name: 'unknownDenial', expression: unknownDenial() },
     { name: 'selected', expression: selectorMatch(p) },
     { name: 'wanted', expression: `(variables.requested || variables.selected) && ${p.mandatory ? 'true' : '!variables.optedOut'}` },
   ];

@@ -16,7 +16,7 @@ import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { after, before, describe, it } from 'node:test';
 import { readInputs } from '../../src/cli/input.ts';
-import { INJECTION_LABEL, STATUS_ANNOTATION } from '../../src/common/labels.ts';
+import { INJECTION_LABEL, STATUS_ANNOTATION, UNKNOWN_PROFILES_LABEL } from '../../src/common/labels.ts';
 import type { JsonObject } from '../../src/engine/index.ts';
 import { findPodSites } from '../../src/manifest/workloads.ts';
 import { loadProfiles } from '../../src/profiles/load.ts';
@@ -72,7 +72,15 @@ describe('outrigger policy: the compiled policies do what the engine does, on a 
   });
 
   /** Compiles one profile file with the CLI, installs it, runs `pods` through the differential, removes it. */
-  async function round(file: string, pods: readonly { where: string; pod: Pod }[], request?: string) {
+  async function round(file: string, pods: readonly { where: string; pod: Pod }[], request?: string, nsLabels: Record<string, string | null> = {}) {
+    const patched = await cp.request<{ metadata: { labels: Record<string, string> } }>(
+      'PATCH',
+      `/api/v1/namespaces/${NS.served}`,
+      { metadata: { labels: nsLabels } },
+      { contentType: 'application/merge-patch+json' },
+    );
+    assert.equal(patched.status, 200, patched.text);
+    servedLabels = patched.body.metadata.labels;
     const cli = await runCli(['policy', '--profiles', join(dir, file), '--kube-version', `1.${MINOR}`]);
     assert.equal(cli.code, 0, cli.stderr);
     const objects = policyDocuments(cli.stdout);
@@ -126,12 +134,19 @@ describe('outrigger policy: the compiled policies do what the engine does, on a 
   });
 
   it('keeper (classic sidecar, conflictPolicy keep-pod, globs, on request): every corpus pod as the engine', async () => {
-    const verdicts = await round('keeper.yaml', [...(await corpusPods()), ...CRAFTED], ' keeper ,keeper');
+    // Here pods that request a profile the set lacks are denied, as the namespace label says.
+    const verdicts = await round('keeper.yaml', [...(await corpusPods()), ...CRAFTED], ' keeper ,keeper', { [UNKNOWN_PROFILES_LABEL]: 'deny' });
     assert.ok(problems(verdicts) === '', problems(verdicts));
     assert.ok((tally(verdicts).injected?.length ?? 0) > 50);
   });
 
   it('a refused profile is reported with its field, and nothing of it reaches the cluster', async () => {
+    await cp.request(
+      'PATCH',
+      `/api/v1/namespaces/${NS.served}`,
+      { metadata: { labels: { [UNKNOWN_PROFILES_LABEL]: null } } },
+      { contentType: 'application/merge-patch+json' },
+    );
     const all = await runCli(['policy', '--profiles', dir, '--kube-version', `1.${MINOR}`]);
     assert.equal(all.code, 4);
     assert.equal(all.stdout, '');
