@@ -6,6 +6,7 @@
 import { EXIT, engineFlags, INJECT_FLAGS, type Io, inputFlags, UNINJECT_FLAGS, VALIDATE_FLAGS } from './commands.ts';
 import { MANIFESTS_FLAGS } from './manifests.ts';
 import { parseFlags, UsageError } from './options.ts';
+import { POLICY_FLAGS } from './policy.ts';
 import { COMMANDS } from './registry.ts';
 import { LEVELS, SERVE_FLAGS } from './serve-flags.ts';
 import { STATUS_FLAGS } from './status.ts';
@@ -51,6 +52,7 @@ export const COMMAND_FLAGS: Readonly<Record<string, Options>> = {
   explain: { ...inputFlags, ...engineFlags, output: { type: 'string', short: 'o' } },
   validate: VALIDATE_FLAGS,
   manifests: MANIFESTS_FLAGS,
+  policy: POLICY_FLAGS,
   serve: SERVE_FLAGS,
   status: STATUS_FLAGS,
   version: VERSION_FLAGS,
@@ -66,6 +68,7 @@ export const FLAG_VALUES: Readonly<Record<string, Readonly<Record<string, readon
   status: { output: ['table', 'json'] },
   version: { output: ['text', 'json'] },
   manifests: { 'cert-mode': ['self', 'cert-manager', 'files'], output: ['yaml', 'json'] },
+  policy: { output: ['yaml', 'json'] },
   serve: { 'cert-mode': ['files', 'self'], 'log-level': LEVELS, 'webhook-opt-out': ['true', 'false'], 'unknown-profiles': ['admit', 'deny'] },
 };
 

@@ -29,6 +29,14 @@ export const COMMANDS: readonly CommandEntry[] = [
     },
   },
   {
+    name: 'policy',
+    summary: 'compile profiles to admission policies the API server runs itself (no webhook)',
+    load: async () => {
+      const m = await import('./policy.ts');
+      return { run: m.policyCommand, help: m.POLICY_HELP };
+    },
+  },
+  {
     name: 'serve',
     summary: 'run the mutating admission webhook',
     load: async () => {

@@ -11,6 +11,7 @@ export {
   type ProfileOutcome,
   patchReproducesPod,
   recordMismatchIn,
+  sidecarModeFor,
   supportsNativeSidecars,
   type UnknownProfiles,
 } from './inject.ts';
@@ -20,6 +21,10 @@ export { diff, type PatchOp } from './patch-diff.ts';
 export { type LabelSelector, type ProfileSet, profileSet, type SidecarMode, type SidecarProfile } from './profile.ts';
 export { compileProfileTemplates, type TemplatedPart } from './profile-templates.ts';
 export { parseQuantity } from './quantity.ts';
+// For the policy compiler (src/policy), which reproduces these bounds and messages in CEL.
+export { MAX_REQUESTED } from './select.ts';
 export { readStatus, type StatusRecord } from './status.ts';
+export { cannotInject } from './steps/decision.ts';
+export { MAX_TARGET_CHECKS } from './target-bound.ts';
 export { compileTemplate, VALUE_RULE_NAMES, type ValueRule } from './template.ts';
 export { type UninjectResult, uninject } from './uninject.ts';

@@ -4,7 +4,7 @@
  * surface). Tests (*.test.ts) may reach across layers to check that the parts agree.
  *
  *   6  cli/                         the command line: flags, help, output
- *   5  server/                      the HTTPS edge, reloads, drain, cluster wiring
+ *   5  server/  policy/             the HTTPS edge, reloads, drain, cluster wiring; profiles → admission policies
  *   4  admission/  deploy/          reviews → responses; the install bundle
  *   3  manifest/  report/  kube/    pods in documents; drift; the API server client
  *   2  profiles/                    loading and validating SidecarProfiles
@@ -32,6 +32,7 @@ const RANK: Readonly<Record<string, number>> = {
   admission: 4,
   deploy: 4,
   server: 5,
+  policy: 5,
   cli: 6,
 };
 

@@ -1,0 +1,130 @@
+/**
+ * The compiler's output and every refusal. What the policies do to pods is proven against a real
+ * API server (test/e2e/policy.e2e.test.ts); these pin what is refused, with which field and why.
+ */
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { profilesFromYaml, profileYaml } from '../../test/support/profiles.ts';
+import { bundle, DEFAULTS } from '../deploy/manifests.ts';
+import type { JsonObject } from '../engine/index.ts';
+import { compilePolicies, UnsupportedKubeVersion } from './compile.ts';
+import { WHY } from './refusals.ts';
+
+const KUBE = { major: 1, minor: 36 };
+const base = { version: '1', containers: [{ name: 'side', image: 'example.com/side:1' }] };
+const compile = (...docs: [string, object][]) => compilePolicies(profilesFromYaml(docs.map(([n, s]) => profileYaml(n, s)).join('\n---\n')), KUBE);
+const refusalsOf = (spec: object) => compile(['p', spec]).refusals.map((r) => [r.path, r.why]);
+
+describe('outrigger policy: the compiler', () => {
+  it('compiles a profile into a mutating and a validating policy, each with its binding', () => {
+    const out = compile(['p', base]);
+    assert.deepEqual(out.refusals, []);
+    assert.deepEqual(out.compiled, ['p']);
+    assert.deepEqual(
+      out.objects.map((o) => [o.apiVersion, o.kind, (o.metadata as JsonObject).name]),
+      [
+        ['admissionregistration.k8s.io/v1', 'MutatingAdmissionPolicy', 'outrigger-p'],
+        ['admissionregistration.k8s.io/v1', 'MutatingAdmissionPolicyBinding', 'outrigger-p'],
+        ['admissionregistration.k8s.io/v1', 'ValidatingAdmissionPolicy', 'outrigger-p-deny'],
+        ['admissionregistration.k8s.io/v1', 'ValidatingAdmissionPolicyBinding', 'outrigger-p-deny'],
+      ],
+    );
+    const [map, mapBinding, vap, vapBinding] = out.objects.map((o) => o.spec as JsonObject) as JsonObject[];
+    assert.equal(map?.failurePolicy, 'Fail');
+    assert.equal(vap?.failurePolicy, 'Fail');
+    assert.deepEqual(vapBinding?.validationActions, ['Deny']);
+    assert.equal(mapBinding?.policyName, 'outrigger-p');
+    assert.equal(vapBinding?.policyName, 'outrigger-p-deny');
+    // Pods that carry a status record are left alone by both.
+    for (const spec of [map, vap]) assert.match(JSON.stringify(spec?.matchConditions), /outrigger.dev\/status/);
+  });
+
+  it('binds to exactly the namespaces the webhook serves', () => {
+    const webhook = bundle(DEFAULTS).find((o) => o.kind === 'MutatingWebhookConfiguration') as JsonObject;
+    const selector = ((webhook.webhooks as JsonObject[])[0] as JsonObject).namespaceSelector;
+    for (const o of compile(['p', base]).objects.filter((x) => String(x.kind).endsWith('Binding')))
+      assert.deepEqual(((o.spec as JsonObject).matchResources as JsonObject).namespaceSelector as JsonObject, selector);
+  });
+
+  it('records the profile and its version, hash and sidecar mode in the status record it writes', () => {
+    const record = (o: JsonObject | undefined) =>
+      (((o as JsonObject).spec as JsonObject).variables as JsonObject[]).find((v) => v.name === 'record')?.expression as string;
+    for (const [spec, mode] of [
+      [base, 'native'],
+      [{ ...base, sidecarMode: 'classic' }, 'classic'],
+    ] as const) {
+      const set = profilesFromYaml(profileYaml('p', spec));
+      const head = `{"v":1,"profiles":[{"name":"p","version":"1","hash":"${set.profiles[0]?.hash}","mode":"${mode}"`;
+      assert.ok(record(compilePolicies(set, KUBE).objects[0]).startsWith(JSON.stringify(head)), mode);
+    }
+  });
+
+  it('refuses a cluster version without MutatingAdmissionPolicy v1', () => {
+    const set = profilesFromYaml(profileYaml('p', base));
+    assert.throws(
+      () => compilePolicies(set, { major: 1, minor: 35 }),
+      (e: unknown) => e instanceof UnsupportedKubeVersion && /1\.35.*1\.36/.test((e as Error).message),
+    );
+    assert.doesNotThrow(() => compilePolicies(set, { major: 1, minor: 37 }));
+  });
+});
+
+describe('outrigger policy: every refusal names the profile, the field and why', () => {
+  it('failurePolicy ignore', () => assert.deepEqual(refusalsOf({ ...base, failurePolicy: 'ignore' }), [['spec.failurePolicy', WHY.failurePolicy]]));
+  it('mandatory', () => assert.deepEqual(refusalsOf({ ...base, mandatory: true }), [['spec.mandatory', WHY.mandatory]]));
+  it('templates, at the first templated field', () =>
+    assert.deepEqual(
+      refusalsOf({
+        ...base,
+        env: [
+          { name: 'A', value: 'x' },
+          { name: 'B', value: '{{ pod.name }}' },
+        ],
+      }),
+      [['spec.env[1].value', WHY.template]],
+    ));
+  it('image tag overrides', () => assert.deepEqual(refusalsOf({ ...base, overrides: { imageTag: true } }), [['spec.overrides.imageTag', WHY.imageTag]]));
+  it('resource overrides', () => assert.deepEqual(refusalsOf({ ...base, overrides: { resources: true } }), [['spec.overrides.resources', WHY.resources]]));
+  it('a hostPort', () =>
+    assert.deepEqual(refusalsOf({ ...base, containers: [{ name: 'side', image: 'i', ports: [{ containerPort: 80 }, { containerPort: 81, hostPort: 81 }] }] }), [
+      ['spec.containers[0].ports[1].hostPort', WHY.hostPort],
+    ]));
+  it('a mount of a volume the profile does not define, in the targets or a sidecar', () =>
+    assert.deepEqual(
+      refusalsOf({
+        ...base,
+        volumes: [{ name: 'own', emptyDir: {} }],
+        volumeMounts: [
+          { name: 'own', mountPath: '/own' },
+          { name: 'pods', mountPath: '/pods' },
+        ],
+        initContainers: [{ name: 'init', image: 'i', volumeMounts: [{ name: 'data', mountPath: '/d' }] }],
+      }),
+      [
+        ['spec.volumeMounts[1].name', WHY.mountVolume],
+        ['spec.initContainers[0].volumeMounts[0].name', WHY.mountVolume],
+      ],
+    ));
+  it('a string CEL cannot hold (a lone surrogate)', () =>
+    assert.deepEqual(refusalsOf({ ...base, metadata: { annotations: { 'example.com/a': 'x\ud800' } } }), [
+      ['spec.metadata.annotations["example.com/a"]', 'holds a lone UTF-16 surrogate, which has no UTF-8 form'],
+    ]));
+  it('every profile after the first that compiles', () => {
+    const out = compile(['b', base], ['a', { ...base, order: 1 }], ['c', { ...base, failurePolicy: 'ignore' }], ['d', base]);
+    assert.deepEqual(out.compiled, ['b']);
+    assert.deepEqual(
+      out.refusals.map((r) => [r.profile, r.path, r.why]),
+      [
+        ['c', 'spec.failurePolicy', WHY.failurePolicy],
+        ['d', 'spec.order', WHY.several('b')],
+        ['a', 'spec.order', WHY.several('b')],
+      ],
+    );
+    assert.ok(out.objects.every((o) => (o.metadata as { labels: Record<string, string> }).labels['outrigger.dev/profile'] === 'b'));
+  });
+  it('names where the profile came from', () => {
+    const [r] = compile(['p', { ...base, mandatory: true }]).refusals;
+    assert.equal(r?.profile, 'p');
+    assert.match(r?.source ?? '', /test\.yaml, document 1/);
+  });
+});

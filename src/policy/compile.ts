@@ -1,0 +1,65 @@
+/**
+ * `outrigger policy`'s core: a profile set → admission policies that do on the API server exactly
+ * what the engine does, or a refusal per profile naming the field that prevents it. Pure: no I/O.
+ */
+import type { JsonObject } from '../common/json.ts';
+import { type KubeVersion, type ProfileSet, type SidecarProfile, sidecarModeFor } from '../engine/index.ts';
+import { NotRepresentable } from './cel.ts';
+import { denialVariables } from './denial.ts';
+import { itemVariables, NAME_VARIABLES, podItems } from './items.ts';
+import { policyObjects } from './objects.ts';
+import { patchExpression } from './patch.ts';
+import { recordExpression } from './record.ts';
+import { kubeVersionRefusal, profileRefusals, type Refusal, WHY } from './refusals.ts';
+import { selectionVariables } from './select.ts';
+import { active, targetings, targetVariable } from './targets.ts';
+
+export interface CompiledPolicies {
+  /** The admission policies and bindings, four per compiled profile. */
+  objects: JsonObject[];
+  /** The profiles compiled, in order. */
+  compiled: string[];
+  refusals: Refusal[];
+}
+
+/** Thrown when no profile can be compiled for this cluster version at all. */
+export class UnsupportedKubeVersion extends Error {}
+
+/** The four objects of one profile that has no refusal. */
+function compileProfile(p: SidecarProfile, kube: KubeVersion): JsonObject[] {
+  const mode = sidecarModeFor(p, kube);
+  const items = podItems(p, mode);
+  const targets = targetings(p);
+  const decide = [
+    ...selectionVariables(p),
+    ...NAME_VARIABLES,
+    ...itemVariables(items),
+    ...targets.filter(active).map(targetVariable),
+    ...denialVariables(p, items, targets),
+  ];
+  const record = { name: 'record', expression: recordExpression(p, mode, items, targets) };
+  return policyObjects(p, { decide, mutate: [record], patch: patchExpression(items, targets, 'variables.record') });
+}
+
+export function compilePolicies(set: ProfileSet, kube: KubeVersion): CompiledPolicies {
+  const unsupported = kubeVersionRefusal(kube);
+  if (unsupported) throw new UnsupportedKubeVersion(unsupported);
+  const out: CompiledPolicies = { objects: [], compiled: [], refusals: [] };
+  for (const p of set.profiles) {
+    const refusals = profileRefusals(p);
+    const first = out.compiled[0];
+    if (refusals.length === 0 && first !== undefined) refusals.push({ profile: p.name, source: p.source, path: 'spec.order', why: WHY.several(first) });
+    if (refusals.length > 0) {
+      out.refusals.push(...refusals);
+      continue;
+    }
+    try {
+      out.objects.push(...compileProfile(p, kube));
+      out.compiled.push(p.name);
+    } catch (e) {
+      if (!(e instanceof NotRepresentable)) throw e;
+      out.refusals.push({ profile: p.name, source: p.source, path: e.path, why: e.message });
+    }
+  }
+  return out;
+}

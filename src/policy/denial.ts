@@ -1,0 +1,63 @@
+/**
+ * Why the engine would deny a wanted profile, as a CEL string ('' when it would not), with the
+ * engine's own message: too many target checks (target-bound.ts), an override annotation the
+ * profile does not allow (render.ts), then the first conflict in merge order under conflictPolicy
+ * fail (merge/settle.ts). A ValidatingAdmissionPolicy denies with it; the mutation is not applied.
+ */
+import { overrideAnnotation } from '../common/labels.ts';
+import { cannotInject, type SidecarProfile } from '../engine/index.ts';
+import { chosen, hasAnnotation, str } from './cel.ts';
+import { itemIs, type PodItem } from './items.ts';
+import { active, type Targeting, tooManyChecks } from './targets.ts';
+import type { Variable } from './variables.ts';
+
+const conflictText = (what: string, clash: string) => `it adds ${what}, but ${clash} (conflictPolicy: fail)`;
+
+/** The conflicts of one targeting, per targeted container in pod order: env, then mounts. */
+function targetConflicts(t: Targeting): string {
+  if (!active(t)) return '[]';
+  const where = t.field === 'containers' ? 'container' : 'init container';
+  const text = (what: (name: string) => string, clash: string) => {
+    const [before, after] = conflictText(what('\u0000'), clash).split('"\u0000"') as [string, string];
+    return `${str(`${before}"`)} + t.name + ${str(`"${after}`)}`;
+  };
+  const env = t.env.map(
+    (e, j) =>
+      `t.env[${j}] == 'conflict' ? ${text((n) => `env ${JSON.stringify(e.name)} in ${where} "${n}"`, `that container already sets ${JSON.stringify(e.name)} differently`)} : ''`,
+  );
+  const mounts = t.mounts.map(
+    (m, j) =>
+      `t.mounts[${j}] == 'conflict' ? ${text((n) => `volumeMount at ${JSON.stringify(m.mountPath)} in ${where} "${n}"`, 'that container already mounts something else there')} : ''`,
+  );
+  return `variables.${t.variable}.map(t, ${chosen([...env, ...mounts])}).flatten()`;
+}
+
+/** Every conflict, in the order the merge meets them. */
+function conflicts(items: readonly PodItem[], targetings: readonly Targeting[]): string {
+  const at = (field: (i: PodItem) => boolean) =>
+    chosen(items.filter(field).map((i) => `${itemIs(i, 'conflict')} ? ${str(conflictText(i.what, i.clash))} : ''`));
+  const podLists = at((i) => i.field !== 'labels' && i.field !== 'annotations');
+  const metadata = at((i) => i.field === 'labels' || i.field === 'annotations');
+  return [podLists, ...targetings.map(targetConflicts), metadata].join(' + ');
+}
+
+/** Override annotations the profile does not allow (it allows none: others are refused). */
+function overrides(p: SidecarProfile): [string, string][] {
+  const tag = overrideAnnotation(p.name, 'image-tag');
+  const res = overrideAnnotation(p.name, 'resources');
+  return [
+    [hasAnnotation(tag), `${tag}: profile ${JSON.stringify(p.name)} does not allow overriding the image tag (spec.overrides.imageTag)`],
+    [hasAnnotation(res), `${res}: profile ${JSON.stringify(p.name)} does not allow overriding resources (spec.overrides.resources)`],
+  ];
+}
+
+export function denialVariables(p: SidecarProfile, items: readonly PodItem[], targetings: readonly Targeting[]): Variable[] {
+  const prefix = str(cannotInject(p, ''));
+  const chain = overrides(p).map(([cond, m]) => `${cond} ? ${str(cannotInject(p, m))} : `);
+  const conflict = p.conflictPolicy === 'fail' ? `size(variables.conflicts) > 0 ? ${prefix} + variables.conflicts[0] : ''` : "''";
+  return [
+    { name: 'tooMany', expression: tooManyChecks(p) },
+    ...(p.conflictPolicy === 'fail' ? [{ name: 'conflicts', expression: conflicts(items, targetings) }] : []),
+    { name: 'denial', expression: `variables.tooMany != '' ? variables.tooMany : ${chain.join('')}${conflict}` },
+  ];
+}

@@ -1,0 +1,93 @@
+/**
+ * The JSONPatch a MutatingAdmissionPolicy applies, as one CEL expression: the same pod the
+ * engine's merge builds. Targeted containers are patched first, at their indices in the pod as it
+ * came; then init containers and native sidecars go before the pod's own, classic sidecars,
+ * volumes and pull secrets after, and labels, annotations and the status record are set.
+ */
+import { STATUS_ANNOTATION } from '../common/labels.ts';
+import { literal, pointerToken, str } from './cel.ts';
+import { type ItemField, itemIs, type PodItem } from './items.ts';
+import { active, type Targeting } from './targets.ts';
+
+const op = (path: string, value: string) => `JSONPatch{op: 'add', path: ${path}, value: ${value}}`;
+
+/** `cond ? [op] : []` */
+const when = (cond: string, patch: string) => `(${cond} ? [${patch}] : [])`;
+
+/** Concatenation of CEL lists of JSONPatch; [] for none. */
+const concat = (lists: readonly string[]) => (lists.length === 0 ? '[]' : lists.join(' + '));
+
+/** One targeted list field (env, envFrom, volumeMounts) of every targeted container. */
+function targetField(t: Targeting, field: 'env' | 'envFrom' | 'volumeMounts'): string | undefined {
+  const items = { env: t.env, envFrom: t.envFrom, volumeMounts: t.mounts }[field];
+  if (items.length === 0) return undefined;
+  const has = { env: 't.hasEnv', envFrom: 't.hasEnvFrom', volumeMounts: 't.hasMounts' }[field];
+  const state = { env: 't.env', envFrom: 't.envFrom', volumeMounts: 't.mounts' }[field];
+  const at = `'/spec/${t.field}/' + string(t.i) + '/${field}'`;
+  const isAdded = (j: number) => (field === 'envFrom' ? `${state}[${j}]` : `${state}[${j}] == 'add'`);
+  // A field the container lacks gets every item at once (none can clash with it).
+  const whole = `[${op(at, literal(items as never, `spec.${field}`))}]`;
+  const each = concat(items.map((item, j) => when(isAdded(j), op(`${at} + '/-'`, literal(item, `spec.${field}[${j}]`)))));
+  return `variables.${t.variable}.map(t, ${has} ? ${each} : ${whole}).flatten()`;
+}
+
+function targetOps(t: Targeting): string[] {
+  if (!active(t)) return [];
+  return (['env', 'envFrom', 'volumeMounts'] as const).map((f) => targetField(t, f)).filter((x) => x !== undefined);
+}
+
+/** Init containers and native sidecars, in order, before the pod's own init containers. */
+function initOps(items: readonly PodItem[]): string[] {
+  const init = items.filter((i) => i.field === 'initContainers');
+  if (init.length === 0) return [];
+  const whole = op("'/spec/initContainers'", concat(init.map((i) => `(${itemIs(i, 'add')} ? [${literal(i.value, i.path)}] : [])`)));
+  const any = init.map((i) => itemIs(i, 'add')).join(' || ');
+  // Each added one goes at the index after the ones added before it.
+  const at = (k: number) =>
+    k === 0
+      ? '0'
+      : init
+          .slice(0, k)
+          .map((i) => `(${itemIs(i, 'add')} ? 1 : 0)`)
+          .join(' + ');
+  const each = concat(init.map((i, k) => when(itemIs(i, 'add'), op(`'/spec/initContainers/' + string(${at(k)})`, literal(i.value, i.path)))));
+  return [`(has(object.spec.initContainers) ? ${each} : ${when(any, whole)})`];
+}
+
+/** Items appended to a list (classic sidecars, volumes, pull secrets). */
+function appendOps(items: readonly PodItem[], field: ItemField): string[] {
+  const of = items.filter((i) => i.field === field);
+  if (of.length === 0) return [];
+  const at = `'/spec/${field}'`;
+  const whole = op(at, concat(of.map((i) => `(${itemIs(i, 'add')} ? [${literal(i.value, i.path)}] : [])`)));
+  const any = of.map((i) => itemIs(i, 'add')).join(' || ');
+  const each = concat(of.map((i) => when(itemIs(i, 'add'), op(`${at} + '/-'`, literal(i.value, i.path)))));
+  return [`(has(object.spec.${field}) ? ${each} : ${when(any, whole)})`];
+}
+
+/** Labels, or annotations with the status record. */
+function mapOps(items: readonly PodItem[], field: 'labels' | 'annotations', record?: string): string[] {
+  const of = items.filter((i) => i.field === field);
+  if (of.length === 0 && record === undefined) return [];
+  const at = `/metadata/${field}`;
+  const entries = of.map((i) => `${str(i.key, i.path)}: ${str(i.value as string, i.path)}`);
+  if (record !== undefined) entries.push(`${str(STATUS_ANNOTATION)}: ${record}`);
+  // Absent, the map has none of the keys: all of them are added.
+  const whole = `[${op(str(at), `{${entries.join(', ')}}`)}]`;
+  const each = of.map((i) => when(itemIs(i, 'add'), op(str(`${at}/${pointerToken(i.key)}`), str(i.value as string, i.path))));
+  if (record !== undefined) each.push(`[${op(str(`${at}/${pointerToken(STATUS_ANNOTATION)}`), record)}]`);
+  return [`(has(object.metadata.${field}) ? ${concat(each)} : ${whole})`];
+}
+
+/** Every operation, in the order they must apply. */
+export function patchExpression(items: readonly PodItem[], targetings: readonly Targeting[], record: string): string {
+  return concat([
+    ...targetings.flatMap(targetOps),
+    ...initOps(items),
+    ...appendOps(items, 'containers'),
+    ...appendOps(items, 'volumes'),
+    ...appendOps(items, 'imagePullSecrets'),
+    ...mapOps(items, 'labels'),
+    ...mapOps(items, 'annotations', record),
+  ]);
+}

@@ -1,0 +1,161 @@
+/** Profiles and pods for the policy-mode e2e test: each pod reaches a rule of selection or merge. */
+import type { Pod } from './policy-support.ts';
+
+const doc = (name: string, spec: object) => `${JSON.stringify({ apiVersion: 'outrigger.dev/v1alpha1', kind: 'SidecarProfile', metadata: { name }, spec })}\n`;
+
+/** Native sidecar and init container, everything targeted, selected for the served namespace's pods. */
+export const AGENT = doc('agent', {
+  version: '1.0.0',
+  selector: {
+    namespaceSelector: { matchLabels: { 'e2e.outrigger.dev/tier': 'apps' } },
+    podSelector: { matchExpressions: [{ key: 'e2e.outrigger.dev/no-agent', operator: 'DoesNotExist' }] },
+  },
+  initContainers: [{ name: 'agent-init', image: 'example.com/agent-init:1.0.0', command: ['sh', '-c', 'true'] }],
+  containers: [
+    {
+      name: 'agent',
+      image: 'example.com/agent:1.0.0',
+      resources: { requests: { cpu: '10m', memory: '16Mi' }, limits: { memory: '32Mi' } },
+      volumeMounts: [{ name: 'agent-data', mountPath: '/var/run/agent' }],
+      readinessProbe: { exec: { command: ['true'] } },
+    },
+  ],
+  volumes: [{ name: 'agent-data', emptyDir: {} }],
+  volumeMounts: [{ name: 'agent-data', mountPath: '/var/run/agent' }],
+  env: [
+    { name: 'AGENT_SOCKET', value: '/var/run/agent/agent.sock' },
+    { name: 'AGENT_NODE', valueFrom: { fieldRef: { fieldPath: 'spec.nodeName' } } },
+  ],
+  envFrom: [{ configMapRef: { name: 'agent-config', optional: true } }],
+  targets: ['*'],
+  initContainerTargets: ['*'],
+  imagePullSecrets: [{ name: 'agent-pull' }],
+  metadata: { labels: { 'agent.example.com/injected': 'true' }, annotations: { 'agent.example.com/version': '1.0.0' } },
+});
+
+/** Classic sidecar, keep-pod, a few globs, only on request; its label `app` clashes with many corpus pods. */
+export const KEEPER = doc('keeper', {
+  version: '2',
+  sidecarMode: 'classic',
+  conflictPolicy: 'keep-pod',
+  containers: [{ name: 'keeper', image: 'example.com/keeper:2', args: ['--port=9000'], ports: [{ name: 'keeper', containerPort: 9000 }] }],
+  volumes: [{ name: 'keeper-cache', emptyDir: { medium: 'Memory' } }],
+  volumeMounts: [{ name: 'keeper-cache', mountPath: '/cache' }],
+  env: [{ name: 'KEEPER', value: 'on' }],
+  targets: ['app*', '?eb', 'main', 'nginx'],
+  imagePullSecrets: [{ name: 'agent-pull' }],
+  metadata: { labels: { app: 'keeper' }, annotations: { 'keeper.example.com/on': 'yes' } },
+});
+
+/** Templated: refused. */
+export const REFUSED = doc('refused', {
+  version: '1',
+  containers: [{ name: 'templated', image: 'example.com/t:1', env: [{ name: 'APP', value: "{{ pod.labels['app'] ?? 'none' }}" }] }],
+});
+
+const pod = (name: string, spec: object, meta: object = {}): { where: string; pod: Pod } => ({
+  where: `crafted ${name}`,
+  pod: { metadata: { name, ...meta }, spec: spec as Pod['spec'] },
+});
+const app = (extra: object = {}) => ({ name: 'app', image: 'busybox', ...extra });
+const asks = (list: string, meta: object = {}) => ({ annotations: { 'outrigger.dev/inject': list }, ...meta });
+
+export const CRAFTED: { where: string; pod: Pod }[] = [
+  pod('plain', { containers: [app()] }),
+  pod('opted-out', { containers: [app()] }, asks(' FALSE ')),
+  pod('true-is-no-request', { containers: [app()] }, asks('true', { labels: { 'e2e.outrigger.dev/no-agent': '1' } })),
+  pod('not-selected', { containers: [app()] }, { labels: { 'e2e.outrigger.dev/no-agent': '' } }),
+  pod('requested-though-not-selected', { containers: [app()] }, asks(' x, ,agent,agent,keeper', { labels: { 'e2e.outrigger.dev/no-agent': '1' } })),
+  pod('js-whitespace-trimmed', { containers: [app()] }, asks('\u00a0agent\ufeff,\u2003keeper\t', { labels: { 'e2e.outrigger.dev/no-agent': '1' } })),
+  pod('nel-is-not-whitespace', { containers: [app()] }, asks('\u0085agent,\u0085keeper', { labels: { 'e2e.outrigger.dev/no-agent': '1' } })),
+  pod(
+    'past-the-64th-name',
+    { containers: [app()] },
+    asks(`${Array.from({ length: 70 }, (_, i) => `n${i}`).join(',')},agent,keeper`, { labels: { 'e2e.outrigger.dev/no-agent': '1' } }),
+  ),
+  pod(
+    '64th-name',
+    { containers: [app()] },
+    asks(`${Array.from({ length: 63 }, (_, i) => `n${i % 40}, n${i}`).join(',')},agent,keeper`, { labels: { 'e2e.outrigger.dev/no-agent': '1' } }),
+  ),
+  pod('label-clash', { containers: [app()] }, { labels: { 'agent.example.com/injected': 'no', app: 'web' } }),
+  pod('annotation-clash', { containers: [app()] }, { annotations: { 'agent.example.com/version': '0', 'keeper.example.com/on': 'no' } }),
+  pod('image-tag-override', { containers: [app()] }, { annotations: { 'outrigger.dev/agent.image-tag': '2', 'outrigger.dev/keeper.image-tag': '3' } }),
+  pod('resources-override', { containers: [app()] }, { annotations: { 'outrigger.dev/agent.resources': '{}', 'outrigger.dev/keeper.resources': '{}' } }),
+  pod('env-clash', {
+    containers: [
+      app({
+        env: [
+          { name: 'AGENT_SOCKET', value: 'x' },
+          { name: 'KEEPER', value: 'off' },
+        ],
+      }),
+    ],
+  }),
+  pod('env-identical-last-counts', {
+    containers: [
+      app({
+        env: [
+          { name: 'AGENT_SOCKET', value: 'x' },
+          { name: 'AGENT_SOCKET', value: '/var/run/agent/agent.sock' },
+          { name: 'KEEPER', value: 'on' },
+        ],
+      }),
+    ],
+  }),
+  pod('mount-clash', {
+    containers: [
+      app({
+        volumeMounts: [
+          { name: 'own', mountPath: '/var/run/agent' },
+          { name: 'own', mountPath: '/cache' },
+        ],
+      }),
+    ],
+    volumes: [{ name: 'own', emptyDir: {} }],
+  }),
+  pod('identical-items', {
+    containers: [
+      app({ envFrom: [{ configMapRef: { name: 'agent-config', optional: true } }], volumeMounts: [{ name: 'agent-data', mountPath: '/var/run/agent' }] }),
+    ],
+    volumes: [{ name: 'agent-data', emptyDir: {} }],
+    imagePullSecrets: [{ name: 'agent-pull' }],
+  }),
+  pod('volume-clash', {
+    containers: [app()],
+    volumes: [
+      { name: 'agent-data', configMap: { name: 'x' } },
+      { name: 'keeper-cache', emptyDir: {} },
+    ],
+  }),
+  pod('sidecar-name-as-init', { initContainers: [{ name: 'keeper', image: 'busybox' }], containers: [app()] }),
+  pod('sidecar-name-as-container', { containers: [app(), { name: 'agent', image: 'busybox' }] }),
+  pod('init-name-clash', { initContainers: [{ name: 'agent-init', image: 'busybox' }], containers: [app()] }),
+  pod('numeric-names', {
+    initContainers: [{ name: '3', image: 'busybox' }],
+    containers: [
+      app(),
+      { name: '10', image: 'busybox' },
+      { name: '2', image: 'busybox' },
+      { name: 'web', image: 'busybox' },
+      { name: '007', image: 'busybox' },
+    ],
+  }),
+  pod('globs', {
+    containers: [
+      { name: 'main', image: 'busybox' },
+      { name: 'apple', image: 'busybox' },
+      { name: 'deb', image: 'busybox' },
+      { name: 'other', image: 'busybox' },
+    ],
+  }),
+  pod('many-inits', {
+    initContainers: [
+      { name: 'a', image: 'busybox' },
+      { name: 'b', image: 'busybox' },
+    ],
+    containers: [app({ env: [] })],
+  }),
+  { where: 'crafted generate-name', pod: { metadata: { generateName: 'gen-' }, spec: { containers: [app()] } } },
+  pod('job-like', { restartPolicy: 'Never', containers: [app()] }),
+];
