@@ -56,6 +56,10 @@ Cluster (connects with --kubeconfig, $KUBECONFIG, or the pod's service account):
       --kubeconfig FILE      kubeconfig; --context NAME picks a context
       --profiles-from-cluster  watch SidecarProfile objects (the CRD must be installed)
       --controller-namespace NAME  Outrigger's namespace: its profiles are cluster-wide (default outrigger-system)
+      --admission MODE       webhook (default): pods are injected by this server's /mutate; policy
+                             (Kubernetes 1.36+, with --profiles-from-cluster): keep the admission policies
+                             that outrigger policy prints in step with the cluster-wide profiles, so the API server
+                             injects them itself; each profile's Served condition says which mode serves it
       --no-events            do not record Events on workloads whose pods were skipped or denied
       --cert-mode MODE       files (default): --tls-cert/--tls-key; self: Outrigger keeps its own CA and
                              certificate in a Secret and the caBundle in the webhook configuration
@@ -128,6 +132,7 @@ export const SERVE_FLAGS = {
   context: { type: 'string' },
   'profiles-from-cluster': { type: 'boolean' },
   'controller-namespace': { type: 'string' },
+  admission: { type: 'string' },
   'no-events': { type: 'boolean' },
   'cert-mode': { type: 'string' },
   'tls-secret': { type: 'string' },
@@ -210,9 +215,13 @@ function certModeFlags(values: Values): { certMode: 'files' | 'self'; fromCluste
 
 /** The cluster connection, when anything asks for one. */
 function clusterFlags(values: Values, certMode: 'files' | 'self', fromCluster: boolean): ClusterOptions | undefined {
+  const admission = values.admission ?? 'webhook';
+  if (admission !== 'webhook' && admission !== 'policy') throw new UsageError(`--admission: ${JSON.stringify(admission)} must be webhook or policy`);
+  if (admission === 'policy' && !fromCluster) throw new UsageError('--admission policy compiles the profiles it watches: add --profiles-from-cluster');
   const connected = fromCluster || certMode === 'self' || values.kubeconfig !== undefined;
   if (!connected) return undefined;
   return {
+    ...(admission === 'policy' ? { admission } : {}),
     ...(values.kubeconfig !== undefined ? { kubeconfig: values.kubeconfig } : {}),
     ...(values.context !== undefined ? { context: values.context } : {}),
     profilesFromCluster: fromCluster,

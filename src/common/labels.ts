@@ -37,6 +37,9 @@ export const PROFILE_KIND = 'SidecarProfile';
 export const PROFILE_PLURAL = 'sidecarprofiles';
 export const PROFILE_API_VERSION = `${API_GROUP}/${API_VERSION}`;
 
+/** Namespaces the webhook must never see: a broken webhook there could stop the cluster healing itself. */
+export const NEVER_INJECTED: readonly string[] = ['kube-system', 'kube-public', 'kube-node-lease'];
+
 /** Default names of the installed objects; `outrigger manifests` creates them and `serve` looks for them. */
 export const DEFAULT_NAMESPACE = 'outrigger-system';
 /** The ServiceAccount, Deployment, Service and webhook configurations. */

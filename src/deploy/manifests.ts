@@ -15,6 +15,7 @@ import {
   INJECTION_LABEL,
   LEADER_LEASE,
   NAME,
+  NEVER_INJECTED,
   PROFILE_PLURAL,
   TLS_SECRET,
   WEBHOOK_NAME,
@@ -85,8 +86,6 @@ export const HEAP_MIB = 128;
 export const SEMI_SPACE_MIB = 8;
 /** The Node flags the bundle's container runs with (NODE_OPTIONS), shared with the tests that use its bounds. */
 export const NODE_MEMORY_FLAGS: readonly string[] = [`--max-old-space-size=${HEAP_MIB}`, `--max-semi-space-size=${SEMI_SPACE_MIB}`];
-/** Namespaces the webhook must never see: a broken webhook there could stop the cluster healing itself. */
-export const NEVER_INJECTED = ['kube-system', 'kube-public', 'kube-node-lease'];
 
 const labels = { 'app.kubernetes.io/name': NAME, 'app.kubernetes.io/component': 'webhook' };
 

@@ -42,6 +42,15 @@ export interface ClusterProfilesOptions {
   mandatoryBypass?: string;
   log?: (level: 'info' | 'warn' | 'error', msg: string, fields?: Record<string, unknown>) => void;
   now?: () => Date;
+  /** Which admission mode serves the profile in use (condition `Served`), once known. */
+  served?: (s: ProfileObjectState) => ServedCondition | undefined;
+}
+
+/** The `Served` condition: whether the webhook or an admission policy injects the profile, and if not, why. */
+export interface ServedCondition {
+  status: 'True' | 'False';
+  reason: string;
+  message: string;
 }
 
 /** The last check of an object's spec: its fingerprint, and the errors when it is invalid. */
@@ -262,6 +271,8 @@ export class ClusterProfiles {
           cond('Ready', 'True', 'Valid', `Injected at version ${s.active?.version} (${s.active?.hash}).`),
           cond('Invalid', 'False', 'Valid', 'The profile is valid.'),
         ];
+    const served = this.#opts.served?.(s);
+    if (served) conditions.push(cond('Served', served.status, served.reason, served.message));
     if (s.active?.mandatory) {
       const bypass = this.#opts.mandatoryBypass;
       conditions.push(

@@ -5,8 +5,7 @@
  * binding for each, limited to the namespaces the webhook serves.
  */
 import type { JsonObject } from '../common/json.ts';
-import { DEFAULT_NAMESPACE, INJECTION_LABEL, STATUS_ANNOTATION } from '../common/labels.ts';
-import { NEVER_INJECTED } from '../deploy/manifests.ts';
+import { DEFAULT_NAMESPACE, INJECTION_LABEL, NEVER_INJECTED, STATUS_ANNOTATION } from '../common/labels.ts';
 import type { SidecarProfile } from '../engine/index.ts';
 import { hasAnnotation } from './cel.ts';
 import type { Variable } from './variables.ts';

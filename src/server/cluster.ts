@@ -14,8 +14,10 @@ import { connect, serverVersion } from '../kube/connect.ts';
 import { EventRecorder, podEvent } from '../kube/events.ts';
 import { LeaderElection } from '../kube/lease.ts';
 import { NamespaceCache } from '../kube/namespaces.ts';
-import { ClusterProfiles } from '../kube/profiles.ts';
+import { ClusterProfiles, type ProfileObjectState } from '../kube/profiles.ts';
 import { SelfManagedTls, type ServingMaterial } from '../kube/self-tls.ts';
+import { kubeVersionRefusal } from '../policy/refusals.ts';
+import { PolicySync, servedCondition } from '../policy/sync.ts';
 import { tenancy } from '../profiles/tenancy.ts';
 import type { Logger } from './log.ts';
 
@@ -39,6 +41,8 @@ export interface ClusterOptions {
     leafValiditySeconds?: number;
     checkIntervalMs?: number;
   };
+  /** `policy`: keep admission policies for the cluster-wide profiles in the cluster (policy/sync.ts). */
+  admission?: 'webhook' | 'policy';
   /** See mandatory-bypass.ts: written into the status of mandatory cluster profiles. */
   mandatoryBypass?: string;
   /** Called with the cluster profiles in use after each change. */
@@ -115,12 +119,28 @@ export async function startCluster(o: ClusterOptions, log: Logger, kubeVersionFl
 
     let election: LeaderElection | undefined;
     let profiles: ClusterProfiles | undefined;
+    let policies: PolicySync | undefined;
+    if (o.admission === 'policy') {
+      const unsupported = kubeVersionRefusal(kubeVersion);
+      if (unsupported) throw new Error(`--admission policy: ${unsupported}`);
+      // Written by the elected replica only, as profile status (idempotent when every replica writes).
+      policies = new PolicySync(client, {
+        controllerNamespace: o.controllerNamespace,
+        kubeVersion,
+        isLeader: () => election?.leader ?? true,
+        onServed: () => profiles?.resyncStatus(),
+        log: kubeLog,
+      });
+      started.push(policies);
+    }
     if (o.self) {
       // The replica that becomes leader takes over status writes: it checks every profile's status once.
       const onChange = (leader: boolean) => {
         if (o.self) o.onLeader?.(leader, o.self.leaderLease);
-        if (leader) profiles?.resyncStatus();
-        else o.onCaBundleMismatch?.(false);
+        if (leader) {
+          policies?.resync();
+          profiles?.resyncStatus();
+        } else o.onCaBundleMismatch?.(false);
       };
       election = new LeaderElection(client, { namespace: o.controllerNamespace, name: o.self.leaderLease, identity, log: kubeLog, onChange });
       o.onLeader?.(false, o.self.leaderLease);
@@ -137,7 +157,9 @@ export async function startCluster(o: ClusterOptions, log: Logger, kubeVersionFl
         log: kubeLog,
         writeStatus: () => writer?.leader ?? true,
         ...(o.mandatoryBypass ? { mandatoryBypass: o.mandatoryBypass } : {}),
-        onUpdate: () => {
+        ...(policies ? { served: (s: ProfileObjectState) => (policies ? servedCondition(s, policies, o.controllerNamespace) : undefined) } : {}),
+        onUpdate: (t) => {
+          policies?.update(t.global);
           o.onClusterProfiles?.(inUse());
           if (profiles) o.onProblems?.(problemCounts(profiles));
         },

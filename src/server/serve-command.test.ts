@@ -98,6 +98,8 @@ test('flags: usage errors name the flag', () => {
     [[...base, '--admin-address', '9443'], /--admin-address: "9443" must be HOST:PORT, \[IPv6\]:PORT or none/],
     [[...base, '--admin-address', '::1:9443'], /--admin-address: "::1:9443" must be HOST:PORT/],
     [[...base, '--admin-address', 'localhost:99999'], /--admin-address port: "99999" must be a whole number from 0 to 65535/],
+    [[...base, '--admission', 'both'], /^--admission: "both" must be webhook or policy$/],
+    [[...base, '--admission', 'policy'], /^--admission policy compiles the profiles it watches: add --profiles-from-cluster$/],
   ];
   for (const [argv, message] of bad)
     assert.throws(
@@ -107,6 +109,18 @@ test('flags: usage errors name the flag', () => {
     );
   assert.equal(parseDuration('25', 'x'), 25_000);
   assert.equal(parseDuration('1.5s', 'x'), 1500);
+});
+
+test('flags: --admission policy reaches the cluster options; webhook is the default and adds nothing', () => {
+  const cluster = ['--profiles-from-cluster', '--tls-cert', 'c', '--tls-key', 'k'];
+  const policy = parseServeArgs([...cluster, '--admission', 'policy']);
+  assert.ok(policy !== 'help');
+  assert.equal(policy.cluster?.admission, 'policy');
+  for (const argv of [cluster, [...cluster, '--admission', 'webhook']]) {
+    const o = parseServeArgs(argv);
+    assert.ok(o !== 'help');
+    assert.equal(o.cluster?.admission, undefined);
+  }
 });
 
 test('flags: --admin-address', () => {

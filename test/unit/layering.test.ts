@@ -4,8 +4,8 @@
  * surface). Tests (*.test.ts) may reach across layers to check that the parts agree.
  *
  *   6  cli/                         the command line: flags, help, output
- *   5  server/  policy/             the HTTPS edge, reloads, drain, cluster wiring; profiles → admission policies
- *   4  admission/  deploy/          reviews → responses; the install bundle
+ *   5  server/                      the HTTPS edge, reloads, drain, cluster wiring
+ *   4  admission/  deploy/  policy/ reviews → responses; the install bundle; profiles → admission policies
  *   3  manifest/  report/  kube/    pods in documents; drift; the API server client
  *   2  profiles/                    loading and validating SidecarProfiles
  *   1  engine/  io/  tls/           the pure core; files and YAML; certificates
@@ -32,7 +32,7 @@ const RANK: Readonly<Record<string, number>> = {
   admission: 4,
   deploy: 4,
   server: 5,
-  policy: 5,
+  policy: 4,
   cli: 6,
 };
 

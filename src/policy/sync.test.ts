@@ -1,0 +1,173 @@
+/**
+ * PolicySync against an in-memory fake of the calls it makes (server-side apply, list by label,
+ * delete), so each path is driven exactly; test/e2e/policy-cluster.e2e.test.ts runs it against a
+ * real API server through `outrigger serve --admission policy`.
+ */
+import assert from 'node:assert/strict';
+import { describe, test } from 'node:test';
+import type { JsonObject } from '../common/json.ts';
+import { profileSet } from '../engine/index.ts';
+import { KubeApiError, type KubeClient, type RequestOptions } from '../kube/client.ts';
+import { parseProfiles } from '../profiles/parse.ts';
+import { FIELD_MANAGER, PolicySync, SYNCED_BY_LABEL, servedCondition } from './sync.ts';
+
+const OWNER = 'outrigger-system';
+const KUBE = { major: 1, minor: 37 };
+const doc = (name: string, spec: object) => JSON.stringify({ apiVersion: 'outrigger.dev/v1alpha1', kind: 'SidecarProfile', metadata: { name }, spec });
+const setOf = (...docs: string[]) => {
+  const r = parseProfiles(docs.join('\n---\n'), 'test');
+  assert.deepEqual(r.errors, []);
+  return profileSet(r.profiles);
+};
+const AGENT = doc('agent', { version: '1', containers: [{ name: 'agent', image: 'example.com/agent:1' }] });
+const TEMPLATED = doc('templated', { version: '1', containers: [{ name: 't', image: 'example.com/t:1', env: [{ name: 'A', value: '{{ pod.name }}' }] }] });
+
+class FakeApi {
+  readonly objects = new Map<string, JsonObject>();
+  readonly calls: string[] = [];
+  failNext = 0;
+  readonly client = {
+    request: async (method: string, path: string, opts: RequestOptions = {}): Promise<JsonObject> => {
+      this.calls.push(`${method} ${path}`);
+      if (this.failNext > 0) {
+        this.failNext--;
+        throw new KubeApiError(method, path, 503, { reason: 'ServiceUnavailable', message: 'try again' });
+      }
+      if (method === 'PATCH') {
+        assert.equal(opts.contentType, 'application/apply-patch+yaml');
+        assert.deepEqual(opts.query, { fieldManager: FIELD_MANAGER, force: true });
+        this.objects.set(path, opts.body as JsonObject);
+        return opts.body as JsonObject;
+      }
+      if (method === 'DELETE') {
+        if (!this.objects.delete(path)) throw new KubeApiError(method, path, 404, { reason: 'NotFound' });
+        return {};
+      }
+      assert.equal(method, 'GET');
+      const [key, value] = String(opts.query?.labelSelector).split('=');
+      const items = [...this.objects]
+        .filter(([p, o]) => p.startsWith(`${path}/`) && ((o.metadata as JsonObject).labels as JsonObject)[key as string] === value)
+        .map(([, o]) => o);
+      return { items } as unknown as JsonObject;
+    },
+  };
+  kinds = () => [...this.objects.values()].map((o) => `${o.kind}/${(o.metadata as JsonObject).name}`).sort();
+}
+
+const start = (api: FakeApi, extra: { isLeader?: () => boolean; onServed?: () => void } = {}) =>
+  new PolicySync(api.client as unknown as KubeClient, { controllerNamespace: OWNER, kubeVersion: KUBE, ...extra });
+
+describe('PolicySync', () => {
+  test('applies the four objects of a compiled profile, labelled as its own, and says the profile is served by them', async () => {
+    const api = new FakeApi();
+    let served = 0;
+    const sync = start(api, { onServed: () => served++ });
+    const set = setOf(AGENT);
+    sync.update(set);
+    await sync.idle();
+    assert.deepEqual(api.kinds(), [
+      'MutatingAdmissionPolicy/outrigger-agent',
+      'MutatingAdmissionPolicyBinding/outrigger-agent',
+      'ValidatingAdmissionPolicy/outrigger-agent-deny',
+      'ValidatingAdmissionPolicyBinding/outrigger-agent-deny',
+    ]);
+    for (const o of api.objects.values()) assert.equal(((o.metadata as JsonObject).labels as JsonObject)[SYNCED_BY_LABEL], OWNER);
+    // Policies before bindings.
+    assert.deepEqual(
+      api.calls.filter((c) => c.startsWith('PATCH')).map((c) => c.split('/')[4]),
+      ['mutatingadmissionpolicies', 'validatingadmissionpolicies', 'mutatingadmissionpolicybindings', 'validatingadmissionpolicybindings'],
+    );
+    assert.equal(served, 1);
+    const agent = set.byName.get('agent');
+    assert.ok(agent);
+    assert.deepEqual(sync.served(agent), { policy: 'outrigger-agent' });
+    assert.deepEqual(servedCondition({ key: `${OWNER}/agent`, generation: 1, active: agent }, sync, OWNER), {
+      status: 'True',
+      reason: 'Policy',
+      message: 'Injected by the API server: MutatingAdmissionPolicy outrigger-agent.',
+    });
+  });
+
+  test('the same set again costs no request; an equal object is not written again', async () => {
+    const api = new FakeApi();
+    const sync = start(api);
+    const set = setOf(AGENT);
+    sync.update(set);
+    await sync.idle();
+    const before = api.calls.length;
+    sync.update(set);
+    await sync.idle();
+    assert.equal(api.calls.length, before);
+    // A new set with the same profile: listed again, nothing re-applied.
+    sync.update(setOf(AGENT));
+    await sync.idle();
+    assert.deepEqual(
+      api.calls.slice(before).filter((c) => !c.startsWith('GET')),
+      [],
+    );
+  });
+
+  test('a profile gone takes its objects away, and only objects carrying its label', async () => {
+    const api = new FakeApi();
+    const sync = start(api);
+    sync.update(setOf(AGENT));
+    await sync.idle();
+    const foreign = '/apis/admissionregistration.k8s.io/v1/mutatingadmissionpolicies/someone-elses';
+    api.objects.set(foreign, { kind: 'MutatingAdmissionPolicy', metadata: { name: 'someone-elses', labels: { [SYNCED_BY_LABEL]: 'another-install' } } });
+    sync.update(setOf());
+    await sync.idle();
+    assert.deepEqual(api.kinds(), ['MutatingAdmissionPolicy/someone-elses']);
+  });
+
+  test('a refused profile is reported with its field, and nothing of it is applied', async () => {
+    const api = new FakeApi();
+    const sync = start(api);
+    const set = setOf(TEMPLATED);
+    sync.update(set);
+    await sync.idle();
+    assert.deepEqual(api.kinds(), []);
+    const p = set.byName.get('templated');
+    assert.ok(p);
+    const c = servedCondition({ key: `${OWNER}/templated`, generation: 1, active: p }, sync, OWNER);
+    assert.equal(c?.status, 'False');
+    assert.equal(c?.reason, 'PolicyRefused');
+    assert.match(c?.message ?? '', /^Not injected: it cannot be compiled to an admission policy: spec\.containers\[0\]\.env\[0\]\.value: templates/);
+  });
+
+  test('a tenant profile is refused whatever it holds; a profile not yet reconciled has no condition', () => {
+    const sync = start(new FakeApi());
+    const agent = setOf(AGENT).byName.get('agent');
+    assert.ok(agent);
+    const tenant = { ...agent, namespace: 'team-a' };
+    assert.match(servedCondition({ key: 'team-a/agent', generation: 1, active: tenant }, sync, OWNER)?.message ?? '', /only cluster-wide profiles/);
+    const cluster = setOf(AGENT).byName.get('agent');
+    assert.ok(cluster);
+    assert.equal(servedCondition({ key: `${OWNER}/agent`, generation: 1, active: cluster }, sync, OWNER), undefined);
+    assert.equal(servedCondition({ key: `${OWNER}/agent`, generation: 1 }, sync, OWNER), undefined);
+  });
+
+  test('a failed reconcile is retried; a replica that does not hold the Lease writes nothing until it does', async () => {
+    const api = new FakeApi();
+    api.failNext = 1;
+    const sync = start(api);
+    sync.update(setOf(AGENT));
+    await sync.idle();
+    assert.deepEqual(api.kinds(), []);
+    await new Promise((r) => setTimeout(r, 1_200));
+    await sync.idle();
+    assert.equal(api.kinds().length, 4);
+    await sync.stop();
+
+    const follower = new FakeApi();
+    let leader = false;
+    const f = start(follower, { isLeader: () => leader });
+    f.update(setOf(AGENT));
+    await f.idle();
+    assert.deepEqual(follower.calls, []);
+    leader = true;
+    f.resync();
+    await f.idle();
+    assert.equal(follower.kinds().length, 4);
+    await f.stop();
+  });
+});

@@ -1,0 +1,211 @@
+/**
+ * Policy mode in the cluster: the real `outrigger serve --profiles-from-cluster --admission policy`
+ * against a real kube-apiserver (1.36 or newer) keeps the admission policies in step with the
+ * SidecarProfiles in its namespace — created, updated, deleted — and says in each profile's
+ * `Served` condition how it is served. Pods are injected by the API server alone, as the engine
+ * injects them (the differential of policy.e2e.test.ts), with no webhook configured.
+ *
+ *   E2E_KUBE=1.37 ./node_modules/.bin/node --test --test-reporter=spec test/e2e/policy-cluster.e2e.test.ts
+ */
+import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { parse as parseYaml } from 'yaml';
+import { INJECTION_LABEL } from '../../src/common/labels.ts';
+import { type JsonObject, profileSet } from '../../src/engine/index.ts';
+import { POLICY_RESOURCES, SYNCED_BY_LABEL } from '../../src/policy/sync.ts';
+import { sidecarProfileCrd } from '../../src/profiles/crd.ts';
+import { parseProfiles } from '../../src/profiles/parse.ts';
+import { generateCA, generateServingCert } from '../../src/tls/certs.ts';
+import { type ControlPlane, e2eAvailability, kubernetesVersion, startControlPlane } from './harness.ts';
+import { AGENT, REFUSED } from './policy-fixtures.ts';
+import { differential, type Pod } from './policy-support.ts';
+import { eventually, type ServeProcess, startServeProcess } from './support-webhook.ts';
+
+const MINOR = Number(kubernetesVersion().replace(/^v1\.(\d+)\..*$/, '$1'));
+const tooOld = `policy mode needs Kubernetes 1.36 (MutatingAdmissionPolicy v1); this server is ${kubernetesVersion()}: E2E_KUBE=1.37 runs it`;
+const skip = MINOR < 36 ? tooOld : (await e2eAvailability()).skip;
+
+const SYSTEM = 'outrigger-system';
+const NS = { baseline: 'pc-baseline', served: 'pc-served', tenant: 'pc-tenant' };
+const SERVED_LABELS = { [INJECTION_LABEL]: 'enabled', 'e2e.outrigger.dev/tier': 'apps' };
+const PROFILES = `/apis/outrigger.dev/v1alpha1`;
+const BASE = '/apis/admissionregistration.k8s.io/v1';
+
+/** A profile document of the fixtures, as an object in `namespace`. */
+function clusterProfile(doc: string, namespace: string, edit: (spec: JsonObject) => void = () => {}): JsonObject {
+  const o = parseYaml(doc) as JsonObject;
+  edit(o.spec as JsonObject);
+  return { ...o, metadata: { ...(o.metadata as JsonObject), namespace } };
+}
+
+describe('serve --admission policy keeps admission policies in step with the cluster profiles', { skip }, () => {
+  let cp: ControlPlane;
+  let dir: string;
+  let server: ServeProcess | undefined;
+  let servedLabels: Record<string, string>;
+
+  const profilePath = (ns: string, name = '') => `${PROFILES}/namespaces/${ns}/sidecarprofiles${name ? `/${name}` : ''}`;
+  /** The policy objects the server keeps, by kind: their names. */
+  const kept = async () => {
+    const out: Record<string, string[]> = {};
+    for (const r of POLICY_RESOURCES) {
+      const list = await cp.request<{ items: JsonObject[] }>('GET', `${BASE}/${r.plural}`, undefined, {
+        query: { labelSelector: `${SYNCED_BY_LABEL}=${SYSTEM}` },
+      });
+      out[r.kind] = list.body.items.map((o) => (o.metadata as JsonObject).name as string).sort();
+    }
+    return out;
+  };
+  const condition = async (ns: string, name: string, type: string) => {
+    const r = await cp.request<JsonObject>('GET', profilePath(ns, name));
+    const conds = ((r.body.status as JsonObject | undefined)?.conditions ?? []) as JsonObject[];
+    return conds.find((c) => c.type === type);
+  };
+  const served = (ns: string, name: string, reason: string) =>
+    eventually(`${ns}/${name} Served: ${reason}`, async () => {
+      const c = await condition(ns, name, 'Served');
+      return c?.reason === reason ? c : undefined;
+    });
+  const agentPod: Pod = { metadata: { name: 'app' }, spec: { containers: [{ name: 'app', image: 'busybox' }] } };
+
+  before(async () => {
+    dir = mkdtempSync(join(tmpdir(), 'outrigger-policy-cluster-e2e-'));
+    const ca = generateCA({ commonName: 'outrigger-e2e-ca' });
+    const leaf = generateServingCert({ ca, commonName: 'localhost', dnsNames: ['localhost'], ipAddresses: ['127.0.0.1'] });
+    writeFileSync(join(dir, 'tls.crt'), leaf.certPem);
+    writeFileSync(join(dir, 'tls.key'), leaf.keyPem);
+    cp = await startControlPlane();
+    const crd = await cp.request('POST', '/apis/apiextensions.k8s.io/v1/customresourcedefinitions', sidecarProfileCrd());
+    assert.equal(crd.status, 201, crd.text);
+    await cp.createNamespace(SYSTEM);
+    await cp.createNamespace(NS.baseline);
+    await cp.createNamespace(NS.tenant, { [INJECTION_LABEL]: 'enabled' });
+    await cp.createNamespace(NS.served, SERVED_LABELS);
+    servedLabels = (await cp.request<{ metadata: { labels: Record<string, string> } }>('GET', `/api/v1/namespaces/${NS.served}`)).body.metadata.labels;
+    await eventually('the SidecarProfile API', async () => (await cp.request('GET', profilePath(SYSTEM))).status === 200 || undefined);
+    server = await startServeProcess(
+      [
+        '--profiles-from-cluster',
+        '--admission',
+        'policy',
+        '--kubeconfig',
+        cp.kubeconfigPath,
+        '--controller-namespace',
+        SYSTEM,
+        '--no-events',
+        '--tls-cert',
+        join(dir, 'tls.crt'),
+        '--tls-key',
+        join(dir, 'tls.key'),
+        '--port',
+        '0',
+        '--host',
+        '127.0.0.1',
+      ],
+      ca.certPem,
+      60_000,
+    );
+  });
+  after(async () => {
+    await server?.stop(5_000);
+    await cp?.stop();
+    if (dir) rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('compiles a cluster-wide profile into its four objects, and pods get from the API server what the engine gives them', async () => {
+    const r = await cp.request('POST', profilePath(SYSTEM), clusterProfile(AGENT, SYSTEM));
+    assert.equal(r.status, 201, r.text);
+    await eventually('the agent policies', async () => ((await kept()).MutatingAdmissionPolicyBinding?.length === 1 ? true : undefined));
+    assert.deepEqual(await kept(), {
+      MutatingAdmissionPolicy: ['outrigger-agent'],
+      ValidatingAdmissionPolicy: ['outrigger-agent-deny'],
+      MutatingAdmissionPolicyBinding: ['outrigger-agent'],
+      ValidatingAdmissionPolicyBinding: ['outrigger-agent-deny'],
+    });
+    const c = await served(SYSTEM, 'agent', 'Policy');
+    assert.equal(c.status, 'True');
+    assert.match(String(c.message), /MutatingAdmissionPolicy outrigger-agent/);
+
+    const set = profileSet(parseProfiles(AGENT, 'agent').profiles);
+    const d = { cp, baseline: NS.baseline, served: NS.served, servedLabels, set, kubeMinor: MINOR };
+    // A policy takes effect a moment after it is created: the first pods are retried until injected.
+    await eventually('the agent to be injected by the API server', async () => {
+      const v = await differential(d, agentPod);
+      return v.outcome === 'injected' && v.problem === undefined ? true : undefined;
+    });
+    for (const pod of [
+      agentPod,
+      {
+        metadata: { name: 'two' },
+        spec: {
+          containers: [
+            { name: 'web', image: 'nginx' },
+            { name: 'log', image: 'busybox' },
+          ],
+        },
+      },
+    ]) {
+      const v = await differential(d, pod);
+      assert.equal(v.problem, undefined, v.problem);
+      assert.equal(v.outcome, 'injected');
+    }
+    // No webhook takes part: the API server has none configured for pods.
+    const hooks = await cp.request<{ items: unknown[] }>('GET', `${BASE}/mutatingwebhookconfigurations`);
+    assert.deepEqual(hooks.body.items, []);
+  });
+
+  it('a profile that cannot be compiled is reported in its status and nothing of it is applied', async () => {
+    const r = await cp.request('POST', profilePath(SYSTEM), clusterProfile(REFUSED, SYSTEM));
+    assert.equal(r.status, 201, r.text);
+    const c = await served(SYSTEM, 'refused', 'PolicyRefused');
+    assert.equal(c.status, 'False');
+    assert.match(String(c.message), /cannot be compiled to an admission policy: spec\.\S+: templates/);
+    assert.deepEqual((await kept()).MutatingAdmissionPolicy, ['outrigger-agent']);
+  });
+
+  it('a tenant profile is not compiled, and says so', async () => {
+    const mine = clusterProfile(AGENT, NS.tenant);
+    (mine.metadata as JsonObject).name = 'tenant-agent';
+    const created = await cp.request('POST', profilePath(NS.tenant), mine);
+    assert.equal(created.status, 201, created.text);
+    const c = await served(NS.tenant, 'tenant-agent', 'PolicyRefused');
+    assert.equal(c.status, 'False');
+    assert.match(String(c.message), /only cluster-wide profiles/);
+    assert.deepEqual((await kept()).MutatingAdmissionPolicy, ['outrigger-agent']);
+  });
+
+  it('an edited profile updates its policies; a deleted one takes them away', async () => {
+    const current = await cp.request<JsonObject>('GET', profilePath(SYSTEM, 'agent'));
+    const edited = structuredClone(current.body);
+    const spec = edited.spec as JsonObject;
+    spec.version = '1.1.0';
+    ((spec.containers as JsonObject[])[0] as JsonObject).image = 'example.com/agent:1.1.0';
+    const put = await cp.request('PUT', profilePath(SYSTEM, 'agent'), edited);
+    assert.equal(put.status, 200, put.text);
+    await eventually('the policy at version 1.1.0', async () => {
+      const p = await cp.request<JsonObject>('GET', `${BASE}/mutatingadmissionpolicies/outrigger-agent`);
+      return ((p.body.metadata as JsonObject).annotations as JsonObject)['outrigger.dev/profile-version'] === '1.1.0' || undefined;
+    });
+    const set = profileSet(parseProfiles(JSON.stringify({ ...edited, metadata: { name: 'agent' }, status: undefined }), 'agent').profiles);
+    const d = { cp, baseline: NS.baseline, served: NS.served, servedLabels, set, kubeMinor: MINOR };
+    await eventually('pods to get version 1.1.0', async () => ((await differential(d, agentPod)).problem === undefined ? true : undefined));
+
+    // Deleting it takes its policies away (the templated profile stays refused): the API server injects nothing.
+    assert.equal((await cp.request('DELETE', profilePath(SYSTEM, 'agent'))).status, 200);
+    await eventually('no policy left', async () => (Object.values(await kept()).every((names) => names.length === 0) ? true : undefined));
+    await eventually('pods to be created as they are', async () => {
+      const plain = await cp.request<Pod>(
+        'POST',
+        `/api/v1/namespaces/${NS.served}/pods`,
+        { metadata: { name: 'plain' }, spec: agentPod.spec },
+        { query: { dryRun: 'All' } },
+      );
+      assert.equal(plain.status, 201, plain.text);
+      const names = (plain.body.spec.containers as JsonObject[]).map((c) => c.name);
+      return names.length === 1 && names[0] === 'app' ? true : undefined;
+    });
+  });
+});
