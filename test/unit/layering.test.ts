@@ -3,6 +3,7 @@
  * layers below it, and everything outside the engine reaches it through engine/index.ts (its
  * surface). Tests (*.test.ts) may reach across layers to check that the parts agree.
  *
+ *   7  playground/                  the browser page: the offline commands' pure core on texts
  *   6  cli/                         the command line: flags, help, output
  *   5  server/                      the HTTPS edge, reloads, drain, cluster wiring
  *   4  admission/  deploy/          reviews → responses; the install bundle
@@ -33,6 +34,7 @@ const RANK: Readonly<Record<string, number>> = {
   deploy: 4,
   server: 5,
   cli: 6,
+  playground: 7,
 };
 
 /**
