@@ -57,7 +57,7 @@ export async function bundlePlayground(opts: { minify?: boolean; entry?: string 
     bundle: true,
     write: false,
     platform: 'browser',
-    format: 'esm',
+    format: 'iife',
     target: 'es2022',
     minify: opts.minify ?? true,
     legalComments: 'none',

@@ -39,8 +39,8 @@ const ui = {
   command: $('command'),
   copy: $<HTMLButtonElement>('copy-command'),
   copyStatus: $('copy-status'),
-  saveProfiles: $<HTMLAnchorElement>('save-profiles'),
-  saveWorkload: $<HTMLAnchorElement>('save-workload'),
+  saveProfiles: $<HTMLButtonElement>('save-profiles'),
+  saveWorkload: $<HTMLButtonElement>('save-workload'),
 };
 
 function readState(): PlaygroundState {
@@ -83,14 +83,16 @@ function diffRow(r: DiffRow): HTMLTableRowElement {
   return tr;
 }
 
-let saved: string[] = [];
-function saveLink(a: HTMLAnchorElement, text: string): void {
-  const url = URL.createObjectURL(new Blob([text], { type: 'application/yaml' }));
-  a.href = url;
-  saved.push(url);
+/** Saves a pane as a file of the name the command line gives it (a download; nothing is uploaded). */
+function save(name: string, text: string): void {
+  const a = document.createElement('a');
+  a.href = URL.createObjectURL(new Blob([text], { type: 'application/yaml' }));
+  a.download = name;
+  a.click();
+  setTimeout(() => URL.revokeObjectURL(a.href), 0);
 }
 
-function render(out: PlaygroundOutput, state: PlaygroundState): void {
+function render(out: PlaygroundOutput): void {
   exitText(ui.injectExit, out.inject.exit);
   ui.injectStdout.textContent = out.inject.stdout;
   ui.injectStderr.textContent = out.inject.stderr;
@@ -121,10 +123,6 @@ function render(out: PlaygroundOutput, state: PlaygroundState): void {
   ui.diff.replaceChildren(...out.diff.map(diffRow));
   ui.patch.textContent = out.patches.map((p) => `# ${p.workload} (${p.outcome})\n${JSON.stringify(p.patch, null, 2)}\n`).join('\n');
   ui.command.textContent = out.command;
-  for (const url of saved) URL.revokeObjectURL(url);
-  saved = [];
-  saveLink(ui.saveProfiles, state.profiles);
-  saveLink(ui.saveWorkload, state.workload);
 }
 
 let runs = 0;
@@ -138,7 +136,7 @@ function run(): void {
     ui.injectStderr.textContent = `internal error: ${e instanceof Error ? (e.stack ?? e.message) : String(e)}`;
     return;
   }
-  render(out, state);
+  render(out);
   history.replaceState(null, '', encodeFragment(state));
   // Tests wait for this to change.
   document.body.dataset.runs = String(++runs);
@@ -161,11 +159,14 @@ ui.examples.addEventListener('change', () => {
   run();
 });
 
+ui.saveProfiles.addEventListener('click', () => save(FILES.profiles, ui.profiles.value));
+ui.saveWorkload.addEventListener('click', () => save(FILES.workload, ui.workload.value));
+
 ui.copy.addEventListener('click', async () => {
   const text = ui.command.textContent ?? '';
   try {
     await navigator.clipboard.writeText(text);
-    ui.copyStatus.textContent = `Copied. Save the panes as ${FILES.profiles} and ${FILES.workload} (links above), then run it there.`;
+    ui.copyStatus.textContent = `Copied. It reads ${FILES.profiles} and ${FILES.workload}: save the panes with the buttons beside it.`;
   } catch {
     // No clipboard permission: leave the command selected for Ctrl-C.
     getSelection()?.selectAllChildren(ui.command);
