@@ -18,7 +18,7 @@ export interface PlaygroundFile {
 }
 
 /** Every file of the page, by name: nothing else is served. */
-export const PLAYGROUND_FILES = ['index.html', 'playground.css', 'playground.js'] as const;
+export const PLAYGROUND_FILES = ['index.html', 'playground.css', 'playground.js', 'favicon.svg'] as const;
 
 const repo = fileURLToPath(new URL('../../', import.meta.url));
 const pageDir = join(repo, 'src/playground');
@@ -84,5 +84,6 @@ export async function bundlePlayground(opts: { minify?: boolean; entry?: string 
     { name: 'index.html', bytes: await readFile(join(pageDir, 'index.html')) },
     { name: 'playground.css', bytes: await readFile(join(pageDir, 'playground.css')) },
     { name: 'playground.js', bytes: js.contents },
+    { name: 'favicon.svg', bytes: await readFile(join(pageDir, 'favicon.svg')) },
   ];
 }
