@@ -279,6 +279,10 @@ describe('the playground in headless Chromium', { skip: problem ?? false }, () =
   test('a screenshot of the page, kept in .cache/playground', async () => {
     await page.selectOption('#examples', { label: 'examples/workloads/shop.yaml: Deployment shop-frontend' });
     await page.waitForFunction(() => document.querySelector<HTMLTextAreaElement>('#workload')?.value.includes('shop-frontend'));
+    await page.evaluate(() => {
+      (document.activeElement as HTMLElement | null)?.blur();
+      window.scrollTo(0, 0);
+    });
     await page.waitForTimeout(400);
     const shot = await page.screenshot({ path: join(ARTIFACTS, 'playground.png') });
     assert.ok(shot.length > 10_000);
