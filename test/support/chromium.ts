@@ -36,6 +36,8 @@ function children(pid: number): number[] {
 
 export interface TestBrowser {
   browser: Browser;
+  /** The browser processes this launch started (its children are theirs). */
+  pids: readonly number[];
   /** Closes the browser, then kills any of its processes still alive; safe to call twice. */
   close(): Promise<void>;
 }
@@ -55,6 +57,7 @@ export async function launchChromium(): Promise<TestBrowser> {
   let closed = false;
   return {
     browser,
+    pids: started,
     async close() {
       if (closed) return;
       closed = true;
