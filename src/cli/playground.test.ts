@@ -3,8 +3,8 @@
  * package, a real process on loopback, stopped by SIGTERM and SIGINT.
  */
 import assert from 'node:assert/strict';
-import { type ChildProcess, spawn } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
+import { readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { type BuiltPackage, buildPackage, REPO } from '../../test/support/built-package.ts';
@@ -107,6 +107,14 @@ describe('from the built package', () => {
     r.child.kill('SIGINT');
     assert.equal(await r.exited, 0);
     assert.match(r.stderr(), /playground stopped \(SIGINT\)/);
+  });
+
+  test('a package built without the page says so and exits 1', () => {
+    rmSync(join(pkg.dir, 'dist/playground'), { recursive: true });
+    const r = spawnSync(process.execPath, [pkg.bin, 'playground', '--port', '0'], { encoding: 'utf8', timeout: 30_000 });
+    assert.equal(r.status, 1, r.stderr);
+    assert.match(r.stderr, /^error: the playground's files are not in .*dist\/playground\/ .*; build them with npm run build\n$/);
+    assert.equal(r.stdout, '');
   });
 });
 

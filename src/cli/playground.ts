@@ -36,7 +36,8 @@ Options:
       --unknown-profiles admit|deny  the page's choice for requested profiles that do not exist
   -h, --help               show this help
 
-Exit codes: 0 stopped by a signal, 2 usage error, 3 unreadable --profiles or -f input.
+Exit codes: 0 stopped by a signal, 1 the page's files are not in this build (or another internal
+error), 2 usage error, 3 unreadable --profiles or -f input.
 `;
 
 export const PLAYGROUND_FLAGS = {
@@ -100,7 +101,15 @@ export async function playgroundCommand(argv: string[], io: Io, hooks: { signal?
     throw new UsageError(`--profiles and -f hold ${profiles.length + workload.length} characters; the page can be opened with at most ${MAX_PRELOAD_BYTES}`);
   const preload = profiles !== '' || workload !== '' || Object.values(context).some((v) => v !== '');
 
-  const server = await startPlaygroundServer(await playgroundFiles(), address, port);
+  let files: PlaygroundFile[];
+  try {
+    files = await playgroundFiles();
+  } catch (e) {
+    // A package built without the page (the container image compiles src/ only).
+    io.stderr.write(`error: ${(e as Error).message}\n`);
+    return EXIT.internal;
+  }
+  const server = await startPlaygroundServer(files, address, port);
   io.stdout.write(`Outrigger playground on ${server.url} (Ctrl-C stops it)\n${server.url}${preload ? encodeFragment({ profiles, workload, context }) : ''}\n`);
   const why = await new Promise<string>((resolve) => {
     const stop = (reason: string) => {
