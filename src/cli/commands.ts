@@ -4,16 +4,23 @@
  * half a result.
  */
 
-import { REASONS } from '../common/errors.ts';
-import { type Decision, type ProfileSet, readStatus } from '../engine/index.ts';
-import { injectDocuments, type ProcessedDocument, type SiteDecision, uninjectDocuments } from '../manifest/process.ts';
-import { misplacedAnnotationWarning } from '../manifest/workloads.ts';
-import { compileProfileSources, loadProfiles, ProfileLoadError, type ProfileSources, readProfileSources } from '../profiles/load.ts';
-import { eachDocument, type InputFlags, type Transformed, transformInputs } from './documents.ts';
-import { type InputDocument, InputError } from './input.ts';
+import type { ProfileSet } from '../engine/index.ts';
+import { uninjectDocuments } from '../manifest/process.ts';
+import { compileProfileSources, loadProfiles, type ProfileSources, readProfileSources } from '../profiles/load.ts';
+import { eachDocument, type InputFlags, transformInputs } from './documents.ts';
+import type { InputDocument } from './input.ts';
+import {
+  EXIT,
+  type ExplainedWorkload,
+  engineOptions,
+  explainDocument,
+  explainTable,
+  injectTransform,
+  type Transformed,
+  transformReport,
+} from './offline-core.ts';
 import { HELP } from './offline-help.ts';
-import { DEFAULT_KUBE_VERSION, namespaceFlag, parseFlags, parseKubeVersion, parseLabels, parseOutput, parseUnknownProfiles, UsageError } from './options.ts';
-import { table } from './output.ts';
+import { parseFlags, parseOutput, UsageError } from './options.ts';
 
 export interface Io {
   stdin: NodeJS.ReadableStream;
@@ -21,11 +28,9 @@ export interface Io {
   stderr: NodeJS.WritableStream;
 }
 
-/** Documented exit codes (README "Exit codes"). */
-/** Exit codes of every command; `behind` is `outrigger status` finding pods behind their profiles. */
+/** Exit codes (README "Exit codes"), the inject/explain core and the error report live in offline-core.ts. */
+export { describeChanges, EXIT, reportError } from './offline-core.ts';
 export { HELP };
-
-export const EXIT = { ok: 0, internal: 1, usage: 2, invalidInput: 3, notInjectable: 4, behind: 5 } as const;
 
 export const inputFlags = {
   filename: { type: 'string', short: 'f', multiple: true },
@@ -54,15 +59,6 @@ function needInputs(files: string[] | undefined): string[] {
   return files;
 }
 
-function engineOptions(values: { 'kube-version'?: string; 'unknown-profiles'?: string; namespace?: string; 'namespace-label'?: string[] }) {
-  return {
-    kubeVersion: values['kube-version'] ? parseKubeVersion(values['kube-version']) : DEFAULT_KUBE_VERSION,
-    ...(values['unknown-profiles'] !== undefined ? { unknownProfiles: parseUnknownProfiles(values['unknown-profiles']) } : {}),
-    defaultNamespace: values.namespace === undefined ? 'default' : namespaceFlag('-n/--namespace', values.namespace),
-    namespaceLabels: parseLabels(values['namespace-label'] ?? [], '--namespace-label'),
-  };
-}
-
 const say = (io: Io, lines: readonly string[]) => {
   for (const l of lines) io.stderr.write(`${l}\n`);
 };
@@ -81,23 +77,10 @@ async function runTransform(
 ): Promise<number> {
   const run = await transformInputs(files, values, io.stdin, format, transform);
   try {
-    say(
-      io,
-      run.readErrors.map((e) => `error: ${e}`),
-    );
-    say(
-      io,
-      run.warnings.map((w) => `warning: ${w}`),
-    );
-    if (run.errors.length > 0) {
-      say(
-        io,
-        run.errors.map((e) => `error: ${e}`),
-      );
-      return EXIT.notInjectable;
-    }
-    await run.write(io.stdout);
-    return run.readErrors.length > 0 ? EXIT.invalidInput : EXIT.ok;
+    const report = transformReport(run);
+    say(io, report.stderr);
+    if (report.write) await run.write(io.stdout);
+    return report.exit;
   } finally {
     await run.close();
   }
@@ -113,12 +96,7 @@ export async function injectCommand(argv: string[], io: Io): Promise<number> {
   const files = needInputs(values.filename);
   const opts = engineOptions(values);
   const set = await profilesFrom(values.profiles);
-  return runTransform(files, values, format, io, (doc) => {
-    const { docs, warnings } = injectDocuments([doc], set, opts);
-    const d = docs[0] as (typeof docs)[0];
-    const denied = d.sites.filter((s) => s.decision.outcome === 'denied').map((s) => `${d.where}: ${s.site.label}: ${s.decision.message}`);
-    return { value: d.value, changed: d.changed, warnings, errors: denied };
-  });
+  return runTransform(files, values, format, io, (doc) => injectTransform(doc, set, opts));
 }
 
 export async function uninjectCommand(argv: string[], io: Io): Promise<number> {
@@ -135,54 +113,6 @@ export async function uninjectCommand(argv: string[], io: Io): Promise<number> {
   });
 }
 
-/** One line per change, from the status record of the would-be pod. */
-export function describeChanges(decision: Decision): string[] {
-  if (decision.outcome !== 'injected') return [];
-  const { status } = readStatus(decision.pod);
-  if (!status) return [];
-  const lines: string[] = [];
-  for (const p of status.profiles) {
-    const add = (what: string, names?: readonly string[]) => {
-      if (names && names.length > 0) lines.push(`${p.name}: + ${what} ${names.join(', ')}`);
-    };
-    add(p.mode === 'native' ? 'init containers (incl. native sidecars)' : 'init containers', p.initContainers);
-    add('containers', p.containers);
-    add('volumes', p.volumes);
-    add('imagePullSecrets', p.imagePullSecrets);
-    add('labels', p.labels);
-    add('annotations', p.annotations);
-    for (const [key, label] of [
-      ['targets', 'container'],
-      ['initTargets', 'init container'],
-    ] as const) {
-      for (const [c, rec] of Object.entries(p[key] ?? {})) {
-        add(`env in ${label} ${c}:`, rec.env);
-        add(`volumeMounts in ${label} ${c}:`, rec.volumeMounts);
-        if (rec.envFrom?.length) lines.push(`${p.name}: + ${rec.envFrom.length} envFrom source(s) in ${label} ${c}`);
-      }
-    }
-  }
-  return lines;
-}
-
-/** One entry of `explain`'s report per pod site of a document. */
-function explained(d: ProcessedDocument<SiteDecision>) {
-  return d.sites.map((s) => ({
-    source: d.where,
-    workload: s.site.label,
-    namespace: s.namespace,
-    outcome: s.decision.outcome,
-    reason: s.decision.reason,
-    message: s.decision.message,
-    profiles: s.decision.profiles.map((p) => ({ ...p, description: REASONS[p.reason] })),
-    warnings: [...(s.site.misplacedAnnotation ? [misplacedAnnotationWarning(s.site)] : []), ...s.decision.warnings],
-    changes: describeChanges(s.decision),
-    patch: s.decision.patch,
-  }));
-}
-
-type ExplainedWorkload = ReturnType<typeof explained>[number];
-
 export async function explainCommand(argv: string[], io: Io): Promise<number> {
   const { values } = parseFlags(argv, { ...inputFlags, ...engineFlags, output: { type: 'string', short: 'o' } });
   if (values.help) {
@@ -197,7 +127,7 @@ export async function explainCommand(argv: string[], io: Io): Promise<number> {
   const workloads: ExplainedWorkload[] = [];
   const readErrors = await eachDocument(files, values, io.stdin, {
     document: (doc) => {
-      for (const d of injectDocuments([doc], set, opts).docs) workloads.push(...explained(d));
+      workloads.push(...explainDocument(doc, set, opts));
     },
     mark: () => workloads.length,
     restore: (m) => {
@@ -213,17 +143,7 @@ export async function explainCommand(argv: string[], io: Io): Promise<number> {
     io.stdout.write(`${JSON.stringify({ workloads }, null, 2)}\n`);
     return failed;
   }
-  const rows = [['WORKLOAD', 'OUTCOME', 'PROFILE', 'REASON', 'DETAIL']];
-  for (const w of workloads) {
-    if (w.profiles.length === 0) rows.push([w.workload, w.outcome, '-', w.reason, REASONS[w.reason]]);
-    w.profiles.forEach((p, i) => {
-      rows.push([i === 0 ? w.workload : '', i === 0 ? w.outcome : '', p.profile, p.reason, p.message]);
-    });
-    for (const c of w.changes) rows.push(['', '', '', '', c]);
-    for (const wn of w.warnings) rows.push(['', '', '', 'warning', wn]);
-  }
-  io.stdout.write(table(rows));
-  if (workloads.length === 0) io.stdout.write('No pods or pod templates found in the input.\n');
+  io.stdout.write(explainTable(workloads));
   return failed;
 }
 
@@ -264,22 +184,4 @@ function pathsWithoutProfiles(paths: readonly string[], sources: ProfileSources,
   // A profile's source is "FILE, document N".
   const filesWithProfiles = new Set(set.profiles.map((p) => p.source.replace(/, document \d+.*$/, '')));
   return paths.filter((path) => !sources.files.some((f) => f.path === path && filesWithProfiles.has(f.file)));
-}
-
-/** Maps the errors every command can meet to their exit codes and messages. */
-export function reportError(e: unknown, io: Io): number {
-  if (e instanceof UsageError) {
-    io.stderr.write(`error: ${e.message}\nRun with --help for usage.\n`);
-    return EXIT.usage;
-  }
-  if (e instanceof ProfileLoadError) {
-    for (const err of e.errors) io.stderr.write(`error: ${err}\n`);
-    return EXIT.invalidInput;
-  }
-  if (e instanceof InputError) {
-    io.stderr.write(`error: ${e.message}\n`);
-    return EXIT.invalidInput;
-  }
-  io.stderr.write(`internal error: ${e instanceof Error ? (e.stack ?? e.message) : String(e)}\n`);
-  return EXIT.internal;
 }

@@ -7,6 +7,7 @@ import { EXIT, engineFlags, INJECT_FLAGS, type Io, inputFlags, UNINJECT_FLAGS, V
 import { MANIFESTS_FLAGS } from './manifests.ts';
 import { parseFlags, UsageError } from './options.ts';
 import { POLICY_FLAGS } from './policy.ts';
+import { PLAYGROUND_FLAGS } from './playground.ts';
 import { COMMANDS } from './registry.ts';
 import { LEVELS, SERVE_FLAGS } from './serve-flags.ts';
 import { STATUS_FLAGS } from './status.ts';
@@ -51,6 +52,7 @@ export const COMMAND_FLAGS: Readonly<Record<string, Options>> = {
   uninject: UNINJECT_FLAGS,
   explain: { ...inputFlags, ...engineFlags, output: { type: 'string', short: 'o' } },
   validate: VALIDATE_FLAGS,
+  playground: PLAYGROUND_FLAGS,
   manifests: MANIFESTS_FLAGS,
   policy: POLICY_FLAGS,
   serve: SERVE_FLAGS,
@@ -64,6 +66,7 @@ export const FLAG_VALUES: Readonly<Record<string, Readonly<Record<string, readon
   inject: { 'unknown-profiles': ['admit', 'deny'], output: ['yaml', 'json'] },
   uninject: { output: ['yaml', 'json'] },
   validate: { output: ['text', 'json'] },
+  playground: { 'unknown-profiles': ['admit', 'deny'] },
   explain: { output: ['table', 'json'], 'unknown-profiles': ['admit', 'deny'] },
   status: { output: ['table', 'json'] },
   version: { output: ['text', 'json'] },

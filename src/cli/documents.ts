@@ -4,8 +4,8 @@
  * lists) until the run ends, so memory stays flat however large the input and a run that fails
  * still writes nothing to stdout.
  */
-import type { JsonValue } from '../common/json.ts';
 import { type InputDocument, streamInputs } from './input.ts';
+import type { Transformed } from './offline-core.ts';
 import { JsonWriter, YamlWriter } from './output.ts';
 import { Spool } from './spool.ts';
 
@@ -37,15 +37,6 @@ export async function eachDocument(files: readonly string[], values: InputFlags,
       dropFile: () => pass.restore(mark),
     },
   );
-}
-
-/** The result of one document: what to write, and the messages and failures it gave. */
-export interface Transformed {
-  value: JsonValue;
-  changed: boolean;
-  warnings: string[];
-  /** Why the document could not be processed: the run fails (exit 4) and writes nothing. */
-  errors: string[];
 }
 
 export interface TransformRun {

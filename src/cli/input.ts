@@ -8,6 +8,7 @@ import { createReadStream } from 'node:fs';
 import { StringDecoder } from 'node:string_decoder';
 import { DirectoryError, listFiles } from '../io/directory.ts';
 import { YamlError, YamlStream } from '../io/yaml-stream.ts';
+import { InputError, nothingIn } from './offline-core.ts';
 
 export interface InputDocument {
   where: string;
@@ -16,7 +17,7 @@ export interface InputDocument {
   text: string;
 }
 
-export class InputError extends Error {}
+export { InputError };
 
 const MANIFEST = /\.(ya?ml|json)$/i;
 
@@ -60,14 +61,6 @@ export interface InputRead {
   docs: InputDocument[];
   /** One message per bad file or path, in input order; empty unless continueOnError. */
   errors: string[];
-}
-
-/** Why a `-f` path gave no object, naming it. */
-function nothingIn(path: string, files: readonly string[]): string {
-  if (path === '-') return '(stdin): no objects in the input (it is empty, or holds only comments and ---)';
-  if (files.length === 0) return `${path}: no manifests in the directory (no *.yaml, *.yml or *.json files; -R descends into subdirectories)`;
-  if (files.length === 1 && files[0] === path) return `${path}: no objects in the file (it is empty, or holds only comments and ---)`;
-  return `${path}: no objects in the directory (its ${files.length} manifest files are empty, or hold only comments and ---)`;
 }
 
 /**

@@ -21,6 +21,14 @@ export const COMMANDS: readonly CommandEntry[] = [
   { name: 'explain', summary: 'say, per workload, which profiles apply, why, and what would change', load: async () => offline('explain') },
   { name: 'validate', summary: 'check SidecarProfile files', load: async () => offline('validate') },
   {
+    name: 'playground',
+    summary: 'serve the profile playground: the engine in the browser, on this machine',
+    load: async () => {
+      const m = await import('./playground.ts');
+      return { run: (argv, io) => m.playgroundCommand(argv, io), help: m.PLAYGROUND_HELP };
+    },
+  },
+  {
     name: 'manifests',
     summary: 'print the install bundle (kubectl apply -f -)',
     load: async () => {

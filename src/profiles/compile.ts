@@ -2,8 +2,8 @@
  * Turns a validated SidecarProfile document into the engine's frozen SidecarProfile: defaults
  * applied, hash computed, templates detected. Runs once per load, never per request.
  */
-import { createHash } from 'node:crypto';
 import { canonicalJson, deepFreeze, isObject, type JsonObject, type JsonValue, stringMap } from '../common/json.ts';
+import { sha256Hex } from '../common/sha256.ts';
 import {
   asNativeSidecar,
   compileProfileTemplates,
@@ -63,10 +63,7 @@ export function compileProfile(doc: JsonObject, source: string): SidecarProfile 
   // Hashed after defaults are applied, so a profile from a file and the same profile read back from
   // the API server (which fills in the CRD's defaults) carry the same hash.
   const { name: _n, namespace: _ns, source: _s, hash: _h, templated: _t, ...content } = profile;
-  profile.hash = `sha256:${createHash('sha256')
-    .update(canonicalJson(content as unknown as JsonValue))
-    .digest('hex')
-    .slice(0, 16)}`;
+  profile.hash = `sha256:${sha256Hex(canonicalJson(content as unknown as JsonValue)).slice(0, 16)}`;
   const frozen = deepFreeze(structuredClone(profile));
   // Templates are compiled from the frozen parts the renderer walks along them.
   const templates = compileProfileTemplates(frozen as unknown as Record<TemplatedPart, JsonValue>);

@@ -4,19 +4,12 @@
  * links followed only within the directory, as a ConfigMap volume's are).
  * Either every profile loads, or the caller gets every error and no set: never half a set.
  */
-import { type ProfileSet, profileSet, type SidecarProfile } from '../engine/index.ts';
+import type { ProfileSet } from '../engine/index.ts';
 import { DirectoryError, listFiles } from '../io/directory.ts';
 import { readFileSnapshot } from '../io/file-snapshot.ts';
-import { checkDuplicates, parseProfiles } from './parse.ts';
+import { compileProfileTexts, ProfileLoadError } from './parse.ts';
 
-export class ProfileLoadError extends Error {
-  readonly errors: readonly string[];
-  constructor(errors: readonly string[]) {
-    super(`${errors.length} error${errors.length === 1 ? '' : 's'} in profiles:\n  ${errors.join('\n  ')}`);
-    this.name = 'ProfileLoadError';
-    this.errors = errors;
-  }
-}
+export { ProfileLoadError };
 
 const PROFILE_FILE = /\.(ya?ml|json)$/i;
 
@@ -71,20 +64,13 @@ export async function readProfileSources(paths: readonly string[], maxBytes = MA
 
 /** Parses what was read: every profile, or ProfileLoadError listing every problem. */
 export function compileProfileSources(sources: ProfileSources): ProfileSet {
-  const profiles: SidecarProfile[] = [];
   const errors: string[] = sources.errors.map((e) => e.error);
+  const texts: { source: string; text: string }[] = [];
   for (const f of sources.files) {
-    if (f.bytes === undefined) {
-      errors.push(f.error ?? `${f.file}: unreadable`);
-      continue;
-    }
-    const r = parseProfiles(f.bytes.toString('utf8'), f.file);
-    profiles.push(...r.profiles);
-    errors.push(...r.errors);
+    if (f.bytes === undefined) errors.push(f.error ?? `${f.file}: unreadable`);
+    else texts.push({ source: f.file, text: f.bytes.toString('utf8') });
   }
-  errors.push(...checkDuplicates(profiles));
-  if (errors.length > 0) throw new ProfileLoadError(errors);
-  return profileSet(profiles);
+  return compileProfileTexts(texts, errors);
 }
 
 /** Loads every profile under the given paths; throws ProfileLoadError listing every problem. */

@@ -3,10 +3,19 @@
  * document and field path instead of stopping at the first.
  */
 import { isObject, type JsonValue } from '../common/json.ts';
-import type { SidecarProfile } from '../engine/index.ts';
+import { type ProfileSet, profileSet, type SidecarProfile } from '../engine/index.ts';
 import { parseYamlDocuments, YamlError } from '../io/yaml.ts';
 import { compileProfile } from './compile.ts';
 import { validateProfileDocument } from './validate.ts';
+
+export class ProfileLoadError extends Error {
+  readonly errors: readonly string[];
+  constructor(errors: readonly string[]) {
+    super(`${errors.length} error${errors.length === 1 ? '' : 's'} in profiles:\n  ${errors.join('\n  ')}`);
+    this.name = 'ProfileLoadError';
+    this.errors = errors;
+  }
+}
 
 export interface ParseResult {
   profiles: SidecarProfile[];
@@ -55,4 +64,21 @@ export function checkDuplicates(profiles: readonly SidecarProfile[]): string[] {
     else seen.set(key, p);
   }
   return errors;
+}
+
+/**
+ * Profile texts, each named by its source, as one set: every profile, or ProfileLoadError listing
+ * every problem (`errors` are those found before parsing, such as unreadable files). Pure: the CLI,
+ * the server and the browser playground all load profiles through it.
+ */
+export function compileProfileTexts(texts: readonly { source: string; text: string }[], errors: string[] = []): ProfileSet {
+  const profiles: SidecarProfile[] = [];
+  for (const t of texts) {
+    const r = parseProfiles(t.text, t.source);
+    profiles.push(...r.profiles);
+    errors.push(...r.errors);
+  }
+  errors.push(...checkDuplicates(profiles));
+  if (errors.length > 0) throw new ProfileLoadError(errors);
+  return profileSet(profiles);
 }

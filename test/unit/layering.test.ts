@@ -3,6 +3,7 @@
  * layers below it, and everything outside the engine reaches it through engine/index.ts (its
  * surface). Tests (*.test.ts) may reach across layers to check that the parts agree.
  *
+ *   7  playground/                  the browser page: the offline commands' pure core on texts
  *   6  cli/                         the command line: flags, help, output
  *   5  server/                      the HTTPS edge, reloads, drain, cluster wiring
  *   4  admission/  deploy/  policy/ reviews → responses; the install bundle; profiles → admission policies
@@ -34,6 +35,7 @@ const RANK: Readonly<Record<string, number>> = {
   server: 5,
   policy: 4,
   cli: 6,
+  playground: 7,
 };
 
 /**
