@@ -6,8 +6,8 @@
 import { EXIT, engineFlags, INJECT_FLAGS, type Io, inputFlags, UNINJECT_FLAGS, VALIDATE_FLAGS } from './commands.ts';
 import { MANIFESTS_FLAGS } from './manifests.ts';
 import { parseFlags, UsageError } from './options.ts';
-import { POLICY_FLAGS } from './policy.ts';
 import { PLAYGROUND_FLAGS } from './playground.ts';
+import { POLICY_FLAGS } from './policy.ts';
 import { COMMANDS } from './registry.ts';
 import { LEVELS, SERVE_FLAGS } from './serve-flags.ts';
 import { STATUS_FLAGS } from './status.ts';

@@ -3,8 +3,7 @@ import { test } from 'node:test';
 import { runCli } from '../../test/support/run-cli.ts';
 import { parseServeArgs } from '../cli/serve-flags.ts';
 import { isObject, type JsonObject } from '../common/json.ts';
-import { CA_SECRET, TLS_SECRET } from '../common/labels.ts';
-import { NEVER_INJECTED } from '../common/labels.ts';
+import { CA_SECRET, NEVER_INJECTED, TLS_SECRET } from '../common/labels.ts';
 import { bundle, type CertMode, DEFAULTS } from './manifests.ts';
 
 const find = (objs: JsonObject[], kind: string) => objs.find((o) => o.kind === kind) as JsonObject;
