@@ -22,14 +22,16 @@ import { generateCA, generateServingCert } from '../../src/tls/certs.ts';
 import { type ControlPlane, e2eAvailability, kubernetesVersion, startControlPlane } from './harness.ts';
 import { AGENT, REFUSED } from './policy-fixtures.ts';
 import { differential, type Pod } from './policy-support.ts';
-import { eventually, type ServeProcess, startServeProcess } from './support-webhook.ts';
+import { eventually, type ServeProcess, type Summary, startServeProcess, summarize } from './support-webhook.ts';
 
 const MINOR = Number(kubernetesVersion().replace(/^v1\.(\d+)\..*$/, '$1'));
 const tooOld = `policy mode needs Kubernetes 1.36 (MutatingAdmissionPolicy v1); this server is ${kubernetesVersion()}: E2E_KUBE=1.37 runs it`;
 const skip = MINOR < 36 ? tooOld : (await e2eAvailability()).skip;
 
 const SYSTEM = 'outrigger-system';
-const NS = { baseline: 'pc-baseline', served: 'pc-served', tenant: 'pc-tenant' };
+const NS = { baseline: 'pc-baseline', served: 'pc-served', tenant: 'pc-tenant', webhook: 'pc-webhook' };
+/** Served by the webhook instead (a configuration of its own, by URL): labelled for the agent's selector, not for the policies' binding. */
+const WEBHOOK_LABELS = { 'e2e.outrigger.dev/webhook': 'on', 'e2e.outrigger.dev/tier': 'apps' };
 const SERVED_LABELS = { [INJECTION_LABEL]: 'enabled', 'e2e.outrigger.dev/tier': 'apps' };
 const PROFILES = `/apis/outrigger.dev/v1alpha1`;
 const BASE = '/apis/admissionregistration.k8s.io/v1';
@@ -46,6 +48,7 @@ describe('serve --admission policy keeps admission policies in step with the clu
   let dir: string;
   let server: ServeProcess | undefined;
   let servedLabels: Record<string, string>;
+  let caPem: string;
 
   const profilePath = (ns: string, name = '') => `${PROFILES}/namespaces/${ns}/sidecarprofiles${name ? `/${name}` : ''}`;
   /** The policy objects the server keeps, by kind: their names. */
@@ -84,6 +87,7 @@ describe('serve --admission policy keeps admission policies in step with the clu
     await cp.createNamespace(NS.baseline);
     await cp.createNamespace(NS.tenant, { [INJECTION_LABEL]: 'enabled' });
     await cp.createNamespace(NS.served, SERVED_LABELS);
+    await cp.createNamespace(NS.webhook, WEBHOOK_LABELS);
     servedLabels = (await cp.request<{ metadata: { labels: Record<string, string> } }>('GET', `/api/v1/namespaces/${NS.served}`)).body.metadata.labels;
     await eventually('the SidecarProfile API', async () => (await cp.request('GET', profilePath(SYSTEM))).status === 200 || undefined);
     server = await startServeProcess(
@@ -108,6 +112,7 @@ describe('serve --admission policy keeps admission policies in step with the clu
       ca.certPem,
       60_000,
     );
+    caPem = ca.certPem;
   });
   after(async () => {
     await server?.stop(5_000);
@@ -155,6 +160,60 @@ describe('serve --admission policy keeps admission policies in step with the clu
     // No webhook takes part: the API server has none configured for pods.
     const hooks = await cp.request<{ items: unknown[] }>('GET', `${BASE}/mutatingwebhookconfigurations`);
     assert.deepEqual(hooks.body.items, []);
+  });
+
+  it('measures the latency a pod create gets from each mode, in the same run (printed, not asserted)', async () => {
+    assert.ok(server);
+    // The same server as a webhook for one namespace, so both modes inject the same profile side by side.
+    const hook = await cp.request('POST', `${BASE}/mutatingwebhookconfigurations`, {
+      metadata: { name: 'pc-latency-webhook' },
+      webhooks: [
+        {
+          name: 'pods.latency.outrigger.dev',
+          clientConfig: { url: `https://127.0.0.1:${server.port}/mutate`, caBundle: Buffer.from(caPem).toString('base64') },
+          rules: [{ apiGroups: [''], apiVersions: ['v1'], operations: ['CREATE'], resources: ['pods'] }],
+          namespaceSelector: { matchLabels: { 'e2e.outrigger.dev/webhook': 'on' } },
+          admissionReviewVersions: ['v1'],
+          sideEffects: 'NoneOnDryRun',
+          failurePolicy: 'Fail',
+          timeoutSeconds: 5,
+        },
+      ],
+    });
+    assert.equal(hook.status, 201, hook.text);
+    const timed = async (ns: string, name: string) => {
+      const t = performance.now();
+      const r = await cp.request<Pod>('POST', `/api/v1/namespaces/${ns}/pods`, { metadata: { name }, spec: agentPod.spec }, { query: { dryRun: 'All' } });
+      const ms = performance.now() - t;
+      assert.equal(r.status, 201, r.text);
+      return { ms, containers: ((r.body.spec.initContainers ?? []) as JsonObject[]).map((c) => c.name) };
+    };
+    await eventually('the webhook to be called', async () => ((await timed(NS.webhook, 'warm')).containers.includes('agent') ? true : undefined));
+    const N = 60;
+    const samples: Record<'none' | 'webhook' | 'policy', number[]> = { none: [], webhook: [], policy: [] };
+    for (let i = 0; i < N + 5; i++) {
+      // Interleaved, so drift in the machine's load falls on every mode alike; the first 5 warm up.
+      const none = await timed(NS.baseline, `p-${i}`);
+      const webhook = await timed(NS.webhook, `p-${i}`);
+      const policy = await timed(NS.served, `p-${i}`);
+      assert.deepEqual([none.containers.includes('agent'), webhook.containers.includes('agent'), policy.containers.includes('agent')], [false, true, true]);
+      if (i < 5) continue;
+      samples.none.push(none.ms);
+      samples.webhook.push(webhook.ms);
+      samples.policy.push(policy.ms);
+    }
+    assert.equal((await cp.request('DELETE', `${BASE}/mutatingwebhookconfigurations/pc-latency-webhook`)).status, 200);
+    const [none, webhook, policy] = [summarize(samples.none), summarize(samples.webhook), summarize(samples.policy)];
+    const fmt = (x: Summary) => `median ${x.median.toFixed(2)} ms, p95 ${x.p95.toFixed(2)} ms (n=${x.n})`;
+    const added = (x: Summary) => `median +${(x.median - none.median).toFixed(2)} ms, p95 +${(x.p95 - none.p95).toFixed(2)} ms`;
+    console.log(
+      [
+        `pod create latency (dry run), ${N} sequential creates per mode, interleaved, Kubernetes ${kubernetesVersion()}:`,
+        `  no injection:        ${fmt(none)}`,
+        `  webhook (HTTPS):     ${fmt(webhook)}; added ${added(webhook)}`,
+        `  admission policies:  ${fmt(policy)}; added ${added(policy)}`,
+      ].join('\n'),
+    );
   });
 
   it('a profile that cannot be compiled is reported in its status and nothing of it is applied', async () => {
