@@ -19,6 +19,7 @@ import { POLICY_RESOURCES, SYNCED_BY_LABEL } from '../../src/policy/sync.ts';
 import { sidecarProfileCrd } from '../../src/profiles/crd.ts';
 import { parseProfiles } from '../../src/profiles/parse.ts';
 import { generateCA, generateServingCert } from '../../src/tls/certs.ts';
+import { runCli } from '../support/run-cli.ts';
 import { type ControlPlane, e2eAvailability, kubernetesVersion, startControlPlane } from './harness.ts';
 import { AGENT, REFUSED } from './policy-fixtures.ts';
 import { differential, type Pod } from './policy-support.ts';
@@ -236,9 +237,16 @@ describe('serve --admission policy keeps admission policies in step with the clu
     assert.deepEqual((await kept()).MutatingAdmissionPolicy, ['outrigger-agent']);
   });
 
-  it('an edited profile updates its policies; a deleted one takes them away', async () => {
-    const current = await cp.request<JsonObject>('GET', profilePath(SYSTEM, 'agent'));
-    const edited = structuredClone(current.body);
+  it('an edited profile updates its policies; outrigger status sees the pods injected before; a deleted one takes them away', async () => {
+    // A pod stored with the policies' injection: its status record is the webhook's, so drift is read the same way.
+    const stored = await cp.request<Pod>('POST', `/api/v1/namespaces/${NS.served}/pods`, { metadata: { name: 'stored' }, spec: agentPod.spec });
+    assert.equal(stored.status, 201, stored.text);
+    assert.ok(stored.body.metadata.annotations?.['outrigger.dev/status']?.includes('"version":"1.0.0"'));
+    const current = await runCli(['status', '--kubeconfig', cp.kubeconfigPath, '-n', NS.served, '-o', 'json']);
+    assert.equal(current.code, 0, current.stdout + current.stderr);
+
+    const object = await cp.request<JsonObject>('GET', profilePath(SYSTEM, 'agent'));
+    const edited = structuredClone(object.body);
     const spec = edited.spec as JsonObject;
     spec.version = '1.1.0';
     ((spec.containers as JsonObject[])[0] as JsonObject).image = 'example.com/agent:1.1.0';
@@ -251,6 +259,13 @@ describe('serve --admission policy keeps admission policies in step with the clu
     const set = profileSet(parseProfiles(JSON.stringify({ ...edited, metadata: { name: 'agent' }, status: undefined }), 'agent').profiles);
     const d = { cp, baseline: NS.baseline, served: NS.served, servedLabels, set, kubeMinor: MINOR };
     await eventually('pods to get version 1.1.0', async () => ((await differential(d, agentPod)).problem === undefined ? true : undefined));
+    const behind = await runCli(['status', '--kubeconfig', cp.kubeconfigPath, '-n', NS.served, '-o', 'json']);
+    assert.equal(behind.code, 5, behind.stderr);
+    const rows = (JSON.parse(behind.stdout) as { pods: { pod: string; state: string; profiles: unknown }[] }).pods;
+    assert.deepEqual(
+      rows.map((r) => [r.pod, r.state, r.profiles]),
+      [['stored', 'drifted', [{ profile: 'agent', injected: '1.0.0', current: '1.1.0' }]]],
+    );
 
     // Deleting it takes its policies away (the templated profile stays refused): the API server injects nothing.
     assert.equal((await cp.request('DELETE', profilePath(SYSTEM, 'agent'))).status, 200);
