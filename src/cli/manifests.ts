@@ -33,6 +33,9 @@ Options:
                               CA may call /mutate and learn what every profile would inject)
       --priority-class NAME   the pods' PriorityClass, "" for none (default ${DEFAULTS.priorityClassName}: a
                               fail-closed webhook should be scheduled before what it admits)
+      --admission MODE        webhook (default), or policy (Kubernetes 1.36+): no webhook configuration
+                              for pods; Outrigger keeps admission policies that the API server injects
+                              with (serve --admission policy), and may write admission policies
   -o, --output FORMAT         yaml (default) or json (a v1 List)
   -h, --help                  show this help
 
@@ -57,6 +60,7 @@ export const MANIFESTS_FLAGS = {
   'client-ca-configmap': { type: 'string' },
   'webhook-ingress-from': { type: 'string', multiple: true },
   'priority-class': { type: 'string' },
+  admission: { type: 'string' },
   output: { type: 'string', short: 'o' },
 } as const;
 
@@ -101,9 +105,12 @@ export async function manifestsCommand(argv: string[], io: Io): Promise<number> 
   const priorityClassName = values['priority-class'] ?? DEFAULTS.priorityClassName;
   const pcError = priorityClassName === '' ? undefined : dns1123Subdomain(priorityClassName);
   if (pcError) throw new UsageError(`--priority-class: ${JSON.stringify(priorityClassName)} ${pcError}`);
+  const admission = values.admission ?? DEFAULTS.admission;
+  if (admission !== 'webhook' && admission !== 'policy') throw new UsageError(`--admission: ${JSON.stringify(admission)} must be webhook or policy`);
   io.stdout.write(
     renderBundle(
       {
+        admission,
         priorityClassName,
         webhookIngressFrom: ingressFrom,
         namespace,

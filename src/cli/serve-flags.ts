@@ -66,7 +66,8 @@ Cluster (connects with --kubeconfig, $KUBECONFIG, or the pod's service account):
       --tls-secret NAME      cert mode self: the serving Secret, read by every replica (default outrigger-tls)
       --ca-secret NAME       cert mode self: the CA's Secret, read by the elected replica only (default outrigger-ca)
       --service NAME         cert mode self: the Service the certificate is for (default outrigger)
-      --webhook-config NAME  cert mode self: the MutatingWebhookConfiguration (default outrigger)
+      --webhook-config NAME  cert mode self: the MutatingWebhookConfiguration (default outrigger); none in
+                             policy mode, where no webhook mutates pods (--validating-webhook-config is then required)
       --validating-webhook-config NAME  cert mode self: also keep the caBundle of this
                              ValidatingWebhookConfiguration (default none; the bundle sets outrigger)
       --leader-lease NAME    cert mode self: the Lease electing the replica that writes (default outrigger-certificates)
@@ -218,6 +219,9 @@ function clusterFlags(values: Values, certMode: 'files' | 'self', fromCluster: b
   const admission = values.admission ?? 'webhook';
   if (admission !== 'webhook' && admission !== 'policy') throw new UsageError(`--admission: ${JSON.stringify(admission)} must be webhook or policy`);
   if (admission === 'policy' && !fromCluster) throw new UsageError('--admission policy compiles the profiles it watches: add --profiles-from-cluster');
+  const webhookConfig = values['webhook-config'] ?? NAME;
+  if (webhookConfig === 'none' && !values['validating-webhook-config'])
+    throw new UsageError('--webhook-config none: cert mode self needs a webhook configuration to keep the caBundle of; add --validating-webhook-config');
   const connected = fromCluster || certMode === 'self' || values.kubeconfig !== undefined;
   if (!connected) return undefined;
   return {
@@ -234,7 +238,7 @@ function clusterFlags(values: Values, certMode: 'files' | 'self', fromCluster: b
             secretName: values['tls-secret'] ?? TLS_SECRET,
             caSecretName: values['ca-secret'] ?? CA_SECRET,
             service: values.service ?? NAME,
-            webhookConfig: values['webhook-config'] ?? NAME,
+            ...(webhookConfig !== 'none' ? { webhookConfig } : {}),
             ...(values['validating-webhook-config'] ? { validatingWebhookConfig: values['validating-webhook-config'] } : {}),
             leaderLease: values['leader-lease'] ?? LEADER_LEASE,
             ...(values['cert-check-interval'] !== undefined ? { checkIntervalMs: parseCheckInterval(values['cert-check-interval']) } : {}),

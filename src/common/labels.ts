@@ -54,3 +54,13 @@ export const WORKLOADS_WEBHOOK_NAME = 'workloads.outrigger.dev';
 export const WEBHOOK_PORT = 8443;
 export const ADMIN_PORT = 9443;
 export const ADMIN_ADDRESS = `127.0.0.1:${ADMIN_PORT}`;
+
+/** The admission policy kinds policy mode writes, in the order they are applied (a binding after its policy). */
+export const POLICY_RESOURCES = [
+  { kind: 'MutatingAdmissionPolicy', plural: 'mutatingadmissionpolicies' },
+  { kind: 'ValidatingAdmissionPolicy', plural: 'validatingadmissionpolicies' },
+  { kind: 'MutatingAdmissionPolicyBinding', plural: 'mutatingadmissionpolicybindings' },
+  { kind: 'ValidatingAdmissionPolicyBinding', plural: 'validatingadmissionpolicybindings' },
+] as const;
+/** The label on the admission policies one `serve --admission policy` keeps: its controller namespace. */
+export const SYNCED_BY_LABEL = 'outrigger.dev/synced-by';

@@ -232,3 +232,38 @@ test('cert-manager mode: self-signed root → CA Certificate → CA Issuer → s
   for (const kind of ['MutatingWebhookConfiguration', 'ValidatingWebhookConfiguration'])
     assert.equal(((find(objs, kind).metadata as JsonObject).annotations as JsonObject)['cert-manager.io/inject-ca-from'], `ops/${caName}`, kind);
 });
+
+test('--admission policy: no webhook configuration for pods; serve keeps the policies, with the RBAC for them and nothing for the pods webhook', async () => {
+  for (const certMode of ['self', 'cert-manager', 'files'] as CertMode[]) {
+    const objs = bundle({ ...DEFAULTS, admission: 'policy', certMode, ...(certMode === 'files' ? { caBundle: 'x' } : {}) });
+    assert.equal(find(objs, 'MutatingWebhookConfiguration'), undefined, certMode);
+    assert.ok(find(objs, 'ValidatingWebhookConfiguration'), certMode);
+    const args = container(objs).args as string[];
+    const o = parseServeArgs(args.slice(1));
+    assert.ok(o !== 'help');
+    assert.equal(o.cluster?.admission, 'policy', certMode);
+    if (certMode === 'self') {
+      assert.equal(o.cluster?.self?.webhookConfig, undefined);
+      assert.equal(o.cluster?.self?.validatingWebhookConfig, 'outrigger');
+    }
+    const rules = (find(objs, 'ClusterRole').rules as JsonObject[]).filter((r) => (r.apiGroups as string[]).includes('admissionregistration.k8s.io'));
+    assert.deepEqual(
+      rules.map((r) => [r.resources, r.verbs, r.resourceNames ?? null]),
+      [
+        ...(certMode === 'self' ? [[['validatingwebhookconfigurations'], ['get', 'patch'], ['outrigger']]] : []),
+        [
+          ['mutatingadmissionpolicies', 'validatingadmissionpolicies', 'mutatingadmissionpolicybindings', 'validatingadmissionpolicybindings'],
+          ['list', 'create', 'patch', 'delete'],
+          null,
+        ],
+      ],
+      certMode,
+    );
+  }
+  // The webhook bundle is unchanged by the option's existence, and holds no policy rule.
+  const webhook = find(bundle(DEFAULTS), 'ClusterRole').rules as JsonObject[];
+  assert.ok(!JSON.stringify(webhook).includes('admissionpolicies'));
+  const bad = await runCli(['manifests', '--admission', 'both']);
+  assert.equal(bad.code, 2);
+  assert.match(bad.stderr, /--admission: "both" must be webhook or policy/);
+});

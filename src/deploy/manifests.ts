@@ -16,6 +16,7 @@ import {
   LEADER_LEASE,
   NAME,
   NEVER_INJECTED,
+  POLICY_RESOURCES,
   PROFILE_PLURAL,
   TLS_SECRET,
   WEBHOOK_NAME,
@@ -57,6 +58,12 @@ export interface BundleOptions {
    * replica runs, so by default its replicas outrank (and may preempt) ordinary workloads.
    */
   priorityClassName: string;
+  /**
+   * `policy`: the API server injects pods through admission policies that Outrigger keeps in step
+   * (`serve --admission policy`, Kubernetes 1.36+); no webhook configuration for pods, and RBAC
+   * for the policies instead.
+   */
+  admission: 'webhook' | 'policy';
 }
 
 export const DEFAULTS: BundleOptions = {
@@ -68,6 +75,7 @@ export const DEFAULTS: BundleOptions = {
   apiServerPorts: [443, 6443],
   webhookIngressFrom: [],
   priorityClassName: 'system-cluster-critical',
+  admission: 'webhook',
 };
 
 const TLS_DIR = '/etc/outrigger/tls';
@@ -93,6 +101,7 @@ export function bundle(o: BundleOptions): JsonObject[] {
   const ns = o.namespace;
   const meta = (name: string, extra: JsonObject = {}) => ({ name, namespace: ns, labels: { ...labels }, ...extra });
   const tlsFromSecret = o.certMode !== 'self';
+  const policy = o.admission === 'policy';
   const mounts: JsonObject[] = [
     ...(tlsFromSecret ? [{ name: 'tls', mountPath: TLS_DIR, readOnly: true }] : []),
     ...(o.clientCaConfigMap ? [{ name: 'client-ca', mountPath: CLIENT_CA_DIR, readOnly: true }] : []),
@@ -110,6 +119,7 @@ export function bundle(o: BundleOptions): JsonObject[] {
     `--shutdown-delay=${SHUTDOWN_DELAY_SECONDS}s`,
     '--profiles-from-cluster',
     `--controller-namespace=${ns}`,
+    ...(policy ? ['--admission=policy'] : []),
     // The server reports mandatory profiles that the opt-out matchCondition lets pods skip.
     ...(o.optOutMatchCondition ? [] : ['--webhook-opt-out=false']),
     ...(tlsFromSecret
@@ -119,7 +129,8 @@ export function bundle(o: BundleOptions): JsonObject[] {
           `--tls-secret=${TLS_SECRET}`,
           `--ca-secret=${CA_SECRET}`,
           `--service=${NAME}`,
-          `--webhook-config=${NAME}`,
+          // In policy mode no webhook configuration mutates pods; the workloads one carries the caBundle.
+          `--webhook-config=${policy ? 'none' : NAME}`,
           `--validating-webhook-config=${NAME}`,
           `--leader-lease=${LEADER_LEASE}`,
         ]),
@@ -149,9 +160,21 @@ export function bundle(o: BundleOptions): JsonObject[] {
           ? [
               {
                 apiGroups: ['admissionregistration.k8s.io'],
-                resources: ['mutatingwebhookconfigurations', 'validatingwebhookconfigurations'],
+                resources: policy ? ['validatingwebhookconfigurations'] : ['mutatingwebhookconfigurations', 'validatingwebhookconfigurations'],
                 resourceNames: [NAME],
                 verbs: ['get', 'patch'],
+              },
+            ]
+          : []),
+        // Policy mode: the admission policies of the cluster-wide profiles, written with server-side
+        // apply and found by label. RBAC cannot limit these to Outrigger's names (list and create take
+        // none), so this role can write any admission policy: see docs/threat-model.md.
+        ...(policy
+          ? [
+              {
+                apiGroups: ['admissionregistration.k8s.io'],
+                resources: POLICY_RESOURCES.map((r) => r.plural),
+                verbs: ['list', 'create', 'patch', 'delete'],
               },
             ]
           : []),
@@ -358,7 +381,7 @@ export function bundle(o: BundleOptions): JsonObject[] {
     ...(o.certMode === 'cert-manager' ? { annotations: { 'cert-manager.io/inject-ca-from': `${ns}/${CA_CERTIFICATE}` } } : {}),
   };
   objects.push(
-    { apiVersion: 'admissionregistration.k8s.io/v1', kind: 'MutatingWebhookConfiguration', metadata: configMeta, webhooks: [webhook] },
+    ...(policy ? [] : [{ apiVersion: 'admissionregistration.k8s.io/v1', kind: 'MutatingWebhookConfiguration', metadata: configMeta, webhooks: [webhook] }]),
     { apiVersion: 'admissionregistration.k8s.io/v1', kind: 'ValidatingWebhookConfiguration', metadata: configMeta, webhooks: [workloads] },
   );
   return objects;

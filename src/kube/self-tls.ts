@@ -26,8 +26,12 @@ export interface SelfTlsOptions {
   /** The CA Secret, read and written by the elected replica only. */
   caSecretName: string;
   service: string;
-  webhookConfig: string;
-  /** A ValidatingWebhookConfiguration whose webhooks calling our Service get the caBundle too; none when unset. */
+  /** The MutatingWebhookConfiguration of the pods webhook; unset in policy mode, where no webhook mutates pods. */
+  webhookConfig?: string;
+  /**
+   * A ValidatingWebhookConfiguration whose webhooks calling our Service get the caBundle too; none
+   * when unset. Kept when it can be, unless it is the only one (policy mode): then it is required.
+   */
   validatingWebhookConfig?: string;
   policy?: Partial<Omit<RenewalPolicy, 'dnsNames'>>;
   isLeader: () => boolean;
@@ -136,12 +140,12 @@ export class SelfManagedTls {
     return `/api/v1/namespaces/${this.#o.namespace}/secrets`;
   }
 
-  /** The webhook configurations whose caBundle this keeps: the mutating one, and the validating one if named. */
+  /** The webhook configurations whose caBundle this keeps: the mutating one, and the validating one if named; the first is required. */
   get #webhookPaths(): string[] {
     const base = '/apis/admissionregistration.k8s.io/v1';
     const { webhookConfig, validatingWebhookConfig } = this.#o;
     return [
-      `${base}/mutatingwebhookconfigurations/${webhookConfig}`,
+      ...(webhookConfig ? [`${base}/mutatingwebhookconfigurations/${webhookConfig}`] : []),
       ...(validatingWebhookConfig ? [`${base}/validatingwebhookconfigurations/${validatingWebhookConfig}`] : []),
     ];
   }
@@ -215,7 +219,8 @@ export class SelfManagedTls {
     };
     // The pods webhook's configuration is required; the warnings-only one (failurePolicy Ignore) is
     // kept when it can be, but a missing or forbidden one must never hold up the certificates the
-    // fail-closed webhook is served with.
+    // fail-closed webhook is served with. In policy mode there is no pods webhook: the warnings-only
+    // one is then the one whose caBundle decides when a new CA is trusted, so it is required.
     const [requiredPath = '', ...optionalPaths] = this.#webhookPaths;
     let mismatch = false;
     const skipOptional = (path: string, e: unknown) => {

@@ -6,10 +6,11 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import type { JsonObject } from '../common/json.ts';
+import { SYNCED_BY_LABEL } from '../common/labels.ts';
 import { profileSet } from '../engine/index.ts';
 import { KubeApiError, type KubeClient, type RequestOptions } from '../kube/client.ts';
 import { parseProfiles } from '../profiles/parse.ts';
-import { FIELD_MANAGER, PolicySync, SYNCED_BY_LABEL, servedCondition } from './sync.ts';
+import { FIELD_MANAGER, PolicySync, servedCondition } from './sync.ts';
 
 const OWNER = 'outrigger-system';
 const KUBE = { major: 1, minor: 37 };

@@ -9,6 +9,7 @@
  * A failed reconcile is retried with a growing delay; only the elected replica writes.
  */
 import type { JsonObject } from '../common/json.ts';
+import { POLICY_RESOURCES, SYNCED_BY_LABEL } from '../common/labels.ts';
 import type { KubeVersion, ProfileSet, SidecarProfile } from '../engine/index.ts';
 import { KubeApiError, type KubeClient } from '../kube/client.ts';
 import type { ProfileObjectState, ServedCondition } from '../kube/profiles.ts';
@@ -17,17 +18,7 @@ import { compilePolicies } from './compile.ts';
 import { POLICY_API_VERSION, policyName } from './objects.ts';
 import type { Refusal } from './refusals.ts';
 
-/** The label that marks the objects one `serve --admission policy` keeps: its controller namespace. */
-export const SYNCED_BY_LABEL = 'outrigger.dev/synced-by';
 export const FIELD_MANAGER = 'outrigger';
-
-/** The kinds policy mode writes, in the order they are applied (a binding after its policy); deleted in reverse. */
-export const POLICY_RESOURCES = [
-  { kind: 'MutatingAdmissionPolicy', plural: 'mutatingadmissionpolicies' },
-  { kind: 'ValidatingAdmissionPolicy', plural: 'validatingadmissionpolicies' },
-  { kind: 'MutatingAdmissionPolicyBinding', plural: 'mutatingadmissionpolicybindings' },
-  { kind: 'ValidatingAdmissionPolicyBinding', plural: 'validatingadmissionpolicybindings' },
-] as const;
 const BASE = `/apis/${POLICY_API_VERSION}`;
 const RETRY_MS = { first: 1_000, max: 60_000 };
 

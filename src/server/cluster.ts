@@ -35,7 +35,8 @@ export interface ClusterOptions {
     secretName: string;
     caSecretName: string;
     service: string;
-    webhookConfig: string;
+    /** Unset in policy mode (no webhook mutates pods): the validating configuration is then required. */
+    webhookConfig?: string;
     validatingWebhookConfig?: string;
     leaderLease: string;
     leafValiditySeconds?: number;
@@ -181,7 +182,7 @@ export async function startCluster(o: ClusterOptions, log: Logger, kubeVersionFl
         secretName: o.self.secretName,
         caSecretName: o.self.caSecretName,
         service: o.self.service,
-        webhookConfig: o.self.webhookConfig,
+        ...(o.self.webhookConfig ? { webhookConfig: o.self.webhookConfig } : {}),
         ...(o.self.validatingWebhookConfig ? { validatingWebhookConfig: o.self.validatingWebhookConfig } : {}),
         isLeader: () => leader.leader,
         ...(o.self.leafValiditySeconds ? { policy: { leafValiditySeconds: o.self.leafValiditySeconds } } : {}),

@@ -98,6 +98,10 @@ test('flags: usage errors name the flag', () => {
     [[...base, '--admin-address', '9443'], /--admin-address: "9443" must be HOST:PORT, \[IPv6\]:PORT or none/],
     [[...base, '--admin-address', '::1:9443'], /--admin-address: "::1:9443" must be HOST:PORT/],
     [[...base, '--admin-address', 'localhost:99999'], /--admin-address port: "99999" must be a whole number from 0 to 65535/],
+    [
+      ['--profiles-from-cluster', '--cert-mode', 'self', '--webhook-config', 'none'],
+      /^--webhook-config none: cert mode self needs a webhook configuration .*--validating-webhook-config$/,
+    ],
     [[...base, '--admission', 'both'], /^--admission: "both" must be webhook or policy$/],
     [[...base, '--admission', 'policy'], /^--admission policy compiles the profiles it watches: add --profiles-from-cluster$/],
   ];
@@ -121,6 +125,13 @@ test('flags: --admission policy reaches the cluster options; webhook is the defa
     assert.ok(o !== 'help');
     assert.equal(o.cluster?.admission, undefined);
   }
+});
+
+test('flags: --webhook-config none leaves the validating configuration as the one kept (policy mode)', () => {
+  const o = parseServeArgs(['--profiles-from-cluster', '--cert-mode', 'self', '--webhook-config', 'none', '--validating-webhook-config', 'outrigger']);
+  assert.ok(o !== 'help');
+  assert.equal(o.cluster?.self?.webhookConfig, undefined);
+  assert.equal(o.cluster?.self?.validatingWebhookConfig, 'outrigger');
 });
 
 test('flags: --admin-address', () => {

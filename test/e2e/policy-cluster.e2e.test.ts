@@ -3,7 +3,8 @@
  * against a real kube-apiserver (1.36 or newer) keeps the admission policies in step with the
  * SidecarProfiles in its namespace — created, updated, deleted — and says in each profile's
  * `Served` condition how it is served. Pods are injected by the API server alone, as the engine
- * injects them (the differential of policy.e2e.test.ts), with no webhook configured.
+ * injects them (the differential of policy.e2e.test.ts), with no webhook configured. The server
+ * runs with the RBAC of `outrigger manifests --admission policy` and nothing more.
  *
  *   E2E_KUBE=1.37 ./node_modules/.bin/node --test --test-reporter=spec test/e2e/policy-cluster.e2e.test.ts
  */
@@ -13,14 +14,14 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { parse as parseYaml } from 'yaml';
-import { INJECTION_LABEL } from '../../src/common/labels.ts';
+import { INJECTION_LABEL, NAME, POLICY_RESOURCES, SYNCED_BY_LABEL } from '../../src/common/labels.ts';
+import { bundle, DEFAULTS } from '../../src/deploy/manifests.ts';
 import { type JsonObject, profileSet } from '../../src/engine/index.ts';
-import { POLICY_RESOURCES, SYNCED_BY_LABEL } from '../../src/policy/sync.ts';
 import { sidecarProfileCrd } from '../../src/profiles/crd.ts';
 import { parseProfiles } from '../../src/profiles/parse.ts';
 import { generateCA, generateServingCert } from '../../src/tls/certs.ts';
 import { runCli } from '../support/run-cli.ts';
-import { type ControlPlane, e2eAvailability, kubernetesVersion, startControlPlane } from './harness.ts';
+import { type ControlPlane, e2eAvailability, kubernetesVersion, startControlPlane, writeServiceAccountKubeconfig } from './harness.ts';
 import { AGENT, REFUSED } from './policy-fixtures.ts';
 import { differential, type Pod } from './policy-support.ts';
 import { eventually, type ServeProcess, type Summary, startServeProcess, summarize } from './support-webhook.ts';
@@ -91,13 +92,27 @@ describe('serve --admission policy keeps admission policies in step with the clu
     await cp.createNamespace(NS.webhook, WEBHOOK_LABELS);
     servedLabels = (await cp.request<{ metadata: { labels: Record<string, string> } }>('GET', `/api/v1/namespaces/${NS.served}`)).body.metadata.labels;
     await eventually('the SidecarProfile API', async () => (await cp.request('GET', profilePath(SYSTEM))).status === 200 || undefined);
+    // The server runs as the ServiceAccount of `outrigger manifests --admission policy`, with exactly
+    // the permissions of its ClusterRole: what policy mode needs is what the bundle grants.
+    const rbac = bundle({ ...DEFAULTS, admission: 'policy', certMode: 'files', caBundle: ca.certPem }).filter((o) =>
+      ['ServiceAccount', 'ClusterRole', 'ClusterRoleBinding'].includes(o.kind as string),
+    );
+    assert.equal(rbac.length, 3);
+    for (const o of rbac) {
+      const path =
+        o.kind === 'ServiceAccount' ? `/api/v1/namespaces/${SYSTEM}/serviceaccounts` : `/apis/rbac.authorization.k8s.io/v1/${String(o.kind).toLowerCase()}s`;
+      const created = await cp.request('POST', path, o);
+      assert.equal(created.status, 201, created.text);
+    }
+    const kubeconfig = join(dir, 'kubeconfig');
+    await writeServiceAccountKubeconfig(cp, SYSTEM, NAME, kubeconfig);
     server = await startServeProcess(
       [
         '--profiles-from-cluster',
         '--admission',
         'policy',
         '--kubeconfig',
-        cp.kubeconfigPath,
+        kubeconfig,
         '--controller-namespace',
         SYSTEM,
         '--no-events',

@@ -87,6 +87,18 @@ describe('charts/outrigger', { skip }, () => {
         flags: ['--cert-mode', 'files', '--ca-bundle', caFile],
       },
       {
+        what: 'policy mode, cert mode self',
+        namespace: 'outrigger-system',
+        values: ['--set', 'admission=policy', '--set', 'namespace.create=true'],
+        flags: ['--admission', 'policy'],
+      },
+      {
+        what: 'policy mode, cert-manager',
+        namespace: 'outrigger-system',
+        values: ['--set', 'admission=policy', '--set', 'certificates.mode=cert-manager', '--set', 'namespace.create=true'],
+        flags: ['--admission', 'policy', '--cert-mode', 'cert-manager'],
+      },
+      {
         what: 'no opt-out condition, client CA, API server ports, webhook ingress sources',
         namespace: 'outrigger-system',
         values: [
