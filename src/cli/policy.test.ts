@@ -30,12 +30,19 @@ describe('outrigger policy', () => {
     assert.match((await runCli(['--help'])).stdout, /\n {2}policy {5}compile profiles to admission policies/);
   });
 
-  test('prints the four objects of a profile as YAML, or as a v1 List with -o json', async () => {
+  test("prints the four objects of a profile and the set's two as YAML, or as a v1 List with -o json", async () => {
     const y = await runCli(['policy', '--profiles', path('ok.yaml')]);
     assert.equal(y.code, 0, y.stderr);
     assert.equal(y.stderr, '');
     const kinds = parseAllDocuments(y.stdout).map((d) => (d.toJS() as { kind: string }).kind);
-    assert.deepEqual(kinds, ['MutatingAdmissionPolicy', 'MutatingAdmissionPolicyBinding', 'ValidatingAdmissionPolicy', 'ValidatingAdmissionPolicyBinding']);
+    assert.deepEqual(kinds, [
+      'MutatingAdmissionPolicy',
+      'MutatingAdmissionPolicyBinding',
+      'ValidatingAdmissionPolicy',
+      'ValidatingAdmissionPolicyBinding',
+      'ValidatingAdmissionPolicy',
+      'ValidatingAdmissionPolicyBinding',
+    ]);
     const j = await runCli(['policy', '--profiles', path('ok.yaml'), '-o', 'json', '--kube-version', 'v1.37.2']);
     assert.equal(j.code, 0, j.stderr);
     const list = JSON.parse(j.stdout) as { kind: string; items: { kind: string }[] };

@@ -8,6 +8,7 @@ import { profilesFromYaml, profileYaml } from '../../test/support/profiles.ts';
 import { bundle, DEFAULTS } from '../deploy/manifests.ts';
 import type { JsonObject } from '../engine/index.ts';
 import { compilePolicies, UnsupportedKubeVersion } from './compile.ts';
+import { ADMITTED_WITHOUT } from './objects.ts';
 import { WHY } from './refusals.ts';
 
 const KUBE = { major: 1, minor: 36 };
@@ -27,6 +28,8 @@ describe('outrigger policy: the compiler', () => {
         ['admissionregistration.k8s.io/v1', 'MutatingAdmissionPolicyBinding', 'outrigger-p'],
         ['admissionregistration.k8s.io/v1', 'ValidatingAdmissionPolicy', 'outrigger-p-deny'],
         ['admissionregistration.k8s.io/v1', 'ValidatingAdmissionPolicyBinding', 'outrigger-p-deny'],
+        ['admissionregistration.k8s.io/v1', 'ValidatingAdmissionPolicy', 'outrigger-unknown-profiles'],
+        ['admissionregistration.k8s.io/v1', 'ValidatingAdmissionPolicyBinding', 'outrigger-unknown-profiles'],
       ],
     );
     const [map, mapBinding, vap, vapBinding] = out.objects.map((o) => o.spec as JsonObject) as JsonObject[];
@@ -59,6 +62,25 @@ describe('outrigger policy: the compiler', () => {
     }
   });
 
+  it("failurePolicy ignore: the validating policy warns with the engine's warning instead of denying", () => {
+    const spec = (o: JsonObject | undefined) => (o as JsonObject).spec as JsonObject;
+    for (const [failurePolicy, action, suffix] of [
+      ['fail', 'Deny', ''],
+      ['ignore', 'Warn', ADMITTED_WITHOUT],
+    ] as const) {
+      const [, , vap, binding] = compile(['p', { ...base, failurePolicy }]).objects;
+      assert.deepEqual(spec(binding).validationActions, [action]);
+      const message = ((spec(vap).validations as JsonObject[])[0] as JsonObject).messageExpression;
+      assert.equal(message, suffix ? `variables.denial + ${JSON.stringify(suffix)}` : 'variables.denial');
+    }
+    // Unknown profiles are denied whatever the profiles' failurePolicy.
+    assert.deepEqual(spec(compile(['p', { ...base, failurePolicy: 'ignore' }]).objects[5]).validationActions, ['Deny']);
+  });
+
+  it("compiles nothing, not even the set's policy, when no profile compiles", () => {
+    assert.deepEqual(compile(['p', { ...base, mandatory: true }]).objects, []);
+  });
+
   it('refuses a cluster version without MutatingAdmissionPolicy v1', () => {
     const set = profilesFromYaml(profileYaml('p', base));
     assert.throws(
@@ -70,7 +92,6 @@ describe('outrigger policy: the compiler', () => {
 });
 
 describe('outrigger policy: every refusal names the profile, the field and why', () => {
-  it('failurePolicy ignore', () => assert.deepEqual(refusalsOf({ ...base, failurePolicy: 'ignore' }), [['spec.failurePolicy', WHY.failurePolicy]]));
   it('mandatory', () => assert.deepEqual(refusalsOf({ ...base, mandatory: true }), [['spec.mandatory', WHY.mandatory]]));
   it('templates, at the first templated field', () =>
     assert.deepEqual(
@@ -110,17 +131,19 @@ describe('outrigger policy: every refusal names the profile, the field and why',
       ['spec.metadata.annotations["example.com/a"]', 'holds a lone UTF-16 surrogate, which has no UTF-8 form'],
     ]));
   it('every profile after the first that compiles', () => {
-    const out = compile(['b', base], ['a', { ...base, order: 1 }], ['c', { ...base, failurePolicy: 'ignore' }], ['d', base]);
+    const out = compile(['b', base], ['a', { ...base, order: 1 }], ['c', { ...base, mandatory: true }], ['d', base]);
     assert.deepEqual(out.compiled, ['b']);
     assert.deepEqual(
       out.refusals.map((r) => [r.profile, r.path, r.why]),
       [
-        ['c', 'spec.failurePolicy', WHY.failurePolicy],
+        ['c', 'spec.mandatory', WHY.mandatory],
         ['d', 'spec.order', WHY.several('b')],
         ['a', 'spec.order', WHY.several('b')],
       ],
     );
-    assert.ok(out.objects.every((o) => (o.metadata as { labels: Record<string, string> }).labels['outrigger.dev/profile'] === 'b'));
+    const profiles = out.objects.map((o) => (o.metadata as { labels: Record<string, string> }).labels['outrigger.dev/profile']);
+    assert.deepEqual(profiles, ['b', 'b', 'b', 'b', undefined, undefined]);
+    assert.equal((out.objects[4]?.metadata as { annotations: Record<string, string> }).annotations['outrigger.dev/profiles'], 'b');
   });
   it('names where the profile came from', () => {
     const [r] = compile(['p', { ...base, mandatory: true }]).refusals;

@@ -7,15 +7,15 @@ import { type KubeVersion, type ProfileSet, type SidecarProfile, sidecarModeFor 
 import { NotRepresentable } from './cel.ts';
 import { denialVariables } from './denial.ts';
 import { itemVariables, NAME_VARIABLES, podItems } from './items.ts';
-import { policyObjects } from './objects.ts';
+import { policyObjects, unknownProfilesObjects } from './objects.ts';
 import { patchExpression } from './patch.ts';
 import { recordExpression } from './record.ts';
 import { kubeVersionRefusal, profileRefusals, type Refusal, WHY } from './refusals.ts';
-import { selectionVariables } from './select.ts';
+import { injectVariables, selectionVariables, unknownVariables } from './select.ts';
 import { active, targetings, targetVariable } from './targets.ts';
 
 export interface CompiledPolicies {
-  /** The admission policies and bindings, four per compiled profile. */
+  /** The admission policies and bindings: four per compiled profile, then the set's two (unknown profiles). */
   objects: JsonObject[];
   /** The profiles compiled, in order. */
   compiled: string[];
@@ -61,5 +61,6 @@ export function compilePolicies(set: ProfileSet, kube: KubeVersion): CompiledPol
       out.refusals.push({ profile: p.name, source: p.source, path: e.path, why: e.message });
     }
   }
+  if (out.compiled.length > 0) out.objects.push(...unknownProfilesObjects(out.compiled, [...injectVariables(), ...unknownVariables(out.compiled)]));
   return out;
 }

@@ -54,6 +54,7 @@ function overrides(p: SidecarProfile): [string, string][] {
 export function denialVariables(p: SidecarProfile, items: readonly PodItem[], targetings: readonly Targeting[]): Variable[] {
   const prefix = str(cannotInject(p, ''));
   const chain = overrides(p).map(([cond, m]) => `${cond} ? ${str(cannotInject(p, m))} : `);
+  // keep-pod settles every conflict; under fail the first one stops the merge (and failurePolicy decides).
   const conflict = p.conflictPolicy === 'fail' ? `size(variables.conflicts) > 0 ? ${prefix} + variables.conflicts[0] : ''` : "''";
   return [
     { name: 'tooMany', expression: tooManyChecks(p) },

@@ -10,7 +10,7 @@ export interface Refusal {
   profile: string;
   /** Where the profile came from (`profiles/a.yaml, document 1`). */
   source: string;
-  /** The field that prevents compiling it, as in profile validation (`spec.failurePolicy`). */
+  /** The field that prevents compiling it, as in profile validation (`spec.mandatory`). */
   path: string;
   why: string;
 }
@@ -25,8 +25,6 @@ export function kubeVersionRefusal(v: KubeVersion): string | undefined {
 }
 
 export const WHY = {
-  failurePolicy:
-    'a profile with failurePolicy ignore that cannot be injected is admitted without it and with a warning saying why; a MutatingAdmissionPolicy cannot send that warning, and the webhook drops ignore profiles first when the status record would exceed the annotation limit (steps/merge-profiles.ts)',
   mandatory:
     'a pod that carries an outrigger.dev/status record it does not hold is injected by the webhook as if it had none (steps/read-record.ts); CEL cannot parse the record to check it, so the policy leaves every recorded pod as it is, and a forged record would escape a mandatory profile',
   template: 'templates are rendered from the pod and its namespace with rules and a render budget (template.ts, render.ts) that are not yet compiled to CEL',
@@ -101,7 +99,6 @@ function hostPorts(p: SidecarProfile): string[] {
 export function profileRefusals(p: SidecarProfile): Refusal[] {
   const out: Refusal[] = [];
   const refuse = (path: string, why: string) => out.push({ profile: p.name, source: p.source, path, why });
-  if (p.failurePolicy !== 'fail') refuse('spec.failurePolicy', WHY.failurePolicy);
   if (p.mandatory) refuse('spec.mandatory', WHY.mandatory);
   if (p.templated) refuse(firstTemplate(p), WHY.template);
   if (p.overrides.imageTag) refuse('spec.overrides.imageTag', WHY.imageTag);

@@ -33,9 +33,10 @@ export const AGENT = doc('agent', {
   metadata: { labels: { 'agent.example.com/injected': 'true' }, annotations: { 'agent.example.com/version': '1.0.0' } },
 });
 
-/** Classic sidecar, keep-pod, a few globs, only on request; its label `app` clashes with many corpus pods. */
+/** Classic sidecar, keep-pod, failurePolicy ignore, a few globs, only on request; its label `app` clashes with many corpus pods. */
 export const KEEPER = doc('keeper', {
   version: '2',
+  failurePolicy: 'ignore',
   sidecarMode: 'classic',
   conflictPolicy: 'keep-pod',
   containers: [{ name: 'keeper', image: 'example.com/keeper:2', args: ['--port=9000'], ports: [{ name: 'keeper', containerPort: 9000 }] }],

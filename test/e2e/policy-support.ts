@@ -6,6 +6,7 @@
 import { isDeepStrictEqual } from 'node:util';
 import { parseAllDocuments } from 'yaml';
 import { inject, type JsonObject, type ProfileSet } from '../../src/engine/index.ts';
+import { ADMITTED_WITHOUT } from '../../src/policy/objects.ts';
 import type { ControlPlane } from './harness.ts';
 
 export interface Pod {
@@ -42,6 +43,8 @@ export function firstDiff(a: unknown, b: unknown, path = ''): string | undefined
 export interface Verdict {
   outcome: 'injected' | 'unchanged' | 'denied' | 'rejected-by-server' | 'baseline-refused';
   problem?: string;
+  /** Admitted without a failurePolicy ignore profile, with the engine's warning. */
+  warned?: boolean;
 }
 
 export interface Differential {
@@ -87,7 +90,12 @@ export async function differential(d: Differential, pod: Pod): Promise<Verdict> 
       problem: `the engine ${decision.outcome === 'injected' ? 'injects' : 'admits'} it; the policies gave ${policy.status} ${policy.body.message}`,
     };
   const diff = firstDiff(comparable(policy.body), comparable(stored.body));
-  return diff ? { outcome: decision.outcome, problem: `differs at ${diff}` } : { outcome: decision.outcome };
+  if (diff) return { outcome: decision.outcome, problem: `differs at ${diff}` };
+  // A failurePolicy ignore profile left out: the validating policy warns with the engine's words.
+  const warned = String(policy.headers.warning ?? '').replaceAll('\\"', '"');
+  const missing = decision.warnings.filter((w) => w.endsWith(ADMITTED_WITHOUT) && !warned.includes(`${w}"`));
+  if (missing.length > 0) return { outcome: decision.outcome, problem: `no warning ${JSON.stringify(missing[0])} (got ${JSON.stringify(warned)})` };
+  return { outcome: decision.outcome, warned: decision.warnings.some((w) => w.endsWith(ADMITTED_WITHOUT)) };
 }
 
 /** The objects `outrigger policy` printed. */
@@ -117,11 +125,11 @@ export async function uninstall(cp: ControlPlane, objects: readonly JsonObject[]
 }
 
 /** Polls a dry-run create of `probe` until `ok` holds (policies take effect a moment after they are created). */
-export async function until(cp: ControlPlane, ns: string, probe: Pod, ok: (status: number, pod: Pod) => boolean, what: string): Promise<void> {
+export async function until(cp: ControlPlane, ns: string, probe: Pod, ok: (status: number, pod: Pod, warning: string) => boolean, what: string): Promise<void> {
   const deadline = Date.now() + 30_000;
   for (;;) {
     const r = await create(cp, ns, bare(probe, ns));
-    if (ok(r.status, r.body)) return;
+    if (ok(r.status, r.body, String(r.headers.warning ?? ''))) return;
     if (Date.now() > deadline) throw new Error(`${what}: still ${r.status} ${r.text.slice(0, 300)} after 30 s\n${cp.logTail(20)}`);
     await sleep(200);
   }

@@ -86,7 +86,14 @@ describe('outrigger policy: the compiled policies do what the engine does, on a 
     const objects = policyDocuments(cli.stdout);
     assert.deepEqual(
       objects.map((o) => o.kind),
-      ['MutatingAdmissionPolicy', 'MutatingAdmissionPolicyBinding', 'ValidatingAdmissionPolicy', 'ValidatingAdmissionPolicyBinding'],
+      [
+        'MutatingAdmissionPolicy',
+        'MutatingAdmissionPolicyBinding',
+        'ValidatingAdmissionPolicy',
+        'ValidatingAdmissionPolicyBinding',
+        'ValidatingAdmissionPolicy',
+        'ValidatingAdmissionPolicyBinding',
+      ],
     );
     const set = await loadProfiles([join(dir, file)]);
     const name = set.profiles[0]?.name as string;
@@ -102,7 +109,9 @@ describe('outrigger policy: the compiled policies do what the engine does, on a 
     await install(cp, objects);
     try {
       await until(cp, NS.served, probe, (s, p) => s === 201 && p.metadata.annotations?.[STATUS_ANNOTATION] !== undefined, 'the mutating policy');
-      await until(cp, NS.served, forbidden, (s) => s === 403, 'the validating policy');
+      // A failurePolicy ignore profile warns where a fail one denies.
+      const ignore = set.profiles[0]?.failurePolicy === 'ignore';
+      await until(cp, NS.served, forbidden, (s, _, w) => (ignore ? s === 201 && w.includes('image-tag') : s === 403), 'the validating policy');
       const d = { cp, baseline: NS.baseline, served: NS.served, servedLabels, set, kubeMinor: MINOR };
       const verdicts: (Verdict & { where: string })[] = [];
       for (const { where, pod } of pods) verdicts.push({ where, ...(await differential(d, ask(pod))) });
@@ -111,7 +120,13 @@ describe('outrigger policy: the compiled policies do what the engine does, on a 
       return verdicts;
     } finally {
       await uninstall(cp, objects);
-      await until(cp, NS.served, forbidden, (s, p) => s === 201 && p.metadata.annotations?.[STATUS_ANNOTATION] === undefined, 'removing the policies');
+      await until(
+        cp,
+        NS.served,
+        forbidden,
+        (s, p, w) => s === 201 && p.metadata.annotations?.[STATUS_ANNOTATION] === undefined && w === '',
+        'removing the policies',
+      );
     }
   }
 
@@ -133,11 +148,14 @@ describe('outrigger policy: the compiled policies do what the engine does, on a 
     for (const outcome of ['unchanged', 'denied'] as const) assert.ok((t[outcome]?.length ?? 0) > 0, `some crafted pod is ${outcome}`);
   });
 
-  it('keeper (classic sidecar, conflictPolicy keep-pod, globs, on request): every corpus pod as the engine', async () => {
+  it('keeper (classic sidecar, conflictPolicy keep-pod, failurePolicy ignore, globs, on request): every corpus pod as the engine', async () => {
     // Here pods that request a profile the set lacks are denied, as the namespace label says.
     const verdicts = await round('keeper.yaml', [...(await corpusPods()), ...CRAFTED], ' keeper ,keeper', { [UNKNOWN_PROFILES_LABEL]: 'deny' });
     assert.ok(problems(verdicts) === '', problems(verdicts));
-    assert.ok((tally(verdicts).injected?.length ?? 0) > 50);
+    const t = tally(verdicts);
+    assert.ok((t.injected?.length ?? 0) > 50);
+    assert.ok((t.denied?.length ?? 0) > 0, 'a request for an unknown profile is denied');
+    assert.ok(verdicts.filter((v) => v.warned).length >= 2, 'the override annotations leave keeper out, with a warning (failurePolicy ignore)');
   });
 
   it('a refused profile is reported with its field, and nothing of it reaches the cluster', async () => {
