@@ -47,6 +47,8 @@ export interface Verdict {
   problem?: string;
   /** Admitted without a failurePolicy ignore profile, with the engine's warning. */
   warned?: boolean;
+  /** The pod the API server made with the policies, when it made one. */
+  made?: Pod;
 }
 
 export interface Differential {
@@ -97,7 +99,7 @@ export async function differential(d: Differential, pod: Pod): Promise<Verdict> 
   const warned = String(policy.headers.warning ?? '').replaceAll('\\"', '"');
   const missing = decision.warnings.filter((w) => w.endsWith(ADMITTED_WITHOUT) && !warned.includes(`${w}"`));
   if (missing.length > 0) return { outcome: decision.outcome, problem: `no warning ${JSON.stringify(missing[0])} (got ${JSON.stringify(warned)})` };
-  return { outcome: decision.outcome, warned: decision.warnings.some((w) => w.endsWith(ADMITTED_WITHOUT)) };
+  return { outcome: decision.outcome, warned: decision.warnings.some((w) => w.endsWith(ADMITTED_WITHOUT)), made: policy.body };
 }
 
 /** The objects `outrigger policy` printed. */
