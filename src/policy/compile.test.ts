@@ -10,6 +10,7 @@ import type { JsonObject } from '../engine/index.ts';
 import { compilePolicies, UnsupportedKubeVersion } from './compile.ts';
 import { ADMITTED_WITHOUT } from './objects.ts';
 import { WHY } from './refusals.ts';
+import { TEMPLATE_WHY } from './templates.ts';
 
 const KUBE = { major: 1, minor: 36 };
 const base = { version: '1', containers: [{ name: 'side', image: 'example.com/side:1' }] };
@@ -93,17 +94,49 @@ describe('outrigger policy: the compiler', () => {
 
 describe('outrigger policy: every refusal names the profile, the field and why', () => {
   it('mandatory', () => assert.deepEqual(refusalsOf({ ...base, mandatory: true }), [['spec.mandatory', WHY.mandatory]]));
-  it('templates, at the first templated field', () =>
+  it('templates with a value rule, or where the engine validates or records the rendered value', () => {
     assert.deepEqual(
       refusalsOf({
         ...base,
         env: [
           { name: 'A', value: 'x' },
-          { name: 'B', value: '{{ pod.name }}' },
+          { name: 'B', value: "{{ pod.labels['t'] | dns-label }}" },
         ],
       }),
-      [['spec.env[1].value', WHY.template]],
-    ));
+      [['spec.env[1].value', TEMPLATE_WHY.rule]],
+    );
+    assert.deepEqual(refusalsOf({ ...base, templateValues: { rule: 'dns-label' }, env: [{ name: 'B', value: '{{ pod.generateName }}' }] }), [
+      ['spec.env[0].value', TEMPLATE_WHY.rule],
+    ]);
+    assert.deepEqual(refusalsOf({ ...base, env: [{ name: 'B', value: "{{ pod.name ?? 'x' }}" }] }), [['spec.env[0].value', TEMPLATE_WHY.podName]]);
+    for (const [spec, path] of [
+      [{ containers: [{ name: 'side', image: "example.com/s:{{ pod.labels['v'] ?? '1' }}" }] }, 'spec.containers[0].image'],
+      [
+        { containers: [{ name: 'side', image: 'i', resources: { limits: { memory: "{{ pod.annotations['m'] ?? '1Gi' }}" } } }] },
+        'spec.containers[0].resources.limits.memory',
+      ],
+      [{ envFrom: [{ configMapRef: { name: "{{ pod.labels['app'] ?? 'x' }}-config" } }] }, 'spec.envFrom[0].configMapRef.name'],
+      [{ metadata: { labels: { team: "{{ pod.labels['team'] ?? 'none' }}" } } }, 'spec.metadata.labels.team'],
+    ] as const)
+      assert.deepEqual(refusalsOf({ ...base, ...spec }), [[path, TEMPLATE_WHY.validated]], path);
+  });
+  it("compiles the other templates, a missing value without fallback being the engine's template-error", () => {
+    const out = compile([
+      'p',
+      { ...base, containers: [{ name: 'side', image: 'i', args: ['--role={{ pod.serviceAccountName }}', "--team={{ namespace.labels['team'] ?? 'none' }}"] }] },
+    ]);
+    assert.deepEqual(out.refusals, []);
+    const denial = (((out.objects[0]?.spec as JsonObject).variables as JsonObject[]).find((v) => v.name === 'denial') as JsonObject).expression as string;
+    assert.ok(
+      denial.includes(
+        JSON.stringify(
+          'profile "p" cannot be injected: spec.containers[0].args[0]: {{ pod.serviceAccountName }} has no value for this pod and no "??" fallback',
+        ),
+      ),
+      denial.slice(0, 300),
+    );
+    assert.ok(!denial.includes('namespace.labels'), 'a value with a fallback cannot fail');
+  });
   it('image tag overrides', () => assert.deepEqual(refusalsOf({ ...base, overrides: { imageTag: true } }), [['spec.overrides.imageTag', WHY.imageTag]]));
   it('resource overrides', () => assert.deepEqual(refusalsOf({ ...base, overrides: { resources: true } }), [['spec.overrides.resources', WHY.resources]]));
   it('a hostPort', () =>

@@ -9,6 +9,7 @@ import { cannotInject, type SidecarProfile } from '../engine/index.ts';
 import { chosen, hasAnnotation, str } from './cel.ts';
 import { itemIs, type PodItem } from './items.ts';
 import { active, type Targeting, tooManyChecks } from './targets.ts';
+import type { TemplateError } from './templates.ts';
 import type { Variable } from './variables.ts';
 
 const conflictText = (what: string, clash: string) => `it adds ${what}, but ${clash} (conflictPolicy: fail)`;
@@ -51,9 +52,15 @@ function overrides(p: SidecarProfile): [string, string][] {
   ];
 }
 
-export function denialVariables(p: SidecarProfile, items: readonly PodItem[], targetings: readonly Targeting[]): Variable[] {
+export function denialVariables(
+  p: SidecarProfile,
+  items: readonly PodItem[],
+  targetings: readonly Targeting[],
+  templates: readonly TemplateError[],
+): Variable[] {
   const prefix = str(cannotInject(p, ''));
-  const chain = overrides(p).map(([cond, m]) => `${cond} ? ${str(cannotInject(p, m))} : `);
+  // Templates render first, then overrides are read (render.ts renderParts).
+  const chain = [...templates.map((t): [string, string] => [t.when, t.message]), ...overrides(p)].map(([cond, m]) => `${cond} ? ${str(cannotInject(p, m))} : `);
   // keep-pod settles every conflict; under fail the first one stops the merge (and failurePolicy decides).
   const conflict = p.conflictPolicy === 'fail' ? `size(variables.conflicts) > 0 ? ${prefix} + variables.conflicts[0] : ''` : "''";
   return [

@@ -73,7 +73,10 @@ const create = (cp: ControlPlane, ns: string, pod: Pod) =>
 export async function differential(d: Differential, pod: Pod): Promise<Verdict> {
   const base = await create(d.cp, d.baseline, bare(pod, d.baseline));
   if (base.status !== 201) return { outcome: 'baseline-refused' };
-  const seen = bare(base.body, d.served) as unknown as JsonObject;
+  // Admission sees no name yet for a pod created with generateName: the API server makes it up after.
+  const admitted = bare(base.body, d.served);
+  if (pod.metadata.name === undefined) delete admitted.metadata.name;
+  const seen = admitted as unknown as JsonObject;
   const decision = inject(seen, d.set, { namespace: d.served, namespaceLabels: d.servedLabels, kubeVersion: { major: 1, minor: d.kubeMinor } });
   const policy = await create(d.cp, d.served, bare(pod, d.served));
   if (decision.outcome === 'denied') {

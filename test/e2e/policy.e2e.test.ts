@@ -23,7 +23,7 @@ import { loadProfiles } from '../../src/profiles/load.ts';
 import { CORPUS, corpusFiles } from '../support/corpus.ts';
 import { runCli } from '../support/run-cli.ts';
 import { type ControlPlane, e2eAvailability, kubernetesVersion, startControlPlane } from './harness.ts';
-import { AGENT, CRAFTED, KEEPER, REFUSED } from './policy-fixtures.ts';
+import { AGENT, CRAFTED, KEEPER, REFUSED, TEAM } from './policy-fixtures.ts';
 import { differential, install, type Pod, policyDocuments, uninstall, until, type Verdict } from './policy-support.ts';
 
 const MINOR = Number(kubernetesVersion().replace(/^v1\.(\d+)\..*$/, '$1'));
@@ -59,7 +59,7 @@ describe('outrigger policy: the compiled policies do what the engine does, on a 
 
   before(async () => {
     dir = mkdtempSync(join(tmpdir(), 'outrigger-policy-e2e-'));
-    for (const [name, text] of Object.entries({ agent: AGENT, keeper: KEEPER, refused: REFUSED })) writeFileSync(join(dir, `${name}.yaml`), text);
+    for (const [name, text] of Object.entries({ agent: AGENT, keeper: KEEPER, refused: REFUSED, team: TEAM })) writeFileSync(join(dir, `${name}.yaml`), text);
     cp = await startControlPlane();
     await cp.createNamespace(NS.baseline);
     await cp.createNamespace(NS.served, SERVED_LABELS);
@@ -107,7 +107,7 @@ describe('outrigger policy: the compiled policies do what the engine does, on a 
       request && p.metadata.annotations?.['outrigger.dev/inject'] === undefined
         ? { ...p, metadata: { ...p.metadata, annotations: { ...p.metadata.annotations, 'outrigger.dev/inject': request } } }
         : p;
-    const probe: Pod = ask({ metadata: { name: 'probe' }, spec: { containers: [{ name: 'app', image: 'busybox' }] } });
+    const probe: Pod = ask({ metadata: { name: 'probe', labels: { team: 'probe' } }, spec: { containers: [{ name: 'app', image: 'busybox' }] } });
     const forbidden: Pod = {
       ...probe,
       metadata: { ...probe.metadata, annotations: { ...probe.metadata.annotations, [`outrigger.dev/${name}.image-tag`]: '1' } },
@@ -172,6 +172,13 @@ describe('outrigger policy: the compiled policies do what the engine does, on a 
     assert.ok(verdicts.filter((v) => v.warned).length >= 2, 'the override annotations leave keeper out, with a warning (failurePolicy ignore)');
   });
 
+  it('team (templates from the pod, one without fallback: a template error denies), on request: the crafted pods as the engine', async () => {
+    const verdicts = await round('team.yaml', CRAFTED, 'team', { [UNKNOWN_PROFILES_LABEL]: null });
+    assert.ok(problems(verdicts) === '', problems(verdicts));
+    const t = tally(verdicts);
+    assert.ok((t.injected?.length ?? 0) >= 1 && (t.denied?.length ?? 0) > 10, JSON.stringify(Object.entries(t).map(([k, v]) => [k, v?.length])));
+  });
+
   it('a refused profile is reported with its field, and nothing of it reaches the cluster', async () => {
     await cp.request(
       'PATCH',
@@ -184,7 +191,7 @@ describe('outrigger policy: the compiled policies do what the engine does, on a 
     assert.equal(all.stdout, '');
     assert.match(
       all.stderr,
-      /profile "refused" \(.*refused\.yaml, document 1\) cannot be compiled to a policy: spec\.containers\[0\]\.env\[0\]\.value: templates/,
+      /profile "refused" \(.*refused\.yaml, document 1\) cannot be compiled to a policy: spec\.containers\[0\]\.env\[0\]\.value: value rules/,
     );
     const some = await runCli(['policy', '--profiles', dir, '--kube-version', `1.${MINOR}`, '--skip-refused']);
     assert.equal(some.code, 0, some.stderr);
