@@ -137,7 +137,13 @@ describe('outrigger policy: every refusal names the profile, the field and why',
     );
     assert.ok(!denial.includes('namespace.labels'), 'a value with a fallback cannot fail');
   });
-  it('image tag overrides', () => assert.deepEqual(refusalsOf({ ...base, overrides: { imageTag: true } }), [['spec.overrides.imageTag', WHY.imageTag]]));
+  it('compiles image tag overrides: the tag replaces the tag and digest of every image', () => {
+    const out = compile(['p', { ...base, containers: [{ name: 'side', image: 'example.com:5000/side:1@sha256:abc' }], overrides: { imageTag: true } }]);
+    assert.deepEqual(out.refusals, []);
+    const text = JSON.stringify(out.objects[0]);
+    assert.ok(text.includes(JSON.stringify(JSON.stringify('example.com:5000/side:')).slice(1, -1)), 'the repository without tag or digest');
+    assert.ok(text.includes('must be an image tag'), "the engine's invalid-override message");
+  });
   it('resource overrides', () => assert.deepEqual(refusalsOf({ ...base, overrides: { resources: true } }), [['spec.overrides.resources', WHY.resources]]));
   it('a hostPort', () =>
     assert.deepEqual(refusalsOf({ ...base, containers: [{ name: 'side', image: 'i', ports: [{ containerPort: 80 }, { containerPort: 81, hostPort: 81 }] }] }), [

@@ -8,6 +8,7 @@ import { NotRepresentable } from './cel.ts';
 import { denialVariables } from './denial.ts';
 import { itemVariables, NAME_VARIABLES, podItems } from './items.ts';
 import { policyObjects, unknownProfilesObjects } from './objects.ts';
+import { tagErrors, withImageTag } from './overrides.ts';
 import { patchExpression } from './patch.ts';
 import { recordExpression } from './record.ts';
 import { kubeVersionRefusal, profileRefusals, type Refusal, WHY } from './refusals.ts';
@@ -28,7 +29,9 @@ export class UnsupportedKubeVersion extends Error {}
 
 /** The four objects of one profile that has no refusal. */
 function compileProfile(own: SidecarProfile, kube: KubeVersion): JsonObject[] {
-  const { profile: p, errors } = renderedProfile(own);
+  const rendered = renderedProfile(own);
+  const p = withImageTag(rendered.profile);
+  const errors = [...rendered.errors, ...tagErrors(p)];
   const mode = sidecarModeFor(p, kube);
   const items = podItems(p, mode);
   const targets = targetings(p);

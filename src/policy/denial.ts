@@ -47,7 +47,14 @@ function overrides(p: SidecarProfile): [string, string][] {
   const tag = overrideAnnotation(p.name, 'image-tag');
   const res = overrideAnnotation(p.name, 'resources');
   return [
-    [hasAnnotation(tag), `${tag}: profile ${JSON.stringify(p.name)} does not allow overriding the image tag (spec.overrides.imageTag)`],
+    ...(p.overrides.imageTag
+      ? []
+      : [
+          [hasAnnotation(tag), `${tag}: profile ${JSON.stringify(p.name)} does not allow overriding the image tag (spec.overrides.imageTag)`] as [
+            string,
+            string,
+          ],
+        ]),
     [hasAnnotation(res), `${res}: profile ${JSON.stringify(p.name)} does not allow overriding resources (spec.overrides.resources)`],
   ];
 }
@@ -59,8 +66,14 @@ export function denialVariables(
   templates: readonly TemplateError[],
 ): Variable[] {
   const prefix = str(cannotInject(p, ''));
-  // Templates render first, then overrides are read (render.ts renderParts).
-  const chain = [...templates.map((t): [string, string] => [t.when, t.message]), ...overrides(p)].map(([cond, m]) => `${cond} ? ${str(cannotInject(p, m))} : `);
+  // Templates render first, then overrides are read, the tag checked last (render.ts renderParts).
+  const message = (t: TemplateError) => (t.expression ? `${prefix} + ${t.expression}` : str(cannotInject(p, t.message)));
+  const checks = [
+    ...templates.filter((t) => !t.expression),
+    ...overrides(p).map(([when, m]) => ({ when, message: m })),
+    ...templates.filter((t) => t.expression),
+  ];
+  const chain = checks.map((t) => `${t.when} ? ${message(t)} : `);
   // keep-pod settles every conflict; under fail the first one stops the merge (and failurePolicy decides).
   const conflict = p.conflictPolicy === 'fail' ? `size(variables.conflicts) > 0 ? ${prefix} + variables.conflicts[0] : ''` : "''";
   return [

@@ -27,7 +27,6 @@ export function kubeVersionRefusal(v: KubeVersion): string | undefined {
 export const WHY = {
   mandatory:
     'a pod that carries an outrigger.dev/status record it does not hold is injected by the webhook as if it had none (steps/read-record.ts); CEL cannot parse the record to check it, so the policy leaves every recorded pod as it is, and a forged record would escape a mandatory profile',
-  imageTag: 'per-pod image tag overrides (outrigger.dev/<profile>.image-tag) are validated and applied by the engine (render.ts); not yet compiled to CEL',
   resources: 'per-pod resource overrides are JSON in an annotation (render.ts); CEL cannot parse JSON',
   hostPort:
     "whether a hostPort collides with one of the pod's own decides between the webhook's invalid-result denial (validate-pod.ts) and the API server's own 422; a policy can only give the latter",
@@ -64,7 +63,6 @@ export function profileRefusals(p: SidecarProfile): Refusal[] {
   const out: Refusal[] = [];
   const refuse = (path: string, why: string) => out.push({ profile: p.name, source: p.source, path, why });
   if (p.mandatory) refuse('spec.mandatory', WHY.mandatory);
-  if (p.overrides.imageTag) refuse('spec.overrides.imageTag', WHY.imageTag);
   if (p.overrides.resources) refuse('spec.overrides.resources', WHY.resources);
   for (const path of hostPorts(p)) refuse(path, WHY.hostPort);
   for (const path of foreignMounts(p)) refuse(path, WHY.mountVolume);

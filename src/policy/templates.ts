@@ -45,6 +45,8 @@ export interface TemplateError {
   /** True when the value is missing for this pod. */
   when: string;
   message: string;
+  /** The message as a CEL expression, when it holds a value from the pod (then `message` is unused). */
+  expression?: string;
 }
 
 /** One templated string: its CEL, and its possible errors (a missing value renders as '' meanwhile, so nothing errs). */

@@ -52,6 +52,7 @@ export const KEEPER = doc('keeper', {
   failurePolicy: 'ignore',
   sidecarMode: 'classic',
   conflictPolicy: 'keep-pod',
+  overrides: { imageTag: true },
   containers: [{ name: 'keeper', image: 'example.com/keeper:2', args: ['--port=9000'], ports: [{ name: 'keeper', containerPort: 9000 }] }],
   volumes: [{ name: 'keeper-cache', emptyDir: { medium: 'Memory' } }],
   volumeMounts: [{ name: 'keeper-cache', mountPath: '/cache' }],
@@ -184,6 +185,10 @@ export const CRAFTED: { where: string; pod: Pod }[] = [
   }),
   { where: 'crafted generate-name', pod: { metadata: { generateName: 'gen-' }, spec: { containers: [app()] } } },
   pod('job-like', { restartPolicy: 'Never', containers: [app()] }),
+  pod('bad-image-tag', { containers: [app()] }, { annotations: { 'outrigger.dev/keeper.image-tag': 'bad "tag"\n\\x' } }),
+  pod('long-image-tag', { containers: [app()] }, { annotations: { 'outrigger.dev/keeper.image-tag': 'v'.repeat(130) } }),
+  pod('astral-image-tag', { containers: [app()] }, { annotations: { 'outrigger.dev/keeper.image-tag': '😀'.repeat(65) } }),
+  pod('longest-image-tag', { containers: [app()] }, { annotations: { 'outrigger.dev/keeper.image-tag': `_${'v'.repeat(127)}` } }),
   pod(
     'template-values',
     { serviceAccountName: 'builder', containers: [app()] },

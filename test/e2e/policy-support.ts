@@ -99,7 +99,8 @@ export async function differential(d: Differential, pod: Pod): Promise<Verdict> 
   const diff = firstDiff(comparable(policy.body), comparable(stored.body));
   if (diff) return { outcome: decision.outcome, problem: `differs at ${diff}` };
   // A failurePolicy ignore profile left out: the validating policy warns with the engine's words.
-  const warned = String(policy.headers.warning ?? '').replaceAll('\\"', '"');
+  // The Warning header's text is a quoted-string: \\ and \" stand for \ and ".
+  const warned = String(policy.headers.warning ?? '').replace(/\\(.)/g, '$1');
   const missing = decision.warnings.filter((w) => w.endsWith(ADMITTED_WITHOUT) && !warned.includes(`${w}"`));
   if (missing.length > 0) return { outcome: decision.outcome, problem: `no warning ${JSON.stringify(missing[0])} (got ${JSON.stringify(warned)})` };
   return { outcome: decision.outcome, warned: decision.warnings.some((w) => w.endsWith(ADMITTED_WITHOUT)), made: policy.body };

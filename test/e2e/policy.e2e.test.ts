@@ -110,14 +110,14 @@ describe('outrigger policy: the compiled policies do what the engine does, on a 
     const probe: Pod = ask({ metadata: { name: 'probe', labels: { team: 'probe' } }, spec: { containers: [{ name: 'app', image: 'busybox' }] } });
     const forbidden: Pod = {
       ...probe,
-      metadata: { ...probe.metadata, annotations: { ...probe.metadata.annotations, [`outrigger.dev/${name}.image-tag`]: '1' } },
+      metadata: { ...probe.metadata, annotations: { ...probe.metadata.annotations, [`outrigger.dev/${name}.resources`]: '{}' } },
     };
     await install(cp, objects);
     try {
       await until(cp, NS.served, probe, (s, p) => s === 201 && p.metadata.annotations?.[STATUS_ANNOTATION] !== undefined, 'the mutating policy');
       // A failurePolicy ignore profile warns where a fail one denies.
       const ignore = set.profiles[0]?.failurePolicy === 'ignore';
-      await until(cp, NS.served, forbidden, (s, _, w) => (ignore ? s === 201 && w.includes('image-tag') : s === 403), 'the validating policy');
+      await until(cp, NS.served, forbidden, (s, _, w) => (ignore ? s === 201 && w.includes('.resources') : s === 403), 'the validating policy');
       const d = { cp, baseline: NS.baseline, served: NS.served, servedLabels, set, kubeMinor: MINOR };
       const verdicts: (Verdict & { where: string })[] = [];
       for (const { where, pod } of pods) verdicts.push({ where, ...(await differential(d, ask(pod))) });
