@@ -126,7 +126,8 @@ describe('outrigger policy: every refusal names the profile, the field and why',
       { ...base, containers: [{ name: 'side', image: 'i', args: ['--role={{ pod.serviceAccountName }}', "--team={{ namespace.labels['team'] ?? 'none' }}"] }] },
     ]);
     assert.deepEqual(out.refusals, []);
-    const denial = (((out.objects[0]?.spec as JsonObject).variables as JsonObject[]).find((v) => v.name === 'denial') as JsonObject).expression as string;
+    const denial = ((((out.objects[0] as JsonObject).spec as JsonObject).variables as JsonObject[]).find((v) => v.name === 'denial') as JsonObject)
+      .expression as string;
     assert.ok(
       denial.includes(
         JSON.stringify(
@@ -182,7 +183,7 @@ describe('outrigger policy: every refusal names the profile, the field and why',
     );
     const profiles = out.objects.map((o) => (o.metadata as { labels: Record<string, string> }).labels['outrigger.dev/profile']);
     assert.deepEqual(profiles, ['b', 'b', 'b', 'b', undefined, undefined]);
-    assert.equal((out.objects[4]?.metadata as { annotations: Record<string, string> }).annotations['outrigger.dev/profiles'], 'b');
+    assert.equal(((out.objects[4] as JsonObject).metadata as { annotations: Record<string, string> }).annotations['outrigger.dev/profiles'], 'b');
   });
   it('names where the profile came from', () => {
     const [r] = compile(['p', { ...base, mandatory: true }]).refusals;
