@@ -15,7 +15,7 @@ describe('outrigger policy', () => {
   before(() => {
     dir = mkdtempSync(join(tmpdir(), 'outrigger-policy-cli-'));
     writeFileSync(path('ok.yaml'), profileYaml('ok', side));
-    writeFileSync(path('templated.yaml'), profileYaml('templated', { ...side, env: [{ name: 'N', value: '{{ pod.name }}' }] }));
+    writeFileSync(path('templated.yaml'), profileYaml('templated', { ...side, env: [{ name: 'N', value: '{{ pod.name | dns-label }}' }] }));
     writeFileSync(path('empty.yaml'), '# nothing\n');
   });
   after(() => rmSync(dir, { recursive: true, force: true }));
@@ -30,12 +30,19 @@ describe('outrigger policy', () => {
     assert.match((await runCli(['--help'])).stdout, /\n {2}policy {5}compile profiles to admission policies/);
   });
 
-  test('prints the four objects of a profile as YAML, or as a v1 List with -o json', async () => {
+  test("prints the four objects of a profile and the set's two as YAML, or as a v1 List with -o json", async () => {
     const y = await runCli(['policy', '--profiles', path('ok.yaml')]);
     assert.equal(y.code, 0, y.stderr);
     assert.equal(y.stderr, '');
     const kinds = parseAllDocuments(y.stdout).map((d) => (d.toJS() as { kind: string }).kind);
-    assert.deepEqual(kinds, ['MutatingAdmissionPolicy', 'MutatingAdmissionPolicyBinding', 'ValidatingAdmissionPolicy', 'ValidatingAdmissionPolicyBinding']);
+    assert.deepEqual(kinds, [
+      'MutatingAdmissionPolicy',
+      'MutatingAdmissionPolicyBinding',
+      'ValidatingAdmissionPolicy',
+      'ValidatingAdmissionPolicyBinding',
+      'ValidatingAdmissionPolicy',
+      'ValidatingAdmissionPolicyBinding',
+    ]);
     const j = await runCli(['policy', '--profiles', path('ok.yaml'), '-o', 'json', '--kube-version', 'v1.37.2']);
     assert.equal(j.code, 0, j.stderr);
     const list = JSON.parse(j.stdout) as { kind: string; items: { kind: string }[] };
@@ -50,10 +57,7 @@ describe('outrigger policy', () => {
     const r = await runCli(['policy', '--profiles', dir]);
     assert.equal(r.code, 4);
     assert.equal(r.stdout, '');
-    assert.match(
-      r.stderr,
-      /^error: profile "templated" \(.*templated\.yaml, document 1\) cannot be compiled to a policy: spec\.env\[0\]\.value: templates are rendered/m,
-    );
+    assert.match(r.stderr, /^error: profile "templated" \(.*templated\.yaml, document 1\) cannot be compiled to a policy: spec\.env\[0\]\.value: value rules/m);
   });
 
   test('--skip-refused prints the rest and warns of the refused; with nothing left it still fails', async () => {

@@ -12,8 +12,9 @@ export const POLICY_HELP = `Usage: outrigger policy --profiles PATH [--profiles 
 
 Compiles SidecarProfiles into admissionregistration.k8s.io/v1 admission policies the API server
 runs itself, with no webhook: per profile a MutatingAdmissionPolicy that injects exactly what the
-webhook would, a ValidatingAdmissionPolicy that denies the pods the webhook would deny, and their
-bindings (namespaces labelled outrigger.dev/injection=enabled, as the webhook).
+webhook would, a ValidatingAdmissionPolicy that denies the pods the webhook would deny (or warns,
+for failurePolicy ignore), and their bindings (namespaces labelled outrigger.dev/injection=enabled,
+as the webhook); and for the set, a ValidatingAdmissionPolicy for requests of unknown profiles.
 
 A profile the policies cannot reproduce exactly is refused, naming the field and why (the README's
 "Policy mode" lists every refusal); nothing of it is printed. Pods that already carry an

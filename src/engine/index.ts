@@ -21,6 +21,7 @@ export { diff, type PatchOp } from './patch-diff.ts';
 export { type LabelSelector, type ProfileSet, profileSet, type SidecarMode, type SidecarProfile } from './profile.ts';
 export { compileProfileTemplates, type TemplatedPart } from './profile-templates.ts';
 export { parseQuantity } from './quantity.ts';
+export { withTag } from './render.ts';
 // For the policy compiler (src/policy), which reproduces these bounds and messages in CEL.
 export { MAX_REQUESTED } from './select.ts';
 export { readStatus, type StatusRecord } from './status.ts';

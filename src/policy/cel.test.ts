@@ -7,6 +7,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { matchesGlob } from '../common/k8s-names.ts';
 import { JS_TRIM_PATTERN, literal, NotRepresentable, pointerToken, str } from './cel.ts';
+import { jsonQuoted } from './overrides.ts';
 import { INDEX_NAME, MAX_INDEX } from './record.ts';
 import { CONTAINER_NAME, globsRegex } from './targets.ts';
 
@@ -81,6 +82,19 @@ test('the names JavaScript orders first in an object are the canonical array ind
   for (const n of ['0', '7', '10', '007', '01', '4294967294', '4294967295', '99999999999', 'a1', '1a']) {
     const first = Object.keys({ z: 1, [n]: 1 })[0] === n;
     assert.equal(index.test(n) && Number(n) <= MAX_INDEX, first, n);
+  }
+});
+
+test('the JSON quoting of a value from the pod escapes what JSON.stringify escapes', () => {
+  // Each replace, in order, on the string: what CEL's replace() would do.
+  const expr = jsonQuoted('s');
+  const steps = [...expr.matchAll(/\.replace\(("(?:[^"\\]|\\.)*"|'(?:[^'\\]|\\.)*'), ("(?:[^"\\]|\\.)*"|'(?:[^'\\]|\\.)*')\)/g)].map((m) =>
+    [m[1], m[2]].map((l) => JSON.parse(l?.startsWith("'") ? `"${l.slice(1, -1).replaceAll('"', '\\"')}"` : (l as string)) as string),
+  );
+  assert.equal(steps.length, 34);
+  for (const s of ['plain', 'quote " and \\ backslash', '\u0000\u0001\b\t\n\f\r\u001f', 'ü 😀 \u007f', '\\"']) {
+    const quoted = `"${steps.reduce((acc, [from, to]) => acc.replaceAll(from as string, to as string), s)}"`;
+    assert.equal(quoted, JSON.stringify(s), JSON.stringify(s));
   }
 });
 

@@ -13,6 +13,14 @@ export class NotRepresentable extends Error {
   }
 }
 
+/** A CEL expression standing for a value (a rendered template) inside a profile's JSON. */
+export class CelExpr {
+  readonly expr: string;
+  constructor(expr: string) {
+    this.expr = expr;
+  }
+}
+
 /** A lone surrogate has no UTF-8 form: the API server would read it as U+FFFD, the engine keeps it. */
 const LONE_SURROGATE = /[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/;
 
@@ -30,6 +38,7 @@ export function str(s: string, path = '(string)'): string {
  * literal to have one type, so each is dyn(). Integers only: no core/v1 field holds a fraction.
  */
 export function literal(v: JsonValue, path: string): string {
+  if ((v as unknown) instanceof CelExpr) return (v as unknown as CelExpr).expr;
   if (v === null) return 'null';
   if (typeof v === 'boolean') return v ? 'true' : 'false';
   if (typeof v === 'number') {

@@ -8,7 +8,9 @@ import { profilesFromYaml, profileYaml } from '../../test/support/profiles.ts';
 import { bundle, DEFAULTS } from '../deploy/manifests.ts';
 import type { JsonObject } from '../engine/index.ts';
 import { compilePolicies, UnsupportedKubeVersion } from './compile.ts';
+import { ADMITTED_WITHOUT } from './objects.ts';
 import { WHY } from './refusals.ts';
+import { TEMPLATE_WHY } from './templates.ts';
 
 const KUBE = { major: 1, minor: 36 };
 const base = { version: '1', containers: [{ name: 'side', image: 'example.com/side:1' }] };
@@ -27,6 +29,8 @@ describe('outrigger policy: the compiler', () => {
         ['admissionregistration.k8s.io/v1', 'MutatingAdmissionPolicyBinding', 'outrigger-p'],
         ['admissionregistration.k8s.io/v1', 'ValidatingAdmissionPolicy', 'outrigger-p-deny'],
         ['admissionregistration.k8s.io/v1', 'ValidatingAdmissionPolicyBinding', 'outrigger-p-deny'],
+        ['admissionregistration.k8s.io/v1', 'ValidatingAdmissionPolicy', 'outrigger-unknown-profiles'],
+        ['admissionregistration.k8s.io/v1', 'ValidatingAdmissionPolicyBinding', 'outrigger-unknown-profiles'],
       ],
     );
     const [map, mapBinding, vap, vapBinding] = out.objects.map((o) => o.spec as JsonObject) as JsonObject[];
@@ -59,6 +63,25 @@ describe('outrigger policy: the compiler', () => {
     }
   });
 
+  it("failurePolicy ignore: the validating policy warns with the engine's warning instead of denying", () => {
+    const spec = (o: JsonObject | undefined) => (o as JsonObject).spec as JsonObject;
+    for (const [failurePolicy, action, suffix] of [
+      ['fail', 'Deny', ''],
+      ['ignore', 'Warn', ADMITTED_WITHOUT],
+    ] as const) {
+      const [, , vap, binding] = compile(['p', { ...base, failurePolicy }]).objects;
+      assert.deepEqual(spec(binding).validationActions, [action]);
+      const message = ((spec(vap).validations as JsonObject[])[0] as JsonObject).messageExpression;
+      assert.equal(message, suffix ? `variables.denial + ${JSON.stringify(suffix)}` : 'variables.denial');
+    }
+    // Unknown profiles are denied whatever the profiles' failurePolicy.
+    assert.deepEqual(spec(compile(['p', { ...base, failurePolicy: 'ignore' }]).objects[5]).validationActions, ['Deny']);
+  });
+
+  it("compiles nothing, not even the set's policy, when no profile compiles", () => {
+    assert.deepEqual(compile(['p', { ...base, mandatory: true }]).objects, []);
+  });
+
   it('refuses a cluster version without MutatingAdmissionPolicy v1', () => {
     const set = profilesFromYaml(profileYaml('p', base));
     assert.throws(
@@ -70,20 +93,58 @@ describe('outrigger policy: the compiler', () => {
 });
 
 describe('outrigger policy: every refusal names the profile, the field and why', () => {
-  it('failurePolicy ignore', () => assert.deepEqual(refusalsOf({ ...base, failurePolicy: 'ignore' }), [['spec.failurePolicy', WHY.failurePolicy]]));
   it('mandatory', () => assert.deepEqual(refusalsOf({ ...base, mandatory: true }), [['spec.mandatory', WHY.mandatory]]));
-  it('templates, at the first templated field', () =>
+  it('templates with a value rule, or where the engine validates or records the rendered value', () => {
     assert.deepEqual(
       refusalsOf({
         ...base,
         env: [
           { name: 'A', value: 'x' },
-          { name: 'B', value: '{{ pod.name }}' },
+          { name: 'B', value: "{{ pod.labels['t'] | dns-label }}" },
         ],
       }),
-      [['spec.env[1].value', WHY.template]],
-    ));
-  it('image tag overrides', () => assert.deepEqual(refusalsOf({ ...base, overrides: { imageTag: true } }), [['spec.overrides.imageTag', WHY.imageTag]]));
+      [['spec.env[1].value', TEMPLATE_WHY.rule]],
+    );
+    assert.deepEqual(refusalsOf({ ...base, templateValues: { rule: 'dns-label' }, env: [{ name: 'B', value: '{{ pod.generateName }}' }] }), [
+      ['spec.env[0].value', TEMPLATE_WHY.rule],
+    ]);
+    assert.deepEqual(refusalsOf({ ...base, env: [{ name: 'B', value: "{{ pod.name ?? 'x' }}" }] }), [['spec.env[0].value', TEMPLATE_WHY.podName]]);
+    for (const [spec, path] of [
+      [{ containers: [{ name: 'side', image: "example.com/s:{{ pod.labels['v'] ?? '1' }}" }] }, 'spec.containers[0].image'],
+      [
+        { containers: [{ name: 'side', image: 'i', resources: { limits: { memory: "{{ pod.annotations['m'] ?? '1Gi' }}" } } }] },
+        'spec.containers[0].resources.limits.memory',
+      ],
+      [{ envFrom: [{ configMapRef: { name: "{{ pod.labels['app'] ?? 'x' }}-config" } }] }, 'spec.envFrom[0].configMapRef.name'],
+      [{ metadata: { labels: { team: "{{ pod.labels['team'] ?? 'none' }}" } } }, 'spec.metadata.labels.team'],
+    ] as const)
+      assert.deepEqual(refusalsOf({ ...base, ...spec }), [[path, TEMPLATE_WHY.validated]], path);
+  });
+  it("compiles the other templates, a missing value without fallback being the engine's template-error", () => {
+    const out = compile([
+      'p',
+      { ...base, containers: [{ name: 'side', image: 'i', args: ['--role={{ pod.serviceAccountName }}', "--team={{ namespace.labels['team'] ?? 'none' }}"] }] },
+    ]);
+    assert.deepEqual(out.refusals, []);
+    const denial = ((((out.objects[0] as JsonObject).spec as JsonObject).variables as JsonObject[]).find((v) => v.name === 'denial') as JsonObject)
+      .expression as string;
+    assert.ok(
+      denial.includes(
+        JSON.stringify(
+          'profile "p" cannot be injected: spec.containers[0].args[0]: {{ pod.serviceAccountName }} has no value for this pod and no "??" fallback',
+        ),
+      ),
+      denial.slice(0, 300),
+    );
+    assert.ok(!denial.includes('namespace.labels'), 'a value with a fallback cannot fail');
+  });
+  it('compiles image tag overrides: the tag replaces the tag and digest of every image', () => {
+    const out = compile(['p', { ...base, containers: [{ name: 'side', image: 'example.com:5000/side:1@sha256:abc' }], overrides: { imageTag: true } }]);
+    assert.deepEqual(out.refusals, []);
+    const text = JSON.stringify(out.objects[0]);
+    assert.ok(text.includes(JSON.stringify(JSON.stringify('example.com:5000/side:')).slice(1, -1)), 'the repository without tag or digest');
+    assert.ok(text.includes('must be an image tag'), "the engine's invalid-override message");
+  });
   it('resource overrides', () => assert.deepEqual(refusalsOf({ ...base, overrides: { resources: true } }), [['spec.overrides.resources', WHY.resources]]));
   it('a hostPort', () =>
     assert.deepEqual(refusalsOf({ ...base, containers: [{ name: 'side', image: 'i', ports: [{ containerPort: 80 }, { containerPort: 81, hostPort: 81 }] }] }), [
@@ -110,17 +171,19 @@ describe('outrigger policy: every refusal names the profile, the field and why',
       ['spec.metadata.annotations["example.com/a"]', 'holds a lone UTF-16 surrogate, which has no UTF-8 form'],
     ]));
   it('every profile after the first that compiles', () => {
-    const out = compile(['b', base], ['a', { ...base, order: 1 }], ['c', { ...base, failurePolicy: 'ignore' }], ['d', base]);
+    const out = compile(['b', base], ['a', { ...base, order: 1 }], ['c', { ...base, mandatory: true }], ['d', base]);
     assert.deepEqual(out.compiled, ['b']);
     assert.deepEqual(
       out.refusals.map((r) => [r.profile, r.path, r.why]),
       [
-        ['c', 'spec.failurePolicy', WHY.failurePolicy],
+        ['c', 'spec.mandatory', WHY.mandatory],
         ['d', 'spec.order', WHY.several('b')],
         ['a', 'spec.order', WHY.several('b')],
       ],
     );
-    assert.ok(out.objects.every((o) => (o.metadata as { labels: Record<string, string> }).labels['outrigger.dev/profile'] === 'b'));
+    const profiles = out.objects.map((o) => (o.metadata as { labels: Record<string, string> }).labels['outrigger.dev/profile']);
+    assert.deepEqual(profiles, ['b', 'b', 'b', 'b', undefined, undefined]);
+    assert.equal(((out.objects[4] as JsonObject).metadata as { annotations: Record<string, string> }).annotations['outrigger.dev/profiles'], 'b');
   });
   it('names where the profile came from', () => {
     const [r] = compile(['p', { ...base, mandatory: true }]).refusals;

@@ -9,6 +9,7 @@ import { cannotInject, type SidecarProfile } from '../engine/index.ts';
 import { chosen, hasAnnotation, str } from './cel.ts';
 import { itemIs, type PodItem } from './items.ts';
 import { active, type Targeting, tooManyChecks } from './targets.ts';
+import type { TemplateError } from './templates.ts';
 import type { Variable } from './variables.ts';
 
 const conflictText = (what: string, clash: string) => `it adds ${what}, but ${clash} (conflictPolicy: fail)`;
@@ -46,14 +47,34 @@ function overrides(p: SidecarProfile): [string, string][] {
   const tag = overrideAnnotation(p.name, 'image-tag');
   const res = overrideAnnotation(p.name, 'resources');
   return [
-    [hasAnnotation(tag), `${tag}: profile ${JSON.stringify(p.name)} does not allow overriding the image tag (spec.overrides.imageTag)`],
+    ...(p.overrides.imageTag
+      ? []
+      : [
+          [hasAnnotation(tag), `${tag}: profile ${JSON.stringify(p.name)} does not allow overriding the image tag (spec.overrides.imageTag)`] as [
+            string,
+            string,
+          ],
+        ]),
     [hasAnnotation(res), `${res}: profile ${JSON.stringify(p.name)} does not allow overriding resources (spec.overrides.resources)`],
   ];
 }
 
-export function denialVariables(p: SidecarProfile, items: readonly PodItem[], targetings: readonly Targeting[]): Variable[] {
+export function denialVariables(
+  p: SidecarProfile,
+  items: readonly PodItem[],
+  targetings: readonly Targeting[],
+  templates: readonly TemplateError[],
+): Variable[] {
   const prefix = str(cannotInject(p, ''));
-  const chain = overrides(p).map(([cond, m]) => `${cond} ? ${str(cannotInject(p, m))} : `);
+  // Templates render first, then overrides are read, the tag checked last (render.ts renderParts).
+  const message = (t: TemplateError) => (t.expression ? `${prefix} + ${t.expression}` : str(cannotInject(p, t.message)));
+  const checks = [
+    ...templates.filter((t) => !t.expression),
+    ...overrides(p).map(([when, m]) => ({ when, message: m })),
+    ...templates.filter((t) => t.expression),
+  ];
+  const chain = checks.map((t) => `${t.when} ? ${message(t)} : `);
+  // keep-pod settles every conflict; under fail the first one stops the merge (and failurePolicy decides).
   const conflict = p.conflictPolicy === 'fail' ? `size(variables.conflicts) > 0 ? ${prefix} + variables.conflicts[0] : ''` : "''";
   return [
     { name: 'tooMany', expression: tooManyChecks(p) },

@@ -6,7 +6,7 @@
  */
 import type { JsonObject, JsonValue } from '../common/json.ts';
 import { asNativeSidecar, type SidecarProfile } from '../engine/index.ts';
-import { equals, str } from './cel.ts';
+import { equals, literal, str } from './cel.ts';
 import type { Variable } from './variables.ts';
 
 export type ItemField = 'initContainers' | 'containers' | 'volumes' | 'imagePullSecrets' | 'labels' | 'annotations';
@@ -93,7 +93,7 @@ function stateOf(item: PodItem): string {
   const key = str(item.key, item.path);
   if (item.field === 'labels' || item.field === 'annotations') {
     const map = `object.metadata.${item.field}`;
-    return `has(${map}) && ${key} in ${map} ? (${map}[${key}] == ${str(item.value as string, item.path)} ? 'same' : 'conflict') : 'add'`;
+    return `has(${map}) && ${key} in ${map} ? (${map}[${key}] == ${literal(item.value, item.path)} ? 'same' : 'conflict') : 'add'`;
   }
   const own = LISTS[item.field];
   const same = `${equals(`${own.list}[${own.names}.lastIndexOf(${key})]`, item.value, item.path)} ? 'same' : 'conflict'`;

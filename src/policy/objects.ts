@@ -7,8 +7,11 @@
 import type { JsonObject } from '../common/json.ts';
 import { DEFAULT_NAMESPACE, INJECTION_LABEL, NEVER_INJECTED, STATUS_ANNOTATION } from '../common/labels.ts';
 import type { SidecarProfile } from '../engine/index.ts';
-import { hasAnnotation } from './cel.ts';
+import { hasAnnotation, str } from './cel.ts';
 import type { Variable } from './variables.ts';
+
+/** The engine's words for a failurePolicy ignore profile it left out (steps/decision.ts, admittedWithout). */
+export const ADMITTED_WITHOUT = ' (the pod is admitted without it: failurePolicy ignore)';
 
 export const POLICY_API_VERSION = 'admissionregistration.k8s.io/v1';
 
@@ -25,8 +28,7 @@ const POD_CREATE = [{ apiGroups: [''], apiVersions: ['v1'], operations: ['CREATE
 /** A pod that carries a status record is left as it is (README, "Policy mode": the record cannot be checked in CEL). */
 const NOT_RECORDED = { name: 'no-status-record', expression: `!${hasAnnotation(STATUS_ANNOTATION)}` };
 
-/** The engine denies: a request for a profile the set lacks (where the namespace denies those), or the profile's own denial. */
-const DENIED = "variables.unknownDenial != '' || (variables.wanted && variables.denial != '')";
+/** Injected unless the pod is denied for requesting a profile the set lacks, or the profile cannot be injected. */
 const APPLY = "variables.unknownDenial == '' && variables.wanted && variables.denial == ''";
 
 export interface PolicyParts {
@@ -52,6 +54,8 @@ export function policyObjects(p: SidecarProfile, parts: PolicyParts): JsonObject
   const name = policyName(p);
   const deny = denyPolicyName(p);
   const variables = (vs: readonly Variable[]) => vs.map((v) => ({ name: v.name, expression: v.expression }));
+  const ignore = p.failurePolicy === 'ignore';
+  const message = ignore ? `variables.denial + ${str(ADMITTED_WITHOUT)}` : 'variables.denial';
   return [
     {
       apiVersion: POLICY_API_VERSION,
@@ -80,10 +84,7 @@ export function policyObjects(p: SidecarProfile, parts: PolicyParts): JsonObject
         matchConstraints: { resourceRules: POD_CREATE },
         matchConditions: [NOT_RECORDED],
         variables: variables(parts.decide),
-        // One validation, so a denied pod gets one message, as from the webhook.
-        validations: [
-          { expression: `!(${DENIED})`, messageExpression: "variables.unknownDenial != '' ? variables.unknownDenial : variables.denial", reason: 'Forbidden' },
-        ],
+        validations: [{ expression: "!variables.wanted || variables.denial == ''", messageExpression: message, reason: 'Forbidden' }],
         failurePolicy: 'Fail',
       },
     },
@@ -91,7 +92,42 @@ export function policyObjects(p: SidecarProfile, parts: PolicyParts): JsonObject
       apiVersion: POLICY_API_VERSION,
       kind: 'ValidatingAdmissionPolicyBinding',
       metadata: meta(deny, p),
-      spec: { policyName: deny, validationActions: ['Deny'], matchResources: { namespaceSelector: NAMESPACE_SELECTOR } },
+      // failurePolicy ignore: the pod is admitted without the profile, with the engine's warning.
+      spec: { policyName: deny, validationActions: [ignore ? 'Warn' : 'Deny'], matchResources: { namespaceSelector: NAMESPACE_SELECTOR } },
+    },
+  ];
+}
+
+export const UNKNOWN_PROFILES_POLICY = 'outrigger-unknown-profiles';
+
+/**
+ * The set's own policy: a pod that requests a profile the set lacks is denied where its namespace
+ * is labelled outrigger.dev/unknown-profiles=deny, whatever the profiles' failurePolicy.
+ */
+export function unknownProfilesObjects(known: readonly string[], variables: readonly Variable[]): JsonObject[] {
+  const metadata = {
+    name: UNKNOWN_PROFILES_POLICY,
+    labels: { 'app.kubernetes.io/managed-by': 'outrigger' },
+    annotations: { 'outrigger.dev/profiles': known.join(',') },
+  };
+  return [
+    {
+      apiVersion: POLICY_API_VERSION,
+      kind: 'ValidatingAdmissionPolicy',
+      metadata,
+      spec: {
+        matchConstraints: { resourceRules: POD_CREATE },
+        matchConditions: [NOT_RECORDED],
+        variables: variables.map((v) => ({ name: v.name, expression: v.expression })),
+        validations: [{ expression: "variables.unknownDenial == ''", messageExpression: 'variables.unknownDenial', reason: 'Forbidden' }],
+        failurePolicy: 'Fail',
+      },
+    },
+    {
+      apiVersion: POLICY_API_VERSION,
+      kind: 'ValidatingAdmissionPolicyBinding',
+      metadata,
+      spec: { policyName: UNKNOWN_PROFILES_POLICY, validationActions: ['Deny'], matchResources: { namespaceSelector: NAMESPACE_SELECTOR } },
     },
   ];
 }

@@ -70,11 +70,12 @@ function mapOps(items: readonly PodItem[], field: 'labels' | 'annotations', reco
   const of = items.filter((i) => i.field === field);
   if (of.length === 0 && record === undefined) return [];
   const at = `/metadata/${field}`;
-  const entries = of.map((i) => `${str(i.key, i.path)}: ${str(i.value as string, i.path)}`);
-  if (record !== undefined) entries.push(`${str(STATUS_ANNOTATION)}: ${record}`);
+  // dyn(): a literal map's values must have one type, and a rendered template's is dyn.
+  const entries = of.map((i) => `${str(i.key, i.path)}: dyn(${literal(i.value, i.path)})`);
+  if (record !== undefined) entries.push(`${str(STATUS_ANNOTATION)}: dyn(${record})`);
   // Absent, the map has none of the keys: all of them are added.
   const whole = `[${op(str(at), `{${entries.join(', ')}}`)}]`;
-  const each = of.map((i) => when(itemIs(i, 'add'), op(str(`${at}/${pointerToken(i.key)}`), str(i.value as string, i.path))));
+  const each = of.map((i) => when(itemIs(i, 'add'), op(str(`${at}/${pointerToken(i.key)}`), literal(i.value, i.path))));
   if (record !== undefined) each.push(`[${op(str(`${at}/${pointerToken(STATUS_ANNOTATION)}`), record)}]`);
   return [`(has(object.metadata.${field}) ? ${concat(each)} : ${whole})`];
 }

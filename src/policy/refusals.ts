@@ -10,7 +10,7 @@ export interface Refusal {
   profile: string;
   /** Where the profile came from (`profiles/a.yaml, document 1`). */
   source: string;
-  /** The field that prevents compiling it, as in profile validation (`spec.failurePolicy`). */
+  /** The field that prevents compiling it, as in profile validation (`spec.mandatory`). */
   path: string;
   why: string;
 }
@@ -25,12 +25,8 @@ export function kubeVersionRefusal(v: KubeVersion): string | undefined {
 }
 
 export const WHY = {
-  failurePolicy:
-    'a profile with failurePolicy ignore that cannot be injected is admitted without it and with a warning saying why; a MutatingAdmissionPolicy cannot send that warning, and the webhook drops ignore profiles first when the status record would exceed the annotation limit (steps/merge-profiles.ts)',
   mandatory:
     'a pod that carries an outrigger.dev/status record it does not hold is injected by the webhook as if it had none (steps/read-record.ts); CEL cannot parse the record to check it, so the policy leaves every recorded pod as it is, and a forged record would escape a mandatory profile',
-  template: 'templates are rendered from the pod and its namespace with rules and a render budget (template.ts, render.ts) that are not yet compiled to CEL',
-  imageTag: 'per-pod image tag overrides (outrigger.dev/<profile>.image-tag) are validated and applied by the engine (render.ts); not yet compiled to CEL',
   resources: 'per-pod resource overrides are JSON in an annotation (render.ts); CEL cannot parse JSON',
   hostPort:
     "whether a hostPort collides with one of the pod's own decides between the webhook's invalid-result denial (validate-pod.ts) and the API server's own 422; a policy can only give the latter",
@@ -39,41 +35,6 @@ export const WHY = {
   several: (first: string) =>
     `policy mode compiles one profile per set (profile ${JSON.stringify(first)} comes first by spec.order, then name): several profiles merge into one status record, and MutatingAdmissionPolicies run in no order the engine's can be matched with`,
 } as const;
-
-/** The first string holding a template (`{{`), by path. */
-function templatePath(v: JsonValue | undefined, path: string): string | undefined {
-  if (typeof v === 'string') return v.includes('{{') ? path : undefined;
-  if (Array.isArray(v)) {
-    for (const [i, x] of v.entries()) {
-      const p = templatePath(x, `${path}[${i}]`);
-      if (p) return p;
-    }
-  } else if (isObject(v)) {
-    for (const [k, x] of Object.entries(v)) {
-      const p = templatePath(x, `${path}.${k}`);
-      if (p) return p;
-    }
-  }
-  return undefined;
-}
-
-function firstTemplate(p: SidecarProfile): string {
-  const parts: [string, JsonValue][] = [
-    ['spec.containers', p.containers as JsonValue],
-    ['spec.initContainers', p.initContainers as JsonValue],
-    ['spec.volumes', p.volumes as JsonValue],
-    ['spec.volumeMounts', p.volumeMounts as JsonValue],
-    ['spec.env', p.env as JsonValue],
-    ['spec.envFrom', p.envFrom as JsonValue],
-    ['spec.metadata.labels', p.labels as JsonValue],
-    ['spec.metadata.annotations', p.annotations as JsonValue],
-  ];
-  for (const [path, v] of parts) {
-    const found = templatePath(v, path);
-    if (found) return found;
-  }
-  return 'spec';
-}
 
 /** Mounts (the profile's own and its containers') that name a volume the profile does not define. */
 function foreignMounts(p: SidecarProfile): string[] {
@@ -101,10 +62,7 @@ function hostPorts(p: SidecarProfile): string[] {
 export function profileRefusals(p: SidecarProfile): Refusal[] {
   const out: Refusal[] = [];
   const refuse = (path: string, why: string) => out.push({ profile: p.name, source: p.source, path, why });
-  if (p.failurePolicy !== 'fail') refuse('spec.failurePolicy', WHY.failurePolicy);
   if (p.mandatory) refuse('spec.mandatory', WHY.mandatory);
-  if (p.templated) refuse(firstTemplate(p), WHY.template);
-  if (p.overrides.imageTag) refuse('spec.overrides.imageTag', WHY.imageTag);
   if (p.overrides.resources) refuse('spec.overrides.resources', WHY.resources);
   for (const path of hostPorts(p)) refuse(path, WHY.hostPort);
   for (const path of foreignMounts(p)) refuse(path, WHY.mountVolume);

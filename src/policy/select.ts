@@ -42,29 +42,39 @@ function unknownDenial(): string {
   return `${deny} && size(variables.unknownRequested) > 0 ? ${str(before)} + variables.unknownRequested[0] + ${str(after)} : ''`;
 }
 
-/**
- * The variables that decide `wanted`. `injectNames` are the list's distinct non-empty trimmed
- * names in order (distinct() keeps first occurrences); the engine reads only the first
- * MAX_REQUESTED of them.
- */
-export function selectionVariables(p: SidecarProfile): Variable[] {
-  const name = str(p.name);
+/** The `outrigger.dev/inject` list: `injectNames` are its distinct non-empty trimmed names in order (distinct() keeps first occurrences). */
+export function injectVariables(): Variable[] {
   const raw = `object.metadata.annotations[${str(INJECT_ANNOTATION)}]`;
   return [
     { name: 'injectList', expression: `${hasAnnotation(INJECT_ANNOTATION)} ? ${jsTrim(raw)} : ''` },
     { name: 'optedOut', expression: `variables.injectList.lowerAscii() == 'false'` },
     { name: 'injectParts', expression: `variables.injectList.split(',').map(s, ${jsTrim('s')})` },
     { name: 'injectNames', expression: `variables.injectParts.filter(s, s != '').distinct()` },
+  ];
+}
+
+/** Requested names the set lacks (of the MAX_REQUESTED read, valid names only), and the engine's denial of them where the namespace says so (inject.ts). */
+export function unknownVariables(known: readonly string[]): Variable[] {
+  const others = known.map((n) => ` && s != ${str(n)}`).join('');
+  return [
+    {
+      name: 'unknownRequested',
+      expression: `!variables.optedOut && variables.injectList.lowerAscii() != 'true' ? variables.injectNames.filter(s, variables.injectNames.indexOf(s) < ${MAX_REQUESTED} && size(s) <= 63 && s.matches('^[a-z0-9]([-a-z0-9]*[a-z0-9])?$')${others}) : []`,
+    },
+    { name: 'unknownDenial', expression: unknownDenial() },
+  ];
+}
+
+/** The variables that decide `wanted`; the engine reads only the first MAX_REQUESTED names. */
+export function selectionVariables(p: SidecarProfile): Variable[] {
+  const name = str(p.name);
+  return [
+    ...injectVariables(),
     {
       name: 'requested',
       expression: `!variables.optedOut && variables.injectList.lowerAscii() != 'true' && variables.injectNames.exists(s, s == ${name}) && variables.injectNames.indexOf(${name}) < ${MAX_REQUESTED}`,
     },
-    // Names the set does not have, among those read: denied where the namespace says so (inject.ts).
-    {
-      name: 'unknownRequested',
-      expression: `!variables.optedOut && variables.injectList.lowerAscii() != 'true' ? variables.injectNames.filter(s, variables.injectNames.indexOf(s) < ${MAX_REQUESTED} && size(s) <= 63 && s.matches('^[a-z0-9]([-a-z0-9]*[a-z0-9])?$') && s != ${name}) : []`,
-    },
-    { name: 'unknownDenial', expression: unknownDenial() },
+    ...unknownVariables([p.name]),
     { name: 'selected', expression: selectorMatch(p) },
     { name: 'wanted', expression: `(variables.requested || variables.selected) && ${p.mandatory ? 'true' : '!variables.optedOut'}` },
   ];

@@ -59,7 +59,7 @@ const start = (api: FakeApi, extra: { isLeader?: () => boolean; onServed?: () =>
   new PolicySync(api.client as unknown as KubeClient, { controllerNamespace: OWNER, kubeVersion: KUBE, ...extra });
 
 describe('PolicySync', () => {
-  test('applies the four objects of a compiled profile, labelled as its own, and says the profile is served by them', async () => {
+  test("applies a compiled profile's objects and the set's, labelled as its own, and says the profile is served by them", async () => {
     const api = new FakeApi();
     let served = 0;
     const sync = start(api, { onServed: () => served++ });
@@ -70,13 +70,22 @@ describe('PolicySync', () => {
       'MutatingAdmissionPolicy/outrigger-agent',
       'MutatingAdmissionPolicyBinding/outrigger-agent',
       'ValidatingAdmissionPolicy/outrigger-agent-deny',
+      'ValidatingAdmissionPolicy/outrigger-unknown-profiles',
       'ValidatingAdmissionPolicyBinding/outrigger-agent-deny',
+      'ValidatingAdmissionPolicyBinding/outrigger-unknown-profiles',
     ]);
     for (const o of api.objects.values()) assert.equal(((o.metadata as JsonObject).labels as JsonObject)[SYNCED_BY_LABEL], OWNER);
     // Policies before bindings.
     assert.deepEqual(
       api.calls.filter((c) => c.startsWith('PATCH')).map((c) => c.split('/')[4]),
-      ['mutatingadmissionpolicies', 'validatingadmissionpolicies', 'mutatingadmissionpolicybindings', 'validatingadmissionpolicybindings'],
+      [
+        'mutatingadmissionpolicies',
+        'validatingadmissionpolicies',
+        'validatingadmissionpolicies',
+        'mutatingadmissionpolicybindings',
+        'validatingadmissionpolicybindings',
+        'validatingadmissionpolicybindings',
+      ],
     );
     assert.equal(served, 1);
     const agent = set.byName.get('agent');
@@ -132,7 +141,10 @@ describe('PolicySync', () => {
     const c = servedCondition({ key: `${OWNER}/templated`, generation: 1, active: p }, sync, OWNER);
     assert.equal(c?.status, 'False');
     assert.equal(c?.reason, 'PolicyRefused');
-    assert.match(c?.message ?? '', /^Not injected: it cannot be compiled to an admission policy: spec\.containers\[0\]\.env\[0\]\.value: templates/);
+    assert.match(
+      c?.message ?? '',
+      /^Not injected: it cannot be compiled to an admission policy: spec\.containers\[0\]\.env\[0\]\.value: .*\{\{ pod\.name \}\}/,
+    );
   });
 
   test('a tenant profile is refused whatever it holds; a profile not yet reconciled has no condition', () => {
@@ -156,7 +168,7 @@ describe('PolicySync', () => {
     assert.deepEqual(api.kinds(), []);
     await new Promise((r) => setTimeout(r, 1_200));
     await sync.idle();
-    assert.equal(api.kinds().length, 4);
+    assert.equal(api.kinds().length, 6);
     await sync.stop();
 
     const follower = new FakeApi();
@@ -168,7 +180,7 @@ describe('PolicySync', () => {
     leader = true;
     f.resync();
     await f.idle();
-    assert.equal(follower.kinds().length, 4);
+    assert.equal(follower.kinds().length, 6);
     await f.stop();
   });
 });

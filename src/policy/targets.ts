@@ -4,7 +4,7 @@
  * name, which of the three fields it has, and per profile item what the merge does with it.
  */
 import type { JsonObject } from '../common/json.ts';
-import { MAX_TARGET_CHECKS, type SidecarProfile } from '../engine/index.ts';
+import { cannotInject, MAX_TARGET_CHECKS, type SidecarProfile } from '../engine/index.ts';
 import { equals, str } from './cel.ts';
 import type { Variable } from './variables.ts';
 
@@ -79,7 +79,8 @@ export function tooManyChecks(p: SidecarProfile): string {
   if (p.env.length + p.envFrom.length + p.volumeMounts.length === 0) return "''";
   const size = (l: string) => `(has(object.spec.${l}) ? size(object.spec.${l}) : 0)`;
   const n = `(${size('containers')} * ${p.targets.length} + ${size('initContainers')} * ${p.initContainerTargets.length})`;
-  const before = `cannot inject ${p.name}: matching the pod's containers against the profiles' targets globs takes `;
+  // The engine's failAll: the decision's message when the pod is denied, the profile's outcome when it is admitted.
+  const before = `${p.failurePolicy === 'fail' ? `cannot inject ${p.name}: ` : cannotInject(p, '')}matching the pod's containers against the profiles' targets globs takes `;
   const after = ` checks, more than the ${MAX_TARGET_CHECKS} Outrigger does for one pod (fewer containers or fewer globs)`;
   return `${n} > ${MAX_TARGET_CHECKS} ? ${str(before)} + string(${n}) + ${str(after)} : ''`;
 }

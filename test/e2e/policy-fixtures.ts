@@ -15,6 +15,11 @@ export const AGENT = doc('agent', {
     {
       name: 'agent',
       image: 'example.com/agent:1.0.0',
+      args: [
+        "--app={{ pod.labels['app'] ?? 'none' }}",
+        '--at={{ namespace.name }}/{{ pod.namespace }}',
+        "--note={{ pod.annotations['e2e.outrigger.dev/note'] ?? '' }}",
+      ],
       resources: { requests: { cpu: '10m', memory: '16Mi' }, limits: { memory: '32Mi' } },
       volumeMounts: [{ name: 'agent-data', mountPath: '/var/run/agent' }],
       readinessProbe: { exec: { command: ['true'] } },
@@ -25,32 +30,54 @@ export const AGENT = doc('agent', {
   env: [
     { name: 'AGENT_SOCKET', value: '/var/run/agent/agent.sock' },
     { name: 'AGENT_NODE', valueFrom: { fieldRef: { fieldPath: 'spec.nodeName' } } },
+    {
+      name: 'AGENT_FOR',
+      value:
+        "{{ profile.name }}@{{ profile.version }}: {{ pod.generateName ?? 'named' }} as {{ pod.serviceAccountName ?? 'no-sa' }} in {{ namespace.labels['e2e.outrigger.dev/tier'] }}",
+    },
   ],
   envFrom: [{ configMapRef: { name: 'agent-config', optional: true } }],
   targets: ['*'],
   initContainerTargets: ['*'],
   imagePullSecrets: [{ name: 'agent-pull' }],
-  metadata: { labels: { 'agent.example.com/injected': 'true' }, annotations: { 'agent.example.com/version': '1.0.0' } },
+  metadata: {
+    labels: { 'agent.example.com/injected': 'true' },
+    annotations: { 'agent.example.com/version': '1.0.0', 'agent.example.com/sa': "{{ pod.serviceAccountName ?? 'none' }}" },
+  },
 });
 
-/** Classic sidecar, keep-pod, a few globs, only on request; its label `app` clashes with many corpus pods. */
+/** Classic sidecar, keep-pod, failurePolicy ignore, a few globs, only on request; its label `app` clashes with many corpus pods. */
 export const KEEPER = doc('keeper', {
   version: '2',
+  failurePolicy: 'ignore',
   sidecarMode: 'classic',
   conflictPolicy: 'keep-pod',
+  overrides: { imageTag: true },
   containers: [{ name: 'keeper', image: 'example.com/keeper:2', args: ['--port=9000'], ports: [{ name: 'keeper', containerPort: 9000 }] }],
   volumes: [{ name: 'keeper-cache', emptyDir: { medium: 'Memory' } }],
   volumeMounts: [{ name: 'keeper-cache', mountPath: '/cache' }],
-  env: [{ name: 'KEEPER', value: 'on' }],
+  env: [
+    { name: 'KEEPER', value: 'on' },
+    { name: 'KEEPER_POD', value: "{{ pod.generateName ?? 'named' }}.{{ namespace.labels['e2e.outrigger.dev/tier'] ?? 'none' }}" },
+  ],
   targets: ['app*', '?eb', 'main', 'nginx'],
   imagePullSecrets: [{ name: 'agent-pull' }],
   metadata: { labels: { app: 'keeper' }, annotations: { 'keeper.example.com/on': 'yes' } },
 });
 
-/** Templated: refused. */
+/** On request; a template without fallback: the engine's template-error for a pod without the label. */
+export const TEAM = doc('team', {
+  version: '1',
+  containers: [
+    { name: 'team', image: 'example.com/team:1', args: ["--team={{ pod.labels['team'] }}", "--at={{ pod.annotations['e2e.outrigger.dev/note'] ?? '' }}"] },
+  ],
+  metadata: { annotations: { 'team.example.com/of': "{{ pod.labels['team'] }}" } },
+});
+
+/** A template with a value rule: refused. */
 export const REFUSED = doc('refused', {
   version: '1',
-  containers: [{ name: 'templated', image: 'example.com/t:1', env: [{ name: 'APP', value: "{{ pod.labels['app'] ?? 'none' }}" }] }],
+  containers: [{ name: 'templated', image: 'example.com/t:1', env: [{ name: 'APP', value: "{{ pod.labels['app'] | dns-label }}" }] }],
 });
 
 const pod = (name: string, spec: object, meta: object = {}): { where: string; pod: Pod } => ({
@@ -158,4 +185,13 @@ export const CRAFTED: { where: string; pod: Pod }[] = [
   }),
   { where: 'crafted generate-name', pod: { metadata: { generateName: 'gen-' }, spec: { containers: [app()] } } },
   pod('job-like', { restartPolicy: 'Never', containers: [app()] }),
+  pod('bad-image-tag', { containers: [app()] }, { annotations: { 'outrigger.dev/keeper.image-tag': 'bad "tag"\n\\x' } }),
+  pod('long-image-tag', { containers: [app()] }, { annotations: { 'outrigger.dev/keeper.image-tag': 'v'.repeat(130) } }),
+  pod('astral-image-tag', { containers: [app()] }, { annotations: { 'outrigger.dev/keeper.image-tag': '😀'.repeat(65) } }),
+  pod('longest-image-tag', { containers: [app()] }, { annotations: { 'outrigger.dev/keeper.image-tag': `_${'v'.repeat(127)}` } }),
+  pod(
+    'template-values',
+    { serviceAccountName: 'builder', containers: [app()] },
+    { labels: { app: 'shop', team: 'checkout' }, annotations: { 'e2e.outrigger.dev/note': 'he said "hi"\n\\ ü 😀 {{ x }}' } },
+  ),
 ];

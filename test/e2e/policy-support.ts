@@ -14,6 +14,9 @@ export interface Pod {
   [k: string]: unknown;
 }
 
+/** How the engine's warning for a failurePolicy ignore profile it left out ends (steps/decision.ts), written out: the policies must say the same. */
+const ADMITTED_WITHOUT = ' (the pod is admitted without it: failurePolicy ignore)';
+
 export const clone = <T>(v: T): T => JSON.parse(JSON.stringify(v)) as T;
 export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
@@ -42,6 +45,10 @@ export function firstDiff(a: unknown, b: unknown, path = ''): string | undefined
 export interface Verdict {
   outcome: 'injected' | 'unchanged' | 'denied' | 'rejected-by-server' | 'baseline-refused';
   problem?: string;
+  /** Admitted without a failurePolicy ignore profile, with the engine's warning. */
+  warned?: boolean;
+  /** The pod the API server made with the policies, when it made one. */
+  made?: Pod;
 }
 
 export interface Differential {
@@ -66,7 +73,10 @@ const create = (cp: ControlPlane, ns: string, pod: Pod) =>
 export async function differential(d: Differential, pod: Pod): Promise<Verdict> {
   const base = await create(d.cp, d.baseline, bare(pod, d.baseline));
   if (base.status !== 201) return { outcome: 'baseline-refused' };
-  const seen = bare(base.body, d.served) as unknown as JsonObject;
+  // Admission sees no name yet for a pod created with generateName: the API server makes it up after.
+  const admitted = bare(base.body, d.served);
+  if (pod.metadata.name === undefined) delete admitted.metadata.name;
+  const seen = admitted as unknown as JsonObject;
   const decision = inject(seen, d.set, { namespace: d.served, namespaceLabels: d.servedLabels, kubeVersion: { major: 1, minor: d.kubeMinor } });
   const policy = await create(d.cp, d.served, bare(pod, d.served));
   if (decision.outcome === 'denied') {
@@ -87,7 +97,13 @@ export async function differential(d: Differential, pod: Pod): Promise<Verdict> 
       problem: `the engine ${decision.outcome === 'injected' ? 'injects' : 'admits'} it; the policies gave ${policy.status} ${policy.body.message}`,
     };
   const diff = firstDiff(comparable(policy.body), comparable(stored.body));
-  return diff ? { outcome: decision.outcome, problem: `differs at ${diff}` } : { outcome: decision.outcome };
+  if (diff) return { outcome: decision.outcome, problem: `differs at ${diff}` };
+  // A failurePolicy ignore profile left out: the validating policy warns with the engine's words.
+  // The Warning header's text is a quoted-string: \\ and \" stand for \ and ".
+  const warned = String(policy.headers.warning ?? '').replace(/\\(.)/g, '$1');
+  const missing = decision.warnings.filter((w) => w.endsWith(ADMITTED_WITHOUT) && !warned.includes(`${w}"`));
+  if (missing.length > 0) return { outcome: decision.outcome, problem: `no warning ${JSON.stringify(missing[0])} (got ${JSON.stringify(warned)})` };
+  return { outcome: decision.outcome, warned: decision.warnings.some((w) => w.endsWith(ADMITTED_WITHOUT)), made: policy.body };
 }
 
 /** The objects `outrigger policy` printed. */
@@ -117,11 +133,11 @@ export async function uninstall(cp: ControlPlane, objects: readonly JsonObject[]
 }
 
 /** Polls a dry-run create of `probe` until `ok` holds (policies take effect a moment after they are created). */
-export async function until(cp: ControlPlane, ns: string, probe: Pod, ok: (status: number, pod: Pod) => boolean, what: string): Promise<void> {
+export async function until(cp: ControlPlane, ns: string, probe: Pod, ok: (status: number, pod: Pod, warning: string) => boolean, what: string): Promise<void> {
   const deadline = Date.now() + 30_000;
   for (;;) {
     const r = await create(cp, ns, bare(probe, ns));
-    if (ok(r.status, r.body)) return;
+    if (ok(r.status, r.body, String(r.headers.warning ?? ''))) return;
     if (Date.now() > deadline) throw new Error(`${what}: still ${r.status} ${r.text.slice(0, 300)} after 30 s\n${cp.logTail(20)}`);
     await sleep(200);
   }

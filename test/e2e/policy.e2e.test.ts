@@ -23,7 +23,7 @@ import { loadProfiles } from '../../src/profiles/load.ts';
 import { CORPUS, corpusFiles } from '../support/corpus.ts';
 import { runCli } from '../support/run-cli.ts';
 import { type ControlPlane, e2eAvailability, kubernetesVersion, startControlPlane } from './harness.ts';
-import { AGENT, CRAFTED, KEEPER, REFUSED } from './policy-fixtures.ts';
+import { AGENT, CRAFTED, KEEPER, REFUSED, TEAM } from './policy-fixtures.ts';
 import { differential, install, type Pod, policyDocuments, uninstall, until, type Verdict } from './policy-support.ts';
 
 const MINOR = Number(kubernetesVersion().replace(/^v1\.(\d+)\..*$/, '$1'));
@@ -59,7 +59,7 @@ describe('outrigger policy: the compiled policies do what the engine does, on a 
 
   before(async () => {
     dir = mkdtempSync(join(tmpdir(), 'outrigger-policy-e2e-'));
-    for (const [name, text] of Object.entries({ agent: AGENT, keeper: KEEPER, refused: REFUSED })) writeFileSync(join(dir, `${name}.yaml`), text);
+    for (const [name, text] of Object.entries({ agent: AGENT, keeper: KEEPER, refused: REFUSED, team: TEAM })) writeFileSync(join(dir, `${name}.yaml`), text);
     cp = await startControlPlane();
     await cp.createNamespace(NS.baseline);
     await cp.createNamespace(NS.served, SERVED_LABELS);
@@ -72,7 +72,13 @@ describe('outrigger policy: the compiled policies do what the engine does, on a 
   });
 
   /** Compiles one profile file with the CLI, installs it, runs `pods` through the differential, removes it. */
-  async function round(file: string, pods: readonly { where: string; pod: Pod }[], request?: string, nsLabels: Record<string, string | null> = {}) {
+  async function round(
+    file: string,
+    pods: readonly { where: string; pod: Pod }[],
+    request?: string,
+    nsLabels: Record<string, string | null> = {},
+    again = false,
+  ) {
     const patched = await cp.request<{ metadata: { labels: Record<string, string> } }>(
       'PATCH',
       `/api/v1/namespaces/${NS.served}`,
@@ -86,7 +92,14 @@ describe('outrigger policy: the compiled policies do what the engine does, on a 
     const objects = policyDocuments(cli.stdout);
     assert.deepEqual(
       objects.map((o) => o.kind),
-      ['MutatingAdmissionPolicy', 'MutatingAdmissionPolicyBinding', 'ValidatingAdmissionPolicy', 'ValidatingAdmissionPolicyBinding'],
+      [
+        'MutatingAdmissionPolicy',
+        'MutatingAdmissionPolicyBinding',
+        'ValidatingAdmissionPolicy',
+        'ValidatingAdmissionPolicyBinding',
+        'ValidatingAdmissionPolicy',
+        'ValidatingAdmissionPolicyBinding',
+      ],
     );
     const set = await loadProfiles([join(dir, file)]);
     const name = set.profiles[0]?.name as string;
@@ -94,24 +107,39 @@ describe('outrigger policy: the compiled policies do what the engine does, on a 
       request && p.metadata.annotations?.['outrigger.dev/inject'] === undefined
         ? { ...p, metadata: { ...p.metadata, annotations: { ...p.metadata.annotations, 'outrigger.dev/inject': request } } }
         : p;
-    const probe: Pod = ask({ metadata: { name: 'probe' }, spec: { containers: [{ name: 'app', image: 'busybox' }] } });
+    const probe: Pod = ask({ metadata: { name: 'probe', labels: { team: 'probe' } }, spec: { containers: [{ name: 'app', image: 'busybox' }] } });
     const forbidden: Pod = {
       ...probe,
-      metadata: { ...probe.metadata, annotations: { ...probe.metadata.annotations, [`outrigger.dev/${name}.image-tag`]: '1' } },
+      metadata: { ...probe.metadata, annotations: { ...probe.metadata.annotations, [`outrigger.dev/${name}.resources`]: '{}' } },
     };
     await install(cp, objects);
     try {
       await until(cp, NS.served, probe, (s, p) => s === 201 && p.metadata.annotations?.[STATUS_ANNOTATION] !== undefined, 'the mutating policy');
-      await until(cp, NS.served, forbidden, (s) => s === 403, 'the validating policy');
+      // A failurePolicy ignore profile warns where a fail one denies.
+      const ignore = set.profiles[0]?.failurePolicy === 'ignore';
+      await until(cp, NS.served, forbidden, (s, _, w) => (ignore ? s === 201 && w.includes('.resources') : s === 403), 'the validating policy');
       const d = { cp, baseline: NS.baseline, served: NS.served, servedLabels, set, kubeMinor: MINOR };
       const verdicts: (Verdict & { where: string })[] = [];
       for (const { where, pod } of pods) verdicts.push({ where, ...(await differential(d, ask(pod))) });
+      // An injected pod created again (an `outrigger inject`ed manifest, a copy): left as it is, as the engine leaves it.
+      if (again)
+        for (const v of verdicts.filter((x) => x.outcome === 'injected' && x.made)) {
+          const second = await differential(d, v.made as Pod);
+          const problem = second.outcome !== 'unchanged' ? `created again: ${second.outcome}` : second.problem;
+          verdicts.push({ where: `${v.where} (created again)`, outcome: second.outcome, ...(problem ? { problem } : {}) });
+        }
       const counts = Object.entries(tally(verdicts)).map(([k, v]) => `${k} ${v?.length}`);
       process.stderr.write(`policy e2e ${name}: ${verdicts.length} pods: ${counts.join(', ')}\n`);
       return verdicts;
     } finally {
       await uninstall(cp, objects);
-      await until(cp, NS.served, forbidden, (s, p) => s === 201 && p.metadata.annotations?.[STATUS_ANNOTATION] === undefined, 'removing the policies');
+      await until(
+        cp,
+        NS.served,
+        forbidden,
+        (s, p, w) => s === 201 && p.metadata.annotations?.[STATUS_ANNOTATION] === undefined && w === '',
+        'removing the policies',
+      );
     }
   }
 
@@ -126,18 +154,29 @@ describe('outrigger policy: the compiled policies do what the engine does, on a 
   it('agent (native sidecar, init container, env/envFrom/mounts in every container, selected by labels): every corpus pod as the engine', async () => {
     const pods = await corpusPods();
     assert.ok(pods.length > 50, `the corpus has pod templates (found ${pods.length})`);
-    const verdicts = await round('agent.yaml', [...pods, ...CRAFTED]);
+    const verdicts = await round('agent.yaml', [...pods, ...CRAFTED], undefined, {}, true);
     assert.ok(problems(verdicts) === '', problems(verdicts));
     const t = tally(verdicts);
     assert.ok((t.injected?.length ?? 0) > 50, `most pods are injected: ${JSON.stringify(Object.entries(t).map(([k, v]) => [k, v?.length]))}`);
+    assert.ok(verdicts.filter((v) => v.where.endsWith('(created again)')).length === t.injected?.length, 'every injected pod is created again');
     for (const outcome of ['unchanged', 'denied'] as const) assert.ok((t[outcome]?.length ?? 0) > 0, `some crafted pod is ${outcome}`);
   });
 
-  it('keeper (classic sidecar, conflictPolicy keep-pod, globs, on request): every corpus pod as the engine', async () => {
+  it('keeper (classic sidecar, conflictPolicy keep-pod, failurePolicy ignore, globs, on request): every corpus pod as the engine', async () => {
     // Here pods that request a profile the set lacks are denied, as the namespace label says.
     const verdicts = await round('keeper.yaml', [...(await corpusPods()), ...CRAFTED], ' keeper ,keeper', { [UNKNOWN_PROFILES_LABEL]: 'deny' });
     assert.ok(problems(verdicts) === '', problems(verdicts));
-    assert.ok((tally(verdicts).injected?.length ?? 0) > 50);
+    const t = tally(verdicts);
+    assert.ok((t.injected?.length ?? 0) > 50);
+    assert.ok((t.denied?.length ?? 0) > 0, 'a request for an unknown profile is denied');
+    assert.ok(verdicts.filter((v) => v.warned).length >= 2, 'the override annotations leave keeper out, with a warning (failurePolicy ignore)');
+  });
+
+  it('team (templates from the pod, one without fallback: a template error denies), on request: the crafted pods as the engine', async () => {
+    const verdicts = await round('team.yaml', CRAFTED, 'team', { [UNKNOWN_PROFILES_LABEL]: null });
+    assert.ok(problems(verdicts) === '', problems(verdicts));
+    const t = tally(verdicts);
+    assert.ok((t.injected?.length ?? 0) >= 1 && (t.denied?.length ?? 0) > 10, JSON.stringify(Object.entries(t).map(([k, v]) => [k, v?.length])));
   });
 
   it('a refused profile is reported with its field, and nothing of it reaches the cluster', async () => {
@@ -152,7 +191,7 @@ describe('outrigger policy: the compiled policies do what the engine does, on a 
     assert.equal(all.stdout, '');
     assert.match(
       all.stderr,
-      /profile "refused" \(.*refused\.yaml, document 1\) cannot be compiled to a policy: spec\.containers\[0\]\.env\[0\]\.value: templates/,
+      /profile "refused" \(.*refused\.yaml, document 1\) cannot be compiled to a policy: spec\.containers\[0\]\.env\[0\]\.value: value rules/,
     );
     const some = await runCli(['policy', '--profiles', dir, '--kube-version', `1.${MINOR}`, '--skip-refused']);
     assert.equal(some.code, 0, some.stderr);
