@@ -8,8 +8,7 @@ import { join, relative } from 'node:path';
 import type { RunContext } from '../../src/cli/offline-text.ts';
 import { parseYamlDocuments } from '../../src/io/yaml.ts';
 import { findPodSites } from '../../src/manifest/workloads.ts';
-import { CORPUS, corpusFiles } from './corpus.ts';
-import { profileYaml } from './profiles.ts';
+import { CORPUS, CORPUS_PROBE, corpusFiles } from './corpus.ts';
 
 export interface PlaygroundCase {
   name: string;
@@ -56,23 +55,13 @@ export function goldenCases(): PlaygroundCase[] {
     });
 }
 
-// A profile every pod gets (empty pod selector), so every corpus pod is injected, not only those that ask.
-const everyPod = profileYaml('corpus-probe', {
-  version: '1',
-  selector: { podSelector: {} },
-  containers: [{ name: 'corpus-probe', image: 'example.com/probe:1', resources: { requests: { cpu: '10m' } } }],
-  volumes: [{ name: 'corpus-probe', emptyDir: {} }],
-  volumeMounts: [{ name: 'corpus-probe', mountPath: '/corpus-probe' }],
-  env: [{ name: 'CORPUS_PROBE', value: '{{ namespace.name }}' }],
-});
-
 /** Whether the shared corpus is there; under CI it must be. */
 export const HAVE_CORPUS = existsSync(CORPUS);
 
 /** Every corpus file with a pod site (files that do not parse are left to the corpus tests). */
 export function corpusCases(): PlaygroundCase[] {
   if (!HAVE_CORPUS) return [];
-  const profiles = `${exampleProfilesText()}---\n${everyPod}\n`;
+  const profiles = `${exampleProfilesText()}---\n${CORPUS_PROBE}\n`;
   return corpusFiles().flatMap((file) => {
     const workload = readFileSync(file, 'utf8');
     let pods = 0;

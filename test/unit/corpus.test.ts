@@ -15,23 +15,14 @@ import { parseYamlDocuments } from '../../src/io/yaml.ts';
 import { editYaml } from '../../src/io/yaml-edit.ts';
 import { injectDocuments } from '../../src/manifest/process.ts';
 import { findPodSites } from '../../src/manifest/workloads.ts';
-import { CORPUS, corpusFiles } from '../support/corpus.ts';
-import { exampleProfiles, profilesFromYaml, profileYaml } from '../support/profiles.ts';
+import { CORPUS, CORPUS_PROBE, corpusFiles } from '../support/corpus.ts';
+import { exampleProfiles, profilesFromYaml } from '../support/profiles.ts';
 import { runCli } from '../support/run-cli.ts';
 
 const corpus = CORPUS;
 const files = corpusFiles;
 
-// A profile every pod gets (empty pod selector), plus the examples: exercises selection and requests.
-const everyPod = profileYaml('corpus-probe', {
-  version: '1',
-  selector: { podSelector: {} },
-  containers: [{ name: 'corpus-probe', image: 'example.com/probe:1', resources: { requests: { cpu: '10m' } } }],
-  volumes: [{ name: 'corpus-probe', emptyDir: {} }],
-  volumeMounts: [{ name: 'corpus-probe', mountPath: '/corpus-probe' }],
-  env: [{ name: 'CORPUS_PROBE', value: '{{ namespace.name }}' }],
-  metadata: { labels: { 'probe.example.com/injected': 'true' } },
-});
+// CORPUS_PROBE, which every pod gets, plus the examples: exercises selection and requests.
 
 describe('shared corpus', { skip: !existsSync(corpus) && !process.env.CI ? `no corpus at ${corpus}` : false }, () => {
   const all = existsSync(corpus) ? files(corpus) : [];
@@ -39,7 +30,7 @@ describe('shared corpus', { skip: !existsSync(corpus) && !process.env.CI ? `no c
     assert.ok(all.length > 200, `expected the shared corpus at ${corpus}, found ${all.length} files`);
   });
 
-  const set = profilesFromYaml(everyPod);
+  const set = profilesFromYaml(CORPUS_PROBE);
   const injected = { total: 0, edited: 0 };
   const stdin = process.stdin;
   for (const file of all) {
