@@ -70,7 +70,8 @@ Cluster (connects with --kubeconfig, $KUBECONFIG, or the pod's service account):
                              policy mode, where no webhook mutates pods (--validating-webhook-config is then required)
       --validating-webhook-config NAME  cert mode self: also keep the caBundle of this
                              ValidatingWebhookConfiguration (default none; the bundle sets outrigger)
-      --leader-lease NAME    cert mode self: the Lease electing the replica that writes (default outrigger-certificates)
+      --leader-lease NAME    cert mode self or --admission policy: the Lease electing the replica that
+                             writes certificates and admission policies (default outrigger-certificates)
       --cert-validity DUR    cert mode self: lifetime of the serving certificate (default 2160h = 90 days)
       --cert-check-interval DUR  cert mode self: how often the Secret and caBundle are checked (default 10s)
       --identity NAME        name of this replica in the Lease (default $POD_NAME or the host name)
@@ -209,7 +210,7 @@ function certModeFlags(values: Values): { certMode: 'files' | 'self'; fromCluste
   }
   const selfOnly = (
     ['tls-secret', 'ca-secret', 'service', 'webhook-config', 'validating-webhook-config', 'leader-lease', 'cert-validity', 'cert-check-interval'] as const
-  ).filter((f) => values[f] !== undefined);
+  ).filter((f) => values[f] !== undefined && !(f === 'leader-lease' && values.admission === 'policy'));
   if (certMode !== 'self' && selfOnly.length > 0) throw new UsageError(`${selfOnly.map((f) => `--${f}`).join(', ')} only apply to --cert-mode self`);
   return { certMode, fromCluster };
 }
@@ -220,12 +221,15 @@ function clusterFlags(values: Values, certMode: 'files' | 'self', fromCluster: b
   if (admission !== 'webhook' && admission !== 'policy') throw new UsageError(`--admission: ${JSON.stringify(admission)} must be webhook or policy`);
   if (admission === 'policy' && !fromCluster) throw new UsageError('--admission policy compiles the profiles it watches: add --profiles-from-cluster');
   const webhookConfig = values['webhook-config'] ?? NAME;
+  // Without the pods webhook's configuration its caBundle would not be kept: only where there is none.
+  if (webhookConfig === 'none' && admission !== 'policy')
+    throw new UsageError('--webhook-config none: only with --admission policy, where no webhook mutates pods');
   if (webhookConfig === 'none' && !values['validating-webhook-config'])
     throw new UsageError('--webhook-config none: cert mode self needs a webhook configuration to keep the caBundle of; add --validating-webhook-config');
   const connected = fromCluster || certMode === 'self' || values.kubeconfig !== undefined;
   if (!connected) return undefined;
   return {
-    ...(admission === 'policy' ? { admission } : {}),
+    ...(admission === 'policy' ? { admission, ...(certMode !== 'self' ? { leaderLease: values['leader-lease'] ?? LEADER_LEASE } : {}) } : {}),
     ...(values.kubeconfig !== undefined ? { kubeconfig: values.kubeconfig } : {}),
     ...(values.context !== undefined ? { context: values.context } : {}),
     profilesFromCluster: fromCluster,

@@ -189,18 +189,23 @@ export function bundle(o: BundleOptions): JsonObject[] {
     },
   ];
 
-  if (o.certMode === 'self') {
+  // The Lease elects the replica that writes certificates (cert mode self) and admission policies.
+  if (o.certMode === 'self' || policy) {
     objects.push(
       {
         apiVersion: 'rbac.authorization.k8s.io/v1',
         kind: 'Role',
         metadata: meta(NAME),
         rules: [
-          // `create` cannot be limited by name (the object does not exist yet); everything else is.
-          { apiGroups: [''], resources: ['secrets'], verbs: ['create'] },
-          // The serving Secret (every replica) and the CA Secret (the elected replica; RBAC cannot tell
-          // replicas of one ServiceAccount apart, so that part is Outrigger's own rule).
-          { apiGroups: [''], resources: ['secrets'], resourceNames: [TLS_SECRET, CA_SECRET], verbs: ['get', 'update'] },
+          ...(o.certMode === 'self'
+            ? [
+                // `create` cannot be limited by name (the object does not exist yet); everything else is.
+                { apiGroups: [''], resources: ['secrets'], verbs: ['create'] },
+                // The serving Secret (every replica) and the CA Secret (the elected replica; RBAC cannot tell
+                // replicas of one ServiceAccount apart, so that part is Outrigger's own rule).
+                { apiGroups: [''], resources: ['secrets'], resourceNames: [TLS_SECRET, CA_SECRET], verbs: ['get', 'update'] },
+              ]
+            : []),
           { apiGroups: ['coordination.k8s.io'], resources: ['leases'], verbs: ['create'] },
           { apiGroups: ['coordination.k8s.io'], resources: ['leases'], resourceNames: [LEADER_LEASE], verbs: ['get', 'update'] },
         ],

@@ -13,6 +13,7 @@ import { parseProfiles } from '../profiles/parse.ts';
 import { FIELD_MANAGER, PolicySync, servedCondition } from './sync.ts';
 
 const OWNER = 'outrigger-system';
+const BASE = '/apis/admissionregistration.k8s.io/v1';
 const KUBE = { major: 1, minor: 37 };
 const doc = (name: string, spec: object) => JSON.stringify({ apiVersion: 'outrigger.dev/v1alpha1', kind: 'SidecarProfile', metadata: { name }, spec });
 const setOf = (...docs: string[]) => {
@@ -27,6 +28,9 @@ class FakeApi {
   readonly objects = new Map<string, JsonObject>();
   readonly calls: string[] = [];
   failNext = 0;
+  /** Paths whose apply the API server refuses, with the status it answers. */
+  readonly refuse = new Map<string, number>();
+  version = 0;
   readonly client = {
     request: async (method: string, path: string, opts: RequestOptions = {}): Promise<JsonObject> => {
       this.calls.push(`${method} ${path}`);
@@ -37,8 +41,12 @@ class FakeApi {
       if (method === 'PATCH') {
         assert.equal(opts.contentType, 'application/apply-patch+yaml');
         assert.deepEqual(opts.query, { fieldManager: FIELD_MANAGER, force: true });
-        this.objects.set(path, opts.body as JsonObject);
-        return opts.body as JsonObject;
+        const refused = this.refuse.get(path);
+        if (refused) throw new KubeApiError(method, path, refused, { reason: 'Invalid', message: 'spec.variables[3].expression: compilation failed' });
+        const body = opts.body as JsonObject;
+        const stored = { ...body, metadata: { ...(body.metadata as JsonObject), resourceVersion: String(++this.version) } };
+        this.objects.set(path, stored);
+        return stored;
       }
       if (method === 'DELETE') {
         if (!this.objects.delete(path)) throw new KubeApiError(method, path, 404, { reason: 'NotFound' });
@@ -55,7 +63,7 @@ class FakeApi {
   kinds = () => [...this.objects.values()].map((o) => `${o.kind}/${(o.metadata as JsonObject).name}`).sort();
 }
 
-const start = (api: FakeApi, extra: { isLeader?: () => boolean; onServed?: () => void } = {}) =>
+const start = (api: FakeApi, extra: { isLeader?: () => boolean; onServed?: () => void; resyncMs?: number } = {}) =>
   new PolicySync(api.client as unknown as KubeClient, { controllerNamespace: OWNER, kubeVersion: KUBE, ...extra });
 
 describe('PolicySync', () => {
@@ -75,15 +83,16 @@ describe('PolicySync', () => {
       'ValidatingAdmissionPolicyBinding/outrigger-unknown-profiles',
     ]);
     for (const o of api.objects.values()) assert.equal(((o.metadata as JsonObject).labels as JsonObject)[SYNCED_BY_LABEL], OWNER);
-    // Policies before bindings.
+    // Policies before their bindings.
     assert.deepEqual(
       api.calls.filter((c) => c.startsWith('PATCH')).map((c) => c.split('/')[4]),
+      // The profile's objects as a unit, then the set's.
       [
         'mutatingadmissionpolicies',
         'validatingadmissionpolicies',
-        'validatingadmissionpolicies',
         'mutatingadmissionpolicybindings',
         'validatingadmissionpolicybindings',
+        'validatingadmissionpolicies',
         'validatingadmissionpolicybindings',
       ],
     );
@@ -182,5 +191,94 @@ describe('PolicySync', () => {
     await f.idle();
     assert.equal(follower.kinds().length, 6);
     await f.stop();
+  });
+
+  test('an object deleted or edited by hand is put back by the next pass, with the same set', async () => {
+    const api = new FakeApi();
+    const sync = start(api);
+    const set = setOf(AGENT);
+    sync.update(set);
+    await sync.idle();
+    const binding = `${BASE}/mutatingadmissionpolicybindings/outrigger-agent`;
+    const policy = `${BASE}/mutatingadmissionpolicies/outrigger-agent`;
+    const applied = api.objects.get(policy);
+    api.objects.delete(binding);
+    api.objects.set(policy, { ...applied, spec: {}, metadata: { ...(applied?.metadata as JsonObject), resourceVersion: 'edited' } });
+    sync.update(set);
+    await sync.idle();
+    assert.equal(api.objects.has(binding), false, 'the same set again costs no request');
+    sync.resync();
+    await sync.idle();
+    assert.ok(api.objects.has(binding));
+    assert.deepEqual(api.objects.get(policy)?.spec, applied?.spec);
+    await sync.stop();
+  });
+
+  test('the periodic pass runs by itself', async () => {
+    const api = new FakeApi();
+    const sync = start(api, { resyncMs: 50 });
+    sync.update(setOf(AGENT));
+    await sync.idle();
+    const binding = `${BASE}/mutatingadmissionpolicybindings/outrigger-agent`;
+    api.objects.delete(binding);
+    await new Promise((r) => setTimeout(r, 300));
+    await sync.idle();
+    assert.ok(api.objects.has(binding));
+    await sync.stop();
+  });
+
+  test('a resync asked for during a pass is not lost', async () => {
+    const api = new FakeApi();
+    const sync = start(api);
+    sync.update(setOf(AGENT));
+    await sync.idle();
+    const binding = `${BASE}/mutatingadmissionpolicybindings/outrigger-agent`;
+    api.objects.delete(binding);
+    sync.resync();
+    // Asked again while that pass runs (it is waiting on its first list).
+    sync.resync();
+    await sync.idle();
+    assert.ok(api.objects.has(binding));
+    await sync.stop();
+  });
+
+  test('a profile whose objects the API server refuses is taken away whole and says so; the rest is served', async () => {
+    const api = new FakeApi();
+    const sync = start(api);
+    sync.update(setOf(AGENT));
+    await sync.idle();
+    assert.equal(api.kinds().length, 6);
+    // Version 2's deny policy is refused: its new mutating policy must not stay with the old deny one.
+    api.refuse.set(`${BASE}/validatingadmissionpolicies/outrigger-agent-deny`, 422);
+    const v2 = setOf(AGENT.replace('"version":"1"', '"version":"2"'));
+    sync.update(v2);
+    await sync.idle();
+    assert.deepEqual(api.kinds(), ['ValidatingAdmissionPolicy/outrigger-unknown-profiles', 'ValidatingAdmissionPolicyBinding/outrigger-unknown-profiles']);
+    const agent = v2.byName.get('agent');
+    assert.ok(agent);
+    assert.deepEqual(servedCondition({ key: `${OWNER}/agent`, generation: 2, active: agent }, sync, OWNER), {
+      status: 'False',
+      reason: 'PolicyNotApplied',
+      message:
+        'Not injected: the API server refused its admission policies: PATCH /apis/admissionregistration.k8s.io/v1/validatingadmissionpolicies/outrigger-agent-deny: 422 Invalid: spec.variables[3].expression: compilation failed',
+    });
+    await sync.stop();
+  });
+
+  test('a replica that loses the Lease during a pass writes nothing more', async () => {
+    const api = new FakeApi();
+    let leader = true;
+    const sync = start(api, { isLeader: () => leader });
+    const request = api.client.request;
+    let patches = 0;
+    api.client.request = async (method, path, opts) => {
+      if (method === 'PATCH' && ++patches === 2) leader = false;
+      return request(method, path, opts);
+    };
+    sync.update(setOf(AGENT));
+    await sync.idle();
+    assert.equal(patches, 2);
+    assert.equal(api.kinds().length, 2);
+    await sync.stop();
   });
 });

@@ -44,6 +44,8 @@ export interface ClusterOptions {
   };
   /** `policy`: keep admission policies for the cluster-wide profiles in the cluster (policy/sync.ts). */
   admission?: 'webhook' | 'policy';
+  /** The Lease electing the replica that writes, when not cert mode self's (policy mode). */
+  leaderLease?: string;
   /** See mandatory-bypass.ts: written into the status of mandatory cluster profiles. */
   mandatoryBypass?: string;
   /** Called with the cluster profiles in use after each change. */
@@ -121,34 +123,39 @@ export async function startCluster(o: ClusterOptions, log: Logger, kubeVersionFl
     let election: LeaderElection | undefined;
     let profiles: ClusterProfiles | undefined;
     let policies: PolicySync | undefined;
-    if (o.admission === 'policy') {
-      const unsupported = kubeVersionRefusal(kubeVersion);
-      if (unsupported) throw new Error(`--admission policy: ${unsupported}`);
-      // Written by the elected replica only, as profile status (idempotent when every replica writes).
-      policies = new PolicySync(client, {
-        controllerNamespace: o.controllerNamespace,
-        kubeVersion,
-        isLeader: () => election?.leader ?? true,
-        onServed: () => profiles?.resyncStatus(),
-        log: kubeLog,
-      });
-      started.push(policies);
-    }
-    if (o.self) {
+    // One elected replica writes the certificates (cert mode self) and the admission policies
+    // (policy mode): replicas that compiled different sets (a rolling upgrade) must not fight.
+    const lease = o.self?.leaderLease ?? o.leaderLease;
+    if (lease) {
       // The replica that becomes leader takes over status writes: it checks every profile's status once.
       const onChange = (leader: boolean) => {
-        if (o.self) o.onLeader?.(leader, o.self.leaderLease);
+        o.onLeader?.(leader, lease);
         if (leader) {
           policies?.resync();
           profiles?.resyncStatus();
         } else o.onCaBundleMismatch?.(false);
       };
-      election = new LeaderElection(client, { namespace: o.controllerNamespace, name: o.self.leaderLease, identity, log: kubeLog, onChange });
-      o.onLeader?.(false, o.self.leaderLease);
+      election = new LeaderElection(client, { namespace: o.controllerNamespace, name: lease, identity, log: kubeLog, onChange });
+      o.onLeader?.(false, lease);
       election.start();
       started.push(election);
     }
+    if (o.admission === 'policy') {
+      const unsupported = kubeVersionRefusal(kubeVersion);
+      if (unsupported) throw new Error(`--admission policy: ${unsupported}`);
+      const leader = election;
+      policies = new PolicySync(client, {
+        controllerNamespace: o.controllerNamespace,
+        kubeVersion,
+        isLeader: () => leader?.leader ?? true,
+        onServed: () => profiles?.resyncStatus(),
+        log: kubeLog,
+      });
+      // Started after the election, so stopped before it: no write once the Lease is released.
+      started.push(policies);
+    }
 
+    let filesKnown = false;
     if (o.profilesFromCluster) {
       // Status is written by the elected replica only (or by every replica when none is elected).
       const writer = election;
@@ -160,7 +167,8 @@ export async function startCluster(o: ClusterOptions, log: Logger, kubeVersionFl
         ...(o.mandatoryBypass ? { mandatoryBypass: o.mandatoryBypass } : {}),
         ...(policies ? { served: (s: ProfileObjectState) => (policies ? servedCondition(s, policies, o.controllerNamespace) : undefined) } : {}),
         onUpdate: (t) => {
-          policies?.update(t.global);
+          // Not before the file profiles are known: a set without them would take their policies away.
+          if (filesKnown) policies?.update(t.global);
           o.onClusterProfiles?.(inUse());
           if (profiles) o.onProblems?.(problemCounts(profiles));
         },
@@ -222,6 +230,7 @@ export async function startCluster(o: ClusterOptions, log: Logger, kubeVersionFl
         const files = cfg.profiles.profiles;
         let profilesFor: (namespace: string) => ProfileSet;
         if (profiles) {
+          filesKnown = true;
           profiles.setFileProfiles(files);
           const p = profiles;
           profilesFor = (ns) => p.tenancy.forNamespace(ns);

@@ -98,10 +98,12 @@ test('flags: usage errors name the flag', () => {
     [[...base, '--admin-address', '9443'], /--admin-address: "9443" must be HOST:PORT, \[IPv6\]:PORT or none/],
     [[...base, '--admin-address', '::1:9443'], /--admin-address: "::1:9443" must be HOST:PORT/],
     [[...base, '--admin-address', 'localhost:99999'], /--admin-address port: "99999" must be a whole number from 0 to 65535/],
+    [['--profiles-from-cluster', '--cert-mode', 'self', '--webhook-config', 'none'], /^--webhook-config none: only with --admission policy/],
     [
-      ['--profiles-from-cluster', '--cert-mode', 'self', '--webhook-config', 'none'],
+      ['--profiles-from-cluster', '--admission', 'policy', '--cert-mode', 'self', '--webhook-config', 'none'],
       /^--webhook-config none: cert mode self needs a webhook configuration .*--validating-webhook-config$/,
     ],
+    [[...base, '--leader-lease', 'l'], /--leader-lease only apply to --cert-mode self/],
     [[...base, '--admission', 'both'], /^--admission: "both" must be webhook or policy$/],
     [[...base, '--admission', 'policy'], /^--admission policy compiles the profiles it watches: add --profiles-from-cluster$/],
   ];
@@ -128,10 +130,26 @@ test('flags: --admission policy reaches the cluster options; webhook is the defa
 });
 
 test('flags: --webhook-config none leaves the validating configuration as the one kept (policy mode)', () => {
-  const o = parseServeArgs(['--profiles-from-cluster', '--cert-mode', 'self', '--webhook-config', 'none', '--validating-webhook-config', 'outrigger']);
+  const o = parseServeArgs([
+    '--profiles-from-cluster',
+    '--admission',
+    'policy',
+    '--cert-mode',
+    'self',
+    '--webhook-config',
+    'none',
+    '--validating-webhook-config',
+    'outrigger',
+  ]);
   assert.ok(o !== 'help');
   assert.equal(o.cluster?.self?.webhookConfig, undefined);
   assert.equal(o.cluster?.self?.validatingWebhookConfig, 'outrigger');
+  // Policy mode elects a writer in every cert mode: cert mode self's Lease, or its own.
+  const files = parseServeArgs(['--profiles-from-cluster', '--admission', 'policy', '--tls-cert', 'c', '--tls-key', 'k', '--leader-lease', 'mine']);
+  assert.ok(files !== 'help');
+  assert.equal(files.cluster?.leaderLease, 'mine');
+  assert.equal(o.cluster?.leaderLease, undefined);
+  assert.equal(o.cluster?.self?.leaderLease, 'outrigger-certificates');
 });
 
 test('flags: --admin-address', () => {

@@ -100,14 +100,22 @@ describe('serve --admission policy keeps admission policies in step with the clu
     servedLabels = (await cp.request<{ metadata: { labels: Record<string, string> } }>('GET', `/api/v1/namespaces/${NS.served}`)).body.metadata.labels;
     await eventually('the SidecarProfile API', async () => (await cp.request('GET', profilePath(SYSTEM))).status === 200 || undefined);
     // The server runs as the ServiceAccount of `outrigger manifests --admission policy`, with exactly
-    // the permissions of its ClusterRole: what policy mode needs is what the bundle grants.
+    // the permissions of its ClusterRole and Role (the Lease electing the writer): what policy mode
+    // needs is what the bundle grants.
     const rbac = bundle({ ...DEFAULTS, admission: 'policy', certMode: 'files', caBundle: ca.certPem }).filter((o) =>
-      ['ServiceAccount', 'ClusterRole', 'ClusterRoleBinding'].includes(o.kind as string),
+      ['ServiceAccount', 'ClusterRole', 'ClusterRoleBinding', 'Role', 'RoleBinding'].includes(o.kind as string),
     );
-    assert.equal(rbac.length, 3);
+    assert.equal(rbac.length, 5);
+    const RBAC = '/apis/rbac.authorization.k8s.io/v1';
+    const paths: Record<string, string> = {
+      ServiceAccount: `/api/v1/namespaces/${SYSTEM}/serviceaccounts`,
+      ClusterRole: `${RBAC}/clusterroles`,
+      ClusterRoleBinding: `${RBAC}/clusterrolebindings`,
+      Role: `${RBAC}/namespaces/${SYSTEM}/roles`,
+      RoleBinding: `${RBAC}/namespaces/${SYSTEM}/rolebindings`,
+    };
     for (const o of rbac) {
-      const path =
-        o.kind === 'ServiceAccount' ? `/api/v1/namespaces/${SYSTEM}/serviceaccounts` : `/apis/rbac.authorization.k8s.io/v1/${String(o.kind).toLowerCase()}s`;
+      const path = paths[o.kind as string] as string;
       const created = await cp.request('POST', path, o);
       assert.equal(created.status, 201, created.text);
     }
