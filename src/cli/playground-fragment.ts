@@ -50,3 +50,6 @@ export function decodeFragment(fragment: string): PlaygroundState | undefined {
     context: { kubeVersion: str(c.kubeVersion), namespace: str(c.namespace), labels: str(c.labels), unknownProfiles: str(c.unknownProfiles) },
   };
 }
+
+/** How long a fragment may get: browsers cap a URL at about 2 MB. */
+export const MAX_FRAGMENT = 1536 * 1024;

@@ -3,6 +3,8 @@ import assert from 'node:assert/strict';
 import { request } from 'node:http';
 import { connect } from 'node:net';
 import { after, before, test } from 'node:test';
+import { UsageError } from './options.ts';
+import { listenError } from './playground.ts';
 import { MAX_URL, type PlaygroundServer, startPlaygroundServer } from './playground-server.ts';
 
 const files = [
@@ -114,4 +116,24 @@ test('close() stops it even with a connection kept alive', async () => {
   await s.close();
   await closed;
   await assert.rejects(new Promise((resolve, reject) => connect(s.port, '127.0.0.1').on('connect', resolve).on('error', reject)), /ECONNREFUSED/);
+});
+
+test('a port in use or an address that is not this machine is the flag at fault, not a crash', async () => {
+  const taken = await startPlaygroundServer(files, '127.0.0.1', 0);
+  try {
+    const e = await startPlaygroundServer(files, '127.0.0.1', taken.port).then(
+      () => assert.fail('listened on a port in use'),
+      (err: NodeJS.ErrnoException) => listenError(err, '127.0.0.1', taken.port),
+    );
+    assert.ok(e instanceof UsageError);
+    assert.equal(e.message, `--port ${taken.port}: 127.0.0.1:${taken.port} is in use; pick another port, or --port 0 for any free one`);
+  } finally {
+    await taken.close();
+  }
+  const bad = await startPlaygroundServer(files, 'nosuch.invalid', 0).then(
+    () => assert.fail('listened on a name that does not resolve'),
+    (err: NodeJS.ErrnoException) => listenError(err, 'nosuch.invalid', 0),
+  );
+  assert.ok(bad instanceof UsageError);
+  assert.match(bad.message, /^--address nosuch\.invalid: not an address of this machine \((ENOTFOUND|EAI_AGAIN)\)$/);
 });

@@ -14,7 +14,7 @@ import { engineOptions } from './offline-core.ts';
 import { parseFlags, UsageError } from './options.ts';
 import { writeStream } from './output.ts';
 import { PLAYGROUND_FILES, type PlaygroundFile } from './playground-bundle.ts';
-import { encodeFragment } from './playground-fragment.ts';
+import { encodeFragment, MAX_FRAGMENT } from './playground-fragment.ts';
 import { startPlaygroundServer } from './playground-server.ts';
 
 export const PLAYGROUND_HELP = `Usage: outrigger playground [--port N] [--address ADDR] [--profiles PATH] [-f FILE] [options]
@@ -50,13 +50,19 @@ export const PLAYGROUND_FLAGS = {
 
 export const DEFAULT_PORT = 8090;
 
-/** What the page preloads can be at most (it travels in the URL). */
-export const MAX_PRELOAD_BYTES = 1024 * 1024;
-
 function parsePort(v: string | undefined): number {
   if (v === undefined) return DEFAULT_PORT;
   if (!/^\d{1,5}$/.test(v) || Number(v) > 65535) throw new UsageError(`--port: ${JSON.stringify(v)} is not a port number (0 to 65535)`);
   return Number(v);
+}
+
+/** A failure to listen as the flag that caused it; anything else is left as it is. */
+export function listenError(e: NodeJS.ErrnoException, address: string, port: number): Error {
+  if (e.code === 'EADDRINUSE') return new UsageError(`--port ${port}: ${address}:${port} is in use; pick another port, or --port 0 for any free one`);
+  if (e.code === 'EACCES') return new UsageError(`--port ${port}: not allowed to listen on ${address}:${port}`);
+  if (e.code === 'EADDRNOTAVAIL' || e.code === 'ENOTFOUND' || e.code === 'EAI_AGAIN')
+    return new UsageError(`--address ${address}: not an address of this machine (${e.code})`);
+  return e;
 }
 
 /** The page's files: built ones beside dist/cli, or bundled now when running from src/. */
@@ -97,9 +103,11 @@ export async function playgroundCommand(argv: string[], io: Io, hooks: { signal?
     labels: (values['namespace-label'] ?? []).map((l) => `${l}\n`).join(''),
     unknownProfiles: values['unknown-profiles'] ?? '',
   };
-  if (profiles.length + workload.length > MAX_PRELOAD_BYTES)
-    throw new UsageError(`--profiles and -f hold ${profiles.length + workload.length} characters; the page can be opened with at most ${MAX_PRELOAD_BYTES}`);
   const preload = profiles !== '' || workload !== '' || Object.values(context).some((v) => v !== '');
+  // The limit is on the URL that results (base64 of UTF-8 JSON), which browsers cap at about 2 MB.
+  const fragment = preload ? encodeFragment({ profiles, workload, context }) : '';
+  if (fragment.length > MAX_FRAGMENT)
+    throw new UsageError(`--profiles and -f make a ${fragment.length}-character link; the page can be opened with at most ${MAX_FRAGMENT}`);
 
   let files: PlaygroundFile[];
   try {
@@ -109,8 +117,10 @@ export async function playgroundCommand(argv: string[], io: Io, hooks: { signal?
     io.stderr.write(`error: ${(e as Error).message}\n`);
     return EXIT.internal;
   }
-  const server = await startPlaygroundServer(files, address, port);
-  io.stdout.write(`Outrigger playground on ${server.url} (Ctrl-C stops it)\n${server.url}${preload ? encodeFragment({ profiles, workload, context }) : ''}\n`);
+  const server = await startPlaygroundServer(files, address, port).catch((e: NodeJS.ErrnoException) => {
+    throw listenError(e, address, port);
+  });
+  io.stdout.write(`Outrigger playground on ${server.url} (Ctrl-C stops it)\n${server.url}${fragment}\n`);
   const why = await new Promise<string>((resolve) => {
     const stop = (reason: string) => {
       process.off('SIGINT', onSignal);

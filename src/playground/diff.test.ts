@@ -56,3 +56,22 @@ test('sideBySide: an insertion is added lines between the same ones; a replaced 
   );
   assert.deepEqual(sideBySide('', ''), []);
 });
+
+test('sideBySide: an input that differs everywhere is diffed in bounded time and memory, still exactly', () => {
+  // A one-line JSON pod turned into thousands of lines of YAML: once ~2 GB of saved frontiers.
+  const before = `{"spec":{"containers":[${'{"name":"x"},'.repeat(20_000)}]}}\n`;
+  const after = Array.from({ length: 20_000 }, (_, i) => `  - name: x${i}`).join('\n');
+  const heap = process.memoryUsage().heapUsed;
+  const rows = sideBySide(before, after);
+  assert.ok(process.memoryUsage().heapUsed - heap < 200 * 1024 * 1024);
+  // Both sides read back whole, in order.
+  assert.deepEqual(rows.flatMap((r) => ('left' in r ? [r.left] : [])).join('\n'), before.replace(/\n$/, ''));
+  assert.deepEqual(rows.flatMap((r) => ('right' in r ? [r.right] : [])).join('\n'), after);
+  // Common ends are still found.
+  assert.deepEqual(
+    sideBySide(`a\n${'p\n'.repeat(3000)}z\n`, `a\n${'q\n'.repeat(3000)}z\n`)
+      .map((r) => r.kind)
+      .filter((k, i, all) => i === 0 || k !== all[i - 1]),
+    ['same', 'changed', 'same'],
+  );
+});

@@ -1,7 +1,27 @@
 /**
  * A side-by-side line diff of the workload against the injected output: the longest common
- * subsequence of lines (Myers' greedy algorithm, O((n+m)·d)), as rows of left and right lines.
+ * subsequence of lines (Myers' greedy algorithm, O((n+m)·d) time and O(d²) memory), as rows of
+ * left and right lines. Past MAX_EDITS differing lines (a one-line JSON pod that injection turns
+ * into YAML) or MAX_LINES lines the diff is coarse instead: common first and last lines, the rest
+ * removed and added; still exact, only not minimal, so a pasted or linked input cannot stall the page.
  */
+
+const MAX_EDITS = 2_000;
+const MAX_LINES = 50_000;
+
+/** Same leading and trailing lines, everything between removed then added: linear time. */
+function coarse(a: readonly string[], b: readonly string[]): (0 | 1 | -1)[] {
+  let head = 0;
+  while (head < a.length && head < b.length && a[head] === b[head]) head++;
+  let tail = 0;
+  while (tail < a.length - head && tail < b.length - head && a[a.length - 1 - tail] === b[b.length - 1 - tail]) tail++;
+  return [
+    ...new Array<0>(head).fill(0),
+    ...new Array<-1>(a.length - head - tail).fill(-1),
+    ...new Array<1>(b.length - head - tail).fill(1),
+    ...new Array<0>(tail).fill(0),
+  ];
+}
 
 export type DiffRow =
   | { kind: 'same'; left: string; right: string; leftNo: number; rightNo: number }
@@ -17,11 +37,13 @@ function script(a: readonly string[], b: readonly string[]): (0 | 1 | -1)[] {
   const n = a.length;
   const m = b.length;
   const max = n + m;
+  if (max > MAX_LINES) return coarse(a, b);
   const v = new Int32Array(2 * max + 2);
   // The frontier before each d, only the diagonals -d-1..d+1 that the walk back reads.
   const trace: { base: number; v: Int32Array }[] = [];
   let found = false;
   for (let d = 0; d <= max && !found; d++) {
+    if (d > MAX_EDITS) return coarse(a, b);
     const base = Math.max(0, max - d - 1);
     trace.push({ base, v: v.slice(base, max + d + 2) });
     for (let k = -d; k <= d; k += 2) {

@@ -4,7 +4,7 @@
  * and shows what `outrigger inject` and `outrigger explain` print. The input lives in the URL
  * fragment, which never leaves the browser; nothing is fetched or sent.
  */
-import { decodeFragment, encodeFragment, type PlaygroundState } from '../cli/playground-fragment.ts';
+import { decodeFragment, encodeFragment, MAX_FRAGMENT, type PlaygroundState } from '../cli/playground-fragment.ts';
 import type { DiffRow } from './diff.ts';
 import { EXAMPLES } from './examples.ts';
 import { FILES, type PlaygroundOutput, runPlayground } from './run.ts';
@@ -137,7 +137,15 @@ function run(): void {
     return;
   }
   render(out);
-  history.replaceState(null, '', encodeFragment(state));
+  // The link holds the whole input; past what browsers keep in a URL it is left as it was.
+  const fragment = encodeFragment(state);
+  if (fragment.length <= MAX_FRAGMENT) {
+    try {
+      history.replaceState(null, '', fragment);
+    } catch {
+      // A browser refusing the URL: the page still works, only the link is not updated.
+    }
+  }
   // Tests wait for this to change.
   document.body.dataset.runs = String(++runs);
 }
