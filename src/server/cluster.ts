@@ -87,6 +87,8 @@ const withTimeout = <T>(p: Promise<T>, ms: number, what: string): Promise<T> =>
     );
   });
 
+const WEBHOOK_SERVED = { status: 'True', reason: 'Webhook', message: 'Injected by the mutating admission webhook.' } as const;
+
 export type ProblemCounts = Record<'Invalid' | 'NameTaken', number>;
 
 /** How many profiles are not in use as written, by reason; the metric's labels. */
@@ -165,7 +167,8 @@ export async function startCluster(o: ClusterOptions, log: Logger, kubeVersionFl
         log: kubeLog,
         writeStatus: () => writer?.leader ?? true,
         ...(o.mandatoryBypass ? { mandatoryBypass: o.mandatoryBypass } : {}),
-        ...(policies ? { served: (s: ProfileObjectState) => (policies ? servedCondition(s, policies, o.controllerNamespace) : undefined) } : {}),
+        // Which mode serves each profile: its admission policies, or this webhook.
+        served: (s: ProfileObjectState) => (policies ? servedCondition(s, policies, o.controllerNamespace) : s.active ? WEBHOOK_SERVED : undefined),
         onUpdate: (t) => {
           // Not before the file profiles are known: a set without them would take their policies away.
           if (filesKnown) policies?.update(t.global);

@@ -193,6 +193,12 @@ describe(`cert mode cert-manager against cert-manager ${certManagerVersion()}`, 
       return (((p.spec as JsonObject).initContainers as JsonObject[] | undefined) ?? []).some((c) => c.name === 'agent') ? p : undefined;
     });
     assert.ok(pod);
+    // The profile says which mode serves it (policy mode says Policy: test/e2e/policy-cluster.e2e.test.ts).
+    const servedBy = await eventually('the Served condition', async () => {
+      const p = await k<JsonObject>('GET', `/apis/outrigger.dev/v1alpha1/namespaces/${NS}/sidecarprofiles/agent`);
+      return ((p.status as JsonObject | undefined)?.conditions as JsonObject[] | undefined)?.find((c) => c.type === 'Served');
+    });
+    assert.deepEqual([servedBy.status, servedBy.reason, servedBy.message], ['True', 'Webhook', 'Injected by the mutating admission webhook.']);
   });
 
   test('renewal under load: the serving certificate, then the CA (same key), renewed for real; zero failed pod creates', async () => {
