@@ -31,6 +31,13 @@ export function parseUnknownProfiles(v: string): UnknownProfiles {
   return v;
 }
 
+/** `--admission` of serve and manifests: how pods are injected (default webhook). */
+export function parseAdmission(v: string | undefined): 'webhook' | 'policy' {
+  const mode = v ?? 'webhook';
+  if (mode !== 'webhook' && mode !== 'policy') throw new UsageError(`--admission: ${JSON.stringify(mode)} must be webhook or policy`);
+  return mode;
+}
+
 /** A namespace flag's value, checked as the API server checks a namespace name. */
 export function namespaceFlag(flag: string, v: string): string {
   const e = dns1123Label(v);

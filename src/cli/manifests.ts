@@ -5,7 +5,7 @@ import { TLS_SECRET } from '../common/labels.ts';
 import { type BundleOptions, bundle, type CertMode, cidrError, DEFAULTS } from '../deploy/manifests.ts';
 import { toYaml } from '../io/yaml.ts';
 import { EXIT, type Io } from './commands.ts';
-import { imageFlag, namespaceFlag, parseFlags, parseOutput, UsageError } from './options.ts';
+import { imageFlag, namespaceFlag, parseAdmission, parseFlags, parseOutput, UsageError } from './options.ts';
 import { jsonDocuments } from './output.ts';
 
 export const MANIFESTS_HELP = `Usage: outrigger manifests [options] | kubectl apply --server-side -f -
@@ -105,8 +105,7 @@ export async function manifestsCommand(argv: string[], io: Io): Promise<number> 
   const priorityClassName = values['priority-class'] ?? DEFAULTS.priorityClassName;
   const pcError = priorityClassName === '' ? undefined : dns1123Subdomain(priorityClassName);
   if (pcError) throw new UsageError(`--priority-class: ${JSON.stringify(priorityClassName)} ${pcError}`);
-  const admission = values.admission ?? DEFAULTS.admission;
-  if (admission !== 'webhook' && admission !== 'policy') throw new UsageError(`--admission: ${JSON.stringify(admission)} must be webhook or policy`);
+  const admission = parseAdmission(values.admission);
   io.stdout.write(
     renderBundle(
       {

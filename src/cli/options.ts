@@ -6,6 +6,7 @@ export {
   DEFAULT_KUBE_VERSION,
   imageFlag,
   namespaceFlag,
+  parseAdmission,
   parseKubeVersion,
   parseLabels,
   parseOutput,

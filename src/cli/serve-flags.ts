@@ -8,7 +8,7 @@ import type { ClusterOptions } from '../server/cluster.ts';
 import { DEFAULT_LIMITS } from '../server/http.ts';
 import type { Level } from '../server/log.ts';
 import { type AdminAddress, DEFAULT_CONTROLLER_NAMESPACE, type ServeOptions } from '../server/serve-command.ts';
-import { DEFAULT_KUBE_VERSION, parseFlags, parseKubeVersion, parseUnknownProfiles, UsageError } from './options.ts';
+import { DEFAULT_KUBE_VERSION, parseAdmission, parseFlags, parseKubeVersion, parseUnknownProfiles, UsageError } from './options.ts';
 
 export const SERVE_HELP = `Usage: outrigger serve --profiles PATH --tls-cert FILE --tls-key FILE [options]
        outrigger serve --profiles-from-cluster --cert-mode self [options]     (in a cluster)
@@ -217,8 +217,7 @@ function certModeFlags(values: Values): { certMode: 'files' | 'self'; fromCluste
 
 /** The cluster connection, when anything asks for one. */
 function clusterFlags(values: Values, certMode: 'files' | 'self', fromCluster: boolean): ClusterOptions | undefined {
-  const admission = values.admission ?? 'webhook';
-  if (admission !== 'webhook' && admission !== 'policy') throw new UsageError(`--admission: ${JSON.stringify(admission)} must be webhook or policy`);
+  const admission = parseAdmission(values.admission);
   if (admission === 'policy' && !fromCluster) throw new UsageError('--admission policy compiles the profiles it watches: add --profiles-from-cluster');
   const webhookConfig = values['webhook-config'] ?? NAME;
   // Without the pods webhook's configuration its caBundle would not be kept: only where there is none.

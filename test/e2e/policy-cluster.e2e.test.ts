@@ -39,9 +39,8 @@ const PROFILES = `/apis/outrigger.dev/v1alpha1`;
 const BASE = '/apis/admissionregistration.k8s.io/v1';
 
 /** A profile document of the fixtures, as an object in `namespace`. */
-function clusterProfile(doc: string, namespace: string, edit: (spec: JsonObject) => void = () => {}): JsonObject {
+function clusterProfile(doc: string, namespace: string): JsonObject {
   const o = parseYaml(doc) as JsonObject;
-  edit(o.spec as JsonObject);
   return { ...o, metadata: { ...(o.metadata as JsonObject), namespace } };
 }
 
