@@ -34,6 +34,7 @@ export function contextOfArgs(args: readonly string[]): RunContext {
     if (flag === '--kube-version') ctx.kubeVersion = value;
     else if (flag === '--namespace') ctx.namespace = value;
     else if (flag === '--namespace-label') ctx.labels += `${value}\n`;
+    else if (flag === '--unknown-profiles') ctx.unknownProfiles = value;
     else throw new Error(`golden args: ${flag} has no field in the playground's context; teach playground-cases.ts`);
   }
   return ctx;

@@ -33,6 +33,7 @@ const CASES = [
   'native-sidecars-1.33',
   'opt-out-and-unknown',
   'selector-and-mandatory',
+  'unknown-profiles-denied',
 ] as const;
 /** The files a case may hold: `input.yaml` and `expected.txt` always, the others when the case needs them. */
 const CASE_FILES = new Set(['input.yaml', 'expected.txt', 'args', 'profiles.yaml']);
@@ -95,6 +96,7 @@ describe('golden: outrigger inject', () => {
 async function handlerConfig(c: Case): Promise<{ cfg: HandlerConfig; defaultNamespace: string }> {
   let kubeVersion = { major: 1, minor: 33 };
   let defaultNamespace = 'default';
+  let unknownProfiles: 'admit' | 'deny' | undefined;
   const labels: Record<string, string> = {};
   for (let i = 0; i < c.args.length; i += 2) {
     const [flag, value = ''] = [c.args[i], c.args[i + 1]];
@@ -102,13 +104,17 @@ async function handlerConfig(c: Case): Promise<{ cfg: HandlerConfig; defaultName
       const [major = '', minor = ''] = value.replace(/^v/, '').split('.');
       kubeVersion = { major: Number(major), minor: Number(minor) };
     } else if (flag === '--namespace') defaultNamespace = value;
-    else if (flag === '--namespace-label') {
+    // serve has the same flag.
+    else if (flag === '--unknown-profiles') {
+      assert.ok(value === 'deny' || value === 'admit', `${c.dir}/args: --unknown-profiles ${value}`);
+      unknownProfiles = value;
+    } else if (flag === '--namespace-label') {
       const [k = '', v = ''] = value.split('=');
       labels[k] = v;
     } else assert.fail(`${c.dir}/args: ${flag} has no webhook equivalent here; teach this test`);
   }
   const profiles: ProfileSet = await loadProfiles([c.profiles]);
-  return { cfg: { profiles, kubeVersion, namespaceLabels: () => labels }, defaultNamespace };
+  return { cfg: { profiles, kubeVersion, namespaceLabels: () => labels, ...(unknownProfiles ? { unknownProfiles } : {}) }, defaultNamespace };
 }
 
 describe('golden: the same inputs through the webhook', () => {
