@@ -5,7 +5,10 @@
  * profiles. Each server runs in its own process; the client (this process) keeps 10 connections
  * busy with a minimal HTTP/1.1 framing so that the client is not the bottleneck.
  *
- *   node bench/webhook.ts [--seconds 6] [--rounds 6] [--warmup 2] [--connections 10] [--rate N] [--only small,large,none]
+ *   node bench/webhook.ts [--seconds 6] [--rounds 6] [--prime 5] [--warmup 2] [--connections 10] [--rate N] [--only small,large,none]
+ *
+ * --prime S first sends each server S seconds of unpaced reviews, so that its JIT has compiled the
+ * request path as a long-running server's has (see main); then --warmup S of the measured load.
  *
  * --rate N offers every server the same N reviews per second (paced over the connections) instead
  * of as many as it answers: the CPU per admission at an equal load, as an API server offers it.
@@ -48,6 +51,10 @@ function answerCpuQueries(served: () => number): void {
     if (m === 'cpu') {
       const u = process.cpuUsage();
       process.send?.({ cpuMicros: u.user + u.system, mainMicros: mainThreadMicros(), served: served() });
+    } else if (m === 'gc') {
+      // After priming: no server carries the priming's garbage into what is measured.
+      (globalThis as { gc?: () => void }).gc?.();
+      process.send?.('gc-done');
     }
   });
 }
@@ -403,10 +410,23 @@ function cpuOf(child: ChildProcess): Promise<CpuReading> {
   });
 }
 
+/** A full garbage collection in the server, once it has answered. */
+function collect(child: ChildProcess): Promise<void> {
+  return new Promise((resolve) => {
+    const on = (m: unknown) => {
+      if (m !== 'gc-done') return;
+      child.off('message', on);
+      resolve();
+    };
+    child.on('message', on);
+    child.send('gc');
+  });
+}
+
 function spawnRole(role: string, dir: string): Promise<{ child: ChildProcess; port: number }> {
   return new Promise((resolve, reject) => {
     // BENCH_PROF=dir writes a CPU profile of each server there (node --cpu-prof).
-    const execArgv = process.env.BENCH_PROF ? ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_PROF}/${role}`] : [];
+    const execArgv = ['--expose-gc', ...(process.env.BENCH_PROF ? ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_PROF}/${role}`] : [])];
     const child = fork(new URL(import.meta.url).pathname, ['--role', role, '--dir', dir], { stdio: ['ignore', 'ignore', 'inherit', 'ipc'], execArgv });
     child.once('message', (m) => resolve({ child, port: (m as { port: number }).port }));
     child.once('exit', (code) => reject(new Error(`${role} exited with ${code}`)));
@@ -476,6 +496,7 @@ async function main(): Promise<void> {
       seconds: { type: 'string', default: '6' },
       rounds: { type: 'string', default: '6' },
       warmup: { type: 'string', default: '2' },
+      prime: { type: 'string', default: '5' },
       connections: { type: 'string', default: '10' },
       rate: { type: 'string' },
       only: { type: 'string' },
@@ -499,6 +520,7 @@ async function main(): Promise<void> {
   const servers: Record<Role, { child: ChildProcess; port: number }> = { floor, 'floor+patch': floorPatch, webhook };
   const seconds = Number(values.seconds);
   const warmup = Number(values.warmup);
+  const prime = Number(values.prime);
   const connections = Number(values.connections);
   const rounds = Number(values.rounds);
   const rate = values.rate === undefined ? undefined : Number(values.rate);
@@ -522,6 +544,13 @@ async function main(): Promise<void> {
       const roles: Role[] = patch === undefined ? ['floor', 'webhook'] : ['floor', 'floor+patch', 'webhook'];
       // Warm all up, then measure in short rounds that rotate which server goes first, so that
       // a change in the machine's other load hits all alike (this machine is shared).
+      // Prime first, unpaced: TurboFan compiles the request path over thousands of admissions, in
+      // helper threads. A long-running server has long finished; a paced warm-up of a few seconds
+      // has not, and the compiler's CPU would be counted per admission.
+      for (const r of roles) {
+        await phase(servers[r].port, ca.certPem, size, connections, 0, prime);
+        await collect(servers[r].child);
+      }
       for (const r of roles) await phase(servers[r].port, ca.certPem, size, connections, 0, warmup, rate);
       const results = new Map<Role, Measured>(roles.map((r) => [r, { phases: [], cpu: 0, main: 0, served: 0, clientCpu: 0 }]));
       const measured = async (role: Role) => {
@@ -558,7 +587,7 @@ async function main(): Promise<void> {
       summary.push({ size, cpu, tput: w.tput, p99: w.p99, ok });
       if (size !== 'none') pass &&= ok;
       console.log(
-        `\n${titles[size]} (${(bytes / 1024).toFixed(1)} KiB${patch === undefined ? '' : `, patch ${(patch.length / 1024).toFixed(1)} KiB base64`}), ${connections} keep-alive connections${rate ? ` paced at ${rate} req/s in all` : ' as fast as the server answers'}, ${seconds} s each in ${rounds} rotating rounds, after ${warmup} s warm-up`,
+        `\n${titles[size]} (${(bytes / 1024).toFixed(1)} KiB${patch === undefined ? '' : `, patch ${(patch.length / 1024).toFixed(1)} KiB base64`}), ${connections} keep-alive connections${rate ? ` paced at ${rate} req/s in all` : ' as fast as the server answers'}, ${seconds} s each in ${rounds} rotating rounds, after ${prime} s unpaced priming and ${warmup} s warm-up`,
       );
       for (const role of roles) {
         const r = line(role);
