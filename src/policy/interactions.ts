@@ -33,10 +33,13 @@ export function interactionRefusals(next: ProfileParts, before: readonly Profile
       const u = other.targets.find((x) => x.field === t.field);
       if (!u || !active(u)) continue;
       const where = t.field === 'containers' ? 'spec.targets' : 'spec.initContainerTargets';
-      for (const [j, e] of t.env.entries()) if (u.env.some((x) => x.name === e.name)) refuse(`spec.env[${j}].name`, WHY.sharedTarget(`env ${JSON.stringify(e.name)}`, where, other.p.name));
+      for (const [j, e] of t.env.entries())
+        if (u.env.some((x) => x.name === e.name)) refuse(`spec.env[${j}].name`, WHY.sharedTarget(`env ${JSON.stringify(e.name)}`, where, other.p.name));
       for (const [j, m] of t.mounts.entries())
-        if (u.mounts.some((x) => x.mountPath === m.mountPath)) refuse(`spec.volumeMounts[${j}].mountPath`, WHY.sharedTarget(`a volumeMount at ${JSON.stringify(m.mountPath)}`, where, other.p.name));
-      for (const [j, f] of t.envFrom.entries()) if (u.envFrom.some((x) => deepEqual(x, f))) refuse(`spec.envFrom[${j}]`, WHY.sharedTarget('this envFrom source', where, other.p.name));
+        if (u.mounts.some((x) => x.mountPath === m.mountPath))
+          refuse(`spec.volumeMounts[${j}].mountPath`, WHY.sharedTarget(`a volumeMount at ${JSON.stringify(m.mountPath)}`, where, other.p.name));
+      for (const [j, f] of t.envFrom.entries())
+        if (u.envFrom.some((x) => deepEqual(x, f))) refuse(`spec.envFrom[${j}]`, WHY.sharedTarget('this envFrom source', where, other.p.name));
     }
   }
   return out;

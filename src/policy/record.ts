@@ -78,7 +78,8 @@ export function created(items: readonly PodItem[], targetings: readonly Targetin
   };
   const lists = (['initContainers', 'containers', 'volumes', 'imagePullSecrets'] as const).map((f) => firstOf(f, `spec.${f}`));
   const labels = firstOf('labels', 'metadata.labels');
-  const annotations = earlier === ALONE ? `!has(object.metadata.annotations) ? ${json('metadata.annotations')} : ''` : firstOf('annotations', 'metadata.annotations');
+  const annotations =
+    earlier === ALONE ? `!has(object.metadata.annotations) ? ${json('metadata.annotations')} : ''` : firstOf('annotations', 'metadata.annotations');
   const defined = (l: (string | undefined)[]) => l.filter((e) => e !== undefined);
   return [chosen(defined(lists)), ...targetings.map((t) => createdTargets(t, earlier)), chosen(defined([labels, annotations]))].join(' + ');
 }
@@ -113,7 +114,8 @@ export function profileEntry(p: SidecarProfile, mode: 'native' | 'classic', item
 const createdPart = (createdList: string) => `(size(${createdList}) > 0 ? ',"created":[' + ${joined(createdList)} + ']' : '')`;
 
 /** The whole record around `profiles` (a CEL string of comma-joined entries) and `createdList` (a CEL list of JSON strings). */
-export const wholeRecord = (profiles: string, createdList: string) => [str('{"v":1,"profiles":['), profiles, "']'", createdPart(createdList), "'}'"].join(' + ');
+export const wholeRecord = (profiles: string, createdList: string) =>
+  [str('{"v":1,"profiles":['), profiles, "']'", createdPart(createdList), "'}'"].join(' + ');
 
 export function recordExpression(p: SidecarProfile, mode: 'native' | 'classic', items: readonly PodItem[], targetings: readonly Targeting[]): string {
   const [head, ...parts] = entryParts(p, mode, items, targetings);

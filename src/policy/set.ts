@@ -18,7 +18,7 @@ import { STATUS_ANNOTATION } from '../common/labels.ts';
 import { MAX_TARGET_CHECKS, type SidecarProfile } from '../engine/index.ts';
 import { chosen, joined, pointerToken, str } from './cel.ts';
 import { type ItemField, itemIs, NAME_VARIABLES, type PodItem } from './items.ts';
-import { NAMESPACE_SELECTOR, POD_CREATE, POLICY_API_VERSION, NOT_RECORDED } from './objects.ts';
+import { NAMESPACE_SELECTOR, NOT_RECORDED, POD_CREATE, POLICY_API_VERSION } from './objects.ts';
 import { ALONE, concat, type Earlier, itemOps, targetOps } from './patch.ts';
 import { created, profileEntry, wholeRecord } from './record.ts';
 import { renamed } from './rename.ts';
@@ -129,7 +129,11 @@ function meta(name: string, parts: readonly ProfileParts[]): JsonObject {
   return {
     name,
     labels: { 'app.kubernetes.io/managed-by': 'outrigger' },
-    annotations: { 'outrigger.dev/profiles': each((p) => p.name), 'outrigger.dev/profile-versions': each((p) => p.version), 'outrigger.dev/profile-hashes': each((p) => p.hash) },
+    annotations: {
+      'outrigger.dev/profiles': each((p) => p.name),
+      'outrigger.dev/profile-versions': each((p) => p.version),
+      'outrigger.dev/profile-hashes': each((p) => p.hash),
+    },
   };
 }
 

@@ -259,11 +259,38 @@ export const SET_CRAFTED: { where: string; pod: Pod }[] = [
   pod('set-alpha-not-selected', { containers: [app()] }, { labels: { ...mid, 'e2e.outrigger.dev/no-alpha': '1' } }),
   pod('set-alpha-conflict', { containers: [app()], volumes: [{ name: 'alpha-data', configMap: { name: 'x' } }] }, { labels: mid }),
   pod('set-alpha-env-conflict', { containers: [app({ env: [{ name: 'ALPHA', value: 'mine' }] })] }),
-  pod('set-alpha-and-mid-conflict', { containers: [app({ volumeMounts: [{ name: 'v', mountPath: '/alpha' }, { name: 'v', mountPath: '/mid' }] })], volumes: [{ name: 'v', emptyDir: {} }] }, { labels: mid }),
+  pod(
+    'set-alpha-and-mid-conflict',
+    {
+      containers: [
+        app({
+          volumeMounts: [
+            { name: 'v', mountPath: '/alpha' },
+            { name: 'v', mountPath: '/mid' },
+          ],
+        }),
+      ],
+      volumes: [{ name: 'v', emptyDir: {} }],
+    },
+    { labels: mid },
+  ),
   pod('set-zeta-kept', { containers: [app({ env: [{ name: 'ZETA', value: 'mine' }] })] }, { labels: { ...mid, 'zeta.example.com/on': 'no' } }),
   pod('set-zeta-volume-kept', { containers: [app()], volumes: [{ name: 'zeta-data', configMap: { name: 'x' } }] }, { labels: mid }),
-  pod('set-lists-exist', { initContainers: [{ name: 'own-init', image: 'busybox' }], containers: [app({ env: [], volumeMounts: [] })], volumes: [], imagePullSecrets: [{ name: 'own' }] }, { labels: mid, annotations: { own: 'x' } }),
-  pod('set-zeta-identical', { containers: [app({ env: [{ name: 'ZETA', value: 'on' }] })], imagePullSecrets: [{ name: 'zeta-pull' }] }, { labels: { ...mid, 'zeta.example.com/on': 'true' } }),
+  pod(
+    'set-lists-exist',
+    {
+      initContainers: [{ name: 'own-init', image: 'busybox' }],
+      containers: [app({ env: [], volumeMounts: [] })],
+      volumes: [],
+      imagePullSecrets: [{ name: 'own' }],
+    },
+    { labels: mid, annotations: { own: 'x' } },
+  ),
+  pod(
+    'set-zeta-identical',
+    { containers: [app({ env: [{ name: 'ZETA', value: 'on' }] })], imagePullSecrets: [{ name: 'zeta-pull' }] },
+    { labels: { ...mid, 'zeta.example.com/on': 'true' } },
+  ),
   pod('set-unknown', { containers: [app()] }, asks('zeta,nope')),
   pod('set-resources-override', { containers: [app()] }, { annotations: { 'outrigger.dev/mid.resources': '{}' }, labels: mid }),
 ];

@@ -182,7 +182,7 @@ describe('outrigger policy: the compiled policies do what the engine does, on a 
     assert.ok((t.injected?.length ?? 0) >= 1 && (t.denied?.length ?? 0) > 10, JSON.stringify(Object.entries(t).map(([k, v]) => [k, v?.length])));
   });
 
-  it('a set of three profiles (zeta, alpha, mid by spec.order) is one policy: every corpus pod and the set's own pods as the engine', async () => {
+  it('a set of three profiles (zeta, alpha, mid by spec.order) is one policy: every corpus pod and the crafted set pods as the engine', async () => {
     const verdicts = await round('set/set.yaml', [...(await corpusPods()), ...CRAFTED, ...SET_CRAFTED], undefined, { [UNKNOWN_PROFILES_LABEL]: 'deny' }, true);
     assert.ok(problems(verdicts) === '', problems(verdicts));
     const t = tally(verdicts);
@@ -190,7 +190,8 @@ describe('outrigger policy: the compiled policies do what the engine does, on a 
     const made = (name: string) => verdicts.find((v) => v.where === `crafted ${name}`);
     for (const name of ['set-bare', 'set-all-three', 'set-requested', 'set-alpha-not-selected', 'set-zeta-kept', 'set-lists-exist'])
       assert.equal(made(name)?.outcome, 'injected', name);
-    for (const name of ['set-alpha-conflict', 'set-alpha-env-conflict', 'set-alpha-and-mid-conflict', 'set-unknown']) assert.equal(made(name)?.outcome, 'denied', name);
+    for (const name of ['set-alpha-conflict', 'set-alpha-env-conflict', 'set-alpha-and-mid-conflict', 'set-unknown'])
+      assert.equal(made(name)?.outcome, 'denied', name);
     const record = JSON.parse(made('set-all-three')?.made?.metadata.annotations?.[STATUS_ANNOTATION] ?? '{}') as { profiles: { name: string }[] };
     assert.deepEqual(
       record.profiles.map((p) => p.name),
