@@ -10,6 +10,7 @@ import type { JsonObject } from '../engine/index.ts';
 import { compilePolicies, UnsupportedKubeVersion } from './compile.ts';
 import { ADMITTED_WITHOUT } from './objects.ts';
 import { WHY } from './refusals.ts';
+import { SET_DENY_POLICY, SET_POLICY } from './set.ts';
 import { TEMPLATE_WHY } from './templates.ts';
 
 const KUBE = { major: 1, minor: 36 };
@@ -170,20 +171,34 @@ describe('outrigger policy: every refusal names the profile, the field and why',
     assert.deepEqual(refusalsOf({ ...base, metadata: { annotations: { 'example.com/a': 'x\ud800' } } }), [
       ['spec.metadata.annotations["example.com/a"]', 'holds a lone UTF-16 surrogate, which has no UTF-8 form'],
     ]));
-  it('every profile after the first that compiles', () => {
-    const out = compile(['b', base], ['a', { ...base, order: 1 }], ['c', { ...base, mandatory: true }], ['d', base]);
-    assert.deepEqual(out.compiled, ['b']);
+  it('several profiles that compile are one set, in spec.order then name; a profile refused alone is left out', () => {
+    const other = { version: '1', containers: [{ name: 'other', image: 'example.com/other:1' }] };
+    const third = { version: '1', initContainers: [{ name: 'third', image: 'example.com/third:1' }] };
+    const out = compile(['b', base], ['a', { ...other, order: -1 }], ['c', { ...base, mandatory: true }], ['d', third]);
+    assert.deepEqual(out.compiled, ['a', 'b', 'd']);
     assert.deepEqual(
       out.refusals.map((r) => [r.profile, r.path, r.why]),
+      [['c', 'spec.mandatory', WHY.mandatory]],
+    );
+    assert.deepEqual(out.policies, { a: SET_POLICY, b: SET_POLICY, d: SET_POLICY });
+    assert.deepEqual(
+      out.objects.map((o) => [o.kind, (o.metadata as JsonObject).name, (o.metadata as { labels: Record<string, string> }).labels['outrigger.dev/profile']]),
       [
-        ['c', 'spec.mandatory', WHY.mandatory],
-        ['d', 'spec.order', WHY.several('b')],
-        ['a', 'spec.order', WHY.several('b')],
+        ['MutatingAdmissionPolicy', SET_POLICY, undefined],
+        ['MutatingAdmissionPolicyBinding', SET_POLICY, undefined],
+        ['ValidatingAdmissionPolicy', SET_DENY_POLICY, undefined],
+        ['ValidatingAdmissionPolicyBinding', SET_DENY_POLICY, undefined],
+        ['ValidatingAdmissionPolicy', 'outrigger-unknown-profiles', undefined],
+        ['ValidatingAdmissionPolicyBinding', 'outrigger-unknown-profiles', undefined],
       ],
     );
-    const profiles = out.objects.map((o) => (o.metadata as { labels: Record<string, string> }).labels['outrigger.dev/profile']);
-    assert.deepEqual(profiles, ['b', 'b', 'b', 'b', undefined, undefined]);
-    assert.equal(((out.objects[4] as JsonObject).metadata as { annotations: Record<string, string> }).annotations['outrigger.dev/profiles'], 'b');
+    for (const i of [0, 2, 4])
+      assert.equal(((out.objects[i] as JsonObject).metadata as { annotations: Record<string, string> }).annotations['outrigger.dev/profiles'], 'a,b,d');
+  });
+  it('a single profile keeps its own policies', () => {
+    const out = compile(['b', base], ['c', { ...base, mandatory: true }]);
+    assert.deepEqual(out.compiled, ['b']);
+    assert.deepEqual(out.policies, { b: 'outrigger-b' });
   });
   it('names where the profile came from', () => {
     const [r] = compile(['p', { ...base, mandatory: true }]).refusals;

@@ -23,10 +23,10 @@ export const NAMESPACE_SELECTOR: JsonObject = {
   ],
 };
 
-const POD_CREATE = [{ apiGroups: [''], apiVersions: ['v1'], operations: ['CREATE'], resources: ['pods'] }];
+export const POD_CREATE = [{ apiGroups: [''], apiVersions: ['v1'], operations: ['CREATE'], resources: ['pods'] }];
 
 /** A pod that carries a status record is left as it is (README, "Policy mode": the record cannot be checked in CEL). */
-const NOT_RECORDED = { name: 'no-status-record', expression: `!${hasAnnotation(STATUS_ANNOTATION)}` };
+export const NOT_RECORDED = { name: 'no-status-record', expression: `!${hasAnnotation(STATUS_ANNOTATION)}` };
 
 /** Injected unless the pod is denied for requesting a profile the set lacks, or the profile cannot be injected. */
 const APPLY = "variables.unknownDenial == '' && variables.wanted && variables.denial == ''";

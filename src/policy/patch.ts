@@ -9,6 +9,30 @@ import { literal, pointerToken, str } from './cel.ts';
 import { type ItemField, itemIs, type PodItem } from './items.ts';
 import { active, type Targeting } from './targets.ts';
 
+/**
+ * What the profiles before this one in one set left in the pod, as CEL (set.ts): whether a list
+ * or map exists, whether a targeted container `t` has a field, and how many init containers went
+ * in before this profile's. Alone, a profile sees the pod as it came.
+ */
+export interface Earlier {
+  has: (field: ItemField) => string;
+  targetHas: (t: Targeting, field: 'env' | 'envFrom' | 'volumeMounts') => string;
+  initOffset: string;
+}
+
+const FIELD_AT: Record<ItemField, string> = {
+  initContainers: 'object.spec.initContainers',
+  containers: 'object.spec.containers',
+  volumes: 'object.spec.volumes',
+  imagePullSecrets: 'object.spec.imagePullSecrets',
+  labels: 'object.metadata.labels',
+  annotations: 'object.metadata.annotations',
+};
+
+const TARGET_HAS = { env: 't.hasEnv', envFrom: 't.hasEnvFrom', volumeMounts: 't.hasMounts' } as const;
+
+export const ALONE: Earlier = { has: (f) => `has(${FIELD_AT[f]})`, targetHas: (_, f) => TARGET_HAS[f], initOffset: '0' };
+
 const op = (path: string, value: string) => `JSONPatch{op: 'add', path: ${path}, value: ${value}}`;
 
 /** `cond ? [op] : []` */
@@ -18,10 +42,10 @@ const when = (cond: string, patch: string) => `(${cond} ? [${patch}] : [])`;
 const concat = (lists: readonly string[]) => (lists.length === 0 ? '[]' : lists.join(' + '));
 
 /** One targeted list field (env, envFrom, volumeMounts) of every targeted container. */
-function targetField(t: Targeting, field: 'env' | 'envFrom' | 'volumeMounts'): string | undefined {
+function targetField(t: Targeting, field: 'env' | 'envFrom' | 'volumeMounts', earlier: Earlier): string | undefined {
   const items = { env: t.env, envFrom: t.envFrom, volumeMounts: t.mounts }[field];
   if (items.length === 0) return undefined;
-  const has = { env: 't.hasEnv', envFrom: 't.hasEnvFrom', volumeMounts: 't.hasMounts' }[field];
+  const has = earlier.targetHas(t, field);
   const state = { env: 't.env', envFrom: 't.envFrom', volumeMounts: 't.mounts' }[field];
   const at = `'/spec/${t.field}/' + string(t.i) + '/${field}'`;
   const isAdded = (j: number) => (field === 'envFrom' ? `${state}[${j}]` : `${state}[${j}] == 'add'`);
@@ -31,13 +55,13 @@ function targetField(t: Targeting, field: 'env' | 'envFrom' | 'volumeMounts'): s
   return `variables.${t.variable}.map(t, ${has} ? ${each} : ${whole}).flatten()`;
 }
 
-function targetOps(t: Targeting): string[] {
+export function targetOps(t: Targeting, earlier: Earlier = ALONE): string[] {
   if (!active(t)) return [];
-  return (['env', 'envFrom', 'volumeMounts'] as const).map((f) => targetField(t, f)).filter((x) => x !== undefined);
+  return (['env', 'envFrom', 'volumeMounts'] as const).map((f) => targetField(t, f, earlier)).filter((x) => x !== undefined);
 }
 
 /** Init containers and native sidecars, in order, before the pod's own init containers. */
-function initOps(items: readonly PodItem[]): string[] {
+function initOps(items: readonly PodItem[], earlier: Earlier): string[] {
   const init = items.filter((i) => i.field === 'initContainers');
   if (init.length === 0) return [];
   const whole = op("'/spec/initContainers'", concat(init.map((i) => `(${itemIs(i, 'add')} ? [${literal(i.value, i.path)}] : [])`)));
@@ -45,28 +69,29 @@ function initOps(items: readonly PodItem[]): string[] {
   // Each added one goes at the index after the ones added before it.
   const at = (k: number) =>
     k === 0
-      ? '0'
-      : init
+      ? earlier.initOffset
+      : (earlier.initOffset === '0' ? '' : `${earlier.initOffset} + `) +
+        init
           .slice(0, k)
           .map((i) => `(${itemIs(i, 'add')} ? 1 : 0)`)
           .join(' + ');
   const each = concat(init.map((i, k) => when(itemIs(i, 'add'), op(`'/spec/initContainers/' + string(${at(k)})`, literal(i.value, i.path)))));
-  return [`(has(object.spec.initContainers) ? ${each} : ${when(any, whole)})`];
+  return [`(${earlier.has('initContainers')} ? ${each} : ${when(any, whole)})`];
 }
 
 /** Items appended to a list (classic sidecars, volumes, pull secrets). */
-function appendOps(items: readonly PodItem[], field: ItemField): string[] {
+function appendOps(items: readonly PodItem[], field: ItemField, earlier: Earlier): string[] {
   const of = items.filter((i) => i.field === field);
   if (of.length === 0) return [];
   const at = `'/spec/${field}'`;
   const whole = op(at, concat(of.map((i) => `(${itemIs(i, 'add')} ? [${literal(i.value, i.path)}] : [])`)));
   const any = of.map((i) => itemIs(i, 'add')).join(' || ');
   const each = concat(of.map((i) => when(itemIs(i, 'add'), op(`${at} + '/-'`, literal(i.value, i.path)))));
-  return [`(has(object.spec.${field}) ? ${each} : ${when(any, whole)})`];
+  return [`(${earlier.has(field)} ? ${each} : ${when(any, whole)})`];
 }
 
 /** Labels, or annotations with the status record. */
-function mapOps(items: readonly PodItem[], field: 'labels' | 'annotations', record?: string): string[] {
+export function mapOps(items: readonly PodItem[], field: 'labels' | 'annotations', record?: string, earlier: Earlier = ALONE): string[] {
   const of = items.filter((i) => i.field === field);
   if (of.length === 0 && record === undefined) return [];
   const at = `/metadata/${field}`;
@@ -77,18 +102,24 @@ function mapOps(items: readonly PodItem[], field: 'labels' | 'annotations', reco
   const whole = `[${op(str(at), `{${entries.join(', ')}}`)}]`;
   const each = of.map((i) => when(itemIs(i, 'add'), op(str(`${at}/${pointerToken(i.key)}`), literal(i.value, i.path))));
   if (record !== undefined) each.push(`[${op(str(`${at}/${pointerToken(STATUS_ANNOTATION)}`), record)}]`);
-  return [`(has(object.metadata.${field}) ? ${concat(each)} : ${whole})`];
+  return [`(${earlier.has(field)} ? ${concat(each)} : ${whole})`];
+}
+
+/** The operations on the pod's lists and maps, after every targeted container's (init containers shift their indices). */
+export function itemOps(items: readonly PodItem[], record: string | undefined, earlier: Earlier = ALONE): string[] {
+  return [
+    ...initOps(items, earlier),
+    ...appendOps(items, 'containers', earlier),
+    ...appendOps(items, 'volumes', earlier),
+    ...appendOps(items, 'imagePullSecrets', earlier),
+    ...mapOps(items, 'labels', undefined, earlier),
+    ...mapOps(items, 'annotations', record, earlier),
+  ];
 }
 
 /** Every operation, in the order they must apply. */
 export function patchExpression(items: readonly PodItem[], targetings: readonly Targeting[], record: string): string {
-  return concat([
-    ...targetings.flatMap(targetOps),
-    ...initOps(items),
-    ...appendOps(items, 'containers'),
-    ...appendOps(items, 'volumes'),
-    ...appendOps(items, 'imagePullSecrets'),
-    ...mapOps(items, 'labels'),
-    ...mapOps(items, 'annotations', record),
-  ]);
+  return concat([...targetings.flatMap((t) => targetOps(t)), ...itemOps(items, record)]);
 }
+
+export { concat };

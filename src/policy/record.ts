@@ -8,6 +8,7 @@
 import type { SidecarProfile } from '../engine/index.ts';
 import { chosen, joined, str } from './cel.ts';
 import { type ItemField, itemIs, type PodItem } from './items.ts';
+import { ALONE, type Earlier } from './patch.ts';
 import { active, type Targeting } from './targets.ts';
 
 /** JSON text, as a CEL string literal. */
@@ -50,40 +51,49 @@ function targetsPart(t: Targeting, key: string): string {
 }
 
 /** `created` entries for one targeting, in pod order: the fields a container gets for the first time. */
-function createdTargets(t: Targeting): string {
+function createdTargets(t: Targeting, earlier: Earlier): string {
   if (!active(t)) return '[]';
   const at = (f: string) => `'"spec.${t.field}[' + t.name + '].${f}"'`;
+  const not = (f: 'env' | 'envFrom' | 'volumeMounts') => {
+    const has = earlier.targetHas(t, f);
+    return has.startsWith('t.') ? `!${has}` : `!(${has})`;
+  };
   const entries = [
-    t.env.length > 0 ? `!t.hasEnv ? ${at('env')} : ''` : undefined,
-    t.envFrom.length > 0 ? `!t.hasEnvFrom ? ${at('envFrom')} : ''` : undefined,
-    t.mounts.length > 0 ? `!t.hasMounts ? ${at('volumeMounts')} : ''` : undefined,
+    t.env.length > 0 ? `${not('env')} ? ${at('env')} : ''` : undefined,
+    t.envFrom.length > 0 ? `${not('envFrom')} ? ${at('envFrom')} : ''` : undefined,
+    t.mounts.length > 0 ? `${not('volumeMounts')} ? ${at('volumeMounts')} : ''` : undefined,
   ].filter((e) => e !== undefined);
   return `variables.${t.variable}.map(t, ${chosen(entries)}).flatten()`;
 }
 
-/** Fields injection creates, in the order the merge notes them (StatusRecord.created). */
-function created(items: readonly PodItem[], targetings: readonly Targeting[]): string {
-  const firstOf = (field: ItemField, has: string, path: string) => {
+/**
+ * Fields injection creates, in the order the merge notes them (StatusRecord.created). Alone, the
+ * record itself creates absent annotations; in a set, a profile notes only those its own items create.
+ */
+export function created(items: readonly PodItem[], targetings: readonly Targeting[], earlier: Earlier = ALONE): string {
+  const firstOf = (field: ItemField, path: string) => {
     const of = items.filter((i) => i.field === field);
     if (of.length === 0) return undefined;
-    return `!has(${has}) && (${of.map((i) => itemIs(i, 'add')).join(' || ')}) ? ${json(path)} : ''`;
+    return `!${earlier.has(field)} && (${of.map((i) => itemIs(i, 'add')).join(' || ')}) ? ${json(path)} : ''`;
   };
-  const lists = (['initContainers', 'containers', 'volumes', 'imagePullSecrets'] as const).map((f) => firstOf(f, `object.spec.${f}`, `spec.${f}`));
-  const labels = firstOf('labels', 'object.metadata.labels', 'metadata.labels');
-  // The record itself is an annotation: absent annotations are always created.
-  const annotations = `!has(object.metadata.annotations) ? ${json('metadata.annotations')} : ''`;
+  const lists = (['initContainers', 'containers', 'volumes', 'imagePullSecrets'] as const).map((f) => firstOf(f, `spec.${f}`));
+  const labels = firstOf('labels', 'metadata.labels');
+  const annotations =
+    earlier === ALONE ? `!has(object.metadata.annotations) ? ${json('metadata.annotations')} : ''` : firstOf('annotations', 'metadata.annotations');
   const defined = (l: (string | undefined)[]) => l.filter((e) => e !== undefined);
-  return [chosen(defined(lists)), ...targetings.map(createdTargets), chosen(defined([labels, annotations]))].join(' + ');
+  return [chosen(defined(lists)), ...targetings.map((t) => createdTargets(t, earlier)), chosen(defined([labels, annotations]))].join(' + ');
 }
 
-export function recordExpression(p: SidecarProfile, mode: 'native' | 'classic', items: readonly PodItem[], targetings: readonly Targeting[]): string {
-  const head = `{"v":1,"profiles":[{"name":${JSON.stringify(p.name)},"version":${JSON.stringify(p.version)},"hash":${JSON.stringify(p.hash)},"mode":"${mode}"`;
+/** One profile's entry of the record's `profiles`, as CEL string expressions to be joined with ` + `. */
+function entryParts(p: SidecarProfile, mode: 'native' | 'classic', items: readonly PodItem[], targetings: readonly Targeting[]): string[] {
+  const head = `{"name":${JSON.stringify(p.name)},"version":${JSON.stringify(p.version)},"hash":${JSON.stringify(p.hash)},"mode":"${mode}"`;
   const fromContainers = (path: string) => path.startsWith('spec.containers');
   const fromInit = (path: string) => path.startsWith('spec.initContainers');
   const any = () => true;
   // Init containers are recorded before native sidecars, which share their list.
   const init = `${added(items, 'initContainers', fromInit)} + ${added(items, 'initContainers', fromContainers)}`;
-  const parts = [
+  return [
+    head,
     listPart('initContainers', `(${init})`),
     listPart('containers', added(items, 'containers', any)),
     listPart('volumes', added(items, 'volumes', any)),
@@ -93,6 +103,22 @@ export function recordExpression(p: SidecarProfile, mode: 'native' | 'classic', 
     listPart('labels', added(items, 'labels', any)),
     listPart('annotations', added(items, 'annotations', any)),
   ];
+}
+
+/** One profile's entry of the record's `profiles`, as a CEL string expression. */
+export function profileEntry(p: SidecarProfile, mode: 'native' | 'classic', items: readonly PodItem[], targetings: readonly Targeting[]): string {
+  const [head, ...parts] = entryParts(p, mode, items, targetings);
+  return [str(head as string), ...parts, "'}'"].join(' + ');
+}
+
+const createdPart = (createdList: string) => `(size(${createdList}) > 0 ? ',"created":[' + ${joined(createdList)} + ']' : '')`;
+
+/** The whole record around `profiles` (a CEL string of comma-joined entries) and `createdList` (a CEL list of JSON strings). */
+export const wholeRecord = (profiles: string, createdList: string) =>
+  [str('{"v":1,"profiles":['), profiles, "']'", createdPart(createdList), "'}'"].join(' + ');
+
+export function recordExpression(p: SidecarProfile, mode: 'native' | 'classic', items: readonly PodItem[], targetings: readonly Targeting[]): string {
+  const [head, ...parts] = entryParts(p, mode, items, targetings);
   const createdList = `(${created(items, targetings)})`;
-  return [str(head), ...parts, `'}]'`, `(size(${createdList}) > 0 ? ',"created":[' + ${joined(createdList)} + ']' : '')`, `'}'`].join(' + ');
+  return [str(`{"v":1,"profiles":[${head}`), ...parts, `'}]'`, createdPart(createdList), `'}'`].join(' + ');
 }

@@ -32,8 +32,14 @@ export const WHY = {
     "whether a hostPort collides with one of the pod's own decides between the webhook's invalid-result denial (validate-pod.ts) and the API server's own 422; a policy can only give the latter",
   mountVolume:
     "names a volume the profile does not define: whether the pod has it decides between the webhook's invalid-result denial (validate-pod.ts) and the API server's own 422; a policy can only give the latter",
-  several: (first: string) =>
-    `policy mode compiles one profile per set (profile ${JSON.stringify(first)} comes first by spec.order, then name): several profiles merge into one status record, and MutatingAdmissionPolicies run in no order the engine's can be matched with`,
+  ignoreInSet: (first: string) =>
+    `failurePolicy ignore in a set of several profiles (profile ${JSON.stringify(first)} comes first by spec.order, then name): the engine admits the pod without this profile, with a warning, while injecting the others; the warning's policy runs on the mutated pod, which then carries the status record, so it is skipped (no-status-record) and the warning is lost`,
+  afterIgnore: (first: string) =>
+    `profile ${JSON.stringify(first)} comes first by spec.order, then name, and has failurePolicy ignore: in a set of several profiles its warning would be lost once another profile writes the status record, so it is compiled alone`,
+  sharedItem: (what: string, earlier: string) =>
+    `profile ${JSON.stringify(earlier)} comes earlier in the set and also adds ${what}: the engine's merge would find the earlier profile's item (identical, kept or conflicting) where a compiled policy reads the pod as it came`,
+  sharedTarget: (what: string, where: string, earlier: string) =>
+    `profile ${JSON.stringify(earlier)} comes earlier in the set and also adds ${what} to the containers it targets (${where}): where both target a container the engine's merge would find the earlier profile's item, which a compiled policy does not reproduce`,
 } as const;
 
 /** Mounts (the profile's own and its containers') that name a volume the profile does not define. */

@@ -22,6 +22,7 @@ const setOf = (...docs: string[]) => {
   return profileSet(r.profiles);
 };
 const AGENT = doc('agent', { version: '1', containers: [{ name: 'agent', image: 'example.com/agent:1' }] });
+const OTHER = doc('other', { version: '1', containers: [{ name: 'other', image: 'example.com/other:1' }] });
 const TEMPLATED = doc('templated', { version: '1', containers: [{ name: 't', image: 'example.com/t:1', env: [{ name: 'A', value: '{{ pod.name }}' }] }] });
 
 class FakeApi {
@@ -263,6 +264,33 @@ describe('PolicySync', () => {
         'Not injected: the API server refused its admission policies: PATCH /apis/admissionregistration.k8s.io/v1/validatingadmissionpolicies/outrigger-agent-deny: 422 Invalid: spec.variables[3].expression: compilation failed',
     });
     await sync.stop();
+  });
+
+  test("several profiles are one unit, the set's: each is served by its policy, and when it is refused none is", async () => {
+    const api = new FakeApi();
+    const sync = start(api);
+    const set = setOf(AGENT, OTHER);
+    sync.update(set);
+    await sync.idle();
+    assert.deepEqual(api.kinds(), [
+      'MutatingAdmissionPolicy/outrigger.profiles',
+      'MutatingAdmissionPolicyBinding/outrigger.profiles',
+      'ValidatingAdmissionPolicy/outrigger-unknown-profiles',
+      'ValidatingAdmissionPolicy/outrigger.profiles-deny',
+      'ValidatingAdmissionPolicyBinding/outrigger-unknown-profiles',
+      'ValidatingAdmissionPolicyBinding/outrigger.profiles-deny',
+    ]);
+    for (const name of ['agent', 'other']) assert.deepEqual(sync.served(set.byName.get(name) as never), { policy: 'outrigger.profiles' });
+    api.refuse.set(`${BASE}/mutatingadmissionpolicies/outrigger.profiles`, 422);
+    const changed = setOf(AGENT, doc('other', { version: '2', containers: [{ name: 'other', image: 'example.com/other:2' }] }));
+    sync.update(changed);
+    await sync.idle();
+    assert.deepEqual(api.kinds(), []);
+    for (const name of ['agent', 'other']) {
+      const c = servedCondition({ key: `${OWNER}/${name}`, generation: 1, active: changed.byName.get(name) as never }, sync, OWNER);
+      assert.equal(c?.reason, 'PolicyNotApplied', name);
+      assert.match(c?.message ?? '', /mutatingadmissionpolicies\/outrigger\.profiles: 422/);
+    }
   });
 
   test('a replica that loses the Lease during a pass writes nothing more', async () => {

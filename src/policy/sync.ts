@@ -18,7 +18,7 @@ import { KubeApiError, type KubeClient } from '../kube/client.ts';
 import type { ProfileObjectState, ServedCondition } from '../kube/profiles.ts';
 import { isClusterWide } from '../profiles/tenancy.ts';
 import { compilePolicies } from './compile.ts';
-import { POLICY_API_VERSION, policyName } from './objects.ts';
+import { POLICY_API_VERSION } from './objects.ts';
 import type { Refusal } from './refusals.ts';
 
 export const FIELD_MANAGER = 'outrigger';
@@ -184,7 +184,7 @@ export class PolicySync {
         this.#opts.log?.('info', 'deleted an admission policy no profile needs', { path });
       }
     }
-    this.#setServed(set, out.compiled, out.refusals, notApplied);
+    this.#setServed(set, out.policies, out.refusals, notApplied);
     return retry;
   }
 
@@ -205,12 +205,12 @@ export class PolicySync {
     this.#opts.log?.('info', 'applied an admission policy', { path });
   }
 
-  #setServed(set: ProfileSet, compiled: readonly string[], refusals: readonly Refusal[], notApplied: ReadonlyMap<string, string>): void {
+  /** `policies`: per compiled profile, its MutatingAdmissionPolicy (the set's, for several: one unit with the set's other objects). */
+  #setServed(set: ProfileSet, policies: Readonly<Record<string, string>>, refusals: readonly Refusal[], notApplied: ReadonlyMap<string, string>): void {
     const next = new Map<string, Served>();
-    for (const name of compiled) {
-      const p = set.byName.get(name);
+    for (const [name, policy] of Object.entries(policies)) {
       const failed = notApplied.get(name) ?? notApplied.get(SET_UNIT);
-      if (p) next.set(name, failed ? { notApplied: failed } : { policy: policyName(p) });
+      if (set.byName.has(name)) next.set(name, failed ? { notApplied: failed } : { policy });
     }
     for (const r of refusals) if (!next.has(r.profile)) next.set(r.profile, { refused: `${r.path}: ${r.why}` });
     const same = next.size === this.#served.size && [...next].every(([k, v]) => JSON.stringify(this.#served.get(k)) === JSON.stringify(v));

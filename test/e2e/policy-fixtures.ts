@@ -195,3 +195,102 @@ export const CRAFTED: { where: string; pod: Pod }[] = [
     { labels: { app: 'shop', team: 'checkout' }, annotations: { 'e2e.outrigger.dev/note': 'he said "hi"\n\\ ü 😀 {{ x }}' } },
   ),
 ];
+
+/**
+ * A set of three profiles whose order (spec.order) is not their names' order: zeta (10, native
+ * sidecar and init container, keep-pod, selected), alpha (20, classic sidecar, conflictPolicy
+ * fail, selected unless labelled), mid (30, init container, init containers targeted, on request
+ * or selected by a label). They target the same containers with different env, and each list zeta
+ * creates in a bare pod alpha and mid append to.
+ */
+export const SET = [
+  doc('zeta', {
+    version: '1',
+    order: 10,
+    conflictPolicy: 'keep-pod',
+    selector: { namespaceSelector: { matchLabels: { 'e2e.outrigger.dev/tier': 'apps' } } },
+    initContainers: [{ name: 'zeta-init', image: 'example.com/zeta-init:1' }],
+    containers: [{ name: 'zeta', image: 'example.com/zeta:1', args: ["--app={{ pod.labels['app'] ?? 'none' }}"] }],
+    volumes: [{ name: 'zeta-data', emptyDir: {} }],
+    volumeMounts: [{ name: 'zeta-data', mountPath: '/zeta' }],
+    env: [{ name: 'ZETA', value: 'on' }],
+    envFrom: [{ configMapRef: { name: 'zeta-config', optional: true } }],
+    targets: ['*'],
+    initContainerTargets: ['*'],
+    imagePullSecrets: [{ name: 'zeta-pull' }],
+    metadata: { labels: { 'zeta.example.com/on': 'true' }, annotations: { 'zeta.example.com/v': '1' } },
+  }),
+  doc('alpha', {
+    version: '2',
+    order: 20,
+    sidecarMode: 'classic',
+    selector: {
+      namespaceSelector: { matchLabels: { 'e2e.outrigger.dev/tier': 'apps' } },
+      podSelector: { matchExpressions: [{ key: 'e2e.outrigger.dev/no-alpha', operator: 'DoesNotExist' }] },
+    },
+    containers: [{ name: 'alpha', image: 'example.com/alpha:2' }],
+    volumes: [{ name: 'alpha-data', emptyDir: {} }],
+    volumeMounts: [{ name: 'alpha-data', mountPath: '/alpha' }],
+    env: [{ name: 'ALPHA', value: "{{ pod.labels['team'] ?? 'none' }}" }],
+    targets: ['app*', 'main', 'nginx', 'web'],
+    imagePullSecrets: [{ name: 'alpha-pull' }],
+    metadata: { labels: { 'alpha.example.com/on': 'true' } },
+  }),
+  doc('mid', {
+    version: '3',
+    order: 30,
+    selector: { podSelector: { matchLabels: { 'e2e.outrigger.dev/mid': 'yes' } } },
+    initContainers: [{ name: 'mid-init', image: 'example.com/mid-init:3' }],
+    volumes: [{ name: 'mid-data', emptyDir: {} }],
+    volumeMounts: [{ name: 'mid-data', mountPath: '/mid' }],
+    env: [{ name: 'MID', value: 'on' }],
+    targets: ['*'],
+    initContainerTargets: ['*'],
+    metadata: { annotations: { 'mid.example.com/v': '3' } },
+  }),
+].join('---\n');
+
+const mid = { 'e2e.outrigger.dev/mid': 'yes' };
+/** Pods that reach the set's rules: which profiles are wanted, and how each meets the pod. */
+export const SET_CRAFTED: { where: string; pod: Pod }[] = [
+  pod('set-bare', { containers: [app()] }),
+  pod('set-all-three', { containers: [app(), { name: 'web', image: 'busybox' }] }, { labels: mid }),
+  pod('set-requested', { containers: [app()] }, asks('mid, zeta')),
+  pod('set-alpha-not-selected', { containers: [app()] }, { labels: { ...mid, 'e2e.outrigger.dev/no-alpha': '1' } }),
+  pod('set-alpha-conflict', { containers: [app()], volumes: [{ name: 'alpha-data', configMap: { name: 'x' } }] }, { labels: mid }),
+  pod('set-alpha-env-conflict', { containers: [app({ env: [{ name: 'ALPHA', value: 'mine' }] })] }),
+  pod(
+    'set-alpha-and-mid-conflict',
+    {
+      containers: [
+        app({
+          volumeMounts: [
+            { name: 'v', mountPath: '/alpha' },
+            { name: 'v', mountPath: '/mid' },
+          ],
+        }),
+      ],
+      volumes: [{ name: 'v', emptyDir: {} }],
+    },
+    { labels: mid },
+  ),
+  pod('set-zeta-kept', { containers: [app({ env: [{ name: 'ZETA', value: 'mine' }] })] }, { labels: { ...mid, 'zeta.example.com/on': 'no' } }),
+  pod('set-zeta-volume-kept', { containers: [app()], volumes: [{ name: 'zeta-data', configMap: { name: 'x' } }] }, { labels: mid }),
+  pod(
+    'set-lists-exist',
+    {
+      initContainers: [{ name: 'own-init', image: 'busybox' }],
+      containers: [app({ env: [], volumeMounts: [] })],
+      volumes: [],
+      imagePullSecrets: [{ name: 'own' }],
+    },
+    { labels: mid, annotations: { own: 'x' } },
+  ),
+  pod(
+    'set-zeta-identical',
+    { containers: [app({ env: [{ name: 'ZETA', value: 'on' }] })], imagePullSecrets: [{ name: 'zeta-pull' }] },
+    { labels: { ...mid, 'zeta.example.com/on': 'true' } },
+  ),
+  pod('set-unknown', { containers: [app()] }, asks('zeta,nope')),
+  pod('set-resources-override', { containers: [app()] }, { annotations: { 'outrigger.dev/mid.resources': '{}' }, labels: mid }),
+];

@@ -10,7 +10,7 @@
  * (npm run test:e2e:versions runs it on 1.37; on older minors it is skipped, saying why.)
  */
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
@@ -23,7 +23,7 @@ import { loadProfiles } from '../../src/profiles/load.ts';
 import { CORPUS, corpusFiles } from '../support/corpus.ts';
 import { runCli } from '../support/run-cli.ts';
 import { type ControlPlane, e2eAvailability, kubernetesVersion, startControlPlane } from './harness.ts';
-import { AGENT, CRAFTED, KEEPER, REFUSED, TEAM } from './policy-fixtures.ts';
+import { AGENT, CRAFTED, KEEPER, REFUSED, SET, SET_CRAFTED, TEAM } from './policy-fixtures.ts';
 import { differential, install, type Pod, policyDocuments, uninstall, until, type Verdict } from './policy-support.ts';
 
 const MINOR = Number(kubernetesVersion().replace(/^v1\.(\d+)\..*$/, '$1'));
@@ -60,6 +60,9 @@ describe('outrigger policy: the compiled policies do what the engine does, on a 
   before(async () => {
     dir = mkdtempSync(join(tmpdir(), 'outrigger-policy-e2e-'));
     for (const [name, text] of Object.entries({ agent: AGENT, keeper: KEEPER, refused: REFUSED, team: TEAM })) writeFileSync(join(dir, `${name}.yaml`), text);
+    // Elsewhere: the refusal test below compiles the whole directory.
+    mkdirSync(join(dir, 'set'));
+    writeFileSync(join(dir, 'set', 'set.yaml'), SET);
     cp = await startControlPlane();
     await cp.createNamespace(NS.baseline);
     await cp.createNamespace(NS.served, SERVED_LABELS);
@@ -177,6 +180,23 @@ describe('outrigger policy: the compiled policies do what the engine does, on a 
     assert.ok(problems(verdicts) === '', problems(verdicts));
     const t = tally(verdicts);
     assert.ok((t.injected?.length ?? 0) >= 1 && (t.denied?.length ?? 0) > 10, JSON.stringify(Object.entries(t).map(([k, v]) => [k, v?.length])));
+  });
+
+  it('a set of three profiles (zeta, alpha, mid by spec.order) is one policy: every corpus pod and the crafted set pods as the engine', async () => {
+    const verdicts = await round('set/set.yaml', [...(await corpusPods()), ...CRAFTED, ...SET_CRAFTED], undefined, { [UNKNOWN_PROFILES_LABEL]: 'deny' }, true);
+    assert.ok(problems(verdicts) === '', problems(verdicts));
+    const t = tally(verdicts);
+    assert.ok((t.injected?.length ?? 0) > 50 && (t.denied?.length ?? 0) >= 4, JSON.stringify(Object.entries(t).map(([k, v]) => [k, v?.length])));
+    const made = (name: string) => verdicts.find((v) => v.where === `crafted ${name}`);
+    for (const name of ['set-bare', 'set-all-three', 'set-requested', 'set-alpha-not-selected', 'set-zeta-kept', 'set-lists-exist'])
+      assert.equal(made(name)?.outcome, 'injected', name);
+    for (const name of ['set-alpha-conflict', 'set-alpha-env-conflict', 'set-alpha-and-mid-conflict', 'set-unknown'])
+      assert.equal(made(name)?.outcome, 'denied', name);
+    const record = JSON.parse(made('set-all-three')?.made?.metadata.annotations?.[STATUS_ANNOTATION] ?? '{}') as { profiles: { name: string }[] };
+    assert.deepEqual(
+      record.profiles.map((p) => p.name),
+      ['zeta', 'alpha', 'mid'],
+    );
   });
 
   it('a refused profile is reported with its field, and nothing of it reaches the cluster', async () => {

@@ -1,0 +1,112 @@
+/**
+ * Sets of several profiles: which profiles meet in the merge and are refused, and how each
+ * profile's variables share the set's one policy. What the set's policy does to pods is proven
+ * against a real API server (test/e2e/policy.e2e.test.ts, the set of three).
+ */
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { profilesFromYaml, profileYaml } from '../../test/support/profiles.ts';
+import type { JsonObject } from '../engine/index.ts';
+import { compilePolicies } from './compile.ts';
+import { WHY } from './refusals.ts';
+import { renamed } from './rename.ts';
+
+const KUBE = { major: 1, minor: 36 };
+const compile = (...docs: [string, object][]) => compilePolicies(profilesFromYaml(docs.map(([n, s]) => profileYaml(n, s)).join('\n---\n')), KUBE);
+const side = (name: string, extra: object = {}) => ({ version: '1', order: 1, containers: [{ name, image: `example.com/${name}:1` }], ...extra });
+const refused = (out: ReturnType<typeof compile>) => out.refusals.map((r) => [r.profile, r.path, r.why]);
+
+describe('outrigger policy: sets of several profiles', () => {
+  it('a later profile with failurePolicy ignore is refused; after an ignore profile every other is', () => {
+    assert.deepEqual(refused(compile(['a', side('a')], ['b', side('b', { failurePolicy: 'ignore' })])), [['b', 'spec.failurePolicy', WHY.ignoreInSet('a')]]);
+    const out = compile(['a', side('a', { failurePolicy: 'ignore' })], ['b', side('b')]);
+    assert.deepEqual(out.compiled, ['a']);
+    assert.deepEqual(refused(out), [['b', 'spec.order', WHY.afterIgnore('a')]]);
+  });
+  it('an item key an earlier profile adds too: containers and init containers share one name space', () => {
+    const out = compile(
+      [
+        'a',
+        side('x', { volumes: [{ name: 'v', emptyDir: {} }], metadata: { labels: { l: '1' }, annotations: { n: '1' } }, imagePullSecrets: [{ name: 's' }] }),
+      ],
+      [
+        'b',
+        {
+          version: '1',
+          order: 2,
+          initContainers: [{ name: 'x', image: 'i' }],
+          volumes: [{ name: 'v', emptyDir: {} }],
+          imagePullSecrets: [{ name: 's' }],
+          metadata: { labels: { l: '1' }, annotations: { n: '2' } },
+        },
+      ],
+    );
+    assert.deepEqual(out.compiled, ['a']);
+    assert.deepEqual(refused(out), [
+      ['b', 'spec.initContainers[0]', WHY.sharedItem('init container "x"', 'a')],
+      ['b', 'spec.volumes[0]', WHY.sharedItem('volume "v"', 'a')],
+      ['b', 'spec.imagePullSecrets[0]', WHY.sharedItem('imagePullSecret "s"', 'a')],
+      ['b', 'spec.metadata.labels["l"]', WHY.sharedItem('label "l"', 'a')],
+      ['b', 'spec.metadata.annotations["n"]', WHY.sharedItem('annotation "n"', 'a')],
+    ]);
+  });
+  it('env names, mountPaths and envFrom sources an earlier profile gives the same kind of targets', () => {
+    let n = 0;
+    const targeted = (env: string, path: string, extra: object = {}) => {
+      const volume = `v${n++}`;
+      return {
+        volumes: [{ name: volume, emptyDir: {} }],
+        env: [{ name: env, value: '1' }],
+        envFrom: [{ configMapRef: { name: 'cm' } }],
+        volumeMounts: [{ name: volume, mountPath: path }],
+        ...extra,
+      };
+    };
+    const out = compile(['a', side('a', targeted('A', '/a', { targets: ['*'] }))], ['b', side('b', targeted('A', '/a', { targets: ['app'] }))]);
+    assert.deepEqual(refused(out), [
+      ['b', 'spec.env[0].name', WHY.sharedTarget('env "A"', 'spec.targets', 'a')],
+      ['b', 'spec.volumeMounts[0].mountPath', WHY.sharedTarget('a volumeMount at "/a"', 'spec.targets', 'a')],
+      ['b', 'spec.envFrom[0]', WHY.sharedTarget('this envFrom source', 'spec.targets', 'a')],
+    ]);
+    // Different env names on the same targets, or the same ones on other kinds of targets, compile.
+    assert.deepEqual(
+      compile(['a', side('a', targeted('A', '/a', { targets: ['*'] }))], ['b', side('b', targeted('B', '/b', { targets: ['*'], envFrom: [] }))]).compiled,
+      ['a', 'b'],
+    );
+    assert.deepEqual(
+      compile(['a', side('a', targeted('A', '/a', { targets: ['*'] }))], ['b', side('b', targeted('A', '/a', { targets: [], initContainerTargets: ['*'] }))])
+        .compiled,
+      ['a', 'b'],
+    );
+  });
+  it("each profile's variables are its own, after the shared ones, and the set decides before it applies", () => {
+    const out = compile(['a', side('a', { targets: ['*'], env: [{ name: 'A', value: 'variables.wanted' }] })], ['b', side('b', { order: 0 })]);
+    const map = (out.objects[0] as JsonObject).spec as { variables: { name: string; expression: string }[] };
+    const names = map.variables.map((v) => v.name);
+    assert.deepEqual(names.slice(0, 10), [
+      'injectList',
+      'optedOut',
+      'injectParts',
+      'injectNames',
+      'initNames',
+      'containerNames',
+      'volumeNames',
+      'pullSecretNames',
+      'unknownRequested',
+      'unknownDenial',
+    ]);
+    assert.ok(names.includes('p0_wanted') && names.includes('p1_targets') && names.includes('p1_denial'));
+    assert.deepEqual(names.slice(-6), ['tooMany', 'denial', 'apply', 'p0_apply', 'p1_apply', 'record']);
+    // b (order 0) is the first profile: its sidecar is p0's.
+    assert.match(map.variables.find((v) => v.name === 'p0_item0')?.expression ?? '', /"b"/);
+    // The profile's own text is not a variable.
+    assert.ok(JSON.stringify(map).includes('\\"variables.wanted\\"'));
+  });
+  it('renames only references outside string literals', () => {
+    const own = new Set(['wanted', 'item1']);
+    assert.equal(
+      renamed(`variables.wanted && "variables.wanted" == 'variables.item1\\'' && variables.item10 == variables.item1 && xvariables.wanted`, own, 'p2_'),
+      `variables.p2_wanted && "variables.wanted" == 'variables.item1\\'' && variables.item10 == variables.p2_item1 && xvariables.wanted`,
+    );
+  });
+});

@@ -1,0 +1,185 @@
+/**
+ * Several profiles as one MutatingAdmissionPolicy. The API server runs separate policies in no
+ * defined order (it ranges over a Go map), and the engine merges profiles in the set's order
+ * (spec.order, then name), each seeing the pod as the ones before left it: so the set is one
+ * policy whose patch does the first profile's injection, then the second's, and writes one
+ * record. Each profile's variables are prefixed (`p1_wanted`); what a profile reads of the ones
+ * before it (a list they created, a field they gave a targeted container, where its init
+ * containers go) is spelled out in Earlier. Profiles whose items would meet in the merge are
+ * refused (interactions.ts), so every profile's item states read the pod as it came.
+ *
+ * Denials move to one ValidatingAdmissionPolicy of the set: the engine denies with the first
+ * failing profile's message, and separate policies would answer in no defined order. Every
+ * profile of a set has failurePolicy fail (interactions.ts), so a denial of any wanted profile
+ * denies the pod and the mutation applies nothing.
+ */
+import type { JsonObject } from '../common/json.ts';
+import { STATUS_ANNOTATION } from '../common/labels.ts';
+import { MAX_TARGET_CHECKS, type SidecarProfile } from '../engine/index.ts';
+import { chosen, joined, pointerToken, str } from './cel.ts';
+import { type ItemField, itemIs, NAME_VARIABLES, type PodItem } from './items.ts';
+import { NAMESPACE_SELECTOR, NOT_RECORDED, POD_CREATE, POLICY_API_VERSION } from './objects.ts';
+import { ALONE, concat, type Earlier, itemOps, targetOps } from './patch.ts';
+import { created, profileEntry, wholeRecord } from './record.ts';
+import { renamed } from './rename.ts';
+import { injectVariables, unknownVariables } from './select.ts';
+import { active, type Targeting } from './targets.ts';
+import type { Variable } from './variables.ts';
+
+/** One profile ready to compile: its parts and its own variables (selection, items, targets, denial). */
+export interface ProfileParts {
+  p: SidecarProfile;
+  mode: 'native' | 'classic';
+  items: PodItem[];
+  targets: Targeting[];
+  own: Variable[];
+}
+
+export const SET_POLICY = 'outrigger.profiles';
+export const SET_DENY_POLICY = 'outrigger.profiles-deny';
+
+const prefixOf = (k: number) => `p${k}_`;
+const applied = (k: number) => `variables.${prefixOf(k)}apply`;
+const TARGET_LIST = { env: 'env', envFrom: 'envFrom', volumeMounts: 'mounts' } as const;
+
+/** What the profiles before the k-th leave in the pod, as CEL over their (prefixed) variables. */
+function earlierOf(parts: readonly ProfileParts[], k: number): Earlier {
+  const before = parts.slice(0, k).map((x, j) => ({ ...x, j, items: x.items.map((i) => ({ ...i, variable: `${prefixOf(j)}${i.variable}` })) }));
+  const any = (terms: string[], base: string) => (terms.length === 0 ? base : `(${[base, ...terms].join(' || ')})`);
+  const has = (field: ItemField) => {
+    const terms = before.flatMap(({ items, j }) => {
+      const of = items.filter((i) => i.field === field);
+      return of.length === 0 ? [] : [`(${applied(j)} && (${of.map((i) => itemIs(i, 'add')).join(' || ')}))`];
+    });
+    return any(terms, ALONE.has(field));
+  };
+  const targetHas = (t: Targeting, field: 'env' | 'envFrom' | 'volumeMounts') => {
+    const terms = before.flatMap(({ targets, j }) => {
+      const u = targets.find((x) => x.field === t.field) as Targeting;
+      const count = { env: u.env, envFrom: u.envFrom, volumeMounts: u.mounts }[field].length;
+      if (!active(u) || count === 0) return [];
+      const added = field === 'envFrom' ? 's' : "s == 'add'";
+      return [`(${applied(j)} && variables.${prefixOf(j)}${u.variable}.exists(u, u.i == t.i && u.${TARGET_LIST[field]}.exists(s, ${added})))`];
+    });
+    return any(terms, ALONE.targetHas(t, field));
+  };
+  const offsets = before.flatMap(({ items, j }) => {
+    const init = items.filter((i) => i.field === 'initContainers');
+    return init.length === 0 ? [] : [`(${applied(j)} ? ${init.map((i) => `(${itemIs(i, 'add')} ? 1 : 0)`).join(' + ')} : 0)`];
+  });
+  return { has, targetHas, initOffset: offsets.length === 0 ? '0' : offsets.join(' + ') };
+}
+
+/** The engine's failAll for too many target checks, over every wanted profile of the set (target-bound.ts). */
+function tooMany(parts: readonly ProfileParts[]): string {
+  const size = (l: string) => `(has(object.spec.${l}) ? size(object.spec.${l}) : 0)`;
+  const terms = parts.flatMap(({ p }, k) =>
+    p.env.length + p.envFrom.length + p.volumeMounts.length === 0
+      ? []
+      : [`(variables.${prefixOf(k)}wanted ? ${size('containers')} * ${p.targets.length} + ${size('initContainers')} * ${p.initContainerTargets.length} : 0)`],
+  );
+  if (terms.length === 0) return "''";
+  const n = `(${terms.join(' + ')})`;
+  const names = joined(chosen(parts.map(({ p }, k) => `variables.${prefixOf(k)}wanted ? ${str(p.name)} : ''`)), ', ');
+  const before = ": matching the pod's containers against the profiles' targets globs takes ";
+  const after = ` checks, more than the ${MAX_TARGET_CHECKS} Outrigger does for one pod (fewer containers or fewer globs)`;
+  return `${n} > ${MAX_TARGET_CHECKS} ? 'cannot inject ' + ${names} + ${str(before)} + string(${n}) + ${str(after)} : ''`;
+}
+
+/** Every variable both policies read: the shared ones, each profile's, and the set's denial. */
+function decideVariables(parts: readonly ProfileParts[]): Variable[] {
+  const own = parts.flatMap((x, k) => {
+    const names = new Set(x.own.map((v) => v.name));
+    return x.own.map((v) => ({ name: `${prefixOf(k)}${v.name}`, expression: renamed(v.expression, names, prefixOf(k)) }));
+  });
+  const first = parts.map((_, k) => `variables.${prefixOf(k)}wanted && variables.${prefixOf(k)}denial != '' ? variables.${prefixOf(k)}denial : `).join('');
+  return [
+    ...injectVariables(),
+    ...NAME_VARIABLES,
+    ...unknownVariables(parts.map((x) => x.p.name)),
+    ...own,
+    { name: 'tooMany', expression: tooMany(parts) },
+    { name: 'denial', expression: `variables.tooMany != '' ? variables.tooMany : ${first}''` },
+  ];
+}
+
+/** The record and the patch: every profile's targeted containers first (init containers shift indices), then each profile's items, then the record. */
+function mutation(parts: readonly ProfileParts[]): { variables: Variable[]; patch: string } {
+  const rename = (x: ProfileParts, k: number, e: string) => renamed(e, new Set(x.own.map((v) => v.name)), prefixOf(k));
+  const when = (k: number, list: string) => `(${applied(k)} ? ${list} : [])`;
+  const targets = parts.map((x, k) => when(k, rename(x, k, concat(x.targets.flatMap((t) => targetOps(t, earlierOf(parts, k)))))));
+  const items = parts.map((x, k) => when(k, rename(x, k, concat(itemOps(x.items, undefined, earlierOf(parts, k))))));
+  const entries = chosen(parts.map((x, k) => `${applied(k)} ? ${rename(x, k, profileEntry(x.p, x.mode, x.items, x.targets))} : ''`));
+  const createdLists = parts.map((x, k) => when(k, `(${rename(x, k, created(x.items, x.targets, earlierOf(parts, k)))})`));
+  const annotations = earlierOf(parts, parts.length).has('annotations');
+  const last = `(!${annotations} ? [${str(JSON.stringify('metadata.annotations'))}] : [])`;
+  const record = wholeRecord(joined(entries), `(${[...createdLists, last].join(' + ')})`);
+  const op = (path: string, value: string) => `JSONPatch{op: 'add', path: ${str(path)}, value: ${value}}`;
+  const recordOp = `(${annotations} ? [${op(`/metadata/annotations/${pointerToken(STATUS_ANNOTATION)}`, 'variables.record')}] : [${op('/metadata/annotations', `{${str(STATUS_ANNOTATION)}: variables.record}`)}])`;
+  const applies = parts.map((_, k) => ({ name: `${prefixOf(k)}apply`, expression: `variables.apply && variables.${prefixOf(k)}wanted` }));
+  const anyApplied = parts.map((_, k) => applied(k)).join(' || ');
+  return {
+    variables: [{ name: 'apply', expression: "variables.unknownDenial == '' && variables.denial == ''" }, ...applies, { name: 'record', expression: record }],
+    patch: `${anyApplied} ? ${concat([...targets, ...items, recordOp])} : []`,
+  };
+}
+
+function meta(name: string, parts: readonly ProfileParts[]): JsonObject {
+  const each = (f: (p: SidecarProfile) => string) => parts.map((x) => f(x.p)).join(',');
+  return {
+    name,
+    labels: { 'app.kubernetes.io/managed-by': 'outrigger' },
+    annotations: {
+      'outrigger.dev/profiles': each((p) => p.name),
+      'outrigger.dev/profile-versions': each((p) => p.version),
+      'outrigger.dev/profile-hashes': each((p) => p.hash),
+    },
+  };
+}
+
+/** The set's four objects. They carry no profile label: sync.ts applies them with the set's own, as one unit. */
+export function setObjects(parts: readonly ProfileParts[]): JsonObject[] {
+  const decide = decideVariables(parts);
+  const mutate = mutation(parts);
+  const variables = (vs: readonly Variable[]) => vs.map((v) => ({ name: v.name, expression: v.expression }));
+  return [
+    {
+      apiVersion: POLICY_API_VERSION,
+      kind: 'MutatingAdmissionPolicy',
+      metadata: meta(SET_POLICY, parts),
+      spec: {
+        matchConstraints: { resourceRules: POD_CREATE },
+        matchConditions: [NOT_RECORDED],
+        variables: variables([...decide, ...mutate.variables]),
+        mutations: [{ patchType: 'JSONPatch', jsonPatch: { expression: mutate.patch } }],
+        failurePolicy: 'Fail',
+        reinvocationPolicy: 'Never',
+      },
+    },
+    {
+      apiVersion: POLICY_API_VERSION,
+      kind: 'MutatingAdmissionPolicyBinding',
+      metadata: meta(SET_POLICY, parts),
+      spec: { policyName: SET_POLICY, matchResources: { namespaceSelector: NAMESPACE_SELECTOR } },
+    },
+    {
+      apiVersion: POLICY_API_VERSION,
+      kind: 'ValidatingAdmissionPolicy',
+      metadata: meta(SET_DENY_POLICY, parts),
+      spec: {
+        matchConstraints: { resourceRules: POD_CREATE },
+        matchConditions: [NOT_RECORDED],
+        variables: variables(decide),
+        // A request for an unknown profile is the set's other policy's denial, and comes first in the engine.
+        validations: [{ expression: "variables.unknownDenial != '' || variables.denial == ''", messageExpression: 'variables.denial', reason: 'Forbidden' }],
+        failurePolicy: 'Fail',
+      },
+    },
+    {
+      apiVersion: POLICY_API_VERSION,
+      kind: 'ValidatingAdmissionPolicyBinding',
+      metadata: meta(SET_DENY_POLICY, parts),
+      spec: { policyName: SET_DENY_POLICY, validationActions: ['Deny'], matchResources: { namespaceSelector: NAMESPACE_SELECTOR } },
+    },
+  ];
+}
