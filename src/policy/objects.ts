@@ -50,22 +50,17 @@ function meta(name: string, p: SidecarProfile): JsonObject {
   };
 }
 
-export function policyObjects(p: SidecarProfile, parts: PolicyParts): JsonObject[] {
-  const name = policyName(p);
-  const deny = denyPolicyName(p);
-  const variables = (vs: readonly Variable[]) => vs.map((v) => ({ name: v.name, expression: v.expression }));
-  const ignore = p.failurePolicy === 'ignore';
-  const message = ignore ? `variables.denial + ${str(ADMITTED_WITHOUT)}` : 'variables.denial';
+/** A MutatingAdmissionPolicy for pod creates (none that carry a status record) and its binding. */
+export function mutatingPolicy(metadata: JsonObject, variables: readonly Variable[], patch: string): JsonObject[] {
+  const name = metadata.name as string;
   return [
     {
       apiVersion: POLICY_API_VERSION,
       kind: 'MutatingAdmissionPolicy',
-      metadata: meta(name, p),
+      metadata,
       spec: {
-        matchConstraints: { resourceRules: POD_CREATE },
-        matchConditions: [NOT_RECORDED],
-        variables: variables([...parts.decide, ...parts.mutate]),
-        mutations: [{ patchType: 'JSONPatch', jsonPatch: { expression: `${APPLY} ? ${parts.patch} : []` } }],
+        ...podCreates(variables),
+        mutations: [{ patchType: 'JSONPatch', jsonPatch: { expression: patch } }],
         failurePolicy: 'Fail',
         reinvocationPolicy: 'Never',
       },
@@ -73,28 +68,55 @@ export function policyObjects(p: SidecarProfile, parts: PolicyParts): JsonObject
     {
       apiVersion: POLICY_API_VERSION,
       kind: 'MutatingAdmissionPolicyBinding',
-      metadata: meta(name, p),
+      metadata,
       spec: { policyName: name, matchResources: { namespaceSelector: NAMESPACE_SELECTOR } },
     },
+  ];
+}
+
+/** A ValidatingAdmissionPolicy for pod creates (none that carry a status record) and its binding. */
+export function validatingPolicy(
+  metadata: JsonObject,
+  variables: readonly Variable[],
+  validation: { expression: string; messageExpression: string },
+  action: 'Deny' | 'Warn',
+): JsonObject[] {
+  const name = metadata.name as string;
+  return [
     {
       apiVersion: POLICY_API_VERSION,
       kind: 'ValidatingAdmissionPolicy',
-      metadata: meta(deny, p),
-      spec: {
-        matchConstraints: { resourceRules: POD_CREATE },
-        matchConditions: [NOT_RECORDED],
-        variables: variables(parts.decide),
-        validations: [{ expression: "!variables.wanted || variables.denial == ''", messageExpression: message, reason: 'Forbidden' }],
-        failurePolicy: 'Fail',
-      },
+      metadata,
+      spec: { ...podCreates(variables), validations: [{ ...validation, reason: 'Forbidden' }], failurePolicy: 'Fail' },
     },
     {
       apiVersion: POLICY_API_VERSION,
       kind: 'ValidatingAdmissionPolicyBinding',
-      metadata: meta(deny, p),
-      // failurePolicy ignore: the pod is admitted without the profile, with the engine's warning.
-      spec: { policyName: deny, validationActions: [ignore ? 'Warn' : 'Deny'], matchResources: { namespaceSelector: NAMESPACE_SELECTOR } },
+      metadata,
+      spec: { policyName: name, validationActions: [action], matchResources: { namespaceSelector: NAMESPACE_SELECTOR } },
     },
+  ];
+}
+
+/** What every policy matches, and its named expressions. */
+const podCreates = (variables: readonly Variable[]) => ({
+  matchConstraints: { resourceRules: POD_CREATE },
+  matchConditions: [NOT_RECORDED],
+  variables: variables.map((v) => ({ name: v.name, expression: v.expression })),
+});
+
+export function policyObjects(p: SidecarProfile, parts: PolicyParts): JsonObject[] {
+  const ignore = p.failurePolicy === 'ignore';
+  const message = ignore ? `variables.denial + ${str(ADMITTED_WITHOUT)}` : 'variables.denial';
+  return [
+    ...mutatingPolicy(meta(policyName(p), p), [...parts.decide, ...parts.mutate], `${APPLY} ? ${parts.patch} : []`),
+    // failurePolicy ignore: the pod is admitted without the profile, with the engine's warning.
+    ...validatingPolicy(
+      meta(denyPolicyName(p), p),
+      parts.decide,
+      { expression: "!variables.wanted || variables.denial == ''", messageExpression: message },
+      ignore ? 'Warn' : 'Deny',
+    ),
   ];
 }
 
@@ -110,24 +132,5 @@ export function unknownProfilesObjects(known: readonly string[], variables: read
     labels: { 'app.kubernetes.io/managed-by': 'outrigger' },
     annotations: { 'outrigger.dev/profiles': known.join(',') },
   };
-  return [
-    {
-      apiVersion: POLICY_API_VERSION,
-      kind: 'ValidatingAdmissionPolicy',
-      metadata,
-      spec: {
-        matchConstraints: { resourceRules: POD_CREATE },
-        matchConditions: [NOT_RECORDED],
-        variables: variables.map((v) => ({ name: v.name, expression: v.expression })),
-        validations: [{ expression: "variables.unknownDenial == ''", messageExpression: 'variables.unknownDenial', reason: 'Forbidden' }],
-        failurePolicy: 'Fail',
-      },
-    },
-    {
-      apiVersion: POLICY_API_VERSION,
-      kind: 'ValidatingAdmissionPolicyBinding',
-      metadata,
-      spec: { policyName: UNKNOWN_PROFILES_POLICY, validationActions: ['Deny'], matchResources: { namespaceSelector: NAMESPACE_SELECTOR } },
-    },
-  ];
+  return validatingPolicy(metadata, variables, { expression: "variables.unknownDenial == ''", messageExpression: 'variables.unknownDenial' }, 'Deny');
 }

@@ -18,7 +18,7 @@ import { STATUS_ANNOTATION } from '../common/labels.ts';
 import { MAX_TARGET_CHECKS, type SidecarProfile } from '../engine/index.ts';
 import { chosen, joined, pointerToken, str } from './cel.ts';
 import { type ItemField, itemIs, NAME_VARIABLES, type PodItem } from './items.ts';
-import { NAMESPACE_SELECTOR, NOT_RECORDED, POD_CREATE, POLICY_API_VERSION } from './objects.ts';
+import { mutatingPolicy, validatingPolicy } from './objects.ts';
 import { ALONE, concat, type Earlier, itemOps, targetOps } from './patch.ts';
 import { created, profileEntry, wholeRecord } from './record.ts';
 import { renamed } from './rename.ts';
@@ -141,45 +141,14 @@ function meta(name: string, parts: readonly ProfileParts[]): JsonObject {
 export function setObjects(parts: readonly ProfileParts[]): JsonObject[] {
   const decide = decideVariables(parts);
   const mutate = mutation(parts);
-  const variables = (vs: readonly Variable[]) => vs.map((v) => ({ name: v.name, expression: v.expression }));
   return [
-    {
-      apiVersion: POLICY_API_VERSION,
-      kind: 'MutatingAdmissionPolicy',
-      metadata: meta(SET_POLICY, parts),
-      spec: {
-        matchConstraints: { resourceRules: POD_CREATE },
-        matchConditions: [NOT_RECORDED],
-        variables: variables([...decide, ...mutate.variables]),
-        mutations: [{ patchType: 'JSONPatch', jsonPatch: { expression: mutate.patch } }],
-        failurePolicy: 'Fail',
-        reinvocationPolicy: 'Never',
-      },
-    },
-    {
-      apiVersion: POLICY_API_VERSION,
-      kind: 'MutatingAdmissionPolicyBinding',
-      metadata: meta(SET_POLICY, parts),
-      spec: { policyName: SET_POLICY, matchResources: { namespaceSelector: NAMESPACE_SELECTOR } },
-    },
-    {
-      apiVersion: POLICY_API_VERSION,
-      kind: 'ValidatingAdmissionPolicy',
-      metadata: meta(SET_DENY_POLICY, parts),
-      spec: {
-        matchConstraints: { resourceRules: POD_CREATE },
-        matchConditions: [NOT_RECORDED],
-        variables: variables(decide),
-        // A request for an unknown profile is the set's other policy's denial, and comes first in the engine.
-        validations: [{ expression: "variables.unknownDenial != '' || variables.denial == ''", messageExpression: 'variables.denial', reason: 'Forbidden' }],
-        failurePolicy: 'Fail',
-      },
-    },
-    {
-      apiVersion: POLICY_API_VERSION,
-      kind: 'ValidatingAdmissionPolicyBinding',
-      metadata: meta(SET_DENY_POLICY, parts),
-      spec: { policyName: SET_DENY_POLICY, validationActions: ['Deny'], matchResources: { namespaceSelector: NAMESPACE_SELECTOR } },
-    },
+    ...mutatingPolicy(meta(SET_POLICY, parts), [...decide, ...mutate.variables], mutate.patch),
+    // A request for an unknown profile is the set's other policy's denial, and comes first in the engine.
+    ...validatingPolicy(
+      meta(SET_DENY_POLICY, parts),
+      decide,
+      { expression: "variables.unknownDenial != '' || variables.denial == ''", messageExpression: 'variables.denial' },
+      'Deny',
+    ),
   ];
 }
