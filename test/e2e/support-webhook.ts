@@ -224,6 +224,28 @@ export async function startHelperWebhook(cert: { certPem: string; keyPem: string
   };
 }
 
+/** A MutatingWebhookConfiguration calling the helper webhook at `url` for pod creates in namespaces labelled `nsLabels` (never reinvoked). */
+export function helperConfig(name: string, url: string, caBundle: string, nsLabels: Record<string, string>) {
+  return {
+    apiVersion: 'admissionregistration.k8s.io/v1',
+    kind: 'MutatingWebhookConfiguration',
+    metadata: { name },
+    webhooks: [
+      {
+        name: `${name}.e2e.outrigger.dev`,
+        clientConfig: { url, caBundle },
+        rules: [{ operations: ['CREATE'], apiGroups: [''], apiVersions: ['v1'], resources: ['pods'], scope: 'Namespaced' }],
+        namespaceSelector: { matchLabels: nsLabels },
+        sideEffects: 'None',
+        admissionReviewVersions: ['v1'],
+        failurePolicy: 'Fail',
+        reinvocationPolicy: 'Never',
+        timeoutSeconds: 10,
+      },
+    ],
+  };
+}
+
 export interface Summary {
   n: number;
   median: number;

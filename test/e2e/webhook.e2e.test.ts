@@ -35,7 +35,17 @@ import { findPodSites } from '../../src/manifest/workloads.ts';
 import { generateCA, generateServingCert } from '../../src/tls/certs.ts';
 import { runCli } from '../support/run-cli.ts';
 import { type ControlPlane, e2eAvailability, kubernetesVersion, startControlPlane } from './harness.ts';
-import { httpsJson, SECOND_CONTAINER, type ServeProcess, type Summary, sleep, startHelperWebhook, startServeProcess, summarize } from './support-webhook.ts';
+import {
+  helperConfig,
+  httpsJson,
+  SECOND_CONTAINER,
+  type ServeProcess,
+  type Summary,
+  sleep,
+  startHelperWebhook,
+  startServeProcess,
+  summarize,
+} from './support-webhook.ts';
 
 const availability = await e2eAvailability();
 
@@ -331,27 +341,6 @@ async function corpusSites(): Promise<{ files: number; unparsable: string[]; sit
 
 // ---------------------------------------------------------------------------------------------
 // Webhook configurations
-
-function helperConfig(name: string, url: string, caBundle: string, nsLabels: Record<string, string>) {
-  return {
-    apiVersion: 'admissionregistration.k8s.io/v1',
-    kind: 'MutatingWebhookConfiguration',
-    metadata: { name },
-    webhooks: [
-      {
-        name: `${name}.e2e.outrigger.dev`,
-        clientConfig: { url, caBundle },
-        rules: [{ operations: ['CREATE'], apiGroups: [''], apiVersions: ['v1'], resources: ['pods'], scope: 'Namespaced' }],
-        namespaceSelector: { matchLabels: nsLabels },
-        sideEffects: 'None',
-        admissionReviewVersions: ['v1'],
-        failurePolicy: 'Fail',
-        reinvocationPolicy: 'Never',
-        timeoutSeconds: 10,
-      },
-    ],
-  };
-}
 
 /** The production MutatingWebhookConfiguration from `outrigger manifests`, with our CA as caBundle. */
 function productionConfig(caPem: string, urlInstead?: string): JsonObject {
