@@ -12,9 +12,10 @@ import { policyName, policyObjects, unknownProfilesObjects } from './objects.ts'
 import { tagErrors, withImageTag } from './overrides.ts';
 import { patchExpression } from './patch.ts';
 import { recordExpression } from './record.ts';
-import { kubeVersionRefusal, profileRefusals, type Refusal } from './refusals.ts';
+import { kubeVersionRefusal, profileRefusals, type Refusal, WHY } from './refusals.ts';
 import { injectVariables, selectionVariables, unknownVariables } from './select.ts';
 import { type ProfileParts, SET_POLICY, setObjects } from './set.ts';
+import { longestExpression, MAX_EXPRESSION_CODE_POINTS } from './size.ts';
 import { active, targetings, targetVariable } from './targets.ts';
 import { renderedProfile } from './templates.ts';
 
@@ -70,6 +71,49 @@ function partsOrRefusals(p: SidecarProfile, kube: KubeVersion): ProfileParts | R
   }
 }
 
+/** The objects for these profiles (none compiled: none); undefined when the API server would refuse one of their expressions as too long. */
+function objectsFor(accepted: readonly ProfileParts[]): { objects: JsonObject[]; tooLong?: { where: string; codePoints: number } } {
+  if (accepted.length === 0) return { objects: [] };
+  const names = accepted.map((x) => x.p.name);
+  const objects = [
+    ...(accepted.length === 1 ? aloneObjects(accepted[0] as ProfileParts) : setObjects(accepted)),
+    ...unknownProfilesObjects(names, [...injectVariables(), ...unknownVariables(names)]),
+  ];
+  const longest = longestExpression(objects);
+  return longest && longest.codePoints > MAX_EXPRESSION_CODE_POINTS ? { objects, tooLong: longest } : { objects };
+}
+
+/**
+ * The profiles whose policies the API server accepts: all of them, or, when some expression would
+ * be too long, each in order if it still fits with the ones kept before it. Every set tried is at
+ * most one profile larger than a set that fits, so the work stays bounded however many are given.
+ */
+function fitting(accepted: readonly ProfileParts[]): { kept: ProfileParts[]; objects: JsonObject[]; refusals: Refusal[] } {
+  const all = objectsFor(accepted);
+  if (!all.tooLong) return { kept: [...accepted], objects: all.objects, refusals: [] };
+  const kept: ProfileParts[] = [];
+  const refusals: Refusal[] = [];
+  let objects: JsonObject[] = [];
+  for (const x of accepted) {
+    const tried = objectsFor([...kept, x]);
+    if (tried.tooLong) {
+      refusals.push({
+        profile: x.p.name,
+        source: x.p.source,
+        path: 'spec',
+        why: WHY.tooLong(
+          kept.map((k) => k.p.name),
+          tried.tooLong,
+        ),
+      });
+      continue;
+    }
+    kept.push(x);
+    objects = tried.objects;
+  }
+  return { kept, objects, refusals };
+}
+
 export function compilePolicies(set: ProfileSet, kube: KubeVersion): CompiledPolicies {
   const unsupported = kubeVersionRefusal(kube);
   if (unsupported) throw new UnsupportedKubeVersion(unsupported);
@@ -85,13 +129,12 @@ export function compilePolicies(set: ProfileSet, kube: KubeVersion): CompiledPol
     }
     accepted.push(parts as ProfileParts);
   }
-  const alone = accepted.length === 1;
-  if (alone) out.objects.push(...aloneObjects(accepted[0] as ProfileParts));
-  else if (accepted.length > 1) out.objects.push(...setObjects(accepted));
-  for (const x of accepted) {
+  const { kept, objects, refusals } = fitting(accepted);
+  out.objects = objects;
+  out.refusals.push(...refusals);
+  for (const x of kept) {
     out.compiled.push(x.p.name);
-    out.policies[x.p.name] = alone ? policyName(x.p) : SET_POLICY;
+    out.policies[x.p.name] = kept.length === 1 ? policyName(x.p) : SET_POLICY;
   }
-  if (out.compiled.length > 0) out.objects.push(...unknownProfilesObjects(out.compiled, [...injectVariables(), ...unknownVariables(out.compiled)]));
   return out;
 }

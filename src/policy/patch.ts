@@ -33,7 +33,15 @@ const TARGET_HAS = { env: 't.hasEnv', envFrom: 't.hasEnvFrom', volumeMounts: 't.
 
 export const ALONE: Earlier = { has: (f) => `has(${FIELD_AT[f]})`, targetHas: (_, f) => TARGET_HAS[f], initOffset: '0' };
 
-const op = (path: string, value: string) => `JSONPatch{op: 'add', path: ${path}, value: ${value}}`;
+/** How one `add` operation is written: a JSONPatch, where a mutation builds it. */
+export type OpForm = (path: string, value: string) => string;
+export const PATCH_OP: OpForm = (path, value) => `JSONPatch{op: 'add', path: ${path}, value: ${value}}`;
+/**
+ * The same operation as a map, for a variable: the API server declares the JSONPatch type only in
+ * mutations (a variable that builds one does not compile), so a set's variables hold these and its
+ * mutation makes them JSONPatches (set.ts).
+ */
+export const ENTRY_OP: OpForm = (path, value) => `{'path': dyn(${path}), 'value': dyn(${value})}`;
 
 /** `cond ? [op] : []` */
 const when = (cond: string, patch: string) => `(${cond} ? [${patch}] : [])`;
@@ -42,7 +50,7 @@ const when = (cond: string, patch: string) => `(${cond} ? [${patch}] : [])`;
 const concat = (lists: readonly string[]) => (lists.length === 0 ? '[]' : lists.join(' + '));
 
 /** One targeted list field (env, envFrom, volumeMounts) of every targeted container. */
-function targetField(t: Targeting, field: 'env' | 'envFrom' | 'volumeMounts', earlier: Earlier): string | undefined {
+function targetField(t: Targeting, field: 'env' | 'envFrom' | 'volumeMounts', earlier: Earlier, op: OpForm): string | undefined {
   const items = { env: t.env, envFrom: t.envFrom, volumeMounts: t.mounts }[field];
   if (items.length === 0) return undefined;
   const has = earlier.targetHas(t, field);
@@ -55,13 +63,13 @@ function targetField(t: Targeting, field: 'env' | 'envFrom' | 'volumeMounts', ea
   return `variables.${t.variable}.map(t, ${has} ? ${each} : ${whole}).flatten()`;
 }
 
-export function targetOps(t: Targeting, earlier: Earlier = ALONE): string[] {
+export function targetOps(t: Targeting, earlier: Earlier = ALONE, op: OpForm = PATCH_OP): string[] {
   if (!active(t)) return [];
-  return (['env', 'envFrom', 'volumeMounts'] as const).map((f) => targetField(t, f, earlier)).filter((x) => x !== undefined);
+  return (['env', 'envFrom', 'volumeMounts'] as const).map((f) => targetField(t, f, earlier, op)).filter((x) => x !== undefined);
 }
 
 /** Init containers and native sidecars, in order, before the pod's own init containers. */
-function initOps(items: readonly PodItem[], earlier: Earlier): string[] {
+function initOps(items: readonly PodItem[], earlier: Earlier, op: OpForm): string[] {
   const init = items.filter((i) => i.field === 'initContainers');
   if (init.length === 0) return [];
   const whole = op("'/spec/initContainers'", concat(init.map((i) => `(${itemIs(i, 'add')} ? [${literal(i.value, i.path)}] : [])`)));
@@ -80,7 +88,7 @@ function initOps(items: readonly PodItem[], earlier: Earlier): string[] {
 }
 
 /** Items appended to a list (classic sidecars, volumes, pull secrets). */
-function appendOps(items: readonly PodItem[], field: ItemField, earlier: Earlier): string[] {
+function appendOps(items: readonly PodItem[], field: ItemField, earlier: Earlier, op: OpForm): string[] {
   const of = items.filter((i) => i.field === field);
   if (of.length === 0) return [];
   const at = `'/spec/${field}'`;
@@ -91,7 +99,7 @@ function appendOps(items: readonly PodItem[], field: ItemField, earlier: Earlier
 }
 
 /** Labels, or annotations with the status record. */
-export function mapOps(items: readonly PodItem[], field: 'labels' | 'annotations', record?: string, earlier: Earlier = ALONE): string[] {
+export function mapOps(items: readonly PodItem[], field: 'labels' | 'annotations', record?: string, earlier: Earlier = ALONE, op: OpForm = PATCH_OP): string[] {
   const of = items.filter((i) => i.field === field);
   if (of.length === 0 && record === undefined) return [];
   const at = `/metadata/${field}`;
@@ -106,14 +114,14 @@ export function mapOps(items: readonly PodItem[], field: 'labels' | 'annotations
 }
 
 /** The operations on the pod's lists and maps, after every targeted container's (init containers shift their indices). */
-export function itemOps(items: readonly PodItem[], record: string | undefined, earlier: Earlier = ALONE): string[] {
+export function itemOps(items: readonly PodItem[], record: string | undefined, earlier: Earlier = ALONE, op: OpForm = PATCH_OP): string[] {
   return [
-    ...initOps(items, earlier),
-    ...appendOps(items, 'containers', earlier),
-    ...appendOps(items, 'volumes', earlier),
-    ...appendOps(items, 'imagePullSecrets', earlier),
-    ...mapOps(items, 'labels', undefined, earlier),
-    ...mapOps(items, 'annotations', record, earlier),
+    ...initOps(items, earlier, op),
+    ...appendOps(items, 'containers', earlier, op),
+    ...appendOps(items, 'volumes', earlier, op),
+    ...appendOps(items, 'imagePullSecrets', earlier, op),
+    ...mapOps(items, 'labels', undefined, earlier, op),
+    ...mapOps(items, 'annotations', record, earlier, op),
   ];
 }
 

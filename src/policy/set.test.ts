@@ -96,7 +96,22 @@ describe('outrigger policy: sets of several profiles', () => {
       'unknownDenial',
     ]);
     assert.ok(names.includes('p0_wanted') && names.includes('p1_targets') && names.includes('p1_denial'));
-    assert.deepEqual(names.slice(-6), ['tooMany', 'denial', 'apply', 'p0_apply', 'p1_apply', 'record']);
+    assert.deepEqual(names.slice(-14), [
+      'tooMany',
+      'denial',
+      'apply',
+      'p0_apply',
+      'p1_apply',
+      'p0_setTargetPatch',
+      'p0_setItemPatch',
+      'p0_setRecordEntry',
+      'p0_setRecordCreated',
+      'p1_setTargetPatch',
+      'p1_setItemPatch',
+      'p1_setRecordEntry',
+      'p1_setRecordCreated',
+      'record',
+    ]);
     // b (order 0) is the first profile: its sidecar is p0's.
     assert.match(map.variables.find((v) => v.name === 'p0_item0')?.expression ?? '', /"b"/);
     // The profile's own text is not a variable.

@@ -19,7 +19,7 @@ import { MAX_TARGET_CHECKS, type SidecarProfile } from '../engine/index.ts';
 import { chosen, joined, pointerToken, str } from './cel.ts';
 import { type ItemField, itemIs, NAME_VARIABLES, type PodItem } from './items.ts';
 import { mutatingPolicy, validatingPolicy } from './objects.ts';
-import { ALONE, concat, type Earlier, itemOps, targetOps } from './patch.ts';
+import { ALONE, concat, type Earlier, ENTRY_OP, itemOps, PATCH_OP, targetOps } from './patch.ts';
 import { created, profileEntry, wholeRecord } from './record.ts';
 import { renamed } from './rename.ts';
 import { injectVariables, unknownVariables } from './select.ts';
@@ -103,24 +103,45 @@ function decideVariables(parts: readonly ProfileParts[]): Variable[] {
   ];
 }
 
-/** The record and the patch: every profile's targeted containers first (init containers shift indices), then each profile's items, then the record. */
+/** The set's own per-profile variables: named so that no profile variable (prefixed the same) can take them. */
+const PER_PROFILE = { targetPatch: 'setTargetPatch', itemPatch: 'setItemPatch', entry: 'setRecordEntry', created: 'setRecordCreated' } as const;
+const perProfile = (k: number, what: keyof typeof PER_PROFILE) => `${prefixOf(k)}${PER_PROFILE[what]}`;
+
+/**
+ * The record and the patch: every profile's targeted containers first (init containers shift
+ * indices), then each profile's items, then the record. Each profile's part of the patch and of
+ * the record is a variable of its own: the API server bounds the length of one expression
+ * (size.ts), and so the set's longest expression grows with one profile, not with all of them.
+ */
 function mutation(parts: readonly ProfileParts[]): { variables: Variable[]; patch: string } {
   const rename = (x: ProfileParts, k: number, e: string) => renamed(e, new Set(x.own.map((v) => v.name)), prefixOf(k));
   const when = (k: number, list: string) => `(${applied(k)} ? ${list} : [])`;
-  const targets = parts.map((x, k) => when(k, rename(x, k, concat(x.targets.flatMap((t) => targetOps(t, earlierOf(parts, k)))))));
-  const items = parts.map((x, k) => when(k, rename(x, k, concat(itemOps(x.items, undefined, earlierOf(parts, k))))));
-  const entries = chosen(parts.map((x, k) => `${applied(k)} ? ${rename(x, k, profileEntry(x.p, x.mode, x.items, x.targets))} : ''`));
-  const createdLists = parts.map((x, k) => when(k, `(${rename(x, k, created(x.items, x.targets, earlierOf(parts, k)))})`));
+  const own = parts.flatMap((x, k) => {
+    const earlier = earlierOf(parts, k);
+    return [
+      { name: perProfile(k, 'targetPatch'), expression: when(k, rename(x, k, concat(x.targets.flatMap((t) => targetOps(t, earlier, ENTRY_OP))))) },
+      { name: perProfile(k, 'itemPatch'), expression: when(k, rename(x, k, concat(itemOps(x.items, undefined, earlier, ENTRY_OP)))) },
+      { name: perProfile(k, 'entry'), expression: `${applied(k)} ? ${rename(x, k, profileEntry(x.p, x.mode, x.items, x.targets))} : ''` },
+      { name: perProfile(k, 'created'), expression: when(k, `(${rename(x, k, created(x.items, x.targets, earlier))})`) },
+    ];
+  });
+  const each = (what: keyof typeof PER_PROFILE) => parts.map((_, k) => `variables.${perProfile(k, what)}`);
   const annotations = earlierOf(parts, parts.length).has('annotations');
   const last = `(!${annotations} ? [${str(JSON.stringify('metadata.annotations'))}] : [])`;
-  const record = wholeRecord(joined(entries), `(${[...createdLists, last].join(' + ')})`);
-  const op = (path: string, value: string) => `JSONPatch{op: 'add', path: ${str(path)}, value: ${value}}`;
+  const record = wholeRecord(joined(chosen(each('entry'))), `(${[...each('created'), last].join(' + ')})`);
+  const op = (path: string, value: string) => PATCH_OP(str(path), value);
   const recordOp = `(${annotations} ? [${op(`/metadata/annotations/${pointerToken(STATUS_ANNOTATION)}`, 'variables.record')}] : [${op('/metadata/annotations', `{${str(STATUS_ANNOTATION)}: variables.record}`)}])`;
+  const patches = (what: 'targetPatch' | 'itemPatch') => each(what).map((v) => `${v}.map(o, ${PATCH_OP('o.path', 'o.value')})`);
   const applies = parts.map((_, k) => ({ name: `${prefixOf(k)}apply`, expression: `variables.apply && variables.${prefixOf(k)}wanted` }));
   const anyApplied = parts.map((_, k) => applied(k)).join(' || ');
   return {
-    variables: [{ name: 'apply', expression: "variables.unknownDenial == '' && variables.denial == ''" }, ...applies, { name: 'record', expression: record }],
-    patch: `${anyApplied} ? ${concat([...targets, ...items, recordOp])} : []`,
+    variables: [
+      { name: 'apply', expression: "variables.unknownDenial == '' && variables.denial == ''" },
+      ...applies,
+      ...own,
+      { name: 'record', expression: record },
+    ],
+    patch: `${anyApplied} ? ${concat([...patches('targetPatch'), ...patches('itemPatch'), recordOp])} : []`,
   };
 }
 
