@@ -1,17 +1,14 @@
 /**
  * Where two profiles of one set would meet in the engine's merge in a way a compiled policy does
- * not reproduce: the later one is refused, naming its field and the earlier profile. The merge of
- * a later profile then reads the pod as it came for every item and targeted key (set.ts).
+ * not reproduce: the later one is refused, naming its field and the earlier profile. A targeted
+ * key (an env name, a mountPath, an envFrom source) of a later profile then reads the pod as it
+ * came; pod-level items both add are settled against each other (shared.ts).
  */
 import { deepEqual } from '../common/json.ts';
-import type { PodItem } from './items.ts';
 import type { Refusal } from './refusals.ts';
 import { WHY } from './refusals.ts';
 import type { ProfileParts } from './set.ts';
 import { active } from './targets.ts';
-
-/** Containers and init containers share one name space (merge/containers.ts). */
-const space = (i: PodItem) => (i.field === 'initContainers' || i.field === 'containers' ? 'containers' : i.field);
 
 /** Every reason `next` cannot join the profiles `before` it in the set, first the most fundamental. */
 export function interactionRefusals(next: ProfileParts, before: readonly ProfileParts[]): Refusal[] {
@@ -22,11 +19,6 @@ export function interactionRefusals(next: ProfileParts, before: readonly Profile
   if (first === undefined) return out;
   if (p.failurePolicy === 'ignore') refuse('spec.failurePolicy', WHY.ignoreInSet(first.p.name));
   else if (first.p.failurePolicy === 'ignore') refuse('spec.order', WHY.afterIgnore(first.p.name));
-  for (const item of next.items)
-    for (const other of before) {
-      const same = other.items.find((o) => space(o) === space(item) && o.key === item.key);
-      if (same) refuse(item.path, WHY.sharedItem(item.what, other.p.name));
-    }
   for (const t of next.targets) {
     if (!active(t)) continue;
     for (const other of before) {

@@ -23,7 +23,7 @@ describe('outrigger policy: sets of several profiles', () => {
     assert.deepEqual(out.compiled, ['a']);
     assert.deepEqual(refused(out), [['b', 'spec.order', WHY.afterIgnore('a')]]);
   });
-  it('an item key an earlier profile adds too: containers and init containers share one name space', () => {
+  it('an item an earlier profile also adds is compiled: settled against the earlier one where it adds it', () => {
     const out = compile(
       [
         'a',
@@ -37,18 +37,26 @@ describe('outrigger policy: sets of several profiles', () => {
           initContainers: [{ name: 'x', image: 'i' }],
           volumes: [{ name: 'v', emptyDir: {} }],
           imagePullSecrets: [{ name: 's' }],
-          metadata: { labels: { l: '1' }, annotations: { n: '2' } },
+          metadata: { labels: { l: '1' }, annotations: { n: "{{ pod.labels['n'] ?? '1' }}" } },
         },
       ],
     );
-    assert.deepEqual(out.compiled, ['a']);
-    assert.deepEqual(refused(out), [
-      ['b', 'spec.initContainers[0]', WHY.sharedItem('init container "x"', 'a')],
-      ['b', 'spec.volumes[0]', WHY.sharedItem('volume "v"', 'a')],
-      ['b', 'spec.imagePullSecrets[0]', WHY.sharedItem('imagePullSecret "s"', 'a')],
-      ['b', 'spec.metadata.labels["l"]', WHY.sharedItem('label "l"', 'a')],
-      ['b', 'spec.metadata.annotations["n"]', WHY.sharedItem('annotation "n"', 'a')],
-    ]);
+    assert.deepEqual(refused(out), []);
+    assert.deepEqual(out.compiled, ['a', 'b']);
+    const variables = ((out.objects[0] as JsonObject).spec as { variables: { name: string; expression: string }[] }).variables;
+    const state = (name: string) => variables.find((v) => v.name === name)?.expression ?? '';
+    // b's items: the init container x clashes with a's sidecar x; the volume, the pull secret and
+    // the label are a's, identical; the annotation is compared when the pod is known.
+    const adds = (item: string) => `(variables.p0_wanted && variables.p0_${item} == 'add' ? `;
+    assert.ok(state('p1_item0').startsWith(`${adds('item0')}'conflict' : (`), state('p1_item0'));
+    assert.ok(state('p1_item1').startsWith(`${adds('item1')}'same' : (`));
+    assert.ok(state('p1_item2').startsWith(`${adds('item2')}'same' : (`));
+    assert.ok(state('p1_item3').startsWith(`${adds('item3')}'same' : (`));
+    assert.ok(state('p1_item4').startsWith(`${adds('item4')}(dyn("1") == dyn(`), state('p1_item4'));
+    // The fallback is b's own state, read from the pod (renamed into b's variables).
+    assert.match(state('p1_item1'), /: \(.*variables\.volumeNames.*\)\)$/);
+    // a's items read the pod alone.
+    assert.ok(!state('p0_item1').includes('p0_wanted'));
   });
   it('env names, mountPaths and envFrom sources an earlier profile gives the same kind of targets', () => {
     let n = 0;

@@ -5,8 +5,9 @@
  * policy whose patch does the first profile's injection, then the second's, and writes one
  * record. Each profile's variables are prefixed (`p1_wanted`); what a profile reads of the ones
  * before it (a list they created, a field they gave a targeted container, where its init
- * containers go) is spelled out in Earlier. Profiles whose items would meet in the merge are
- * refused (interactions.ts), so every profile's item states read the pod as it came.
+ * containers go) is spelled out in Earlier; an item an earlier profile also adds is settled
+ * against that profile's (shared.ts). Profiles whose targeted keys would meet are refused
+ * (interactions.ts).
  *
  * Denials move to one ValidatingAdmissionPolicy of the set: the engine denies with the first
  * failing profile's message, and separate policies would answer in no defined order. Every
@@ -23,6 +24,7 @@ import { ALONE, concat, type Earlier, ENTRY_OP, itemOps, PATCH_OP, targetOps } f
 import { created, profileEntry, wholeRecord } from './record.ts';
 import { renamed } from './rename.ts';
 import { injectVariables, unknownVariables } from './select.ts';
+import { sharedStates } from './shared.ts';
 import { active, type Targeting } from './targets.ts';
 import type { Variable } from './variables.ts';
 
@@ -90,7 +92,11 @@ function tooMany(parts: readonly ProfileParts[]): string {
 function decideVariables(parts: readonly ProfileParts[]): Variable[] {
   const own = parts.flatMap((x, k) => {
     const names = new Set(x.own.map((v) => v.name));
-    return x.own.map((v) => ({ name: `${prefixOf(k)}${v.name}`, expression: renamed(v.expression, names, prefixOf(k)) }));
+    const rename = (e: string) => renamed(e, names, prefixOf(k));
+    const expressions = new Map(x.own.map((v) => [v.name, v.expression]));
+    // An item an earlier profile also adds is settled against that profile's (shared.ts).
+    const shared = sharedStates(parts, k, (item) => rename(expressions.get(item.variable) as string), prefixOf);
+    return x.own.map((v) => ({ name: `${prefixOf(k)}${v.name}`, expression: shared.get(v.name) ?? rename(v.expression) }));
   });
   const first = parts.map((_, k) => `variables.${prefixOf(k)}wanted && variables.${prefixOf(k)}denial != '' ? variables.${prefixOf(k)}denial : `).join('');
   return [

@@ -20,6 +20,7 @@ export const VERSION_SUITES = [
   'test/e2e/policy-cluster.e2e.test.ts',
   'test/e2e/policy-chain.e2e.test.ts',
   'test/e2e/policy-cost.e2e.test.ts',
+  'test/e2e/policy-shared.e2e.test.ts',
 ];
 
 const wanted = process.argv.slice(2);
