@@ -64,15 +64,12 @@ export function denialVariables(
   items: readonly PodItem[],
   targetings: readonly Targeting[],
   templates: readonly TemplateError[],
+  tags: readonly TemplateError[],
 ): Variable[] {
   const prefix = str(cannotInject(p, ''));
-  // Templates render first, then overrides are read, the tag checked last (render.ts renderParts).
+  // Templates render first, in their order, then overrides are read, the tag checked last (render.ts renderParts).
   const message = (t: TemplateError) => (t.expression ? `${prefix} + ${t.expression}` : str(cannotInject(p, t.message)));
-  const checks = [
-    ...templates.filter((t) => !t.expression),
-    ...overrides(p).map(([when, m]) => ({ when, message: m })),
-    ...templates.filter((t) => t.expression),
-  ];
+  const checks = [...templates, ...overrides(p).map(([when, m]) => ({ when, message: m })), ...tags];
   const chain = checks.map((t) => `${t.when} ? ${message(t)} : `);
   // keep-pod settles every conflict; under fail the first one stops the merge (and failurePolicy decides).
   const conflict = p.conflictPolicy === 'fail' ? `size(variables.conflicts) > 0 ? ${prefix} + variables.conflicts[0] : ''` : "''";
