@@ -23,7 +23,7 @@ import { loadProfiles } from '../../src/profiles/load.ts';
 import { CORPUS, corpusFiles } from '../support/corpus.ts';
 import { runCli } from '../support/run-cli.ts';
 import { type ControlPlane, e2eAvailability, kubernetesVersion, startControlPlane } from './harness.ts';
-import { AGENT, CRAFTED, KEEPER, REFUSED, SET, SET_CRAFTED, TEAM } from './policy-fixtures.ts';
+import { AGENT, CRAFTED, KEEPER, REFUSED, RULE_CRAFTED, SET, SET_CRAFTED, TEAM } from './policy-fixtures.ts';
 import { differential, install, type Pod, policyDocuments, uninstall, until, type Verdict } from './policy-support.ts';
 
 const MINOR = Number(kubernetesVersion().replace(/^v1\.(\d+)\..*$/, '$1'));
@@ -175,11 +175,13 @@ describe('outrigger policy: the compiled policies do what the engine does, on a 
     assert.ok(verdicts.filter((v) => v.warned).length >= 2, 'the override annotations leave keeper out, with a warning (failurePolicy ignore)');
   });
 
-  it('team (templates from the pod, one without fallback: a template error denies), on request: the crafted pods as the engine', async () => {
-    const verdicts = await round('team.yaml', CRAFTED, 'team', { [UNKNOWN_PROFILES_LABEL]: null });
+  it('team (templates from the pod, one without fallback, value rules: a missing value or a broken rule denies), on request: the crafted pods as the engine', async () => {
+    const verdicts = await round('team.yaml', [...CRAFTED, ...RULE_CRAFTED], 'team', { [UNKNOWN_PROFILES_LABEL]: null });
     assert.ok(problems(verdicts) === '', problems(verdicts));
     const t = tally(verdicts);
-    assert.ok((t.injected?.length ?? 0) >= 1 && (t.denied?.length ?? 0) > 10, JSON.stringify(Object.entries(t).map(([k, v]) => [k, v?.length])));
+    assert.ok((t.injected?.length ?? 0) >= 3 && (t.denied?.length ?? 0) > 30, JSON.stringify(Object.entries(t).map(([k, v]) => [k, v?.length])));
+    // Each rule pod reaches the outcome it was written for, so none is proven only by the API server refusing it.
+    for (const r of RULE_CRAFTED) assert.equal(verdicts.find((v) => v.where === r.where)?.outcome, r.outcome, r.where);
   });
 
   it('a set of three profiles (zeta, alpha, mid by spec.order) is one policy: every corpus pod and the crafted set pods as the engine', async () => {
@@ -211,7 +213,7 @@ describe('outrigger policy: the compiled policies do what the engine does, on a 
     assert.equal(all.stdout, '');
     assert.match(
       all.stderr,
-      /profile "refused" \(.*refused\.yaml, document 1\) cannot be compiled to a policy: spec\.containers\[0\]\.env\[0\]\.value: value rules/,
+      /profile "refused" \(.*refused\.yaml, document 1\) cannot be compiled to a policy: spec\.containers\[0\]\.env\[0\]\.value: the API server names a generateName pod/,
     );
     const some = await runCli(['policy', '--profiles', dir, '--kube-version', `1.${MINOR}`, '--skip-refused']);
     assert.equal(some.code, 0, some.stderr);
