@@ -9,7 +9,7 @@
 import { isObject, type JsonObject, type JsonValue } from '../common/json.ts';
 import { compileTemplate, type SidecarProfile } from '../engine/index.ts';
 import { CelExpr, NotRepresentable, str } from './cel.ts';
-import { cutQuoted, followsRule, ruleReason } from './rules.ts';
+import { followsRule, ruleReason } from './rules.ts';
 
 /** Where the engine's own validation (validate-pod.ts) reads a rendered value, or the record holds it as JSON. */
 const VALIDATED = /^spec\.(containers|initContainers)\[\d+\]\.(image|ports|resources|volumeMounts)\b|^spec\.(volumeMounts|envFrom|metadata\.labels)\b/;
@@ -48,6 +48,8 @@ export interface TemplateError {
   message: string;
   /** The message as a CEL expression, when it holds a value from the pod (then `message` is unused). */
   expression?: string;
+  /** For a value that breaks its rule: the value, and the message's CEL around the value cut and quoted (then `message` is unused). */
+  broken?: { value: string; before: string; after: string };
 }
 
 /** One templated string: its CEL, and its possible errors (a missing value renders as '' meanwhile, so nothing errs). */
@@ -69,7 +71,11 @@ function compileString(text: string, path: string, p: SidecarProfile, errors: Te
       errors.push({
         when: `${present} && !${followsRule(rule, value)}`,
         message: '',
-        expression: `${str(`${path}: {{ ${s.source} }}: the value `, path)} + ${cutQuoted(value)} + ${str(` breaks rule ${rule}: it `)} + ${ruleReason(rule, value)}`,
+        broken: {
+          value,
+          before: str(`${path}: {{ ${s.source} }}: the value `, path),
+          after: `${str(` breaks rule ${rule}: it `)} + ${ruleReason(rule, value)}`,
+        },
       });
     parts.push(`(${present} ? ${value} : ${str(s.fallback ?? '', path)})`);
   }
