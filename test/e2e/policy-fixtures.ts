@@ -215,9 +215,9 @@ export const CRAFTED: { where: string; pod: Pod }[] = [
 /**
  * A set of three profiles whose order (spec.order) is not their names' order: zeta (10, native
  * sidecar and init container, keep-pod, selected), alpha (20, classic sidecar, conflictPolicy
- * fail, selected unless labelled), mid (30, init container, init containers targeted, on request
- * or selected by a label). They target the same containers with different env, and each list zeta
- * creates in a bare pod alpha and mid append to.
+ * fail, a value rule, selected unless labelled), mid (30, init container, init containers
+ * targeted, on request or selected by a label). They target the same containers with different
+ * env, and each list zeta creates in a bare pod alpha and mid append to.
  */
 export const SET = [
   doc('zeta', {
@@ -247,7 +247,7 @@ export const SET = [
     containers: [{ name: 'alpha', image: 'example.com/alpha:2' }],
     volumes: [{ name: 'alpha-data', emptyDir: {} }],
     volumeMounts: [{ name: 'alpha-data', mountPath: '/alpha' }],
-    env: [{ name: 'ALPHA', value: "{{ pod.labels['team'] ?? 'none' }}" }],
+    env: [{ name: 'ALPHA', value: "{{ pod.labels['team'] ?? 'none' | dns-label }}" }],
     targets: ['app*', 'main', 'nginx', 'web'],
     imagePullSecrets: [{ name: 'alpha-pull' }],
     metadata: { labels: { 'alpha.example.com/on': 'true' } },
@@ -308,6 +308,7 @@ export const SET_CRAFTED: { where: string; pod: Pod }[] = [
     { labels: { ...mid, 'zeta.example.com/on': 'true' } },
   ),
   pod('set-unknown', { containers: [app()] }, asks('zeta,nope')),
+  pod('set-alpha-rule', { containers: [app()] }, { labels: { ...mid, team: `Check_Out.${'x'.repeat(40)}` } }),
   pod('set-resources-override', { containers: [app()] }, { annotations: { 'outrigger.dev/mid.resources': '{}' }, labels: mid }),
 ];
 

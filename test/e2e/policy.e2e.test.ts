@@ -192,7 +192,7 @@ describe('outrigger policy: the compiled policies do what the engine does, on a 
     const made = (name: string) => verdicts.find((v) => v.where === `crafted ${name}`);
     for (const name of ['set-bare', 'set-all-three', 'set-requested', 'set-alpha-not-selected', 'set-zeta-kept', 'set-lists-exist'])
       assert.equal(made(name)?.outcome, 'injected', name);
-    for (const name of ['set-alpha-conflict', 'set-alpha-env-conflict', 'set-alpha-and-mid-conflict', 'set-unknown'])
+    for (const name of ['set-alpha-conflict', 'set-alpha-env-conflict', 'set-alpha-and-mid-conflict', 'set-unknown', 'set-alpha-rule'])
       assert.equal(made(name)?.outcome, 'denied', name);
     const record = JSON.parse(made('set-all-three')?.made?.metadata.annotations?.[STATUS_ANNOTATION] ?? '{}') as { profiles: { name: string }[] };
     assert.deepEqual(
