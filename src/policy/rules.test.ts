@@ -6,23 +6,9 @@
  */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
+import { EMOJI, ruleValues as values } from '../../test/support/rule-values.ts';
 import { VALUE_RULE_NAMES, VALUE_RULES } from '../engine/index.ts';
 import { ASTRAL, cutQuoted, followsRule, JSON_ESCAPES, RULE_CHECKS, ruleReason, ruleReasons } from './rules.ts';
-
-const EMOJI = '😀';
-const ODD = ['\u0000', '\u0001', '\b', '\t', '\n', '\u000b', '\f', '\r', '\u001f', '"', '\\', '\u007f', '\u2028', '\u2029', 'ü', '…', '\ufffd', '\uffff'];
-const ASTRALS = [EMOJI, '\u{10000}', '\u{10FFFF}', '𝄞', '\u{1F9D1}\u{200D}\u{1F4BB}'];
-
-/** Adversarial values: every boundary of every rule and of the cut, with astral characters on both sides of it. */
-function values(): string[] {
-  const out = ['', 'a', 'A', 'a-b', '-a', 'a-', 'a.b', 'a..b', 'a_b', '_a', '.v', '0', 'UPPER', 'Web_App', '1.2.3', 'v1.0-rc_1', 'a\nb', 'a b'];
-  for (const n of [39, 40, 41, 62, 63, 64, 127, 128, 129, 252, 253, 254, 1000]) out.push('x'.repeat(n), `_${'v'.repeat(n - 1)}`, `${'a'.repeat(n - 1)}.`);
-  for (let n = 35; n <= 42; n++) for (const e of ASTRALS) out.push('a'.repeat(n) + e, `${'a'.repeat(n)}${e}b`, 'a'.repeat(n) + e + e);
-  for (let k = 18; k <= 22; k++) out.push(EMOJI.repeat(k), `${EMOJI.repeat(k)}a`, `a${EMOJI.repeat(k)}`);
-  for (const k of [31, 32, 33, 63, 64, 65, 126, 127, 128]) out.push(EMOJI.repeat(k), 'a'.repeat(128 - k) + EMOJI.repeat(k));
-  for (const c of ODD) for (const n of [0, 1, 38, 39, 40, 41, 60]) out.push(`${'a'.repeat(n)}${c}zzz`, c.repeat(n + 1));
-  return out;
-}
 
 const codePoints = (v: string) => [...v].length;
 const utf16 = (v: string) => v.length;

@@ -1,4 +1,6 @@
 /** Profiles and pods for the policy-mode e2e test: each pod reaches a rule of selection or merge. */
+import { VALUE_RULES } from '../../src/engine/index.ts';
+import { ruleValues } from '../support/rule-values.ts';
 import type { Pod } from './policy-support.ts';
 
 const doc = (name: string, spec: object) => `${JSON.stringify({ apiVersion: 'outrigger.dev/v1alpha1', kind: 'SidecarProfile', metadata: { name }, spec })}\n`;
@@ -368,3 +370,23 @@ export const RULE_CRAFTED: { where: string; pod: Pod; outcome: 'injected' | 'den
     outcome: 'denied',
   },
 ];
+
+/**
+ * Every adversarial value (test/support/rule-values.ts) as the note, under the profile's
+ * label-value rule, and those at the image-tag and dns-subdomain bounds as the tag and the host:
+ * the API server runs the rule's CEL and builds the message on each.
+ */
+export const RULE_VALUE_PODS: { where: string; pod: Pod; outcome: 'injected' | 'denied' }[] = (
+  [
+    ['note', 'label-value', () => true],
+    ['tag', 'image-tag', (v: string) => v.length >= 126 && v.length <= 130],
+    ['host', 'dns-subdomain', (v: string) => v.length >= 251 && v.length <= 255],
+  ] as const
+).flatMap(([key, rule, near]) =>
+  ruleValues()
+    .filter(near)
+    .map((v, i) => ({
+      ...pod(`rule-${key}-${i}`, { containers: [app()] }, team({}, { [`e2e.outrigger.dev/${key}`]: v })),
+      outcome: VALUE_RULES[rule](v) === undefined ? ('injected' as const) : ('denied' as const),
+    })),
+);

@@ -23,7 +23,7 @@ import { loadProfiles } from '../../src/profiles/load.ts';
 import { CORPUS, corpusFiles } from '../support/corpus.ts';
 import { runCli } from '../support/run-cli.ts';
 import { type ControlPlane, e2eAvailability, kubernetesVersion, startControlPlane } from './harness.ts';
-import { AGENT, CRAFTED, KEEPER, REFUSED, RULE_CRAFTED, SET, SET_CRAFTED, TEAM } from './policy-fixtures.ts';
+import { AGENT, CRAFTED, KEEPER, REFUSED, RULE_CRAFTED, RULE_VALUE_PODS, SET, SET_CRAFTED, TEAM } from './policy-fixtures.ts';
 import { differential, install, type Pod, policyDocuments, uninstall, until, type Verdict } from './policy-support.ts';
 
 const MINOR = Number(kubernetesVersion().replace(/^v1\.(\d+)\..*$/, '$1'));
@@ -176,12 +176,12 @@ describe('outrigger policy: the compiled policies do what the engine does, on a 
   });
 
   it('team (templates from the pod, one without fallback, value rules: a missing value or a broken rule denies), on request: the crafted pods as the engine', async () => {
-    const verdicts = await round('team.yaml', [...CRAFTED, ...RULE_CRAFTED], 'team', { [UNKNOWN_PROFILES_LABEL]: null });
+    const verdicts = await round('team.yaml', [...CRAFTED, ...RULE_CRAFTED, ...RULE_VALUE_PODS], 'team', { [UNKNOWN_PROFILES_LABEL]: null });
     assert.ok(problems(verdicts) === '', problems(verdicts));
     const t = tally(verdicts);
     assert.ok((t.injected?.length ?? 0) >= 3 && (t.denied?.length ?? 0) > 30, JSON.stringify(Object.entries(t).map(([k, v]) => [k, v?.length])));
     // Each rule pod reaches the outcome it was written for, so none is proven only by the API server refusing it.
-    for (const r of RULE_CRAFTED) assert.equal(verdicts.find((v) => v.where === r.where)?.outcome, r.outcome, r.where);
+    for (const r of [...RULE_CRAFTED, ...RULE_VALUE_PODS]) assert.equal(verdicts.find((v) => v.where === r.where)?.outcome, r.outcome, r.where);
   });
 
   it('a set of three profiles (zeta, alpha, mid by spec.order) is one policy: every corpus pod and the crafted set pods as the engine', async () => {
