@@ -23,7 +23,8 @@ import { loadProfiles } from '../../src/profiles/load.ts';
 import { CORPUS, corpusFiles } from '../support/corpus.ts';
 import { runCli } from '../support/run-cli.ts';
 import { type ControlPlane, e2eAvailability, kubernetesVersion, startControlPlane } from './harness.ts';
-import { AGENT, CRAFTED, KEEPER, REFUSED, RULE_CRAFTED, RULE_VALUE_PODS, SET, SET_CRAFTED, TEAM } from './policy-fixtures.ts';
+import { AGENT, CRAFTED, KEEPER, REFUSED, SET, SET_CRAFTED } from './policy-fixtures.ts';
+import { RULE_CRAFTED, RULE_VALUE_PODS, TEAM } from './policy-rule-fixtures.ts';
 import { differential, install, type Pod, policyDocuments, uninstall, until, type Verdict } from './policy-support.ts';
 
 const MINOR = Number(kubernetesVersion().replace(/^v1\.(\d+)\..*$/, '$1'));
