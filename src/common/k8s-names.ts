@@ -55,7 +55,7 @@ export function portName(v: string): string | undefined {
   return undefined;
 }
 
-const IMAGE_TAG = /^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$/;
+export const IMAGE_TAG = /^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$/;
 
 /** Image tags (distribution reference grammar): at most 128 word characters, "." and "-", not starting with either. */
 export function imageTag(v: string): string | undefined {

@@ -27,5 +27,5 @@ export { MAX_REQUESTED } from './select.ts';
 export { readStatus, type StatusRecord } from './status.ts';
 export { cannotInject } from './steps/decision.ts';
 export { MAX_TARGET_CHECKS } from './target-bound.ts';
-export { compileTemplate, VALUE_RULE_NAMES, type ValueRule } from './template.ts';
+export { compileTemplate, VALUE_RULE_NAMES, VALUE_RULES, type ValueRule } from './template.ts';
 export { type UninjectResult, uninject } from './uninject.ts';

@@ -95,20 +95,7 @@ describe('outrigger policy: the compiler', () => {
 
 describe('outrigger policy: every refusal names the profile, the field and why', () => {
   it('mandatory', () => assert.deepEqual(refusalsOf({ ...base, mandatory: true }), [['spec.mandatory', WHY.mandatory]]));
-  it('templates with a value rule, or where the engine validates or records the rendered value', () => {
-    assert.deepEqual(
-      refusalsOf({
-        ...base,
-        env: [
-          { name: 'A', value: 'x' },
-          { name: 'B', value: "{{ pod.labels['t'] | dns-label }}" },
-        ],
-      }),
-      [['spec.env[1].value', TEMPLATE_WHY.rule]],
-    );
-    assert.deepEqual(refusalsOf({ ...base, templateValues: { rule: 'dns-label' }, env: [{ name: 'B', value: '{{ pod.generateName }}' }] }), [
-      ['spec.env[0].value', TEMPLATE_WHY.rule],
-    ]);
+  it('templates reading pod.name, or where the engine validates or records the rendered value', () => {
     assert.deepEqual(refusalsOf({ ...base, env: [{ name: 'B', value: "{{ pod.name ?? 'x' }}" }] }), [['spec.env[0].value', TEMPLATE_WHY.podName]]);
     for (const [spec, path] of [
       [{ containers: [{ name: 'side', image: "example.com/s:{{ pod.labels['v'] ?? '1' }}" }] }, 'spec.containers[0].image'],
@@ -138,6 +125,39 @@ describe('outrigger policy: every refusal names the profile, the field and why',
       denial.slice(0, 300),
     );
     assert.ok(!denial.includes('namespace.labels'), 'a value with a fallback cannot fail');
+  });
+  it('compiles value rules: each a template error in render order, before the override annotations are read', () => {
+    const args = [
+      "--a={{ pod.annotations['a'] }}",
+      "--b={{ pod.labels['b'] ?? 'x' | dns-label }}",
+      '--v={{ profile.version }}',
+      '--n={{ profile.name | image-tag }}',
+    ];
+    const out = compile(['p', { ...base, templateValues: { rule: 'label-value' }, containers: [{ name: 'side', image: 'i', args }] }]);
+    assert.deepEqual(out.refusals, []);
+    const denial = ((((out.objects[0] as JsonObject).spec as JsonObject).variables as JsonObject[]).find((v) => v.name === 'denial') as JsonObject)
+      .expression as string;
+    const at = (s: string) => {
+      const i = denial.indexOf(JSON.stringify(s).slice(1));
+      assert.ok(i >= 0, s);
+      return i;
+    };
+    const order = [
+      at(`spec.containers[0].args[0]: {{ pod.annotations['a'] }} has no value for this pod and no "??" fallback`),
+      at("spec.containers[0].args[0]: {{ pod.annotations['a'] }}: the value "),
+      at(' breaks rule label-value: it '),
+      at("spec.containers[0].args[1]: {{ pod.labels['b'] ?? 'x' | dns-label }}: the value "),
+      at(' breaks rule dns-label: it '),
+      at('spec.containers[0].args[3]: {{ profile.name | image-tag }}: the value '),
+      at(' breaks rule image-tag: it '),
+      denial.indexOf('does not allow overriding the image tag'),
+    ];
+    assert.deepEqual(
+      order,
+      [...order].sort((a, b) => a - b),
+    );
+    // The profile's rule is not for profile.* (the engine's renderTemplate): only the three above.
+    assert.equal(denial.split(' breaks rule ').length - 1, 3);
   });
   it('compiles image tag overrides: the tag replaces the tag and digest of every image', () => {
     const out = compile(['p', { ...base, containers: [{ name: 'side', image: 'example.com:5000/side:1@sha256:abc' }], overrides: { imageTag: true } }]);

@@ -36,7 +36,6 @@ export class UnsupportedKubeVersion extends Error {}
 function profileParts(own: SidecarProfile, kube: KubeVersion): ProfileParts {
   const rendered = renderedProfile(own);
   const p = withImageTag(rendered.profile);
-  const errors = [...rendered.errors, ...tagErrors(p)];
   const mode = sidecarModeFor(p, kube);
   const items = podItems(p, mode);
   const targets = targetings(p);
@@ -45,7 +44,7 @@ function profileParts(own: SidecarProfile, kube: KubeVersion): ProfileParts {
     ...selectionVariables(p).filter((v) => !shared.has(v.name)),
     ...itemVariables(items),
     ...targets.filter(active).map(targetVariable),
-    ...denialVariables(p, items, targets, errors),
+    ...denialVariables(p, items, targets, rendered.errors, tagErrors(p)),
   ];
   return { p, mode, items, targets, own: ownVariables };
 }

@@ -8,6 +8,7 @@ import { overrideAnnotation } from '../common/labels.ts';
 import { cannotInject, type SidecarProfile } from '../engine/index.ts';
 import { chosen, hasAnnotation, str } from './cel.ts';
 import { itemIs, type PodItem } from './items.ts';
+import { cutQuoted } from './rules.ts';
 import { active, type Targeting, tooManyChecks } from './targets.ts';
 import type { TemplateError } from './templates.ts';
 import type { Variable } from './variables.ts';
@@ -59,25 +60,41 @@ function overrides(p: SidecarProfile): [string, string][] {
   ];
 }
 
+/**
+ * The value of the first template that breaks its rule, and its cut: when the denial reads them,
+ * every error before that template's is false, so it is this one. The cut's CEL is written once
+ * instead of once per template (a CEL expression holds at most 100,000 characters).
+ */
+function brokenVariables(templates: readonly TemplateError[]): Variable[] {
+  const broken = templates.filter((t) => t.broken);
+  if (broken.length === 0) return [];
+  const value = broken.map((t) => `${t.when} ? ${t.broken?.value} : `).join('');
+  return [
+    { name: 'brokenValue', expression: `${value}''` },
+    { name: 'brokenCut', expression: cutQuoted('variables.brokenValue') },
+  ];
+}
+
 export function denialVariables(
   p: SidecarProfile,
   items: readonly PodItem[],
   targetings: readonly Targeting[],
   templates: readonly TemplateError[],
+  tags: readonly TemplateError[],
 ): Variable[] {
   const prefix = str(cannotInject(p, ''));
-  // Templates render first, then overrides are read, the tag checked last (render.ts renderParts).
-  const message = (t: TemplateError) => (t.expression ? `${prefix} + ${t.expression}` : str(cannotInject(p, t.message)));
-  const checks = [
-    ...templates.filter((t) => !t.expression),
-    ...overrides(p).map(([when, m]) => ({ when, message: m })),
-    ...templates.filter((t) => t.expression),
-  ];
+  // Templates render first, in their order, then overrides are read, the tag checked last (render.ts renderParts).
+  const message = (t: TemplateError) => {
+    if (t.broken) return `${prefix} + ${t.broken.before} + variables.brokenCut + ${t.broken.after}`;
+    return t.expression ? `${prefix} + ${t.expression}` : str(cannotInject(p, t.message));
+  };
+  const checks = [...templates, ...overrides(p).map(([when, m]) => ({ when, message: m })), ...tags];
   const chain = checks.map((t) => `${t.when} ? ${message(t)} : `);
   // keep-pod settles every conflict; under fail the first one stops the merge (and failurePolicy decides).
   const conflict = p.conflictPolicy === 'fail' ? `size(variables.conflicts) > 0 ? ${prefix} + variables.conflicts[0] : ''` : "''";
   return [
     { name: 'tooMany', expression: tooManyChecks(p) },
+    ...brokenVariables(templates),
     ...(p.conflictPolicy === 'fail' ? [{ name: 'conflicts', expression: conflicts(items, targetings) }] : []),
     { name: 'denial', expression: `variables.tooMany != '' ? variables.tooMany : ${chain.join('')}${conflict}` },
   ];

@@ -3,17 +3,18 @@
  * CEL string expression over the pod and its namespace, and each value without a fallback a
  * possible template error, with the engine's message, in the engine's render order. Templates
  * whose result the engine validates itself (an image, ports, resources, mounts, labels) or records
- * as JSON (envFrom) are refused, and so are value rules.
+ * as JSON (envFrom) are refused. A value rule is a possible template error too, with the engine's
+ * message (rules.ts).
  */
 import { isObject, type JsonObject, type JsonValue } from '../common/json.ts';
 import { compileTemplate, type SidecarProfile } from '../engine/index.ts';
 import { CelExpr, NotRepresentable, str } from './cel.ts';
+import { followsRule, ruleReason } from './rules.ts';
 
 /** Where the engine's own validation (validate-pod.ts) reads a rendered value, or the record holds it as JSON. */
 const VALIDATED = /^spec\.(containers|initContainers)\[\d+\]\.(image|ports|resources|volumeMounts)\b|^spec\.(volumeMounts|envFrom|metadata\.labels)\b/;
 
 export const TEMPLATE_WHY = {
-  rule: 'value rules (| dns-label, spec.templateValues) are checked by the engine with its own messages; not yet compiled to CEL',
   podName:
     'the API server names a generateName pod after mutation and before validation, so the validating policy would read a name the engine never saw ({{ pod.name }})',
   validated:
@@ -47,6 +48,8 @@ export interface TemplateError {
   message: string;
   /** The message as a CEL expression, when it holds a value from the pod (then `message` is unused). */
   expression?: string;
+  /** For a value that breaks its rule: the value, and the message's CEL around the value cut and quoted (then `message` is unused). */
+  broken?: { value: string; before: string; after: string };
 }
 
 /** One templated string: its CEL, and its possible errors (a missing value renders as '' meanwhile, so nothing errs). */
@@ -59,10 +62,21 @@ function compileString(text: string, path: string, p: SidecarProfile, errors: Te
       parts.push(str(s, path));
       continue;
     }
-    if (s.rule !== undefined || (p.templateRule !== undefined && s.variable.root !== 'profile')) throw new NotRepresentable(path, TEMPLATE_WHY.rule);
     if (s.variable.root === 'pod' && s.variable.field === 'name') throw new NotRepresentable(path, TEMPLATE_WHY.podName);
     const [present, value] = lookupCel(s.variable, p);
     if (s.fallback === undefined) errors.push({ when: `!(${present})`, message: `${path}: {{ ${s.source} }} has no value for this pod and no "??" fallback` });
+    // The rule is checked on a present value only (a fallback was checked at load), as the engine renders.
+    const rule = s.rule ?? (s.variable.root === 'profile' ? undefined : p.templateRule);
+    if (rule !== undefined)
+      errors.push({
+        when: `${present} && !${followsRule(rule, value)}`,
+        message: '',
+        broken: {
+          value,
+          before: str(`${path}: {{ ${s.source} }}: the value `, path),
+          after: `${str(` breaks rule ${rule}: it `)} + ${ruleReason(rule, value)}`,
+        },
+      });
     parts.push(`(${present} ? ${value} : ${str(s.fallback ?? '', path)})`);
   }
   return new CelExpr(parts.length === 0 ? "''" : parts.join(' + '));

@@ -60,6 +60,12 @@ describe('policy mode: the largest pod a set of profiles can serve within the AP
   let servedLabels: Record<string, string>;
   const limits: { profiles: number; containers: number; refusal: string }[] = [];
 
+  /** Deletes the objects and waits until pods are no longer injected: the next test must not meet them. */
+  async function removed(objects: Parameters<typeof uninstall>[1]) {
+    await uninstall(cp, objects);
+    await until(cp, NS.served, podOf(1), (s, p) => s === 201 && p.metadata.annotations?.[STATUS_ANNOTATION] === undefined, 'removing the policies');
+  }
+
   before(async () => {
     dir = mkdtempSync(join(tmpdir(), 'outrigger-policy-cost-e2e-'));
     cp = await startControlPlane();
@@ -127,7 +133,7 @@ describe('policy mode: the largest pod a set of profiles can serve within the AP
         ['p0', 'p1'],
       );
     } finally {
-      await uninstall(cp, objects);
+      await removed(objects);
     }
   });
 
@@ -168,7 +174,7 @@ describe('policy mode: the largest pod a set of profiles can serve within the AP
         assert.equal(v.outcome, 'injected');
         limits.push({ profiles: k, containers: ok, refusal: (over.body.message ?? '').slice(-240) });
       } finally {
-        await uninstall(cp, objects);
+        await removed(objects);
       }
     });
   }

@@ -1,7 +1,8 @@
 /** Profiles and pods for the policy-mode e2e test: each pod reaches a rule of selection or merge. */
 import type { Pod } from './policy-support.ts';
 
-const doc = (name: string, spec: object) => `${JSON.stringify({ apiVersion: 'outrigger.dev/v1alpha1', kind: 'SidecarProfile', metadata: { name }, spec })}\n`;
+export const doc = (name: string, spec: object) =>
+  `${JSON.stringify({ apiVersion: 'outrigger.dev/v1alpha1', kind: 'SidecarProfile', metadata: { name }, spec })}\n`;
 
 /** Native sidecar and init container, everything targeted, selected for the served namespace's pods. */
 export const AGENT = doc('agent', {
@@ -65,26 +66,17 @@ export const KEEPER = doc('keeper', {
   metadata: { labels: { app: 'keeper' }, annotations: { 'keeper.example.com/on': 'yes' } },
 });
 
-/** On request; a template without fallback: the engine's template-error for a pod without the label. */
-export const TEAM = doc('team', {
-  version: '1',
-  containers: [
-    { name: 'team', image: 'example.com/team:1', args: ["--team={{ pod.labels['team'] }}", "--at={{ pod.annotations['e2e.outrigger.dev/note'] ?? '' }}"] },
-  ],
-  metadata: { annotations: { 'team.example.com/of': "{{ pod.labels['team'] }}" } },
-});
-
-/** A template with a value rule: refused. */
+/** A template reading pod.name: refused. */
 export const REFUSED = doc('refused', {
   version: '1',
-  containers: [{ name: 'templated', image: 'example.com/t:1', env: [{ name: 'APP', value: "{{ pod.labels['app'] | dns-label }}" }] }],
+  containers: [{ name: 'templated', image: 'example.com/t:1', env: [{ name: 'APP', value: '{{ pod.name }}' }] }],
 });
 
-const pod = (name: string, spec: object, meta: object = {}): { where: string; pod: Pod } => ({
+export const pod = (name: string, spec: object, meta: object = {}): { where: string; pod: Pod } => ({
   where: `crafted ${name}`,
   pod: { metadata: { name, ...meta }, spec: spec as Pod['spec'] },
 });
-const app = (extra: object = {}) => ({ name: 'app', image: 'busybox', ...extra });
+export const app = (extra: object = {}) => ({ name: 'app', image: 'busybox', ...extra });
 const asks = (list: string, meta: object = {}) => ({ annotations: { 'outrigger.dev/inject': list }, ...meta });
 
 export const CRAFTED: { where: string; pod: Pod }[] = [
@@ -199,9 +191,9 @@ export const CRAFTED: { where: string; pod: Pod }[] = [
 /**
  * A set of three profiles whose order (spec.order) is not their names' order: zeta (10, native
  * sidecar and init container, keep-pod, selected), alpha (20, classic sidecar, conflictPolicy
- * fail, selected unless labelled), mid (30, init container, init containers targeted, on request
- * or selected by a label). They target the same containers with different env, and each list zeta
- * creates in a bare pod alpha and mid append to.
+ * fail, a value rule, selected unless labelled), mid (30, init container, init containers
+ * targeted, on request or selected by a label). They target the same containers with different
+ * env, and each list zeta creates in a bare pod alpha and mid append to.
  */
 export const SET = [
   doc('zeta', {
@@ -231,7 +223,7 @@ export const SET = [
     containers: [{ name: 'alpha', image: 'example.com/alpha:2' }],
     volumes: [{ name: 'alpha-data', emptyDir: {} }],
     volumeMounts: [{ name: 'alpha-data', mountPath: '/alpha' }],
-    env: [{ name: 'ALPHA', value: "{{ pod.labels['team'] ?? 'none' }}" }],
+    env: [{ name: 'ALPHA', value: "{{ pod.labels['team'] ?? 'none' | dns-label }}" }],
     targets: ['app*', 'main', 'nginx', 'web'],
     imagePullSecrets: [{ name: 'alpha-pull' }],
     metadata: { labels: { 'alpha.example.com/on': 'true' } },
@@ -292,5 +284,6 @@ export const SET_CRAFTED: { where: string; pod: Pod }[] = [
     { labels: { ...mid, 'zeta.example.com/on': 'true' } },
   ),
   pod('set-unknown', { containers: [app()] }, asks('zeta,nope')),
+  pod('set-alpha-rule', { containers: [app()] }, { labels: { ...mid, team: `Check_Out.${'x'.repeat(40)}` } }),
   pod('set-resources-override', { containers: [app()] }, { annotations: { 'outrigger.dev/mid.resources': '{}' }, labels: mid }),
 ];

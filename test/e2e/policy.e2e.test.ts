@@ -23,7 +23,8 @@ import { loadProfiles } from '../../src/profiles/load.ts';
 import { CORPUS, corpusFiles } from '../support/corpus.ts';
 import { runCli } from '../support/run-cli.ts';
 import { type ControlPlane, e2eAvailability, kubernetesVersion, startControlPlane } from './harness.ts';
-import { AGENT, CRAFTED, KEEPER, REFUSED, SET, SET_CRAFTED, TEAM } from './policy-fixtures.ts';
+import { AGENT, CRAFTED, KEEPER, REFUSED, SET, SET_CRAFTED } from './policy-fixtures.ts';
+import { RULE_CRAFTED, RULE_VALUE_PODS, TEAM } from './policy-rule-fixtures.ts';
 import { differential, install, type Pod, policyDocuments, uninstall, until, type Verdict } from './policy-support.ts';
 
 const MINOR = Number(kubernetesVersion().replace(/^v1\.(\d+)\..*$/, '$1'));
@@ -175,11 +176,13 @@ describe('outrigger policy: the compiled policies do what the engine does, on a 
     assert.ok(verdicts.filter((v) => v.warned).length >= 2, 'the override annotations leave keeper out, with a warning (failurePolicy ignore)');
   });
 
-  it('team (templates from the pod, one without fallback: a template error denies), on request: the crafted pods as the engine', async () => {
-    const verdicts = await round('team.yaml', CRAFTED, 'team', { [UNKNOWN_PROFILES_LABEL]: null });
+  it('team (templates from the pod, one without fallback, value rules: a missing value or a broken rule denies), on request: the crafted pods as the engine', async () => {
+    const verdicts = await round('team.yaml', [...CRAFTED, ...RULE_CRAFTED, ...RULE_VALUE_PODS], 'team', { [UNKNOWN_PROFILES_LABEL]: null });
     assert.ok(problems(verdicts) === '', problems(verdicts));
     const t = tally(verdicts);
-    assert.ok((t.injected?.length ?? 0) >= 1 && (t.denied?.length ?? 0) > 10, JSON.stringify(Object.entries(t).map(([k, v]) => [k, v?.length])));
+    assert.ok((t.injected?.length ?? 0) >= 3 && (t.denied?.length ?? 0) > 30, JSON.stringify(Object.entries(t).map(([k, v]) => [k, v?.length])));
+    // Each rule pod reaches the outcome it was written for, so none is proven only by the API server refusing it.
+    for (const r of [...RULE_CRAFTED, ...RULE_VALUE_PODS]) assert.equal(verdicts.find((v) => v.where === r.where)?.outcome, r.outcome, r.where);
   });
 
   it('a set of three profiles (zeta, alpha, mid by spec.order) is one policy: every corpus pod and the crafted set pods as the engine', async () => {
@@ -190,7 +193,7 @@ describe('outrigger policy: the compiled policies do what the engine does, on a 
     const made = (name: string) => verdicts.find((v) => v.where === `crafted ${name}`);
     for (const name of ['set-bare', 'set-all-three', 'set-requested', 'set-alpha-not-selected', 'set-zeta-kept', 'set-lists-exist'])
       assert.equal(made(name)?.outcome, 'injected', name);
-    for (const name of ['set-alpha-conflict', 'set-alpha-env-conflict', 'set-alpha-and-mid-conflict', 'set-unknown'])
+    for (const name of ['set-alpha-conflict', 'set-alpha-env-conflict', 'set-alpha-and-mid-conflict', 'set-unknown', 'set-alpha-rule'])
       assert.equal(made(name)?.outcome, 'denied', name);
     const record = JSON.parse(made('set-all-three')?.made?.metadata.annotations?.[STATUS_ANNOTATION] ?? '{}') as { profiles: { name: string }[] };
     assert.deepEqual(
@@ -211,7 +214,7 @@ describe('outrigger policy: the compiled policies do what the engine does, on a 
     assert.equal(all.stdout, '');
     assert.match(
       all.stderr,
-      /profile "refused" \(.*refused\.yaml, document 1\) cannot be compiled to a policy: spec\.containers\[0\]\.env\[0\]\.value: value rules/,
+      /profile "refused" \(.*refused\.yaml, document 1\) cannot be compiled to a policy: spec\.containers\[0\]\.env\[0\]\.value: the API server names a generateName pod/,
     );
     const some = await runCli(['policy', '--profiles', dir, '--kube-version', `1.${MINOR}`, '--skip-refused']);
     assert.equal(some.code, 0, some.stderr);
