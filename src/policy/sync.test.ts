@@ -101,7 +101,7 @@ describe('PolicySync', () => {
     const agent = set.byName.get('agent');
     assert.ok(agent);
     assert.deepEqual(sync.served(agent), { policy: 'outrigger-agent' });
-    assert.deepEqual(servedCondition({ key: `${OWNER}/agent`, generation: 1, active: agent }, sync, OWNER), {
+    assert.deepEqual(servedCondition({ key: `${OWNER}/agent`, generation: 1, active: agent }, sync), {
       status: 'True',
       reason: 'Policy',
       message: 'Injected by the API server: MutatingAdmissionPolicy outrigger-agent.',
@@ -148,7 +148,7 @@ describe('PolicySync', () => {
     assert.deepEqual(api.kinds(), []);
     const p = set.byName.get('templated');
     assert.ok(p);
-    const c = servedCondition({ key: `${OWNER}/templated`, generation: 1, active: p }, sync, OWNER);
+    const c = servedCondition({ key: `${OWNER}/templated`, generation: 1, active: p }, sync);
     assert.equal(c?.status, 'False');
     assert.equal(c?.reason, 'PolicyRefused');
     assert.match(
@@ -162,11 +162,11 @@ describe('PolicySync', () => {
     const agent = setOf(AGENT).byName.get('agent');
     assert.ok(agent);
     const tenant = { ...agent, namespace: 'team-a' };
-    assert.match(servedCondition({ key: 'team-a/agent', generation: 1, active: tenant }, sync, OWNER)?.message ?? '', /only cluster-wide profiles/);
+    assert.match(servedCondition({ key: 'team-a/agent', generation: 1, active: tenant }, sync)?.message ?? '', /only cluster-wide profiles/);
     const cluster = setOf(AGENT).byName.get('agent');
     assert.ok(cluster);
-    assert.equal(servedCondition({ key: `${OWNER}/agent`, generation: 1, active: cluster }, sync, OWNER), undefined);
-    assert.equal(servedCondition({ key: `${OWNER}/agent`, generation: 1 }, sync, OWNER), undefined);
+    assert.equal(servedCondition({ key: `${OWNER}/agent`, generation: 1, active: cluster }, sync), undefined);
+    assert.equal(servedCondition({ key: `${OWNER}/agent`, generation: 1 }, sync), undefined);
   });
 
   test('a failed reconcile is retried; a replica that does not hold the Lease writes nothing until it does', async () => {
@@ -257,7 +257,7 @@ describe('PolicySync', () => {
     assert.deepEqual(api.kinds(), ['ValidatingAdmissionPolicy/outrigger-unknown-profiles', 'ValidatingAdmissionPolicyBinding/outrigger-unknown-profiles']);
     const agent = v2.byName.get('agent');
     assert.ok(agent);
-    assert.deepEqual(servedCondition({ key: `${OWNER}/agent`, generation: 2, active: agent }, sync, OWNER), {
+    assert.deepEqual(servedCondition({ key: `${OWNER}/agent`, generation: 2, active: agent }, sync), {
       status: 'False',
       reason: 'PolicyNotApplied',
       message:
@@ -287,7 +287,7 @@ describe('PolicySync', () => {
     await sync.idle();
     assert.deepEqual(api.kinds(), []);
     for (const name of ['agent', 'other']) {
-      const c = servedCondition({ key: `${OWNER}/${name}`, generation: 1, active: changed.byName.get(name) as never }, sync, OWNER);
+      const c = servedCondition({ key: `${OWNER}/${name}`, generation: 1, active: changed.byName.get(name) as never }, sync);
       assert.equal(c?.reason, 'PolicyNotApplied', name);
       assert.match(c?.message ?? '', /mutatingadmissionpolicies\/outrigger\.profiles: 422/);
     }
