@@ -60,7 +60,12 @@ export function clusterPlan(set: ProfileSet, kube: KubeVersion, owner: string): 
     const unit = typeof labels[PROFILE_LABEL] === 'string' ? labels[PROFILE_LABEL] : SET_UNIT;
     byUnit.set(unit, [...(byUnit.get(unit) ?? []), withLabel(o, owner)]);
   }
-  const plan: ClusterPlan = { units: [...byUnit].map(([key, objects]) => ({ key, objects })), served: new Map(), unitsOf: new Map(), compiled: new Set(out.compiled) };
+  const plan: ClusterPlan = {
+    units: [...byUnit].map(([key, objects]) => ({ key, objects })),
+    served: new Map(),
+    unitsOf: new Map(),
+    compiled: new Set(out.compiled),
+  };
   for (const p of set.profiles) {
     const key = profileKey(p, owner);
     const policy = out.policies[p.name];

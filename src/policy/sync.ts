@@ -335,8 +335,7 @@ export class PolicySync {
     const changed: string[] = [];
     const put = (scope: string, next: Map<string, Served> | undefined) => {
       const before = this.#served.get(scope) ?? new Map<string, Served>();
-      for (const k of new Set([...before.keys(), ...(next?.keys() ?? [])]))
-        if (JSON.stringify(before.get(k)) !== JSON.stringify(next?.get(k))) changed.push(k);
+      for (const k of new Set([...before.keys(), ...(next?.keys() ?? [])])) if (JSON.stringify(before.get(k)) !== JSON.stringify(next?.get(k))) changed.push(k);
       if (next && next.size > 0) this.#served.set(scope, next);
       else this.#served.delete(scope);
     };
