@@ -244,4 +244,44 @@ describe('PolicySync with tenant profiles', () => {
     }
     await sync.stop();
   });
+
+  test("the periodic pass lists metadata only, writes nothing when the cluster holds everything, and puts back a namespace's binding deleted by hand", async () => {
+    const api = new FakeApi();
+    const sync = start(api);
+    sync.update(tenancyWith(profile('mine', sidecar('mine'), 'team-a')));
+    await sync.idle();
+    const before = api.calls.length;
+    sync.resync();
+    await sync.idle();
+    assert.deepEqual(writes(api, before), []);
+    assert.deepEqual(new Set(api.accepts), new Set(['application/json;as=PartialObjectMetadataList;g=meta.k8s.io;v=v1']));
+    const binding = `${BASE}/mutatingadmissionpolicybindings/outrigger.ns.team-a.profiles`;
+    api.objects.delete(binding);
+    const again = api.calls.length;
+    sync.resync();
+    await sync.idle();
+    assert.deepEqual(writes(api, again), [`PATCH ${binding}`]);
+    await sync.stop();
+  });
+
+  test("a namespace's set that fails for a moment is retried until it is served", async () => {
+    const api = new FakeApi();
+    const sync = start(api);
+    const mine = profile('mine', sidecar('mine'), 'team-a');
+    const policy = `${BASE}/mutatingadmissionpolicies/outrigger.ns.team-a.profiles`;
+    api.refuse.set(policy, 503);
+    sync.update(tenancyWith(mine));
+    await sync.idle();
+    assert.ok('notApplied' in (sync.served(mine) ?? {}));
+    assert.deepEqual(
+      api.kinds().filter((k) => k.includes('team-a')),
+      [],
+    );
+    api.refuse.delete(policy);
+    await new Promise((r) => setTimeout(r, 1_200));
+    await sync.idle();
+    assert.equal(api.kinds().filter((k) => k.includes('team-a')).length, 6);
+    assert.deepEqual(sync.served(mine), { policy: 'outrigger.ns.team-a.profiles' });
+    await sync.stop();
+  });
 });

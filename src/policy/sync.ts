@@ -21,27 +21,21 @@
  * the cluster-wide binding leaving a namespace out and its own binding (or the reverse), that
  * namespace's pods are served by neither: one write, for each binding kind.
  */
-import { createHash } from 'node:crypto';
 import type { JsonObject } from '../common/json.ts';
-import { POLICY_RESOURCES, SYNCED_BY_LABEL } from '../common/labels.ts';
+import { POLICY_RESOURCES } from '../common/labels.ts';
 import type { KubeVersion, ProfileSet, SidecarProfile } from '../engine/index.ts';
-import { KubeApiError, type KubeClient } from '../kube/client.ts';
+import type { KubeClient } from '../kube/client.ts';
 import { isClusterWide, type Tenancy } from '../profiles/tenancy.ts';
-import { POLICY_API_VERSION } from './objects.ts';
-import { type ClusterPlan, clusterPlan, namespacePlan, type Plan, profileKey, type Served, servedAfter, type Unit } from './plan.ts';
+import { type ClusterPlan, clusterPlan, namespacePlan, namespaceUnit, type Plan, profileKey, type Served, servedAfter } from './plan.ts';
 import { excluding, namespaceOfName } from './scope.ts';
+import { BINDINGS, type Log, NotLeader, type Pass, POLICIES, PolicyWriter, pathOf, type Resources } from './writer.ts';
 
 export type { Served } from './plan.ts';
 export { servedCondition } from './served.ts';
+export { FIELD_MANAGER } from './writer.ts';
 
-export const FIELD_MANAGER = 'outrigger';
-const BASE = `/apis/${POLICY_API_VERSION}`;
 const RETRY_MS = { first: 1_000, max: 60_000 };
 const RESYNC_MS = 5 * 60_000;
-const METADATA_LIST = 'application/json;as=PartialObjectMetadataList;g=meta.k8s.io;v=v1';
-const POLICIES = POLICY_RESOURCES.filter((r) => !r.kind.endsWith('Binding'));
-const BINDINGS = POLICY_RESOURCES.filter((r) => r.kind.endsWith('Binding'));
-type Resources = readonly (typeof POLICY_RESOURCES)[number][];
 
 export interface PolicySyncOptions {
   controllerNamespace: string;
@@ -52,7 +46,7 @@ export interface PolicySyncOptions {
   resyncMs?: number;
   /** Called after a reconcile changed how some profiles are served (their status then needs writing), with their keys (`namespace/name`). */
   onServed?: (keys: string[]) => void;
-  log?: (level: 'info' | 'warn' | 'error', msg: string, fields?: Record<string, unknown>) => void;
+  log?: Log;
 }
 
 /** The profiles to serve: the cluster-wide set and every namespace's own (a bare set: no namespace has profiles of its own). */
@@ -67,29 +61,17 @@ interface Work {
   gone: string[];
 }
 
-/** What one pass has found out: what the cluster holds, and the units the API server refused. */
-interface Pass {
-  held: Map<string, unknown>;
-  failed: Map<string, string>;
-  retry?: string;
-  inScope: (path: string) => boolean;
+/** A namespace's own set during a pass: its paths, and the bindings still to apply (its policies are applied, and not kept in memory). */
+interface Own {
+  key: string;
+  paths: string[];
+  bindings: JsonObject[];
 }
 
-class NotLeader extends Error {}
-
-const nameOf = (o: JsonObject) => (o.metadata as JsonObject).name as string;
-const pathOf = (o: JsonObject) => {
-  const r = POLICY_RESOURCES.find((x) => x.kind === o.kind);
-  if (!r) throw new Error(`policy sync: unexpected kind ${String(o.kind)}`);
-  return `${BASE}/${r.plural}/${nameOf(o)}`;
-};
 const namespaceOfPath = (path: string) => namespaceOfName(path.slice(path.lastIndexOf('/') + 1));
-const isBindingPath = (path: string) => BINDINGS.some((r) => path.startsWith(`${BASE}/${r.plural}/`));
-const digest = (text: string) => createHash('sha256').update(text).digest('base64');
 const turn = () => new Promise((r) => setImmediate(r));
 
 export class PolicySync {
-  readonly #client: KubeClient;
   readonly #opts: PolicySyncOptions;
   #wanted: Wanted | undefined;
   /** The cluster-wide set the cluster holds the policies of, after a pass that succeeded (undefined: the next pass is full). */
@@ -105,8 +87,9 @@ export class PolicySync {
   readonly #own = new Set<string>();
   /** How each profile is served, by scope (the controller namespace for cluster-wide profiles, else the profile's namespace), then profile key. */
   readonly #served = new Map<string, Map<string, Served>>();
-  /** A digest of what was applied to each object's path and the resourceVersion it got, so an unchanged object is not written again. */
-  readonly #applied = new Map<string, { digest: string; resourceVersion: unknown }>();
+  /** The paths of each namespace's own set as last applied, or null when its plan has none (absent: compile it again). */
+  readonly #ownPaths = new Map<string, string[] | null>();
+  readonly #writer: PolicyWriter;
   #running: Promise<void> | undefined;
   #retry: NodeJS.Timeout | undefined;
   #retryMs = RETRY_MS.first;
@@ -114,8 +97,8 @@ export class PolicySync {
   #stopped = false;
 
   constructor(client: KubeClient, opts: PolicySyncOptions) {
-    this.#client = client;
     this.#opts = opts;
+    this.#writer = new PolicyWriter(client, opts.controllerNamespace, () => this.#leader(), opts.log);
     // Nothing watches the policies: a periodic pass puts back what was edited or deleted by hand.
     this.#resync = setInterval(() => this.resync(), opts.resyncMs ?? RESYNC_MS);
     this.#resync.unref();
@@ -213,125 +196,85 @@ export class PolicySync {
 
   /** One pass in the write order above. Returns why it must be retried, or undefined. */
   async #reconcile(w: Work): Promise<string | undefined> {
-    const owner = this.#opts.controllerNamespace;
     const cluster = this.#clusterPlan(w.global);
-    const plans = new Map<string, Plan>();
-    for (const [ns, set] of w.namespaces) {
-      plans.set(ns, namespacePlan(ns, set, cluster, this.#opts.kubeVersion, owner));
-      // A cluster-wide change compiles every namespace's set: the webhook keeps answering meanwhile.
-      await turn();
-    }
     const touched = new Set([...w.namespaces.keys(), ...w.gone]);
     const inScope = (path: string) => w.full || touched.has(namespaceOfPath(path) ?? '');
     // A pass over some namespaces lists nothing: this replica's own writes tell it what they hold.
-    const held = w.full ? await this.#list() : new Map([...this.#applied].map(([path, a]) => [path, a.resourceVersion]));
-    const pass: Pass = { held, failed: new Map(), inScope };
+    const pass: Pass = { held: w.full ? await this.#writer.list() : this.#writer.known(), failed: new Map(), inScope };
     if (w.full) this.#clusterFailed.clear();
     const clusterUnits = cluster.units.filter((u) => !this.#clusterFailed.has(u.key));
-    const ownUnits = [...plans.values()].flatMap((p) => p.units);
-    if (w.full) this.#own.clear();
-    for (const ns of touched) this.#own.delete(ns);
-
-    for (const u of ownUnits) await this.#applyUnit(pass, u, POLICIES);
-    const live = () => [...clusterUnits, ...ownUnits].filter((u) => !pass.failed.has(u.key));
+    const { own, plans, unchanged } = await this.#namespacePolicies(w, cluster, pass);
+    const live = () =>
+      new Set([
+        ...clusterUnits.flatMap((u) => (pass.failed.has(u.key) ? [] : u.objects.map(pathOf))),
+        ...own.flatMap((u) => (pass.failed.has(u.key) ? [] : u.paths)),
+      ]);
+    const failedPaths = () => own.flatMap((u) => (pass.failed.has(u.key) ? u.paths : []));
     const bound = () => {
-      for (const u of ownUnits) {
-        const ns = u.key.slice(0, -1);
-        if (pass.failed.has(u.key)) this.#own.delete(ns);
-        else this.#own.add(ns);
-      }
+      if (w.full) this.#own.clear();
+      for (const ns of touched) this.#own.delete(ns);
+      for (const u of own) if (!pass.failed.has(u.key)) this.#own.add(u.key.slice(0, -1));
       return [...this.#own].sort();
     };
-    // Bindings of namespaces leaving their own set go before the cluster-wide bindings take them back.
-    await this.#deleteUnwanted(pass, live(), true);
     const applyCluster = async (resources: Resources) => {
-      const own = bound();
-      for (const u of clusterUnits) await this.#applyUnit(pass, u, resources, (o) => excluding(o, own));
+      const left = bound();
+      for (const u of clusterUnits) await this.#writer.applyUnit(pass, u.key, u.objects, resources, (o) => excluding(o, left));
     };
+    // Bindings of namespaces leaving their own set go before the cluster-wide bindings take them back.
+    await this.#writer.deleteUnwanted(pass, live(), true, failedPaths());
     await applyCluster(w.full ? POLICY_RESOURCES : BINDINGS);
     let refused = false;
-    for (const u of ownUnits) if (!pass.failed.has(u.key)) refused = !(await this.#applyUnit(pass, u, BINDINGS)) || refused;
+    for (const u of own) if (!(await this.#writer.applyUnit(pass, u.key, u.bindings, BINDINGS))) refused = true;
     if (refused) {
       // A namespace whose binding was refused goes back to the cluster-wide set, its own bindings first.
-      await this.#deleteUnwanted(pass, live(), true, ownUnits);
+      await this.#writer.deleteUnwanted(pass, live(), true, failedPaths());
       await applyCluster(BINDINGS);
     }
-    await this.#deleteUnwanted(pass, live(), false, [...clusterUnits, ...ownUnits]);
+    await this.#writer.deleteUnwanted(pass, live(), false, [
+      ...failedPaths(),
+      ...clusterUnits.flatMap((u) => (pass.failed.has(u.key) ? u.objects.map(pathOf) : [])),
+    ]);
     for (const u of clusterUnits) {
       const why = pass.failed.get(u.key);
       if (why !== undefined) this.#clusterFailed.set(u.key, why);
     }
-    this.#setServed(w, cluster, plans, pass.failed);
+    for (const ns of touched) if (!unchanged.has(ns)) this.#ownPaths.delete(ns);
+    for (const [ns, plan] of plans) if (plan.units.length === 0) this.#ownPaths.set(ns, null);
+    for (const u of own) if (!pass.failed.has(u.key)) this.#ownPaths.set(u.key.slice(0, -1), u.paths);
+    this.#setServed(w, cluster, plans, unchanged, pass.failed);
     return pass.retry;
   }
 
-  /** The metadata of every object this installation owns. */
-  async #list(): Promise<Map<string, unknown>> {
-    const held = new Map<string, unknown>();
-    for (const r of POLICY_RESOURCES) {
-      const list = await this.#client.request<{ items?: JsonObject[] }>('GET', `${BASE}/${r.plural}`, {
-        query: { labelSelector: `${SYNCED_BY_LABEL}=${this.#opts.controllerNamespace}` },
-        accept: METADATA_LIST,
-      });
-      for (const o of list.items ?? []) held.set(`${BASE}/${r.plural}/${nameOf(o)}`, (o.metadata as JsonObject).resourceVersion);
+  /**
+   * Each namespace's set of the pass, compiled and its policies applied (unbound, they do nothing
+   * yet), one namespace at a time so that only their bindings stay in memory. A set already
+   * applied that the cluster still holds as it was left is not compiled again (the periodic pass).
+   */
+  async #namespacePolicies(w: Work, cluster: ClusterPlan, pass: Pass): Promise<{ own: Own[]; plans: Map<string, Plan>; unchanged: Set<string> }> {
+    const own: Own[] = [];
+    const plans = new Map<string, Plan>();
+    const unchanged = new Set<string>();
+    for (const [ns, set] of w.namespaces) {
+      const paths = this.#ownPaths.get(ns);
+      if (set === this.#doneSets.get(ns) && paths !== undefined && (paths === null || this.#writer.intact(paths, pass.held))) {
+        unchanged.add(ns);
+        if (paths) own.push({ key: namespaceUnit(ns), paths, bindings: [] });
+        continue;
+      }
+      const plan = namespacePlan(ns, set, cluster, this.#opts.kubeVersion, this.#opts.controllerNamespace);
+      plans.set(ns, plan);
+      for (const u of plan.units) {
+        await this.#writer.applyUnit(pass, u.key, u.objects, POLICIES);
+        own.push({ key: u.key, paths: u.objects.map(pathOf), bindings: u.objects.filter((o) => String(o.kind).endsWith('Binding')) });
+      }
+      // A cluster-wide change compiles every namespace's set: the webhook keeps answering meanwhile.
+      await turn();
     }
-    return held;
-  }
-
-  /** Applies a unit's objects of these kinds, in that order; false (and the unit failed) when the API server refuses one. */
-  async #applyUnit(pass: Pass, u: Unit, resources: Resources, shape: (o: JsonObject) => JsonObject = (o) => o): Promise<boolean> {
-    if (pass.failed.has(u.key)) return false;
-    try {
-      for (const r of resources) for (const o of u.objects.filter((x) => x.kind === r.kind)) await this.#apply(shape(o), pass.held);
-      return true;
-    } catch (e) {
-      if (e instanceof NotLeader || !this.#leader()) throw new NotLeader();
-      // The unit is removed with everything else not wanted: a profile is served whole or not at all.
-      pass.failed.set(u.key, (e as Error).message);
-      if (!(e instanceof KubeApiError && (e.status === 400 || e.status === 422))) pass.retry ??= (e as Error).message;
-      return false;
-    }
-  }
-
-  async #apply(o: JsonObject, held: Map<string, unknown>): Promise<void> {
-    const path = pathOf(o);
-    const text = JSON.stringify(o);
-    const sum = digest(text);
-    const last = this.#applied.get(path);
-    // Unchanged since this replica applied it, and still there as it left it: nothing to write.
-    if (last && last.digest === sum && held.has(path) && held.get(path) === last.resourceVersion) return;
-    if (!this.#leader()) throw new NotLeader();
-    // Server-side apply, forced: these objects are Outrigger's own, whoever edited them since.
-    const r = await this.#client.request('PATCH', path, {
-      query: { fieldManager: FIELD_MANAGER, force: true },
-      body: o,
-      contentType: 'application/apply-patch+yaml',
-    });
-    const resourceVersion = (r.metadata as JsonObject | undefined)?.resourceVersion;
-    this.#applied.set(path, { digest: sum, resourceVersion });
-    held.set(path, resourceVersion);
-    this.#opts.log?.('info', 'applied an admission policy', { path });
-  }
-
-  /** Deletes what the pass covers and no live unit wants (bindings only, or everything, bindings first); also what failed units left. */
-  async #deleteUnwanted(pass: Pass, live: readonly Unit[], bindingsOnly: boolean, all: readonly Unit[] = []): Promise<void> {
-    const keep = new Set(live.flatMap((u) => u.objects.map(pathOf)));
-    const candidates = new Set([...pass.held.keys()].filter(pass.inScope));
-    for (const u of all) if (pass.failed.has(u.key)) for (const o of u.objects) if (pass.held.has(pathOf(o))) candidates.add(pathOf(o));
-    for (const path of [...candidates].filter((p) => isBindingPath(p) || !bindingsOnly).sort((a, b) => Number(isBindingPath(b)) - Number(isBindingPath(a)))) {
-      if (keep.has(path)) continue;
-      if (!this.#leader()) throw new NotLeader();
-      await this.#client.request('DELETE', path).catch((e) => {
-        if (!(e instanceof KubeApiError && e.status === 404)) throw e;
-      });
-      this.#applied.delete(path);
-      pass.held.delete(path);
-      this.#opts.log?.('info', 'deleted an admission policy no profile needs', { path });
-    }
+    return { own, plans, unchanged };
   }
 
   /** How each profile of the pass is served now: the cluster-wide set's and those of the namespaces it went over; reports the keys that changed. */
-  #setServed(w: Work, cluster: ClusterPlan, plans: ReadonlyMap<string, Plan>, failed: ReadonlyMap<string, string>): void {
+  #setServed(w: Work, cluster: ClusterPlan, plans: ReadonlyMap<string, Plan>, unchanged: ReadonlySet<string>, failed: ReadonlyMap<string, string>): void {
     const changed: string[] = [];
     const put = (scope: string, next: Map<string, Served> | undefined) => {
       const before = this.#served.get(scope) ?? new Map<string, Served>();
@@ -341,7 +284,7 @@ export class PolicySync {
     };
     const owner = this.#opts.controllerNamespace;
     put(owner, servedAfter(cluster, new Map([...this.#clusterFailed, ...failed])));
-    if (w.full) for (const scope of [...this.#served.keys()]) if (scope !== owner && !plans.has(scope)) put(scope, undefined);
+    if (w.full) for (const scope of [...this.#served.keys()]) if (scope !== owner && !plans.has(scope) && !unchanged.has(scope)) put(scope, undefined);
     for (const ns of w.gone) put(ns, undefined);
     for (const [ns, plan] of plans) put(ns, servedAfter(plan, failed));
     if (changed.length > 0) this.#opts.onServed?.(changed);

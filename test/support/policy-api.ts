@@ -11,6 +11,8 @@ import { FIELD_MANAGER } from '../../src/policy/sync.ts';
 export class FakeApi {
   readonly objects = new Map<string, JsonObject>();
   readonly calls: string[] = [];
+  /** The representation each list asked for. */
+  readonly accepts: (string | undefined)[] = [];
   failNext = 0;
   /** Paths whose apply the API server refuses, with the status it answers. */
   readonly refuse = new Map<string, number>();
@@ -37,6 +39,7 @@ export class FakeApi {
         return {};
       }
       assert.equal(method, 'GET');
+      this.accepts.push(opts.accept);
       const [key, value] = String(opts.query?.labelSelector).split('=');
       const items = [...this.objects]
         .filter(([p, o]) => p.startsWith(`${path}/`) && ((o.metadata as JsonObject).labels as JsonObject)[key as string] === value)
