@@ -18,8 +18,9 @@
  * they do nothing), then the bindings of namespaces leaving their own set are deleted, then the
  * cluster-wide objects are applied with bindings that leave out the namespaces served by their own
  * set, then those namespaces' bindings, then everything else no longer wanted is deleted. Between
- * the cluster-wide binding leaving a namespace out and its own binding (or the reverse), that
- * namespace's pods are served by neither: one write, for each binding kind.
+ * the cluster-wide bindings leaving a namespace out and its own bindings (or the reverse), that
+ * namespace's pods are served by neither, for a few binding writes: the API server cannot change
+ * two objects at once, and being served by both would be worse (whichever set ran first would win).
  */
 import type { JsonObject } from '../common/json.ts';
 import { POLICY_RESOURCES } from '../common/labels.ts';
