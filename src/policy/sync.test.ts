@@ -201,6 +201,21 @@ describe('PolicySync', () => {
     await sync.stop();
   });
 
+  test('a resync asked for in the same turn as an update that found nothing to do is not lost', async () => {
+    const api = new FakeApi();
+    const sync = start(api);
+    const set = setOf(AGENT);
+    sync.update(set);
+    await sync.idle();
+    const binding = `${BASE}/mutatingadmissionpolicybindings/outrigger-agent`;
+    api.objects.delete(binding);
+    sync.update(set);
+    sync.resync();
+    await sync.idle();
+    assert.ok(api.objects.has(binding));
+    await sync.stop();
+  });
+
   test('a profile whose objects the API server refuses is taken away whole and says so; the rest is served', async () => {
     const api = new FakeApi();
     const sync = start(api);

@@ -81,6 +81,8 @@ export class PolicySync {
   #doneSets = new Map<string, ProfileSet>();
   /** Set by resync(): the next pass goes over everything, even sets already done. */
   #force = false;
+  /** Set by update() and resync(): something may have changed since the loop last looked. */
+  #pending = false;
   #cluster: { set: ProfileSet; plan: ClusterPlan } | undefined;
   /** Cluster-wide units the API server refused in the last full pass: left out until the next. */
   #clusterFailed = new Map<string, string>();
@@ -108,12 +110,14 @@ export class PolicySync {
   /** The profiles changed (or may have): reconcile to them soon. */
   update(wanted: Wanted | ProfileSet): void {
     this.#wanted = 'forNamespace' in wanted ? wanted : bare(wanted);
+    this.#pending = true;
     this.#kick();
   }
 
   /** Reconcile again even if nothing changed here (this replica became the writer, or the periodic pass). */
   resync(): void {
     this.#force = true;
+    this.#pending = true;
     this.#kick();
   }
 
@@ -141,6 +145,8 @@ export class PolicySync {
     if (this.#stopped || this.#running || this.#retry) return;
     this.#running = this.#loop().finally(() => {
       this.#running = undefined;
+      // Asked for after the loop last looked, while it was still finishing: not lost.
+      if (this.#pending && this.#wanted && this.#leader()) this.#kick();
     });
   }
 
@@ -161,6 +167,7 @@ export class PolicySync {
 
   async #loop(): Promise<void> {
     while (this.#wanted && this.#leader()) {
+      this.#pending = false;
       const work = this.#work(this.#wanted);
       if (!work) return;
       this.#force = false;
@@ -263,7 +270,8 @@ export class PolicySync {
         continue;
       }
       const plan = namespacePlan(ns, set, cluster, this.#opts.kubeVersion, this.#opts.controllerNamespace);
-      plans.set(ns, plan);
+      // Kept for the profiles' status, without the objects: their policies are written below.
+      plans.set(ns, { ...plan, units: plan.units.map((u) => ({ key: u.key, objects: [] })) });
       for (const u of plan.units) {
         await this.#writer.applyUnit(pass, u.key, u.objects, POLICIES);
         own.push({ key: u.key, paths: u.objects.map(pathOf), bindings: u.objects.filter((o) => String(o.kind).endsWith('Binding')) });
