@@ -1,8 +1,8 @@
 /**
  * Policy mode in the cluster: the real `outrigger serve --profiles-from-cluster --admission policy`
  * against a real kube-apiserver (1.36 or newer) keeps the admission policies in step with the
- * SidecarProfiles in its namespace — created, updated, deleted — and says in each profile's
- * `Served` condition how it is served. Pods are injected by the API server alone, as the engine
+ * SidecarProfiles in its namespace — created, updated, deleted — and with a tenant's, compiled into
+ * its namespace's own set, and says in each profile's `Served` condition how it is served. Pods are injected by the API server alone, as the engine
  * injects them (the differential of policy.e2e.test.ts), with no webhook configured. The server
  * runs with the RBAC of `outrigger manifests --admission policy` and nothing more.
  *
