@@ -31,6 +31,8 @@ export interface RequestOptions {
     | 'application/json-patch+json'
     | 'application/strategic-merge-patch+json'
     | 'application/apply-patch+yaml';
+  /** Another representation than JSON objects, such as metadata only (`application/json;as=PartialObjectMetadataList;g=meta.k8s.io;v=v1`). */
+  accept?: string;
   signal?: AbortSignal;
   timeoutMs?: number;
 }
@@ -152,7 +154,7 @@ export class KubeClient {
         agent: this.#agent,
         ...(cred.cert && cred.key && !this.#plain ? { cert: cred.cert, key: cred.key } : {}),
         headers: {
-          accept: 'application/json',
+          accept: opts.accept ?? 'application/json',
           'user-agent': 'outrigger',
           ...(cred.token ? { authorization: `Bearer ${cred.token}` } : {}),
           ...(body ? { 'content-type': opts.contentType ?? 'application/json', 'content-length': body.length } : {}),

@@ -118,9 +118,9 @@ export class ClusterProfiles {
     this.#opts.onUpdate?.(this.#index);
   }
 
-  /** Queues every profile's status once (this replica just became the one that writes status). */
-  resyncStatus(): void {
-    for (const key of this.#states.keys()) this.#queueStatus(key);
+  /** Queues these profiles' status once (`namespace/name`), or every profile's (this replica just became the one that writes status). */
+  resyncStatus(keys: Iterable<string> = this.#states.keys()): void {
+    for (const key of keys) if (this.#states.has(key)) this.#queueStatus(key);
   }
 
   #onChange(change: StoreChange): void {

@@ -5,12 +5,13 @@
  */
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
+import { FakeApi } from '../../test/support/policy-api.ts';
 import type { JsonObject } from '../common/json.ts';
 import { SYNCED_BY_LABEL } from '../common/labels.ts';
 import { profileSet } from '../engine/index.ts';
-import { KubeApiError, type KubeClient, type RequestOptions } from '../kube/client.ts';
+import type { KubeClient } from '../kube/client.ts';
 import { parseProfiles } from '../profiles/parse.ts';
-import { FIELD_MANAGER, PolicySync, servedCondition } from './sync.ts';
+import { PolicySync, servedCondition } from './sync.ts';
 
 const OWNER = 'outrigger-system';
 const BASE = '/apis/admissionregistration.k8s.io/v1';
@@ -24,45 +25,6 @@ const setOf = (...docs: string[]) => {
 const AGENT = doc('agent', { version: '1', containers: [{ name: 'agent', image: 'example.com/agent:1' }] });
 const OTHER = doc('other', { version: '1', containers: [{ name: 'other', image: 'example.com/other:1' }] });
 const TEMPLATED = doc('templated', { version: '1', containers: [{ name: 't', image: 'example.com/t:1', env: [{ name: 'A', value: '{{ pod.name }}' }] }] });
-
-class FakeApi {
-  readonly objects = new Map<string, JsonObject>();
-  readonly calls: string[] = [];
-  failNext = 0;
-  /** Paths whose apply the API server refuses, with the status it answers. */
-  readonly refuse = new Map<string, number>();
-  version = 0;
-  readonly client = {
-    request: async (method: string, path: string, opts: RequestOptions = {}): Promise<JsonObject> => {
-      this.calls.push(`${method} ${path}`);
-      if (this.failNext > 0) {
-        this.failNext--;
-        throw new KubeApiError(method, path, 503, { reason: 'ServiceUnavailable', message: 'try again' });
-      }
-      if (method === 'PATCH') {
-        assert.equal(opts.contentType, 'application/apply-patch+yaml');
-        assert.deepEqual(opts.query, { fieldManager: FIELD_MANAGER, force: true });
-        const refused = this.refuse.get(path);
-        if (refused) throw new KubeApiError(method, path, refused, { reason: 'Invalid', message: 'spec.variables[3].expression: compilation failed' });
-        const body = opts.body as JsonObject;
-        const stored = { ...body, metadata: { ...(body.metadata as JsonObject), resourceVersion: String(++this.version) } };
-        this.objects.set(path, stored);
-        return stored;
-      }
-      if (method === 'DELETE') {
-        if (!this.objects.delete(path)) throw new KubeApiError(method, path, 404, { reason: 'NotFound' });
-        return {};
-      }
-      assert.equal(method, 'GET');
-      const [key, value] = String(opts.query?.labelSelector).split('=');
-      const items = [...this.objects]
-        .filter(([p, o]) => p.startsWith(`${path}/`) && ((o.metadata as JsonObject).labels as JsonObject)[key as string] === value)
-        .map(([, o]) => o);
-      return { items } as unknown as JsonObject;
-    },
-  };
-  kinds = () => [...this.objects.values()].map((o) => `${o.kind}/${(o.metadata as JsonObject).name}`).sort();
-}
 
 const start = (api: FakeApi, extra: { isLeader?: () => boolean; onServed?: () => void; resyncMs?: number } = {}) =>
   new PolicySync(api.client as unknown as KubeClient, { controllerNamespace: OWNER, kubeVersion: KUBE, ...extra });
@@ -101,7 +63,7 @@ describe('PolicySync', () => {
     const agent = set.byName.get('agent');
     assert.ok(agent);
     assert.deepEqual(sync.served(agent), { policy: 'outrigger-agent' });
-    assert.deepEqual(servedCondition({ key: `${OWNER}/agent`, generation: 1, active: agent }, sync, OWNER), {
+    assert.deepEqual(servedCondition({ key: `${OWNER}/agent`, generation: 1, active: agent }, sync), {
       status: 'True',
       reason: 'Policy',
       message: 'Injected by the API server: MutatingAdmissionPolicy outrigger-agent.',
@@ -148,7 +110,7 @@ describe('PolicySync', () => {
     assert.deepEqual(api.kinds(), []);
     const p = set.byName.get('templated');
     assert.ok(p);
-    const c = servedCondition({ key: `${OWNER}/templated`, generation: 1, active: p }, sync, OWNER);
+    const c = servedCondition({ key: `${OWNER}/templated`, generation: 1, active: p }, sync);
     assert.equal(c?.status, 'False');
     assert.equal(c?.reason, 'PolicyRefused');
     assert.match(
@@ -157,16 +119,12 @@ describe('PolicySync', () => {
     );
   });
 
-  test('a tenant profile is refused whatever it holds; a profile not yet reconciled has no condition', () => {
+  test('a profile not yet reconciled has no condition', () => {
     const sync = start(new FakeApi());
-    const agent = setOf(AGENT).byName.get('agent');
-    assert.ok(agent);
-    const tenant = { ...agent, namespace: 'team-a' };
-    assert.match(servedCondition({ key: 'team-a/agent', generation: 1, active: tenant }, sync, OWNER)?.message ?? '', /only cluster-wide profiles/);
     const cluster = setOf(AGENT).byName.get('agent');
     assert.ok(cluster);
-    assert.equal(servedCondition({ key: `${OWNER}/agent`, generation: 1, active: cluster }, sync, OWNER), undefined);
-    assert.equal(servedCondition({ key: `${OWNER}/agent`, generation: 1 }, sync, OWNER), undefined);
+    assert.equal(servedCondition({ key: `${OWNER}/agent`, generation: 1, active: cluster }, sync), undefined);
+    assert.equal(servedCondition({ key: `${OWNER}/agent`, generation: 1 }, sync), undefined);
   });
 
   test('a failed reconcile is retried; a replica that does not hold the Lease writes nothing until it does', async () => {
@@ -243,6 +201,21 @@ describe('PolicySync', () => {
     await sync.stop();
   });
 
+  test('a resync asked for in the same turn as an update that found nothing to do is not lost', async () => {
+    const api = new FakeApi();
+    const sync = start(api);
+    const set = setOf(AGENT);
+    sync.update(set);
+    await sync.idle();
+    const binding = `${BASE}/mutatingadmissionpolicybindings/outrigger-agent`;
+    api.objects.delete(binding);
+    sync.update(set);
+    sync.resync();
+    await sync.idle();
+    assert.ok(api.objects.has(binding));
+    await sync.stop();
+  });
+
   test('a profile whose objects the API server refuses is taken away whole and says so; the rest is served', async () => {
     const api = new FakeApi();
     const sync = start(api);
@@ -257,7 +230,7 @@ describe('PolicySync', () => {
     assert.deepEqual(api.kinds(), ['ValidatingAdmissionPolicy/outrigger-unknown-profiles', 'ValidatingAdmissionPolicyBinding/outrigger-unknown-profiles']);
     const agent = v2.byName.get('agent');
     assert.ok(agent);
-    assert.deepEqual(servedCondition({ key: `${OWNER}/agent`, generation: 2, active: agent }, sync, OWNER), {
+    assert.deepEqual(servedCondition({ key: `${OWNER}/agent`, generation: 2, active: agent }, sync), {
       status: 'False',
       reason: 'PolicyNotApplied',
       message:
@@ -287,7 +260,7 @@ describe('PolicySync', () => {
     await sync.idle();
     assert.deepEqual(api.kinds(), []);
     for (const name of ['agent', 'other']) {
-      const c = servedCondition({ key: `${OWNER}/${name}`, generation: 1, active: changed.byName.get(name) as never }, sync, OWNER);
+      const c = servedCondition({ key: `${OWNER}/${name}`, generation: 1, active: changed.byName.get(name) as never }, sync);
       assert.equal(c?.reason, 'PolicyNotApplied', name);
       assert.match(c?.message ?? '', /mutatingadmissionpolicies\/outrigger\.profiles: 422/);
     }

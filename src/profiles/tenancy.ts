@@ -17,6 +17,8 @@ export interface Tenancy {
   /** Why a tenant profile is refused (a cluster-wide profile has its name), or undefined. */
   shadowReason(profile: SidecarProfile): string | undefined;
   readonly global: ProfileSet;
+  /** The namespaces that have profiles of their own (each has a set other than the global one). */
+  tenantNamespaces(): string[];
 }
 
 /** Whether a profile applies cluster-wide: from a file, or from Outrigger's own namespace. */
@@ -53,6 +55,10 @@ export class TenancyIndex implements Tenancy {
     const set = profileSet([...this.global.profiles, ...allowed]);
     this.#sets.set(namespace, { epoch: this.#epoch, set });
     return set;
+  }
+
+  tenantNamespaces(): string[] {
+    return [...this.#tenants.keys()];
   }
 
   shadowReason(p: SidecarProfile): string | undefined {

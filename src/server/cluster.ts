@@ -150,7 +150,7 @@ export async function startCluster(o: ClusterOptions, log: Logger, kubeVersionFl
         controllerNamespace: o.controllerNamespace,
         kubeVersion,
         isLeader: () => leader?.leader ?? true,
-        onServed: () => profiles?.resyncStatus(),
+        onServed: (keys) => profiles?.resyncStatus(keys),
         log: kubeLog,
       });
       // Started after the election, so stopped before it: no write once the Lease is released.
@@ -168,10 +168,10 @@ export async function startCluster(o: ClusterOptions, log: Logger, kubeVersionFl
         writeStatus: () => writer?.leader ?? true,
         ...(o.mandatoryBypass ? { mandatoryBypass: o.mandatoryBypass } : {}),
         // Which mode serves each profile: its admission policies, or this webhook.
-        served: (s: ProfileObjectState) => (policies ? servedCondition(s, policies, o.controllerNamespace) : s.active ? WEBHOOK_SERVED : undefined),
+        served: (s: ProfileObjectState) => (policies ? servedCondition(s, policies) : s.active ? WEBHOOK_SERVED : undefined),
         onUpdate: (t) => {
           // Not before the file profiles are known: a set without them would take their policies away.
-          if (filesKnown) policies?.update(t.global);
+          if (filesKnown) policies?.update(t);
           o.onClusterProfiles?.(inUse());
           if (profiles) o.onProblems?.(problemCounts(profiles));
         },

@@ -1,8 +1,8 @@
 /**
  * Policy mode in the cluster: the real `outrigger serve --profiles-from-cluster --admission policy`
  * against a real kube-apiserver (1.36 or newer) keeps the admission policies in step with the
- * SidecarProfiles in its namespace — created, updated, deleted — and says in each profile's
- * `Served` condition how it is served. Pods are injected by the API server alone, as the engine
+ * SidecarProfiles in its namespace — created, updated, deleted — and with a tenant's, compiled into
+ * its namespace's own set, and says in each profile's `Served` condition how it is served. Pods are injected by the API server alone, as the engine
  * injects them (the differential of policy.e2e.test.ts), with no webhook configured. The server
  * runs with the RBAC of `outrigger manifests --admission policy` and nothing more.
  *
@@ -16,14 +16,16 @@ import { after, before, describe, it } from 'node:test';
 import { parse as parseYaml } from 'yaml';
 import { INJECTION_LABEL, NAME, POLICY_RESOURCES, SYNCED_BY_LABEL } from '../../src/common/labels.ts';
 import { bundle, DEFAULTS } from '../../src/deploy/manifests.ts';
-import { type JsonObject, profileSet } from '../../src/engine/index.ts';
+import { type JsonObject, type ProfileSet, profileSet } from '../../src/engine/index.ts';
+import { compileProfile } from '../../src/profiles/compile.ts';
 import { sidecarProfileCrd } from '../../src/profiles/crd.ts';
 import { parseProfiles } from '../../src/profiles/parse.ts';
+import { tenancy } from '../../src/profiles/tenancy.ts';
 import { generateCA, generateServingCert } from '../../src/tls/certs.ts';
 import { runCli } from '../support/run-cli.ts';
 import { type ControlPlane, e2eAvailability, kubernetesVersion, startControlPlane, writeServiceAccountKubeconfig } from './harness.ts';
 import { AGENT, REFUSED } from './policy-fixtures.ts';
-import { differential, type Pod } from './policy-support.ts';
+import { type Differential, differential, type Pod } from './policy-support.ts';
 import { eventually, type ServeProcess, type Summary, startServeProcess, summarize } from './support-webhook.ts';
 
 const MINOR = Number(kubernetesVersion().replace(/^v1\.(\d+)\..*$/, '$1'));
@@ -37,6 +39,26 @@ const WEBHOOK_LABELS = { 'e2e.outrigger.dev/webhook': 'on', 'e2e.outrigger.dev/t
 const SERVED_LABELS = { [INJECTION_LABEL]: 'enabled', 'e2e.outrigger.dev/tier': 'apps' };
 const PROFILES = `/apis/outrigger.dev/v1alpha1`;
 const BASE = '/apis/admissionregistration.k8s.io/v1';
+/** A tenant's profile in its own namespace: a classic sidecar and a volume, templated from the namespace. */
+const TENANT = JSON.stringify({
+  apiVersion: 'outrigger.dev/v1alpha1',
+  kind: 'SidecarProfile',
+  metadata: { name: 'tenant-agent' },
+  spec: {
+    version: '1.0.0',
+    sidecarMode: 'classic',
+    containers: [
+      {
+        name: 'tenant-sidecar',
+        image: 'example.com/tenant:1',
+        args: ['--at={{ namespace.name }}'],
+        volumeMounts: [{ name: 'tenant-cache', mountPath: '/cache' }],
+      },
+    ],
+    volumes: [{ name: 'tenant-cache', emptyDir: {} }],
+    metadata: { labels: { 'tenant.example.com/injected': 'true' } },
+  },
+});
 
 /** A profile document of the fixtures, as an object in `namespace`. */
 function clusterProfile(doc: string, namespace: string): JsonObject {
@@ -49,6 +71,7 @@ describe('serve --admission policy keeps admission policies in step with the clu
   let dir: string;
   let server: ServeProcess | undefined;
   let servedLabels: Record<string, string>;
+  let tenantLabels: Record<string, string>;
   let caPem: string;
 
   const profilePath = (ns: string, name = '') => `${PROFILES}/namespaces/${ns}/sidecarprofiles${name ? `/${name}` : ''}`;
@@ -81,6 +104,19 @@ describe('serve --admission policy keeps admission policies in step with the clu
     return profileSet(r.profiles);
   };
   const agentPod: Pod = { metadata: { name: 'app' }, spec: { containers: [{ name: 'app', image: 'busybox' }] } };
+  /** Polls the differential until the API server injects the pod as the engine does (a policy takes effect a moment after it is written); the pod it made. */
+  const injected = async (d: Differential, pod: Pod, what: string): Promise<Pod> => {
+    let last: string | undefined;
+    return eventually(what, async () => {
+      const v = await differential(d, pod);
+      last = v.problem;
+      return v.outcome === 'injected' && v.problem === undefined ? v.made : undefined;
+    }).catch((e: Error) => {
+      throw new Error(`${e.message}: ${last}`);
+    });
+  };
+  /** A pod that asks for the tenant's profile (an unknown one outside its namespace). */
+  const asking: Pod = { ...agentPod, metadata: { name: 'asking', annotations: { 'outrigger.dev/inject': 'tenant-agent' } } };
 
   before(async () => {
     dir = mkdtempSync(join(tmpdir(), 'outrigger-policy-cluster-e2e-'));
@@ -93,10 +129,13 @@ describe('serve --admission policy keeps admission policies in step with the clu
     assert.equal(crd.status, 201, crd.text);
     await cp.createNamespace(SYSTEM);
     await cp.createNamespace(NS.baseline);
-    await cp.createNamespace(NS.tenant, { [INJECTION_LABEL]: 'enabled' });
+    await cp.createNamespace(NS.tenant, SERVED_LABELS);
     await cp.createNamespace(NS.served, SERVED_LABELS);
     await cp.createNamespace(NS.webhook, WEBHOOK_LABELS);
-    servedLabels = (await cp.request<{ metadata: { labels: Record<string, string> } }>('GET', `/api/v1/namespaces/${NS.served}`)).body.metadata.labels;
+    const labelsOf = async (ns: string) =>
+      (await cp.request<{ metadata: { labels: Record<string, string> } }>('GET', `/api/v1/namespaces/${ns}`)).body.metadata.labels;
+    servedLabels = await labelsOf(NS.served);
+    tenantLabels = await labelsOf(NS.tenant);
     await eventually('the SidecarProfile API', async () => (await cp.request('GET', profilePath(SYSTEM))).status === 200 || undefined);
     // The server runs as the ServiceAccount of `outrigger manifests --admission policy`, with exactly
     // the permissions of its ClusterRole and Role (the Lease electing the writer): what policy mode
@@ -260,15 +299,59 @@ describe('serve --admission policy keeps admission policies in step with the clu
     assert.deepEqual((await kept()).MutatingAdmissionPolicy, ['outrigger-agent']);
   });
 
-  it('a tenant profile is not compiled, and says so', async () => {
-    const mine = clusterProfile(AGENT, NS.tenant);
-    (mine.metadata as JsonObject).name = 'tenant-agent';
-    const created = await cp.request('POST', profilePath(NS.tenant), mine);
+  it("a tenant profile is compiled with the cluster-wide ones into its namespace's own set; other namespaces keep the cluster-wide set; deleting it gives the namespace back", async () => {
+    const names = (p: Pod | undefined) =>
+      [...((p?.spec.initContainers ?? []) as JsonObject[]), ...((p?.spec.containers ?? []) as JsonObject[])].map((x) => x.name);
+    const inTenant = (set: ProfileSet): Differential => ({ cp, baseline: NS.baseline, served: NS.tenant, servedLabels: tenantLabels, set, kubeMinor: MINOR });
+    const created = await cp.request('POST', profilePath(NS.tenant), clusterProfile(TENANT, NS.tenant));
     assert.equal(created.status, 201, created.text);
-    const c = await served(NS.tenant, 'tenant-agent', 'PolicyRefused');
-    assert.equal(c.status, 'False');
-    assert.match(String(c.message), /only cluster-wide profiles/);
+    try {
+      const c = await served(NS.tenant, 'tenant-agent', 'Policy');
+      assert.equal(c.status, 'True');
+      assert.match(String(c.message), /MutatingAdmissionPolicy outrigger\.ns\.pc-tenant\.profiles/);
+      assert.deepEqual(await kept(), {
+        MutatingAdmissionPolicy: ['outrigger-agent', 'outrigger.ns.pc-tenant.profiles'],
+        ValidatingAdmissionPolicy: [
+          'outrigger-agent-deny',
+          'outrigger-unknown-profiles',
+          'outrigger.ns.pc-tenant.profiles-deny',
+          'outrigger.ns.pc-tenant.unknown-profiles',
+        ],
+        MutatingAdmissionPolicyBinding: ['outrigger-agent', 'outrigger.ns.pc-tenant.profiles'],
+        ValidatingAdmissionPolicyBinding: [
+          'outrigger-agent-deny',
+          'outrigger-unknown-profiles',
+          'outrigger.ns.pc-tenant.profiles-deny',
+          'outrigger.ns.pc-tenant.unknown-profiles',
+        ],
+      });
+      // The engine's side: the set the webhook builds for a pod of the namespace, from the profiles as stored.
+      const stored = async (ns: string, name: string) =>
+        compileProfile((await cp.request<JsonObject>('GET', profilePath(ns, name))).body, `SidecarProfile ${ns}/${name}`);
+      const webhookSet = tenancy([await stored(SYSTEM, 'agent'), await stored(NS.tenant, 'tenant-agent')], SYSTEM).forNamespace(NS.tenant);
+      assert.deepEqual(
+        webhookSet.profiles.map((p) => p.name),
+        ['agent', 'tenant-agent'],
+      );
+      const both = await injected(inTenant(webhookSet), asking, 'pods of the tenant namespace to get both profiles');
+      assert.deepEqual(names(both), ['agent-init', 'agent', 'app', 'tenant-sidecar']);
+      assert.match(both.metadata.annotations?.['outrigger.dev/status'] ?? '', /"profiles":\[{"name":"agent",.*},{"name":"tenant-agent",/);
+      assert.deepEqual(names(await injected(inTenant(webhookSet), agentPod, 'the agent alone where the tenant profile is not asked for')), [
+        'agent-init',
+        'agent',
+        'app',
+      ]);
+      // Another namespace: the cluster-wide set alone, where the tenant's profile is an unknown one.
+      const inServed = { cp, baseline: NS.baseline, served: NS.served, servedLabels, set: await storedSet('agent'), kubeMinor: MINOR };
+      assert.deepEqual(names(await injected(inServed, asking, 'the cluster-wide set in another namespace')), ['agent-init', 'agent', 'app']);
+    } finally {
+      // Gone even when an assertion failed, so the tests after this one see the cluster-wide set alone.
+      await cp.request('DELETE', profilePath(NS.tenant, 'tenant-agent'));
+    }
+    await eventually('the namespace set to go', async () => ((await kept()).ValidatingAdmissionPolicyBinding?.length === 2 ? true : undefined));
     assert.deepEqual((await kept()).MutatingAdmissionPolicy, ['outrigger-agent']);
+    const back = await injected(inTenant(await storedSet('agent')), asking, 'pods of the tenant namespace to get the cluster-wide set again');
+    assert.deepEqual(names(back), ['agent-init', 'agent', 'app']);
   });
 
   it('an edited profile updates its policies; outrigger status sees the pods injected before; a deleted one takes them away', async () => {
