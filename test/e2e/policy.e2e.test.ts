@@ -10,7 +10,7 @@
  * (npm run test:e2e:versions runs it on 1.37; on older minors it is skipped, saying why.)
  */
 import assert from 'node:assert/strict';
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { copyFileSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
@@ -33,6 +33,7 @@ const tooOld = `policy mode needs Kubernetes 1.36 (MutatingAdmissionPolicy v1); 
 const skip = MINOR < 36 ? tooOld : (await e2eAvailability()).skip;
 
 const NS = { baseline: 'policy-baseline', served: 'policy-served' };
+const EXAMPLES = new URL('../../examples/profiles/', import.meta.url).pathname;
 const SERVED_LABELS = { [INJECTION_LABEL]: 'enabled', 'e2e.outrigger.dev/tier': 'apps' };
 
 async function corpusPods(): Promise<{ where: string; pod: Pod }[]> {
@@ -64,6 +65,9 @@ describe('outrigger policy: the compiled policies do what the engine does, on a 
     // Elsewhere: the refusal test below compiles the whole directory.
     mkdirSync(join(dir, 'set'));
     writeFileSync(join(dir, 'set', 'set.yaml'), SET);
+    // The two example profiles that compile (log-shipper is refused for its resources override).
+    mkdirSync(join(dir, 'examples'));
+    for (const f of ['envoy.yaml', 'secrets-agent.yaml']) copyFileSync(join(EXAMPLES, f), join(dir, 'examples', f));
     cp = await startControlPlane();
     await cp.createNamespace(NS.baseline);
     await cp.createNamespace(NS.served, SERVED_LABELS);
@@ -199,6 +203,19 @@ describe('outrigger policy: the compiled policies do what the engine does, on a 
     assert.deepEqual(
       record.profiles.map((p) => p.name),
       ['zeta', 'alpha', 'mid'],
+    );
+  });
+
+  it('the example profiles envoy and secrets-agent, on request, are one set: every corpus pod and the crafted pods as the engine', async () => {
+    const verdicts = await round('examples', [...(await corpusPods()), ...CRAFTED], 'envoy, secrets-agent', { [UNKNOWN_PROFILES_LABEL]: null }, true);
+    assert.ok(problems(verdicts) === '', problems(verdicts));
+    const t = tally(verdicts);
+    assert.ok((t.injected?.length ?? 0) > 50, JSON.stringify(Object.entries(t).map(([k, v]) => [k, v?.length])));
+    const made = verdicts.find((v) => v.outcome === 'injected' && v.made)?.made;
+    const record = JSON.parse(made?.metadata.annotations?.[STATUS_ANNOTATION] ?? '{}') as { profiles: { name: string }[] };
+    assert.deepEqual(
+      record.profiles.map((p) => p.name),
+      ['envoy', 'secrets-agent'],
     );
   });
 
