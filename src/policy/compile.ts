@@ -43,7 +43,7 @@ function profileParts(own: SidecarProfile, kube: KubeVersion): ProfileParts {
   const ownVariables = [
     ...selectionVariables(p).filter((v) => !shared.has(v.name)),
     ...itemVariables(items),
-    ...targets.filter(active).map(targetVariable),
+    ...targets.filter(active).map((t) => targetVariable(t)),
     ...denialVariables(p, items, targets, rendered.errors, tagErrors(p)),
   ];
   return { p, mode, items, targets, own: ownVariables };

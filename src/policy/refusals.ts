@@ -37,8 +37,6 @@ export const WHY = {
     `failurePolicy ignore in a set of several profiles (profile ${JSON.stringify(first)} comes first by spec.order, then name): the engine admits the pod without this profile, with a warning, while injecting the others; the warning's policy runs on the mutated pod, which then carries the status record, so it is skipped (no-status-record) and the warning is lost`,
   afterIgnore: (first: string) =>
     `profile ${JSON.stringify(first)} comes first by spec.order, then name, and has failurePolicy ignore: in a set of several profiles its warning would be lost once another profile writes the status record, so it is compiled alone`,
-  sharedTarget: (what: string, where: string, earlier: string) =>
-    `profile ${JSON.stringify(earlier)} comes earlier in the set and also adds ${what} to the containers it targets (${where}): where both target a container the engine's merge would find the earlier profile's item, which a compiled policy does not reproduce`,
   tooLong: (before: readonly string[], e: { where: string; codePoints: number }) =>
     `${before.length === 0 ? 'its policy' : `with the profiles before it (${before.map((n) => JSON.stringify(n)).join(', ')}), the set's policy`} would hold a CEL expression of ${e.codePoints} code points (${e.where}), and the API server accepts at most ${MAX_EXPRESSION_CODE_POINTS}: serve it with the webhook, or split what the set injects`,
 } as const;

@@ -58,7 +58,7 @@ describe('outrigger policy: sets of several profiles', () => {
     // a's items read the pod alone.
     assert.ok(!state('p0_item1').includes('p0_wanted'));
   });
-  it('env names, mountPaths and envFrom sources an earlier profile gives the same kind of targets', () => {
+  it('env names, mountPaths and envFrom sources an earlier profile gives the same kind of targets are settled against its own', () => {
     let n = 0;
     const targeted = (env: string, path: string, extra: object = {}) => {
       const volume = `v${n++}`;
@@ -71,11 +71,17 @@ describe('outrigger policy: sets of several profiles', () => {
       };
     };
     const out = compile(['a', side('a', targeted('A', '/a', { targets: ['*'] }))], ['b', side('b', targeted('A', '/a', { targets: ['app'] }))]);
-    assert.deepEqual(refused(out), [
-      ['b', 'spec.env[0].name', WHY.sharedTarget('env "A"', 'spec.targets', 'a')],
-      ['b', 'spec.volumeMounts[0].mountPath', WHY.sharedTarget('a volumeMount at "/a"', 'spec.targets', 'a')],
-      ['b', 'spec.envFrom[0]', WHY.sharedTarget('this envFrom source', 'spec.targets', 'a')],
-    ]);
+    assert.deepEqual(refused(out), []);
+    assert.deepEqual(out.compiled, ['a', 'b']);
+    const variables = ((out.objects[0] as JsonObject).spec as { variables: { name: string; expression: string }[] }).variables;
+    const targets = variables.find((v) => v.name === 'p1_targets')?.expression ?? '';
+    // In a container a gave them to: the env entry compares with a's (equal: 'same'), the mount
+    // with a's (another volume: 'conflict'), the envFrom source equal to a's is left out.
+    const gave = (list: string) => `variables.p0_wanted && variables.p0_targets.exists(u, u.i == i && ${list})`;
+    assert.ok(targets.includes(`(${gave("u.env[0] == 'add'")} ? 'same' : (`), targets);
+    assert.ok(targets.includes(`(${gave("u.mounts[0] == 'add'")} ? 'conflict' : (`), targets);
+    assert.ok(targets.includes(`(${gave('u.envFrom[0]')} ? false : (`), targets);
+    assert.ok(!(variables.find((v) => v.name === 'p0_targets')?.expression ?? '').includes('p0_wanted'), "a's targets read the pod alone");
     // Different env names on the same targets, or the same ones on other kinds of targets, compile.
     assert.deepEqual(
       compile(['a', side('a', targeted('A', '/a', { targets: ['*'] }))], ['b', side('b', targeted('B', '/b', { targets: ['*'], envFrom: [] }))]).compiled,

@@ -24,7 +24,7 @@ import { ALONE, concat, type Earlier, ENTRY_OP, itemOps, PATCH_OP, targetOps } f
 import { created, profileEntry, wholeRecord } from './record.ts';
 import { renamed } from './rename.ts';
 import { injectVariables, unknownVariables } from './select.ts';
-import { sharedStates } from './shared.ts';
+import { sharedStates, sharedTargets } from './shared.ts';
 import { active, type Targeting } from './targets.ts';
 import type { Variable } from './variables.ts';
 
@@ -95,7 +95,10 @@ function decideVariables(parts: readonly ProfileParts[]): Variable[] {
     const rename = (e: string) => renamed(e, names, prefixOf(k));
     const expressions = new Map(x.own.map((v) => [v.name, v.expression]));
     // An item an earlier profile also adds is settled against that profile's (shared.ts).
-    const shared = sharedStates(parts, k, (item) => rename(expressions.get(item.variable) as string), prefixOf);
+    const shared = new Map([
+      ...sharedStates(parts, k, (item) => rename(expressions.get(item.variable) as string), prefixOf),
+      ...sharedTargets(parts, k, prefixOf),
+    ]);
     return x.own.map((v) => ({ name: `${prefixOf(k)}${v.name}`, expression: shared.get(v.name) ?? rename(v.expression) }));
   });
   const first = parts.map((_, k) => `variables.${prefixOf(k)}wanted && variables.${prefixOf(k)}denial != '' ? variables.${prefixOf(k)}denial : `).join('');

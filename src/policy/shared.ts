@@ -6,10 +6,11 @@
  * an item it first asks whether an earlier profile adds that key, and if so compares the two
  * profiles' values (known when compiling, or CEL for templated ones).
  */
-import { deepEqual, type JsonValue } from '../common/json.ts';
+import { deepEqual, type JsonObject, type JsonValue } from '../common/json.ts';
 import { CelExpr, literal } from './cel.ts';
 import type { PodItem } from './items.ts';
 import type { ProfileParts } from './set.ts';
+import { active, type EarlierTarget, type Targeting, targetVariable } from './targets.ts';
 
 /** Containers and init containers share one name space (merge/containers.ts). */
 export const space = (i: PodItem) => (i.field === 'initContainers' || i.field === 'containers' ? 'containers' : i.field);
@@ -27,8 +28,13 @@ const templated = (v: JsonValue): boolean => {
  */
 function against(earlier: PodItem, later: PodItem): string {
   if (earlier.field !== later.field) return "'conflict'";
-  if (!templated(earlier.value) && !templated(later.value)) return deepEqual(earlier.value, later.value) ? "'same'" : "'conflict'";
-  return `(dyn(${literal(earlier.value, earlier.path)}) == dyn(${literal(later.value, later.path)}) ? 'same' : 'conflict')`;
+  return sameValue(earlier.value, earlier.path, later.value, later.path);
+}
+
+/** 'same' or 'conflict' for two profiles' values: decided now, or by CEL for templated ones. */
+function sameValue(a: JsonValue, aPath: string, b: JsonValue, bPath: string): string {
+  if (!templated(a) && !templated(b)) return deepEqual(a, b) ? "'same'" : "'conflict'";
+  return `(dyn(${literal(a, aPath)}) == dyn(${literal(b, bPath)}) ? 'same' : 'conflict')`;
 }
 
 /**
@@ -51,6 +57,47 @@ export function sharedStates(parts: readonly ProfileParts[], k: number, own: (it
       `(${own(item)})`,
     );
     out.set(item.variable, chain);
+  }
+  return out;
+}
+
+const LIST_OF = { env: 'env', envFrom: 'envFrom', mounts: 'mounts' } as const;
+const keyOf = { env: (x: JsonObject) => x.name, mounts: (x: JsonObject) => x.mountPath } as const;
+
+/**
+ * For the k-th profile, its target variables (unprefixed names) where an earlier profile gives
+ * the same kind of containers an env name, a mountPath or an envFrom source it also gives: the
+ * state of that item in a container the earlier profile gave it to is settled against the earlier
+ * one's (env and mounts by key, as the pod's own; an equal envFrom source is left out).
+ */
+export function sharedTargets(parts: readonly ProfileParts[], k: number, prefix: (j: number) => string): Map<string, string> {
+  const out = new Map<string, string>();
+  const x = parts[k] as ProfileParts;
+  for (const t of x.targets) {
+    if (!active(t)) continue;
+    const before = parts.slice(0, k).flatMap((other, j) => {
+      const u = other.targets.find((y) => y.field === t.field) as Targeting;
+      return active(u) ? [{ j, u }] : [];
+    });
+    let shared = false;
+    const earlier: EarlierTarget = (list, idx, own) => {
+      const mine = (list === 'mounts' ? t.mounts : list === 'env' ? t.env : t.envFrom)[idx] as JsonObject;
+      const path = `spec.${list === 'mounts' ? 'volumeMounts' : list}[${idx}]`;
+      let chain = `(${own})`;
+      for (const { j, u } of [...before].reverse()) {
+        const theirs = list === 'mounts' ? u.mounts : list === 'env' ? u.env : u.envFrom;
+        const at = theirs.findIndex((y) => (list === 'envFrom' ? deepEqual(y, mine) : keyOf[list](y) === keyOf[list](mine)));
+        if (at < 0) continue;
+        shared = true;
+        const gave = `variables.${prefix(j)}wanted && variables.${prefix(j)}${u.variable}.exists(u, u.i == i && ${list === 'envFrom' ? `u.envFrom[${at}]` : `u.${LIST_OF[list]}[${at}] == 'add'`})`;
+        // An envFrom source equal to the earlier one's is left out; env and mounts compare values.
+        const settled = list === 'envFrom' ? 'false' : sameValue(theirs[at] as JsonObject, `${path} (earlier)`, mine, path);
+        chain = `(${gave} ? ${settled} : ${chain})`;
+      }
+      return chain;
+    };
+    const v = targetVariable(t, earlier);
+    if (shared) out.set(v.name, v.expression);
   }
   return out;
 }

@@ -53,12 +53,18 @@ function keyedState(c: string, list: 'env' | 'volumeMounts', keyField: 'name' | 
   return `has(${c}.${list}) && ${key} in ${keys} ? (${same}) : 'add'`;
 }
 
-export function targetVariable(t: Targeting): Variable {
+/**
+ * What an earlier profile of a set may already have given the container `i` (shared.ts): the
+ * state of the j-th item of a list, given the state read from the container as it came.
+ */
+export type EarlierTarget = (list: 'env' | 'envFrom' | 'mounts', j: number, own: string) => string;
+
+export function targetVariable(t: Targeting, earlier: EarlierTarget = (_, __, own) => own): Variable {
   const c = 'c';
-  const env = t.env.map((e, j) => keyedState(c, 'env', 'name', e, `spec.env[${j}]`));
-  const mounts = t.mounts.map((m, j) => keyedState(c, 'volumeMounts', 'mountPath', m, `spec.volumeMounts[${j}]`));
+  const env = t.env.map((e, j) => earlier('env', j, keyedState(c, 'env', 'name', e, `spec.env[${j}]`)));
+  const mounts = t.mounts.map((m, j) => earlier('mounts', j, keyedState(c, 'volumeMounts', 'mountPath', m, `spec.volumeMounts[${j}]`)));
   // envFrom has no key: an item equal to one the container has is left out, any other is added.
-  const envFrom = t.envFrom.map((f, j) => `!has(${c}.envFrom) || !${c}.envFrom.exists(x, ${equals('x', f, `spec.envFrom[${j}]`)})`);
+  const envFrom = t.envFrom.map((f, j) => earlier('envFrom', j, `!has(${c}.envFrom) || !${c}.envFrom.exists(x, ${equals('x', f, `spec.envFrom[${j}]`)})`));
   const entry = [
     `'i': dyn(i)`,
     `'name': dyn(${c}.name)`,

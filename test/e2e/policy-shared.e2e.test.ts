@@ -1,6 +1,7 @@
 /**
  * A set whose profiles add the same pod-level items (a volume, a pull secret, a label, an
- * annotation, a container name), proven on a real kube-apiserver: the engine merges each profile
+ * annotation, a container name) and give the same containers the same env names, mountPaths and
+ * envFrom sources, proven on a real kube-apiserver: the engine merges each profile
  * into the pod the ones before it left, so a later profile finds an earlier one's item and
  * settles it as the pod's own (identical: left alone; different: denied or kept, as its
  * conflictPolicy says). Every pod is created with the compiled policies and compared field for
@@ -41,6 +42,13 @@ const SET = [
     volumes: [{ name: 'shared-data', emptyDir: {} }],
     imagePullSecrets: [{ name: 'registry' }],
     metadata: { labels: { [MEMBER]: 'true' }, annotations: { [OWNER]: 'platform' } },
+    env: [
+      { name: 'MESH', value: 'on' },
+      { name: 'OWNER', value: 'platform' },
+    ],
+    envFrom: [{ configMapRef: { name: 'mesh', optional: true } }],
+    volumeMounts: [{ name: 'shared-data', mountPath: '/shared' }],
+    targets: ['*'],
   }),
   doc('extra', {
     version: '1',
@@ -54,6 +62,14 @@ const SET = [
     ],
     imagePullSecrets: [{ name: 'registry' }],
     metadata: { labels: { [MEMBER]: 'true' }, annotations: { [OWNER]: "{{ pod.labels['owner'] ?? 'platform' }}" } },
+    env: [
+      { name: 'MESH', value: 'on' },
+      { name: 'OWNER', value: "{{ pod.labels['owner'] ?? 'platform' }}" },
+      { name: 'EXTRA', value: 'on' },
+    ],
+    envFrom: [{ configMapRef: { name: 'mesh', optional: true } }, { secretRef: { name: 'extra', optional: true } }],
+    volumeMounts: [{ name: 'shared-data', mountPath: '/shared' }],
+    targets: ['app*'],
   }),
   doc('third', {
     version: '1',
@@ -65,10 +81,14 @@ const SET = [
     volumes: [{ name: 'shared-data', emptyDir: { medium: 'Memory' } }],
     imagePullSecrets: [{ name: 'registry' }],
     metadata: { labels: { [MEMBER]: 'false' } },
+    env: [{ name: 'MESH', value: 'off' }],
+    volumeMounts: [{ name: 'shared-data', mountPath: '/shared' }],
+    targets: ['*'],
   }),
 ].join('\n---\n');
 
 const app = { name: 'app', image: 'busybox' };
+const web = { name: 'web', image: 'busybox' };
 const pod = (name: string, labels: Record<string, string> = {}, spec: object = {}): Pod => ({
   metadata: { name, labels },
   spec: { containers: [app], ...spec },
@@ -89,6 +109,17 @@ const PODS: { pod: Pod; outcome: Verdict['outcome']; profiles?: string[] }[] = [
   { pod: pod('third', { third: 'yes' }), outcome: 'injected', profiles: ['base', 'extra', 'third'] },
   { pod: pod('third-no-base', { third: 'yes', 'e2e.outrigger.dev/no-base': 'x' }), outcome: 'injected', profiles: ['extra', 'third'] },
   { pod: pod('third-owner-other', { third: 'yes', owner: 'team-a' }), outcome: 'denied' },
+  // Targeted keys: extra targets app* only, base every container; a container's own MESH decides for both.
+  { pod: pod('two-containers', {}, { containers: [app, web] }), outcome: 'injected', profiles: ['base', 'extra'] },
+  { pod: pod('third-two-containers', { third: 'yes' }, { containers: [app, web] }), outcome: 'injected', profiles: ['base', 'extra', 'third'] },
+  { pod: pod('own-mesh-same', {}, { containers: [{ ...app, env: [{ name: 'MESH', value: 'on' }] }, web] }), outcome: 'injected', profiles: ['base', 'extra'] },
+  { pod: pod('own-mesh-other', {}, { containers: [app, { ...web, env: [{ name: 'MESH', value: 'off' }] }] }), outcome: 'denied' },
+  {
+    pod: pod('own-envfrom', {}, { containers: [{ ...app, envFrom: [{ secretRef: { name: 'extra', optional: true } }] }] }),
+    outcome: 'injected',
+    profiles: ['base', 'extra'],
+  },
+  { pod: pod('no-base-targets', { 'e2e.outrigger.dev/no-base': 'x' }, { containers: [app, web] }), outcome: 'injected', profiles: ['extra'] },
 ];
 
 describe('policy mode: profiles of a set that add the same items, on a real kube-apiserver', { skip }, () => {
