@@ -11,6 +11,7 @@ import * as http2 from 'node:http2';
 import { after, before, describe, it } from 'node:test';
 import type { TLSSocket } from 'node:tls';
 import { type ControlPlane, e2eAvailability, kubernetesVersion, makeServingCert, startControlPlane } from './harness.ts';
+import { helperConfig } from './support-webhook.ts';
 
 const availability = await e2eAvailability();
 
@@ -95,26 +96,6 @@ async function startWebhook(cert: { certPem: string; keyPem: string }) {
   };
 }
 
-function webhookConfig(name: string, clientConfig: Record<string, unknown>, nsLabel: string) {
-  return {
-    apiVersion: 'admissionregistration.k8s.io/v1',
-    kind: 'MutatingWebhookConfiguration',
-    metadata: { name },
-    webhooks: [
-      {
-        name: `${name}.e2e.outrigger.dev`,
-        clientConfig,
-        rules: [{ operations: ['CREATE'], apiGroups: [''], apiVersions: ['v1'], resources: ['pods'], scope: 'Namespaced' }],
-        namespaceSelector: { matchLabels: { [nsLabel]: 'enabled' } },
-        sideEffects: 'None',
-        admissionReviewVersions: ['v1'],
-        failurePolicy: 'Fail',
-        timeoutSeconds: 10,
-      },
-    ],
-  };
-}
-
 function busybox(name: string): Pod & { apiVersion: string; kind: string } {
   return {
     apiVersion: 'v1',
@@ -135,13 +116,15 @@ describe('kube-apiserver e2e harness', { skip: availability.skip }, () => {
     webhook = await startWebhook(cert);
     if (cp.supportsServiceRefs) cp.setServiceEndpoint(SVC_NAMESPACE, SVC_NAME, 443, webhook.port);
     const caBundle = Buffer.from(cert.caPem).toString('base64');
-    const configs = [webhookConfig('e2e-url', { url: `https://127.0.0.1:${webhook.port}/mutate-url`, caBundle }, 'e2e.outrigger.dev/url-webhook')];
+    const configs = [
+      helperConfig('e2e-url', { url: `https://127.0.0.1:${webhook.port}/mutate-url`, caBundle }, { 'e2e.outrigger.dev/url-webhook': 'enabled' }),
+    ];
     if (cp.supportsServiceRefs) {
       configs.push(
-        webhookConfig(
+        helperConfig(
           'e2e-service',
           { service: { namespace: SVC_NAMESPACE, name: SVC_NAME, port: 443, path: '/mutate-svc' }, caBundle },
-          'outrigger.dev/injection',
+          { 'outrigger.dev/injection': 'enabled' },
         ),
       );
     }

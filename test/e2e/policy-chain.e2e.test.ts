@@ -112,8 +112,8 @@ describe('policy mode among the other admission plugins of a real kube-apiserver
     await install(cp, policyDocuments(cli.stdout));
     const caBundle = Buffer.from(ca.certPem).toString('base64');
     for (const c of [
-      helperConfig('aa-e2e-recorder', `https://127.0.0.1:${helper.port}/record`, caBundle, RECORD),
-      helperConfig('zz-e2e-second', `https://127.0.0.1:${helper.port}/add-container`, caBundle, SECOND),
+      helperConfig('aa-e2e-recorder', { url: `https://127.0.0.1:${helper.port}/record`, caBundle }, RECORD),
+      helperConfig('zz-e2e-second', { url: `https://127.0.0.1:${helper.port}/add-container`, caBundle }, SECOND),
     ]) {
       const r = await cp.request('POST', '/apis/admissionregistration.k8s.io/v1/mutatingwebhookconfigurations', c);
       assert.equal(r.status, 201, r.text);

@@ -224,8 +224,8 @@ export async function startHelperWebhook(cert: { certPem: string; keyPem: string
   };
 }
 
-/** A MutatingWebhookConfiguration calling the helper webhook at `url` for pod creates in namespaces labelled `nsLabels` (never reinvoked). */
-export function helperConfig(name: string, url: string, caBundle: string, nsLabels: Record<string, string>) {
+/** A MutatingWebhookConfiguration calling a test webhook (`clientConfig`: a URL or a Service, and the caBundle) for pod creates in namespaces labelled `nsLabels`; never reinvoked. */
+export function helperConfig(name: string, clientConfig: Record<string, unknown>, nsLabels: Record<string, string>) {
   return {
     apiVersion: 'admissionregistration.k8s.io/v1',
     kind: 'MutatingWebhookConfiguration',
@@ -233,7 +233,7 @@ export function helperConfig(name: string, url: string, caBundle: string, nsLabe
     webhooks: [
       {
         name: `${name}.e2e.outrigger.dev`,
-        clientConfig: { url, caBundle },
+        clientConfig,
         rules: [{ operations: ['CREATE'], apiGroups: [''], apiVersions: ['v1'], resources: ['pods'], scope: 'Namespaced' }],
         namespaceSelector: { matchLabels: nsLabels },
         sideEffects: 'None',

@@ -488,11 +488,11 @@ describe('outrigger serve behind a real kube-apiserver', { skip: availability.sk
     urlHook.name = `url.${WEBHOOK_NAME}`;
     urlHook.namespaceSelector = { matchLabels: URL_INJECTION };
     const configs = [
-      helperConfig('aa-e2e-recorder', `https://127.0.0.1:${helper.port}/record`, caBundle, RECORD),
+      helperConfig('aa-e2e-recorder', { url: `https://127.0.0.1:${helper.port}/record`, caBundle }, RECORD),
       // Envtest binaries cannot route service references to loopback: the production entry by URL there.
       productionConfig(caPem, cp.supportsServiceRefs ? undefined : viaUrl),
       urlConfig,
-      helperConfig('zz-e2e-second', `https://127.0.0.1:${helper.port}/add-container`, caBundle, SECOND),
+      helperConfig('zz-e2e-second', { url: `https://127.0.0.1:${helper.port}/add-container`, caBundle }, SECOND),
     ];
     for (const c of configs) {
       const r = await cp.request('POST', '/apis/admissionregistration.k8s.io/v1/mutatingwebhookconfigurations', c);
