@@ -22,6 +22,8 @@ export type Resources = readonly (typeof POLICY_RESOURCES)[number][];
 export interface Pass {
   held: Map<string, unknown>;
   failed: Map<string, string>;
+  /** The failed units whose failure was not a refusal (400, 422): they may succeed when retried. */
+  passing?: Set<string>;
   retry?: string;
   /** The paths this pass may delete. */
   inScope: (path: string) => boolean;
@@ -88,7 +90,11 @@ export class PolicyWriter {
       if (e instanceof NotLeader || !this.#leader()) throw new NotLeader();
       // The unit is removed with everything else not wanted: a profile is served whole or not at all.
       pass.failed.set(key, (e as Error).message);
-      if (!(e instanceof KubeApiError && (e.status === 400 || e.status === 422))) pass.retry ??= (e as Error).message;
+      if (!(e instanceof KubeApiError && (e.status === 400 || e.status === 422))) {
+        pass.retry ??= (e as Error).message;
+        pass.passing ??= new Set();
+        pass.passing.add(key);
+      }
       return false;
     }
   }
