@@ -3,6 +3,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { profilesFromYaml, profileYaml } from '../../test/support/profiles.ts';
 import type { JsonObject } from '../common/json.ts';
+import { MAX_OBJECT_BYTES } from '../engine/pod-size.ts';
 import { compilePolicies } from './compile.ts';
 import { codePoints, longestExpression, MAX_EXPRESSION_CODE_POINTS } from './size.ts';
 
@@ -76,5 +77,24 @@ describe('outrigger policy: the API server’s bound on one expression', () => {
     assert.deepEqual(out.refusals, []);
     assert.equal(out.compiled.length, 64);
     assert.ok((longestExpression(out.objects)?.codePoints ?? 0) <= MAX_EXPRESSION_CODE_POINTS);
+  });
+  it('every object compiled fits in what the API server stores (1.5 MiB): a set of 64 small profiles, or the profiles that would not fit refused', () => {
+    const docs = Array.from({ length: 64 }, (_, i): [string, object] => [
+      `p${i}`,
+      side(`side-${i}`, {
+        order: i,
+        volumes: [{ name: `v${i}`, emptyDir: {} }],
+        volumeMounts: [{ name: `v${i}`, mountPath: `/p${i}` }],
+        env: [{ name: `P${i}`, value: 'on' }],
+        targets: ['*'],
+        initContainerTargets: ['*'],
+      }),
+    ]);
+    const out = compile(...docs);
+    for (const o of out.objects) {
+      const bytes = Buffer.byteLength(JSON.stringify(o));
+      assert.ok(bytes <= MAX_OBJECT_BYTES, `${o.kind} ${(o.metadata as JsonObject).name}: ${bytes} bytes, more than ${MAX_OBJECT_BYTES}`);
+    }
+    assert.equal(out.compiled.length + out.refusals.length, 64);
   });
 });
