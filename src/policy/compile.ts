@@ -15,7 +15,7 @@ import { recordExpression } from './record.ts';
 import { kubeVersionRefusal, profileRefusals, type Refusal, WHY } from './refusals.ts';
 import { injectVariables, selectionVariables, unknownVariables } from './select.ts';
 import { type ProfileParts, SET_POLICY, setObjects } from './set.ts';
-import { longestExpression, MAX_EXPRESSION_CODE_POINTS } from './size.ts';
+import { largestObject, longestExpression, MAX_EXPRESSION_CODE_POINTS, MAX_POLICY_BYTES, MAX_SET_PROFILES } from './size.ts';
 import { active, targetings, targetVariable } from './targets.ts';
 import { renderedProfile } from './templates.ts';
 
@@ -70,8 +70,8 @@ function partsOrRefusals(p: SidecarProfile, kube: KubeVersion): ProfileParts | R
   }
 }
 
-/** The objects for these profiles (none compiled: none); undefined when the API server would refuse one of their expressions as too long. */
-function objectsFor(accepted: readonly ProfileParts[]): { objects: JsonObject[]; tooLong?: { where: string; codePoints: number } } {
+/** The objects for these profiles (none compiled: none), and why the API server would refuse them: an expression too long, or an object too large. */
+function objectsFor(accepted: readonly ProfileParts[], before: readonly string[]): { objects: JsonObject[]; refused?: string } {
   if (accepted.length === 0) return { objects: [] };
   const names = accepted.map((x) => x.p.name);
   const objects = [
@@ -79,38 +79,39 @@ function objectsFor(accepted: readonly ProfileParts[]): { objects: JsonObject[];
     ...unknownProfilesObjects(names, [...injectVariables(), ...unknownVariables(names)]),
   ];
   const longest = longestExpression(objects);
-  return longest && longest.codePoints > MAX_EXPRESSION_CODE_POINTS ? { objects, tooLong: longest } : { objects };
+  if (longest && longest.codePoints > MAX_EXPRESSION_CODE_POINTS) return { objects, refused: WHY.tooLong(before, longest) };
+  const largest = largestObject(objects);
+  if (largest && largest.bytes > MAX_POLICY_BYTES) return { objects, refused: WHY.tooLarge(before, largest) };
+  return { objects };
 }
 
 /**
  * The profiles whose policies the API server accepts: all of them, or, when some expression would
- * be too long, each in order if it still fits with the ones kept before it. Every set tried is at
- * most one profile larger than a set that fits, so the work stays bounded however many are given.
+ * be too long or some object too large, each in order if it still fits with the ones kept before
+ * it. At most MAX_SET_PROFILES are tried, so the work stays bounded however many are given.
  */
-function fitting(accepted: readonly ProfileParts[]): { kept: ProfileParts[]; objects: JsonObject[]; refusals: Refusal[] } {
-  const all = objectsFor(accepted);
-  if (!all.tooLong) return { kept: [...accepted], objects: all.objects, refusals: [] };
+function fitting(given: readonly ProfileParts[]): { kept: ProfileParts[]; objects: JsonObject[]; refusals: Refusal[] } {
+  const refuse = (x: ProfileParts, why: string): Refusal => ({ profile: x.p.name, source: x.p.source, path: 'spec', why });
+  const accepted = given.slice(0, MAX_SET_PROFILES);
+  const over = given.slice(MAX_SET_PROFILES).map((x) => refuse(x, WHY.tooMany(MAX_SET_PROFILES)));
+  const all = objectsFor(accepted, []);
+  if (!all.refused) return { kept: [...accepted], objects: all.objects, refusals: over };
   const kept: ProfileParts[] = [];
   const refusals: Refusal[] = [];
   let objects: JsonObject[] = [];
   for (const x of accepted) {
-    const tried = objectsFor([...kept, x]);
-    if (tried.tooLong) {
-      refusals.push({
-        profile: x.p.name,
-        source: x.p.source,
-        path: 'spec',
-        why: WHY.tooLong(
-          kept.map((k) => k.p.name),
-          tried.tooLong,
-        ),
-      });
+    const tried = objectsFor(
+      [...kept, x],
+      kept.map((k) => k.p.name),
+    );
+    if (tried.refused) {
+      refusals.push(refuse(x, tried.refused));
       continue;
     }
     kept.push(x);
     objects = tried.objects;
   }
-  return { kept, objects, refusals };
+  return { kept, objects, refusals: [...refusals, ...over] };
 }
 
 export function compilePolicies(set: ProfileSet, kube: KubeVersion): CompiledPolicies {
