@@ -88,14 +88,13 @@ function objectsFor(accepted: readonly ProfileParts[], before: readonly string[]
 /**
  * The profiles whose policies the API server accepts: all of them, or, when some expression would
  * be too long or some object too large, each in order if it still fits with the ones kept before
- * it. At most MAX_SET_PROFILES are tried, so the work stays bounded however many are given.
+ * it. At most MAX_SET_PROFILES are given (compilePolicies), so the work stays bounded.
  */
-function fitting(given: readonly ProfileParts[]): { kept: ProfileParts[]; objects: JsonObject[]; refusals: Refusal[] } {
-  const refuse = (x: ProfileParts, why: string): Refusal => ({ profile: x.p.name, source: x.p.source, path: 'spec', why });
-  const accepted = given.slice(0, MAX_SET_PROFILES);
-  const over = given.slice(MAX_SET_PROFILES).map((x) => refuse(x, WHY.tooMany(MAX_SET_PROFILES)));
+const refusal = (x: ProfileParts, why: string): Refusal => ({ profile: x.p.name, source: x.p.source, path: 'spec', why });
+
+function fitting(accepted: readonly ProfileParts[]): { kept: ProfileParts[]; objects: JsonObject[]; refusals: Refusal[] } {
   const all = objectsFor(accepted, []);
-  if (!all.refused) return { kept: [...accepted], objects: all.objects, refusals: over };
+  if (!all.refused) return { kept: [...accepted], objects: all.objects, refusals: [] };
   const kept: ProfileParts[] = [];
   const refusals: Refusal[] = [];
   let objects: JsonObject[] = [];
@@ -105,13 +104,13 @@ function fitting(given: readonly ProfileParts[]): { kept: ProfileParts[]; object
       kept.map((k) => k.p.name),
     );
     if (tried.refused) {
-      refusals.push(refuse(x, tried.refused));
+      refusals.push(refusal(x, tried.refused));
       continue;
     }
     kept.push(x);
     objects = tried.objects;
   }
-  return { kept, objects, refusals: [...refusals, ...over] };
+  return { kept, objects, refusals };
 }
 
 export function compilePolicies(set: ProfileSet, kube: KubeVersion): CompiledPolicies {
@@ -122,12 +121,16 @@ export function compilePolicies(set: ProfileSet, kube: KubeVersion): CompiledPol
   for (const p of set.profiles) {
     // The profile's own reasons first: how it meets the others is said only of a profile that would compile alone.
     const parts = partsOrRefusals(p, kube);
-    const refusals = Array.isArray(parts) ? parts : interactionRefusals(parts, accepted);
+    // Past a full set, only its own reasons are looked for: meeting the others would cost each
+    // profile as much as all before it, and fitting refuses it anyway.
+    const full = accepted.length >= MAX_SET_PROFILES;
+    const refusals = Array.isArray(parts) ? parts : full ? [] : interactionRefusals(parts, accepted);
     if (refusals.length > 0) {
       out.refusals.push(...refusals);
       continue;
     }
-    accepted.push(parts as ProfileParts);
+    if (full) out.refusals.push(refusal(parts as ProfileParts, WHY.tooMany(MAX_SET_PROFILES)));
+    else accepted.push(parts as ProfileParts);
   }
   const { kept, objects, refusals } = fitting(accepted);
   out.objects = objects;
