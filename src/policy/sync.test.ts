@@ -101,6 +101,24 @@ describe('PolicySync', () => {
     assert.deepEqual(api.kinds(), ['MutatingAdmissionPolicy/someone-elses']);
   });
 
+  test('a profile gone loses its validating bindings before its mutating one: the validating policy never runs without the mutation', async () => {
+    const api = new FakeApi();
+    const sync = start(api);
+    sync.update(setOf(AGENT));
+    await sync.idle();
+    const before = api.calls.length;
+    sync.update(setOf());
+    await sync.idle();
+    const deletes = api.calls
+      .slice(before)
+      .filter((c) => c.startsWith('DELETE'))
+      .map((c) => c.split('/')[4]);
+    assert.equal(deletes.length, 6);
+    assert.ok(deletes.lastIndexOf('validatingadmissionpolicybindings') < deletes.indexOf('mutatingadmissionpolicybindings'), deletes.join('\n'));
+    assert.ok(deletes.indexOf('mutatingadmissionpolicybindings') < deletes.indexOf('mutatingadmissionpolicies'), deletes.join('\n'));
+    await sync.stop();
+  });
+
   test('a refused profile is reported with its field, and nothing of it is applied', async () => {
     const api = new FakeApi();
     const sync = start(api);
