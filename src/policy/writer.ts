@@ -123,7 +123,10 @@ export class PolicyWriter {
     const candidates = new Set([...pass.held.keys()].filter(pass.inScope));
     for (const p of also) if (pass.held.has(p)) candidates.add(p);
     const order = [...candidates].filter((p) => !keep.has(p) && (!bindingsOnly || isBindingPath(p)));
-    for (const path of order.sort((a, b) => Number(isBindingPath(b)) - Number(isBindingPath(a)))) {
+    // Bindings first, the validating ones before the mutating ones: a validating policy left bound
+    // without its mutating one would deny the pods it expects injected.
+    const rank = (p: string) => (isBindingPath(p) ? (p.includes('/validatingadmissionpolicybindings/') ? 0 : 1) : 2);
+    for (const path of order.sort((a, b) => rank(a) - rank(b))) {
       if (!this.#leader()) throw new NotLeader();
       await this.#client.request('DELETE', path).catch((e) => {
         if (!(e instanceof KubeApiError && e.status === 404)) throw e;
