@@ -15,7 +15,7 @@ import { recordExpression } from './record.ts';
 import { kubeVersionRefusal, profileRefusals, type Refusal, WHY } from './refusals.ts';
 import { injectVariables, selectionVariables, unknownVariables } from './select.ts';
 import { type ProfileParts, SET_POLICY, setObjects } from './set.ts';
-import { longestExpression, MAX_EXPRESSION_CODE_POINTS } from './size.ts';
+import { largestObject, longestExpression, MAX_EXPRESSION_CODE_POINTS, MAX_POLICY_BYTES, MAX_SET_PROFILES } from './size.ts';
 import { active, targetings, targetVariable } from './targets.ts';
 import { renderedProfile } from './templates.ts';
 
@@ -70,8 +70,8 @@ function partsOrRefusals(p: SidecarProfile, kube: KubeVersion): ProfileParts | R
   }
 }
 
-/** The objects for these profiles (none compiled: none); undefined when the API server would refuse one of their expressions as too long. */
-function objectsFor(accepted: readonly ProfileParts[]): { objects: JsonObject[]; tooLong?: { where: string; codePoints: number } } {
+/** The objects for these profiles (none compiled: none), and why the API server would refuse them: an expression too long, or an object too large. */
+function objectsFor(accepted: readonly ProfileParts[], before: readonly string[]): { objects: JsonObject[]; refused?: string } {
   if (accepted.length === 0) return { objects: [] };
   const names = accepted.map((x) => x.p.name);
   const objects = [
@@ -79,32 +79,32 @@ function objectsFor(accepted: readonly ProfileParts[]): { objects: JsonObject[];
     ...unknownProfilesObjects(names, [...injectVariables(), ...unknownVariables(names)]),
   ];
   const longest = longestExpression(objects);
-  return longest && longest.codePoints > MAX_EXPRESSION_CODE_POINTS ? { objects, tooLong: longest } : { objects };
+  if (longest && longest.codePoints > MAX_EXPRESSION_CODE_POINTS) return { objects, refused: WHY.tooLong(before, longest) };
+  const largest = largestObject(objects);
+  if (largest && largest.bytes > MAX_POLICY_BYTES) return { objects, refused: WHY.tooLarge(before, largest) };
+  return { objects };
 }
 
 /**
  * The profiles whose policies the API server accepts: all of them, or, when some expression would
- * be too long, each in order if it still fits with the ones kept before it. Every set tried is at
- * most one profile larger than a set that fits, so the work stays bounded however many are given.
+ * be too long or some object too large, each in order if it still fits with the ones kept before
+ * it. At most MAX_SET_PROFILES are given (compilePolicies), so the work stays bounded.
  */
+const refusal = (x: ProfileParts, why: string): Refusal => ({ profile: x.p.name, source: x.p.source, path: 'spec', why });
+
 function fitting(accepted: readonly ProfileParts[]): { kept: ProfileParts[]; objects: JsonObject[]; refusals: Refusal[] } {
-  const all = objectsFor(accepted);
-  if (!all.tooLong) return { kept: [...accepted], objects: all.objects, refusals: [] };
+  const all = objectsFor(accepted, []);
+  if (!all.refused) return { kept: [...accepted], objects: all.objects, refusals: [] };
   const kept: ProfileParts[] = [];
   const refusals: Refusal[] = [];
   let objects: JsonObject[] = [];
   for (const x of accepted) {
-    const tried = objectsFor([...kept, x]);
-    if (tried.tooLong) {
-      refusals.push({
-        profile: x.p.name,
-        source: x.p.source,
-        path: 'spec',
-        why: WHY.tooLong(
-          kept.map((k) => k.p.name),
-          tried.tooLong,
-        ),
-      });
+    const tried = objectsFor(
+      [...kept, x],
+      kept.map((k) => k.p.name),
+    );
+    if (tried.refused) {
+      refusals.push(refusal(x, tried.refused));
       continue;
     }
     kept.push(x);
@@ -121,12 +121,16 @@ export function compilePolicies(set: ProfileSet, kube: KubeVersion): CompiledPol
   for (const p of set.profiles) {
     // The profile's own reasons first: how it meets the others is said only of a profile that would compile alone.
     const parts = partsOrRefusals(p, kube);
-    const refusals = Array.isArray(parts) ? parts : interactionRefusals(parts, accepted);
+    // Past a full set, only its own reasons are looked for: meeting the others would cost each
+    // profile as much as all before it, and fitting refuses it anyway.
+    const full = accepted.length >= MAX_SET_PROFILES;
+    const refusals = Array.isArray(parts) ? parts : full ? [] : interactionRefusals(parts, accepted);
     if (refusals.length > 0) {
       out.refusals.push(...refusals);
       continue;
     }
-    accepted.push(parts as ProfileParts);
+    if (full) out.refusals.push(refusal(parts as ProfileParts, WHY.tooMany(MAX_SET_PROFILES)));
+    else accepted.push(parts as ProfileParts);
   }
   const { kept, objects, refusals } = fitting(accepted);
   out.objects = objects;

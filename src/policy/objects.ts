@@ -28,6 +28,17 @@ export const POD_CREATE = [{ apiGroups: [''], apiVersions: ['v1'], operations: [
 /** A pod that carries a status record is left as it is (README, "Policy mode": the record cannot be checked in CEL). */
 export const NOT_RECORDED = { name: 'no-status-record', expression: `!${hasAnnotation(STATUS_ANNOTATION)}` };
 
+/**
+ * The second check of a validating policy for failurePolicy fail profiles: a pod it finds wanted,
+ * not denied and without a status record was not injected, because the mutating policy that ran
+ * was another version than this one (the reconciler writes the two one after the other). Admitted,
+ * it would lack every profile of the set, which neither version does: it is denied instead.
+ */
+export const notInjected = (wanted: string) => ({
+  expression: `variables.unknownDenial != '' || variables.denial != '' || !(${wanted})`,
+  message: "Outrigger's admission policies are being changed and did not inject this pod's profiles; create it again",
+});
+
 /** Injected unless the pod is denied for requesting a profile the set lacks, or the profile cannot be injected. */
 const APPLY = "variables.unknownDenial == '' && variables.wanted && variables.denial == ''";
 
@@ -80,6 +91,7 @@ export function validatingPolicy(
   variables: readonly Variable[],
   validation: { expression: string; messageExpression: string },
   action: 'Deny' | 'Warn',
+  also: readonly { expression: string; message: string }[] = [],
 ): JsonObject[] {
   const name = metadata.name as string;
   return [
@@ -87,7 +99,11 @@ export function validatingPolicy(
       apiVersion: POLICY_API_VERSION,
       kind: 'ValidatingAdmissionPolicy',
       metadata,
-      spec: { ...podCreates(variables), validations: [{ ...validation, reason: 'Forbidden' }], failurePolicy: 'Fail' },
+      spec: {
+        ...podCreates(variables),
+        validations: [validation, ...also].map((v) => ({ ...v, reason: 'Forbidden' })),
+        failurePolicy: 'Fail',
+      },
     },
     {
       apiVersion: POLICY_API_VERSION,
@@ -116,6 +132,8 @@ export function policyObjects(p: SidecarProfile, parts: PolicyParts): JsonObject
       parts.decide,
       { expression: "!variables.wanted || variables.denial == ''", messageExpression: message },
       ignore ? 'Warn' : 'Deny',
+      // failurePolicy ignore: a pod it did not inject is admitted, as a denial of it would be.
+      ignore ? [] : [notInjected('variables.wanted')],
     ),
   ];
 }

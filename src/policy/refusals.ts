@@ -5,7 +5,7 @@
  */
 import { isObject, type JsonValue, listOf } from '../common/json.ts';
 import type { KubeVersion, SidecarProfile } from '../engine/index.ts';
-import { MAX_EXPRESSION_CODE_POINTS } from './size.ts';
+import { MAX_EXPRESSION_CODE_POINTS, MAX_POLICY_BYTES } from './size.ts';
 
 export interface Refusal {
   profile: string;
@@ -39,6 +39,10 @@ export const WHY = {
     `profile ${JSON.stringify(first)} comes first by spec.order, then name, and has failurePolicy ignore: in a set of several profiles its warning would be lost once another profile writes the status record, so it is compiled alone`,
   tooLong: (before: readonly string[], e: { where: string; codePoints: number }) =>
     `${before.length === 0 ? 'its policy' : `with the profiles before it (${before.map((n) => JSON.stringify(n)).join(', ')}), the set's policy`} would hold a CEL expression of ${e.codePoints} code points (${e.where}), and the API server accepts at most ${MAX_EXPRESSION_CODE_POINTS}: serve it with the webhook, or split what the set injects`,
+  tooLarge: (before: readonly string[], e: { where: string; bytes: number }) =>
+    `${before.length === 0 ? 'its policy' : `with the profiles before it (${before.map((n) => JSON.stringify(n)).join(', ')}), the set's policy`} would be ${e.bytes} bytes (${e.where}), and the API server stores at most ${MAX_POLICY_BYTES}: serve it with the webhook, or split what the set injects`,
+  tooMany: (max: number) =>
+    `a set holds at most ${max} profiles, and this one comes after them in the engine's order: serve it with the webhook, or merge profiles`,
 } as const;
 
 /** Mounts (the profile's own and its containers') that name a volume the profile does not define. */

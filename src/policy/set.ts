@@ -19,7 +19,7 @@ import { STATUS_ANNOTATION } from '../common/labels.ts';
 import { MAX_TARGET_CHECKS, type SidecarProfile } from '../engine/index.ts';
 import { chosen, joined, pointerToken, str } from './cel.ts';
 import { type ItemField, itemIs, NAME_VARIABLES, type PodItem } from './items.ts';
-import { mutatingPolicy, validatingPolicy } from './objects.ts';
+import { mutatingPolicy, notInjected, validatingPolicy } from './objects.ts';
 import { ALONE, concat, type Earlier, ENTRY_OP, itemOps, PATCH_OP, targetOps } from './patch.ts';
 import { created, profileEntry, wholeRecord } from './record.ts';
 import { renamed } from './rename.ts';
@@ -179,6 +179,7 @@ export function setObjects(parts: readonly ProfileParts[]): JsonObject[] {
       decide,
       { expression: "variables.unknownDenial != '' || variables.denial == ''", messageExpression: 'variables.denial' },
       'Deny',
+      [notInjected(parts.map((_, k) => `variables.${prefixOf(k)}wanted`).join(' || '))],
     ),
   ];
 }

@@ -3,8 +3,9 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { profilesFromYaml, profileYaml } from '../../test/support/profiles.ts';
 import type { JsonObject } from '../common/json.ts';
+import { MAX_OBJECT_BYTES } from '../engine/pod-size.ts';
 import { compilePolicies } from './compile.ts';
-import { codePoints, longestExpression, MAX_EXPRESSION_CODE_POINTS } from './size.ts';
+import { codePoints, largestObject, longestExpression, MAX_EXPRESSION_CODE_POINTS, MAX_POLICY_BYTES, MAX_SET_PROFILES } from './size.ts';
 
 const KUBE = { major: 1, minor: 36 };
 const compile = (...docs: [string, object][]) => compilePolicies(profilesFromYaml(docs.map(([n, s]) => profileYaml(n, s)).join('\n---\n')), KUBE);
@@ -60,8 +61,8 @@ describe('outrigger policy: the API server’s bound on one expression', () => {
     assert.ok(longest && longest.codePoints <= MAX_EXPRESSION_CODE_POINTS);
     assert.equal(out.objects.length, 6, 'the set of a and c, and the unknown-profiles policy');
   });
-  it('a set grows by one profile’s expressions: sixty-four small profiles fit', () => {
-    const docs = Array.from({ length: 64 }, (_, i): [string, object] => [
+  it('a set grows by one profile’s expressions: thirty-two small profiles fit, in objects the API server stores', () => {
+    const docs = Array.from({ length: MAX_SET_PROFILES }, (_, i): [string, object] => [
       `p${i}`,
       side(`side-${i}`, {
         order: i,
@@ -74,7 +75,42 @@ describe('outrigger policy: the API server’s bound on one expression', () => {
     ]);
     const out = compile(...docs);
     assert.deepEqual(out.refusals, []);
-    assert.equal(out.compiled.length, 64);
+    assert.equal(out.compiled.length, 32);
     assert.ok((longestExpression(out.objects)?.codePoints ?? 0) <= MAX_EXPRESSION_CODE_POINTS);
+    assert.ok((largestObject(out.objects)?.bytes ?? 0) <= MAX_POLICY_BYTES);
+  });
+  it('every object compiled fits in what the API server stores (1.5 MiB): a set of 64 small profiles, or the profiles that would not fit refused', () => {
+    const docs = Array.from({ length: 64 }, (_, i): [string, object] => [
+      `p${i}`,
+      side(`side-${i}`, {
+        order: i,
+        volumes: [{ name: `v${i}`, emptyDir: {} }],
+        volumeMounts: [{ name: `v${i}`, mountPath: `/p${i}` }],
+        env: [{ name: `P${i}`, value: 'on' }],
+        targets: ['*'],
+        initContainerTargets: ['*'],
+      }),
+    ]);
+    const out = compile(...docs);
+    for (const o of out.objects) {
+      const bytes = Buffer.byteLength(JSON.stringify(o));
+      assert.ok(bytes <= MAX_OBJECT_BYTES, `${o.kind} ${(o.metadata as JsonObject).name}: ${bytes} bytes, more than ${MAX_OBJECT_BYTES}`);
+    }
+    assert.equal(out.compiled.length + out.refusals.length, 64);
+    // The profiles after the first thirty-two are refused without their set being compiled.
+    assert.deepEqual(
+      out.refusals.map((r) => r.profile),
+      Array.from({ length: 32 }, (_, i) => `p${i + 32}`),
+    );
+    assert.match(out.refusals[0]?.why ?? '', /^a set holds at most 32 profiles/);
+  });
+  it('a set whose objects would be too large keeps the profiles that fit, in order', () => {
+    // Each profile's env for every container grows the set's record by some thousands of bytes.
+    const wide = (i: number) =>
+      side(`w-${i}`, { order: i, targets: ['*'], env: Array.from({ length: 120 }, (_, j) => ({ name: `W${i}_${j}`, value: 'x'.repeat(40) })) });
+    const out = compile(...Array.from({ length: 24 }, (_, i): [string, object] => [`w${i}`, wide(i)]));
+    assert.ok(out.compiled.length > 0 && out.refusals.length > 0, `${out.compiled.length} compiled, ${out.refusals.length} refused`);
+    assert.match(out.refusals[0]?.why ?? '', /the set's policy would be \d+ bytes .* stores at most 1507328/);
+    assert.ok((largestObject(out.objects)?.bytes ?? 0) <= MAX_POLICY_BYTES);
   });
 });

@@ -8,6 +8,31 @@ import { isObject, type JsonValue } from '../common/json.ts';
 
 export const MAX_EXPRESSION_CODE_POINTS = 100_000;
 
+/**
+ * The largest policy object compiled, as JSON: etcd stores no object above 1.5 MiB (its default
+ * `--max-request-bytes`), and the API server adds metadata and server-side apply's managed fields,
+ * so 64 KiB are left for those.
+ */
+export const MAX_POLICY_BYTES = 1_572_864 - 65_536;
+
+/**
+ * How many profiles one set may hold. A set's policy grows faster than its profiles (each profile's
+ * part reads what every one before it added), and a tenant may write any number of profiles in
+ * their namespace: without a bound, compiling that namespace's set takes more memory than the
+ * bundle gives the process. The bound keeps every set's size, and the work to find what fits, small.
+ */
+export const MAX_SET_PROFILES = 32;
+
+/** The largest object as JSON, in bytes. */
+export function largestObject(objects: readonly JsonValue[]): { where: string; bytes: number } | undefined {
+  let best: { where: string; bytes: number } | undefined;
+  for (const o of objects) {
+    const bytes = Buffer.byteLength(JSON.stringify(o));
+    if (!best || bytes > best.bytes) best = { where: isObject(o) ? `${o.kind} ${(o.metadata as { name?: string } | undefined)?.name}` : '(object)', bytes };
+  }
+  return best;
+}
+
 export interface Expression {
   /** `MutatingAdmissionPolicy outrigger.profiles spec.variables[3] (record)`. */
   where: string;

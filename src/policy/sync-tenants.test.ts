@@ -265,6 +265,28 @@ describe('PolicySync with tenant profiles', () => {
     await sync.stop();
   });
 
+  test("a tenant's new profile meeting a passing 503 on a cluster-wide binding leaves the cluster-wide set's objects in place", async () => {
+    const api = new FakeApi();
+    const sync = start(api);
+    const t = tenancyWith();
+    sync.update(t);
+    await sync.idle();
+    const cluster = api.kinds();
+    assert.equal(cluster.length, 6);
+    const binding = `${BASE}/mutatingadmissionpolicybindings/outrigger-agent`;
+    api.refuse.set(binding, 503);
+    t.set('team-a/mine', profile('mine', sidecar('mine'), 'team-a'));
+    sync.update(t);
+    await sync.idle();
+    // Every other namespace is still served by the cluster-wide set.
+    for (const k of cluster) assert.ok(api.kinds().includes(k), k);
+    api.refuse.delete(binding);
+    await new Promise((r) => setTimeout(r, 1_200));
+    await sync.idle();
+    assert.deepEqual((selector(obj(api, 'mutatingadmissionpolicybindings', 'outrigger-agent')) as JsonObject[]).at(-1)?.values, ['team-a']);
+    await sync.stop();
+  });
+
   test("a namespace's set that fails for a moment is retried until it is served", async () => {
     const api = new FakeApi();
     const sync = start(api);

@@ -101,6 +101,24 @@ describe('PolicySync', () => {
     assert.deepEqual(api.kinds(), ['MutatingAdmissionPolicy/someone-elses']);
   });
 
+  test('a profile gone loses its validating bindings before its mutating one: the validating policy never runs without the mutation', async () => {
+    const api = new FakeApi();
+    const sync = start(api);
+    sync.update(setOf(AGENT));
+    await sync.idle();
+    const before = api.calls.length;
+    sync.update(setOf());
+    await sync.idle();
+    const deletes = api.calls
+      .slice(before)
+      .filter((c) => c.startsWith('DELETE'))
+      .map((c) => c.split('/')[4]);
+    assert.equal(deletes.length, 6);
+    assert.ok(deletes.lastIndexOf('validatingadmissionpolicybindings') < deletes.indexOf('mutatingadmissionpolicybindings'), deletes.join('\n'));
+    assert.ok(deletes.indexOf('mutatingadmissionpolicybindings') < deletes.indexOf('mutatingadmissionpolicies'), deletes.join('\n'));
+    await sync.stop();
+  });
+
   test('a refused profile is reported with its field, and nothing of it is applied', async () => {
     const api = new FakeApi();
     const sync = start(api);
@@ -264,6 +282,28 @@ describe('PolicySync', () => {
       assert.equal(c?.reason, 'PolicyNotApplied', name);
       assert.match(c?.message ?? '', /mutatingadmissionpolicies\/outrigger\.profiles: 422/);
     }
+  });
+
+  test('a cluster-wide unit whose write fails for a moment (503) keeps the objects already served until the retry', async () => {
+    const api = new FakeApi();
+    const sync = start(api);
+    sync.update(setOf(AGENT));
+    await sync.idle();
+    assert.equal(api.kinds().length, 6);
+    // Version 2's mutating policy meets a passing 503: the version 1 objects must keep injecting meanwhile.
+    const policy = `${BASE}/mutatingadmissionpolicies/outrigger-agent`;
+    api.refuse.set(policy, 503);
+    sync.update(setOf(AGENT.replace('"version":"1"', '"version":"2"')));
+    await sync.idle();
+    assert.ok(api.objects.has(policy), 'the mutating policy is still there');
+    assert.ok(api.objects.has(`${BASE}/mutatingadmissionpolicybindings/outrigger-agent`), 'its binding is still there');
+    assert.equal(api.kinds().length, 6);
+    api.refuse.delete(policy);
+    await new Promise((r) => setTimeout(r, 1_200));
+    await sync.idle();
+    const meta = api.objects.get(policy)?.metadata as JsonObject;
+    assert.equal((meta.annotations as JsonObject)['outrigger.dev/profile-version'], '2');
+    await sync.stop();
   });
 
   test('a replica that loses the Lease during a pass writes nothing more', async () => {

@@ -233,6 +233,10 @@ export class PolicySync {
     // take back a namespace leaving its own set (or whose binding was refused) before its own go.
     for (const u of own) await this.#writer.applyUnit(pass, u.key, u.bindings, BINDINGS);
     await applyCluster(w.full ? POLICY_RESOURCES : BINDINGS);
+    // A cluster-wide unit that failed for a moment still serves what it served: nothing is taken
+    // away (neither it, nor a namespace's set its bindings were to take back) until the retry.
+    const passing = clusterUnits.find((u) => pass.passing?.has(u.key));
+    if (passing) return pass.failed.get(passing.key);
     await this.#writer.deleteUnwanted(pass, live(), false, [
       ...failedPaths(),
       ...clusterUnits.flatMap((u) => (pass.failed.has(u.key) ? u.objects.map(pathOf) : [])),

@@ -22,6 +22,8 @@ export type Resources = readonly (typeof POLICY_RESOURCES)[number][];
 export interface Pass {
   held: Map<string, unknown>;
   failed: Map<string, string>;
+  /** The failed units whose failure was not a refusal (400, 422): they may succeed when retried. */
+  passing?: Set<string>;
   retry?: string;
   /** The paths this pass may delete. */
   inScope: (path: string) => boolean;
@@ -88,7 +90,11 @@ export class PolicyWriter {
       if (e instanceof NotLeader || !this.#leader()) throw new NotLeader();
       // The unit is removed with everything else not wanted: a profile is served whole or not at all.
       pass.failed.set(key, (e as Error).message);
-      if (!(e instanceof KubeApiError && (e.status === 400 || e.status === 422))) pass.retry ??= (e as Error).message;
+      if (!(e instanceof KubeApiError && (e.status === 400 || e.status === 422))) {
+        pass.retry ??= (e as Error).message;
+        pass.passing ??= new Set();
+        pass.passing.add(key);
+      }
       return false;
     }
   }
@@ -117,7 +123,10 @@ export class PolicyWriter {
     const candidates = new Set([...pass.held.keys()].filter(pass.inScope));
     for (const p of also) if (pass.held.has(p)) candidates.add(p);
     const order = [...candidates].filter((p) => !keep.has(p) && (!bindingsOnly || isBindingPath(p)));
-    for (const path of order.sort((a, b) => Number(isBindingPath(b)) - Number(isBindingPath(a)))) {
+    // Bindings first, the validating ones before the mutating ones: a validating policy left bound
+    // without its mutating one would deny the pods it expects injected.
+    const rank = (p: string) => (isBindingPath(p) ? (p.includes('/validatingadmissionpolicybindings/') ? 0 : 1) : 2);
+    for (const path of order.sort((a, b) => rank(a) - rank(b))) {
       if (!this.#leader()) throw new NotLeader();
       await this.#client.request('DELETE', path).catch((e) => {
         if (!(e instanceof KubeApiError && e.status === 404)) throw e;
