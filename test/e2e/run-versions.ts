@@ -21,6 +21,8 @@ export const VERSION_SUITES = [
   'test/e2e/policy-chain.e2e.test.ts',
   'test/e2e/policy-cost.e2e.test.ts',
   'test/e2e/policy-shared.e2e.test.ts',
+  'test/e2e/policy-size.e2e.test.ts',
+  'test/e2e/policy-edit.e2e.test.ts',
 ];
 
 const wanted = process.argv.slice(2);
