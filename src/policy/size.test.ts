@@ -14,6 +14,20 @@ const side = (name: string, extra: object = {}) => ({ version: '1', order: 1, co
 const huge = (name: string, order: number) =>
   side(name, { order, targets: ['*'], env: Array.from({ length: 3000 }, (_, i) => ({ name: `${name.toUpperCase()}_${i}`, value: 'x' })) });
 
+/** n small profiles, each a sidecar, a volume, and env and a mount in every container. */
+const smallProfiles = (n: number) =>
+  Array.from({ length: n }, (_, i): [string, object] => [
+    `p${i}`,
+    side(`side-${i}`, {
+      order: i,
+      volumes: [{ name: `v${i}`, emptyDir: {} }],
+      volumeMounts: [{ name: `v${i}`, mountPath: `/p${i}` }],
+      env: [{ name: `P${i}`, value: 'on' }],
+      targets: ['*'],
+      initContainerTargets: ['*'],
+    }),
+  ]);
+
 describe('outrigger policy: the API server’s bound on one expression', () => {
   it('counts code points as the API server does: a surrogate pair is one, a lone surrogate one', () => {
     assert.equal(codePoints('abc'), 3);
@@ -62,17 +76,7 @@ describe('outrigger policy: the API server’s bound on one expression', () => {
     assert.equal(out.objects.length, 6, 'the set of a and c, and the unknown-profiles policy');
   });
   it('a set grows by one profile’s expressions: thirty-two small profiles fit, in objects the API server stores', () => {
-    const docs = Array.from({ length: MAX_SET_PROFILES }, (_, i): [string, object] => [
-      `p${i}`,
-      side(`side-${i}`, {
-        order: i,
-        volumes: [{ name: `v${i}`, emptyDir: {} }],
-        volumeMounts: [{ name: `v${i}`, mountPath: `/p${i}` }],
-        env: [{ name: `P${i}`, value: 'on' }],
-        targets: ['*'],
-        initContainerTargets: ['*'],
-      }),
-    ]);
+    const docs = smallProfiles(MAX_SET_PROFILES);
     const out = compile(...docs);
     assert.deepEqual(out.refusals, []);
     assert.equal(out.compiled.length, 32);
@@ -80,17 +84,7 @@ describe('outrigger policy: the API server’s bound on one expression', () => {
     assert.ok((largestObject(out.objects)?.bytes ?? 0) <= MAX_POLICY_BYTES);
   });
   it('every object compiled fits in what the API server stores (1.5 MiB): a set of 64 small profiles, or the profiles that would not fit refused', () => {
-    const docs = Array.from({ length: 64 }, (_, i): [string, object] => [
-      `p${i}`,
-      side(`side-${i}`, {
-        order: i,
-        volumes: [{ name: `v${i}`, emptyDir: {} }],
-        volumeMounts: [{ name: `v${i}`, mountPath: `/p${i}` }],
-        env: [{ name: `P${i}`, value: 'on' }],
-        targets: ['*'],
-        initContainerTargets: ['*'],
-      }),
-    ]);
+    const docs = smallProfiles(64);
     const out = compile(...docs);
     for (const o of out.objects) {
       const bytes = Buffer.byteLength(JSON.stringify(o));
