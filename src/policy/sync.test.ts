@@ -170,16 +170,22 @@ describe('PolicySync', () => {
     await f.stop();
   });
 
-  test('an object deleted or edited by hand is put back by the next pass, with the same set', async () => {
+  /** The agent's objects applied, then its mutating binding deleted by hand. */
+  async function servedThenBindingDeleted(opts?: Parameters<typeof start>[1]) {
     const api = new FakeApi();
-    const sync = start(api);
+    const sync = start(api, opts);
     const set = setOf(AGENT);
     sync.update(set);
     await sync.idle();
     const binding = `${BASE}/mutatingadmissionpolicybindings/outrigger-agent`;
+    api.objects.delete(binding);
+    return { api, sync, set, binding };
+  }
+
+  test('an object deleted or edited by hand is put back by the next pass, with the same set', async () => {
+    const { api, sync, set, binding } = await servedThenBindingDeleted();
     const policy = `${BASE}/mutatingadmissionpolicies/outrigger-agent`;
     const applied = api.objects.get(policy);
-    api.objects.delete(binding);
     api.objects.set(policy, { ...applied, spec: {}, metadata: { ...(applied?.metadata as JsonObject), resourceVersion: 'edited' } });
     sync.update(set);
     await sync.idle();
@@ -192,12 +198,7 @@ describe('PolicySync', () => {
   });
 
   test('the periodic pass runs by itself', async () => {
-    const api = new FakeApi();
-    const sync = start(api, { resyncMs: 50 });
-    sync.update(setOf(AGENT));
-    await sync.idle();
-    const binding = `${BASE}/mutatingadmissionpolicybindings/outrigger-agent`;
-    api.objects.delete(binding);
+    const { api, sync, binding } = await servedThenBindingDeleted({ resyncMs: 50 });
     await new Promise((r) => setTimeout(r, 300));
     await sync.idle();
     assert.ok(api.objects.has(binding));
@@ -205,12 +206,7 @@ describe('PolicySync', () => {
   });
 
   test('a resync asked for during a pass is not lost', async () => {
-    const api = new FakeApi();
-    const sync = start(api);
-    sync.update(setOf(AGENT));
-    await sync.idle();
-    const binding = `${BASE}/mutatingadmissionpolicybindings/outrigger-agent`;
-    api.objects.delete(binding);
+    const { api, sync, binding } = await servedThenBindingDeleted();
     sync.resync();
     // Asked again while that pass runs (it is waiting on its first list).
     sync.resync();
@@ -220,13 +216,7 @@ describe('PolicySync', () => {
   });
 
   test('a resync asked for in the same turn as an update that found nothing to do is not lost', async () => {
-    const api = new FakeApi();
-    const sync = start(api);
-    const set = setOf(AGENT);
-    sync.update(set);
-    await sync.idle();
-    const binding = `${BASE}/mutatingadmissionpolicybindings/outrigger-agent`;
-    api.objects.delete(binding);
+    const { api, sync, set, binding } = await servedThenBindingDeleted();
     sync.update(set);
     sync.resync();
     await sync.idle();
