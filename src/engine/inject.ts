@@ -90,7 +90,9 @@ function unknownProfileDenial(pod: JsonObject, notes: Notes, ctx: InjectContext)
   const policy = label === 'deny' || label === 'admit' ? label : (ctx.unknownProfiles ?? 'admit');
   if (policy !== 'deny') return undefined;
   const by = label === 'deny' ? `the namespace's label ${UNKNOWN_PROFILES_LABEL}=deny` : '--unknown-profiles deny';
-  return settled(pod, 'denied', 'unknown-profile', `${unknown.message}; pods that request an unknown profile are denied by ${by}`, notes);
+  // The denial says what selection's warning for this profile said: sent once, not twice.
+  const warnings = notes.warnings.filter((w) => w !== unknown.message);
+  return settled(pod, 'denied', 'unknown-profile', `${unknown.message}; pods that request an unknown profile are denied by ${by}`, { ...notes, warnings });
 }
 
 /** No profile applies and none was injected before: why, from the selection. */

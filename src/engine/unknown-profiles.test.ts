@@ -42,6 +42,11 @@ test('--unknown-profiles deny refuses the pod, naming the profile and why', () =
       patch: [],
     },
   );
+  // The denial says it; no warning repeats it. A second unknown profile is still warned about.
+  assert.deepEqual(d.warnings, []);
+  assert.deepEqual(inject(pod('nope, other'), set, ctx({ unknownProfiles: 'deny' })).warnings, [
+    'outrigger.dev/inject requests profile "other", which does not exist',
+  ]);
   // A pod that asks for nothing unknown is not affected.
   assert.equal(inject(pod('agent'), set, ctx({ unknownProfiles: 'deny' })).outcome, 'injected');
 });
