@@ -7,7 +7,7 @@
 import type { JsonValue } from '../common/json.ts';
 import type { Decision } from '../engine/index.ts';
 import { YamlError, YamlStream } from '../io/yaml-stream.ts';
-import { compileProfileTexts } from '../profiles/parse.ts';
+import { compileProfileTexts, ProfileLoadError } from '../profiles/parse.ts';
 import {
   type EngineFlagValues,
   EXIT,
@@ -54,6 +54,8 @@ export interface OfflineRun {
   explain: Printed;
   /** explain's report (as `-o json` gives it), for the patch pane; empty when explain failed. */
   workloads: ExplainedWorkload[];
+  /** The profiles' load errors, each as the CLI words it; empty when they load, or when the flags failed first. */
+  profileLoadErrors: string[];
 }
 
 /** The context as the CLI's engine flags, in the order the command line gives them. */
@@ -109,13 +111,35 @@ function printed(run: (out: string[], err: string[]) => number): Printed {
   return { exit, stdout: out.join(''), stderr: err.join('') };
 }
 
-/** `outrigger inject -f WORKLOAD --profiles PROFILES FLAGS` and `outrigger explain` with the same. */
+/** `f` run at most once: later calls give its value, or throw what it threw, again. */
+function once<T>(f: () => T): () => T {
+  let done: { value: T } | { error: unknown } | undefined;
+  return () => {
+    done ??= (() => {
+      try {
+        return { value: f() };
+      } catch (error) {
+        return { error };
+      }
+    })();
+    if ('error' in done) throw done.error;
+    return done.value;
+  };
+}
+
+/**
+ * `outrigger inject -f WORKLOAD --profiles PROFILES FLAGS` and `outrigger explain` with the same.
+ * Both read the same texts: the profiles are compiled and the workload parsed once, on the page's
+ * every keystroke, and each command meets them (or their error) where the CLI would.
+ */
 export function runOffline(profiles: TextFile, workload: TextFile, ctx: RunContext): OfflineRun {
   const values = flagValues(contextFlags(ctx));
+  const compiled = once(() => compileProfileTexts([{ source: profiles.name, text: profiles.text }]));
+  const parsed = once(() => readDocuments(workload));
   const inject = printed((out, err) => {
     const opts = engineOptions(values);
-    const set = compileProfileTexts([{ source: profiles.name, text: profiles.text }]);
-    const docs = readDocuments(workload);
+    const set = compiled();
+    const docs = parsed();
     const yaml = new YamlWriter();
     const warnings: string[] = [];
     const errors: string[] = [];
@@ -134,13 +158,23 @@ export function runOffline(profiles: TextFile, workload: TextFile, ctx: RunConte
   let workloads: ExplainedWorkload[] = [];
   const explain = printed((out) => {
     const opts = engineOptions(values);
-    const set = compileProfileTexts([{ source: profiles.name, text: profiles.text }]);
-    workloads = readDocuments(workload).flatMap((doc) => explainDocument(doc, set, opts));
+    const set = compiled();
+    workloads = parsed().flatMap((doc) => explainDocument(doc, set, opts));
     out.push(explainTable(workloads));
     return EXIT.ok;
   });
   if (explain.exit !== EXIT.ok) workloads = [];
-  return { inject, explain, workloads };
+  return { inject, explain, workloads, profileLoadErrors: inject.exit === EXIT.usage ? [] : loadErrors(compiled) };
+}
+
+function loadErrors(compiled: () => unknown): string[] {
+  try {
+    compiled();
+    return [];
+  } catch (e) {
+    if (e instanceof ProfileLoadError) return [...e.errors];
+    throw e;
+  }
 }
 
 /** A decision's JSON Patch, for the patch pane. */

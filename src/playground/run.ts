@@ -5,7 +5,6 @@
  * from it. Pure: no DOM, no Node built-ins.
  */
 import { injectCommandLine, type OfflineRun, type RunContext, runOffline, type TextFile } from '../cli/offline-text.ts';
-import { compileProfileTexts, ProfileLoadError } from '../profiles/parse.ts';
 import { type DiffRow, sideBySide } from './diff.ts';
 import { type LocatedError, locateErrors } from './locate.ts';
 
@@ -32,16 +31,6 @@ export interface PlaygroundOutput extends OfflineRun {
   command: string;
 }
 
-function profileErrors(text: string): string[] {
-  try {
-    compileProfileTexts([{ source: FILES.profiles, text }]);
-    return [];
-  } catch (e) {
-    if (e instanceof ProfileLoadError) return [...e.errors];
-    throw e;
-  }
-}
-
 export function runPlayground(input: PlaygroundInput): PlaygroundOutput {
   const profiles: TextFile = { name: FILES.profiles, text: input.profiles };
   const workload: TextFile = { name: FILES.workload, text: input.workload };
@@ -49,7 +38,7 @@ export function runPlayground(input: PlaygroundInput): PlaygroundOutput {
   const { inject } = run;
   // The CLI checks the flags, then the profiles, then reads the workload: exit 2 is the context,
   // exit 3 the profiles if they have errors, else the workload.
-  const located = inject.exit === 2 ? [] : locateErrors(profileErrors(input.profiles), input.profiles);
+  const located = locateErrors(run.profileLoadErrors, input.profiles);
   const stderr = inject.stderr.trimEnd();
   return {
     ...run,
