@@ -85,13 +85,14 @@ function objectsFor(accepted: readonly ProfileParts[], before: readonly string[]
   return { objects };
 }
 
+/** A refusal of the whole profile, for a reason its set gives. */
+const refusal = (x: ProfileParts, why: string): Refusal => ({ profile: x.p.name, source: x.p.source, path: 'spec', why });
+
 /**
  * The profiles whose policies the API server accepts: all of them, or, when some expression would
  * be too long or some object too large, each in order if it still fits with the ones kept before
  * it. At most MAX_SET_PROFILES are given (compilePolicies), so the work stays bounded.
  */
-const refusal = (x: ProfileParts, why: string): Refusal => ({ profile: x.p.name, source: x.p.source, path: 'spec', why });
-
 function fitting(accepted: readonly ProfileParts[]): { kept: ProfileParts[]; objects: JsonObject[]; refusals: Refusal[] } {
   const all = objectsFor(accepted, []);
   if (!all.refused) return { kept: [...accepted], objects: all.objects, refusals: [] };

@@ -13,7 +13,7 @@ import type { ProfileParts } from './set.ts';
 import { active, type EarlierTarget, type Targeting, targetVariable } from './targets.ts';
 
 /** Containers and init containers share one name space (merge/containers.ts). */
-export const space = (i: PodItem) => (i.field === 'initContainers' || i.field === 'containers' ? 'containers' : i.field);
+const space = (i: PodItem) => (i.field === 'initContainers' || i.field === 'containers' ? 'containers' : i.field);
 
 const templated = (v: JsonValue): boolean => {
   if ((v as unknown) instanceof CelExpr) return true;
@@ -61,7 +61,6 @@ export function sharedStates(parts: readonly ProfileParts[], k: number, own: (it
   return out;
 }
 
-const LIST_OF = { env: 'env', envFrom: 'envFrom', mounts: 'mounts' } as const;
 const keyOf = { env: (x: JsonObject) => x.name, mounts: (x: JsonObject) => x.mountPath } as const;
 
 /**
@@ -81,15 +80,15 @@ export function sharedTargets(parts: readonly ProfileParts[], k: number, prefix:
     });
     let shared = false;
     const earlier: EarlierTarget = (list, idx, own) => {
-      const mine = (list === 'mounts' ? t.mounts : list === 'env' ? t.env : t.envFrom)[idx] as JsonObject;
+      const mine = t[list][idx] as JsonObject;
       const path = `spec.${list === 'mounts' ? 'volumeMounts' : list}[${idx}]`;
       let chain = `(${own})`;
       for (const { j, u } of [...before].reverse()) {
-        const theirs = list === 'mounts' ? u.mounts : list === 'env' ? u.env : u.envFrom;
+        const theirs = u[list];
         const at = theirs.findIndex((y) => (list === 'envFrom' ? deepEqual(y, mine) : keyOf[list](y) === keyOf[list](mine)));
         if (at < 0) continue;
         shared = true;
-        const gave = `variables.${prefix(j)}wanted && variables.${prefix(j)}${u.variable}.exists(u, u.i == i && ${list === 'envFrom' ? `u.envFrom[${at}]` : `u.${LIST_OF[list]}[${at}] == 'add'`})`;
+        const gave = `variables.${prefix(j)}wanted && variables.${prefix(j)}${u.variable}.exists(u, u.i == i && ${list === 'envFrom' ? `u.envFrom[${at}]` : `u.${list}[${at}] == 'add'`})`;
         // An envFrom source equal to the earlier one's is left out; env and mounts compare values.
         const settled = list === 'envFrom' ? 'false' : sameValue(theirs[at] as JsonObject, `${path} (earlier)`, mine, path);
         chain = `(${gave} ? ${settled} : ${chain})`;
