@@ -88,7 +88,8 @@ export class PolicyWriter {
       return true;
     } catch (e) {
       if (e instanceof NotLeader || !this.#leader()) throw new NotLeader();
-      // The unit is removed with everything else not wanted: a profile is served whole or not at all.
+      // Refused (400, 422): the unit is removed with everything else not wanted, a profile served whole
+      // or not at all. Anything else may pass: the unit is kept as served and the pass retried.
       pass.failed.set(key, (e as Error).message);
       if (!(e instanceof KubeApiError && (e.status === 400 || e.status === 422))) {
         pass.retry ??= (e as Error).message;
